@@ -1,0 +1,275 @@
+"""Fill a parsed `ModelGraph` in: output shapes, weights with roles, trainability, indices.
+
+Shapes flow call by call from the inputs; at a layer's first call the registry says which
+weights it creates. Weights found in a file are matched to those by key, never by position
+alone: a `.keras` file's `<owner>/vars/<i>`, else the variable name the writer recorded
+(`gamma:0`), and position only among the weights of one layer that share that name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import InvalidSpec, UnknownLayers, WeightMismatch
+from app.graph import LayerNode, ModelGraph, ShapeTree, StoredWeight, WeightRef, topological_calls
+from app.layers.registry import WeightSpec, lookup
+
+GENERIC_ROLE = "weight"
+KNOWN_ROLE_NAMES = frozenset(
+    {
+        "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance", "embeddings",
+        "recurrent_kernel", "depthwise_kernel", "pointwise_kernel", "alpha", "mean", "variance",
+    }
+)  # fmt: skip
+
+
+def resolve(graph: ModelGraph, *, weights_in_file: bool) -> None:
+    """Resolve shapes and weights in place; a spec with unknown classes is refused at once."""
+    unknown = sorted(unknown_classes(graph))
+    if unknown and not weights_in_file:
+        raise UnknownLayers(
+            f"This spec uses layer classes the explainer does not know: {', '.join(unknown)}. "
+            "Without a weights file their parameters cannot be inferred.",
+            details={"classes": unknown},
+        )
+    _resolve_graph(graph, None, parents_trainable=True)
+    assign_indices(graph)
+
+
+def unknown_classes(graph: ModelGraph) -> set[str]:
+    found: set[str] = set()
+    for _, node in graph.walk():
+        if node.inner is None and node.class_name != "InputLayer" and lookup(node.class_name) is None:
+            found.add(node.class_name)
+    for node in graph.layers:  # implicit/unreached layers too
+        if node.inner is not None:
+            found |= unknown_classes(node.inner)
+    return found
+
+
+def assign_indices(graph: ModelGraph) -> None:
+    """Number every weight by its position in Keras 3's `model.get_weights()`."""
+    index = 0
+    for _, node in graph.walk():
+        for weight in node.weights:
+            weight.index = index
+            index += 1
+
+
+def _resolve_graph(
+    graph: ModelGraph, input_shapes: list[ShapeTree] | None, parents_trainable: bool
+) -> list[ShapeTree]:
+    produced: dict[tuple[str, int], ShapeTree | None] = {}
+    fed = dict(zip([ref.layer for ref in graph.inputs], input_shapes or [], strict=False))
+    trainable = parents_trainable and bool(graph.config.get("trainable", True))
+    for node, call in topological_calls(graph):
+        shapes = [_tensor_shape(produced, ref) for ref in _call_inputs(node, call)]
+        produced[(node.name, call)] = _resolve_call(node, call, shapes, fed, trainable)
+    return [_tensor_shape(produced, ref) for ref in graph.outputs]
+
+
+def _call_inputs(node: LayerNode, call: int) -> list[Any]:
+    return node.calls[call] if call < len(node.calls) else []
+
+
+def _tensor_shape(produced: dict, ref: Any) -> ShapeTree | None:
+    shape = produced.get((ref.layer, ref.node_index))
+    if isinstance(shape, list) and shape and not _is_shape(shape):
+        return shape[ref.tensor_index] if ref.tensor_index < len(shape) else None
+    return shape
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, tuple)
+
+
+def _resolve_call(
+    node: LayerNode,
+    call: int,
+    shapes: list[ShapeTree | None],
+    fed: dict[str, ShapeTree],
+    trainable: bool,
+) -> ShapeTree | None:
+    first = call == 0
+    if first:
+        node.input_shapes, node.output_shapes, node.weights = [], [], []
+    node.input_shapes.append(shapes)  # type: ignore[arg-type]
+    layer_trainable = trainable and node.trainable_flag
+    if node.class_name == "InputLayer":
+        output = _input_layer_shape(node, fed)
+    elif node.inner is not None:
+        output = _resolve_container(node, shapes, layer_trainable)
+    else:
+        output = _resolve_layer(node, shapes, layer_trainable, first)
+    node.output_shapes.append(output)  # type: ignore[arg-type]
+    return output
+
+
+def _input_layer_shape(node: LayerNode, fed: dict[str, ShapeTree]) -> ShapeTree | None:
+    declared = node.config.get("batch_shape")
+    if declared is not None:
+        return tuple(declared)
+    return fed.get(node.name)
+
+
+def _resolve_container(node: LayerNode, shapes: list, trainable: bool) -> ShapeTree | None:
+    assert node.inner is not None
+    outputs = _resolve_graph(node.inner, shapes, trainable)
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _resolve_layer(
+    node: LayerNode, shapes: list[ShapeTree | None], trainable: bool, first: bool
+) -> ShapeTree | None:
+    entry = lookup(node.class_name)
+    node.known = entry is not None
+    known_shapes = shapes and all(s is not None for s in shapes)
+    if not known_shapes:
+        shapes = _declared_input_shapes(node) or shapes
+        known_shapes = shapes and all(s is not None for s in shapes)
+    specs: list[WeightSpec] | None = None
+    output: ShapeTree | None = None
+    if entry is not None and known_shapes:
+        try:
+            output = entry.output_shape(node.config, shapes)  # type: ignore[arg-type]
+            if first:
+                specs = entry.weights(node.config, shapes)  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError) as exc:
+            _shape_failure(node, exc)
+    if first:
+        node.weights = _weights_for(node, specs, trainable)
+    return output
+
+
+def _declared_input_shapes(node: LayerNode) -> list[ShapeTree] | None:
+    shape = node.config.get("_build_input_shape")
+    if isinstance(shape, list) and shape and isinstance(shape[0], list):
+        return [tuple(s) for s in shape]
+    return [tuple(shape)] if isinstance(shape, list) else None
+
+
+def _shape_failure(node: LayerNode, exc: Exception) -> None:
+    if node.stored is None:
+        raise InvalidSpec(
+            f"Layer {node.name!r} ({node.class_name}) has a config whose shapes cannot be "
+            "worked out from its inputs.",
+            details={"layer": node.name, "class_name": node.class_name},
+        ) from exc
+    node.notes.append("Its output shape could not be worked out from its config.")
+
+
+def _weights_for(
+    node: LayerNode, specs: list[WeightSpec] | None, trainable: bool
+) -> list[WeightRef]:
+    dtype = variable_dtype(node.config)
+    if node.stored is None:
+        if specs is None:
+            raise InvalidSpec(
+                f"The input shape of layer {node.name!r} is unknown, so its weights cannot be "
+                "inferred. Give the model an Input with a shape.",
+                details={"layer": node.name},
+            )
+        return [_from_spec(spec, dtype, trainable) for spec in specs]
+    if specs is None:
+        return [_generic(stored, trainable) for stored in node.stored]
+    return bind(node, specs, trainable)
+
+
+def _from_spec(spec: WeightSpec, dtype: str, trainable: bool) -> WeightRef:
+    return WeightRef(
+        name=spec.name,
+        role=spec.role,
+        shape=tuple(spec.shape),
+        dtype=dtype,
+        trainable=spec.trainable and trainable,
+    )
+
+
+def _generic(stored: StoredWeight, trainable: bool) -> WeightRef:
+    last = _variable_name(stored.name)
+    return WeightRef(
+        name=last,
+        role=last if last in KNOWN_ROLE_NAMES else GENERIC_ROLE,
+        shape=tuple(stored.shape),
+        dtype=stored.dtype,
+        trainable=trainable,
+        values=stored.values,
+        stored_name=stored.path or stored.name,
+    )
+
+
+def bind(node: LayerNode, specs: list[WeightSpec], trainable: bool) -> list[WeightRef]:
+    """Match a layer's stored weights to the registry's specs, by key then by name."""
+    stored = list(node.stored or [])
+    if len(stored) != len(specs):
+        raise WeightMismatch(
+            f"Layer {node.name!r} ({node.class_name}) stores {len(stored)} weight arrays where "
+            f"its config creates {len(specs)}.",
+            details={"layer": node.name, "stored": len(stored), "expected": len(specs)},
+        )
+    remaining = list(stored)
+    bound = []
+    for spec, key in zip(specs, _v3_keys(specs), strict=True):
+        match = _pick(spec, key, remaining)
+        remaining.remove(match)
+        if tuple(match.shape) != tuple(spec.shape):
+            raise WeightMismatch(
+                f"Layer {node.name!r} ({node.class_name}) stores its {spec.name} with shape "
+                f"{tuple(match.shape)}, but its config makes it {tuple(spec.shape)}.",
+                details={
+                    "layer": node.name,
+                    "weight": spec.name,
+                    "stored_shape": list(match.shape),
+                    "expected_shape": list(spec.shape),
+                },
+            )
+        bound.append(
+            WeightRef(
+                name=spec.name,
+                role=spec.role,
+                shape=tuple(spec.shape),
+                dtype=match.dtype,
+                trainable=spec.trainable and trainable,
+                values=match.values,
+                stored_name=match.path or match.name,
+            )
+        )
+    return bound
+
+
+def _v3_keys(specs: list[WeightSpec]) -> list[str]:
+    counts: dict[str, int] = {}
+    keys = []
+    for spec in specs:
+        i = counts.get(spec.owner, 0)
+        counts[spec.owner] = i + 1
+        keys.append(f"{spec.owner}/vars/{i}" if spec.owner else f"vars/{i}")
+    return keys
+
+
+def _pick(spec: WeightSpec, key: str, remaining: list[StoredWeight]) -> StoredWeight:
+    for stored in remaining:
+        if stored.name == key:
+            return stored
+    wanted = _variable_name(spec.name)
+    for stored in remaining:
+        if _variable_name(stored.name) == wanted:
+            return stored
+    return remaining[0]
+
+
+def _variable_name(name: str) -> str:
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+def variable_dtype(config: dict[str, Any]) -> str:
+    """The dtype Keras gives a layer's variables: a policy's variable dtype, else `float32`."""
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):  # Keras 3 DTypePolicy object
+        dtype = (dtype.get("config") or {}).get("name")
+    if not isinstance(dtype, str):
+        return "float32"
+    if dtype.startswith("mixed_"):
+        return "float32"
+    return dtype

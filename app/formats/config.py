@@ -1,0 +1,251 @@
+"""Model configs, as Keras 2 and Keras 3 write them, into a `ModelGraph`.
+
+Every reader ends here: `.keras` archives (`config.json`), legacy HDF5 (`model_config`) and
+specs (`model.to_json()`) all hold the same kind of object, `{"class_name", "config"}`.
+Variants handled: Sequential configs that are a bare list (Keras 2.0/2.1); `batch_input_shape`
+(Keras 2), `batch_shape` (Keras 3), `input_shape`/`input_dim` on the first layer;
+inbound nodes as Keras 2 lists (`[["dense_1", 0, 0, {}]]`) or Keras 3 `args`/`kwargs` trees
+of `__keras_tensor__` objects; `input_layers` flat or nested, or a dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import InvalidSpec
+from app.graph import CONTAINER_CLASSES, LayerNode, ModelGraph, TensorRef
+
+JSON = dict[str, Any]
+
+
+def parse_model(obj: Any) -> ModelGraph:
+    """A `{"class_name": ..., "config": ...}` object of a Sequential or Functional model."""
+    if not isinstance(obj, dict) or "class_name" not in obj:
+        raise InvalidSpec(
+            "The model config has no `class_name`: expected the JSON that model.to_json() writes."
+        )
+    class_name = obj["class_name"]
+    if class_name not in CONTAINER_CLASSES:
+        raise InvalidSpec(
+            f"The top-level object is a {_quote(class_name)}, not a model: expected a "
+            "Sequential or Functional model as model.to_json() writes it."
+        )
+    return _parse_container(class_name, obj.get("config"), obj)
+
+
+def _parse_container(class_name: str, config: Any, entry: JSON) -> ModelGraph:
+    if class_name == "Sequential":
+        return _parse_sequential(config, entry)
+    return _parse_functional(config)
+
+
+def _parse_sequential(config: Any, entry: JSON) -> ModelGraph:
+    if isinstance(config, list):  # Keras 2.0 / 2.1 wrote the layer list itself
+        config = {"name": "sequential", "layers": config}
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidSpec("A Sequential config must hold a `layers` list.")
+    name = str(config.get("name", "sequential"))
+    entries = list(config["layers"])
+    nodes: list[LayerNode] = []
+    if entries and _class_of(entries[0]) == "InputLayer":
+        first = _layer_from_entry(entries.pop(0))
+    else:
+        first = _implicit_input(name, entries, config, entry)
+    first.implicit = True
+    nodes.append(first)
+    previous = first.name
+    for item in entries:
+        node = _layer_from_entry(item)
+        node.calls = [[TensorRef(previous)]]
+        node.call_kwargs = [{}]
+        nodes.append(node)
+        previous = node.name
+    _check_unique(nodes, name)
+    return ModelGraph(
+        name=name,
+        class_name="Sequential",
+        layers=nodes,
+        inputs=[TensorRef(first.name)],
+        outputs=[TensorRef(previous)],
+        config=config,
+    )
+
+
+def _implicit_input(name: str, entries: list[Any], config: JSON, entry: JSON) -> LayerNode:
+    """The InputLayer Keras creates for a Sequential whose first layer carries the shape."""
+    shape = None
+    if entries:
+        first_cfg = entries[0].get("config", {}) if isinstance(entries[0], dict) else {}
+        shape = _declared_batch_shape(first_cfg)
+        if shape is None and isinstance(entries[0], dict):
+            shape = _build_shape(entries[0])
+    if shape is None:
+        shape = config.get("build_input_shape") or _build_shape(entry)
+    input_config = {"name": f"{name}_input", "batch_shape": list(shape) if shape else None}
+    return LayerNode(name=f"{name}_input", class_name="InputLayer", config=input_config)
+
+
+def _declared_batch_shape(cfg: JSON) -> list[Any] | None:
+    if cfg.get("batch_input_shape") is not None:
+        return list(cfg["batch_input_shape"])
+    if cfg.get("batch_shape") is not None:
+        return list(cfg["batch_shape"])
+    if cfg.get("input_shape") is not None:
+        return [None, *cfg["input_shape"]]
+    if cfg.get("input_dim") is not None:  # Keras 1 Dense
+        return [None, cfg["input_dim"]]
+    return None
+
+
+def _build_shape(entry: JSON) -> list[Any] | None:
+    build = entry.get("build_config") if isinstance(entry, dict) else None
+    if isinstance(build, dict) and isinstance(build.get("input_shape"), list):
+        return list(build["input_shape"])
+    return None
+
+
+def _parse_functional(config: Any) -> ModelGraph:
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidSpec("A Functional config must hold a `layers` list.")
+    name = str(config.get("name", "functional"))
+    nodes = []
+    for item in config["layers"]:
+        node = _layer_from_entry(item)
+        inbound = item.get("inbound_nodes", []) if isinstance(item, dict) else []
+        node.calls, node.call_kwargs = _parse_inbound(inbound, node.name)
+        nodes.append(node)
+    _check_unique(nodes, name)
+    graph = ModelGraph(
+        name=name,
+        class_name="Functional",
+        layers=nodes,
+        inputs=_parse_endpoints(config.get("input_layers"), "input_layers"),
+        outputs=_parse_endpoints(config.get("output_layers"), "output_layers"),
+        config=config,
+    )
+    known = {n.name for n in nodes}
+    for ref in [*graph.inputs, *graph.outputs]:
+        if ref.layer not in known:
+            raise InvalidSpec(f"The model's inputs or outputs name a layer {ref.layer!r} it lacks.")
+    for node in nodes:
+        for call in node.calls:
+            for ref in call:
+                if ref.layer not in known:
+                    raise InvalidSpec(
+                        f"Layer {node.name!r} is connected to a layer {ref.layer!r} that the "
+                        "config does not define."
+                    )
+    return graph
+
+
+def _layer_from_entry(item: Any) -> LayerNode:
+    if not isinstance(item, dict) or not isinstance(item.get("class_name"), str):
+        raise InvalidSpec("Every layer in a model config needs a `class_name`.")
+    class_name = item["class_name"]
+    cfg = item.get("config")
+    if cfg is None:
+        cfg = {}
+    if class_name == "Sequential" and isinstance(cfg, list):
+        cfg = {"name": item.get("name", "sequential"), "layers": cfg}
+    if not isinstance(cfg, dict):
+        raise InvalidSpec(f"The config of a {_quote(class_name)} layer is not an object.")
+    name = item.get("name") or cfg.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidSpec(f"A {_quote(class_name)} layer has no name.")
+    node = LayerNode(
+        name=name,
+        class_name=class_name,
+        config=cfg,
+        module=item.get("module"),
+        registered_name=item.get("registered_name"),
+    )
+    if class_name in CONTAINER_CLASSES:
+        node.inner = _parse_container(class_name, cfg, item)
+    elif class_name == "InputLayer":
+        shape = _declared_batch_shape(cfg)
+        node.config = {**cfg, "batch_shape": shape}
+    elif _declared_batch_shape(cfg) is None and _build_shape(item) is not None:
+        node.config = {**cfg, "_build_input_shape": _build_shape(item)}
+    return node
+
+
+def _parse_inbound(inbound: Any, layer: str) -> tuple[list[list[TensorRef]], list[JSON]]:
+    if not isinstance(inbound, list):
+        raise InvalidSpec(f"Layer {layer!r} has malformed `inbound_nodes`.")
+    calls, kwargs = [], []
+    for node in inbound:
+        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            refs = _keras3_refs(node.get("args", [])) + _keras3_refs(node.get("kwargs", {}))
+            calls.append(refs)
+            kwargs.append(_plain_kwargs(node.get("kwargs", {})))
+        elif isinstance(node, list):  # Keras 2: [["dense_1", 0, 0, {...}], ...]
+            calls.append([_keras2_ref(t, layer) for t in node])
+            kwargs.append(_keras2_kwargs(node))
+        else:
+            raise InvalidSpec(f"Layer {layer!r} has a malformed inbound node.")
+    return calls, kwargs
+
+
+def _keras3_refs(tree: Any) -> list[TensorRef]:
+    if isinstance(tree, dict):
+        if tree.get("class_name") == "__keras_tensor__":
+            history = tree.get("config", {}).get("keras_history")
+            if not isinstance(history, list) or len(history) != 3:
+                raise InvalidSpec("A tensor in an inbound node has no valid `keras_history`.")
+            return [TensorRef(str(history[0]), int(history[1]), int(history[2]))]
+        return [ref for value in tree.values() for ref in _keras3_refs(value)]
+    if isinstance(tree, list):
+        return [ref for value in tree for ref in _keras3_refs(value)]
+    return []
+
+
+def _plain_kwargs(kwargs: Any) -> JSON:
+    if not isinstance(kwargs, dict):
+        return {}
+    return {k: v for k, v in kwargs.items() if not _keras3_refs(v)}
+
+
+def _keras2_ref(item: Any, layer: str) -> TensorRef:
+    if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
+        raise InvalidSpec(f"Layer {layer!r} has a malformed inbound tensor.")
+    return TensorRef(item[0], int(item[1]), int(item[2]))
+
+
+def _keras2_kwargs(node: list[Any]) -> JSON:
+    merged: JSON = {}
+    for item in node:
+        if isinstance(item, list) and len(item) > 3 and isinstance(item[3], dict):
+            merged.update(item[3])
+    return merged
+
+
+def _parse_endpoints(value: Any, key: str) -> list[TensorRef]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list) or not value:
+        raise InvalidSpec(f"A Functional config needs `{key}`.")
+    if isinstance(value[0], str):  # a single [name, node, tensor]
+        value = [value]
+    refs = []
+    for item in value:
+        if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
+            raise InvalidSpec(f"`{key}` holds a malformed entry.")
+        refs.append(TensorRef(item[0], int(item[1]), int(item[2])))
+    return refs
+
+
+def _check_unique(nodes: list[LayerNode], model: str) -> None:
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            raise InvalidSpec(f"Model {model!r} has two layers named {node.name!r}.")
+        seen.add(node.name)
+
+
+def _class_of(item: Any) -> str | None:
+    return item.get("class_name") if isinstance(item, dict) else None
+
+
+def _quote(value: Any) -> str:
+    text = str(value)
+    return f"`{text[:60]}`"

@@ -1,0 +1,214 @@
+"""The framework-neutral IR every reader produces and every analysis consumes.
+
+A `ModelGraph` is a Sequential or Functional model: its layers in config order, each with the
+calls made to it (a layer called twice is shared), and nested models as layers that hold an
+inner graph. Readers fill in names, configs, connections and the weights stored in the file;
+`app.analysis.resolve` then fills in shapes and the weights' roles from the layer registry.
+
+Nothing here knows a file format or imports Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Shape = tuple[int | None, ...]
+ShapeTree = Shape | list["ShapeTree"]
+
+CONTAINER_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+
+
+class ArraySource(Protocol):
+    """Anything that has a shape and a dtype and can be sliced: an h5py Dataset, an ndarray."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+    def __getitem__(self, key: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """One tensor in a graph: output `tensor_index` of call `node_index` of `layer`."""
+
+    layer: str
+    node_index: int = 0
+    tensor_index: int = 0
+
+
+@dataclass
+class StoredWeight:
+    """A weight as found in a file, before the registry gives it a role.
+
+    `name` is the name the writer used (`dense_1/kernel:0`, `vars/0`); `path` is the writer's
+    location of the array, for messages; `values` is read lazily.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    values: ArraySource | None = None
+    path: str = ""
+
+
+@dataclass
+class WeightRef:
+    """A weight of a resolved layer, in Keras vocabulary."""
+
+    name: str  # Keras variable path inside the layer: `kernel`, `cell/kernel`, `forward_layer/...`
+    role: str  # `kernel`, `gamma`, `moving_variance`, ...; `weight` when the class is unknown
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool
+    values: ArraySource | None = None
+    stored_name: str | None = None
+    index: int | None = None  # position in model.get_weights()
+
+    @property
+    def count(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass
+class LayerNode:
+    """One layer: its config, its calls, and (after resolve) its shapes and weights."""
+
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    module: str | None = None
+    registered_name: str | None = None
+    calls: list[list[TensorRef]] = field(default_factory=list)
+    call_kwargs: list[dict[str, Any]] = field(default_factory=list)
+    stored: list[StoredWeight] | None = None  # None: no weights file (a spec)
+    inner: ModelGraph | None = None  # for nested Sequential / Functional models
+    implicit: bool = False  # the InputLayer Keras adds to a Sequential (not in model.layers)
+    # Filled in by app.analysis.resolve:
+    known: bool = True
+    input_shapes: list[list[ShapeTree]] = field(default_factory=list)
+    output_shapes: list[ShapeTree] = field(default_factory=list)
+    weights: list[WeightRef] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def trainable_flag(self) -> bool:
+        return bool(self.config.get("trainable", True))
+
+    @property
+    def is_container(self) -> bool:
+        return self.inner is not None
+
+
+@dataclass
+class ModelGraph:
+    """A Sequential or Functional model."""
+
+    name: str
+    class_name: str  # "Sequential" or "Functional"
+    layers: list[LayerNode]
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, name: str) -> LayerNode:
+        for node in self.layers:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def keras_layers(self) -> list[LayerNode]:
+        """The layers in the order of Keras 3's `model.layers` (hence of `get_weights()`).
+
+        Sequential: the added layers in order. Functional: Keras' `map_graph` order, by
+        decreasing depth from the outputs, ties broken by depth-first traversal order.
+        """
+        if self.class_name == "Sequential":
+            return [node for node in self.layers if not node.implicit]
+        return _map_graph_order(self)
+
+    def walk(self) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
+        """Every layer, nested ones included, in `keras_layers()` order, with its parents."""
+        yield from _walk(self, ())
+
+
+def _walk(graph: ModelGraph, parents: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
+    for node in graph.keras_layers():
+        yield parents, node
+        if node.inner is not None:
+            yield from _walk(node.inner, (*parents, node.name))
+
+
+def _map_graph_order(graph: ModelGraph) -> list[LayerNode]:
+    """Replicates keras.src.ops.function.map_graph's operation order."""
+    by_name = {node.name: node for node in graph.layers}
+    finished: set[tuple[str, int]] = set()
+    in_progress: set[tuple[str, int]] = set()
+    ordered_nodes: list[tuple[str, int]] = []
+    first_seen: dict[str, int] = {}
+
+    def visit(ref: TensorRef) -> None:
+        key = (ref.layer, ref.node_index)
+        if key in finished or ref.layer not in by_name:
+            return
+        if key in in_progress:
+            raise ValueError(f"cycle at layer {ref.layer!r}")
+        first_seen.setdefault(ref.layer, len(first_seen))
+        in_progress.add(key)
+        for parent in _node_inputs(by_name[ref.layer], ref.node_index):
+            visit(parent)
+        finished.add(key)
+        in_progress.discard(key)
+        ordered_nodes.append(key)
+
+    for out in graph.outputs:
+        visit(out)
+
+    node_depth: dict[tuple[str, int], int] = {}
+    layer_depth: dict[str, int] = {}
+    for key in reversed(ordered_nodes):
+        depth = max(node_depth.setdefault(key, 0), layer_depth.get(key[0], 0))
+        layer_depth[key[0]] = depth
+        node_depth[key] = depth
+        for parent in _node_inputs(by_name[key[0]], key[1]):
+            pkey = (parent.layer, parent.node_index)
+            if pkey in finished:
+                node_depth[pkey] = max(depth + 1, node_depth.get(pkey, 0))
+    for ref in graph.inputs:  # inputs not connected to any output still belong
+        if ref.layer in by_name and ref.layer not in layer_depth:
+            layer_depth[ref.layer] = 0
+            first_seen.setdefault(ref.layer, -1)
+    names = sorted(layer_depth, key=lambda n: (-layer_depth[n], first_seen[n]))
+    return [by_name[n] for n in names]
+
+
+def _node_inputs(node: LayerNode, node_index: int) -> list[TensorRef]:
+    if node_index < len(node.calls):
+        return node.calls[node_index]
+    return []
+
+
+def topological_calls(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
+    """Every (layer, call index) reachable from the outputs, inputs before their users."""
+    by_name = {node.name: node for node in graph.layers}
+    seen: set[tuple[str, int]] = set()
+    order: list[tuple[LayerNode, int]] = []
+
+    def visit(name: str, index: int) -> None:
+        if (name, index) in seen or name not in by_name:
+            return
+        seen.add((name, index))
+        for parent in _node_inputs(by_name[name], index):
+            visit(parent.layer, parent.node_index)
+        order.append((by_name[name], index))
+
+    for ref in [*graph.inputs, *graph.outputs]:
+        visit(ref.layer, ref.node_index)
+    for node in graph.layers:  # layers not connected to the outputs still get shapes
+        for index in range(max(1, len(node.calls))):
+            visit(node.name, index)
+    return order

@@ -1,0 +1,15 @@
+"""Layer families: importing this package registers every supported class."""
+
+from app.layers import (  # noqa: F401
+    activations,
+    attention,
+    convolution,
+    core,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+)

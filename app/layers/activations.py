@@ -1,0 +1,1 @@
+"""Activations layers: weights and output shapes (see app.layers.registry)."""

@@ -1,0 +1,1 @@
+"""Attention layers: weights and output shapes (see app.layers.registry)."""

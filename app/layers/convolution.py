@@ -1,0 +1,1 @@
+"""Convolution layers: weights and output shapes (see app.layers.registry)."""

@@ -1,0 +1,1 @@
+"""Merging layers: weights and output shapes (see app.layers.registry)."""

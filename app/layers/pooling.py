@@ -1,0 +1,1 @@
+"""Pooling layers: weights and output shapes (see app.layers.registry)."""

@@ -1,0 +1,1 @@
+"""Preprocessing layers: weights and output shapes (see app.layers.registry)."""

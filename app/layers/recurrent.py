@@ -1,0 +1,1 @@
+"""Recurrent layers: weights and output shapes (see app.layers.registry)."""

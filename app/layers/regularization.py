@@ -1,0 +1,1 @@
+"""Regularization layers: weights and output shapes (see app.layers.registry)."""

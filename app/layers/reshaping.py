@@ -1,0 +1,1 @@
+"""Reshaping layers: weights and output shapes (see app.layers.registry)."""
