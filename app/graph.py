@@ -85,6 +85,9 @@ class LayerNode:
     registered_name: str | None = None
     calls: list[list[TensorRef]] = field(default_factory=list)
     call_kwargs: list[dict[str, Any]] = field(default_factory=list)
+    # Tensors a call takes by keyword that are not data inputs (masks, initial states): parents
+    # in the graph (they count for ordering, as in Keras), not inputs of the shape functions.
+    call_extras: list[list[TensorRef]] = field(default_factory=list)
     stored: list[StoredWeight] | None = None  # None: no weights file (a spec)
     inner: ModelGraph | None = None  # for nested Sequential / Functional models
     implicit: bool = False  # the InputLayer Keras adds to a Sequential (not in model.layers)
@@ -136,7 +139,9 @@ class ModelGraph:
         yield from _walk(self, ())
 
 
-def _walk(graph: ModelGraph, parents: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
+def _walk(
+    graph: ModelGraph, parents: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
     for node in graph.keras_layers():
         yield parents, node
         if node.inner is not None:
@@ -187,9 +192,10 @@ def _map_graph_order(graph: ModelGraph) -> list[LayerNode]:
 
 
 def _node_inputs(node: LayerNode, node_index: int) -> list[TensorRef]:
-    if node_index < len(node.calls):
-        return node.calls[node_index]
-    return []
+    if node_index >= len(node.calls):
+        return []
+    extras = node.call_extras[node_index] if node_index < len(node.call_extras) else []
+    return [*node.calls[node_index], *extras]
 
 
 def topological_calls(graph: ModelGraph) -> list[tuple[LayerNode, int]]:

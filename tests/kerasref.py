@@ -33,7 +33,7 @@ def weight_path(layer: Any, weight: Any) -> str:
     """`weight.path` without the layer's own name prefix: `kernel`, `cell/kernel`, ..."""
     path = weight.path
     prefix = layer.name + "/"
-    return path[len(prefix):] if path.startswith(prefix) else path
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _shapes(out: Any) -> Any:

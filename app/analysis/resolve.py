@@ -39,8 +39,9 @@ def resolve(graph: ModelGraph, *, weights_in_file: bool) -> None:
 def unknown_classes(graph: ModelGraph) -> set[str]:
     found: set[str] = set()
     for _, node in graph.walk():
-        if node.inner is None and node.class_name != "InputLayer" and lookup(node.class_name) is None:
-            found.add(node.class_name)
+        if node.inner is None and node.class_name != "InputLayer":
+            if lookup(node.class_name) is None:
+                found.add(node.class_name)
     for node in graph.layers:  # implicit/unreached layers too
         if node.inner is not None:
             found |= unknown_classes(node.inner)
@@ -251,10 +252,10 @@ def _pick(spec: WeightSpec, key: str, remaining: list[StoredWeight]) -> StoredWe
     for stored in remaining:
         if stored.name == key:
             return stored
-    wanted = _variable_name(spec.name)
-    for stored in remaining:
-        if _variable_name(stored.name) == wanted:
-            return stored
+    for wanted in (_variable_name(spec.name), spec.role):  # Keras 2: `depthwise_kernel:0`
+        for stored in remaining:
+            if _variable_name(stored.name) == wanted:
+                return stored
     return remaining[0]
 
 

@@ -16,6 +16,9 @@ from app.errors import InvalidSpec
 from app.graph import CONTAINER_CLASSES, LayerNode, ModelGraph, TensorRef
 
 JSON = dict[str, Any]
+# Call keywords that carry data inputs (MultiHeadAttention and Attention take `value`, `key`
+# by keyword); every other tensor keyword (masks, initial states) is an extra parent only.
+DATA_KWARGS = ("query", "value", "key")
 
 
 def parse_model(obj: Any) -> ModelGraph:
@@ -56,8 +59,7 @@ def _parse_sequential(config: Any, entry: JSON) -> ModelGraph:
     previous = first.name
     for item in entries:
         node = _layer_from_entry(item)
-        node.calls = [[TensorRef(previous)]]
-        node.call_kwargs = [{}]
+        node.calls, node.call_kwargs, node.call_extras = [[TensorRef(previous)]], [{}], [[]]
         nodes.append(node)
         previous = node.name
     _check_unique(nodes, name)
@@ -111,8 +113,7 @@ def _parse_functional(config: Any) -> ModelGraph:
     nodes = []
     for item in config["layers"]:
         node = _layer_from_entry(item)
-        inbound = item.get("inbound_nodes", []) if isinstance(item, dict) else []
-        node.calls, node.call_kwargs = _parse_inbound(inbound, node.name)
+        _parse_inbound(node, item.get("inbound_nodes", []) if isinstance(item, dict) else [])
         nodes.append(node)
     _check_unique(nodes, name)
     graph = ModelGraph(
@@ -128,7 +129,7 @@ def _parse_functional(config: Any) -> ModelGraph:
         if ref.layer not in known:
             raise InvalidSpec(f"The model's inputs or outputs name a layer {ref.layer!r} it lacks.")
     for node in nodes:
-        for call in node.calls:
+        for call in [*node.calls, *node.call_extras]:
             for ref in call:
                 if ref.layer not in known:
                     raise InvalidSpec(
@@ -169,21 +170,44 @@ def _layer_from_entry(item: Any) -> LayerNode:
     return node
 
 
-def _parse_inbound(inbound: Any, layer: str) -> tuple[list[list[TensorRef]], list[JSON]]:
+def _parse_inbound(node: LayerNode, inbound: Any) -> None:
+    """Fill `calls`, `call_kwargs` and `call_extras` from a config's `inbound_nodes`."""
     if not isinstance(inbound, list):
-        raise InvalidSpec(f"Layer {layer!r} has malformed `inbound_nodes`.")
-    calls, kwargs = [], []
-    for node in inbound:
-        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-            refs = _keras3_refs(node.get("args", [])) + _keras3_refs(node.get("kwargs", {}))
-            calls.append(refs)
-            kwargs.append(_plain_kwargs(node.get("kwargs", {})))
-        elif isinstance(node, list):  # Keras 2: [["dense_1", 0, 0, {...}], ...]
-            calls.append([_keras2_ref(t, layer) for t in node])
-            kwargs.append(_keras2_kwargs(node))
+        raise InvalidSpec(f"Layer {node.name!r} has malformed `inbound_nodes`.")
+    for item in inbound:
+        if isinstance(item, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            args = _keras3_refs(item.get("args", []))
+            tensor_kwargs = _tensor_kwargs(item.get("kwargs", {}), _keras3_refs)
+            kwargs = _plain_kwargs(item.get("kwargs", {}))
+        elif isinstance(item, list):  # Keras 2: [["dense_1", 0, 0, {...}], ...]
+            args = [_keras2_ref(t, node.name) for t in item]
+            raw_kwargs = _keras2_kwargs(item)
+            tensor_kwargs = _tensor_kwargs(raw_kwargs, _keras2_refs)
+            kwargs = {k: v for k, v in raw_kwargs.items() if k not in tensor_kwargs}
         else:
-            raise InvalidSpec(f"Layer {layer!r} has a malformed inbound node.")
-    return calls, kwargs
+            raise InvalidSpec(f"Layer {node.name!r} has a malformed inbound node.")
+        data = [ref for key in DATA_KWARGS for ref in tensor_kwargs.get(key, [])]
+        extras = [r for key, refs in tensor_kwargs.items() if key not in DATA_KWARGS for r in refs]
+        node.calls.append(args + data)
+        node.call_kwargs.append(kwargs)
+        node.call_extras.append(extras)
+
+
+def _tensor_kwargs(kwargs: Any, refs_of: Any) -> dict[str, list[TensorRef]]:
+    if not isinstance(kwargs, dict):
+        return {}
+    found = {key: refs_of(value) for key, value in kwargs.items()}
+    return {key: refs for key, refs in found.items() if refs}
+
+
+def _keras2_refs(value: Any) -> list[TensorRef]:
+    """Tensors inside Keras 2 call kwargs: `["x", 0, 0]`, or lists of them."""
+    if isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str):
+        if isinstance(value[1], int) and isinstance(value[2], int):
+            return [TensorRef(value[0], value[1], value[2])]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _keras2_refs(item)]
+    return []
 
 
 def _keras3_refs(tree: Any) -> list[TensorRef]:

@@ -1,0 +1,29 @@
+# The two commands of the README's Quickstart. Everything lives in .venv beside the checkout,
+# so a Debian machine with a locked system pip works the same as any other.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test lint install install-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+
+serve: install
+	$(BIN)/keras-explainer serve --host $(HOST) --port $(PORT)
+
+lint: install-test
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+test: install-test lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,199 @@
+"""Per-layer, per-weight parameter breakdown of a resolved graph, with totals and formulas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from app.graph import LayerNode, ModelGraph, ShapeTree, WeightRef
+from app.layers.registry import lookup
+from app.schemas import LayerReport, Totals, WeightReport, WeightStats
+
+STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large kernels
+ITEMSIZE_FALLBACK = {"bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1}
+
+
+def layer_reports(graph: ModelGraph, *, with_stats: bool = True) -> list[LayerReport]:
+    """Every layer in get_weights() order; nested models are followed by their layers."""
+    reports = []
+    for parents, node in graph.walk():
+        if node.inner is not None:
+            reports.append(_container_report(parents, node))
+        else:
+            reports.append(_leaf_report(parents, node, with_stats))
+    return reports
+
+
+def totals(graph: ModelGraph) -> Totals:
+    weights = list(all_weights(graph))
+    trainable = sum(w.count for w in weights if w.trainable)
+    params = sum(w.count for w in weights)
+    leaves = [node for _, node in graph.walk() if node.inner is None]
+    return Totals(
+        params=params,
+        trainable=trainable,
+        non_trainable=params - trainable,
+        bytes=sum(weight_bytes(w) for w in weights),
+        layers=len(leaves),
+        weights=len(weights),
+    )
+
+
+def all_weights(graph: ModelGraph) -> Iterator[WeightRef]:
+    for _, node in graph.walk():
+        yield from node.weights
+
+
+def weight_bytes(weight: WeightRef) -> int:
+    return weight.count * itemsize(weight.dtype)
+
+
+def itemsize(dtype: str) -> int:
+    if dtype in ITEMSIZE_FALLBACK:
+        return ITEMSIZE_FALLBACK[dtype]
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        return 4
+
+
+def formula(weights: list[WeightRef]) -> str:
+    """`4096 × 512 + 512 = 2,097,664`; identical terms in a row fold: `4 × 512 = 2,048`."""
+    if not weights:
+        return "0 (no weights)"
+    terms = [" × ".join(str(d) for d in w.shape) or "1" for w in weights]
+    folded = _fold_repeats(terms)
+    total = sum(w.count for w in weights)
+    text = " + ".join(folded)
+    if text == str(total):
+        return f"{total:,}"
+    return f"{text} = {total:,}"
+
+
+def _fold_repeats(terms: list[str]) -> list[str]:
+    folded: list[str] = []
+    run = 1
+    for i, term in enumerate(terms):
+        if i + 1 < len(terms) and terms[i + 1] == term:
+            run += 1
+            continue
+        folded.append(f"{run} × {term}" if run > 1 else term)
+        run = 1
+    return folded
+
+
+def weight_stats(values: Any) -> WeightStats | None:
+    """min, max, mean, std over all values, read slice by slice (float64 sums on purpose)."""
+    shape = tuple(values.shape)
+    if not shape:
+        flat = np.asarray(values[()], dtype=np.float64).reshape(1)
+        return _stats_of(flat.min(), flat.max(), flat.sum(), (flat**2).sum(), 1)
+    count = int(np.prod(shape))
+    if count == 0:
+        return None
+    rows_per_chunk = max(1, STATS_CHUNK // max(1, count // shape[0]))
+    lo, hi, total, squares = np.inf, -np.inf, 0.0, 0.0
+    for start in range(0, shape[0], rows_per_chunk):
+        chunk = np.asarray(values[start : start + rows_per_chunk], dtype=np.float64)
+        lo, hi = min(lo, chunk.min()), max(hi, chunk.max())
+        total += chunk.sum()
+        squares += (chunk**2).sum()
+    return _stats_of(lo, hi, total, squares, count)
+
+
+def _stats_of(lo: float, hi: float, total: float, squares: float, count: int) -> WeightStats:
+    mean = total / count
+    variance = max(0.0, squares / count - mean * mean)
+    return WeightStats(min=float(lo), max=float(hi), mean=float(mean), std=float(variance**0.5))
+
+
+def shape_json(shape: ShapeTree | None) -> list | None:
+    if shape is None:
+        return None
+    if isinstance(shape, tuple):
+        return list(shape)
+    return [shape_json(s) for s in shape]
+
+
+def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) -> LayerReport:
+    entry = lookup(node.class_name)
+    trainable_params = sum(w.count for w in node.weights if w.trainable)
+    params = sum(w.count for w in node.weights)
+    return LayerReport(
+        name=node.name,
+        class_name=node.class_name,
+        path=list(parents),
+        depth=len(parents),
+        known=node.known or node.class_name == "InputLayer",
+        is_model=False,
+        trainable=node.trainable_flag,
+        inbound=inbound_names(node),
+        calls=max(1, len(node.calls)),
+        output_shape=shape_json(node.output_shapes[0] if node.output_shapes else None),
+        params=params,
+        trainable_params=trainable_params,
+        non_trainable_params=params - trainable_params,
+        bytes=sum(weight_bytes(w) for w in node.weights),
+        formula=formula(node.weights),
+        summary=_summary(node, entry),
+        weights=[_weight_report(w, with_stats) for w in node.weights],
+        notes=list(node.notes),
+    )
+
+
+def _summary(node: LayerNode, entry: Any) -> str:
+    if node.class_name == "InputLayer":
+        return "The model's input: no weights."
+    if entry is None:
+        return "A class the explainer does not know: its stored weights are listed as found."
+    return entry.summary
+
+
+def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
+    assert node.inner is not None
+    inner_weights = list(all_weights(node.inner))
+    params = sum(w.count for w in inner_weights)
+    trainable_params = sum(w.count for w in inner_weights if w.trainable)
+    return LayerReport(
+        name=node.name,
+        class_name=node.inner.class_name,
+        path=list(parents),
+        depth=len(parents),
+        known=True,
+        is_model=True,
+        trainable=node.trainable_flag,
+        inbound=inbound_names(node),
+        calls=max(1, len(node.calls)),
+        output_shape=shape_json(node.output_shapes[0] if node.output_shapes else None),
+        params=params,
+        trainable_params=trainable_params,
+        non_trainable_params=params - trainable_params,
+        bytes=sum(weight_bytes(w) for w in inner_weights),
+        formula=f"sum of its {len(list(node.inner.walk()))} layers = {params:,}",
+        summary=f"A nested {node.inner.class_name} model; its layers follow.",
+        weights=[],
+    )
+
+
+def inbound_names(node: LayerNode) -> list[str]:
+    if not node.calls:
+        return []
+    return list(dict.fromkeys(ref.layer for ref in node.calls[0]))
+
+
+def _weight_report(weight: WeightRef, with_stats: bool) -> WeightReport:
+    stats = weight_stats(weight.values) if with_stats and weight.values is not None else None
+    return WeightReport(
+        name=weight.name,
+        role=weight.role,
+        shape=list(weight.shape),
+        dtype=weight.dtype,
+        count=weight.count,
+        trainable=weight.trainable,
+        bytes=weight_bytes(weight),
+        index=weight.index if weight.index is not None else -1,
+        stored_name=weight.stored_name,
+        stats=stats,
+    )

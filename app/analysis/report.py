@@ -1,0 +1,56 @@
+"""Assemble a Report from a resolved model: breakdown, BatchNormalization, warnings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.analysis.batchnorm import batchnorm_reports
+from app.analysis.breakdown import layer_reports, shape_json, totals
+from app.graph import ModelGraph, TensorRef
+from app.schemas import CheckReport, ModelInfo, Report, Source, TensorInfo
+
+
+def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
+    layers = layer_reports(graph)
+    return Report(
+        id=report_id,
+        created_at=datetime.now(UTC),
+        source=source,
+        model=model_info(graph),
+        totals=totals(graph),
+        layers=layers,
+        batchnorm=batchnorm_reports(graph),
+        warnings=warnings(graph),
+        check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
+    )
+
+
+def model_info(graph: ModelGraph) -> ModelInfo:
+    return ModelInfo(
+        name=graph.name,
+        class_name=graph.class_name,
+        inputs=[_tensor_info(graph, ref) for ref in graph.inputs],
+        outputs=[_tensor_info(graph, ref) for ref in graph.outputs],
+    )
+
+
+def _tensor_info(graph: ModelGraph, ref: TensorRef) -> TensorInfo:
+    node = graph.layer(ref.layer)
+    shape = node.output_shapes[ref.node_index] if ref.node_index < len(node.output_shapes) else None
+    if isinstance(shape, list) and ref.tensor_index < len(shape):
+        shape = shape[ref.tensor_index]
+    return TensorInfo(name=ref.layer, shape=shape_json(shape))
+
+
+def warnings(graph: ModelGraph) -> list[str]:
+    unknown = sorted({n.class_name for _, n in graph.walk() if not n.known})
+    found = []
+    if unknown:
+        found.append(
+            f"Unknown layer classes ({', '.join(unknown)}): their stored weights are listed as "
+            "found, with generic roles, and counted as trainable."
+        )
+    for parents, node in graph.walk():
+        for note in node.notes:
+            found.append(f"{'/'.join((*parents, node.name))}: {note}")
+    return found

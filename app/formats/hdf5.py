@@ -1,0 +1,105 @@
+"""Careful HDF5 access shared by the `.keras` and legacy readers.
+
+Only hard links are followed: a soft or external link in an uploaded file could point
+anywhere, including at another file on the server. Datasets must hold their numbers
+themselves (no virtual or external storage) and be numeric. Arrays are never read here:
+a `StoredWeight` keeps the h5py Dataset, which is sliced later, lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import numpy as np
+
+from app.errors import MalformedModel
+from app.graph import StoredWeight
+
+NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
+
+
+def child(group: h5py.Group, path: str) -> h5py.Group | h5py.Dataset | None:
+    """The object at `path` below `group`, following hard links only; None when absent."""
+    node: Any = group
+    for part in (p for p in path.split("/") if p):
+        if not isinstance(node, h5py.Group):
+            return None
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise MalformedModel(
+                f"The file links {path!r} to another location; model files with soft or "
+                "external links are refused."
+            )
+        node = node[part]
+    return node
+
+
+def child_group(group: h5py.Group, path: str) -> h5py.Group | None:
+    node = child(group, path)
+    return node if isinstance(node, h5py.Group) else None
+
+
+def hard_children(group: h5py.Group) -> list[str]:
+    """Names of the members of `group` reached by hard links, in the file's (name) order."""
+    names = []
+    for name in group:
+        link = group.get(name, getlink=True)
+        if isinstance(link, h5py.HardLink):
+            names.append(name)
+    return names
+
+
+def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:
+    """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages."""
+    if dataset.is_virtual or dataset.external:
+        raise MalformedModel(
+            f"The weight {dataset.name!r} keeps its values outside the file; such files are "
+            "refused."
+        )
+    return StoredWeight(
+        name=name,
+        shape=tuple(int(d) for d in dataset.shape),
+        dtype=_dtype_name(dataset),
+        values=dataset,
+        path=dataset.name.lstrip("/"),
+    )
+
+
+def text_attr(obj: h5py.Group | h5py.File, name: str) -> str | None:
+    """A string attribute as str, whether h5py hands back bytes, str or a 0-d array."""
+    if name not in obj.attrs:
+        return None
+    return decode(obj.attrs[name])
+
+
+def list_attr(group: h5py.Group, name: str) -> list[str]:
+    """A list-of-names attribute, joined from `name0`, `name1`, ... when Keras had to chunk it
+    (an HDF5 object header holds at most 64 KiB)."""
+    if name in group.attrs:
+        return [decode(v) for v in np.atleast_1d(group.attrs[name])]
+    values: list[str] = []
+    chunk = 0
+    while f"{name}{chunk}" in group.attrs:
+        values.extend(decode(v) for v in np.atleast_1d(group.attrs[f"{name}{chunk}"]))
+        chunk += 1
+    return values
+
+
+def decode(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8")
+    return str(value)
+
+
+def _dtype_name(dataset: h5py.Dataset) -> str:
+    if dataset.attrs.get("dtype") is not None and decode(dataset.attrs["dtype"]) == "bfloat16":
+        return "bfloat16"  # Keras stores bfloat16 as 2-byte opaque data with this attribute
+    dtype = dataset.dtype
+    if dtype.kind not in NUMERIC_KINDS:
+        raise MalformedModel(f"The weight {dataset.name!r} does not hold numbers.")
+    return dtype.name

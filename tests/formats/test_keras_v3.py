@@ -1,0 +1,183 @@
+"""The `.keras` reader against Keras: weight paths as saving_lib writes them, values, totals."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+from app.errors import MalformedModel, UnsupportedFormat
+from app.formats import read_model
+from tests.formats.kerascompare import assert_matches_keras, resolved
+from tests.formats.models import BUILDERS, build, layers, seeded
+from tests.kerasref import keras
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_read_keras_v3_matches_keras_weights(name, tmp_path):
+    model = build(name)
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        assert loaded.format == "keras_v3"
+        assert_matches_keras(resolved(loaded), model, values=True)
+
+
+def test_read_keras_v3_reports_writer_version(tmp_path):
+    build("dense_bn").save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        assert loaded.keras_version == keras.__version__
+        assert loaded.backend is None
+
+
+def test_read_keras_v3_names_groups_by_class_not_by_layer_name(tmp_path):
+    model = seeded(
+        keras.Sequential(
+            [
+                keras.Input((3,)),
+                layers.Dense(2, name="zeta"),
+                layers.BatchNormalization(name="alpha"),
+                layers.Dense(2, name="beta"),
+            ]
+        )
+    )
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        paths = {n.name: [s.path for s in n.stored] for _, n in loaded.graph.walk()}
+        names = {n.name: [s.name for s in n.stored] for _, n in loaded.graph.walk()}
+    assert paths["zeta"] == ["layers/dense/vars/0", "layers/dense/vars/1"]
+    assert paths["beta"] == ["layers/dense_1/vars/0", "layers/dense_1/vars/1"]
+    assert paths["alpha"] == [f"layers/batch_normalization/vars/{i}" for i in range(4)]
+    assert names["beta"] == ["vars/0", "vars/1"]
+
+
+def test_read_keras_v3_follows_nested_model_layers(tmp_path):
+    build("sequential_in_functional").save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        inner = loaded.graph.layer("inner_seq").inner
+        stored = {n.class_name: [s.path for s in n.stored] for n in inner.keras_layers()}
+    assert stored["Dense"] == [f"layers/sequential/layers/dense/vars/{i}" for i in range(2)]
+    assert stored["BatchNormalization"][0] == "layers/sequential/layers/batch_normalization/vars/0"
+
+
+def test_read_keras_v3_names_sublayer_weights_by_owner(tmp_path):
+    build("bidirectional_gru").save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        names = [s.name for s in loaded.graph.layers[1].stored]
+    assert sorted(names) == sorted(
+        f"{side}_layer/cell/vars/{i}" for side in ("forward", "backward") for i in range(3)
+    )
+
+
+def test_read_keras_v3_stores_shared_layer_once(tmp_path):
+    model = build("branches_and_shared")
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        stored = [s for _, n in loaded.graph.walk() for s in n.stored or []]
+    assert [tuple(s.shape) for s in stored] == [tuple(w.shape) for w in model.weights]
+
+
+def test_read_keras_v3_deflated_archive_matches_keras(tmp_path):
+    model = build("conv_bn")
+    model.save(tmp_path / "stored.keras")
+    _recompress(tmp_path / "stored.keras", tmp_path / "deflated.keras")
+    with read_model(tmp_path / "deflated.keras") as loaded:
+        assert_matches_keras(resolved(loaded), model, values=True)
+
+
+def test_close_releases_weights_file(tmp_path):
+    build("dense_bn").save(tmp_path / "model.keras")
+    loaded = read_model(tmp_path / "model.keras")
+    dataset = loaded.graph.layers[1].stored[0].values
+    assert dataset.id.valid
+    loaded.close()
+    assert not dataset.id.valid
+
+
+def test_read_keras_v3_without_weights_member_is_malformed(tmp_path):
+    path = _archive(tmp_path, {"config.json": build("dense_bn").to_json()})
+    with pytest.raises(MalformedModel, match="no model.weights.h5"):
+        read_model(path)
+
+
+def test_read_keras_v3_npz_weights_are_unsupported(tmp_path):
+    members = {"config.json": build("dense_bn").to_json(), "model.weights.npz": b"PK"}
+    with pytest.raises(UnsupportedFormat, match="npz"):
+        read_model(_archive(tmp_path, members))
+
+
+def test_read_keras_v3_without_config_is_malformed(tmp_path):
+    with pytest.raises(MalformedModel, match="no config.json"):
+        read_model(_archive(tmp_path, {"metadata.json": "{}"}))
+
+
+def test_read_keras_v3_bad_config_json_is_malformed(tmp_path):
+    path = _archive(tmp_path, {"config.json": "{not json", "model.weights.h5": b""})
+    with pytest.raises(MalformedModel, match="config.json is not valid JSON") as info:
+        read_model(path)
+    assert isinstance(info.value.__cause__, json.JSONDecodeError)
+
+
+def test_read_keras_v3_config_that_is_not_a_model_is_malformed(tmp_path):
+    config = json.dumps({"class_name": "Dense", "config": {"units": 2}})
+    with pytest.raises(MalformedModel, match="not a model"):
+        read_model(_archive(tmp_path, {"config.json": config}))
+
+
+def test_read_keras_v3_damaged_weights_member_is_malformed(tmp_path):
+    members = {"config.json": build("dense_bn").to_json(), "model.weights.h5": b"\x89HDF junk"}
+    with pytest.raises(MalformedModel, match="damaged or incomplete") as info:
+        read_model(_archive(tmp_path, members))
+    assert info.value.__cause__ is not None
+
+
+def test_read_keras_v3_truncated_archive_is_malformed(tmp_path):
+    build("dense_bn").save(tmp_path / "model.keras")
+    data = (tmp_path / "model.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(MalformedModel) as info:
+        read_model(tmp_path / "cut.keras")
+    assert info.value.code == "malformed-model"
+    assert "zip" not in info.value.message.lower()
+    assert isinstance(info.value.__cause__, zipfile.BadZipFile)
+
+
+def test_read_keras_v3_refuses_external_links(tmp_path):
+    model = build("dense_bn")
+    model.save(tmp_path / "model.keras")
+    weights = tmp_path / "model.weights.h5"
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        weights.write_bytes(archive.read("model.weights.h5"))
+        config = archive.read("config.json")
+    with h5py.File(weights, "a") as h5:
+        del h5["layers/dense/vars/0"]
+        h5["layers/dense/vars/0"] = h5py.ExternalLink("/etc/passwd.h5", "/x")
+    path = _archive(tmp_path, {"config.json": config, "model.weights.h5": weights.read_bytes()})
+    with pytest.raises(MalformedModel, match="links"):
+        read_model(path)
+
+
+def test_read_keras_v3_values_are_read_lazily(tmp_path):
+    model = build("dense_bn")
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        kernel = loaded.graph.layers[1].stored[0].values
+        assert isinstance(kernel, h5py.Dataset)
+        np.testing.assert_array_equal(kernel[0], model.get_weights()[0][0])
+
+
+def _recompress(source, target):
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+
+
+def _archive(tmp_path, members):
+    path = tmp_path / "made.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
