@@ -8,7 +8,7 @@ import pytest
 
 from app.analysis.breakdown import totals
 from app.analysis.resolve import resolve
-from app.errors import InvalidSpec
+from app.errors import InvalidSpec, UnknownLayers
 from app.formats.config import parse_model
 from tests.kerasref import keras
 
@@ -90,3 +90,14 @@ def test_parse_connection_to_missing_layer_is_invalid_spec():
 def test_parse_non_model_objects_are_invalid_spec(bad):
     with pytest.raises(InvalidSpec):
         parse_model(bad)
+
+
+def test_spec_with_unknown_class_inside_a_wrapper_is_refused_with_its_name():
+    model = keras.Sequential(
+        [keras.Input((3, 4)), keras.layers.TimeDistributed(keras.layers.Dense(2))]
+    )
+    config = json.loads(model.to_json())
+    config["config"]["layers"][1]["config"]["layer"]["class_name"] = "MyCustomDense"
+    with pytest.raises(UnknownLayers) as caught:
+        resolved(config)
+    assert caught.value.details == {"classes": ["MyCustomDense"]}

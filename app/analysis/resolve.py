@@ -15,6 +15,7 @@ from app.graph import LayerNode, ModelGraph, ShapeTree, StoredWeight, WeightRef,
 from app.layers.registry import WeightSpec, lookup
 
 GENERIC_ROLE = "weight"
+WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")  # where configs nest other layers
 KNOWN_ROLE_NAMES = frozenset(
     {
         "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance", "embeddings",
@@ -37,15 +38,30 @@ def resolve(graph: ModelGraph, *, weights_in_file: bool) -> None:
 
 
 def unknown_classes(graph: ModelGraph) -> set[str]:
+    """Every class in the graph the registry does not know, wrapped layers and cells included."""
     found: set[str] = set()
-    for _, node in graph.walk():
-        if node.inner is None and node.class_name != "InputLayer":
-            if lookup(node.class_name) is None:
-                found.add(node.class_name)
-    for node in graph.layers:  # implicit/unreached layers too
+    for node in graph.layers:
         if node.inner is not None:
             found |= unknown_classes(node.inner)
+        elif node.class_name != "InputLayer":
+            found |= {
+                name for name in _classes_in(node.class_name, node.config) if not lookup(name)
+            }
     return found
+
+
+def _classes_in(class_name: str, config: dict[str, Any]) -> list[str]:
+    """A layer's class and those of the layers and cells it wraps (`layer`, `cell`, ...)."""
+    names = [class_name]
+    for key in WRAPPED_KEYS:
+        for item in _as_list(config.get(key)):
+            if isinstance(item, dict) and isinstance(item.get("class_name"), str):
+                names += _classes_in(item["class_name"], item.get("config") or {})
+    return names
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def assign_indices(graph: ModelGraph) -> None:

@@ -28,11 +28,7 @@ def child(group: h5py.Group, path: str) -> h5py.Group | h5py.Dataset | None:
         link = node.get(part, getlink=True)
         if link is None:
             return None
-        if not isinstance(link, h5py.HardLink):
-            raise MalformedModel(
-                f"The file links {path!r} to another location; model files with soft or "
-                "external links are refused."
-            )
+        _check_hard(link, path)
         node = node[part]
     return node
 
@@ -43,13 +39,20 @@ def child_group(group: h5py.Group, path: str) -> h5py.Group | None:
 
 
 def hard_children(group: h5py.Group) -> list[str]:
-    """Names of the members of `group` reached by hard links, in the file's (name) order."""
-    names = []
-    for name in group:
-        link = group.get(name, getlink=True)
-        if isinstance(link, h5py.HardLink):
-            names.append(name)
+    """Names of the members of `group`, in the file's (name) order; refuses any member that is
+    a soft or external link."""
+    names = list(group)
+    for name in names:
+        _check_hard(group.get(name, getlink=True), f"{group.name}/{name}")
     return names
+
+
+def _check_hard(link: Any, path: str) -> None:
+    if not isinstance(link, h5py.HardLink):
+        raise MalformedModel(
+            f"The file links {path.lstrip('/')!r} to another location; model files with soft "
+            "or external links are refused."
+        )
 
 
 def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:

@@ -39,7 +39,8 @@ MAX_JSON_BYTES = 64 << 20
 # and more than 100 times what is stored is a decompression bomb.
 BOMB_FLOOR_BYTES = 1 << 28
 BOMB_MAX_EXPANSION = 100
-# tf.keras 2.13-2.15 wrote a model's layer list under this attribute instead of `layers`.
+# tf.keras 2.13 files keep a model's layers under this name instead of `layers`; Keras 3's
+# H5IOStore.get falls back to it the same way (its "Fix for 2.13 compatibility").
 TF_KERAS_LAYERS = "_layer_checkpoint_dependencies"
 
 READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, ValueError,
@@ -54,15 +55,14 @@ def read_keras_v3(path: Path, resources: ExitStack) -> tuple[ModelGraph, str | N
     try:
         archive = resources.enter_context(zipfile.ZipFile(path))
         graph = model_from_config(_member_json(archive, CONFIG_MEMBER))
-        metadata = _member_json(archive, METADATA_MEMBER) if _has(archive, METADATA_MEMBER) else {}
+        version = _writer_version(archive)
         weights = _open_weights(archive, resources)
         attach_v3_weights(graph, weights)
     except READ_ERRORS as exc:
         raise MalformedModel(
             "The .keras archive is damaged or incomplete and could not be read."
         ) from exc
-    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
-    return graph, version if isinstance(version, str) else None
+    return graph, version
 
 
 def model_from_config(config: Any) -> ModelGraph:
@@ -73,6 +73,16 @@ def model_from_config(config: Any) -> ModelGraph:
         raise MalformedModel(
             f"The model config in this file is malformed. {exc.message}", exc.details
         ) from exc
+
+
+def _writer_version(archive: zipfile.ZipFile) -> str | None:
+    """metadata.json's `keras_version`; Keras does not need this file to load, nor do we."""
+    try:
+        metadata = _member_json(archive, METADATA_MEMBER)
+    except MalformedModel:
+        return None
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    return version if isinstance(version, str) else None
 
 
 def _has(archive: zipfile.ZipFile, name: str) -> bool:

@@ -177,7 +177,25 @@ def _recompress(source, target):
 def _archive(tmp_path, members):
     path = tmp_path / "made.keras"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        if "metadata.json" not in members:
+            archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
         for name, data in members.items():
             archive.writestr(name, data)
     return path
+
+
+@pytest.mark.parametrize("metadata", [None, "{broken", '{"keras_version": 3}'])
+def test_read_keras_v3_without_usable_metadata_still_reads(tmp_path, metadata):
+    model = build("dense_bn")
+    model.save(tmp_path / "model.keras")
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        members = {n: archive.read(n) for n in ("config.json", "model.weights.h5")}
+    path = tmp_path / "rewritten.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        if metadata is not None:
+            archive.writestr("metadata.json", metadata)
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with read_model(path) as loaded:
+        assert loaded.keras_version is None
+        assert_matches_keras(resolved(loaded), model, values=True)

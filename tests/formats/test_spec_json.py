@@ -1,0 +1,139 @@
+"""Specs (`model.to_json()`): object, string and JSON-in-JSON, Keras 3 and Keras 2 forms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.errors import InvalidSpec, UnknownLayers
+from app.formats import read_model, read_spec
+from tests.formats.kerascompare import assert_matches_keras, resolved, totals
+from tests.formats.models import BUILDERS, build
+
+# A Keras 2.4 `to_json()`, as written: Dense(4) on 3 inputs, then BatchNormalization.
+# Dense 3·4 + 4 = 16; BN 4 · 4 = 16 (8 trainable, 8 not): total 32, trainable 24.
+KERAS2_SEQUENTIAL = (
+    '{"class_name": "Sequential", "config": {"name": "sequential", "layers": ['
+    '{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 3], "dtype": "float32",'
+    ' "sparse": false, "ragged": false, "name": "dense_input"}},'
+    '{"class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32",'
+    ' "units": 4, "activation": "relu", "use_bias": true}},'
+    '{"class_name": "BatchNormalization", "config": {"name": "batch_normalization",'
+    ' "trainable": true, "dtype": "float32", "axis": [1], "momentum": 0.99, "epsilon": 0.001,'
+    ' "center": true, "scale": true}}]}, "keras_version": "2.4.0", "backend": "tensorflow"}'
+)
+
+# A Keras 2.2 functional `to_json()`: class `Model`, inbound nodes as lists.
+# Dense 5·2 + 2 = 12 twice (shared, counted once) + Dense 2·1 + 1 = 3: total 15.
+KERAS2_FUNCTIONAL = json.dumps(
+    {
+        "class_name": "Model",
+        "keras_version": "2.2.4",
+        "backend": "tensorflow",
+        "config": {
+            "name": "model_1",
+            "layers": [
+                {"name": "input_1", "class_name": "InputLayer",
+                 "config": {"batch_input_shape": [None, 5], "name": "input_1"},
+                 "inbound_nodes": []},
+                {"name": "input_2", "class_name": "InputLayer",
+                 "config": {"batch_input_shape": [None, 5], "name": "input_2"},
+                 "inbound_nodes": []},
+                {"name": "shared", "class_name": "Dense",
+                 "config": {"name": "shared", "units": 2, "use_bias": True},
+                 "inbound_nodes": [[["input_1", 0, 0, {}]], [["input_2", 0, 0, {}]]]},
+                {"name": "head", "class_name": "Dense",
+                 "config": {"name": "head", "units": 1, "use_bias": True},
+                 "inbound_nodes": [[["shared", 1, 0, {}]]]},
+            ],
+            "input_layers": [["input_1", 0, 0], ["input_2", 0, 0]],
+            "output_layers": [["head", 0, 0]],
+        },
+    }
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_read_spec_string_matches_keras(name):
+    model = build(name)
+    with read_spec(model.to_json()) as loaded:
+        assert loaded.format == "spec_json"
+        assert_matches_keras(resolved(loaded), model, values=False)
+
+
+@pytest.mark.parametrize("form", ["object", "string", "json_in_json"])
+def test_read_spec_accepts_each_form(form):
+    model = build("functional_in_sequential")
+    text = model.to_json()
+    spec = {"object": json.loads(text), "string": text, "json_in_json": json.dumps(text)}[form]
+    with read_spec(spec) as loaded:
+        assert_matches_keras(resolved(loaded), model, values=False)
+
+
+def test_read_spec_leaves_every_layer_without_stored_weights():
+    with read_spec(build("sequential_in_functional").to_json()) as loaded:
+        assert all(node.stored is None for _, node in loaded.graph.walk())
+
+
+def test_read_spec_keras2_sequential_counts_by_hand():
+    with read_spec(KERAS2_SEQUENTIAL) as loaded:
+        assert (loaded.keras_version, loaded.backend) == ("2.4.0", "tensorflow")
+        assert totals(resolved(loaded)) == (32, 24, 8)
+
+
+def test_read_spec_keras2_functional_counts_shared_layer_once():
+    with read_spec(KERAS2_FUNCTIONAL) as loaded:
+        assert loaded.keras_version == "2.2.4"
+        assert totals(resolved(loaded)) == (15, 15, 0)
+
+
+def test_read_spec_keras3_has_no_writer_version():
+    with read_spec(build("dense_bn").to_json()) as loaded:
+        assert (loaded.keras_version, loaded.backend) == (None, None)
+
+
+def test_read_model_reads_spec_file_with_bom_and_whitespace(tmp_path):
+    model = build("dense_bn")
+    path = tmp_path / "model.keras"  # the name says .keras, the bytes say JSON
+    path.write_bytes(b"\xef\xbb\xbf \n\t" + model.to_json().encode())
+    with read_model(path) as loaded:
+        assert loaded.format == "spec_json"
+        assert_matches_keras(resolved(loaded), model, values=False)
+
+
+def test_read_spec_invalid_json_names_line_and_column():
+    with pytest.raises(InvalidSpec, match=r"line 1, column 2") as info:
+        read_spec("{oops}")
+    assert info.value.code == "invalid-spec"
+    assert isinstance(info.value.__cause__, json.JSONDecodeError)
+
+
+@pytest.mark.parametrize("spec", ["[1, 2]", "42", json.dumps("[1]"), "null"])
+def test_read_spec_non_object_is_invalid(spec):
+    with pytest.raises(InvalidSpec, match="JSON object"):
+        read_spec(spec)
+
+
+def test_read_spec_deeply_nested_json_is_invalid():
+    with pytest.raises(InvalidSpec, match="nested too deeply"):
+        read_spec("[" * 100_000 + "]" * 100_000)
+
+
+def test_read_spec_layer_instead_of_model_is_invalid():
+    with pytest.raises(InvalidSpec, match="not a model"):
+        read_spec({"class_name": "Dense", "config": {"units": 3}})
+
+
+def test_read_model_spec_file_not_utf8_is_invalid(tmp_path):
+    path = tmp_path / "spec.json"
+    path.write_bytes(b'{"class_name": "\xff\xfe"}')
+    with pytest.raises(InvalidSpec, match="not UTF-8"):
+        read_model(path)
+
+
+def test_read_spec_unknown_class_is_refused_by_resolve():
+    spec = json.loads(build("dense_bn").to_json())
+    spec["config"]["layers"][1]["class_name"] = "QDense"
+    with read_spec(spec) as loaded, pytest.raises(UnknownLayers, match="QDense"):
+        resolved(loaded)
