@@ -1,8 +1,17 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, ..."""
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
+UnitNormalization, RMSNormalization, and ConvNeXt's LayerScale.
+
+SpectralNormalization is deliberately absent: it tracks the wrapped layer's kernel as its own
+variable too, so a `.keras` file stores that kernel twice (`vars/0` and `layer/vars/0`), which
+one list of weight specs cannot describe.
+"""
 
 from __future__ import annotations
 
+from app.graph import Shape
 from app.layers.registry import Config, WeightSpec, register, same_shape, single
+
+FAMILY = "normalization"
 
 
 def normalized_axes(config: Config, rank: int) -> list[int]:
@@ -29,11 +38,137 @@ def batchnorm_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
 
 register(
     "BatchNormalization",
-    family="normalization",
+    family=FAMILY,
     summary=(
         "Inference: gamma · (x − moving_mean) / √(moving_variance + epsilon) + beta; "
         "training: the same with the batch's mean and variance."
     ),
     weights=batchnorm_weights,
     aliases=("SyncBatchNormalization",),
+)(same_shape)
+
+
+def _checked_axes(config: Config, shape: Shape) -> list[int]:
+    """`axis` as given (int or list), each checked to lie in [-rank, rank)."""
+    axis = config.get("axis", -1)
+    axes = list(axis) if isinstance(axis, list | tuple) else [axis]
+    for a in axes:
+        if not -len(shape) <= int(a) < len(shape):
+            raise ValueError(f"axis {a} is out of bounds for input shape {shape}")
+    return [int(a) for a in axes]
+
+
+def param_shape(config: Config, input_shapes: list) -> tuple[int, ...]:
+    """Shape of a per-feature parameter over `axis`: the input's sizes at `sorted(axis)`.
+
+    Keras sorts the axes as given, so `axis=[-1, 1]` on (None, 5, 4) gives (4, 5).
+    """
+    shape = single(input_shapes)
+    dims = tuple(shape[a] for a in sorted(_checked_axes(config, shape)))
+    if None in dims:
+        raise ValueError(f"the normalized axes of {shape} must have a known size")
+    return tuple(int(d) for d in dims)
+
+
+def layernorm_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """gamma (when scale or rms_scaling), then beta (when center and not rms_scaling), both
+    trainable with the input's sizes over `axis` (e.g. axis=-1 on (None, 5, 4): (4,))."""
+    shape = param_shape(config, input_shapes)
+    rms = bool(config.get("rms_scaling", False))
+    weights = []
+    if config.get("scale", True) or rms:
+        weights.append(WeightSpec("gamma", "gamma", shape))
+    if config.get("center", True) and not rms:
+        weights.append(WeightSpec("beta", "beta", shape))
+    return weights
+
+
+def checked_same_shape(config: Config, input_shapes: list) -> Shape:
+    """The input shape, after checking every `axis` lies within it."""
+    shape = single(input_shapes)
+    _checked_axes(config, shape)
+    return shape
+
+
+register(
+    "LayerNormalization",
+    family=FAMILY,
+    summary=(
+        "output = gamma · (x − mean) / √(variance + epsilon) + beta, mean and variance over "
+        "`axis` of each sample (rms_scaling: x · gamma / √(variance + epsilon), no beta)."
+    ),
+    weights=layernorm_weights,
+)(checked_same_shape)
+
+
+def _group_channels(config: Config, input_shapes: list) -> int:
+    """The size of `axis`, after Keras' checks that `groups` divides it (-1: one per channel)."""
+    shape = single(input_shapes)
+    dim = shape[int(config.get("axis", -1))]
+    if dim is None:
+        raise ValueError(f"the axis of GroupNormalization must have a known size: {shape}")
+    groups = int(config.get("groups", 32))
+    groups = dim if groups == -1 else groups
+    if groups <= 0 or dim < groups or dim % groups:
+        raise ValueError(f"groups={groups} does not divide {dim} channels")
+    return int(dim)
+
+
+def groupnorm_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """gamma (when scale), then beta (when center), both trainable of shape (channels,):
+    one per channel along `axis`, shared by the groups' statistics."""
+    channels = (_group_channels(config, input_shapes),)
+    weights = []
+    if config.get("scale", True):
+        weights.append(WeightSpec("gamma", "gamma", channels))
+    if config.get("center", True):
+        weights.append(WeightSpec("beta", "beta", channels))
+    return weights
+
+
+register(
+    "GroupNormalization",
+    family=FAMILY,
+    summary=(
+        "output = gamma · (x − mean) / √(variance + epsilon) + beta, mean and variance per "
+        "sample over each of `groups` channel groups along `axis` and all other axes."
+    ),
+    weights=groupnorm_weights,
+)(checked_same_shape)
+
+
+register(
+    "UnitNormalization",
+    family=FAMILY,
+    summary="output = x / max(√(Σ x² over axis), 1e-12): each sample scaled to unit L2 norm.",
+)(checked_same_shape)
+
+
+def rmsnorm_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """scale (trainable) with the input's sizes over `axis` (axis=-1 on (None, 5, 4): (4,))."""
+    return [WeightSpec("scale", "scale", param_shape(config, input_shapes))]
+
+
+register(
+    "RMSNormalization",
+    family=FAMILY,
+    summary="output = x · scale / √(mean(x² over axis) + epsilon).",
+    weights=rmsnorm_weights,
+)(checked_same_shape)
+
+
+# From keras.applications ------------------------------------------------------------------
+
+
+def layer_scale_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """gamma (projection_dim,), trainable; ConvNeXt adds it without a name, so Keras calls the
+    variable `variable`."""
+    return [WeightSpec("variable", "gamma", (int(config["projection_dim"]),))]
+
+
+register(
+    "LayerScale",
+    family=FAMILY,
+    summary="output = x · gamma, one learned factor per channel (ConvNeXt's layer scale).",
+    weights=layer_scale_weights,
 )(same_shape)

@@ -1,1 +1,119 @@
-"""Preprocessing layers: weights and output shapes (see app.layers.registry)."""
+"""Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop, and the image
+augmentation layers RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+RandomContrast, RandomBrightness, RandomCrop.
+
+Only Normalization can have weights. The augmentation layers keep a `seed_generator` state
+variable that is neither in `layer.weights` nor stored in a `.keras` file; at inference they
+are the identity, except RandomCrop, which crops (or resizes) to height × width.
+"""
+
+from __future__ import annotations
+
+from app.graph import Shape
+from app.layers.registry import Config, WeightSpec, register, same_shape, single
+
+FAMILY = "preprocessing"
+
+register(
+    "Rescaling",
+    family=FAMILY,
+    summary="output = inputs · scale + offset (scale and offset from the config).",
+)(same_shape)
+
+
+def _kept_axes(config: Config, rank: int) -> list[int]:
+    """Normalization's `axis` (None, an int or a list) as sorted non-negative axes."""
+    axis = config.get("axis", -1)
+    axes = [] if axis is None else list(axis) if isinstance(axis, list | tuple) else [axis]
+    for a in axes:
+        if not -rank <= int(a) < rank:
+            raise ValueError(f"axis {a} is out of bounds for rank {rank}")
+    return sorted(int(a) % rank for a in axes)
+
+
+def normalization_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """None when `mean` and `variance` are given in the config (they are constants then).
+
+    Otherwise the state `adapt()` fills, all non-trainable: mean and variance, of the
+    input's sizes over the kept `axis` (axis=-1 on (None, 8, 8, 3): (3,); axis=None: ()),
+    then count, a scalar () int64 (the number of samples seen).
+    """
+    shape = single(input_shapes)
+    kept = tuple(shape[a] for a in _kept_axes(config, len(shape)))
+    if None in kept:
+        raise ValueError(f"Normalization needs a known size on every kept axis: {shape}")
+    if config.get("mean") is not None:
+        return []
+    kept = tuple(int(d) for d in kept)
+    return [
+        WeightSpec("mean", "mean", kept, trainable=False),
+        WeightSpec("variance", "variance", kept, trainable=False),
+        WeightSpec("count", "count", (), trainable=False),
+    ]
+
+
+register(
+    "Normalization",
+    family=FAMILY,
+    summary=(
+        "output = (inputs − mean) / max(√variance, epsilon) over the kept `axis` "
+        "(invert: mean + inputs · max(√variance, epsilon)); epsilon is 1e-7."
+    ),
+    weights=normalization_weights,
+)(same_shape)
+
+
+def _height_width_axes(config: Config, rank: int) -> tuple[int, int]:
+    """Where height and width are in a batched (rank 4) or single (rank 3) image."""
+    if rank not in (3, 4):
+        raise ValueError(f"expected images of rank 3 or 4, got rank {rank}")
+    first = rank - 3 if config.get("data_format") != "channels_first" else rank - 2
+    return first, first + 1
+
+
+def resized_output(config: Config, input_shapes: list) -> Shape:
+    """The input's shape with height and width replaced by the config's."""
+    shape = list(single(input_shapes))
+    h, w = _height_width_axes(config, len(shape))
+    shape[h], shape[w] = int(config["height"]), int(config["width"])
+    return tuple(shape)
+
+
+register(
+    "Resizing",
+    family=FAMILY,
+    summary="output = the images resized to height × width by `interpolation`.",
+)(resized_output)
+
+register(
+    "CenterCrop",
+    family=FAMILY,
+    summary=(
+        "output = the central height × width window of the images (resized first when smaller)."
+    ),
+)(resized_output)
+
+register(
+    "RandomCrop",
+    family=FAMILY,
+    summary=(
+        "Inference: output = the central height × width window (resized when smaller); "
+        "training: a random height × width window."
+    ),
+)(resized_output)
+
+AUGMENTATIONS = {
+    "RandomFlip": "flipped horizontally and/or vertically (`mode`)",
+    "RandomRotation": "rotated by a random angle within factor · 2π",
+    "RandomZoom": "zoomed by random height_factor and width_factor",
+    "RandomTranslation": "shifted by random height_factor and width_factor",
+    "RandomContrast": "with (x − mean) · c + mean, c random within 1 ± factor",
+    "RandomBrightness": "with x + d, d random within factor · value_range",
+}
+
+for _name, _what in AUGMENTATIONS.items():
+    register(
+        _name,
+        family=FAMILY,
+        summary=f"Inference: output = inputs; training: each image {_what}.",
+    )(same_shape)
