@@ -1,0 +1,30 @@
+"""Keras runs here, and only here: worker processes and the pool that manages them.
+
+Importing this package never imports Keras or TensorFlow; only ``worker.main()`` does, inside
+a worker process.
+"""
+
+from app.runtime.jobs import (
+    InvalidResult,
+    JobRequest,
+    JobResult,
+    LayerOutputs,
+    Progress,
+    load_output,
+    read_result,
+    write_arrays,
+)
+from app.runtime.pool import PoolBusy, WorkerPool
+
+__all__ = [
+    "InvalidResult",
+    "JobRequest",
+    "JobResult",
+    "LayerOutputs",
+    "PoolBusy",
+    "Progress",
+    "WorkerPool",
+    "load_output",
+    "read_result",
+    "write_arrays",
+]

@@ -1,0 +1,229 @@
+"""The contract between the server and a Keras worker: one JSON request, one JSON result.
+
+A job lives in a folder (``job_dir``) that the caller creates. The request names files inside
+it; the worker writes ``result.json`` and ``outputs/<i>.npy`` into it. Nothing crosses the
+process boundary but JSON lines, ``.npz`` inputs/weights and ``.npy`` outputs, all read with
+``allow_pickle=False``.
+
+Layout of a job folder::
+
+    job_dir/
+      model.keras | model.h5 | spec.json      the model (``model_path``)
+      inputs.npz                               x0, x1, ... one array per model input
+      weights.npz                              w0, w1, ... by ``model.get_weights()`` index
+      config.json                              optional sanitized config (``config_override_path``)
+      outputs/0.npy, outputs/1.npy, ...        written by the worker
+      result.json                              written by the worker, last
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.lib.format as npy_format
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RESULT_NAME = "result.json"
+OUTPUTS_DIR = "outputs"
+MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
+
+_HEADER_READERS = {
+    (1, 0): npy_format.read_array_header_1_0,
+    (2, 0): npy_format.read_array_header_2_0,
+}
+
+ResultStatus = Literal["ok", "error", "timeout"]
+Stage = Literal["loading", "building", "predicting", "writing"]
+
+
+class InvalidResult(ValueError):
+    """A worker's result.json breaks the contract (schema, paths, sizes, dtypes)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobRequest(_Strict):
+    """What the worker is asked to do. Every path is a file inside ``job_dir``."""
+
+    job_dir: str
+    model_path: str
+    kind: Literal["file", "spec"]
+    weights_path: str | None = None
+    config_override_path: str | None = None
+    inputs_path: str
+    mode: Literal["inference", "training"] = "inference"
+
+    @model_validator(mode="after")
+    def _paths_inside_job_dir(self) -> JobRequest:
+        root = Path(self.job_dir).resolve()
+        for field in ("model_path", "weights_path", "config_override_path", "inputs_path"):
+            value = getattr(self, field)
+            if value is not None and not _is_inside(Path(value), root):
+                raise ValueError(f"{field} must be a file inside job_dir")
+        return self
+
+    def to_line(self) -> bytes:
+        """The request as the one JSON line the worker reads from stdin."""
+        return (self.model_dump_json() + "\n").encode()
+
+
+class Progress(_Strict):
+    """A progress line the worker prints while it works: ``done`` of ``total`` at ``stage``."""
+
+    event: Literal["progress"] = "progress"
+    stage: Stage
+    done: int
+    total: int
+
+
+class LayerOutputs(_Strict):
+    name: str
+    class_name: str
+    outputs: list[str] = Field(description="Paths of .npy files, relative to job_dir.")
+    shapes: list[list[int]]
+    nested: bool = Field(
+        default=False, description="A nested model: only its own output is reported."
+    )
+
+
+class Timing(_Strict):
+    load_s: float
+    predict_s: float
+
+
+class JobResult(_Strict):
+    """The worker's answer, or the pool's when the worker could not answer."""
+
+    status: ResultStatus
+    code: str | None = None
+    message: str | None = Field(default=None, description="A sentence; never Keras text.")
+    exception_type: str | None = None
+    reason: dict[str, list[str] | str] | None = Field(
+        default=None, description="Why Keras refused a file, as data: kind, class_name, keys."
+    )
+    mode: Literal["inference", "training"] | None = None
+    keras_version: str | None = None
+    tf_version: str | None = None
+    layers: list[LayerOutputs] = []
+    model_outputs: list[str] = []
+    timing: Timing | None = None
+    notes: list[str] = []
+
+    def output_paths(self) -> list[str]:
+        """Every .npy path the result names, layer outputs first, without repeats."""
+        paths = [p for layer in self.layers for p in layer.outputs] + self.model_outputs
+        return list(dict.fromkeys(paths))
+
+
+def failure(status: ResultStatus, code: str, message: str) -> JobResult:
+    """A result for a job that produced no outputs."""
+    return JobResult(status=status, code=code, message=message)
+
+
+class JobFailed(Exception):
+    """A job step failed; carries the result to write (code and plain message)."""
+
+    def __init__(self, code: str, message: str, exc: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.result = failure("error", code, message)
+        if exc is not None:
+            self.result.exception_type = type(exc).__name__
+
+
+def read_result(job_dir: str | Path, max_file_bytes: int, max_total_bytes: int) -> JobResult:
+    """Parse and check ``job_dir/result.json``; raise InvalidResult when it breaks the contract.
+
+    Checks: size of result.json, schema, every named path is a regular ``.npy`` file inside
+    job_dir, each at most ``max_file_bytes`` and all together at most ``max_total_bytes``,
+    its header readable and its dtype free of Python objects, its shape the one declared.
+    """
+    root = Path(job_dir).resolve()
+    path = root / RESULT_NAME
+    if not path.is_file():
+        raise InvalidResult("result.json is missing")
+    if path.stat().st_size > MAX_RESULT_JSON_BYTES:
+        raise InvalidResult("result.json is too large")
+    try:
+        result = JobResult.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        raise InvalidResult("result.json does not match the result schema") from exc
+    _check_outputs(root, result, max_file_bytes, max_total_bytes)
+    return result
+
+
+def load_output(job_dir: str | Path, relpath: str) -> np.ndarray:
+    """Load one output array named by a checked result (never unpickles)."""
+    path = _inside(Path(job_dir).resolve(), relpath)
+    return np.load(path, allow_pickle=False)
+
+
+def write_arrays(path: str | Path, prefix: str, arrays: Sequence[np.ndarray]) -> None:
+    """Write ``prefix0, prefix1, ...`` into an .npz (``x`` for inputs, ``w`` for weights)."""
+    named = {f"{prefix}{i}": np.asarray(a) for i, a in enumerate(arrays)}
+    if any(a.dtype.hasobject for a in named.values()):
+        raise ValueError("arrays of Python objects cannot be sent to a worker")
+    np.savez(path, **named)
+
+
+def _check_outputs(root: Path, result: JobResult, max_file: int, max_total: int) -> None:
+    for layer in result.layers:
+        if len(layer.outputs) != len(layer.shapes):
+            raise InvalidResult(f"layer {layer.name} lists outputs and shapes of unequal length")
+    declared = {
+        path: shape
+        for layer in result.layers
+        for path, shape in zip(layer.outputs, layer.shapes, strict=True)
+    }
+    total = 0
+    for relpath in result.output_paths():
+        path = _inside(root, relpath)
+        size = path.stat().st_size
+        if size > max_file:
+            raise InvalidResult(f"{relpath} is larger than {max_file} bytes")
+        total += size
+        shape = _npy_shape(path)
+        if relpath in declared and list(shape) != declared[relpath]:
+            raise InvalidResult(f"{relpath} does not have its declared shape")
+    if total > max_total:
+        raise InvalidResult(f"the outputs are larger than {max_total} bytes together")
+
+
+def _inside(root: Path, relpath: str) -> Path:
+    """``root/relpath`` resolved (symlinks followed), refused unless it stays inside root."""
+    candidate = Path(relpath)
+    if candidate.is_absolute() or candidate.suffix != ".npy":
+        raise InvalidResult(f"{relpath!r} is not a relative .npy path")
+    path = (root / candidate).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise InvalidResult(f"{relpath!r} is not a file inside the job folder")
+    return path
+
+
+def _npy_shape(path: Path) -> tuple[int, ...]:
+    """Read only the .npy header; refuse object dtypes (they would need pickle)."""
+    try:
+        with path.open("rb") as handle:
+            reader = _HEADER_READERS.get(npy_format.read_magic(handle))
+            if reader is None:
+                raise ValueError("unsupported .npy version")
+            shape, _, dtype = reader(handle)
+    except (ValueError, OSError) as exc:
+        raise InvalidResult(f"{path.name} is not a readable .npy file") from exc
+    if dtype.hasobject:
+        raise InvalidResult(f"{path.name} holds Python objects")
+    return shape
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
+
+
+def as_line(payload: dict) -> str:
+    """One protocol line: compact JSON, newline-terminated."""
+    return json.dumps(payload, separators=(",", ":")) + "\n"

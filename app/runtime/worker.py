@@ -1,0 +1,300 @@
+"""Keras worker: one job per process, then it exits. Run as ``python -m app.runtime.worker``.
+
+Protocol. stdout carries JSON lines only: ``{"event": "ready", "keras_version", "tf_version"}``
+once Keras is imported (so a job never pays the import), then ``{"event": "progress", "stage",
+"done", "total"}`` while the job runs. stdin carries exactly one ``JobRequest`` line. The
+answer is ``job_dir/result.json`` (written last, atomically) and ``job_dir/outputs/<i>.npy``.
+Anything Keras or TensorFlow prints goes to stderr.
+
+The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
+``model_from_json`` + ``set_weights`` for a spec or a sanitized config), build
+``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
+mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
+deterministic. Error messages are sentences of ours: Keras messages embed configs, so their
+text never reaches the result (only the exception's class name does).
+
+This is the only module of the project that imports keras, and only inside ``main()``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.runtime.jobs import (
+    OUTPUTS_DIR,
+    RESULT_NAME,
+    JobFailed,
+    JobRequest,
+    JobResult,
+    LayerOutputs,
+    Timing,
+    as_line,
+)
+from app.runtime.loading import load_model, read_inputs
+
+MAX_REQUEST_BYTES = 1 << 16
+ProgressSink = Callable[[str, int, int], None]
+
+
+def main() -> None:
+    """Import Keras, say ready, run the one job read from stdin, write its result, exit."""
+    protocol = _claim_stdout()
+    import keras
+    import tensorflow as tf
+
+    protocol.write(
+        as_line(
+            {"event": "ready", "keras_version": keras.__version__, "tf_version": tf.__version__}
+        )
+    )
+    protocol.flush()
+    line = sys.stdin.buffer.readline(MAX_REQUEST_BYTES)
+    if not line.strip():
+        os._exit(0)  # the pool went away before giving a job
+    request = JobRequest.model_validate_json(line)
+
+    def report(stage: str, done: int, total: int) -> None:
+        event = {"event": "progress", "stage": stage, "done": done, "total": total}
+        protocol.write(as_line(event))
+        protocol.flush()
+
+    result = run_job(keras, request, report)
+    result.keras_version, result.tf_version = keras.__version__, tf.__version__
+    write_result(Path(request.job_dir), result)
+    protocol.flush()
+    os._exit(0)  # skip TensorFlow's slow teardown; everything is written
+
+
+def _claim_stdout() -> Any:
+    """Keep the real stdout for protocol lines; point fd 1 (and print) at stderr."""
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return protocol
+
+
+def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
+    """Load, build the every-layer model, run it, write the .npy files; never raises."""
+    notes: list[str] = []
+    try:
+        start = time.perf_counter()
+        report("loading", 0, 1)
+        model = load_model(keras, request, notes)
+        load_s = time.perf_counter() - start
+        report("loading", 1, 1)
+        report("building", 0, 1)
+        entries = _layer_entries(keras, model, notes)
+        tensors, position = _flatten(entries, model.outputs)
+        probe = _probe_model(keras, model, tensors)
+        inputs = read_inputs(request.inputs_path, model.inputs)
+        report("building", 1, 1)
+        report("predicting", 0, 1)
+        start = time.perf_counter()
+        arrays = _run(keras, model, probe, inputs, request.mode, notes)
+        predict_s = time.perf_counter() - start
+        report("predicting", 1, 1)
+        paths = _write_outputs(Path(request.job_dir), arrays, report)
+    except JobFailed as failed:
+        return failed.result
+    except Exception as exc:  # a bug of ours or an unforeseen Keras state: still answer
+        return JobFailed("worker-failed", "The Keras worker failed unexpectedly.", exc).result
+    layers = [
+        _layer_record(layer, [position[id(t)] for t in ts], paths, arrays, nested)
+        for layer, ts, nested in entries
+    ]
+    return JobResult(
+        status="ok",
+        mode=request.mode,
+        layers=layers,
+        model_outputs=[paths[position[id(t)]] for t in model.outputs],
+        timing=Timing(load_s=round(load_s, 4), predict_s=round(predict_s, 4)),
+        notes=notes,
+    )
+
+
+def write_result(job_dir: Path, result: JobResult) -> None:
+    """Write result.json atomically, so the pool never reads half a file."""
+    partial = job_dir / (RESULT_NAME + ".partial")
+    partial.write_text(result.model_dump_json(exclude_none=True))
+    os.replace(partial, job_dir / RESULT_NAME)
+
+
+# -- the every-layer model -----------------------------------------------------------------
+
+
+def _layer_entries(keras: Any, model: Any, notes: list[str]) -> list[tuple[Any, list, bool]]:
+    """(layer, output tensors of each of its calls in this graph, nested?) in model.layers order.
+
+    Keras records each call of a layer as an inbound node; the graph's ``_nodes`` holds the
+    keys of the nodes that belong to it. A nested model's inner layers live in its own graph,
+    so for it only its output in the outer graph is reachable.
+    """
+    from keras.src.ops.function import make_node_key
+
+    graph = model._functional if isinstance(model, keras.Sequential) else model
+    nodes = getattr(graph, "_nodes", None)
+    if nodes is None:
+        raise JobFailed(
+            "keras-not-functional",
+            "This model has no layer graph (it is subclassed or was never built), so the "
+            "outputs of its layers cannot be read.",
+        )
+    entries = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        calls = [
+            keras.tree.flatten(node.output_tensors)
+            for i, node in enumerate(layer._inbound_nodes)
+            if make_node_key(layer, i) in nodes
+        ]
+        nested = isinstance(layer, keras.Model)
+        entries.append((layer, [t for call in calls for t in call], nested))
+        notes.extend(_layer_notes(layer.name, len(calls), nested))
+    return entries
+
+
+def _layer_notes(name: str, calls: int, nested: bool) -> list[str]:
+    notes = []
+    if nested:
+        notes.append(
+            f"{name} is a nested model: only its output is reported; its inner layers are "
+            "not reachable from the outer graph."
+        )
+    if calls > 1:
+        notes.append(f"{name} is called {calls} times: its outputs are listed call by call.")
+    return notes
+
+
+def _flatten(entries: list, model_outputs: list) -> tuple[list, dict[int, int]]:
+    """Every distinct tensor once (layer outputs, then model outputs not among them), and
+    each tensor's position by ``id``."""
+    tensors: list = []
+    position: dict[int, int] = {}
+    for tensor in [t for _, ts, _ in entries for t in ts] + list(model_outputs):
+        if id(tensor) not in position:
+            position[id(tensor)] = len(tensors)
+            tensors.append(tensor)
+    return tensors, position
+
+
+def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
+    try:
+        return keras.Model(model.inputs, tensors)
+    except Exception as exc:
+        raise JobFailed(
+            "keras-build-failed", "Keras could not build a model over every layer's output.", exc
+        ) from exc
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def _run(
+    keras: Any, model: Any, probe: Any, inputs: list, mode: str, notes: list[str]
+) -> list[np.ndarray]:
+    """Inference: ``probe.predict(x, batch_size=len(x))``; training: ``probe(x, training=True)``."""
+    try:
+        if mode == "inference":
+            outputs = probe.predict(inputs, batch_size=len(inputs[0]), verbose=0)
+        else:
+            notes.extend(_make_training_deterministic(keras, model))
+            outputs = probe(inputs, training=True)
+        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        return [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
+    except JobFailed:
+        raise
+    except Exception as exc:
+        raise JobFailed(
+            "keras-predict-failed", "Keras could not run the model on these inputs.", exc
+        ) from exc
+
+
+_DROPOUT_ATTRS = ("dropout", "recurrent_dropout", "_dropout")
+
+
+def _make_training_deterministic(keras: Any, model: Any) -> list[str]:
+    """Set every dropout rate (and GaussianNoise stddev) to 0, and say which layers changed.
+
+    Keras drops units at random in training mode, so after a Dropout layer the two sides of
+    the comparison would differ by chance. Random preprocessing layers cannot be turned off:
+    they are named in a note, and outputs from them on are not comparable.
+    """
+    dropout_family = (
+        keras.layers.Dropout,
+        keras.layers.GaussianDropout,
+        keras.layers.AlphaDropout,
+    )
+    changed, random_layers = [], []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        touched = False
+        if isinstance(layer, dropout_family) and layer.rate > 0:
+            layer.rate, touched = 0.0, True
+        if isinstance(layer, keras.layers.GaussianNoise) and layer.stddev > 0:
+            layer.stddev, touched = 0.0, True
+        for attr in _DROPOUT_ATTRS:
+            value = vars(layer).get(attr)
+            if isinstance(value, float | int) and not isinstance(value, bool) and value > 0:
+                setattr(layer, attr, 0.0)
+                touched = True
+        if touched:
+            changed.append(layer.name)
+        if type(layer).__name__.startswith("Random"):
+            random_layers.append(layer.name)
+    return _training_notes(changed, random_layers)
+
+
+def _training_notes(changed: list[str], random_layers: list[str]) -> list[str]:
+    notes = []
+    if changed:
+        notes.append(
+            "Training mode: dropout was set to 0 in "
+            + ", ".join(changed)
+            + " so the run is deterministic; in real training Keras drops units at random there."
+        )
+    if random_layers:
+        notes.append(
+            "Training mode: "
+            + ", ".join(random_layers)
+            + " transform their inputs at random; outputs from them on cannot be compared."
+        )
+    return notes
+
+
+def _write_outputs(job_dir: Path, arrays: list[np.ndarray], report: ProgressSink) -> list[str]:
+    """``outputs/<i>.npy`` for each array (never pickled); returns the relative paths."""
+    out_dir = job_dir / OUTPUTS_DIR
+    paths = []
+    try:
+        out_dir.mkdir(exist_ok=True)
+        for i, array in enumerate(arrays):
+            report("writing", i, len(arrays))
+            np.save(out_dir / f"{i}.npy", array, allow_pickle=False)
+            paths.append(f"{OUTPUTS_DIR}/{i}.npy")
+    except OSError as exc:
+        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
+    report("writing", len(arrays), len(arrays))
+    return paths
+
+
+def _layer_record(
+    layer: Any, chosen: list[int], paths: list[str], arrays: list, nested: bool
+) -> LayerOutputs:
+    return LayerOutputs(
+        name=layer.name,
+        class_name=type(layer).__name__,
+        outputs=[paths[i] for i in chosen],
+        shapes=[list(arrays[i].shape) for i in chosen],
+        nested=nested,
+    )
+
+
+if __name__ == "__main__":
+    main()

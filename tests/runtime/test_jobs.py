@@ -1,0 +1,140 @@
+"""The job contract without processes: request paths, result checks, the queue limit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.runtime import (
+    InvalidResult,
+    JobRequest,
+    PoolBusy,
+    WorkerPool,
+    load_output,
+    read_result,
+    write_arrays,
+)
+
+MB = 1024 * 1024
+
+
+def _result(job_dir: Path, outputs: list[str], shapes: list[list[int]]) -> None:
+    layer = {"name": "dense", "class_name": "Dense", "outputs": outputs, "shapes": shapes}
+    body = {"status": "ok", "layers": [layer], "model_outputs": outputs[:1]}
+    (job_dir / "result.json").write_text(json.dumps(body))
+
+
+def _request(job_dir: Path, **paths: str) -> JobRequest:
+    fields = {
+        "job_dir": str(job_dir),
+        "model_path": str(job_dir / "model.keras"),
+        "kind": "file",
+        "inputs_path": str(job_dir / "inputs.npz"),
+    }
+    return JobRequest(**(fields | paths))
+
+
+def test_read_result_accepts_npy_inside_job_dir(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.ones((2, 3), "float32"))
+    _result(tmp_path, ["outputs/0.npy"], [[2, 3]])
+
+    result = read_result(tmp_path, MB, MB)
+
+    assert result.status == "ok"
+    assert result.layers[0].shapes == [[2, 3]]
+    assert load_output(tmp_path, "outputs/0.npy").tolist() == [[1.0] * 3] * 2
+
+
+@pytest.mark.parametrize("path", ["../outside.npy", "/tmp/outside.npy", "outputs/link.npy"])
+def test_read_result_rejects_path_outside_job_dir(tmp_path, path):
+    job_dir = tmp_path / "job"
+    (job_dir / "outputs").mkdir(parents=True)
+    np.save(tmp_path / "outside.npy", np.ones(2))
+    (job_dir / "outputs" / "link.npy").symlink_to(tmp_path / "outside.npy")
+    _result(job_dir, [path], [[2]])
+
+    with pytest.raises(InvalidResult, match="not a"):
+        read_result(job_dir, MB, MB)
+
+
+def test_read_result_rejects_object_array(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.array([{"a": 1}], dtype=object))
+    _result(tmp_path, ["outputs/0.npy"], [[1]])
+
+    with pytest.raises(InvalidResult, match="Python objects"):
+        read_result(tmp_path, MB, MB)
+
+
+def test_read_result_rejects_oversized_output(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.zeros(1000, "float32"))
+    _result(tmp_path, ["outputs/0.npy"], [[1000]])
+
+    with pytest.raises(InvalidResult, match="larger than 1000 bytes"):
+        read_result(tmp_path, 1000, MB)
+
+
+def test_read_result_rejects_wrong_declared_shape(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.zeros((2, 3), "float32"))
+    _result(tmp_path, ["outputs/0.npy"], [[3, 2]])
+
+    with pytest.raises(InvalidResult, match="declared shape"):
+        read_result(tmp_path, MB, MB)
+
+
+def test_read_result_rejects_unknown_fields(tmp_path):
+    (tmp_path / "result.json").write_text(json.dumps({"status": "ok", "pickle": "gASV"}))
+
+    with pytest.raises(InvalidResult, match="schema"):
+        read_result(tmp_path, MB, MB)
+
+
+def test_request_rejects_path_outside_job_dir(tmp_path):
+    with pytest.raises(ValueError, match="inputs_path must be a file inside job_dir"):
+        _request(tmp_path / "job", inputs_path=str(tmp_path / "elsewhere.npz"))
+
+
+def test_request_line_is_one_json_line(tmp_path):
+    line = _request(tmp_path).to_line()
+
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line)["kind"] == "file"
+
+
+def test_write_arrays_refuses_object_arrays(tmp_path):
+    with pytest.raises(ValueError, match="Python objects"):
+        write_arrays(tmp_path / "inputs.npz", "x", [np.array([None], dtype=object)])
+
+
+def test_submit_full_queue_raises_busy(tmp_path):
+    pool = WorkerPool(size=1, spares=0, max_queued=2)  # never started: jobs only queue
+    first = pool.submit(_request(tmp_path))
+    pool.submit(_request(tmp_path))
+
+    with pytest.raises(PoolBusy) as raised:
+        pool.submit(_request(tmp_path))
+
+    assert (raised.value.status, raised.value.code) == (503, "busy")
+    assert pool.state()["queued"] == 2
+    pool.stop()
+    assert first.result(timeout=5).code == "pool-stopped"
+
+
+def test_import_runtime_never_imports_keras():
+    probe = (
+        "import sys, app.runtime, app.runtime.worker, app.runtime.loading; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True)
+
+    assert (done.returncode, done.stdout.strip()) == (0, "[]")
