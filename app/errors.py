@@ -3,19 +3,47 @@
     ExplainerError                      (base: code, status, message, details)
     ├── BadRequest                      400
     │   ├── InvalidSpec                 invalid-spec
+    │   │   ├── JsonTooDeep             json-too-deep
+    │   │   ├── DuplicateKeys           duplicate-keys
+    │   │   └── InvalidNumber           invalid-number
     │   ├── InvalidRequest              invalid-request
-    │   └── MalformedModel              malformed-model
+    │   ├── MalformedModel              malformed-model
+    │   │   └── UnsafeFile              unsafe-file
+    │   │       ├── UnsafeMemberName    unsafe-member-name
+    │   │       ├── UnexpectedMember    unexpected-member
+    │   │       ├── DuplicateMember     duplicate-member
+    │   │       ├── EncryptedMember     encrypted-member
+    │   │       ├── PolyglotFile        polyglot-file
+    │   │       ├── UnsafeLink          unsafe-link
+    │   │       ├── ExternalStorage     external-storage
+    │   │       ├── UnsupportedDataType unsupported-data-type
+    │   │       ├── UnknownFilter       unknown-filter
+    │   │       └── OversizedAttribute  oversized-attribute
+    │   └── PathInConfig                path-in-config
     ├── NotFound                        404
-    │   └── ReportNotFound              report-not-found
+    │   ├── ReportNotFound              report-not-found
+    │   └── LayerNotFound               layer-not-found
     ├── FileTooLarge                    413 file-too-large
+    │   ├── JsonTooLarge                json-too-large
+    │   ├── DecompressionBomb           decompression-bomb
+    │   └── ShapeBomb                   shape-bomb
     ├── UnsupportedFormat               415 unsupported-format
     └── Unprocessable                   422
         ├── UnknownLayers               unknown-layers
         ├── WeightMismatch              weight-mismatch
-        └── UnsupportedModel            unsupported-model
+        ├── UnsupportedModel            unsupported-model
+        └── BudgetExceeded              budget-exceeded
+            ├── ParameterBudgetExceeded parameter-budget-exceeded
+            ├── TensorBudgetExceeded    tensor-budget-exceeded
+            ├── ActivationBudgetExceeded activation-budget-exceeded
+            ├── LayerBudgetExceeded     layer-budget-exceeded
+            └── InputBudgetExceeded     input-budget-exceeded
 
 Codes are part of the API: tools match on them. Messages are sentences for a person and
 never carry raw library exception text.
+
+A model that is parseable but carries code (a Lambda, a custom class) is not an error: it is
+still explained, and its refusals travel as data (`app.intake.Refusal`), never as exceptions.
 """
 
 from __future__ import annotations
@@ -44,12 +72,84 @@ class InvalidSpec(BadRequest):
     code = "invalid-spec"
 
 
+class JsonTooDeep(InvalidSpec):
+    """JSON nested deeper than the cap: refused before the parser recurses into it."""
+
+    code = "json-too-deep"
+
+
+class DuplicateKeys(InvalidSpec):
+    """A JSON object that gives one key twice: parsers disagree on which one wins."""
+
+    code = "duplicate-keys"
+
+
+class InvalidNumber(InvalidSpec):
+    """NaN, Infinity, or a number too large for any Keras config."""
+
+    code = "invalid-number"
+
+
 class InvalidRequest(BadRequest):
     code = "invalid-request"
 
 
 class MalformedModel(BadRequest):
     code = "malformed-model"
+
+
+class UnsafeFile(MalformedModel):
+    """A file built to attack a reader: refused by the safety scan before it is read."""
+
+    code = "unsafe-file"
+
+
+class UnsafeMemberName(UnsafeFile):
+    code = "unsafe-member-name"
+
+
+class UnexpectedMember(UnsafeFile):
+    code = "unexpected-member"
+
+
+class DuplicateMember(UnsafeFile):
+    code = "duplicate-member"
+
+
+class EncryptedMember(UnsafeFile):
+    code = "encrypted-member"
+
+
+class PolyglotFile(UnsafeFile):
+    """Bytes that are valid as two formats at once: each reader would see another model."""
+
+    code = "polyglot-file"
+
+
+class UnsafeLink(UnsafeFile):
+    code = "unsafe-link"
+
+
+class ExternalStorage(UnsafeFile):
+    code = "external-storage"
+
+
+class UnsupportedDataType(UnsafeFile):
+    code = "unsupported-data-type"
+
+
+class UnknownFilter(UnsafeFile):
+    code = "unknown-filter"
+
+
+class OversizedAttribute(UnsafeFile):
+    code = "oversized-attribute"
+
+
+class PathInConfig(BadRequest):
+    """A file path or URL in a model config: nothing Keras needs to build a model."""
+
+    code = "path-in-config"
 
 
 class NotFound(ExplainerError):
@@ -61,9 +161,29 @@ class ReportNotFound(NotFound):
     code = "report-not-found"
 
 
+class LayerNotFound(NotFound):
+    code = "layer-not-found"
+
+
 class FileTooLarge(ExplainerError):
     status = 413
     code = "file-too-large"
+
+
+class JsonTooLarge(FileTooLarge):
+    code = "json-too-large"
+
+
+class DecompressionBomb(FileTooLarge):
+    """An archive member that expands past the cap, whatever its header claims."""
+
+    code = "decompression-bomb"
+
+
+class ShapeBomb(FileTooLarge):
+    """An HDF5 dataset that declares far more than it stores (or than the cap allows)."""
+
+    code = "shape-bomb"
 
 
 class UnsupportedFormat(ExplainerError):
@@ -86,6 +206,32 @@ class WeightMismatch(Unprocessable):
 
 class UnsupportedModel(Unprocessable):
     code = "unsupported-model"
+
+
+class BudgetExceeded(Unprocessable):
+    """A model too big to run: `details` carries every figure, every limit, and which failed."""
+
+    code = "budget-exceeded"
+
+
+class ParameterBudgetExceeded(BudgetExceeded):
+    code = "parameter-budget-exceeded"
+
+
+class TensorBudgetExceeded(BudgetExceeded):
+    code = "tensor-budget-exceeded"
+
+
+class ActivationBudgetExceeded(BudgetExceeded):
+    code = "activation-budget-exceeded"
+
+
+class LayerBudgetExceeded(BudgetExceeded):
+    code = "layer-budget-exceeded"
+
+
+class InputBudgetExceeded(BudgetExceeded):
+    code = "input-budget-exceeded"
 
 
 def all_error_classes() -> list[type[ExplainerError]]:

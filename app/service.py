@@ -16,9 +16,14 @@ from app.schemas import Report, Source
 HASH_CHUNK = 1 << 20
 
 
-def explain_file(path: Path, filename: str | None = None) -> Report:
-    """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes)."""
-    digest, size = file_digest(path)
+def explain_file(
+    path: Path, filename: str | None = None, digest: tuple[str, int] | None = None
+) -> Report:
+    """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
+
+    `digest` is the file's (sha256, size) when the caller already has it.
+    """
+    digest, size = digest or file_digest(path)
     with read_model(path) as loaded:
         return _explain(loaded, digest, size, filename)
 

@@ -1,0 +1,48 @@
+"""One `Settings`, read from `KEX_*` environment variables. Only the web layer and the CLI read
+it; analyses receive what they need as arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1 << 20
+
+
+class Settings(BaseSettings):
+    """Limits, folders and pool size. Every field is `KEX_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KEX_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("data"), description="Where the report store (SQLite) and work folders live."
+    )
+    store_url: str | None = Field(
+        None, description="sqlite:///path/to/reports.sqlite3; default: <data_dir>/reports.sqlite3."
+    )
+    max_upload_bytes: int = Field(
+        1024 * MIB, gt=0, description="Largest model file accepted (VGG16 .h5 is 553 MB)."
+    )
+    max_field_bytes: int = Field(
+        16 * MIB, gt=0, description="Largest spec JSON or inputs JSON accepted in a request."
+    )
+    max_parts: int = Field(8, gt=0, description="Most multipart parts (file, spec, inputs...).")
+    workers: int = Field(1, ge=0, description="Keras worker processes running checks at once.")
+    spare_workers: int = Field(1, ge=0, description="Warm workers waiting for the next check.")
+    max_queued_checks: int = Field(8, ge=0, description="Checks waiting before 503 busy.")
+    check_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit of one Keras run.")
+    wait_timeout_s: float = Field(600.0, gt=0, description="Longest a `wait=true` POST blocks.")
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite file of the report store."""
+        if self.store_url:
+            return Path(self.store_url.removeprefix("sqlite:///"))
+        return self.data_dir / "reports.sqlite3"
+
+    @property
+    def work_dir(self) -> Path:
+        """Private per-request folders live below this one."""
+        return self.data_dir / "work"

@@ -1,0 +1,45 @@
+"""How numbers, shapes and sizes are written, the same in pages and in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BYTE_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def count(value: int | float | None) -> str:
+    """12,345 (thousands separated)."""
+    return "—" if value is None else f"{value:,}"
+
+
+def shape(value: Any) -> str:
+    """`[None, 512]` → `(None, 512)`; lists of shapes joined with commas."""
+    if value is None:
+        return "?"
+    if value and all(isinstance(v, list) for v in value):
+        return ", ".join(shape(v) for v in value)
+    inner = ", ".join("None" if d is None else str(d) for d in value)
+    return f"({inner},)" if len(value) == 1 else f"({inner})"
+
+
+def human_bytes(value: int | None) -> str:
+    """1.2 MB (powers of 1000, as model sizes are usually quoted)."""
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in BYTE_UNITS:
+        if size < 1000 or unit == BYTE_UNITS[-1]:
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return f"{value} B"
+
+
+def number(value: float | None, digits: int = 6) -> str:
+    """A float with `digits` significant digits; exact zero stays 0."""
+    if value is None:
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def percent(part: int | float, whole: int | float) -> str:
+    return "0%" if not whole else f"{100 * part / whole:.1f}%"

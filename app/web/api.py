@@ -1,0 +1,150 @@
+"""The JSON API, `/api/v1`: create a report, fetch it, ask how the service is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app import __version__
+from app.errors import InvalidRequest
+from app.layers.registry import known_classes
+from app.reports import Mode, Options, Reports, Submission
+from app.schemas import ErrorBody, Health, Report
+from app.web.deps import get_reports, upload_limits
+from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
+from app.web.negotiation import wants_html
+from app.web.pages import render_report
+from app.web.upload import Received, receive
+
+router = APIRouter(prefix="/api/v1")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed request, spec or model file."},
+    413: {"model": ErrorBody, "description": "The upload is over the size limit."},
+    415: {"model": ErrorBody, "description": "Not a .keras, legacy HDF5 or spec JSON."},
+    422: {"model": ErrorBody, "description": "Unknown layers, or weights that do not fit."},
+}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "spec": {"type": "string", "description": "model.to_json()"},
+                    "inputs": {"type": "string", "format": "binary"},
+                },
+            }
+        },
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["spec"],
+                "properties": {"spec": {"description": "model.to_json(), object or string"}},
+            },
+            "example": {"spec": SPEC_EXAMPLE},
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+FLAG = {"true": True, "1": True, "on": True, "yes": True, "false": False, "0": False}
+FLAG.update({"off": False, "no": False})
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=Report,
+    summary="Explain a model",
+    responses={
+        201: {"content": {"application/json": {"example": REPORT_EXAMPLE}}},
+        200: {"model": Report, "description": "The same upload was explained before."},
+        **ERRORS,
+    },
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def create_report(
+    request: Request,
+    reports: Annotated[Reports, Depends(get_reports)],
+    check: Annotated[bool, Query(description="Run the manual-vs-predict check.")] = True,
+    wait: Annotated[bool, Query(description="Answer once the check has finished.")] = False,
+    mode: Annotated[Mode, Query(description="inference, or training (batch statistics).")] = (
+        "inference"
+    ),
+    recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
+) -> Response:
+    """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
+    received = await receive(request, upload_limits(request), request.app.state.work_dir)
+    try:
+        options = _options(received.fields, check, wait, mode, recompute)
+        report, created = await run_in_threadpool(reports.create, _submission(received), options)
+    finally:
+        received.discard()
+    location = f"/api/v1/reports/{report.id}"
+    if wants_html(request):
+        return RedirectResponse(f"/reports/{report.id}", status_code=303)
+    body = report.model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if created else 200, headers={"Location": location})
+
+
+@router.get(
+    "/reports/{report_id}",
+    response_model=Report,
+    summary="Fetch a report",
+    responses={
+        200: {"content": {"application/json": {"example": REPORT_EXAMPLE}}},
+        404: {"model": ErrorBody, "description": "No report has this id."},
+    },
+)
+def get_report(
+    request: Request, report_id: str, reports: Annotated[Reports, Depends(get_reports)]
+) -> Response:
+    """The report as JSON (or its page, for `Accept: text/html`)."""
+    report = reports.get(report_id)
+    if wants_html(request):
+        return render_report(request, report)
+    return JSONResponse(report.model_dump(mode="json"))
+
+
+@router.get("/health", response_model=Health, summary="Service health")
+def health() -> Health:
+    """Version and what the service can explain."""
+    return Health(status="ok", version=__version__, layer_classes=len(known_classes()))
+
+
+def _submission(received: Received) -> Submission:
+    fields = received.fields
+    return Submission(
+        model_path=received.model_path,
+        filename=received.filename,
+        spec=fields.get("spec"),
+        inputs_path=received.inputs_path,
+        inputs_json=fields.get("inputs"),
+    )
+
+
+def _options(fields: dict[str, Any], check: bool, wait: bool, mode: str, recompute: bool):
+    """Query parameters, overridden by the same names sent as form or JSON fields."""
+    mode = fields.get("mode", mode)
+    if mode not in ("inference", "training"):
+        raise InvalidRequest("The field `mode` must be `inference` or `training`.")
+    return Options(
+        check=_flag(fields, "check", check),
+        wait=_flag(fields, "wait", wait),
+        mode=mode,
+        recompute=_flag(fields, "recompute", recompute),
+    )
+
+
+def _flag(fields: dict[str, Any], name: str, default: bool) -> bool:
+    value = fields.get(name, default)
+    if isinstance(value, bool):
+        return value
+    flag = FLAG.get(str(value).strip().lower())
+    if flag is None:
+        raise InvalidRequest(f"The field `{name}` must be true or false.")
+    return flag

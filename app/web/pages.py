@@ -1,0 +1,67 @@
+"""Server-rendered pages: the upload form, a report, a BatchNormalization layer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from app.errors import LayerNotFound
+from app.formats.sniff import ACCEPTED
+from app.reports import Reports
+from app.schemas import BatchNormReport, Report
+from app.web.deps import get_reports
+from app.web.negotiation import wants_html
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def upload_form(request: Request) -> Response:
+    """The upload form."""
+    settings = request.app.state.settings
+    context = {"accepted": ACCEPTED, "max_upload_bytes": settings.max_upload_bytes}
+    return request.app.state.templates.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/reports/{report_id}")
+def report_page(
+    request: Request, report_id: str, reports: Annotated[Reports, Depends(get_reports)]
+) -> Response:
+    """A report's page (or its JSON, for `Accept: application/json`)."""
+    report = reports.get(report_id)
+    if not wants_html(request):
+        return JSONResponse(report.model_dump(mode="json"))
+    return render_report(request, report)
+
+
+@router.get("/reports/{report_id}/batchnorm/{layer}")
+def batchnorm_page(
+    request: Request,
+    report_id: str,
+    layer: str,
+    reports: Annotated[Reports, Depends(get_reports)],
+) -> Response:
+    """One BatchNormalization layer of a report, with its own numbers."""
+    report = reports.get(report_id)
+    bn = find_batchnorm(report, layer)
+    if not wants_html(request):
+        return JSONResponse(bn.model_dump(mode="json"))
+    context = {"report": report, "bn": bn}
+    return request.app.state.templates.TemplateResponse(request, "batchnorm.html", context)
+
+
+def render_report(request: Request, report: Report) -> Response:
+    context = {"report": report}
+    return request.app.state.templates.TemplateResponse(request, "report.html", context)
+
+
+def find_batchnorm(report: Report, layer: str) -> BatchNormReport:
+    for bn in report.batchnorm:
+        if bn.layer == layer:
+            return bn
+    raise LayerNotFound(
+        f"This report has no BatchNormalization layer named {layer[:100]!r}.",
+        {"layer": layer[:100]},
+    )

@@ -1,0 +1,24 @@
+"""Jinja templates from the project's `templates/`, with the filters the pages use.
+
+Filters only format; every number they show was computed by an analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from app.formatting import count, human_bytes, number, percent, shape
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters.update(
+        count=count, shape=shape, human_bytes=human_bytes, number=number, percent=percent
+    )
+    return templates

@@ -1,0 +1,266 @@
+"""Request bodies read as they stream in, under caps, into a private folder.
+
+    multipart/form-data    `file` (the model), `inputs` (.npy/.npz or a JSON array), `spec`,
+                           and option fields (`check`, `wait`, `mode`, `recompute`)
+    application/json       {"spec": ..., "inputs": [...], "check": ..., ...}
+    application/octet-stream   the model file itself as the body
+
+A declared Content-Length over the cap is refused before a byte is read; a body that grows
+past it (chunked bodies included) is refused the moment it does. Files are written under
+fixed names in a folder made for this request (mode 0700), never under the client's name;
+the folder is removed by `Received.discard()` whatever happens. Parsing and writing run on a
+worker thread, chunk by chunk, so the event loop never blocks on them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+
+from app.errors import FileTooLarge, InvalidRequest
+
+FILE_FIELDS = ("file", "inputs")
+TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
+MODEL_NAME = "model"
+INPUTS_NAME = "inputs"
+MAX_PART_HEADERS = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one request: the model file, each text field, the number of parts."""
+
+    max_file_bytes: int
+    max_field_bytes: int
+    max_parts: int
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_file_bytes + 2 * self.max_field_bytes
+
+
+@dataclass
+class Received:
+    """What a request carried: files in `folder`, text fields and JSON values in `fields`."""
+
+    folder: Path
+    model_path: Path | None = None
+    filename: str | None = None
+    inputs_path: Path | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        """Remove the request's folder and everything written into it."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def receive(request: Request, limits: Limits, work_dir: Path) -> Received:
+    """Read the request body into a new private folder below `work_dir`."""
+    _refuse_declared_length(request, limits)
+    media, params = parse_options_header(request.headers.get("content-type"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    received = Received(Path(tempfile.mkdtemp(prefix="upload-", dir=work_dir)))
+    try:
+        await _read_body(request, media, params, limits, received)
+    except BaseException:
+        received.discard()
+        raise
+    return received
+
+
+async def _read_body(
+    request: Request, media: bytes, params: dict, limits: Limits, received: Received
+) -> None:
+    if media == b"multipart/form-data":
+        await _read_multipart(request, params.get(b"boundary"), limits, received)
+    elif media == b"application/json":
+        received.fields = _json_fields(await _read_small(request, limits.max_field_bytes))
+    elif media == b"application/octet-stream":
+        await _read_octets(request, limits, received)
+    else:
+        raise InvalidRequest(
+            "Send the model as multipart/form-data (field `file`), as application/json "
+            '({"spec": ...}), or as the raw bytes with Content-Type application/octet-stream.',
+            {"content_type": media.decode("latin-1")[:100] or None},
+        )
+
+
+def _refuse_declared_length(request: Request, limits: Limits) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise _too_large(limits.max_file_bytes)
+
+
+def _too_large(cap: int) -> FileTooLarge:
+    return FileTooLarge(
+        f"The upload is larger than the {cap / (1 << 20):,.0f} MiB this service accepts.",
+        {"max_bytes": cap},
+    )
+
+
+async def _chunks(request: Request, cap: int):
+    """The body chunk by chunk, refused once it passes `cap` bytes in all."""
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > cap:
+                raise _too_large(cap)
+            yield chunk
+    except ClientDisconnect as exc:
+        raise InvalidRequest("The upload was interrupted before it was complete.") from exc
+
+
+async def _read_small(request: Request, cap: int) -> bytes:
+    parts = [chunk async for chunk in _chunks(request, cap)]
+    return b"".join(parts)
+
+
+def _json_fields(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest("The request body is not valid JSON.") from exc
+    if not isinstance(payload, dict):
+        raise InvalidRequest('The JSON body must be an object: {"spec": <model.to_json()>}.')
+    unknown = sorted(set(payload) - set(TEXT_FIELDS))
+    if unknown:
+        raise _unknown_fields(unknown)
+    return payload
+
+
+def _unknown_fields(names: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"Unknown field(s): {', '.join(n[:40] for n in names[:5])}. Accepted: file, "
+        f"{', '.join(TEXT_FIELDS)}.",
+        {"unknown": [n[:40] for n in names[:5]]},
+    )
+
+
+async def _read_octets(request: Request, limits: Limits, received: Received) -> None:
+    received.model_path = received.folder / MODEL_NAME
+    received.filename = request.query_params.get("filename")
+    with received.model_path.open("wb") as out:
+        async for chunk in _chunks(request, limits.max_file_bytes):
+            await run_in_threadpool(out.write, chunk)
+
+
+async def _read_multipart(
+    request: Request, boundary: bytes | None, limits: Limits, received: Received
+) -> None:
+    if not boundary:
+        raise InvalidRequest("The multipart body has no boundary in its Content-Type.")
+    sink = _PartSink(limits, received)
+    try:
+        parser = MultipartParser(boundary, sink.callbacks(), max_header_count=MAX_PART_HEADERS)
+        async for chunk in _chunks(request, limits.max_body_bytes):
+            await run_in_threadpool(parser.write, chunk)
+        await run_in_threadpool(parser.finalize)
+    except (MultipartParseError, ValueError) as exc:
+        raise InvalidRequest("The multipart body is malformed.") from exc
+    finally:
+        sink.close()
+    if not sink.ended:
+        raise InvalidRequest("The multipart body ended before its closing boundary.")
+
+
+class _PartSink:
+    """python-multipart callbacks: headers per part, file parts to disk, fields to memory."""
+
+    def __init__(self, limits: Limits, received: Received) -> None:
+        self.limits, self.received = limits, received
+        self.parts = 0
+        self.ended = False
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._name: str | None = None
+        self._file: BinaryIO | None = None
+        self._text: bytearray | None = None
+        self._size = 0
+
+    def callbacks(self) -> dict[str, Callable]:
+        return {
+            "on_part_begin": self._begin,
+            "on_header_field": lambda d, s, e: self._header_name.extend(d[s:e]),
+            "on_header_value": lambda d, s, e: self._header_value.extend(d[s:e]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+            "on_end": self._finish,
+        }
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            raise InvalidRequest(f"The request has more than {self.limits.max_parts} parts.")
+        self._headers = {}
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_name).lower()] = bytes(self._header_value)
+        self._header_name.clear()
+        self._header_value.clear()
+
+    def _headers_finished(self) -> None:
+        disposition, params = parse_options_header(self._headers.get(b"content-disposition"))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        if disposition != b"form-data" or not name:
+            raise InvalidRequest("A multipart part has no form-data name.")
+        filename = params.get(b"filename")
+        self._name, self._size = name, 0
+        if filename is not None and name in FILE_FIELDS:
+            self._open_file(name, filename.decode("utf-8", "replace"))
+        elif name in TEXT_FIELDS:
+            self._text = bytearray()
+        else:
+            raise _unknown_fields([name])
+
+    def _open_file(self, name: str, filename: str) -> None:
+        received = self.received
+        if name == "file":
+            if received.model_path is not None:
+                raise InvalidRequest("Send one model file per request.")
+            received.model_path, received.filename = received.folder / MODEL_NAME, filename
+            self._file = received.model_path.open("wb")
+        else:
+            received.inputs_path = received.folder / INPUTS_NAME
+            self._file = received.inputs_path.open("wb")
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        self._size += end - start
+        if self._file is not None:
+            if self._size > self.limits.max_file_bytes:
+                raise _too_large(self.limits.max_file_bytes)
+            self._file.write(data[start:end])
+        elif self._text is not None:
+            if self._size > self.limits.max_field_bytes:
+                raise InvalidRequest(
+                    f"The field `{self._name}` is larger than "
+                    f"{self.limits.max_field_bytes:,} bytes."
+                )
+            self._text.extend(data[start:end])
+
+    def _end(self) -> None:
+        self.close()
+        if self._text is not None and self._name is not None:
+            self.received.fields[self._name] = self._text.decode("utf-8", "replace")
+        self._text, self._name = None, None
+
+    def _finish(self) -> None:
+        self.ended = True

@@ -1,0 +1,19 @@
+"""An app on a fresh data folder per test, and the models the API tests upload."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+
+
+def make_client(tmp_path, **settings) -> TestClient:
+    return TestClient(create_app(Settings(data_dir=tmp_path / "data", **settings)))
+
+
+@pytest.fixture
+def client(tmp_path) -> TestClient:
+    with make_client(tmp_path) as client:
+        yield client
