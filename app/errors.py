@@ -18,7 +18,8 @@
     │   │       ├── ExternalStorage     external-storage
     │   │       ├── UnsupportedDataType unsupported-data-type
     │   │       ├── UnknownFilter       unknown-filter
-    │   │       └── OversizedAttribute  oversized-attribute
+    │   │       ├── OversizedAttribute  oversized-attribute
+    │   │       └── UnreadableFile      unreadable-file
     │   └── PathInConfig                path-in-config
     ├── NotFound                        404
     │   ├── ReportNotFound              report-not-found
@@ -28,16 +29,17 @@
     │   ├── DecompressionBomb           decompression-bomb
     │   └── ShapeBomb                   shape-bomb
     ├── UnsupportedFormat               415 unsupported-format
-    └── Unprocessable                   422
-        ├── UnknownLayers               unknown-layers
-        ├── WeightMismatch              weight-mismatch
-        ├── UnsupportedModel            unsupported-model
-        └── BudgetExceeded              budget-exceeded
-            ├── ParameterBudgetExceeded parameter-budget-exceeded
-            ├── TensorBudgetExceeded    tensor-budget-exceeded
-            ├── ActivationBudgetExceeded activation-budget-exceeded
-            ├── LayerBudgetExceeded     layer-budget-exceeded
-            └── InputBudgetExceeded     input-budget-exceeded
+    ├── Unprocessable                   422
+    │   ├── UnknownLayers               unknown-layers
+    │   ├── WeightMismatch              weight-mismatch
+    │   ├── UnsupportedModel            unsupported-model
+    │   └── BudgetExceeded              budget-exceeded
+    │       ├── ParameterBudgetExceeded parameter-budget-exceeded
+    │       ├── TensorBudgetExceeded    tensor-budget-exceeded
+    │       ├── ActivationBudgetExceeded activation-budget-exceeded
+    │       ├── LayerBudgetExceeded     layer-budget-exceeded
+    │       └── InputBudgetExceeded     input-budget-exceeded
+    └── Busy                            503 busy (with Retry-After)
 
 Codes are part of the API: tools match on them. Messages are sentences for a person and
 never carry raw library exception text.
@@ -146,6 +148,12 @@ class OversizedAttribute(UnsafeFile):
     code = "oversized-attribute"
 
 
+class UnreadableFile(UnsafeFile):
+    """A file whose reading hung, crashed or ran out of memory in a throwaway process."""
+
+    code = "unreadable-file"
+
+
 class PathInConfig(BadRequest):
     """A file path or URL in a model config: nothing Keras needs to build a model."""
 
@@ -243,3 +251,10 @@ def all_error_classes() -> list[type[ExplainerError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+class Busy(ExplainerError):
+    """Every Keras worker is busy and the queue of checks is full (503, with Retry-After)."""
+
+    status = 503
+    code = "busy"

@@ -19,21 +19,40 @@ from typing import Any
 
 from app.formats.keras_v3 import read_keras_v3
 from app.formats.legacy_h5 import read_legacy_h5
+from app.formats.model_json import ReadResult
 from app.formats.sniff import Format, sniff_bytes, sniff_path
 from app.formats.spec_json import read_spec_object, read_spec_path
 from app.graph import ModelGraph
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.intake.polyglot import refuse_polyglot
+from app.intake.refusals import Refusal
+from app.intake.rehearsal import rehearse
 
-__all__ = ["Format", "LoadedModel", "read_model", "read_spec", "sniff_bytes", "sniff_path"]
+__all__ = [
+    "Format",
+    "IntakeLimits",
+    "LoadedModel",
+    "Refusal",
+    "read_model",
+    "read_spec",
+    "sniff_bytes",
+    "sniff_path",
+]
 
 
 @dataclass
 class LoadedModel:
-    """A model read from a file or a spec; `close()` releases the files behind its weights."""
+    """A model read from a file or a spec; `close()` releases the files behind its weights.
+
+    `refusals` lists why the model must never run in Keras (a Lambda, a custom class, ...);
+    the model is explained all the same. Empty: the safety scan found nothing to refuse.
+    """
 
     graph: ModelGraph
     format: Format
     keras_version: str | None = None
     backend: str | None = None
+    refusals: list[Refusal] = field(default_factory=list)
     _resources: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def close(self) -> None:
@@ -46,27 +65,40 @@ class LoadedModel:
         self.close()
 
 
-def read_model(path: Path | str) -> LoadedModel:
-    """Read a model file of any accepted format; the format comes from its bytes."""
+def read_model(path: Path | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
+    """Read a model file of any accepted format; the format comes from its bytes. Hostile or
+    unparseable files raise an `app.errors` error; code-bearing ones come back with refusals.
+    A file holding HDF5 is read first in a throwaway process (`limits.rehearse_hdf5`)."""
     path = Path(path)
     fmt = sniff_path(path)
+    refuse_polyglot(path, fmt)
     if fmt == "spec_json":
-        graph, version, backend = read_spec_path(path)
-        return LoadedModel(graph, fmt, version, backend)
+        return _loaded(read_spec_path(path, limits), fmt)
+    if limits.rehearse_hdf5:
+        rehearse(path, limits)
     resources = ExitStack()
     try:
         if fmt == "keras_v3":
-            graph, version = read_keras_v3(path, resources)
-            backend = None
+            found = read_keras_v3(path, resources, limits)
         else:
-            graph, version, backend = read_legacy_h5(path, resources)
+            found = read_legacy_h5(path, resources, limits)
     except BaseException:
         resources.close()
         raise
-    return LoadedModel(graph, fmt, version, backend, resources)
+    return _loaded(found, fmt, resources)
 
 
-def read_spec(spec: dict[str, Any] | str) -> LoadedModel:
+def read_spec(spec: dict[str, Any] | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read the JSON that model.to_json() writes, as an object or a (JSON) string."""
-    graph, version, backend = read_spec_object(spec)
-    return LoadedModel(graph, "spec_json", version, backend)
+    return _loaded(read_spec_object(spec, limits), "spec_json")
+
+
+def _loaded(found: ReadResult, fmt: Format, resources: ExitStack | None = None) -> LoadedModel:
+    return LoadedModel(
+        graph=found.graph,
+        format=fmt,
+        keras_version=found.keras_version,
+        backend=found.backend,
+        refusals=found.refusals,
+        _resources=resources or ExitStack(),
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.errors import InvalidSpec
 from app.graph import CONTAINER_CLASSES, LayerNode, ModelGraph, TensorRef
+from app.layers.operations import operation_name
 
 JSON = dict[str, Any]
 # Call keywords that carry data inputs (MultiHeadAttention and Attention take `value`, `key`
@@ -114,6 +115,8 @@ def _parse_functional(config: Any) -> ModelGraph:
     for item in config["layers"]:
         node = _layer_from_entry(item)
         _parse_inbound(node, item.get("inbound_nodes", []) if isinstance(item, dict) else [])
+        if node.is_operation:
+            node.config = _with_call(node.config, item.get("inbound_nodes") or [])
         nodes.append(node)
     _check_unique(nodes, name)
     graph = ModelGraph(
@@ -155,7 +158,7 @@ def _layer_from_entry(item: Any) -> LayerNode:
         raise InvalidSpec(f"A {_quote(class_name)} layer has no name.")
     node = LayerNode(
         name=name,
-        class_name=class_name,
+        class_name=operation_name(class_name, item.get("module"), cfg) or class_name,
         config=cfg,
         module=item.get("module"),
         registered_name=item.get("registered_name"),
@@ -168,6 +171,17 @@ def _layer_from_entry(item: Any) -> LayerNode:
     elif _declared_batch_shape(cfg) is None and _build_shape(item) is not None:
         node.config = {**cfg, "_build_input_shape": _build_shape(item)}
     return node
+
+
+def _with_call(config: JSON, inbound: list[Any]) -> JSON:
+    """An operation's config with its (only) call's arguments: `call_args` keeps positional
+    constants in place (`x + 3.0`), a tensor as `{"tensor": i}`; `call_kwargs` the keywords."""
+    call = inbound[0] if inbound and isinstance(inbound[0], dict) else {}
+    counter = iter(range(1 << 20))
+    template = [
+        {"tensor": next(counter)} if _keras3_refs(arg) else arg for arg in call.get("args", [])
+    ]
+    return {**config, "call_args": template, "call_kwargs": _plain_kwargs(call.get("kwargs"))}
 
 
 def _parse_inbound(node: LayerNode, inbound: Any) -> None:

@@ -14,72 +14,107 @@ Every dataset below a leaf layer's group is attached to that layer, named relati
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
+import struct
 import tempfile
 import zipfile
+import zlib
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import h5py
 
-from app.errors import InvalidSpec, MalformedModel, UnsupportedFormat
-from app.formats.config import parse_model
+from app.errors import InvalidSpec, MalformedModel, UnsafeFile, UnsupportedFormat
 from app.formats.hdf5 import child_group, hard_children, stored_weight
+from app.formats.model_json import ReadResult, graph_from_config
 from app.graph import ModelGraph, StoredWeight
+from app.intake.archive import (
+    CONFIG_MEMBER,
+    METADATA_MEMBER,
+    WEIGHTS_H5,
+    WEIGHTS_NPZ,
+    check_archive,
+    check_member_count,
+    copy_member,
+    read_json_member,
+)
+from app.intake.hdf5_scan import scan_hdf5
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.intake.member import open_stored
+from app.intake.refusals import Refusal
+from app.intake.safe_json import load_json
 
-CONFIG_MEMBER = "config.json"
-METADATA_MEMBER = "metadata.json"
-WEIGHTS_H5 = "model.weights.h5"
-WEIGHTS_NPZ = "model.weights.npz"
-MAX_JSON_BYTES = 64 << 20
-# Keras' own guard (saving_lib._reject_zip_extract_bomb): a member declaring more than 256 MiB
-# and more than 100 times what is stored is a decompression bomb.
-BOMB_FLOOR_BYTES = 1 << 28
-BOMB_MAX_EXPANSION = 100
+TEMP_PREFIX = "kex-reader-"  # every temporary file the readers make (tests look for leaks)
 # tf.keras 2.13 files keep a model's layers under this name instead of `layers`; Keras 3's
 # H5IOStore.get falls back to it the same way (its "Fix for 2.13 compatibility").
 TF_KERAS_LAYERS = "_layer_checkpoint_dependencies"
 
+# keras.layers names that are aliases of a class with another __name__ (Keras 3.15).
+ALIASES = {
+    "GroupQueryAttention": "GroupedQueryAttention",
+    **{f"Convolution{d}D": f"Conv{d}D" for d in (1, 2, 3)},
+    **{f"Convolution{d}DTranspose": f"Conv{d}DTranspose" for d in (1, 2, 3)},
+    **{f"SeparableConvolution{d}D": f"SeparableConv{d}D" for d in (1, 2)},
+    **{f"AvgPool{d}D": f"AveragePooling{d}D" for d in (1, 2, 3)},
+    **{f"MaxPool{d}D": f"MaxPooling{d}D" for d in (1, 2, 3)},
+    **{f"GlobalAvgPool{d}D": f"GlobalAveragePooling{d}D" for d in (1, 2, 3)},
+    **{f"GlobalMaxPool{d}D": f"GlobalMaxPooling{d}D" for d in (1, 2, 3)},
+}
+
 READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, ValueError,
-               RuntimeError, NotImplementedError, UnicodeDecodeError)  # fmt: skip
+               RuntimeError, NotImplementedError, UnicodeDecodeError, zlib.error, struct.error,
+               TypeError, IndexError, OverflowError)  # fmt: skip
 
 
-def read_keras_v3(path: Path, resources: ExitStack) -> tuple[ModelGraph, str | None]:
-    """The graph with stored weights attached, and the Keras version that wrote it.
+def read_keras_v3(
+    path: Path, resources: ExitStack, limits: IntakeLimits = DEFAULT_LIMITS
+) -> ReadResult:
+    """The graph with stored weights attached, the Keras version that wrote it, refusals.
 
-    Files stay open in `resources` (the weights are read lazily); the caller closes it.
+    The archive is checked (`app.intake.archive`) before any member is read, and the weights
+    file scanned (`app.intake.hdf5_scan`) before any array is. Files stay open in `resources`
+    (the weights are read lazily); the caller closes it.
     """
     try:
-        archive = resources.enter_context(zipfile.ZipFile(path))
-        graph = model_from_config(_member_json(archive, CONFIG_MEMBER))
-        version = _writer_version(archive)
-        weights = _open_weights(archive, resources)
+        archive = _open_archive(path, resources, limits)
+        graph, refusals = model_from_config(_member_json(archive, CONFIG_MEMBER, limits))
+        version = _writer_version(archive, limits)
+        weights = _open_weights(archive, resources, limits)
         attach_v3_weights(graph, weights)
     except READ_ERRORS as exc:
         raise MalformedModel(
             "The .keras archive is damaged or incomplete and could not be read."
         ) from exc
-    return graph, version
+    return ReadResult(graph, version, None, refusals)
 
 
-def model_from_config(config: Any) -> ModelGraph:
-    """`parse_model`, with a bad config in a file reported as a malformed file."""
+def model_from_config(config: Any) -> tuple[ModelGraph, list[Refusal]]:
+    """`graph_from_config` for a file's config, a bad config reported as a malformed file."""
     try:
-        return parse_model(config)
+        return graph_from_config(config, spec=False)
     except InvalidSpec as exc:
         raise MalformedModel(
             f"The model config in this file is malformed. {exc.message}", exc.details
         ) from exc
 
 
-def _writer_version(archive: zipfile.ZipFile) -> str | None:
-    """metadata.json's `keras_version`; Keras does not need this file to load, nor do we."""
+def _open_archive(path: Path, resources: ExitStack, limits: IntakeLimits) -> zipfile.ZipFile:
+    fh = resources.enter_context(Path(path).open("rb"))
+    check_member_count(fh)
+    archive = resources.enter_context(zipfile.ZipFile(fh))
+    check_archive(archive, limits)
+    return archive
+
+
+def _writer_version(archive: zipfile.ZipFile, limits: IntakeLimits) -> str | None:
+    """metadata.json's `keras_version`; Keras does not need this file to load, nor do we,
+    so a missing or unreadable one is ignored (a hostile one is not)."""
     try:
-        metadata = _member_json(archive, METADATA_MEMBER)
-    except MalformedModel:
+        metadata = _member_json(archive, METADATA_MEMBER, limits)
+    except MalformedModel as exc:
+        if isinstance(exc, UnsafeFile):
+            raise
         return None
     version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     return version if isinstance(version, str) else None
@@ -89,21 +124,22 @@ def _has(archive: zipfile.ZipFile, name: str) -> bool:
     return name in archive.namelist()
 
 
-def _member_json(archive: zipfile.ZipFile, name: str) -> Any:
+def _member_json(archive: zipfile.ZipFile, name: str, limits: IntakeLimits) -> Any:
     if not _has(archive, name):
         raise MalformedModel(f"The .keras archive has no {name}.")
-    info = archive.getinfo(name)
-    if info.file_size > MAX_JSON_BYTES:
-        raise MalformedModel(f"The .keras archive's {name} is implausibly large.")
-    try:
-        return json.loads(archive.read(info).decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise MalformedModel(f"The .keras archive's {name} is not valid JSON.") from exc
+    return load_json(
+        read_json_member(archive, name, limits),
+        what=f"The .keras archive's {name}",
+        syntax_error=MalformedModel,
+        limits=limits,
+    )
 
 
-def _open_weights(archive: zipfile.ZipFile, resources: ExitStack) -> h5py.File:
-    """model.weights.h5, read in place when stored uncompressed (as Keras writes it), else
-    decompressed into an anonymous temporary file that disappears when closed."""
+def _open_weights(
+    archive: zipfile.ZipFile, resources: ExitStack, limits: IntakeLimits
+) -> h5py.File:
+    """model.weights.h5, scanned before use: read in place when stored uncompressed (as Keras
+    writes it), else decompressed under the caps into an anonymous temporary file."""
     if not _has(archive, WEIGHTS_H5):
         if _has(archive, WEIGHTS_NPZ):
             raise UnsupportedFormat(
@@ -113,23 +149,13 @@ def _open_weights(archive: zipfile.ZipFile, resources: ExitStack) -> h5py.File:
         raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
     info = archive.getinfo(WEIGHTS_H5)
     if info.compress_type == zipfile.ZIP_STORED:
-        fileobj = resources.enter_context(archive.open(info))
+        fileobj = resources.enter_context(open_stored(archive.fp, info))
     else:
-        _refuse_bomb(info)
-        fileobj = resources.enter_context(tempfile.TemporaryFile())
-        with archive.open(info) as member:
-            shutil.copyfileobj(member, fileobj)
-    return resources.enter_context(h5py.File(fileobj, "r"))
-
-
-def _refuse_bomb(info: zipfile.ZipInfo) -> None:
-    if info.file_size > BOMB_FLOOR_BYTES and info.file_size > BOMB_MAX_EXPANSION * max(
-        info.compress_size, 1
-    ):
-        raise MalformedModel(
-            f"The .keras archive's {WEIGHTS_H5} expands to far more than it stores; it is "
-            "refused as a decompression bomb."
-        )
+        fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))
+        copy_member(archive, info, fileobj, limits)
+    weights = resources.enter_context(h5py.File(fileobj, "r"))
+    scan_hdf5(weights, limits)
+    return weights
 
 
 def attach_v3_weights(graph: ModelGraph, weights: h5py.File) -> None:
@@ -157,7 +183,7 @@ def _layers_group(group: h5py.Group | None) -> h5py.Group | None:
 def _attach_container(graph: ModelGraph, layers: h5py.Group | None, visited: set[int]) -> None:
     used: dict[str, int] = {}
     for node in graph.keras_layers():
-        key = unique_name(to_snake_case(node.class_name), used)
+        key = unique_name(to_snake_case(python_class_name(node.class_name)), used)
         if id(node) in visited:
             continue
         visited.add(id(node))
@@ -186,6 +212,13 @@ def datasets_below(group: h5py.Group, prefix: str = "") -> list[StoredWeight]:
         elif isinstance(item, h5py.Dataset):
             found.append(stored_weight(item, f"{prefix}{name}"))
     return found
+
+
+def python_class_name(class_name: str) -> str:
+    """The class Keras instantiates for a config's class name: saving_lib names objects by
+    their Python class, and a few public names are aliases (`GroupQueryAttention` is the
+    class `GroupedQueryAttention`; `Convolution2D` is `Conv2D`)."""
+    return ALIASES.get(class_name, class_name)
 
 
 def unique_name(name: str, used: dict[str, int]) -> str:

@@ -18,7 +18,6 @@ each leaf keeps its arrays in stored order, and the variable name (`gamma:0`) st
 
 from __future__ import annotations
 
-import json
 import re
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,40 +28,54 @@ import h5py
 from app.errors import MalformedModel
 from app.formats.hdf5 import child, child_group, list_attr, stored_weight, text_attr
 from app.formats.keras_v3 import clear_stored, model_from_config
+from app.formats.model_json import ReadResult
 from app.graph import LayerNode, ModelGraph, StoredWeight
+from app.intake.hdf5_scan import scan_hdf5
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.intake.safe_json import load_json
 
 SCOPE_SUFFIX = re.compile(r"^(.*)_\d+$")
-READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeDecodeError)
+READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeDecodeError,
+               IndexError, OverflowError)  # fmt: skip
 
 
-def read_legacy_h5(path: Path, resources: ExitStack) -> tuple[ModelGraph, str | None, str | None]:
-    """The graph with stored weights attached, the writer's Keras version and backend.
+def read_legacy_h5(
+    path: Path, resources: ExitStack, limits: IntakeLimits = DEFAULT_LIMITS
+) -> ReadResult:
+    """The graph with stored weights attached, the writer's Keras version and backend, and the
+    refusals its config earns. Every object of the file is scanned (`app.intake.hdf5_scan`)
+    before any attribute or array is read.
 
     The file stays open in `resources` (the weights are read lazily); the caller closes it.
     """
     try:
         h5 = resources.enter_context(h5py.File(path, "r"))
-        graph = model_from_config(_model_config(h5))
+        scan_hdf5(h5, limits)
+        graph, refusals = model_from_config(_model_config(h5, limits))
         attach_h5_weights(graph, _weights_root(h5))
         version, backend = _writer(h5)
     except READ_ERRORS as exc:
         raise MalformedModel(
             "The HDF5 model file is damaged or incomplete and could not be read."
         ) from exc
-    return graph, version, backend
+    return ReadResult(graph, version, backend, refusals)
 
 
-def _model_config(h5: h5py.File) -> Any:
+def _model_config(h5: h5py.File, limits: IntakeLimits) -> Any:
+    """The `model_config` attribute, parsed under the JSON caps. Its sibling `training_config`
+    is never read: Keras only reads it to compile, and the explainer never compiles."""
     text = text_attr(h5, "model_config")
     if text is None:
         raise MalformedModel(
             "This HDF5 file has no model config: it holds weights only (model.save_weights()). "
             "Upload the file model.save() writes, or the model's to_json() with it."
         )
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise MalformedModel("The model config in this HDF5 file is not valid JSON.") from exc
+    return load_json(
+        text,
+        what="The model config in this HDF5 file",
+        syntax_error=MalformedModel,
+        limits=limits,
+    )
 
 
 def _weights_root(h5: h5py.File) -> h5py.Group:

@@ -7,57 +7,61 @@ A spec has no weights file, so every layer keeps `stored=None`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from app.errors import InvalidSpec
-from app.formats.config import parse_model
-from app.graph import ModelGraph
+from app.errors import InvalidSpec, JsonTooLarge
+from app.formats.model_json import ReadResult, graph_from_config
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.intake.safe_json import check_parsed, load_json
 
 MAX_STRING_LAYERS = 3  # a spec string inside a JSON string, at most this deep
-READ_ERRORS = (OSError, UnicodeDecodeError)
+WHAT = "The spec"
 
 
-def read_spec_path(path: Path) -> tuple[ModelGraph, str | None, str | None]:
-    """A spec saved to a file (UTF-8, with or without a byte-order mark)."""
+def read_spec_path(path: Path, limits: IntakeLimits = DEFAULT_LIMITS) -> ReadResult:
+    """A spec saved to a file (UTF-8, with or without a byte-order mark); its size is checked
+    before it is read."""
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except READ_ERRORS as exc:
+        with Path(path).open("rb") as fh:
+            data = fh.read(limits.max_json_bytes + 1)
+    except OSError as exc:
+        raise InvalidSpec("The spec file could not be read.") from exc
+    if len(data) > limits.max_json_bytes:
+        raise JsonTooLarge(
+            f"The spec is larger than {limits.max_json_bytes:,} bytes; Keras configs are far "
+            "smaller.",
+            details={"limit": limits.max_json_bytes},
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise InvalidSpec("The spec file is not UTF-8 text.") from exc
-    return read_spec_object(text)
+    return read_spec_object(text, limits)
 
 
-def read_spec_object(spec: Any) -> tuple[ModelGraph, str | None, str | None]:
+def read_spec_object(spec: Any, limits: IntakeLimits = DEFAULT_LIMITS) -> ReadResult:
     """The graph of a spec given as a dict or a JSON string, with its writer's Keras version
-    and backend when the spec records them."""
-    obj = _decode(spec)
-    graph = parse_model(obj)
-    return graph, _text(obj.get("keras_version")), _text(obj.get("backend"))
+    and backend when the spec records them, and the refusals it earns. Hand over the text when
+    there is one: duplicate keys can only be seen there."""
+    obj = _decode(spec, limits)
+    graph, refusals = graph_from_config(obj, spec=True)
+    return ReadResult(graph, _text(obj.get("keras_version")), _text(obj.get("backend")), refusals)
 
 
-def _decode(spec: Any) -> dict[str, Any]:
+def _decode(spec: Any, limits: IntakeLimits) -> dict[str, Any]:
+    if not isinstance(spec, str):
+        check_parsed(spec, what=WHAT, limits=limits)
     for _ in range(MAX_STRING_LAYERS):
         if not isinstance(spec, str):
             break
-        spec = _loads(spec)
+        spec = load_json(spec, what=WHAT, syntax_error=InvalidSpec, limits=limits)
     if not isinstance(spec, dict):
         raise InvalidSpec(
             "The spec must be a JSON object, the one model.to_json() writes "
             '(`{"class_name": "Sequential", "config": ...}`).'
         )
     return spec
-
-
-def _loads(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidSpec(
-            f"The spec is not valid JSON (line {exc.lineno}, column {exc.colno})."
-        ) from exc
-    except RecursionError as exc:
-        raise InvalidSpec("The spec is nested too deeply to be a model config.") from exc
 
 
 def _text(value: Any) -> str | None:

@@ -17,6 +17,8 @@ from app.graph import Shape, ShapeTree
 from app.layers.registry import Config, WeightSpec, lookup, normalize_tuple, register
 
 GATES = {"SimpleRNNCell": 1, "GRUCell": 3, "LSTMCell": 4}
+# The cells an RNN layer may hold at `cell` / `cells`: their weights are the RNN's.
+RNN_CELLS = frozenset({*GATES, "StackedRNNCells"})
 STATES = {"SimpleRNNCell": 1, "GRUCell": 1, "LSTMCell": 2}
 LAYER_CELLS = {  # layer class -> (cell class, the name Keras 3 gives the cell)
     "SimpleRNN": ("SimpleRNNCell", "simple_rnn_cell"),

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
-from app.formats import read_model
-from tests.formats.kerascompare import assert_matches_keras, resolved
+from app.formats import IntakeLimits, read_model
+from tests.formats.kerascompare import assert_matches_keras, resolved, weights_in_order
 from tests.formats.models import BUILDERS, build, layers, seeded
 from tests.kerasref import keras
+
+# The reader itself, its library errors translated with their cause (no rehearsal child).
+DIRECT = IntakeLimits(rehearse_hdf5=False)
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
@@ -116,7 +119,7 @@ def test_read_keras_v3_without_config_is_malformed(tmp_path):
 def test_read_keras_v3_bad_config_json_is_malformed(tmp_path):
     path = _archive(tmp_path, {"config.json": "{not json", "model.weights.h5": b""})
     with pytest.raises(MalformedModel, match="config.json is not valid JSON") as info:
-        read_model(path)
+        read_model(path, DIRECT)
     assert isinstance(info.value.__cause__, json.JSONDecodeError)
 
 
@@ -129,7 +132,7 @@ def test_read_keras_v3_config_that_is_not_a_model_is_malformed(tmp_path):
 def test_read_keras_v3_damaged_weights_member_is_malformed(tmp_path):
     members = {"config.json": build("dense_bn").to_json(), "model.weights.h5": b"\x89HDF junk"}
     with pytest.raises(MalformedModel, match="damaged or incomplete") as info:
-        read_model(_archive(tmp_path, members))
+        read_model(_archive(tmp_path, members), DIRECT)
     assert info.value.__cause__ is not None
 
 
@@ -138,7 +141,7 @@ def test_read_keras_v3_truncated_archive_is_malformed(tmp_path):
     data = (tmp_path / "model.keras").read_bytes()
     (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(MalformedModel) as info:
-        read_model(tmp_path / "cut.keras")
+        read_model(tmp_path / "cut.keras", DIRECT)
     assert info.value.code == "malformed-model"
     assert "zip" not in info.value.message.lower()
     assert isinstance(info.value.__cause__, zipfile.BadZipFile)
@@ -199,3 +202,15 @@ def test_read_keras_v3_without_usable_metadata_still_reads(tmp_path, metadata):
     with read_model(path) as loaded:
         assert loaded.keras_version is None
         assert_matches_keras(resolved(loaded), model, values=True)
+
+
+def test_read_keras_finds_weights_of_a_class_saved_under_its_python_name(tmp_path):
+    """keras.layers.GroupQueryAttention is the class GroupedQueryAttention: saving_lib stores
+    its weights under `grouped_query_attention`, the config says `GroupQueryAttention`."""
+    x = keras.Input((3, 8))
+    attention = layers.GroupQueryAttention(head_dim=4, num_query_heads=2, num_key_value_heads=1)
+    model = keras.Model(x, attention(x, x))
+    model.save(tmp_path / "gqa.keras")
+    with read_model(tmp_path / "gqa.keras") as loaded:
+        graph = resolved(loaded)
+        assert [w.shape for w in weights_in_order(graph)] == [w.shape for w in model.weights]

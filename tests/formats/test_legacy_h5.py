@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from app.errors import MalformedModel
-from app.formats import read_model
+from app.formats import IntakeLimits, read_model
 from tests.formats.kerascompare import assert_matches_keras, resolved
 from tests.formats.models import BUILDERS, build
 from tests.kerasref import keras
+
+# The reader itself, its library errors translated with their cause (no rehearsal child).
+DIRECT = IntakeLimits(rehearse_hdf5=False)
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
@@ -131,7 +134,7 @@ def test_read_legacy_h5_truncated_file_is_malformed(tmp_path):
     data = (tmp_path / "model.h5").read_bytes()
     (tmp_path / "cut.h5").write_bytes(data[: len(data) // 3])
     with pytest.raises(MalformedModel, match="damaged or incomplete") as info:
-        read_model(tmp_path / "cut.h5")
+        read_model(tmp_path / "cut.h5", DIRECT)
     assert isinstance(info.value.__cause__, OSError)
 
 

@@ -8,8 +8,11 @@ import h5py
 import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
-from app.formats import read_model, sniff_bytes, sniff_path
+from app.formats import IntakeLimits, read_model, sniff_bytes, sniff_path
 from tests.formats.models import build
+
+# The reader itself, its library errors translated with their cause (no rehearsal child).
+DIRECT = IntakeLimits(rehearse_hdf5=False)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 HDF5 = b"\x89HDF\r\n\x1a\n"
@@ -103,7 +106,7 @@ def test_read_model_truncated_file_sniffs_then_is_malformed(saved, tmp_path, nam
     cut = tmp_path / "cut"
     cut.write_bytes((saved / name).read_bytes()[:keep])
     with pytest.raises(MalformedModel) as info:
-        read_model(cut)
+        read_model(cut, DIRECT)
     assert info.value.code == "malformed-model"
     assert info.value.__cause__ is not None
     assert str(info.value.__cause__) not in info.value.message

@@ -10,6 +10,7 @@ from app.errors import InvalidSpec, UnknownLayers
 from app.formats import read_model, read_spec
 from tests.formats.kerascompare import assert_matches_keras, resolved, totals
 from tests.formats.models import BUILDERS, build
+from tests.kerasref import keras
 
 # A Keras 2.4 `to_json()`, as written: Dense(4) on 3 inputs, then BatchNormalization.
 # Dense 3·4 + 4 = 16; BN 4 · 4 = 16 (8 trainable, 8 not): total 32, trainable 24.
@@ -137,3 +138,13 @@ def test_read_spec_unknown_class_is_refused_by_resolve():
     spec["config"]["layers"][1]["class_name"] = "QDense"
     with read_spec(spec) as loaded, pytest.raises(UnknownLayers, match="QDense"):
         resolved(loaded)
+
+
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "SimpleRNNCell"])
+def test_read_spec_rnn_over_a_cell_matches_keras(cell):
+    model = keras.Sequential(
+        [keras.Input((5, 3)), keras.layers.RNN(getattr(keras.layers, cell)(4))]
+    )
+    with read_spec(model.to_json()) as loaded:
+        assert loaded.refusals == []
+        assert_matches_keras(resolved(loaded), model, values=False)

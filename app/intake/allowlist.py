@@ -1,0 +1,135 @@
+"""What a model config may name and still be handed to Keras: class and module, as pairs.
+
+The layer registry (`app.layers.registry`) is the allowlist of layer classes; this module adds
+the module each of them may come from, and the few other objects a config holds (initializers,
+regularizers, constraints, dtype policies, activation names). Every pair is what Keras 3.15
+writes (`serialize_with_public_class` in keras/src/saving/serialization_lib.py): a class
+exported as `keras.layers.Dense` is written with module `keras.layers`; a class Keras does not
+export is written with the module it lives in. Legacy files (Keras 1 and 2, and any `.h5`)
+write no module for layers: there the class name alone is looked up among Keras' own classes.
+
+tests/intake/test_allowlist.py checks each table against Keras itself, both ways: every pair
+here resolves, in Keras, to a class of the expected kind, and every class Keras exports is here.
+"""
+
+from __future__ import annotations
+
+from app.graph import CONTAINER_CLASSES
+from app.layers.operations import OPS_PREFIX, operation_module
+from app.layers.recurrent import RNN_CELLS  # the cells an RNN holds (their weights: the RNN's)
+from app.layers.registry import lookup
+
+LAYERS_MODULE = "keras.layers"
+# Registry classes Keras also writes under another module: operations of the same name that a
+# Functional config records for tensor arithmetic (`x + 3.0`), and application-private layers.
+NUMPY_OPERATIONS = (
+    "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Reshape",
+    "Subtract",
+)  # fmt: skip
+OTHER_LAYER_MODULES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(NUMPY_OPERATIONS, ("keras.src.ops.numpy",)),
+    "Softmax": ("keras.src.ops.nn",),
+}
+# Registry classes Keras never exports under keras.layers: only their own module is theirs.
+PRIVATE_LAYER_MODULES: dict[str, str] = {
+    "CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
+    "LayerScale": "keras.src.applications.convnext",
+    "StochasticDepth": "keras.src.applications.convnext",
+}
+CONTAINER_MODULES: dict[str, str] = {
+    "Sequential": "keras",
+    "Model": "keras",
+    "Functional": "keras.src.models.functional",
+}
+
+INITIALIZERS = frozenset(
+    {
+        "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+        "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+        "STFT", "TruncatedNormal", "VarianceScaling", "Zeros",
+    }
+)  # fmt: skip
+REGULARIZERS = frozenset({"L1", "L1L2", "L2", "OrthogonalRegularizer"})
+CONSTRAINTS = frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"})
+DTYPE_POLICIES = frozenset({"DTypePolicy", "FloatDTypePolicy"})
+OBJECT_PAIRS = frozenset(
+    {("keras.initializers", name) for name in INITIALIZERS}
+    | {("keras.regularizers", name) for name in REGULARIZERS}
+    | {("keras.constraints", name) for name in CONSTRAINTS}
+    | {("keras", name) for name in DTYPE_POLICIES}
+)
+# Names a legacy config (no module) may give: Keras resolves them among its own objects.
+LEGACY_OBJECTS = frozenset(
+    INITIALIZERS
+    | REGULARIZERS
+    | CONSTRAINTS
+    | {
+        "IdentityInitializer", "OrthogonalInitializer", "STFTInitializer", "constant",
+        "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+        "lecun_normal", "lecun_uniform", "normal", "one", "ones", "orthogonal",
+        "random_normal", "random_uniform", "stft", "truncated_normal", "uniform",
+        "variance_scaling", "zero", "zeros", "l1", "l1l2", "l2", "orthogonal_regularizer",
+        "max_norm", "min_max_norm", "non_neg", "unit_norm",
+    }
+)  # fmt: skip
+
+# keras.activations (Keras 3.15): the names an `activation` may give.
+ACTIVATIONS = frozenset(
+    {
+        "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+        "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+        "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus",
+        "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh",
+        "tanh_shrink", "threshold",
+    }
+)  # fmt: skip
+# A built-in activation given as a function object: Keras 3 writes module `builtins` and looks
+# the name up among its own activations.
+ACTIVATION_FUNCTION_MODULES = frozenset({"builtins", "keras.activations"})
+
+
+def layer_class_known(class_name: str, *, cell: bool = False) -> bool:
+    """A class the explainer knows: the registry's, InputLayer, or an RNN cell at `cell`."""
+    if class_name == "InputLayer" or class_name in CONTAINER_CLASSES:
+        return True
+    if cell and class_name in RNN_CELLS:
+        return True
+    return lookup(class_name) is not None
+
+
+def layer_modules(class_name: str) -> frozenset[str]:
+    """The modules Keras writes for a known layer class (a legacy file writes none)."""
+    if class_name.startswith(OPS_PREFIX):  # an operation (app.layers.operations)
+        return frozenset({operation_module(class_name)})
+    if class_name in CONTAINER_MODULES:
+        return frozenset({CONTAINER_MODULES[class_name]})
+    if class_name in PRIVATE_LAYER_MODULES:
+        return frozenset({PRIVATE_LAYER_MODULES[class_name]})
+    return frozenset({LAYERS_MODULE, *OTHER_LAYER_MODULES.get(class_name, ())})
+
+
+def object_known(module: str | None, class_name: str) -> bool:
+    """An initializer, regularizer, constraint or dtype policy Keras itself provides."""
+    if module is None:
+        return class_name in LEGACY_OBJECTS
+    return (module, class_name) in OBJECT_PAIRS
+
+
+def registered_name_expected(registered_name: object, class_name: str) -> bool:
+    """Keras writes `null` for its own classes (`Functional`, and operations, their name);
+    anything else names a class registered by user code."""
+    return registered_name is None or registered_name == class_name
+
+
+def activation_known(value: object) -> bool:
+    """An activation Keras resolves among its own: a known name, or a function given by one."""
+    if isinstance(value, str):
+        return value in ACTIVATIONS
+    if not isinstance(value, dict) or value.get("class_name") != "function":
+        return False
+    name = value.get("config")
+    return (
+        value.get("module") in ACTIVATION_FUNCTION_MODULES
+        and name in ACTIVATIONS
+        and value.get("registered_name") in (None, "function", name)
+    )

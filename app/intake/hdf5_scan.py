@@ -1,0 +1,251 @@
+"""Every object of an HDF5 file checked before any value in it is read.
+
+Legacy `.h5` model files and a `.keras` archive's `model.weights.h5` are both walked, from the
+root, over every link of every group:
+
+    links        hard links only: a soft or external link could point anywhere, including
+                 at another file on the server (`UnsafeLink`)
+    storage      no external raw-data files, no virtual datasets (`ExternalStorage`)
+    filters      deflate, shuffle, fletcher32 and LZF only: any other filter id could make
+                 HDF5 load a plugin library (`UnknownFilter`)
+    data types   datasets hold numbers (bfloat16 as Keras writes it included); attributes
+                 hold numbers or strings (`UnsupportedDataType`)
+    sizes        a dataset declares at most the cap, and not far more than it stores
+                 (`ShapeBomb`); an attribute's size is read from its header, before its
+                 value (`OversizedAttribute`)
+
+Variable-length string attributes need more than their header: each item refers to an object
+in the file's global heap, and nothing stops a crafted file from pointing every item at the
+same large object, so that 3,000 names in a 1 MB file take 3 GB once read (h5py reads them all
+before converting anything). Keras 3 writes `layer_names` and `weight_names` this way, so they
+cannot simply be refused: they are read and measured (every item at most
+`max_text_item_bytes`, all together at most `max_attribute_bytes`). That read is bounded only by
+the address-space limit of the process doing it, which is why `app.intake.rehearsal` runs the
+scan in a memory-limited child before the serving process ever does.
+
+Otherwise only metadata is touched here: shapes, types and property lists, never a dataset's
+values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import h5py
+import numpy as np
+from h5py import h5a, h5d, h5o, h5t, h5z
+
+from app.errors import (
+    ExternalStorage,
+    MalformedModel,
+    OversizedAttribute,
+    ShapeBomb,
+    UnknownFilter,
+    UnsafeFile,
+    UnsafeLink,
+    UnsupportedDataType,
+)
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+
+KNOWN_FILTERS = frozenset({h5z.FILTER_DEFLATE, h5z.FILTER_SHUFFLE, h5z.FILTER_FLETCHER32, 32000})
+NUMERIC_KINDS = frozenset("fiub")  # float, signed, unsigned, bool
+ATTRIBUTE_CLASSES = frozenset({h5t.INTEGER, h5t.FLOAT, h5t.STRING, h5t.ENUM})
+BFLOAT16_BYTES = 2
+
+
+def scan_hdf5(h5: h5py.File, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
+    """Walk every group, dataset and link of `h5`; raise at the first unsafe one."""
+    scan = _Walk(h5, limits)
+    scan.visit_attributes(h5)
+    pending = [h5]
+    while pending:
+        pending.extend(scan.members(pending.pop()))
+
+
+class _Walk:
+    def __init__(self, h5: h5py.File, limits: IntakeLimits) -> None:
+        self.limits = limits
+        self.visited = {_address(h5)}
+        self.objects = 0
+
+    def members(self, group: h5py.Group) -> list[h5py.Group]:
+        """Check every member of `group`; the subgroups not seen before, to walk next."""
+        groups = []
+        for name in group:
+            self.count()
+            _check_hard(group, name)
+            item = group[name]
+            if _address(item) in self.visited:
+                continue
+            self.visited.add(_address(item))
+            self.visit_attributes(item)
+            if isinstance(item, h5py.Group):
+                groups.append(item)
+            else:
+                _check_dataset(item, self.limits)
+        return groups
+
+    def count(self) -> None:
+        self.objects += 1
+        if self.objects > self.limits.max_hdf5_objects:
+            raise UnsafeFile(
+                f"The HDF5 file holds more than {self.limits.max_hdf5_objects:,} objects; "
+                "no Keras model file comes near that.",
+                details={"limit": self.limits.max_hdf5_objects},
+            )
+
+    def visit_attributes(self, obj: Any) -> None:
+        count = h5o.get_info(obj.id).num_attrs
+        if count > self.limits.max_attributes:
+            raise OversizedAttribute(
+                f"{_where(obj)} carries {count:,} attributes; Keras writes a handful.",
+                details={"object": _where(obj), "attributes": count},
+            )
+        for index in range(count):
+            self.check_attribute(obj, h5a.open(obj.id, index=index))
+
+    def check_attribute(self, obj: Any, attr: Any) -> None:
+        kind = attr.get_type()
+        points = attr.get_space().get_simple_extent_npoints()
+        if kind.get_class() not in ATTRIBUTE_CLASSES:
+            raise UnsupportedDataType(
+                f"{_where(obj)} carries an attribute that holds neither numbers nor text."
+            )
+        variable = _variable_length(kind)
+        # A variable-length scalar (model_config) reads one heap object, at most the file.
+        declared = 0 if variable else points * kind.get_size()
+        if points > self.limits.max_attribute_items or declared > self.limits.max_attribute_bytes:
+            raise _oversized(obj, declared, points)
+        if variable and points > 1:
+            self.check_text_items(obj, attr)
+
+    def check_text_items(self, obj: Any, attr: Any) -> None:
+        """Read a list of names and measure it (see the module docstring on memory)."""
+        items = np.empty(attr.shape, dtype=h5py.string_dtype())
+        try:
+            attr.read(items)
+        except OSError as exc:
+            raise _unreadable_names(obj, exc) from None
+        lengths = [len(item) for item in items.flat]
+        longest, total = max(lengths, default=0), sum(lengths)
+        if longest > self.limits.max_text_item_bytes or total > self.limits.max_attribute_bytes:
+            raise OversizedAttribute(
+                f"{_where(obj)} carries a list of names of {total:,} bytes, the longest "
+                f"{longest:,}; Keras names are short.",
+                details={"object": _where(obj), "bytes": total, "longest": longest},
+            )
+
+
+def _unreadable_names(obj: Any, exc: OSError) -> MalformedModel:
+    """A list of names HDF5 could not read: out of memory (an amplified heap), or damaged."""
+    if "memory allocation failed" in str(exc):  # HDF5's wording; never shown to anyone
+        return OversizedAttribute(
+            f"{_where(obj)} carries a list of names that takes more memory to read than the "
+            "explainer allows.",
+            details={"object": _where(obj)},
+        )
+    return MalformedModel(f"{_where(obj)} carries a list of names that could not be read.")
+
+
+def _oversized(obj: Any, declared: int, points: int) -> OversizedAttribute:
+    return OversizedAttribute(
+        f"{_where(obj)} carries an attribute larger than the explainer reads "
+        f"({declared:,} bytes or {points:,} items).",
+        details={"object": _where(obj), "bytes": declared, "items": points},
+    )
+
+
+def _check_hard(group: h5py.Group, name: str) -> None:
+    link = group.get(name, getlink=True)
+    if not isinstance(link, h5py.HardLink):
+        kind = "an external" if isinstance(link, h5py.ExternalLink) else "a soft"
+        raise UnsafeLink(
+            f"The file links {_join(group, name)!r} to another location ({kind} link); model "
+            "files with soft or external links are refused.",
+            details={"object": _join(group, name)},
+        )
+
+
+def _check_dataset(dataset: Any, limits: IntakeLimits) -> None:
+    if not isinstance(dataset, h5py.Dataset):
+        raise UnsupportedDataType(
+            f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
+        )
+    plist = dataset.id.get_create_plist()
+    _check_storage(dataset, plist)
+    _check_filters(dataset, plist)
+    _check_dtype(dataset)
+    _check_declared_size(dataset, limits)
+
+
+def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
+    if plist.get_layout() == h5d.VIRTUAL or plist.get_external_count() > 0:
+        raise ExternalStorage(
+            f"The weight {_where(dataset)} keeps its values outside the file (external or "
+            "virtual storage); such files are refused.",
+            details={"object": _where(dataset)},
+        )
+
+
+def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code not in KNOWN_FILTERS:
+            raise UnknownFilter(
+                f"The weight {_where(dataset)} is encoded with HDF5 filter {code}, which is not "
+                "one Keras or h5py writes (deflate, shuffle, fletcher32, LZF).",
+                details={"object": _where(dataset), "filter": int(code)},
+            )
+
+
+def _check_dtype(dataset: h5py.Dataset) -> None:
+    dtype = dataset.dtype
+    if dtype.kind in NUMERIC_KINDS and dtype.fields is None:
+        return
+    if dtype.kind == "V" and dtype.itemsize == BFLOAT16_BYTES and _says_bfloat16(dataset):
+        return
+    raise UnsupportedDataType(
+        f"The weight {_where(dataset)} does not hold numbers.",
+        details={"object": _where(dataset)},
+    )
+
+
+def _says_bfloat16(dataset: h5py.Dataset) -> bool:
+    marker = dataset.attrs.get("dtype")
+    if isinstance(marker, bytes):
+        marker = marker.decode("utf-8", "replace")
+    return marker == "bfloat16"
+
+
+def _check_declared_size(dataset: h5py.Dataset, limits: IntakeLimits) -> None:
+    shape = dataset.shape or ()
+    declared = math.prod(shape) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    over_ratio = (
+        declared > limits.expansion_floor_bytes and declared > limits.max_dataset_expansion * stored
+    )
+    if declared > limits.max_dataset_bytes or over_ratio:
+        raise ShapeBomb(
+            f"The weight {_where(dataset)} declares shape {tuple(shape)} ({declared:,} bytes) "
+            f"but stores {stored:,} bytes; it is refused as a shape bomb.",
+            details={"object": _where(dataset), "bytes": declared, "stored": stored},
+        )
+
+
+def _variable_length(kind: Any) -> bool:
+    return isinstance(kind, h5t.TypeStringID) and kind.is_variable_str()
+
+
+def _address(obj: Any) -> tuple[int, int]:
+    info = h5o.get_info(obj.id)
+    return info.fileno, info.addr
+
+
+def _where(obj: Any) -> str:
+    name = obj.name if isinstance(obj.name, str) else "?"
+    return repr(name.lstrip("/") or "/")
+
+
+def _join(group: h5py.Group, name: str) -> str:
+    return f"{group.name.rstrip('/')}/{name}".lstrip("/")

@@ -1,0 +1,45 @@
+"""The caps the safety scan enforces, as one value the caller passes in.
+
+The readers never read settings: `app.config.Settings` (or a test) builds an `IntakeLimits`
+and hands it to `read_model` / `read_spec`. The defaults are generous for every real Keras
+file we know (the largest `keras.applications` config, EfficientNetV2L's, is 0.96 MB and 11
+levels deep; the largest weight tensor, VGG16's first Dense kernel, is 411 MB) and tight for
+crafted ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Caps on what the readers will parse, decompress or open."""
+
+    # JSON (config.json, metadata.json, legacy `model_config`, specs):
+    max_json_bytes: int = 16 * MiB
+    max_json_depth: int = 100
+    max_json_values: int = 2_000_000  # nodes of an already-parsed spec object
+    # .keras archives: the real (decompressed) size of model.weights.h5, and of any
+    # compressed member beyond `expansion_floor_bytes`, at most `max_expansion` × stored.
+    max_member_bytes: int = 4 * GiB
+    max_expansion: int = 100
+    expansion_floor_bytes: int = 64 * MiB
+    # HDF5 (legacy files and model.weights.h5):
+    max_dataset_bytes: int = 2 * GiB  # declared size of one dataset
+    max_dataset_expansion: int = 1000  # declared ÷ stored, beyond `expansion_floor_bytes`
+    max_attribute_bytes: int = 16 * MiB  # declared size of one attribute, before reading it
+    max_attribute_items: int = 1_000_000  # elements of one attribute
+    max_text_item_bytes: int = 1024  # one item of a list of names (layer_names, weight_names)
+    max_attributes: int = 4096  # attributes on one object
+    max_hdf5_objects: int = 200_000  # groups, datasets and links in one file
+    # HDF5-bearing files are read first in a throwaway process (`app.intake.rehearsal`):
+    rehearse_hdf5: bool = True
+    rehearsal_timeout_s: float = 60.0  # VGG16's 553 MB file reads in about a second
+    rehearsal_memory_bytes: int = 2 * GiB  # address space of the child, libraries included
+
+
+DEFAULT_LIMITS = IntakeLimits()

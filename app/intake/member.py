@@ -1,0 +1,65 @@
+"""A stored (uncompressed) zip member read in place, with fast random access.
+
+h5py reads a `.keras` archive's `model.weights.h5` by seeking all over it. Python 3.11's
+`ZipFile.open()` answers a backward seek by reading the member again from its start (and
+checking its CRC as it goes), which made reading ResNet50's weights take seconds. A stored
+member is a plain byte range of the archive, so this window reads it with `os.pread` at the
+member's offset: no copy, no decompression, bounded to the member's size.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zipfile
+from typing import BinaryIO
+
+from app.errors import MalformedModel
+
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+class MemberWindow(io.RawIOBase):
+    """Bytes [offset, offset + size) of an open file, as a read-only seekable stream."""
+
+    def __init__(self, fh: BinaryIO, offset: int, size: int) -> None:
+        super().__init__()
+        self._fd, self._offset, self._size, self._pos = fh.fileno(), offset, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        wanted = min(len(buffer), max(0, self._size - self._pos))
+        data = os.pread(self._fd, wanted, self._offset + self._pos) if wanted else b""
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def open_stored(fh: BinaryIO, info: zipfile.ZipInfo) -> MemberWindow:
+    """A window on a stored member of the zip open as `fh`; its local header is checked."""
+    header = os.pread(fh.fileno(), LOCAL_HEADER.size, info.header_offset)
+    if len(header) != LOCAL_HEADER.size:
+        raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
+    fields = LOCAL_HEADER.unpack(header)
+    if fields[0] != LOCAL_SIGNATURE:
+        raise MalformedModel(f"The .keras archive's {info.filename} has no valid header.")
+    name_length, extra_length = fields[-2], fields[-1]
+    offset = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+    if offset + info.file_size > os.fstat(fh.fileno()).st_size:
+        raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
+    return MemberWindow(fh, offset, info.file_size)

@@ -1,0 +1,200 @@
+"""JSON from an untrusted source, parsed under caps: config.json, metadata.json, legacy
+`model_config`, and specs.
+
+    size      checked before decoding (`JsonTooLarge`)
+    depth     checked on the text before the parser sees it, so `json.loads` never recurses
+              into hostile nesting (`JsonTooDeep`)
+    keys      a key given twice in one object is refused (`DuplicateKeys`): parsers disagree
+              on which value wins, so our reading and Keras' could differ
+    numbers   NaN, Infinity, floats that overflow to infinity, and integers longer than any
+              Keras config needs are refused (`InvalidNumber`)
+
+Syntax errors are reported with the caller's error class (`InvalidSpec` for a spec,
+`MalformedModel` for a file), with the line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from app.errors import (
+    DuplicateKeys,
+    ExplainerError,
+    InvalidNumber,
+    InvalidSpec,
+    JsonTooDeep,
+    JsonTooLarge,
+)
+from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+
+# A JSON string literal, written as an unrolled loop so that matching stays linear.
+STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+OPENING = np.frombuffer(b"[{", dtype=np.uint8)
+MAX_DIGITS = 40  # seeds and shared_object_ids have at most 20 digits, floats 17
+LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+SyntaxErrorClass = type[ExplainerError]
+
+
+def load_json(
+    data: bytes | str,
+    *,
+    what: str,
+    syntax_error: SyntaxErrorClass = InvalidSpec,
+    limits: IntakeLimits = DEFAULT_LIMITS,
+) -> Any:
+    """Parse `data` under the caps; `what` names it in messages ("The spec", ...)."""
+    text = _as_text(data, what, syntax_error, limits)
+    _check_skeleton(_skeleton(text), what, limits.max_json_depth)
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_object,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except _Refused as refused:
+        raise refused.error(what) from None
+    except json.JSONDecodeError as exc:
+        raise syntax_error(
+            f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            details={"line": exc.lineno, "column": exc.colno},
+        ) from exc
+    except RecursionError as exc:  # unreachable below the depth cap; kept as a last wall
+        raise _too_deep(what, limits.max_json_depth) from exc
+
+
+def check_parsed(obj: Any, *, what: str, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
+    """The same caps for JSON someone else already parsed (a spec given as an object):
+    depth, value count and numbers, walked without recursion. Duplicate keys are gone by then,
+    which is why callers should hand over the text when they have it."""
+    pending: list[tuple[Any, int]] = [(obj, 1)]
+    seen = 0
+    while pending:
+        value, depth = pending.pop()
+        seen += 1
+        if seen > limits.max_json_values:
+            raise JsonTooLarge(f"{what} holds more values than any Keras config does.")
+        if isinstance(value, dict | list) and depth > limits.max_json_depth:
+            raise _too_deep(what, limits.max_json_depth)
+        pending.extend((child, depth + 1) for child in _children(value, what))
+
+
+def _children(value: Any, what: str) -> list[Any]:
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise InvalidSpec(f"{what} has an object key that is not a string.")
+        return list(value.values())
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Refused("number", "NaN or Infinity").error(what)
+    if isinstance(value, int) and abs(value) >= 10**MAX_DIGITS:
+        raise _Refused("number", f"a number of more than {MAX_DIGITS} digits").error(what)
+    return []
+
+
+def _as_text(
+    data: bytes | str, what: str, syntax_error: SyntaxErrorClass, limits: IntakeLimits
+) -> str:
+    if len(data) > limits.max_json_bytes:
+        raise JsonTooLarge(
+            f"{what} is larger than {limits.max_json_bytes:,} bytes; Keras configs are far "
+            "smaller.",
+            details={"limit": limits.max_json_bytes},
+        )
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise syntax_error(f"{what} is not UTF-8 text.") from exc
+
+
+def _skeleton(text: str) -> str:
+    """`text` with every string literal emptied: what is left is structure and numbers."""
+    return STRING.sub('""', text)
+
+
+def max_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON `text`, brackets inside strings ignored."""
+    return _bracket_depth(_skeleton(text))
+
+
+def _bracket_depth(skeleton: str) -> int:
+    """Linear and without recursion: every character but brackets is dropped from the
+    skeleton, and the running depth is a cumulative sum over what remains."""
+    brackets = NOT_BRACKET.sub("", skeleton)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
+    steps = np.where(np.isin(codes, OPENING), np.int8(1), np.int8(-1))
+    return int(np.cumsum(steps, dtype=np.int32).max())
+
+
+def _check_skeleton(skeleton: str, what: str, depth_limit: int) -> None:
+    """Depth, and integers too long to convert in linear time, before `json.loads` runs."""
+    if _bracket_depth(skeleton) > depth_limit:
+        raise _too_deep(what, depth_limit)
+    if LONG_NUMBER.search(skeleton):
+        raise _Refused("number", f"a number of more than {MAX_DIGITS} digits").error(what)
+
+
+def _too_deep(what: str, limit: int) -> JsonTooDeep:
+    return JsonTooDeep(
+        f"{what} is nested too deeply (more than {limit} levels); Keras never writes "
+        "configs that deep.",
+        details={"limit": limit},
+    )
+
+
+class _Refused(Exception):
+    """Raised inside the parser's hooks, turned into an `ExplainerError` with its context."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+    def error(self, what: str) -> ExplainerError:
+        if self.kind == "key":
+            return DuplicateKeys(
+                f"{what} gives the key {self.detail} twice in one object; such JSON is "
+                "ambiguous and is refused.",
+                details={"key": self.detail},
+            )
+        return InvalidNumber(
+            f"{what} holds {self.detail}, which no Keras config contains.",
+            details={"number": self.detail},
+        )
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Refused("key", _first_duplicate(pairs))
+    return obj
+
+
+def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return repr(key[:60])
+        seen.add(key)
+    return "''"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused("number", name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("number", "a number too large to be finite")
+    return value

@@ -1,0 +1,171 @@
+"""The allowlist against Keras itself, both ways: every pair it allows resolves, in Keras'
+own deserializer, to a class of the expected kind (or to nothing, which Keras then refuses),
+and every pair Keras writes for a class we know is allowed."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+
+import pytest
+from keras.src import constraints as constraints_module
+from keras.src import initializers, regularizers
+from keras.src.activations import ALL_OBJECTS_DICT as KERAS_ACTIVATIONS
+from keras.src.ops.operation import Operation
+from keras.src.saving import serialization_lib
+
+from app.errors import all_error_classes
+from app.graph import CONTAINER_CLASSES
+from app.intake.allowlist import (
+    ACTIVATION_FUNCTION_MODULES,
+    ACTIVATIONS,
+    CONSTRAINTS,
+    DTYPE_POLICIES,
+    INITIALIZERS,
+    LEGACY_OBJECTS,
+    OBJECT_PAIRS,
+    REGULARIZERS,
+    RNN_CELLS,
+    layer_modules,
+)
+from app.intake.refusals import REFUSAL_CODES, Refusal
+from app.layers.registry import known_classes
+from tests.kerasref import keras
+
+KEBAB = r"^[a-z]+(-[a-z]+)*$"
+OPERATION_MODULES = ["keras.src.ops.numpy", "keras.src.ops.nn"]
+
+
+def resolve(module, name, obj_type="class"):
+    """What Keras' deserializer finds for (module, name), with no custom objects; None when
+    it finds nothing (and would refuse to load). An operation (`ops.Add`) is looked up under
+    the class name Keras writes (`Add`)."""
+    name = name.removeprefix("ops.")
+    config = {"module": module, "class_name": name, "config": {}, "registered_name": None}
+    try:
+        return serialization_lib._retrieve_class_or_fn(
+            name, None, module, obj_type=obj_type, full_config=config, custom_objects={}
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def keras_classes(name):
+    """Every class named `name` that Keras defines as a layer, an application-private layer
+    or a Functional operation."""
+    found = [getattr(keras.layers, name, None)]
+    found += [vars(module).get(name) for module in other_modules()]
+    return {c for c in found if isinstance(c, type) and issubclass(c, Operation)}
+
+
+@functools.cache
+def other_modules():
+    """Keras' operation modules and its application modules (their tests left out)."""
+    package = importlib.import_module("keras.src.applications")
+    names = [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    names = [n for n in names if not n.endswith("_test")]
+    return [importlib.import_module(n) for n in [*OPERATION_MODULES, *names]]
+
+
+@pytest.mark.parametrize("name", known_classes())
+def test_allowlist_has_every_module_keras_writes_for_a_registry_class(name):
+    for cls in keras_classes(name):
+        written = serialization_lib.serialize_with_public_class(cls)
+        assert written["module"] in layer_modules(name), cls
+
+
+@pytest.mark.parametrize("name", known_classes())
+def test_allowlist_pairs_resolve_to_keras_layers_or_operations_only(name):
+    for module in layer_modules(name):
+        cls = resolve(module, name)
+        assert cls is None or issubclass(cls, Operation), (module, name, cls)
+
+
+def test_allowlist_resolves_every_registry_class_somewhere():
+    """A class nothing resolves would be one Keras can never load: a registry typo."""
+    missing = [n for n in known_classes() if not any(resolve(m, n) for m in layer_modules(n))]
+    assert missing == ["GroupedQueryAttention", "SyncBatchNormalization"]  # Keras 2 names
+
+
+@pytest.mark.parametrize("name", sorted(CONTAINER_CLASSES | RNN_CELLS | {"InputLayer"}))
+def test_allowlist_modules_of_models_cells_and_input_are_what_keras_writes(name):
+    cls = resolve(next(iter(layer_modules(name))), name)
+    assert cls is not None and issubclass(cls, keras.layers.Layer)
+    if name != "Model":  # keras.Model writes the Functional it builds
+        assert serialization_lib.serialize_with_public_class(cls)["module"] in layer_modules(name)
+
+
+BASES = {
+    "keras.initializers": keras.initializers.Initializer,
+    "keras.regularizers": keras.regularizers.Regularizer,
+    "keras.constraints": keras.constraints.Constraint,
+    "keras": keras.dtype_policies.DTypePolicy,
+}
+
+
+@pytest.mark.parametrize(("module", "name"), sorted(OBJECT_PAIRS))
+def test_allowlist_object_pairs_resolve_to_their_kind(module, name):
+    cls, base = resolve(module, name), BASES[module]
+    assert isinstance(cls, type) and issubclass(cls, base)
+    assert cls is not base or base is keras.dtype_policies.DTypePolicy
+
+
+@pytest.mark.parametrize(
+    ("names", "module", "exclude"),
+    [
+        (INITIALIZERS, keras.initializers, keras.initializers.Initializer),
+        (REGULARIZERS, keras.regularizers, keras.regularizers.Regularizer),
+        (CONSTRAINTS, keras.constraints, keras.constraints.Constraint),
+    ],
+)
+def test_allowlist_has_every_object_keras_exports(names, module, exclude):
+    exported = set()
+    for attribute in dir(module):
+        cls = getattr(module, attribute)
+        if isinstance(cls, type) and issubclass(cls, exclude) and cls is not exclude:
+            exported.add(serialization_lib.serialize_with_public_class(cls)["class_name"])
+    assert exported == set(names)
+
+
+def test_allowlist_dtype_policies_are_the_float_ones():
+    for name in DTYPE_POLICIES:
+        policy = resolve("keras", name).from_config({"name": "mixed_float16"})
+        assert (policy.compute_dtype, policy.variable_dtype) == ("float16", "float32")
+
+
+def test_allowlist_legacy_names_are_keras_own_objects():
+    keras_objects = {
+        **initializers.ALL_OBJECTS_DICT,
+        **regularizers.ALL_OBJECTS_DICT,
+        **constraints_module.ALL_OBJECTS_DICT,
+    }
+    bases = (keras.initializers.Initializer, keras.regularizers.Regularizer)
+    bases += (keras.constraints.Constraint,)
+    for name in LEGACY_OBJECTS:
+        assert name in keras_objects, name
+        assert keras_objects[name] not in bases, name
+
+
+def test_allowlist_activations_are_exactly_keras_activations():
+    assert set(ACTIVATIONS) == set(KERAS_ACTIVATIONS)
+
+
+@pytest.mark.parametrize("module", sorted(ACTIVATION_FUNCTION_MODULES))
+def test_allowlist_activation_functions_resolve_to_keras_activations_only(module):
+    """Given as a function, a known name is Keras' activation, or nothing (an alias Keras'
+    deserializer does not find, like `swish`, then fails to load: never other code)."""
+    found = {name: resolve(module, name, "function") for name in ACTIVATIONS}
+    assert all(fn in (None, KERAS_ACTIVATIONS[name]) for name, fn in found.items())
+    assert found["relu"] is KERAS_ACTIVATIONS["relu"]
+
+
+def test_refusal_codes_are_kebab_sentences_and_no_error_code():
+    import re
+
+    error_codes = {cls.code for cls in all_error_classes()}
+    for code, description in REFUSAL_CODES.items():
+        assert re.match(KEBAB, code) and code not in error_codes, code
+        assert description.endswith("."), code
+    with pytest.raises(ValueError):
+        Refusal("not-a-code", None, (), "Because.")

@@ -1,0 +1,171 @@
+"""The `.keras` zip under attack: zip-slip and odd names, members Keras does not write,
+duplicates, encryption, compression methods, and decompression bombs, declared or real."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zipfile
+
+import pytest
+
+from app.errors import (
+    DecompressionBomb,
+    DuplicateMember,
+    EncryptedMember,
+    JsonTooLarge,
+    MalformedModel,
+    UnexpectedMember,
+    UnsafeMemberName,
+)
+from app.formats import read_model
+from app.intake.archive import copy_member
+from app.intake.limits import IntakeLimits
+from tests.intake.hostile import save_base
+
+# The reader itself, its library errors translated with their cause (no rehearsal child).
+DIRECT = IntakeLimits(rehearse_hdf5=False)
+
+MiB = 1 << 20
+CENTRAL_HEADER = b"PK\x01\x02"
+LOCAL_HEADER = b"PK\x03\x04"
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory):
+    """The members of a real `.keras` file, as (name, bytes), in Keras' order."""
+    saved = save_base(tmp_path_factory.mktemp("base"))
+    with zipfile.ZipFile(saved.keras_path) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
+
+
+def write_zip(path, entries, compression=zipfile.ZIP_STORED):
+    """An archive of `entries` exactly as given: duplicates included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns about duplicate names
+        with zipfile.ZipFile(path, "w", compression) as archive:
+            for name, data in entries:
+                archive.writestr(name, data)
+    return path
+
+
+def renamed(data: bytes, old: str, new: str) -> bytes:
+    """The archive with a member name changed in place (local and central headers alike);
+    zipfile itself would not write most hostile names."""
+    assert len(old) == len(new.encode()) and data.count(old.encode()) == 2
+    return data.replace(old.encode(), new.encode())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../config.json", "/etc/cron.d/x", "C:/evil.json", "a\\..\\b.json", "assets/../../x",
+     "x\x01y.json", "./config.json", "assets//vocab", " config.json"],
+)  # fmt: skip
+def test_read_keras_v3_refuses_unsafe_member_names(members, tmp_path, name):
+    placeholder = "q" * len(name.encode())
+    data = write_zip(tmp_path / "a.keras", [*members, (placeholder, b"x")]).read_bytes()
+    (tmp_path / "b.keras").write_bytes(renamed(data, placeholder, name))
+    with pytest.raises(UnsafeMemberName) as info:
+        read_model(tmp_path / "b.keras")
+    assert (info.value.code, info.value.status) == ("unsafe-member-name", 400)
+
+
+@pytest.mark.parametrize(
+    "name", ["assets/vocabulary.txt", "evil.py", "model.weights.h5.bak", "Config.json"]
+)
+def test_read_keras_v3_refuses_members_keras_does_not_write(members, tmp_path, name):
+    path = write_zip(tmp_path / "a.keras", [*members, (name, b"x")])
+    with pytest.raises(UnexpectedMember) as info:
+        read_model(path)
+    assert info.value.details == {"member": name}
+
+
+def test_read_keras_v3_refuses_archive_declaring_many_members(tmp_path):
+    path = write_zip(tmp_path / "a.keras", [(f"m{i}", b"") for i in range(20)])
+    with pytest.raises(UnexpectedMember) as info:
+        read_model(path)
+    assert info.value.details == {"members": 20}
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.weights.h5", "metadata.json"])
+def test_read_keras_v3_refuses_duplicate_members(members, tmp_path, name):
+    second = dict(members)[name]
+    path = write_zip(tmp_path / "a.keras", [*members, (name, second)])
+    with pytest.raises(DuplicateMember) as info:
+        read_model(path)
+    assert info.value.code == "duplicate-member"
+
+
+def test_read_keras_v3_refuses_encrypted_member(members, tmp_path):
+    data = bytearray(write_zip(tmp_path / "a.keras", members).read_bytes())
+    for header, flag_at in ((LOCAL_HEADER, 6), (CENTRAL_HEADER, 8)):
+        at = data.find(header)  # the first member's headers
+        (flags,) = struct.unpack_from("<H", data, at + flag_at)
+        struct.pack_into("<H", data, at + flag_at, flags | 0x1)
+    (tmp_path / "b.keras").write_bytes(data)
+    with pytest.raises(EncryptedMember):
+        read_model(tmp_path / "b.keras")
+
+
+def test_read_keras_v3_refuses_compression_keras_never_uses(members, tmp_path):
+    path = write_zip(tmp_path / "a.keras", members, zipfile.ZIP_BZIP2)
+    with pytest.raises(MalformedModel, match="method Keras does not use"):
+        read_model(path)
+
+
+def test_read_keras_v3_refuses_declared_weights_bomb(members, tmp_path):
+    bomb = [(n, d) for n, d in members if n != "model.weights.h5"]
+    bomb.append(("model.weights.h5", bytes(16 * MiB)))  # deflates to about 16 KB
+    path = write_zip(tmp_path / "a.keras", bomb, zipfile.ZIP_DEFLATED)
+    limits = IntakeLimits(expansion_floor_bytes=1 * MiB)  # 1000× past the floor
+    with pytest.raises(DecompressionBomb) as info:
+        read_model(path, limits)
+    assert (info.value.code, info.value.status) == ("decompression-bomb", 413)
+    assert info.value.details["bytes"] == 16 * MiB
+    assert info.value.details["stored"] < 100 * 1024
+    with pytest.raises(DecompressionBomb):
+        read_model(path, IntakeLimits(max_member_bytes=8 * MiB))
+
+
+def test_read_keras_v3_refuses_declared_config_bomb(members, tmp_path):
+    bomb = [(n, d) for n, d in members if n != "config.json"]
+    bomb.insert(0, ("config.json", b" " * (17 * MiB)))
+    path = write_zip(tmp_path / "a.keras", bomb, zipfile.ZIP_DEFLATED)
+    with pytest.raises(JsonTooLarge):
+        read_model(path)
+
+
+def test_copy_member_stops_at_the_cap_whatever_the_header_says(tmp_path):
+    entries = [("model.weights.h5", bytes(4 * MiB))]
+    path = write_zip(tmp_path / "a.zip", entries, zipfile.ZIP_DEFLATED)
+    target = io.BytesIO()
+    with zipfile.ZipFile(path) as archive, pytest.raises(DecompressionBomb):
+        copy_member(archive, archive.infolist()[0], target, IntakeLimits(max_member_bytes=MiB))
+    assert target.tell() <= MiB
+
+
+def test_read_keras_v3_with_lying_size_header_is_malformed(members, tmp_path):
+    """A central directory that understates a member's size: zipfile stops at the stated size
+    and the checksum fails; nothing past it is produced."""
+    data = bytearray(write_zip(tmp_path / "a.keras", members, zipfile.ZIP_DEFLATED).read_bytes())
+    struct.pack_into("<I", data, _central_entry(data, "config.json") + 24, 10)  # 10 bytes, says
+    (tmp_path / "b.keras").write_bytes(data)
+    with pytest.raises(MalformedModel) as info:
+        read_model(tmp_path / "b.keras", DIRECT)
+    assert info.value.code == "malformed-model"
+    assert isinstance(info.value.__cause__, zipfile.BadZipFile)
+
+
+def _central_entry(data: bytearray, name: str) -> int:
+    """Where the central directory entry of member `name` starts (its name is at +46)."""
+    at = data.find(CENTRAL_HEADER)
+    while data[at + 46 : at + 46 + len(name)] != name.encode():
+        at = data.find(CENTRAL_HEADER, at + 4)
+    return at
+
+
+def test_read_keras_v3_deflated_archive_still_reads(members, tmp_path):
+    path = write_zip(tmp_path / "a.keras", members, zipfile.ZIP_DEFLATED)
+    with read_model(path) as loaded:
+        assert loaded.refusals == []

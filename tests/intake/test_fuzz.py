@@ -1,0 +1,49 @@
+"""Seeded byte mutations of small valid `.keras` and `.h5` files made here: reading each one
+ends in a model or in an `ExplainerError` with a 4xx status (never another exception), within
+bounded time, leaving no temporary file behind. bench/fuzz_readers.py runs thousands."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import Counter
+
+import pytest
+
+from app.intake.limits import IntakeLimits
+from tests.formats.models import build
+from tests.intake.fuzzing import mutation, our_temporary_files, read_mutant
+
+MUTANTS_PER_FILE = 75
+TIMEOUT_S = 3.0  # a mutant that hangs libhdf5 is refused after this (see test_rehearsal)
+SLACK_S = 7.0
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("originals")
+    files = {}
+    for model in ("dense_bn", "bidirectional_gru"):
+        for suffix in (".keras", ".h5"):
+            build(model).save(folder / f"{model}{suffix}")
+            files[f"{model}{suffix}"] = (folder / f"{model}{suffix}").read_bytes()
+    return files
+
+
+def test_fuzz_readers_end_in_a_model_or_a_4xx(originals, tmp_path):
+    limits = IntakeLimits(rehearsal_timeout_s=TIMEOUT_S)
+    temporary = our_temporary_files(tempfile.gettempdir())
+    outcomes, escaped, slowest = Counter(), [], 0.0
+    for name, original in originals.items():
+        for seed in range(MUTANTS_PER_FILE):
+            data = mutation(original, name.endswith(".keras"), random.Random(f"{name}-{seed}"))
+            outcome, seconds = read_mutant(tmp_path / "mutant", data, limits)
+            outcomes[outcome] += 1
+            slowest = max(slowest, seconds)
+            if outcome.startswith("escaped"):
+                escaped.append((name, seed, outcome))
+    assert escaped == []
+    assert slowest < TIMEOUT_S + SLACK_S
+    assert our_temporary_files(tempfile.gettempdir()) <= temporary
+    assert sum(outcomes.values()) == 4 * MUTANTS_PER_FILE
+    assert outcomes["ok"] > 0 and outcomes["malformed-model"] > 0  # the mutants reach both ends
