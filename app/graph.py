@@ -18,6 +18,7 @@ Shape = tuple[int | None, ...]
 ShapeTree = Shape | list["ShapeTree"]
 
 CONTAINER_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+OPERATION_PREFIX = "ops."
 
 
 class ArraySource(Protocol):
@@ -106,6 +107,11 @@ class LayerNode:
     def is_container(self) -> bool:
         return self.inner is not None
 
+    @property
+    def is_operation(self) -> bool:
+        """A Keras operation (`x + 3.0`), not a layer: the readers name it `ops.<Class>`."""
+        return self.class_name.startswith(OPERATION_PREFIX)
+
 
 @dataclass
 class ModelGraph:
@@ -128,11 +134,12 @@ class ModelGraph:
         """The layers in the order of Keras 3's `model.layers` (hence of `get_weights()`).
 
         Sequential: the added layers in order. Functional: Keras' `map_graph` order, by
-        decreasing depth from the outputs, ties broken by depth-first traversal order.
+        decreasing depth from the outputs, ties broken by depth-first traversal order;
+        operations (`x + 3.0`) are nodes of the graph but not layers, as in Keras.
         """
         if self.class_name == "Sequential":
             return [node for node in self.layers if not node.implicit]
-        return _map_graph_order(self)
+        return [node for node in _map_graph_order(self) if not node.is_operation]
 
     def walk(self) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
         """Every layer, nested ones included, in `keras_layers()` order, with its parents."""

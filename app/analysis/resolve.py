@@ -12,6 +12,7 @@ from typing import Any
 
 from app.errors import InvalidSpec, UnknownLayers, WeightMismatch
 from app.graph import LayerNode, ModelGraph, ShapeTree, StoredWeight, WeightRef, topological_calls
+from app.layers.recurrent import RNN_CELLS
 from app.layers.registry import WeightSpec, lookup
 
 GENERIC_ROLE = "weight"
@@ -51,8 +52,9 @@ def unknown_classes(graph: ModelGraph) -> set[str]:
 
 
 def _classes_in(class_name: str, config: dict[str, Any]) -> list[str]:
-    """A layer's class and those of the layers and cells it wraps (`layer`, `cell`, ...)."""
-    names = [class_name]
+    """A layer's class and those of the layers it wraps (`layer`, `cell`, ...); an RNN's
+    cells are the RNN's business (its registry entry gives their weights)."""
+    names = [] if class_name in RNN_CELLS else [class_name]
     for key in WRAPPED_KEYS:
         for item in _as_list(config.get(key)):
             if isinstance(item, dict) and isinstance(item.get("class_name"), str):

@@ -7,6 +7,7 @@ from app.layers import (  # noqa: F401
     core,
     merging,
     normalization,
+    operations,
     pooling,
     preprocessing,
     recurrent,

@@ -5,7 +5,21 @@ this package registers every family module. Nothing here imports Keras, TensorFl
 this is the reference that Keras' own `predict` is checked against.
 """
 
-from app.reference import convolution, layers, merging, normalization, pooling, reshaping
+from app.reference import (  # noqa: F401  (importing a family registers its forwards)
+    attention,
+    convlstm,
+    convolution,
+    layers,
+    masking,
+    merging,
+    normalization,
+    operations,
+    pooling,
+    recurrent,
+    reshaping,
+    resizing,
+    wrappers,
+)
 from app.reference.kernels import FORWARDS, forward, run_layer
 
 __all__ = [

@@ -11,13 +11,25 @@ differs (`DepthwiseConv2D` stores its `depthwise_kernel` as `kernel`, ConvNeXt's
 its `gamma` as `variable`) — `inputs` is one array per input tensor, batch first, and
 `training` selects the training-mode computation where Keras' differs (BatchNormalization).
 
+Masks (Keras' `_keras_mask`, one boolean array (N, T) per input, or None) take two small,
+explicit steps, as in Keras' `Layer.__call__`:
+
+- consuming: a forward that declares a keyword parameter `masks` receives them
+  (`fn(config, weights, inputs, training, masks=[mask or None per input])`) — the recurrent
+  layers do; every other forward is called exactly as before;
+- producing: `COMPUTE_MASK` maps a class name to `fn(config, inputs, masks, outputs)`, which
+  returns one mask (or None) per output, like the layer's `compute_mask`. A class without an
+  entry does not support masking, and its outputs carry no mask (Keras drops it there too).
+  `run_layer(..., masks=...)` runs the first step, `output_masks` the second.
+
 Everything here is plain NumPy: no Keras, TensorFlow or JAX. Arithmetic stays in the
 input's dtype (float32 for Keras' default policy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,18 +40,38 @@ Config = Mapping[str, Any]
 Weights = Mapping[str, np.ndarray]
 Output = np.ndarray | list[np.ndarray]
 ForwardFn = Callable[[Config, Weights, list[np.ndarray], bool], Output]
+Mask = np.ndarray | None
+MaskFn = Callable[[Config, list[np.ndarray], list[Mask], list[np.ndarray]], list[Mask]]
 
 FORWARDS: dict[str, ForwardFn] = {}
+MASK_CONSUMERS: set[str] = set()  # classes whose forward declares `masks`
+COMPUTE_MASK: dict[str, MaskFn] = {}
 
 
 def forward(*class_names: str) -> Callable[[ForwardFn], ForwardFn]:
     """Register a forward function under one or more Keras class names."""
 
     def decorate(fn: ForwardFn) -> ForwardFn:
+        takes_masks = "masks" in inspect.signature(fn).parameters
         for name in class_names:
             if name in FORWARDS:
                 raise RuntimeError(f"forward for {name} registered twice")
             FORWARDS[name] = fn
+            if takes_masks:
+                MASK_CONSUMERS.add(name)
+        return fn
+
+    return decorate
+
+
+def compute_mask(*class_names: str) -> Callable[[MaskFn], MaskFn]:
+    """Register the output-mask rule (Keras' `compute_mask`) of one or more classes."""
+
+    def decorate(fn: MaskFn) -> MaskFn:
+        for name in class_names:
+            if name in COMPUTE_MASK:
+                raise RuntimeError(f"mask rule for {name} registered twice")
+            COMPUTE_MASK[name] = fn
         return fn
 
     return decorate
@@ -51,15 +83,68 @@ def run_layer(
     weights: Weights,
     inputs: Sequence[np.ndarray],
     training: bool = False,
+    masks: Sequence[Mask] | None = None,
 ) -> Output:
-    """Run the reference forward of `class_name` on `inputs` (a list, one per input)."""
+    """Run the reference forward of `class_name` on `inputs` (a list, one per input).
+
+    `masks` (one per input, or None) reach the forward only when it declares `masks`.
+    """
     fn = FORWARDS.get(class_name)
     if fn is None:
         raise UnsupportedModel(
             f"There is no reference forward for layer class {class_name}.",
             {"class_name": class_name},
         )
-    return fn(config, weights, [np.asarray(x) for x in inputs], training)
+    arrays = [np.asarray(x) for x in inputs]
+    if class_name in MASK_CONSUMERS and masks is not None and any(m is not None for m in masks):
+        return fn(config, weights, arrays, training, masks=list(masks))  # type: ignore[call-arg]
+    return fn(config, weights, arrays, training)
+
+
+def output_masks(
+    class_name: str,
+    config: Config,
+    inputs: Sequence[np.ndarray],
+    masks: Sequence[Mask],
+    outputs: Sequence[np.ndarray],
+) -> list[Mask]:
+    """One mask (or None) per output: the class's rule, or all None when it has none."""
+    rule = COMPUTE_MASK.get(class_name)
+    if rule is None:
+        return [None] * len(outputs)
+    found = rule(config, list(inputs), list(masks), list(outputs))
+    return [*found, *[None] * (len(outputs) - len(found))][: len(outputs)]
+
+
+def as_outputs(output: Output) -> list[np.ndarray]:
+    """A forward's result as a list of output tensors."""
+    return list(output) if isinstance(output, list | tuple) else [output]
+
+
+def named_weights(entries: Iterable[tuple[str, str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """A layer's weights for its forward, from (Keras name, role, array) triples.
+
+    Keys: every weight's full name inside the layer (`forward_lstm/lstm_cell/kernel`), and,
+    where no other weight of the layer shares them, its role and the last part of its name
+    (`kernel`): a plain layer is looked up by role, a wrapper splits its weights by name.
+    """
+    entries = list(entries)
+    table = {name: array for name, _, array in entries}
+    roles = [role for _, role, _ in entries]
+    last_parts = [name.rsplit("/", 1)[-1] for name, _, _ in entries]
+    for aliases in (roles, last_parts):
+        for key, (_, _, array) in zip(aliases, entries, strict=True):
+            if aliases.count(key) == 1:
+                table.setdefault(key, array)
+    return table
+
+
+def sublayer_weights(weights: Weights, prefix: str) -> dict[str, np.ndarray]:
+    """The weights of the sublayer named `prefix` (`forward_lstm`, `stacked_rnn_cells/
+    lstm_cell`), keyed by their names relative to it, with last-part aliases (`kernel`)."""
+    start = prefix + "/"
+    inner = [(k[len(start) :], v) for k, v in weights.items() if k.startswith(start)]
+    return named_weights((name, name.rsplit("/", 1)[-1], array) for name, array in inner)
 
 
 def weight(weights: Weights, role: str, *names: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Core, activation, regularization and preprocessing layers.
 
 Dense, EinsumDense, Embedding, Identity, Masking; Activation, ReLU, LeakyReLU, PReLU, ELU,
-Softmax; Dropout and its variants (identity); Rescaling and Normalization.
+Softmax; Dropout and its variants (identity); Rescaling and Normalization; the image
+augmentation layers (identity at inference); Inception-ResNet-v2's CustomScaleLayer.
 
 Masks are not propagated: each function computes the layer's output tensor only.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from app.errors import UnsupportedModel
 from app.reference import activations
 from app.reference.kernels import (
     Config,
@@ -200,3 +202,70 @@ def normalization(config: Config, weights: Weights, inputs: list[np.ndarray], tr
     if config.get("invert", False):
         return mean + x * std
     return (x - mean) / std
+
+
+AUGMENTATIONS = {  # class -> what Keras draws at random in training mode
+    "RandomFlip": "a flip",
+    "RandomRotation": "an angle",
+    "RandomZoom": "a zoom",
+    "RandomTranslation": "a shift",
+    "RandomContrast": "a contrast factor",
+    "RandomBrightness": "a brightness delta",
+    "RandomCrop": "a crop box",
+}
+# These cast the images to the layer's compute dtype even at inference; the others keep it.
+CASTS_TO_COMPUTE_DTYPE = frozenset(
+    {"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation"}
+)
+
+
+def compute_dtype(config: Config) -> np.dtype:
+    """The layer's compute dtype: its dtype policy's name (`mixed_float16` computes in
+    float16), float32 by default."""
+    policy = config.get("dtype")
+    if isinstance(policy, dict):  # a serialized DTypePolicy
+        policy = (policy.get("config") or {}).get("name")
+    if not isinstance(policy, str):
+        return np.dtype(np.float32)
+    return np.dtype(policy.removeprefix("mixed_"))
+
+
+def augmentation(class_name: str):
+    """The forward of an image augmentation layer: output = x at inference (RandomFlip,
+    RandomRotation, RandomZoom and RandomTranslation cast it to their compute dtype).
+
+    In training mode Keras draws a fresh random transformation per call, which a reference
+    cannot reproduce, so it refuses. RandomCrop is the identity at inference too in Keras 3
+    (up to at least 3.15): its transform is skipped unless `training`, although its
+    `compute_output_shape` and its documentation promise a center crop
+    (keras-team/keras#21868).
+    """
+
+    def augment(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+        if training:
+            raise UnsupportedModel(
+                f"{class_name} draws {AUGMENTATIONS[class_name]} at random in training mode, "
+                "which cannot be reproduced; run the check in inference mode.",
+                {"class_name": class_name, "mode": "training"},
+            )
+        x = single(inputs)
+        if class_name in CASTS_TO_COMPUTE_DTYPE:
+            return x.astype(compute_dtype(config), copy=False)
+        return x
+
+    augment.__doc__ = augmentation.__doc__
+    return augment
+
+
+for _name in AUGMENTATIONS:
+    forward(_name)(augmentation(_name))
+
+
+@forward("CustomScaleLayer")
+def custom_scale(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """Inception-ResNet-v2's CustomScaleLayer: inputs[0] + inputs[1] · scale.
+
+    The residual branch is scaled before it joins the shortcut; shapes broadcast.
+    """
+    shortcut, residual = inputs
+    return shortcut + residual * scalar(config["scale"], residual)

@@ -1,4 +1,4 @@
-"""Pooling: Max/AveragePooling1D/2D/3D (valid or same) and the global poolings.
+"""Pooling: Max/AveragePooling1D/2D/3D (valid or same), the global and the adaptive poolings.
 
 Windows are views of the (channels-last) input, reduced over their tap axes. With `same`
 padding, max pooling pads with −∞ and average pooling divides each window's sum by the number
@@ -143,3 +143,87 @@ def global_average_pooling(config: Config, weights: Weights, inputs: list[np.nda
 def global_max_pooling(config: Config, weights: Weights, inputs: list[np.ndarray], training):
     """GlobalMaxPoolingND: max over the spatial axes."""
     return global_pool(config, inputs, np.max)
+
+
+def adaptive_windows(length: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each of the `size` windows that adaptive pooling takes on an axis.
+
+    Window i spans [⌊i·L/size⌋, ⌈(i+1)·L/size⌉); its length is ⌈L/size⌉ or ⌈L/size⌉ + 1.
+    """
+    index = np.arange(size)
+    starts = index * length // size
+    ends = -(-(index + 1) * length // size)
+    return starts, ends - starts
+
+
+def adaptive_axis(x: np.ndarray, axis: int, size: int, reduce) -> np.ndarray:
+    """Adaptive pooling along one axis: x (…, L, …) → (…, size, …).
+
+    As Keras' backends compute it: `reduce` over every sliding window of each of the two
+    lengths ⌈L/size⌉ and ⌈L/size⌉ + 1, then each output takes the window of its own length
+    at its start.
+    """
+    starts, lengths = adaptive_windows(x.shape[axis], size)
+    along_axis = [-1 if a == axis else 1 for a in range(x.ndim)]
+    out = None
+    for length in np.unique(lengths):
+        pooled = reduce(np.lib.stride_tricks.sliding_window_view(x, length, axis=axis), axis=-1)
+        picked = np.take(pooled, np.minimum(starts, pooled.shape[axis] - 1), axis=axis)
+        chosen = (lengths == length).reshape(along_axis)
+        out = picked if out is None else np.where(chosen, picked, out)
+    return out
+
+
+def adaptive_pool(config: Config, inputs: list[np.ndarray], rank: int, reduce) -> np.ndarray:
+    """AdaptiveMax/AveragePoolingND: out[n, o…, c] = reduce over the window of o on each axis.
+
+    x (N, *S, C) → (N, *output_size, C) (channels_first: (N, C, *S) → (N, C, *output_size)).
+    The windows are separable, so the axes are pooled one after the other.
+    """
+    channels_first = is_channels_first(config)
+    out = to_channels_last(single(inputs), channels_first)
+    for axis, size in enumerate(as_tuple(config["output_size"], rank), start=1):
+        out = adaptive_axis(out, axis, size, reduce)
+    return from_channels_last(out, channels_first)
+
+
+@forward("AdaptiveAveragePooling1D")
+def adaptive_average_pooling1d(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training
+):
+    """AdaptiveAveragePooling1D: the mean over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 1, np.mean)
+
+
+@forward("AdaptiveAveragePooling2D")
+def adaptive_average_pooling2d(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training
+):
+    """AdaptiveAveragePooling2D: the mean over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 2, np.mean)
+
+
+@forward("AdaptiveAveragePooling3D")
+def adaptive_average_pooling3d(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training
+):
+    """AdaptiveAveragePooling3D: the mean over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 3, np.mean)
+
+
+@forward("AdaptiveMaxPooling1D")
+def adaptive_max_pooling1d(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """AdaptiveMaxPooling1D: the maximum over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 1, np.max)
+
+
+@forward("AdaptiveMaxPooling2D")
+def adaptive_max_pooling2d(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """AdaptiveMaxPooling2D: the maximum over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 2, np.max)
+
+
+@forward("AdaptiveMaxPooling3D")
+def adaptive_max_pooling3d(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """AdaptiveMaxPooling3D: the maximum over each adaptive window; see `adaptive_pool`."""
+    return adaptive_pool(config, inputs, 3, np.max)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import app.analysis.initializers
+import app.analysis.reference
 import app.layers  # noqa: F401  (fills the registry)
 import app.reference
 from app.reference import FORWARDS
@@ -15,6 +17,10 @@ from tests.kerasref import keras
 
 FRAMEWORKS = {"keras", "tensorflow", "tf_keras", "jax", "jaxlib", "torch"}
 PACKAGE = Path(app.reference.__file__).parent
+# The model-level executor and its initial weights: no framework, and (analysis code) no web
+# stack or settings either; options arrive as arguments.
+EXECUTOR = [Path(app.analysis.reference.__file__), Path(app.analysis.initializers.__file__)]
+WEB = {"fastapi", "starlette", "jinja2", "pydantic_settings", "uvicorn"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,16 +46,30 @@ def test_reference_sources_import_no_framework():
         assert not imported_modules(path) & (FRAMEWORKS | {"?"}), path.name
 
 
-def test_importing_the_reference_loads_no_framework():
-    code = (
-        "import json, sys, app.reference\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
+def test_executor_sources_import_no_framework_nor_web_stack():
+    for path in EXECUTOR:
+        assert not imported_modules(path) & (FRAMEWORKS | WEB | {"?"}), path.name
+        assert "app.config" not in path.read_text(), path.name
+
+
+def loaded_modules(module: str) -> set[str]:
+    """Every module name in sys.modules after importing `module` in a fresh interpreter."""
+    code = f"import json, sys, {module}\nprint(json.dumps(sorted(sys.modules)))"
     root = PACKAGE.parents[1]
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
-    assert not set(json.loads(done.stdout)) & FRAMEWORKS
+    return set(json.loads(done.stdout))
+
+
+def test_importing_the_reference_loads_no_framework():
+    assert not {m.split(".")[0] for m in loaded_modules("app.reference")} & FRAMEWORKS
+
+
+def test_importing_the_executor_loads_no_framework_nor_settings():
+    loaded = loaded_modules("app.analysis.reference")
+    assert not {m.split(".")[0] for m in loaded} & (FRAMEWORKS | WEB)
+    assert "app.config" not in loaded
 
 
 def test_every_forward_is_for_an_allowlisted_layer_class():
@@ -59,8 +79,14 @@ def test_every_forward_is_for_an_allowlisted_layer_class():
 
 
 def test_every_forward_names_a_keras_layer_class():
-    from keras.src.applications import convnext
+    from keras.src.applications import convnext, inception_resnet_v2
+    from keras.src.layers.attention import grouped_query_attention
 
     keras2_only = {"SyncBatchNormalization"}  # tf.keras' experimental alias of BN
+    modules = (keras.layers, convnext, inception_resnet_v2, grouped_query_attention)
+    operations = (keras.src.ops.numpy, keras.src.ops.core)
     for name in set(FORWARDS) - keras2_only:
-        assert hasattr(keras.layers, name) or hasattr(convnext, name), name
+        if name.startswith("ops."):
+            assert any(hasattr(module, name[4:]) for module in operations), name
+        else:
+            assert any(hasattr(module, name) for module in modules), name

@@ -1,0 +1,285 @@
+"""The reference forward over a whole model: each layer's NumPy forward, call by call.
+
+    materialize_weights(graph, seed=0)            -> list[np.ndarray], get_weights() order
+    run_reference(graph, weights, inputs,
+                  *, training=False, keep_all=True) -> ReferenceRun
+
+`graph` is resolved (`app.analysis.resolve`), so every weight knows its index in
+`model.get_weights()`; `weights` is that list. Calls run in topological order, as Keras'
+Functional runs them: a shared layer runs once per call with the same weights, a nested
+Sequential or Functional model runs its own graph, a layer with several outputs hands each
+consumer the tensor it names, and masks travel with tensors (`app.reference.kernels`
+describes the mask contract): a layer's forward receives the masks of its inputs when its
+call has a single tensor argument (Keras fills `mask` in only then), and its output masks
+come from its class' `compute_mask` rule. Inputs are cast to their Input's dtype and rank
+adjusted as Keras' Functional does (a trailing axis of 1 added or removed).
+
+`training=True` runs the training-mode computations (BatchNormalization's batch statistics);
+the random layers stay deterministic (dropout off), as the check runs Keras.
+
+Nothing here imports Keras, TensorFlow or JAX, nor settings or FastAPI.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.analysis.initializers import initial_value
+from app.analysis.resolve import variable_dtype
+from app.errors import InvalidRequest, UnsupportedModel
+from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls
+from app.reference import kernels
+from app.reference.kernels import Mask
+
+Key = tuple[str, int, int]  # (layer, call, tensor index): one tensor of the graph
+# Keras 3 functional configs record the masks of Embedding(mask_zero) and Masking as
+# operations (`not_equal(ids, 0)`, `any(not_equal(x, mask_value), axis=-1)`) whose outputs
+# are passed as the `mask` keyword of the layers after them. They were recorded from the very
+# masks the `compute_mask` rules propagate, so the executor does not run them: a call that
+# receives one as a keyword gets the propagated mask of its first input instead.
+MASK_OPERATIONS = frozenset({"ops.NotEqual", "ops.Any"})
+# Layers whose tensors passed by keyword (or after the sequences) are initial states.
+STATE_INPUTS = frozenset(
+    {"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
+)
+
+
+@dataclass
+class ReferenceRun:
+    """What the reference forward computed.
+
+    `outputs`: the model's outputs, in `graph.outputs` order.
+    `layers`: with keep_all, {layer name: [outputs of call 0, of call 1, …]} for every layer
+    of `graph.keras_layers()` but InputLayers, each call's outputs a list of arrays in Keras'
+    flattened order — what `keras.Model(model.inputs, [every layer's outputs])` gives and the
+    worker reports. A nested model is one entry (its outputs); its inner layers are not listed.
+    """
+
+    outputs: list[np.ndarray]
+    layers: dict[str, list[list[np.ndarray]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Run:
+    weights: Sequence[np.ndarray]
+    training: bool
+    keep_all: bool
+
+
+Record = dict[str, dict[int, list[np.ndarray]]]  # layer name -> call -> outputs
+
+
+def run_reference(
+    graph: ModelGraph,
+    weights: Sequence[np.ndarray],
+    inputs: Sequence[np.ndarray],
+    *,
+    training: bool = False,
+    keep_all: bool = True,
+) -> ReferenceRun:
+    """Run the reference forward of `graph` on `inputs` (one array per model input).
+
+    keep_all=False is the lean mode `predict` works in: only what the outputs need is
+    computed, each tensor is dropped after its last consumer, and `layers` stays empty.
+    """
+    if len(inputs) != len(graph.inputs):
+        raise InvalidRequest(
+            f"The model takes {len(graph.inputs)} inputs; {len(inputs)} were given.",
+            {"expected": len(graph.inputs), "given": len(inputs)},
+        )
+    run = _Run(weights, training, keep_all)
+    record: Record | None = {} if keep_all else None
+    outputs, _ = _run_graph(graph, list(inputs), [None] * len(inputs), run, record)
+    return ReferenceRun(outputs, _layer_outputs(graph, record) if record is not None else {})
+
+
+def materialize_weights(graph: ModelGraph, seed: int = 0) -> list[np.ndarray]:
+    """Every weight in `model.get_weights()` order: the file's values where it stores them,
+    else an initial value (`app.analysis.initializers`: exact for constant initializers,
+    a seeded draw of the same family and scale otherwise — not Keras' own draws)."""
+    rng = np.random.default_rng(seed)
+    owned = [(ref, node) for _, node in graph.walk() for ref in node.weights]
+    owned.sort(key=lambda pair: _index(pair[0]))
+    return [
+        _stored(ref) if ref.values is not None else initial_value(node, ref, rng)
+        for ref, node in owned
+    ]
+
+
+def _index(ref: WeightRef) -> int:
+    if ref.index is None:
+        raise ValueError(f"weight {ref.name!r} has no get_weights() index: resolve the graph first")
+    return ref.index
+
+
+def _stored(ref: WeightRef) -> np.ndarray:
+    return np.asarray(ref.values[()])  # type: ignore[index]  (an h5py dataset or an array)
+
+
+# Running a graph -------------------------------------------------------------------------
+
+
+def _key(ref: TensorRef) -> Key:
+    return (ref.layer, ref.node_index, ref.tensor_index)
+
+
+def _run_graph(
+    graph: ModelGraph, inputs: list[np.ndarray], masks: list[Mask], run: _Run, record: Record | None
+) -> tuple[list[np.ndarray], list[Mask]]:
+    """(outputs, their masks) of one graph run on `inputs` carrying `masks`; each call's
+    outputs go to `record` when given (the model's own layers, not a nested model's)."""
+    values, tensor_masks = _fed(graph, inputs, masks)
+    schedule = _schedule(graph, run.keep_all)
+    remaining = None if run.keep_all else _uses(graph, schedule)
+    for node, call in schedule:
+        refs = _call_refs(node, call)
+        if not all(_key(r) in values for r in refs):
+            continue  # an InputLayer the model does not take: nothing flows into this call
+        outs, out_masks = _run_call(node, call, values, tensor_masks, run)
+        for index, (out, mask) in enumerate(zip(outs, out_masks, strict=True)):
+            values[(node.name, call, index)], tensor_masks[(node.name, call, index)] = out, mask
+        if record is not None and not node.is_operation:
+            record.setdefault(node.name, {})[call] = outs
+        if remaining is not None:
+            _release(refs, remaining, values, tensor_masks)
+    outputs = [_data(values[_key(r)], f"output {r.layer!r}") for r in graph.outputs]
+    return outputs, [tensor_masks.get(_key(r)) for r in graph.outputs]
+
+
+def _fed(graph: ModelGraph, inputs: list[np.ndarray], masks: list[Mask]) -> tuple[dict, dict]:
+    """The graph's input tensors and their masks, keyed like every other tensor."""
+    values = {
+        _key(r): standardize_input(graph.layer(r.layer), x)
+        for r, x in zip(graph.inputs, inputs, strict=True)
+    }
+    return values, {_key(r): m for r, m in zip(graph.inputs, masks, strict=True)}
+
+
+class _PropagatedMask:
+    """Stands for the output of a mask operation: the mask the rules propagate."""
+
+
+PROPAGATED = _PropagatedMask()
+
+
+def _data(value, where: str) -> np.ndarray:
+    if value is PROPAGATED:
+        raise UnsupportedModel(
+            f"The {where} is computed by a Keras operation that has no reference forward.",
+            {"where": where},
+        )
+    return value
+
+
+def _call_refs(node: LayerNode, call: int) -> list[TensorRef]:
+    args = node.calls[call] if call < len(node.calls) else []
+    extras = node.call_extras[call] if call < len(node.call_extras) else []
+    return [*args, *extras]
+
+
+def _schedule(graph: ModelGraph, keep_all: bool) -> list[tuple[LayerNode, int]]:
+    """Every call in topological order; in lean mode only those the outputs need."""
+    order = [(n, c) for n, c in topological_calls(graph) if n.class_name != "InputLayer"]
+    if keep_all:
+        return order
+    needed: set[tuple[str, int]] = set()
+    pending = [(r.layer, r.node_index) for r in graph.outputs]
+    while pending:
+        name, call = pending.pop()
+        if (name, call) not in needed:
+            needed.add((name, call))
+            pending += [(r.layer, r.node_index) for r in _call_refs(graph.layer(name), call)]
+    return [(n, c) for n, c in order if (n.name, c) in needed]
+
+
+def _uses(graph: ModelGraph, schedule: list[tuple[LayerNode, int]]) -> Counter[Key]:
+    """How many times each tensor is still to be read: by a call, or as a model output."""
+    uses: Counter[Key] = Counter(_key(r) for n, c in schedule for r in _call_refs(n, c))
+    uses.update(_key(r) for r in graph.outputs)
+    return uses
+
+
+def _release(refs: list[TensorRef], remaining: Counter[Key], values: dict, masks: dict) -> None:
+    for ref in refs:
+        key = _key(ref)
+        remaining[key] -= 1
+        if remaining[key] == 0:
+            values.pop(key, None)
+            masks.pop(key, None)
+
+
+def _run_call(
+    node: LayerNode, call: int, values: dict, tensor_masks: dict, run: _Run
+) -> tuple[list, list[Mask]]:
+    """One call of one layer: (its outputs, their masks)."""
+    raw = [values[_key(r)] for r in node.calls[call]]
+    masks = [tensor_masks.get(_key(r)) for r in node.calls[call]]
+    if node.class_name in MASK_OPERATIONS:
+        return [PROPAGATED], [None]
+    args = [_data(x, f"input of layer {node.name!r}") for x in raw]
+    if node.inner is not None:
+        return _run_graph(node.inner, args, masks, run, None)
+    keyword_masks, states = _split_extras(node, call, values, masks)
+    # Keras fills `mask` in only for a call with one tensor argument, unless it is passed.
+    layer_masks = keyword_masks or (None if states else masks)
+    output = kernels.run_layer(
+        node.class_name, node.config, layer_weights(node, run.weights), [*args, *states],
+        run.training, layer_masks,
+    )  # fmt: skip
+    outs = kernels.as_outputs(output)
+    previous = keyword_masks or masks  # what Keras' compute_mask receives
+    return outs, kernels.output_masks(node.class_name, node.config, args, previous, outs)
+
+
+def _split_extras(
+    node: LayerNode, call: int, values: dict, masks: list[Mask]
+) -> tuple[list[Mask] | None, list[np.ndarray]]:
+    """The tensors a call takes by keyword, as (its `mask`, or None; initial states).
+
+    A mask is a mask operation's output (then the propagated mask of the first input) or a
+    boolean tensor; the other tensors are initial states, which only recurrent layers take.
+    """
+    extras = [values[_key(r)] for r in _call_refs(node, call)[len(node.calls[call]) :]]
+    keyword = [masks[0] if x is PROPAGATED else x for x in extras if _is_mask(x)]
+    states = [x for x in extras if not _is_mask(x)]
+    if states and node.class_name not in STATE_INPUTS:
+        raise UnsupportedModel(
+            f"Layer {node.name!r} ({node.class_name}) is called with tensors passed by keyword "
+            "that the reference forward does not take for this class.",
+            {"layer": node.name, "class_name": node.class_name},
+        )
+    return (keyword[:1] or None), states
+
+
+def _is_mask(x) -> bool:
+    return x is PROPAGATED or np.asarray(x).dtype == bool
+
+
+def layer_weights(node: LayerNode, weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """The node's weights for its forward: by full name, and by role and last name part."""
+    return kernels.named_weights((w.name, w.role, weights[_index(w)]) for w in node.weights)
+
+
+def standardize_input(node: LayerNode, x: np.ndarray) -> np.ndarray:
+    """x in the Input's dtype, with a trailing axis of 1 added or dropped to match its rank
+    (Keras' Functional `_standardize_inputs` and `_adjust_input_rank`)."""
+    x = np.asarray(x)
+    shape = node.config.get("batch_shape")
+    if shape is not None and x.ndim == len(shape) + 1 and x.shape[-1] == 1:
+        x = x[..., 0]
+    elif shape is not None and x.ndim == len(shape) - 1 and shape[-1] == 1:
+        x = x[..., None]
+    return x.astype(variable_dtype(node.config), copy=False)
+
+
+def _layer_outputs(graph: ModelGraph, record: Record) -> dict[str, list[list[np.ndarray]]]:
+    return {
+        node.name: [calls[i] for i in sorted(calls)]
+        for node in graph.keras_layers()
+        if node.class_name != "InputLayer" and not node.is_operation
+        for calls in [record.get(node.name, {})]
+    }

@@ -1,0 +1,125 @@
+"""Keras operations recorded in a Functional config: tensor arithmetic, not layers.
+
+`x * 0.5 + 3.0` on a Keras tensor, or the masks Embedding(mask_zero) and Masking compute, are
+saved as nodes of module `keras.src.ops.numpy` (Keras 3 `.h5` files write no module, and a
+config of `{"name"}` alone, where a layer's always holds `trainable` and `dtype`). They are
+not in `model.layers` and have no weights. The readers give them the class name
+`ops.<Class>` (`ops.Add`), so that they never pass for the layer of the same name, and keep
+each call's positional arguments in `config["call_args"]` (a tensor as `{"tensor": i}`, a
+constant as itself) and its keywords in `config["call_kwargs"]`.
+
+Shapes broadcast as NumPy does (aligned on the right, a 1 takes the other size, an unknown
+size stays unknown); reductions drop (or keep, `keepdims`) their `axis`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.graph import Shape
+from app.layers.registry import Config, lookup, register
+
+FAMILY = "operations"
+OPS_PREFIX = "ops."
+OPERATION_MODULE = "keras.src.ops."
+BINARY = (
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power",
+    "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd",
+    "LogicalOr",
+)  # fmt: skip
+UNARY = ("Negative", "Abs", "Sqrt", "Square", "Exp", "Log", "LogicalNot", "Cast")
+REDUCTIONS = ("Any", "All", "Sum", "Mean", "Max", "Min")
+# Where Keras keeps each operation: keras.src.ops.numpy, but for these.
+MODULES = {"Cast": "keras.src.ops.core"}
+NUMPY_MODULE = "keras.src.ops.numpy"
+
+
+def operation_module(name: str) -> str:
+    """The module Keras writes for the operation `ops.<name>`."""
+    bare = name.removeprefix(OPS_PREFIX)
+    return MODULES.get(bare, NUMPY_MODULE)
+
+
+def operation_name(class_name: str, module: Any, config: Any) -> str | None:
+    """`ops.<Class>` when a config entry records a Keras operation, else None."""
+    if isinstance(module, str):
+        return OPS_PREFIX + class_name if module.startswith(OPERATION_MODULE) else None
+    legacy = isinstance(config, dict) and not {"trainable", "dtype"} & set(config)
+    known = lookup(OPS_PREFIX + class_name) is not None
+    return OPS_PREFIX + class_name if legacy and known else None
+
+
+def operand_shapes(config: Config, input_shapes: list) -> list[Shape]:
+    """The shape of every positional operand: a tensor's, or () for a constant."""
+    tensors = [tuple(s) for s in input_shapes]
+    shapes = []
+    for arg in config.get("call_args") or [{"tensor": i} for i in range(len(tensors))]:
+        shapes.append(tensors[arg["tensor"]] if _is_tensor(arg) else _constant_shape(arg))
+    return shapes
+
+
+def _is_tensor(arg: Any) -> bool:
+    return isinstance(arg, dict) and set(arg) == {"tensor"}
+
+
+def _constant_shape(value: Any) -> Shape:
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
+
+
+def broadcast(shapes: list[Shape]) -> Shape:
+    """NumPy broadcasting of shapes with unknown (None) sizes."""
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(_broadcast_dim([s[axis] for s in padded]) for axis in range(rank))
+
+
+def _broadcast_dim(dims: list[int | None]) -> int | None:
+    known = {d for d in dims if d is not None and d != 1}
+    if len(known) > 1:
+        raise ValueError(f"sizes {dims} do not broadcast")
+    if known:
+        return known.pop()
+    return None if None in dims else 1
+
+
+def elementwise_output(config: Config, input_shapes: list) -> Shape:
+    return broadcast(operand_shapes(config, input_shapes))
+
+
+def reduction_output(config: Config, input_shapes: list) -> Shape:
+    shape = operand_shapes(config, input_shapes)[0]
+    axes = reduced_axes(config, len(shape))
+    keep = bool(config.get("keepdims", False))
+    return tuple(
+        (1 if keep else None) if axis in axes else dim
+        for axis, dim in enumerate(shape)
+        if keep or axis not in axes
+    )
+
+
+def reduced_axes(config: Config, rank: int) -> set[int]:
+    """The axes a reduction takes (all of them when `axis` is None), non-negative."""
+    axis = config.get("axis")
+    if axis is None:
+        return set(range(rank))
+    axes = axis if isinstance(axis, list | tuple) else [axis]
+    return {int(a) % rank for a in axes}
+
+
+for _name in (*BINARY, *UNARY):
+    register(
+        OPS_PREFIX + _name,
+        family=FAMILY,
+        summary=f"The operation {_name.lower()} on tensors (no weights).",
+    )(elementwise_output)
+
+for _name in REDUCTIONS:
+    register(
+        OPS_PREFIX + _name,
+        family=FAMILY,
+        summary=f"The reduction {_name.lower()} over `axis` (no weights).",
+    )(reduction_output)

@@ -1,0 +1,104 @@
+"""Output masks of the non-recurrent layers: Keras' `compute_mask`, class by class.
+
+A mask is a boolean array over the leading axes of a tensor (N, T) — True where the
+timestep holds data. `Embedding(mask_zero=True)` and `Masking` create one; the layers
+listed in `PASS_THROUGH` (Keras: `supports_masking = True` with the default
+`compute_mask`) hand their first input's mask on unchanged; the merging layers combine
+theirs. Every other class drops the mask, as Keras does (with a warning) for a layer that
+does not support masking. The recurrent layers and wrappers register their own rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.reference.kernels import Config, Mask, compute_mask, scalar
+
+PASS_THROUGH = (
+    "Activation",
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "Dense",
+    "Identity",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "BatchNormalization",
+    "SyncBatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "UnitNormalization",
+    "Normalization",
+    "Rescaling",
+    # The attention layers' output carries the query's mask (Attention's compute_mask returns
+    # mask[0]; MultiHeadAttention keeps the default on its first argument, the query).
+    "Attention",
+    "AdditiveAttention",
+    "MultiHeadAttention",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
+)
+# Keras' `Merge.compute_mask`: None unless every input has a mask, else their OR.
+OR_MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+
+
+@compute_mask(*PASS_THROUGH)
+def first_input_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """The first input's mask, unchanged (Keras' default `compute_mask`)."""
+    return [masks[0] if masks else None]
+
+
+@compute_mask("Embedding")
+def embedding_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """mask_zero=True: mask[n, t] = (ids[n, t] ≠ 0), shape (N, T); otherwise none."""
+    if not config.get("mask_zero", False):
+        return [None]
+    return [np.not_equal(inputs[0], 0)]
+
+
+@compute_mask("Masking")
+def masking_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """mask[n, t] = any_f(x[n, t, f] ≠ mask_value), shape (N, T)."""
+    x = inputs[0]
+    return [np.any(x != scalar(config.get("mask_value", 0.0), x), axis=-1)]
+
+
+@compute_mask(*OR_MERGES)
+def merged_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """None if an input has no mask, else mask_1 ∨ mask_2 ∨ …"""
+    if not masks or any(m is None for m in masks):
+        return [None]
+    return [np.logical_or.reduce(np.broadcast_arrays(*masks))]
+
+
+@compute_mask("Concatenate")
+def concatenate_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """Keras' `Concatenate.compute_mask`: each input's mask widened to its full shape
+    (all True where it has none), concatenated along `axis`, then any() over the last axis."""
+    if all(m is None for m in masks):
+        return [None]
+    full = [_full_mask(x, m) for x, m in zip(inputs, masks, strict=True)]
+    return [np.any(np.concatenate(full, axis=int(config.get("axis", -1))), axis=-1)]
+
+
+def _full_mask(x: np.ndarray, mask: Mask) -> np.ndarray:
+    if mask is None:
+        return np.ones(x.shape, dtype=bool)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim < x.ndim:
+        mask = np.broadcast_to(mask[..., None], x.shape)
+    return mask
+
+
+@compute_mask("Dot", "GlobalAveragePooling1D", "GlobalAvgPool1D")
+def no_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """These support masking but their output carries none."""
+    return [None]
