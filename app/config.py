@@ -34,6 +34,27 @@ class Settings(BaseSettings):
     max_queued_checks: int = Field(8, ge=0, description="Checks waiting before 503 busy.")
     check_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit of one Keras run.")
     wait_timeout_s: float = Field(600.0, gt=0, description="Longest a `wait=true` POST blocks.")
+    check_tolerance: float = Field(
+        1e-4,
+        gt=0,
+        description="Largest error, relative to a layer output's scale, that passes the check.",
+    )
+    check_seed: int = Field(0, description="Seed of the inputs and of a spec's weights.")
+    check_max_params: int = Field(400_000_000, gt=0, description="Largest model a check runs.")
+    check_max_tensor_bytes: int = Field(1 << 30, gt=0, description="Largest single tensor.")
+    check_max_activation_bytes: int = Field(
+        4 << 30, gt=0, description="Every layer output of one sample together (batch 1)."
+    )
+    check_max_layers: int = Field(10_000, gt=0)
+    check_max_input_elements: int = Field(50_000_000, gt=0, description="At batch 1.")
+
+    retention_days: float = Field(30.0, gt=0, description="Reports older than this are deleted.")
+    max_store_bytes: int = Field(
+        1024 * MIB, gt=0, description="The oldest reports go once the store is larger."
+    )
+    keep_uploads: bool = Field(
+        False, description="Keep uploaded model files in <data_dir>/uploads after their job."
+    )
 
     @property
     def store_path(self) -> Path:
@@ -41,6 +62,10 @@ class Settings(BaseSettings):
         if self.store_url:
             return Path(self.store_url.removeprefix("sqlite:///"))
         return self.data_dir / "reports.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def work_dir(self) -> Path:

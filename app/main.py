@@ -1,17 +1,25 @@
-"""`create_app()`: settings, store, routers, static files, error handlers.
+"""`create_app()`: settings, store, worker pool, routers, static files, error handlers.
 
 Start-up fails loudly on a missing templates or static folder or an unwritable data folder,
-never quietly per request. Nothing here imports Keras.
+never quietly per request. The Keras workers start with the app (in the background: the
+server answers at once) and stop with it. Nothing here imports Keras.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.analysis.budgets import BudgetLimits
+from app.checks.runner import CheckRunner
 from app.config import Settings
-from app.reports import Reports
+from app.reports import CheckSettings, Reports
+from app.retention import Retention
+from app.runtime import WorkerPool
 from app.store import SqliteReportStore
 from app.web import api, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
@@ -25,14 +33,72 @@ DESCRIPTION = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="keras-explainer", version=__version__, description=DESCRIPTION)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteReportStore(settings.store_path)
+    pool = make_pool(settings)
+    checks = None
+    if pool is not None:
+        max_active = settings.workers + settings.max_queued_checks
+        checks = CheckRunner(pool, store, settings.work_dir / "checks", max_active)
+    retention = Retention(store, settings.retention_days, settings.max_store_bytes)
+    app = FastAPI(
+        title="keras-explainer",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(pool, checks, retention),
+    )
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.work_dir = settings.work_dir
-    app.state.reports = Reports(SqliteReportStore(settings.store_path))
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    app.state.pool = pool
+    uploads = settings.uploads_dir if settings.keep_uploads else None
+    app.state.reports = Reports(store, checks, check_settings(settings), uploads)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     errors.install(app)
     return app
+
+
+def make_pool(settings: Settings) -> WorkerPool | None:
+    if settings.workers == 0:
+        return None
+    return WorkerPool(
+        size=settings.workers,
+        spares=settings.spare_workers,
+        timeout_s=settings.check_timeout_s,
+        max_queued=settings.max_queued_checks,
+    )
+
+
+def check_settings(settings: Settings) -> CheckSettings:
+    return CheckSettings(
+        tolerance=settings.check_tolerance,
+        seed=settings.check_seed,
+        timeout_s=settings.check_timeout_s,
+        budgets=BudgetLimits(
+            max_params=settings.check_max_params,
+            max_tensor_bytes=settings.check_max_tensor_bytes,
+            max_activation_bytes=settings.check_max_activation_bytes,
+            max_layers=settings.check_max_layers,
+            max_input_elements=settings.check_max_input_elements,
+        ),
+    )
+
+
+def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Retention):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if pool is not None:
+            pool.start()
+        retention.start()
+        try:
+            yield
+        finally:
+            retention.stop()
+            if checks is not None:
+                checks.stop()
+            if pool is not None:
+                pool.stop()
+
+    return lifespan

@@ -2,24 +2,36 @@
 
 The web routes and the CLI both come through here, so there is one code path from a file to
 a report. A submission is a model file or a spec, plus options. The same bytes with the same
-options give the same report (content-addressed), unless `recompute` is asked for.
+options give the same report (content-addressed), unless `recompute` is asked for. The
+breakdown is complete at once; the check, when asked for and possible, is queued and runs
+on its own (app.checks), updating the stored report as it goes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from app import __version__
-from app.errors import InvalidRequest, ReportNotFound
-from app.schemas import CheckReport, Report
-from app.service import explain_file, explain_spec, file_digest
+from app.analysis.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
+from app.analysis.inputs import caller_inputs, read_caller_arrays
+from app.checks.pipeline import CheckJob
+from app.checks.runner import CheckRunner
+from app.errors import BudgetExceeded, InvalidRequest, ReportNotFound
+from app.formats import Refusal
+from app.runtime import write_arrays
+from app.schemas import CheckInputs, CheckProgress, CheckReport, Report
+from app.service import Explanation, explain_file, explain_spec, file_digest
 from app.store import ReportStore
 
 Mode = Literal["inference", "training"]
+MODEL_FILE = "model"
+SPEC_FILE = "spec.json"
+INPUTS_FILE = "inputs.npz"
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,16 @@ class Options:
     recompute: bool = False
 
 
+@dataclass(frozen=True)
+class CheckSettings:
+    """How checks run: the numbers that come from Settings, passed in (not read here)."""
+
+    tolerance: float = 1e-4
+    seed: int = 0
+    timeout_s: float = 300.0
+    budgets: BudgetLimits = DEFAULT_BUDGETS
+
+
 @dataclass
 class Submission:
     """A model file on disk (in a folder of this request) or a spec; optional inputs."""
@@ -41,6 +63,7 @@ class Submission:
     spec: Any = None
     inputs_path: Path | None = None
     inputs_json: Any = None
+    owned: bool = True  # the file is ours (an upload): a check may move it into its folder
 
     def validate(self) -> None:
         if (self.model_path is None) == (self.spec is None):
@@ -51,50 +74,182 @@ class Submission:
 
 
 class Reports:
-    """Create reports from submissions and fetch them from the store."""
+    """Create reports from submissions, start their checks, fetch them from the store."""
 
-    def __init__(self, store: ReportStore) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: ReportStore,
+        checks: CheckRunner | None = None,
+        check_settings: CheckSettings | None = None,
+        uploads_dir: Path | None = None,
+    ) -> None:
+        self.store, self.checks = store, checks
+        self.check_settings = check_settings or CheckSettings()
+        self.uploads_dir = uploads_dir  # where model files are kept; None: not kept
 
     def create(self, submission: Submission, options: Options) -> tuple[Report, bool]:
-        """The report for this submission, and whether it was made now (False: from the store)."""
+        """The report for this submission, and whether it was made now (False: from the store).
+
+        The submission's files may be moved into the check's own folder; the caller removes
+        what is left of its request folder afterwards.
+        """
         submission.validate()
         digest = _file_digest(submission)
         key = content_key(submission, options, digest)
         if not options.recompute and (stored := self.store.find(key)) is not None:
             return stored, False
-        report = _explain(submission, digest)
-        report = report.model_copy(update={"check": initial_check(options)})
+        explanation = _explain(submission, digest)
+        report = explanation.report
+        self._keep_upload(report, submission)
+        check, job = self._plan_check(explanation, submission, options)
+        report = report.model_copy(update={"check": check})
         self.store.add(report, key)
+        if job is not None:
+            assert self.checks is not None
+            self.checks.start(job)
         return report, True
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)
         if report is None:
-            raise ReportNotFound(
-                "No report has this id. Reports are kept for a limited time; upload the "
-                "model again to make a new one.",
-                {"id": report_id[:64]},
-            )
+            raise _not_found(report_id)
         return report
+
+    def get_check(self, report_id: str) -> CheckReport:
+        """A report's check alone: what a page polls while the check runs."""
+        check = self.store.get_check(report_id)
+        if check is None:
+            raise _not_found(report_id)
+        return check
+
+    def wait(self, report_id: str, timeout_s: float) -> Report:
+        """The report once its check has ended, or as it stands after `timeout_s`."""
+        if self.checks is not None:
+            self.checks.wait(report_id, timeout_s)
+        return self.get(report_id)
+
+    def _keep_upload(self, report: Report, submission: Submission) -> None:
+        if self.uploads_dir is not None and submission.model_path is not None:
+            self.uploads_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(submission.model_path, self.uploads_dir / report.id)
+
+    def _plan_check(
+        self, explanation: Explanation, submission: Submission, options: Options
+    ) -> tuple[CheckReport, CheckJob | None]:
+        """Why the check does not run, or its job, queued. A model over the budgets for
+        running it is refused outright (422, nothing stored) when the check is asked for."""
+        report = explanation.report
+        refusal = self._refusal(explanation, options)
+        if refusal is not None:
+            return refusal, None
+        enforce_budgets(explanation.figures, self.check_settings.budgets)
+        arrays, inputs = _caller_inputs(report, submission)
+        assert self.checks is not None
+        self.checks.admit()
+        job = self._job(report, submission, options, inputs)
+        if arrays is not None:
+            write_arrays(job.job_dir / INPUTS_FILE, "x", arrays)
+        return _queued(job), job
+
+    def _refusal(self, explanation: Explanation, options: Options) -> CheckReport | None:
+        if not options.check:
+            return CheckReport(status="not_run", message="Not asked for (check=false).")
+        if self.checks is None:
+            return CheckReport(
+                status="not_run",
+                code="no-workers",
+                message="This service runs no Keras workers (KEX_WORKERS=0), so it cannot "
+                "run the check.",
+            )
+        if explanation.refusals:
+            return refused_check(explanation.refusals)
+        return None
+
+    def _job(self, report: Report, submission: Submission, options: Options, inputs) -> CheckJob:
+        assert self.checks is not None
+        job_dir = self.checks.new_job_dir()
+        if submission.model_path is not None:
+            place = shutil.move if submission.owned else shutil.copyfile
+            model_path = Path(place(submission.model_path, job_dir / MODEL_FILE))
+        else:
+            model_path = job_dir / SPEC_FILE
+            spec = submission.spec
+            model_path.write_text(spec if isinstance(spec, str) else json.dumps(spec))
+        settings = self.check_settings
+        return CheckJob(
+            report_id=report.id,
+            job_dir=job_dir,
+            kind="file" if submission.model_path is not None else "spec",
+            model_path=model_path,
+            format=report.source.format,
+            mode=options.mode,
+            seed=settings.seed,
+            tolerance=settings.tolerance,
+            timeout_s=settings.timeout_s,
+            caller_inputs=inputs,
+        )
+
+
+def refused_check(refusals: list[Refusal]) -> CheckReport:
+    """The check of a model the safety scan says must never run in Keras, with every reason."""
+    first = refusals[0]
+    more = f" ({len(refusals) - 1} more reason(s) in details)" if len(refusals) > 1 else ""
+    return CheckReport(
+        status="refused",
+        code=first.code,
+        message=f"Keras is not asked to load this model: {first.reason}{more}",
+        details={"refusals": [r.to_dict() for r in refusals]},
+    )
+
+
+def enforce_budgets(figures: BudgetFigures, limits: BudgetLimits) -> None:
+    """Raise the 422 of the first budget over its limit, with the figures and a way out."""
+    try:
+        check_figures(figures, limits)
+    except BudgetExceeded as exc:
+        exc.message += " Send check=false for the breakdown alone."
+        raise
+
+
+def _not_found(report_id: str) -> ReportNotFound:
+    return ReportNotFound(
+        "No report has this id. Reports are kept for a limited time; upload the model again "
+        "to make a new one.",
+        {"id": report_id[:64]},
+    )
+
+
+def _caller_inputs(
+    report: Report, submission: Submission
+) -> tuple[list | None, CheckInputs | None]:
+    """The caller's inputs checked against the model's, or (None, None) for seeded ones."""
+    if submission.inputs_path is None and submission.inputs_json is None:
+        return None, None
+    arrays = read_caller_arrays(
+        report.model.inputs, path=submission.inputs_path, value=submission.inputs_json
+    )
+    return caller_inputs(report.model.inputs, arrays)
+
+
+def _queued(job: CheckJob) -> CheckReport:
+    return CheckReport(
+        status="queued",
+        message="Waiting for a Keras worker.",
+        mode=job.mode,
+        progress=CheckProgress(stage="queued", done=0, total=1),
+        tolerance=job.tolerance,
+        inputs=job.caller_inputs,
+    )
 
 
 def _file_digest(submission: Submission) -> tuple[str, int] | None:
     return file_digest(submission.model_path) if submission.model_path is not None else None
 
 
-def _explain(submission: Submission, digest: tuple[str, int] | None) -> Report:
+def _explain(submission: Submission, digest: tuple[str, int] | None) -> Explanation:
     if submission.model_path is not None:
         return explain_file(submission.model_path, submission.filename, digest)
     return explain_spec(submission.spec)
-
-
-def initial_check(options: Options) -> CheckReport:
-    if not options.check:
-        return CheckReport(status="not_run", message="Not asked for (check=false).")
-    return CheckReport(
-        status="not_run", message="The manual-vs-predict check is not available yet."
-    )
 
 
 def content_key(

@@ -84,10 +84,14 @@ class TensorInfo(Schema):
     shape: ShapeJSON | None
 
 
+class InputInfo(TensorInfo):
+    dtype: str = Field(description="The Input's dtype; a check's inputs are cast to it.")
+
+
 class ModelInfo(Schema):
     name: str
     class_name: str
-    inputs: list[TensorInfo]
+    inputs: list[InputInfo]
     outputs: list[TensorInfo]
 
 
@@ -139,9 +143,89 @@ class BatchNormReport(Schema):
     findings: list[Finding]
 
 
+class CheckInputs(Schema):
+    """How the check's inputs were made."""
+
+    source: Literal["seeded", "caller"]
+    seed: int | None = None
+    distribution: str | None = None
+    batch_size: int
+    shapes: list[list[int]]
+    notes: list[str] = Field(default_factory=list)
+
+
+class CheckProgress(Schema):
+    stage: Literal["queued", "loading", "building", "predicting", "writing", "comparing"]
+    done: int
+    total: int
+
+
+class CheckLayer(Schema):
+    """One layer's outputs, ours against Keras', every call and output tensor together."""
+
+    name: str
+    class_name: str
+    output_shape: list[list[int]] = Field(description="One shape per output tensor.")
+    max_abs_error: float | None
+    max_rel_error: float | None = Field(
+        description="max |ours − Keras| / max |Keras|: the error relative to the output's scale."
+    )
+    verdict: Literal["passed", "failed", "not_compared"]
+    note: str | None = None
+
+
+class CheckOutput(Schema):
+    name: str
+    shape: list[int]
+    max_abs_error: float | None = Field(None, description="None when Keras gave no output.")
+    max_rel_error: float | None = None
+    reference: Any = Field(None, description="Our values, when at most 4,096.")
+    keras: Any = Field(None, description="Keras' values, when at most 4,096.")
+
+
+class CheckTiming(Schema):
+    reference_s: float = Field(description="Our NumPy forward, every layer kept.")
+    keras_load_s: float
+    keras_predict_s: float = Field(description="predict over every layer's output.")
+    total_s: float = Field(description="From queued to done, waiting included.")
+
+
+class BatchNormModes(Schema):
+    """One BatchNormalization layer's outputs in both modes, on the check's inputs.
+
+    Values are at the first position of the first sample, for the first channels along the
+    layer's axis: what the layer receives, what it gives at inference (moving statistics)
+    and in training mode (the batch's statistics), and what Keras gave in the mode it ran.
+    """
+
+    layer: str
+    axis: int = Field(description="The channel axis, counted from 0 (the batch axis).")
+    channels: list[int]
+    inputs: list[float]
+    inference: list[float]
+    training: list[float]
+    keras: list[float] | None = None
+    keras_mode: Literal["inference", "training"] | None = None
+
+
 class CheckReport(Schema):
     status: CheckStatus
     message: str | None = None
+    code: str | None = Field(None, description="Why it stopped, for refused/unsupported/error.")
+    mode: Literal["inference", "training"] = "inference"
+    progress: CheckProgress | None = None
+    inputs: CheckInputs | None = None
+    tolerance: float | None = Field(None, description="Largest max_rel_error that passes.")
+    layers: list[CheckLayer] = Field(default_factory=list)
+    first_divergence: str | None = Field(None, description="The first layer over tolerance.")
+    outputs: list[CheckOutput] = Field(default_factory=list)
+    keras_version: str | None = None
+    timing: CheckTiming | None = None
+    batchnorm: list[BatchNormModes] = Field(
+        default_factory=list, description="Each BatchNormalization layer in both modes."
+    )
+    notes: list[str] = Field(default_factory=list)
+    details: dict[str, Any] | None = None
 
 
 class Report(Schema):
@@ -168,7 +252,27 @@ class SpecRequest(Schema):
     )
 
 
+class WorkerState(Schema):
+    """The Keras worker pool, as /api/v1/health reports it."""
+
+    workers: int = Field(description="Worker processes alive: warm, starting or busy.")
+    warm: int
+    starting: int
+    busy: int
+    queued: int = Field(description="Keras jobs waiting for a worker.")
+    keras_version: str | None = Field(description="Reported by a worker once warm.")
+    tf_version: str | None
+    spawn_failures: int
+    isolations: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Walls around each worker in force here: network_namespace, rlimits, ...",
+    )
+
+
 class Health(Schema):
     status: Literal["ok"]
     version: str
-    layer_classes: int
+    layer_classes: int = Field(description="Layer classes the registry knows.")
+    checks: Literal["enabled", "disabled"] = Field(description="disabled when KEX_WORKERS=0.")
+    active_checks: int = Field(0, description="Checks queued or running.")
+    workers: WorkerState | None = None

@@ -1,41 +1,93 @@
-"""The domain entry points shared by the web routes and the CLI: one code path."""
+"""The domain entry points shared by the web routes and the CLI: one code path.
+
+An `Explanation` is the report plus what deciding on a check needs from the same reading:
+the scan's refusals and the model's budget figures.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.analysis.budgets import BudgetFigures, measure
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
-from app.formats import LoadedModel, read_model, read_spec
+from app.formats import IntakeLimits, LoadedModel, Refusal, read_model, read_spec, sniff_path
+from app.intake.limits import DEFAULT_LIMITS
+from app.intake.rehearsal import run_task
 from app.schemas import Report, Source
 
 HASH_CHUNK = 1 << 20
 
 
+@dataclass
+class Explanation:
+    report: Report
+    refusals: list[Refusal]
+    figures: BudgetFigures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report": self.report.model_dump(mode="json"),
+            "refusals": [r.to_dict() for r in self.refusals],
+            "figures": self.figures.as_dict(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Explanation:
+        """Rebuilt from `to_json`, every field validated (it comes from another process)."""
+        return cls(
+            report=Report.model_validate(data["report"]),
+            refusals=[Refusal.from_dict(r) for r in data["refusals"]],
+            figures=BudgetFigures.from_dict(data["figures"]),
+        )
+
+
 def explain_file(
-    path: Path, filename: str | None = None, digest: tuple[str, int] | None = None
-) -> Report:
+    path: Path,
+    filename: str | None = None,
+    digest: tuple[str, int] | None = None,
+    limits: IntakeLimits = DEFAULT_LIMITS,
+) -> Explanation:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
 
-    `digest` is the file's (sha256, size) when the caller already has it.
+    `digest` is the file's (sha256, size) when the caller already has it. A file that holds
+    HDF5 is explained in a throwaway process (app.intake.rehearsal): the serving process
+    never opens it with libhdf5.
     """
-    digest, size = digest or file_digest(path)
-    with read_model(path) as loaded:
-        return _explain(loaded, digest, size, filename)
+    digest = digest or file_digest(path)
+    if limits.rehearse_hdf5 and sniff_path(path) != "spec_json":
+        answer = run_task("explain", path, limits, filename=filename, digest=list(digest))
+        return Explanation.from_json(answer)
+    return explain_in_process(path, limits, filename, digest)
 
 
-def explain_spec(spec: dict[str, Any] | str) -> Report:
+def explain_task(
+    path: Path, limits: IntakeLimits, filename: str | None, digest: list
+) -> dict[str, Any]:
+    """The "explain" task of app.intake.rehearsal, run in its child."""
+    return explain_in_process(path, limits, filename, (digest[0], digest[1])).to_json()
+
+
+def explain_in_process(
+    path: Path, limits: IntakeLimits, filename: str | None, digest: tuple[str, int]
+) -> Explanation:
+    with read_model(path, limits) as loaded:
+        return _explain(loaded, digest[0], digest[1], filename)
+
+
+def explain_spec(spec: dict[str, Any] | str) -> Explanation:
     """Explain the JSON that model.to_json() writes, given as an object or a string."""
     raw = (spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True)).encode()
     with read_spec(spec) as loaded:
         return _explain(loaded, hashlib.sha256(raw).hexdigest(), len(raw), None)
 
 
-def _explain(loaded: LoadedModel, digest: str, size: int, filename: str | None) -> Report:
+def _explain(loaded: LoadedModel, digest: str, size: int, filename: str | None) -> Explanation:
     resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
     source = Source(
         format=loaded.format,
@@ -45,7 +97,8 @@ def _explain(loaded: LoadedModel, digest: str, size: int, filename: str | None) 
         backend=loaded.backend,
         filename=filename,
     )
-    return build_report(loaded.graph, source, new_report_id())
+    report = build_report(loaded.graph, source, new_report_id())
+    return Explanation(report, loaded.refusals, measure(loaded.graph))
 
 
 def new_report_id() -> str:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, shape_json, totals
+from app.analysis.resolve import variable_dtype
 from app.graph import ModelGraph, TensorRef
-from app.schemas import CheckReport, ModelInfo, Report, Source, TensorInfo
+from app.schemas import CheckReport, InputInfo, ModelInfo, Report, Source, TensorInfo
 
 
 def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
@@ -29,7 +30,7 @@ def model_info(graph: ModelGraph) -> ModelInfo:
     return ModelInfo(
         name=graph.name,
         class_name=graph.class_name,
-        inputs=[_tensor_info(graph, ref) for ref in graph.inputs],
+        inputs=[_input_info(graph, ref) for ref in graph.inputs],
         outputs=[_tensor_info(graph, ref) for ref in graph.outputs],
     )
 
@@ -40,6 +41,12 @@ def _tensor_info(graph: ModelGraph, ref: TensorRef) -> TensorInfo:
     if isinstance(shape, list) and ref.tensor_index < len(shape):
         shape = shape[ref.tensor_index]
     return TensorInfo(name=ref.layer, shape=shape_json(shape))
+
+
+def _input_info(graph: ModelGraph, ref: TensorRef) -> InputInfo:
+    tensor = _tensor_info(graph, ref)
+    dtype = variable_dtype(graph.layer(ref.layer).config)
+    return InputInfo(name=tensor.name, shape=tensor.shape, dtype=dtype)
 
 
 def warnings(graph: ModelGraph) -> list[str]:

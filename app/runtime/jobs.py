@@ -157,10 +157,11 @@ def read_result(job_dir: str | Path, max_file_bytes: int, max_total_bytes: int) 
     return result
 
 
-def load_output(job_dir: str | Path, relpath: str) -> np.ndarray:
-    """Load one output array named by a checked result (never unpickles)."""
+def load_output(job_dir: str | Path, relpath: str, mmap: bool = False) -> np.ndarray:
+    """Load one output array named by a checked result (never unpickles); `mmap` maps the
+    file instead of reading it, so a large output costs no memory until it is read."""
     path = _inside(Path(job_dir).resolve(), relpath)
-    return np.load(path, allow_pickle=False)
+    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
 
 
 def write_arrays(path: str | Path, prefix: str, arrays: Sequence[np.ndarray]) -> None:

@@ -15,6 +15,8 @@ worker's own) or ``timeout``. Progress callbacks run on a pool thread.
 from __future__ import annotations
 
 import logging
+import math
+import os
 import queue
 import subprocess
 import threading
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import ExplainerError
+from app.errors import Busy as PoolBusy
 from app.runtime.jobs import (
     RESULT_NAME,
     InvalidResult,
@@ -37,6 +39,7 @@ from app.runtime.jobs import (
     read_result,
 )
 from app.runtime.process import EOF, WorkerProcess
+from app.runtime.sandbox import JobLimits, apply_limits
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +47,6 @@ POLL_S = 0.2
 MAX_SPAWN_FAILURES = 3
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class PoolBusy(ExplainerError):
-    """Every worker is busy and the queue of waiting jobs is full."""
-
-    status = 503
-    code = "busy"
 
 
 @dataclass
@@ -281,10 +277,18 @@ def run_on_worker(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> Jo
     """Send the request, watch the process until it exits, and read its answer."""
     job_dir = Path(job.request.job_dir)
     (job_dir / RESULT_NAME).unlink(missing_ok=True)
+    apply_limits(worker.pid, job_limits(job.timeout_s, max_output_bytes))
     worker.send(job.request.to_line())
     _watch(worker, job)
     worker.proc.wait()
     return _outcome(worker, job, max_output_bytes)
+
+
+def job_limits(timeout_s: float, max_file_bytes: int) -> JobLimits:
+    """CPU seconds for a job: its wall-clock timeout on every core, so that the wall clock
+    (which says `timeout`) is what normally stops it."""
+    cores = os.cpu_count() or 1
+    return JobLimits(cpu_s=math.ceil(timeout_s * cores) + 1, max_file_bytes=max_file_bytes)
 
 
 def _watch(worker: WorkerProcess, job: _Job) -> None:

@@ -20,9 +20,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from app.runtime.sandbox import command_prefix
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+KERAS_WORKER = "app.runtime.worker"
 EOF = object()  # put on the event queue when the worker's stdout closes
 MAX_LINE_BYTES = 1 << 16
 
@@ -38,17 +41,20 @@ class WorkerProcess:
         self.kill_reason: str | None = None
 
     @classmethod
-    def spawn(cls) -> WorkerProcess:
-        """Start ``python -m app.runtime.worker`` in a new private folder."""
+    def spawn(
+        cls, module: str = KERAS_WORKER, extra_env: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        """Start ``python -m <module>`` in a new private folder (the Keras worker by default;
+        the check's reference job uses the same process discipline)."""
         home = Path(tempfile.mkdtemp(prefix="kex-worker-"))
         with (home / "stderr.log").open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "app.runtime.worker"],
+                [*command_prefix(), sys.executable, "-m", module],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 cwd=home,
-                env=worker_env(home),
+                env={**worker_env(home), **(extra_env or {})},
                 start_new_session=True,  # a Ctrl-C at the server's terminal is not theirs
             )
         worker = cls(proc, home)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from app.runtime.allowlist import disallowed_layers
 from app.runtime.jobs import (
     OUTPUTS_DIR,
     RESULT_NAME,
@@ -87,6 +88,7 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         start = time.perf_counter()
         report("loading", 0, 1)
         model = load_model(keras, request, notes)
+        refuse_disallowed(keras, model)
         load_s = time.perf_counter() - start
         report("loading", 1, 1)
         report("building", 0, 1)
@@ -117,6 +119,17 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         timing=Timing(load_s=round(load_s, 4), predict_s=round(predict_s, 4)),
         notes=notes,
     )
+
+
+def refuse_disallowed(keras: Any, model: Any) -> None:
+    """Stop before predict when Keras built a layer whose class is not allowlisted."""
+    found = disallowed_layers(keras, model)
+    if found:
+        names = ", ".join(f"{layer} ({cls})" for layer, cls in found[:10])
+        raise JobFailed(
+            "disallowed-class",
+            f"Keras built layers of classes that are not on the allowlist: {names}.",
+        )
 
 
 def write_result(job_dir: Path, result: JobResult) -> None:

@@ -12,7 +12,8 @@ from app import __version__
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission
-from app.schemas import ErrorBody, Health, Report
+from app.runtime.sandbox import isolations
+from app.schemas import CheckReport, ErrorBody, Health, Report, WorkerState
 from app.web.deps import get_reports, upload_limits
 from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
 from app.web.negotiation import wants_html
@@ -26,6 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The upload is over the size limit."},
     415: {"model": ErrorBody, "description": "Not a .keras, legacy HDF5 or spec JSON."},
     422: {"model": ErrorBody, "description": "Unknown layers, or weights that do not fit."},
+    503: {"model": ErrorBody, "description": "Every Keras worker is busy; see Retry-After."},
 }
 UPLOAD_BODY = {
     "required": True,
@@ -84,6 +86,9 @@ async def create_report(
         report, created = await run_in_threadpool(reports.create, _submission(received), options)
     finally:
         received.discard()
+    if options.wait and report.check.status in ("queued", "running"):
+        timeout = request.app.state.settings.wait_timeout_s
+        report = await run_in_threadpool(reports.wait, report.id, timeout)
     location = f"/api/v1/reports/{report.id}"
     if wants_html(request):
         return RedirectResponse(f"/reports/{report.id}", status_code=303)
@@ -110,10 +115,29 @@ def get_report(
     return JSONResponse(report.model_dump(mode="json"))
 
 
+@router.get(
+    "/reports/{report_id}/check",
+    response_model=CheckReport,
+    summary="Fetch a report's check",
+    responses={404: {"model": ErrorBody, "description": "No report has this id."}},
+)
+def get_check(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
+    """The check alone (status, progress, results): cheap to poll while it runs."""
+    return JSONResponse(reports.get_check(report_id).model_dump(mode="json"))
+
+
 @router.get("/health", response_model=Health, summary="Service health")
-def health() -> Health:
-    """Version and what the service can explain."""
-    return Health(status="ok", version=__version__, layer_classes=len(known_classes()))
+def health(request: Request, reports: Annotated[Reports, Depends(get_reports)]) -> Health:
+    """Version, what the service can explain, and the state of its Keras workers."""
+    pool = request.app.state.pool
+    return Health(
+        status="ok",
+        version=__version__,
+        layer_classes=len(known_classes()),
+        checks="enabled" if pool is not None else "disabled",
+        active_checks=reports.checks.active() if reports.checks is not None else 0,
+        workers=WorkerState(**pool.state(), isolations=isolations()) if pool else None,
+    )
 
 
 def _submission(received: Received) -> Submission:

@@ -24,7 +24,7 @@ SPEC_EXAMPLE: dict[str, Any] = {
 
 
 def _report_example() -> dict[str, Any]:
-    report = explain_spec(SPEC_EXAMPLE).model_dump(mode="json")
+    report = explain_spec(SPEC_EXAMPLE).report.model_dump(mode="json")
     report["id"] = "3f2a9c4e5b6d47a8b9c0d1e2f3a4b5c6"
     return report
 

@@ -5,6 +5,9 @@
     application/json       {"spec": ..., "inputs": [...], "check": ..., ...}
     application/octet-stream   the model file itself as the body
 
+A browser form sends its empty fields too (a file input left empty is a part with
+`filename=""`, an empty textarea an empty value): those count as not sent.
+
 A declared Content-Length over the cap is refused before a byte is read; a body that grows
 past it (chunked bodies included) is refused the moment it does. Files are written under
 fixed names in a folder made for this request (mode 0700), never under the client's name;
@@ -224,9 +227,11 @@ class _PartSink:
             raise InvalidRequest("A multipart part has no form-data name.")
         filename = params.get(b"filename")
         self._name, self._size = name, 0
-        if filename is not None and name in FILE_FIELDS:
+        if filename == b"" and name in FILE_FIELDS:
+            self._name = None  # a form's file input left empty: the part is not a file
+        elif filename is not None and name in FILE_FIELDS:
             self._open_file(name, filename.decode("utf-8", "replace"))
-        elif name in TEXT_FIELDS:
+        elif name in TEXT_FIELDS or name == "file":
             self._text = bytearray()
         else:
             raise _unknown_fields([name])
@@ -258,7 +263,9 @@ class _PartSink:
 
     def _end(self) -> None:
         self.close()
-        if self._text is not None and self._name is not None:
+        if self._text and self._name == "file":
+            raise InvalidRequest("The field `file` must be a file upload, not a text value.")
+        if self._text and self._name is not None:  # an empty form field counts as not sent
             self.received.fields[self._name] = self._text.decode("utf-8", "replace")
         self._text, self._name = None, None
 

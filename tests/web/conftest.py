@@ -10,6 +10,8 @@ from app.main import create_app
 
 
 def make_client(tmp_path, **settings) -> TestClient:
+    """An app on its own data folder; no Keras workers unless `workers` is given."""
+    settings = {"workers": 0, **settings}
     return TestClient(create_app(Settings(data_dir=tmp_path / "data", **settings)))
 
 

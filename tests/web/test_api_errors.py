@@ -182,3 +182,25 @@ def test_service_keeps_serving_and_stores_nothing_after_bad_uploads(client, tmp_
     path = saved(small_model(), tmp_path / "m.keras")
     assert post_file_bytes(client, path.read_bytes()).status_code == 201
     assert leftovers(client) == []
+
+
+def test_post_form_with_empty_spec_and_empty_file_input_takes_the_other(client, tmp_path):
+    path = saved(small_model(), tmp_path / "m.keras")
+    with_file = client.post(
+        "/api/v1/reports", files={"file": ("m.keras", path.read_bytes())}, data={"spec": ""}
+    )
+    assert with_file.status_code == 201
+    assert with_file.json()["source"]["format"] == "keras_v3"
+    spec = small_model().to_json().encode()
+    browser_form = (  # what a browser sends for an empty file input beside a filled textarea
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n"
+        b'--B\r\nContent-Disposition: form-data; name="spec"\r\n\r\n' + spec + b"\r\n--B--\r\n"
+    )
+    with_spec = client.post(
+        "/api/v1/reports",
+        content=browser_form,
+        headers={"content-type": "multipart/form-data; boundary=B"},
+    )
+    assert with_spec.status_code == 201
+    assert with_spec.json()["source"]["format"] == "spec_json"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from tests.web.conftest import make_client
 from tests.web.models import saved, seed_model, small_model
 
 # DESIGN.md's seed model, worked out by hand:
@@ -198,3 +200,40 @@ def test_health_answers_with_version_and_layer_classes(client):
     body = response.json()
     assert body["status"] == "ok"
     assert body["layer_classes"] > 100
+
+
+def test_many_parallel_uploads_are_all_kept_and_readable(client, tmp_path):
+    paths = []
+    for i in range(12):
+        paths.append(saved(small_model(), tmp_path / f"m{i}.keras"))
+
+    def upload(path):
+        return post_file(client, path, recompute="true")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(upload, paths))
+    assert [r.status_code for r in responses] == [201] * len(paths)
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == len(paths)
+    for report_id in ids:
+        assert client.get(f"/api/v1/reports/{report_id}").status_code == 200
+
+
+def test_reports_survive_a_restart_of_the_app(tmp_path):
+    with make_client(tmp_path) as first:
+        created = first.post("/api/v1/reports", json={"spec": small_model().to_json()}).json()
+    with make_client(tmp_path) as second:
+        again = second.get(f"/api/v1/reports/{created['id']}")
+    assert again.status_code == 200
+    assert again.json() == created
+
+
+def test_uploads_are_kept_only_when_asked(tmp_path):
+    path = saved(small_model(), tmp_path / "m.keras")
+    for keep in (False, True):
+        with make_client(tmp_path / str(keep), keep_uploads=keep) as client:
+            report = post_file(client, path).json()
+            kept = client.app.state.settings.uploads_dir / report["id"]
+            assert kept.is_file() is keep
+            if keep:
+                assert kept.read_bytes() == path.read_bytes()

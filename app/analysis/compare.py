@@ -1,0 +1,158 @@
+"""Our reference forward against Keras' outputs, layer by layer.
+
+For each layer, over all its calls and output tensors:
+
+    max_abs_error = max |ours − keras|
+    max_rel_error = max_abs_error / scale,  scale = max(max |keras|, SCALE_FLOOR)
+
+so the error is read against the size of what the layer outputs (a softmax near 1e-3 and a
+logit near 40 are held to the same standard), and an all-zero output does not divide by
+zero. Positions where both sides are NaN agree; NaN on one side only is an infinite error.
+Differences are measured in float64 on purpose: the measurement must not round them away.
+A layer passes when max_rel_error ≤ tolerance; the first layer in execution order that does
+not is the first divergence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.graph import ModelGraph
+from app.schemas import CheckLayer, CheckOutput
+
+SCALE_FLOOR = 1e-6
+LISTED_VALUES = 4096
+
+
+@dataclass
+class Side:
+    """One side's outputs: per layer name, every call's tensors in order; the model outputs."""
+
+    layers: dict[str, list[np.ndarray]]
+    outputs: list[np.ndarray]
+
+
+@dataclass
+class Comparison:
+    layers: list[CheckLayer]
+    outputs: list[CheckOutput]
+    first_divergence: str | None
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        """No layer over tolerance, and every model output within it."""
+        return self.first_divergence is None and all(
+            o.max_rel_error <= self.tolerance for o in self.outputs
+        )
+
+
+def compare(graph: ModelGraph, ours: Side, keras: Side, tolerance: float) -> Comparison:
+    """Every layer of `graph.keras_layers()` (InputLayers aside) and every model output."""
+    layers = [
+        _compare_layer(node.name, node.class_name, ours.layers, keras.layers, tolerance)
+        for node in graph.keras_layers()
+        if node.class_name != "InputLayer"
+    ]
+    first = next((layer.name for layer in layers if layer.verdict == "failed"), None)
+    outputs = [
+        _compare_output(ref.layer, a, b)
+        for ref, a, b in zip(graph.outputs, ours.outputs, keras.outputs, strict=True)
+    ]
+    return Comparison(layers, outputs, first, tolerance)
+
+
+def errors(ours: np.ndarray, keras: np.ndarray) -> tuple[float, float]:
+    """(max_abs_error, max_rel_error) of two arrays of one shape."""
+    a, b = np.asarray(ours, dtype=np.float64), np.asarray(keras, dtype=np.float64)
+    both_nan = np.isnan(a) & np.isnan(b)
+    diff = np.where(both_nan, 0.0, np.abs(a - b))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    abs_error = float(diff.max()) if diff.size else 0.0
+    finite = np.abs(b[np.isfinite(b)])
+    scale = max(float(finite.max()) if finite.size else 0.0, SCALE_FLOOR)
+    return abs_error, abs_error / scale
+
+
+def _compare_layer(
+    name: str,
+    class_name: str,
+    ours: dict[str, list[np.ndarray]],
+    keras: dict[str, list[np.ndarray]],
+    tolerance: float,
+) -> CheckLayer:
+    mine, theirs = ours.get(name), keras.get(name)
+    shapes = [list(t.shape) for t in (theirs or mine or [])]
+    if mine is None or theirs is None:
+        side = "Keras" if theirs is None else "the reference forward"
+        return _not_compared(name, class_name, shapes, f"{side} gave no output for this layer.")
+    if [t.shape for t in mine] != [t.shape for t in theirs]:
+        return _shape_mismatch(name, class_name, mine, theirs)
+    abs_error, rel_error = _worst(mine, theirs)
+    return CheckLayer(
+        name=name,
+        class_name=class_name,
+        output_shape=shapes,
+        max_abs_error=abs_error,
+        max_rel_error=rel_error,
+        verdict="passed" if rel_error <= tolerance else "failed",
+    )
+
+
+def _worst(mine: Sequence[np.ndarray], theirs: Sequence[np.ndarray]) -> tuple[float, float]:
+    pairs = [errors(a, b) for a, b in zip(mine, theirs, strict=True)]
+    return max((p[0] for p in pairs), default=0.0), max((p[1] for p in pairs), default=0.0)
+
+
+def _not_compared(name: str, class_name: str, shapes: list, note: str) -> CheckLayer:
+    return CheckLayer(
+        name=name,
+        class_name=class_name,
+        output_shape=shapes,
+        max_abs_error=None,
+        max_rel_error=None,
+        verdict="not_compared",
+        note=note,
+    )
+
+
+def _shape_mismatch(name: str, class_name: str, mine: list, theirs: list) -> CheckLayer:
+    return CheckLayer(
+        name=name,
+        class_name=class_name,
+        output_shape=[list(t.shape) for t in theirs],
+        max_abs_error=None,
+        max_rel_error=None,
+        verdict="failed",
+        note=(
+            f"Output shapes differ: ours {[list(t.shape) for t in mine]}, Keras "
+            f"{[list(t.shape) for t in theirs]}."
+        ),
+    )
+
+
+def _compare_output(name: str, ours: np.ndarray, keras: np.ndarray) -> CheckOutput:
+    if ours.shape != keras.shape:
+        abs_error = rel_error = float("inf")
+    else:
+        abs_error, rel_error = errors(ours, keras)
+    small = keras.size <= LISTED_VALUES
+    return CheckOutput(
+        name=name,
+        shape=list(keras.shape),
+        max_abs_error=abs_error,
+        max_rel_error=rel_error,
+        reference=plain(ours) if small else None,
+        keras=plain(keras) if small else None,
+    )
+
+
+def plain(array: np.ndarray) -> list:
+    """Nested lists for JSON; NaN and ±inf become None (JSON has no such numbers)."""
+    array = np.asarray(array)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        return np.where(np.isfinite(array), array, None).tolist()
+    return array.tolist()

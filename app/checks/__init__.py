@@ -1,0 +1,37 @@
+"""The manual-vs-predict check: our NumPy forward against Keras' predict, layer by layer.
+
+    runner.py        CheckRunner: threads, admission, progress and results into the store
+    pipeline.py      one check: the reference job, the Keras job, the comparison
+    reference_job.py our side, in a process of its own
+    keras_job.py     the files a Keras worker is given, and its answer turned into arrays
+    compat.py        Keras 2 config keys Keras 3 refuses, removed where they hold their default
+
+`CHECK_CODES` is every `code` a check can end with, besides the safety scan's refusal codes
+(app.intake.refusals.REFUSAL_CODES): why it did not pass or did not run. They are stable.
+"""
+
+CHECK_CODES: dict[str, str] = {
+    "no-workers": "not_run: the service runs no Keras workers (KEX_WORKERS=0).",
+    "keras-load-failed": "unsupported: Keras 3 cannot load the file; `details.reason` says why.",
+    "keras3-refuses-config": "unsupported: Keras 3 refuses a config key that is not at its "
+    "default value (Keras 2 files).",
+    "keras-not-functional": "unsupported: the model has no layer graph (subclassed).",
+    "keras-build-failed": "unsupported: Keras cannot build a model over every layer's output.",
+    "unsupported-model": "unsupported: our reference has no forward for a class, or a call.",
+    "disallowed-class": "refused: Keras built a layer whose class is not on the allowlist.",
+    "keras-predict-failed": "error: Keras could not run the model on these inputs.",
+    "invalid-inputs": "error: the inputs do not fit the model Keras built.",
+    "invalid-weights": "error: Keras refused the weights of a spec (count or shapes).",
+    "worker-crashed": "error: the Keras worker died before answering (killed, crashed).",
+    "timeout": "error: the check took longer than KEX_CHECK_TIMEOUT_S.",
+    "memory-exceeded": "error: the Keras worker went over its memory ceiling.",
+    "invalid-result": "error: the worker's answer broke the result contract.",
+    "write-failed": "error: the worker could not write its outputs.",
+    "worker-failed": "error: the worker failed unexpectedly.",
+    "workers-unavailable": "error: no Keras worker could be started.",
+    "pool-stopped": "error: the service stopped before the check finished.",
+    "pool-error": "error: the worker pool failed running the check.",
+    "reference-failed": "error: our reference forward failed (a bug of ours; logged).",
+    "abandoned": "error: Keras failed, so our side was stopped.",
+    "check-failed": "error: the check failed on our side (a bug of ours; logged).",
+}

@@ -1,0 +1,284 @@
+"""One check, from its job folder to a `CheckReport`.
+
+    reference job (a process of ours)  reads the model, writes inputs (and a spec's weights)
+        └─ "prepared" ─► the Keras job (a worker of the pool) loads and predicts
+    reference job runs our NumPy forward meanwhile
+    both done ─► the comparison, layer by layer, one layer in memory at a time
+
+Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
+to Keras as a copy without that key (app.checks.compat), and the report says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.analysis.batchnorm_modes import sample
+from app.analysis.compare import Side, compare
+from app.checks import compat, keras_job
+from app.checks.reference_job import RESULT_FILE, ReferenceRequest, ReferenceResult
+from app.graph import ModelGraph
+from app.runtime import JobResult, Progress, WorkerPool
+from app.runtime.pool import job_limits
+from app.runtime.process import EOF, WorkerProcess
+from app.runtime.sandbox import apply_limits
+from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport, CheckTiming
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_MODULE = "app.checks.reference_job"
+REFERENCE_MAX_FILE_BYTES = 1 << 30  # one .npy of layer outputs (or a spec's weights)
+KERAS3_COPY = "model-keras3"
+# Our reference has no forward for a class, or cannot take how it is called.
+REFERENCE_UNSUPPORTED = frozenset({"unsupported-model"})
+
+POLL_S = 0.1
+
+Publish = Callable[[CheckReport], None]
+
+
+@dataclass
+class CheckJob:
+    """Everything one check needs; `job_dir` belongs to it and holds the model."""
+
+    report_id: str
+    job_dir: Path
+    kind: str  # "file" or "spec"
+    model_path: Path
+    format: str
+    mode: str
+    seed: int
+    tolerance: float
+    timeout_s: float
+    caller_inputs: CheckInputs | None = None
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Sides:
+    reference: ReferenceResult
+    keras: JobResult | None
+    notes: list[str]
+    blocked: str | None = None
+
+
+def run_check(job: CheckJob, graph: ModelGraph, pool: WorkerPool, publish: Publish) -> CheckReport:
+    """Run both sides and compare them; never raises for a model's fault."""
+    sides = _run_sides(job, pool, publish)
+    reference, keras = sides.reference, sides.keras
+    if sides.blocked is not None:
+        return _ended(job, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes)
+    if keras is not None and keras.status != "ok":
+        return _keras_failed(job, graph, keras, reference, sides.notes)
+    if reference.status != "ok" or keras is None:
+        status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
+        return _ended(job, status, reference.code, reference.message, notes=sides.notes)
+    publish(_running(job, "comparing", 0, 1))
+    ours = _reference_side(job.job_dir, reference)
+    theirs = keras_job.keras_side(job.job_dir, keras)
+    comparison = compare(graph, ours, theirs, job.tolerance)
+    status = "passed" if comparison.passed else "failed"
+    return CheckReport(
+        status=status,
+        message=_verdict(status, comparison.first_divergence, job.tolerance),
+        mode=job.mode,
+        inputs=job.caller_inputs or reference.inputs,
+        tolerance=job.tolerance,
+        layers=comparison.layers,
+        first_divergence=comparison.first_divergence,
+        outputs=comparison.outputs,
+        keras_version=keras.keras_version,
+        timing=_timing(job, reference, keras),
+        batchnorm=_with_keras(reference.batchnorm, theirs, job.mode),
+        notes=sides.notes + keras.notes,
+    )
+
+
+def _run_sides(job: CheckJob, pool: WorkerPool, publish: Publish) -> _Sides:
+    deadline = time.monotonic() + job.timeout_s
+    process = _start_reference(job)
+    try:
+        if not _wait_for(process, "prepared", deadline):
+            return _Sides(_reference_result(job, process), None, [])
+        notes: list[str] = []
+        request, blocked = _keras_request(job, notes)
+        future = None if request is None else pool.submit(request, _relay(job, publish))
+        _wait_for(process, "done", deadline, abandon_if=_keras_failed_hard(future))
+        reference = _reference_result(job, process)
+        keras = future.result() if future is not None else None
+        return _Sides(reference, keras, notes, blocked)
+    finally:
+        process.reap()
+
+
+def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:
+    """True once Keras has failed in a way that makes our outputs moot (a crash, a timeout);
+    when Keras merely cannot load the model, our outputs are still worth showing."""
+
+    def failed() -> bool:
+        if future is None or not future.done():
+            return False
+        result = future.result()
+        return result.status != "ok" and keras_job.failure_status(result) != "unsupported"
+
+    return failed
+
+
+def _start_reference(job: CheckJob) -> WorkerProcess:
+    process = WorkerProcess.spawn(REFERENCE_MODULE, blas_threads())
+    apply_limits(process.pid, job_limits(job.timeout_s, REFERENCE_MAX_FILE_BYTES))
+    request = ReferenceRequest(
+        job_dir=str(job.job_dir),
+        model_path=str(job.model_path),
+        kind=job.kind,
+        mode=job.mode,
+        seed=job.seed,
+        caller_inputs=job.caller_inputs is not None,
+    )
+    process.send((request.model_dump_json() + "\n").encode())
+    return process
+
+
+def blas_threads() -> dict[str, str]:
+    """Half the cores for NumPy's BLAS: the Keras worker runs beside it, and two thread pools
+    fighting over every core make both several times slower (measured: bench/)."""
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    return dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)
+
+
+def _wait_for(
+    process: WorkerProcess,
+    event: str,
+    deadline: float,
+    abandon_if: Callable[[], bool] = lambda: False,
+) -> bool:
+    """True once the process says `event`; False when it ends first, or when the deadline
+    passes or `abandon_if()` turns true (the process is then killed)."""
+    while time.monotonic() < deadline and not abandon_if():
+        try:
+            got = process.events.get(timeout=POLL_S)
+        except queue.Empty:
+            continue
+        if got is EOF:
+            return False
+        if isinstance(got, dict) and got.get("event") == event:
+            return True
+    process.kill("abandoned" if abandon_if() else "timeout")
+    return False
+
+
+def _reference_result(job: CheckJob, process: WorkerProcess) -> ReferenceResult:
+    path = job.job_dir / RESULT_FILE
+    process.proc.wait(timeout=10) if process.proc.poll() is None else None
+    if process.kill_reason == "timeout":
+        return _reference_error("timeout", f"The check took longer than {job.timeout_s:g} s.")
+    if process.kill_reason == "abandoned":
+        return _reference_error("abandoned", "Keras failed, so our forward was stopped.")
+    try:
+        return ReferenceResult.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        logger.warning("the reference job failed: %s", process.stderr_tail())
+        return _reference_error("reference-failed", "Our reference forward failed on this model.")
+
+
+def _reference_error(code: str, message: str) -> ReferenceResult:
+    return ReferenceResult(status="error", code=code, message=message)
+
+
+def _keras_request(job: CheckJob, notes: list[str]) -> tuple[Any, str | None]:
+    """The Keras job; (None, reason) when Keras 3 cannot take the file's config at all."""
+    if job.kind == "spec":
+        return keras_job.request(job.job_dir, job.model_path, "spec", job.mode), None
+    path = job.model_path
+    copy = job.job_dir / KERAS3_COPY
+    removed, blockers = compat.keras3_copy(path, job.format, copy)
+    if blockers:
+        keys = "; ".join(b.sentence() for b in blockers)
+        return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
+    if removed:
+        path = copy
+        notes.append(
+            "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
+            "model without them: " + "; ".join(r.sentence() for r in removed) + "."
+        )
+    return keras_job.request(job.job_dir, path, "file", job.mode), None
+
+
+def _relay(job: CheckJob, publish: Publish) -> Callable[[Progress], None]:
+    def on_progress(progress: Progress) -> None:
+        publish(_running(job, progress.stage, progress.done, progress.total))
+
+    return on_progress
+
+
+def _running(job: CheckJob, stage: str, done: int, total: int) -> CheckReport:
+    return CheckReport(
+        status="running",
+        mode=job.mode,
+        progress=CheckProgress(stage=stage, done=done, total=total),
+        tolerance=job.tolerance,
+    )
+
+
+def _reference_side(job_dir: Path, reference: ReferenceResult) -> Side:
+    layers = {name: keras_job.mapped(job_dir, paths) for name, paths in reference.layers.items()}
+    return Side(layers, keras_job.mapped(job_dir, reference.outputs))
+
+
+def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:
+    """Each layer's modes, with Keras' values for the mode it ran."""
+    found = []
+    for entry in modes:
+        outputs = keras.layers.get(entry.layer)
+        if outputs:
+            keras_values = sample(outputs[0], entry.axis)
+            entry = entry.model_copy(update={"keras": keras_values, "keras_mode": mode})
+        found.append(entry)
+    return found
+
+
+def _keras_failed(
+    job: CheckJob, graph: ModelGraph, keras: JobResult, reference: ReferenceResult, notes: list
+) -> CheckReport:
+    report = _ended(
+        job, keras_job.failure_status(keras), keras.code, keras.message, notes=notes + keras.notes
+    )
+    report.inputs = job.caller_inputs or reference.inputs
+    report.details = {"reason": keras.reason} if keras.reason else None
+    if reference.status == "ok":
+        names = [ref.layer for ref in graph.outputs]
+        report.outputs = keras_job.reference_outputs(job.job_dir, reference.outputs, names)
+    return report
+
+
+def _ended(
+    job: CheckJob, status: str, code: str | None, message: str | None, notes: list[str]
+) -> CheckReport:
+    return CheckReport(
+        status=status, code=code, message=message, mode=job.mode, notes=notes, tolerance=None
+    )
+
+
+def _verdict(status: str, first: str | None, tolerance: float) -> str:
+    if status == "passed":
+        return f"Every layer matches Keras within {tolerance:g} of its output's scale."
+    if first is not None:
+        return f"The outputs part from Keras at layer {first} (over {tolerance:g})."
+    return f"A model output differs from Keras by more than {tolerance:g} of its scale."
+
+
+def _timing(job: CheckJob, reference: ReferenceResult, keras: JobResult) -> CheckTiming:
+    return CheckTiming(
+        reference_s=reference.reference_s or 0.0,
+        keras_load_s=keras.timing.load_s if keras.timing else 0.0,
+        keras_predict_s=keras.timing.predict_s if keras.timing else 0.0,
+        total_s=round(time.monotonic() - job.created, 3),
+    )

@@ -1,0 +1,172 @@
+"""The reference side of a check, in a process of its own: `python -m app.checks.reference_job`.
+
+Our own parser reads the model (it already passed the safety scan), our NumPy forward runs it.
+No Keras here either; the process exists so that a check's weights and activations never
+sit in the serving process, and so that a fault in it cannot take the server down.
+
+Protocol: one `ReferenceRequest` line on stdin; JSON event lines on stdout:
+
+    {"event": "prepared"}   inputs.npz (x0, x1, ...) and, for a spec, weights.npz (w0, ...)
+                            are written: the Keras job can start
+    {"event": "done"}       reference.json and reference/<i>.npy are written
+
+`reference.json` is a `ReferenceResult`: each layer's outputs (every call's tensors, in order)
+and the model's outputs as .npy paths, how the inputs were made, the time of the forward; or a
+code and a sentence when something failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from app.analysis.batchnorm import BN_CLASSES
+from app.analysis.batchnorm_modes import batchnorm_modes
+from app.analysis.inputs import make_inputs
+from app.analysis.reference import materialize_weights, run_reference
+from app.analysis.resolve import resolve
+from app.errors import ExplainerError
+from app.formats import IntakeLimits, LoadedModel, read_model, read_spec
+from app.graph import ModelGraph
+from app.runtime import write_arrays
+from app.schemas import BatchNormModes, CheckInputs
+
+RESULT_FILE = "reference.json"
+ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
+OUTPUT_DIR = "reference"
+INPUTS_FILE = "inputs.npz"
+WEIGHTS_FILE = "weights.npz"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReferenceRequest(_Strict):
+    job_dir: str
+    model_path: str  # the model file, or the spec's JSON text in a file
+    kind: Literal["file", "spec"]
+    mode: Literal["inference", "training"]
+    seed: int
+    caller_inputs: bool  # inputs.npz is already there, written from the caller's arrays
+
+
+class ReferenceResult(_Strict):
+    status: Literal["ok", "error"]
+    code: str | None = None
+    message: str | None = None
+    inputs: CheckInputs | None = None
+    layers: dict[str, list[str]] = {}
+    outputs: list[str] = []
+    reference_s: float | None = None
+    batchnorm: list[BatchNormModes] = []
+
+
+def main() -> None:
+    request = ReferenceRequest.model_validate_json(sys.stdin.buffer.readline())
+    job_dir = Path(request.job_dir)
+    try:
+        result = run(request, job_dir)
+    except ExplainerError as exc:
+        result = ReferenceResult(status="error", code=exc.code, message=exc.message)
+    except Exception:  # a bug of ours: the traceback goes to stderr (the server log only)
+        traceback.print_exc()
+        result = ReferenceResult(
+            status="error",
+            code="reference-failed",
+            message="Our reference forward failed on this model; the error was logged.",
+        )
+    write_result(job_dir, result)
+    _event("done")
+
+
+def run(request: ReferenceRequest, job_dir: Path) -> ReferenceResult:
+    """Read, prepare inputs (and a spec's weights), say so, run the forward, write outputs."""
+    with _load(request) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=request.kind == "file")
+        inputs, info = _inputs(request, graph, job_dir)
+        weights = materialize_weights(graph, request.seed)
+        if request.kind == "spec":
+            write_arrays(job_dir / WEIGHTS_FILE, "w", weights)
+    _event("prepared")
+    training = request.mode == "training"
+    start = time.perf_counter()
+    run_ = run_reference(graph, weights, inputs, training=training)
+    elapsed = time.perf_counter() - start
+    layers, outputs = _write_outputs(job_dir, run_.layers, run_.outputs)
+    return ReferenceResult(
+        status="ok",
+        inputs=info,
+        layers=layers,
+        outputs=outputs,
+        reference_s=round(elapsed, 4),
+        batchnorm=_both_modes(graph, weights, inputs, run_.layers, training),
+    )
+
+
+def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[BatchNormModes]:
+    """BatchNormalization layers in both modes: `ran` is one, a second run gives the other."""
+    if not any(node.class_name in BN_CLASSES for node in graph.keras_layers()):
+        return []
+    other = run_reference(graph, weights, inputs, training=not training).layers
+    inference, training_outputs = (other, ran) if training else (ran, other)
+    return batchnorm_modes(graph, inputs, inference, training_outputs)
+
+
+def _load(request: ReferenceRequest) -> LoadedModel:
+    """These bytes were rehearsed when the report was made, and this process is itself
+    limited (time, memory): no second rehearsal."""
+    if request.kind == "file":
+        return read_model(Path(request.model_path), ALREADY_REHEARSED)
+    return read_spec(Path(request.model_path).read_text(), ALREADY_REHEARSED)
+
+
+def _inputs(
+    request: ReferenceRequest, graph: ModelGraph, job_dir: Path
+) -> tuple[list[np.ndarray], CheckInputs | None]:
+    if request.caller_inputs:
+        with np.load(job_dir / INPUTS_FILE, allow_pickle=False) as npz:
+            return [npz[f"x{i}"] for i in range(len(graph.inputs))], None
+    arrays, info = make_inputs(graph, request.seed)
+    write_arrays(job_dir / INPUTS_FILE, "x", arrays)
+    return arrays, info
+
+
+def _write_outputs(
+    job_dir: Path, layers: dict[str, list[list[np.ndarray]]], outputs: list[np.ndarray]
+) -> tuple[dict[str, list[str]], list[str]]:
+    out_dir = job_dir / OUTPUT_DIR
+    out_dir.mkdir(exist_ok=True)
+    counter = iter(range(1 << 30))
+
+    def save(array: np.ndarray) -> str:
+        path = f"{OUTPUT_DIR}/{next(counter)}.npy"
+        np.save(job_dir / path, np.asarray(array), allow_pickle=False)
+        return path
+
+    written = {name: [save(t) for call in calls for t in call] for name, calls in layers.items()}
+    return written, [save(t) for t in outputs]
+
+
+def write_result(job_dir: Path, result: ReferenceResult) -> None:
+    partial = job_dir / (RESULT_FILE + ".partial")
+    partial.write_text(result.model_dump_json())
+    os.replace(partial, job_dir / RESULT_FILE)
+
+
+def _event(name: str) -> None:
+    sys.stdout.write(json.dumps({"event": name}) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

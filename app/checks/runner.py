@@ -1,0 +1,150 @@
+"""Checks run on threads of the serving process, each driving two processes (our reference
+job and a Keras worker); their progress and results go to the report store.
+
+Admission: at most `max_active` checks are queued or running; one more is refused at once
+with 503 `busy` and a Retry-After, before anything is stored. A check's final report is never
+overwritten by a late progress event; progress is written at most every PROGRESS_EVERY_S
+seconds, stage changes always. The job folder is removed when the check ends, whatever
+happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from app.analysis.resolve import resolve
+from app.checks.pipeline import CheckJob, run_check
+from app.formats import IntakeLimits, read_model, read_spec
+from app.graph import ModelGraph
+from app.runtime import PoolBusy, WorkerPool
+from app.schemas import CheckReport
+from app.store import ReportStore
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 0.5
+ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
+RETRY_AFTER_S = 15
+
+
+class CheckRunner:
+    """Starts checks, keeps at most `max_active` of them, and publishes what they find."""
+
+    def __init__(
+        self, pool: WorkerPool, store: ReportStore, work_dir: Path, max_active: int
+    ) -> None:
+        self.pool, self.store = pool, store
+        self.work_dir = Path(work_dir)
+        self.max_active = max_active
+        self._threads = ThreadPoolExecutor(max(1, max_active), thread_name_prefix="check")
+        self._lock = threading.Lock()
+        self._active: dict[str, Future] = {}
+
+    def admit(self) -> None:
+        """Refuse a new check when `max_active` are already queued or running."""
+        with self._lock:
+            if len(self._active) >= self.max_active:
+                raise busy(len(self._active))
+
+    def new_job_dir(self) -> Path:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="check-", dir=self.work_dir))
+
+    def start(self, job: CheckJob) -> None:
+        with self._lock:
+            future = self._threads.submit(self._run, job)
+            self._active[job.report_id] = future
+        future.add_done_callback(lambda _: self._forget(job.report_id))
+
+    def wait(self, report_id: str, timeout_s: float) -> None:
+        """Block until the check of `report_id` ends, or `timeout_s` passes."""
+        with self._lock:
+            future = self._active.get(report_id)
+        if future is not None:
+            try:
+                future.result(timeout=timeout_s)
+            except FutureTimeout:
+                pass
+
+    def active(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def stop(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _forget(self, report_id: str) -> None:
+        with self._lock:
+            self._active.pop(report_id, None)
+
+    def _run(self, job: CheckJob) -> CheckReport:
+        publisher = _Publisher(self.store, job.report_id)
+        try:
+            report = run_check(job, load_graph(job), self.pool, publisher.progress)
+        except Exception:  # a bug of ours must still end the check, and say so
+            logger.exception("check of report %s failed", job.report_id)
+            report = CheckReport(
+                status="error",
+                code="check-failed",
+                message="The check failed on our side; the error was logged.",
+                mode=job.mode,
+            )
+        finally:
+            shutil.rmtree(job.job_dir, ignore_errors=True)
+        publisher.final(report)
+        return report
+
+
+def load_graph(job: CheckJob) -> ModelGraph:
+    """The resolved graph (structure only: no weight values are read here). These bytes were
+    read whole, in a throwaway process, when the report was made; reading is deterministic,
+    so the rehearsal is not repeated."""
+    if job.kind == "spec":
+        loaded = read_spec(job.model_path.read_text(), ALREADY_REHEARSED)
+    else:
+        loaded = read_model(job.model_path, ALREADY_REHEARSED)
+    with loaded:
+        resolve(loaded.graph, weights_in_file=job.kind == "file")
+        return loaded.graph
+
+
+def busy(active: int) -> PoolBusy:
+    error = PoolBusy(
+        "Every Keras worker is busy and the queue of checks is full; try again shortly, or "
+        "send check=false for the breakdown alone.",
+        {"active_checks": active},
+    )
+    error.headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return error
+
+
+class _Publisher:
+    """Writes a check's progress (throttled) and its final report (once, last)."""
+
+    def __init__(self, store: ReportStore, report_id: str) -> None:
+        self.store, self.report_id = store, report_id
+        self._lock = threading.Lock()
+        self._done = False
+        self._last = 0.0
+        self._stage: str | None = None
+
+    def progress(self, report: CheckReport) -> None:
+        stage = report.progress.stage if report.progress else None
+        with self._lock:
+            now = time.monotonic()
+            if self._done or (stage == self._stage and now - self._last < PROGRESS_EVERY_S):
+                return
+            self._last, self._stage = now, stage
+            self.store.set_check(self.report_id, report)
+
+    def final(self, report: CheckReport) -> None:
+        with self._lock:
+            self._done = True
+            self.store.set_check(self.report_id, report)

@@ -1,0 +1,92 @@
+"""The walls around a worker process, besides our parser and the allowlist.
+
+    network      a new, empty network namespace (`unshare --net`) when the platform allows
+                 it (root, or a user namespace); probed once, reported by /api/v1/health
+    rlimits      set by the parent on the child (`prlimit`) when a job starts: CPU seconds
+                 for this job, largest file it may write, open files, no core dumps
+    environment  scrubbed of everything but PATH and our own variables; a private folder
+                 as HOME, TMPDIR and KERAS_HOME (app.runtime.process)
+    single use   one job per process; wall clock and RSS watched by the parent (pool.py)
+
+The CPU limit counts from what the process has used so far (importing TensorFlow), so the
+job gets its whole budget: SIGXCPU at the soft limit, SIGKILL a little later.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import resource
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+UNSHARE_NET = ["unshare", "--net", "--"]
+CPU_GRACE_S = 5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    cpu_s: int
+    max_file_bytes: int
+    max_open_files: int = 512
+
+
+@functools.cache
+def network_isolation() -> bool:
+    """True when `unshare --net` works here (probed once)."""
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        probe = subprocess.run([*UNSHARE_NET, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if probe.returncode != 0:
+        logger.warning("workers run without a network namespace: unshare --net is refused")
+    return probe.returncode == 0
+
+
+def command_prefix() -> list[str]:
+    """What goes before `python -m ...` to start a worker: the namespace where we can."""
+    return UNSHARE_NET if network_isolation() else []
+
+
+def isolations() -> dict[str, bool]:
+    """Which walls are in force, for /api/v1/health."""
+    return {
+        "network_namespace": network_isolation(),
+        "rlimits": True,
+        "scrubbed_environment": True,
+        "private_folder": True,
+        "single_use": True,
+    }
+
+
+def apply_limits(pid: int, limits: JobLimits) -> None:
+    """Set the job's rlimits on process `pid`; a process already gone is left alone."""
+    cpu = used_cpu_s(pid) + limits.cpu_s
+    wanted = {
+        resource.RLIMIT_CPU: (cpu, cpu + CPU_GRACE_S),
+        resource.RLIMIT_FSIZE: (limits.max_file_bytes, limits.max_file_bytes),
+        resource.RLIMIT_NOFILE: (limits.max_open_files, limits.max_open_files),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+    try:
+        for kind, values in wanted.items():
+            resource.prlimit(pid, kind, values)
+    except (ProcessLookupError, PermissionError, ValueError) as exc:
+        logger.warning("could not limit worker %s: %s", pid, exc)
+
+
+def used_cpu_s(pid: int) -> int:
+    """CPU seconds (user + system) process `pid` has used, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0
+    return (int(fields[11]) + int(fields[12])) // CLOCK_TICKS + 1

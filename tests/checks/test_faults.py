@@ -1,0 +1,83 @@
+"""Faults are survived: a worker killed mid-check, a model past the timeout, a full queue.
+Breakdowns keep being served meanwhile."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.checks.test_check_api import finished, seed_spec
+from tests.runtime.models import slow_model
+from tests.web.conftest import make_client
+
+WAIT_S = 120
+
+
+@pytest.fixture(scope="module")
+def slow_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("slow") / "slow.keras"
+    slow_model().save(path)
+    return path
+
+
+def post_file(client, path, **params):
+    return client.post(
+        "/api/v1/reports", files={"file": (path.name, path.read_bytes())}, params=params
+    )
+
+
+def wait_until(predicate, timeout_s=WAIT_S):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def busy_pids(client):
+    return client.app.state.pool.busy_pids()
+
+
+def test_killed_worker_ends_the_check_in_error_and_the_next_one_passes(tmp_path, slow_file):
+    with make_client(tmp_path, workers=1) as client:
+        report = post_file(client, slow_file).json()
+        wait_until(lambda: busy_pids(client))
+        breakdown = client.post(
+            "/api/v1/reports", json={"spec": seed_spec()}, params={"check": "false"}
+        )
+        assert breakdown.status_code == 201  # served while Keras is busy
+        os.kill(busy_pids(client)[0], signal.SIGKILL)
+        check = finished(client, report["id"])
+        assert (check["status"], check["code"]) == ("error", "worker-crashed")
+        assert "Keras worker stopped" in check["message"]
+        after = client.post(
+            "/api/v1/reports",
+            json={"spec": seed_spec(), "inputs": [[0, 1], [2, 3]]},
+            params={"wait": "true"},
+        )
+        assert after.json()["check"]["status"] == "passed"
+
+
+def test_model_past_the_timeout_ends_in_error_timeout(tmp_path, slow_file):
+    with make_client(tmp_path, workers=1, check_timeout_s=8) as client:
+        report = post_file(client, slow_file, wait="true").json()
+        check = report["check"]
+        assert (check["status"], check["code"]) == ("error", "timeout"), check
+        assert "8 s" in check["message"]
+        assert client.get("/api/v1/health").status_code == 200
+
+
+def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
+    with make_client(tmp_path, workers=1, max_queued_checks=0, check_timeout_s=60) as client:
+        first = post_file(client, slow_file)
+        assert first.status_code == 201
+        second = post_file(client, slow_file, recompute="true")
+        assert second.status_code == 503
+        assert second.json()["code"] == "busy"
+        assert int(second.headers["retry-after"]) > 0
+        alone = post_file(client, slow_file, check="false")
+        assert alone.status_code == 201
