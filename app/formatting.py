@@ -42,4 +42,33 @@ def number(value: float | None, digits: int = 6) -> str:
 
 
 def percent(part: int | float, whole: int | float) -> str:
-    return "0%" if not whole else f"{100 * part / whole:.1f}%"
+    """12.3%; a share that rounds to 0% or 100% but is not says so: <0.1%, >99.9%."""
+    if not whole or not part:
+        return "0%"
+    share = 100 * part / whole
+    if share < 0.05:
+        return "<0.1%"
+    if 99.95 <= share < 100:
+        return ">99.9%"
+    return f"{share:.1f}%"
+
+
+def error(value: float | None) -> str:
+    """An error size: 6.95e-07, 0.0123; exact zero is 0; None (not compared) is —."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:.2e}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """1 layer, 2 layers, 1,024 channels."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def mebibytes(value: int) -> str:
+    """1,024 MiB: the unit the service's size limits are set and refused in."""
+    return f"{value / (1 << 20):,.0f} MiB"

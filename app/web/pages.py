@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from app.errors import LayerNotFound
-from app.formats.sniff import ACCEPTED
 from app.reports import Reports
 from app.schemas import BatchNormReport, Report
+from app.web.batchnorm_view import batchnorm_view
 from app.web.deps import get_reports
 from app.web.negotiation import wants_html
+from app.web.report_view import report_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,7 +22,11 @@ router = APIRouter(include_in_schema=False)
 def upload_form(request: Request) -> Response:
     """The upload form."""
     settings = request.app.state.settings
-    context = {"accepted": ACCEPTED, "max_upload_bytes": settings.max_upload_bytes}
+    context = {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_field_bytes": settings.max_field_bytes,
+        "checks_enabled": settings.workers > 0,
+    }
     return request.app.state.templates.TemplateResponse(request, "index.html", context)
 
 
@@ -48,12 +53,13 @@ def batchnorm_page(
     bn = find_batchnorm(report, layer)
     if not wants_html(request):
         return JSONResponse(bn.model_dump(mode="json"))
-    context = {"report": report, "bn": bn}
+    context = {"view": batchnorm_view(report, bn), "report": report}
     return request.app.state.templates.TemplateResponse(request, "batchnorm.html", context)
 
 
 def render_report(request: Request, report: Report) -> Response:
-    context = {"report": report}
+    """The report page; `?class=`, `?q=` and `?weights=1` filter its layer table."""
+    context = {"view": report_view(report, request.query_params), "report": report}
     return request.app.state.templates.TemplateResponse(request, "report.html", context)
 
 

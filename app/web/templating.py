@@ -9,16 +9,24 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from app.formatting import count, human_bytes, number, percent, shape
+from app.formatting import count, error, human_bytes, mebibytes, number, percent, plural, shape
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
+FILTERS = {
+    "count": count,
+    "error": error,
+    "human_bytes": human_bytes,
+    "mebibytes": mebibytes,
+    "number": number,
+    "percent": percent,
+    "plural": plural,
+    "shape": shape,
+}
 
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.filters.update(
-        count=count, shape=shape, human_bytes=human_bytes, number=number, percent=percent
-    )
+    templates.env.filters.update(FILTERS)
     return templates

@@ -1,0 +1,152 @@
+"""The report page: what a person reads about the seed model and about nested models."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.kerasref import keras
+from tests.web.conftest import make_client
+from tests.web.models import seed_model
+from tests.web.pages_support import fresh, page, readable, upload
+
+layers = keras.layers
+
+
+@pytest.fixture(scope="module")
+def seeded_report(tmp_path_factory):
+    """The seed model of DESIGN.md, uploaded without Keras workers: (client, report id)."""
+    tmp = tmp_path_factory.mktemp("report")
+    with make_client(tmp) as client:
+        yield client, upload(client, fresh(seed_model), tmp, "seed.keras")
+
+
+def nested_model():
+    """Input(8) → Sequential "inner" [Dense 4, BatchNormalization] → Dense 2."""
+    inner = keras.Sequential(
+        [keras.Input((8,)), layers.Dense(4, name="inner_dense"), layers.BatchNormalization()],
+        name="inner",
+    )
+    inputs = keras.Input((8,), name="x")
+    outputs = layers.Dense(2, name="head")(inner(inputs))
+    return keras.Model(inputs, outputs, name="outer")
+
+
+def test_report_page_shows_the_totals_of_model_summary(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    assert re.search(r'id="total-params">2,140,752<', html)
+    assert re.search(r'id="trainable-params">2,139,728<', html)
+    assert re.search(r'id="non-trainable-params">1,024<', html)
+    text = readable(html)
+    assert "sequential Sequential" in text
+    assert "seed.keras .keras archive written by Keras 3.15.1" in text
+    assert "8 arrays in get_weights()" in text
+
+
+def test_report_page_charts_where_the_parameters_are(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    chart = html.split('id="share-layers"')[1].split("</table>")[0]
+    rows = [readable(row) for row in chart.split("<tr>")[2:]]
+    assert rows == [
+        "dense Dense 2,097,664 98.0%",
+        "dense_1 Dense 41,040 1.9%",
+        "batch_normalization BatchNormalization 2,048 1,024 non-trainable 0.1%",
+    ]
+    # Bars are shares of 2,140,752 on a 0..1000 scale: 2,097,664 → 979.87; BN 1,024 → 0.48,
+    # drawn 2 wide so that it shows.
+    assert '<rect class="trainable" x="0" y="0" width="979.87"' in chart
+    assert '<rect class="frozen" x="2.0" y="0" width="2.0"' in chart
+    assert "trainable 2,139,728 (>99.9%) non-trainable 1,024 (<0.1%)" in readable(html)
+
+
+def test_report_page_lists_the_batchnorm_layer_with_its_roles(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    section = html.split('id="batchnorm"')[1].split("</section>")[0]
+    assert f'href="/reports/{report_id}/batchnorm/batch_normalization"' in section
+    text = readable(section)
+    assert "batch_normalization 512 2: gamma 3: beta 4: moving_mean 5: moving_variance" in text
+    assert "0.001 0.99 never-trained" in text
+    assert 'class="role trainable" title="trainable">3: beta' in section
+    assert 'class="role frozen" title="non-trainable">4: moving_mean' in section
+
+
+def test_report_page_layer_table_gives_formulas_and_weight_indices(seeded_report):
+    client, report_id = seeded_report
+    text = readable(page(client, f"/reports/{report_id}"))
+    assert (
+        "dense Dense (None, 512) 2,097,664 2,097,664 0 4096 × 512 + 512 = 2,097,664 "
+        "#0 kernel (4096, 512) 2,097,152 trainable #1 bias (512,) 512 trainable"
+    ) in text
+    assert (
+        "batch_normalization BatchNormalization its BatchNormalization page (None, 512) "
+        "2,048 1,024 1,024 4 × 512 = 2,048 #2 gamma (512,) 512 trainable #3 beta (512,) 512 "
+        "trainable #4 moving_mean (512,) 512 non-trainable #5 moving_variance (512,) 512 "
+        "non-trainable"
+    ) in text
+    assert "dropout Dropout (None, 512) 0 0 0 no weights" in text
+    assert "Showing 4 of 4 layers" in text
+    assert "Total: 2,140,752 params, 2,139,728 trainable, 1,024 non-trainable" in text
+
+
+def test_report_page_filters_layers_by_class_without_javascript(seeded_report):
+    client, report_id = seeded_report
+    text = readable(page(client, f"/reports/{report_id}?class=Dense"))
+    assert "Showing 2 of 4 layers" in text
+    assert "#0 kernel (4096, 512)" in text and "#6 kernel (512, 80)" in text
+    assert "#2 gamma" not in text
+    assert "dropout Dropout" not in text
+
+
+def test_report_page_filters_by_name_and_by_weights(seeded_report):
+    client, report_id = seeded_report
+    assert "Showing 1 of 4 layers" in readable(page(client, f"/reports/{report_id}?q=BATCH"))
+    with_weights = readable(page(client, f"/reports/{report_id}?weights=1"))
+    assert "Showing 3 of 4 layers" in with_weights
+    assert "dropout Dropout" not in with_weights
+
+
+def test_report_page_says_when_no_layer_matches(seeded_report):
+    client, report_id = seeded_report
+    text = readable(page(client, f"/reports/{report_id}?class=Conv2D"))
+    assert "Showing 0 of 4 layers" in text
+    assert "No layer matches this filter." in text
+
+
+def test_report_page_says_the_check_did_not_run_without_workers(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    section = readable(html.split('id="check"')[1].split("</section>")[0])
+    assert "Not run This service runs no Keras workers (KEX_WORKERS=0)" in section
+    assert "Code: no-workers" in section
+    assert "data-check-poll" not in html
+
+
+def test_report_page_groups_a_nested_model(tmp_path):
+    with make_client(tmp_path) as client:
+        report_id = upload(client, fresh(nested_model), tmp_path, "nested.keras")
+        html = page(client, f"/reports/{report_id}")
+    opening, group = html.split('id="layer-inner"')[1].split("</details>")[0].split(">", 1)
+    assert " open" in opening  # a small nested model starts unfolded
+    text = readable(group)
+    # Dense(4) on 8 inputs: 8 × 4 + 4 = 36; BatchNormalization on 4: 4 × 4 = 16, 8 of them
+    # moving statistics.
+    assert text.startswith(
+        "inner Sequential 2 layers · 52 params (8 non-trainable) · output (None, 4)"
+    )
+    assert "inner_dense Dense (None, 4) 36" in text
+    assert 'id="layer-inner/inner_dense"' in group
+    assert "head Dense" not in text  # the outer model's own layer is outside the group
+    assert "Showing 4 of 4 layers" in readable(html)  # x, inner_dense, batch_normalization, head
+
+
+def test_report_page_links_parameter_rows_to_nested_layers(tmp_path):
+    with make_client(tmp_path) as client:
+        report_id = upload(client, fresh(nested_model), tmp_path, "nested.keras")
+        html = page(client, f"/reports/{report_id}")
+    chart = html.split('id="share-layers"')[1].split("</table>")[0]
+    assert '<a href="#layer-inner/inner_dense">inner_dense</a>' in chart
+    assert "Dense in inner" in readable(chart)
