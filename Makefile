@@ -26,4 +26,5 @@ lint: install-test
 	$(BIN)/ruff format --check app tests
 
 test: install-test lint
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest

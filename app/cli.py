@@ -2,9 +2,15 @@
 
 `inspect` goes through the same `Reports` service as the API (no second implementation),
 with a store in a temporary folder, and prints the report as tables or, with `--json`,
-exactly the API's JSON.
+exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
+and shows its progress on stderr.
 
-Exit codes: 0 explained; 2 bad usage; 3 the file was refused (its error code is printed).
+Exit codes:
+    0  explained (and, with --check, the check passed)
+    1  the check ran and failed: a layer differs from Keras beyond the tolerance
+    2  bad usage (no such file, unknown option)
+    3  the file was refused: its error code and sentence are printed on stderr
+    4  the check could not run: refused, unsupported by Keras, or an error
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from app.errors import ExplainerError
 from app.reports import Options, Reports, Submission
-from app.schemas import Report
+from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
 
-EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
+POLL_S = 0.2
+BAR_WIDTH = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="explain a model file in the terminal")
     inspect.add_argument("file", type=Path, help=".keras, legacy .h5, or to_json() spec")
     inspect.add_argument("--json", action="store_true", help="print the API's JSON")
+    inspect.add_argument("--check", action="store_true", help="run the manual-vs-predict check")
+    inspect.add_argument("--inputs", type=Path, help=".npy or .npz inputs for the check")
+    inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
     inspect.set_defaults(run=_inspect)
     return parser
 
@@ -55,11 +67,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    if not args.file.is_file():
-        print(f"keras-explainer: no such file: {args.file}", file=sys.stderr)
-        return EXIT_USAGE
+    for path in (args.file, args.inputs):
+        if path is not None and not path.is_file():
+            print(f"keras-explainer: no such file: {path}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        report = explain(args.file)
+        report = explain(args.file, check=args.check, inputs=args.inputs, mode=args.mode)
     except ExplainerError as exc:
         print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_REFUSED
@@ -69,16 +82,63 @@ def _inspect(args: argparse.Namespace) -> int:
         from app.terminal import render
 
         print(render(report))
-    return EXIT_OK
+    return exit_code(report.check, args.check)
 
 
-def explain(path: Path) -> Report:
+def exit_code(check: CheckReport, asked: bool) -> int:
+    if not asked or check.status == "passed":
+        return EXIT_OK
+    return EXIT_CHECK_FAILED if check.status == "failed" else EXIT_NOT_CHECKED
+
+
+def explain(
+    path: Path, check: bool = False, inputs: Path | None = None, mode: str = "inference"
+) -> Report:
     """The report the API would give for this file, through the same service."""
+    options = Options(check=check, mode=mode)
+    submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
-        reports = Reports(SqliteReportStore(Path(folder) / "reports.sqlite3"))
-        submission = Submission(model_path=path, filename=path.name)
-        report, _ = reports.create(submission, Options(check=False))
-        return report
+        if not check:
+            reports = Reports(SqliteReportStore(Path(folder) / "reports.sqlite3"))
+            return reports.create(submission, options)[0]
+        return _explain_with_check(Path(folder), submission, options)
+
+
+def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
+    from app.checks.runner import CheckRunner
+    from app.config import Settings
+    from app.main import check_settings, make_pool
+
+    settings = Settings(data_dir=folder, workers=1, spare_workers=0)
+    pool = make_pool(settings)
+    assert pool is not None
+    pool.start()
+    store = SqliteReportStore(settings.store_path)
+    try:
+        runner = CheckRunner(pool, store, settings.work_dir / "checks", max_active=1)
+        reports = Reports(store, runner, check_settings(settings))
+        report, _ = reports.create(submission, options)
+        return _follow(reports, report.id)
+    finally:
+        pool.stop()
+
+
+def _follow(reports: Reports, report_id: str) -> Report:
+    """Poll the stored report, drawing the check's progress on stderr, until it ends."""
+    while (report := reports.get(report_id)).check.status in ("queued", "running"):
+        _draw(report.check)
+        time.sleep(POLL_S)
+    print(file=sys.stderr)
+    return report
+
+
+def _draw(check: CheckReport) -> None:
+    progress = check.progress
+    fraction = progress.done / progress.total if progress and progress.total else 0.0
+    filled = int(BAR_WIDTH * fraction)
+    stage = progress.stage if progress else check.status
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    print(f"\rcheck [{bar}] {stage:<11}", end="", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Reports kept by id: one small interface, SQLite behind it by default.
 
 A report is written once, whole (the breakdown and BatchNormalization parts never change);
-its check is a separate column that the check job updates as it progresses. A report may
+its check is a separate column that the check job updates as it progresses. `prune` keeps
+the store within an age and a size (the size counted as the compressed bodies). A report may
 carry a content key (the file's sha256 plus the options that shape the report) so that the
 same upload can be answered from the store.
 
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS reports (
     content_key TEXT,
     created_at REAL NOT NULL,
     body BLOB NOT NULL,
-    check_json TEXT NOT NULL
+    check_json TEXT NOT NULL,
+    size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_content_key ON reports (content_key, created_at);
 """
@@ -45,6 +47,10 @@ class ReportStore(Protocol):
 
     def set_check(self, report_id: str, check: CheckReport) -> None: ...
 
+    def get_check(self, report_id: str) -> CheckReport | None: ...
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int: ...
+
 
 class SqliteReportStore:
     """Reports in one SQLite file; the report body is compressed JSON."""
@@ -59,10 +65,11 @@ class SqliteReportStore:
     def add(self, report: Report, content_key: str | None = None) -> None:
         body = zlib.compress(report.model_dump_json(exclude={"check"}).encode())
         with self._connect() as db:
+            check = report.check.model_dump_json()
             db.execute(
-                "INSERT INTO reports (id, content_key, created_at, body, check_json) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (report.id, content_key, time.time(), body, report.check.model_dump_json()),
+                "INSERT INTO reports (id, content_key, created_at, body, check_json, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (report.id, content_key, time.time(), body, check, len(body) + len(check)),
             )
 
     def get(self, report_id: str) -> Report | None:
@@ -77,12 +84,36 @@ class SqliteReportStore:
         )
         return _report(row) if row else None
 
+    def get_check(self, report_id: str) -> CheckReport | None:
+        """The check alone, without reading the report's body."""
+        row = self._one("SELECT check_json FROM reports WHERE id = ?", (report_id,))
+        return CheckReport.model_validate_json(row[0]) if row else None
+
     def set_check(self, report_id: str, check: CheckReport) -> None:
         with self._connect() as db:
             db.execute(
                 "UPDATE reports SET check_json = ? WHERE id = ?",
                 (check.model_dump_json(), report_id),
             )
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int:
+        """Delete reports older than `max_age_s`, then the oldest until the stored bodies
+        take at most `max_bytes`; returns how many were deleted."""
+        with self._connect() as db:
+            old = db.execute(
+                "DELETE FROM reports WHERE created_at < ?", (time.time() - max_age_s,)
+            ).rowcount
+            over = db.execute(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
+                "(ORDER BY created_at DESC, id) AS kept FROM reports) WHERE kept > ?)",
+                (max_bytes,),
+            ).rowcount
+        return old + over
+
+    def size_of(self, report_id: str) -> int | None:
+        """The bytes a report takes in the store (what `prune` counts)."""
+        row = self._one("SELECT size FROM reports WHERE id = ?", (report_id,))
+        return row[0] if row else None
 
     def _one(self, sql: str, args: tuple) -> tuple | None:
         return self._connect().execute(sql, args).fetchone()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.formatting import human_bytes, shape
-from app.schemas import BatchNormReport, LayerReport, Report
+from app.formatting import human_bytes, number, shape
+from app.schemas import BatchNormReport, CheckReport, LayerReport, Report
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula")
 
@@ -13,6 +13,7 @@ LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formul
 def render(report: Report) -> str:
     sections = [_header(report), _layers(report.layers)]
     sections += [_batchnorm(bn) for bn in report.batchnorm]
+    sections.append(_check(report.check))
     if report.warnings:
         sections.append("Warnings:\n" + "\n".join(f"  - {w}" for w in report.warnings))
     return "\n\n".join(sections)
@@ -60,6 +61,29 @@ def _batchnorm(bn: BatchNormReport) -> str:
         f"  inference: {bn.inference_formula}",
     ]
     lines += [f"  ! {finding.message}" for finding in bn.findings]
+    return "\n".join(lines)
+
+
+CHECK_COLUMNS = ("Layer (class)", "Output shape", "Max abs error", "Max rel error", "Verdict")
+
+
+def _check(check: CheckReport) -> str:
+    lines = [
+        f"Manual vs predict: {check.status}" + (f" — {check.message}" if check.message else "")
+    ]
+    if check.layers:
+        rows = [
+            (
+                f"{layer.name} ({layer.class_name})",
+                shape(layer.output_shape),
+                number(layer.max_abs_error, 3),
+                number(layer.max_rel_error, 3),
+                layer.verdict,
+            )
+            for layer in check.layers
+        ]
+        lines.append(table(CHECK_COLUMNS, rows))
+    lines += [f"  note: {note}" for note in check.notes]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from tests.web.conftest import make_client
 from tests.web.models import saved, seed_model, small_model
 
@@ -43,3 +43,18 @@ def test_inspect_refused_file_exits_3_with_its_code(tmp_path, capsys):
 def test_inspect_missing_file_exits_2(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "absent.keras")]) == EXIT_USAGE
     assert "no such file" in capsys.readouterr().err
+
+
+def test_inspect_check_runs_keras_and_exits_0_when_it_passes(tmp_path, capsys):
+    path = saved(small_model(), tmp_path / "m.keras")
+    assert main(["inspect", "--check", str(path)]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "Manual vs predict: passed" in captured.out
+    assert "check [" in captured.err
+    assert path.is_file()  # the user's file is copied for the check, never moved
+
+
+def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
+    path = corpus / "hls4ml_qkeras-v3_3layer.keras"
+    assert main(["inspect", "--check", str(path)]) == EXIT_NOT_CHECKED
+    assert "Manual vs predict: refused" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from app.web.examples import SPEC_EXAMPLE
 
 
 def report():
-    return explain_spec(SPEC_EXAMPLE)
+    return explain_spec(SPEC_EXAMPLE).report
 
 
 def test_store_keeps_reports_across_reopening(tmp_path):
@@ -39,3 +39,19 @@ def test_store_concurrent_writes_lose_nothing(tmp_path):
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda r: store.add(r, r.id), reports))
     assert all(store.get(r.id) == r for r in reports)
+
+
+def test_prune_deletes_old_reports_then_the_oldest_over_the_size(tmp_path, monkeypatch):
+    store = SqliteReportStore(tmp_path / "r.sqlite3")
+    clock = [1_000_000.0]
+    monkeypatch.setattr("app.store.time.time", lambda: clock[0])
+    reports = []
+    for _ in range(5):
+        reports.append(report())
+        store.add(reports[-1])
+        clock[0] += 100
+    assert store.prune(max_age_s=450, max_bytes=1 << 30) == 1  # the one added at t=0
+    assert store.get(reports[0].id) is None
+    newest_two = store.size_of(reports[4].id) + store.size_of(reports[3].id)
+    assert store.prune(max_age_s=1e9, max_bytes=newest_two) == 2
+    assert [store.get(r.id) is not None for r in reports] == [False, False, False, True, True]

@@ -1,0 +1,42 @@
+"""Keeps the report store within its age and size: at start, then every EVERY_S seconds,
+on a daemon thread that stops with the app."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.store import ReportStore
+
+logger = logging.getLogger(__name__)
+
+EVERY_S = 600.0
+DAY_S = 86_400.0
+
+
+class Retention:
+    def __init__(self, store: ReportStore, retention_days: float, max_bytes: int) -> None:
+        self.store, self.max_age_s, self.max_bytes = store, retention_days * DAY_S, max_bytes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def prune_once(self) -> int:
+        deleted = self.store.prune(self.max_age_s, self.max_bytes)
+        if deleted:
+            logger.info("retention: %d report(s) deleted", deleted)
+        return deleted
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.prune_once()
+            except Exception:  # a locked or full disk must not end the loop
+                logger.exception("retention: pruning failed")
+            if self._stop.wait(EVERY_S):
+                return
