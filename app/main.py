@@ -15,8 +15,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.analysis.budgets import BudgetLimits
+from app.checks import CHECK_CODES
 from app.checks.runner import CheckRunner
 from app.config import Settings
+from app.errors import all_error_classes
+from app.intake.refusals import REFUSAL_CODES
 from app.reports import CheckSettings, Reports
 from app.retention import Retention
 from app.runtime import WorkerPool
@@ -24,11 +27,24 @@ from app.store import SqliteReportStore
 from app.web import api, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
 
+ABSTRACT = frozenset({"bad-request", "unprocessable", "not-found"})  # bases, never raised
+
 DESCRIPTION = (
     "Explains Keras models: every parameter with its role, shape and `get_weights()` index, "
     "every BatchNormalization layer with its own numbers, and a check that reproduces "
     "`predict` by hand. Errors are `{code, message, details}` with a stable `code`."
 )
+
+
+def describe_codes() -> str:
+    """The API description's list of every error code, and of a check's codes."""
+    errors = sorted(all_error_classes(), key=lambda cls: (cls.status, cls.code))
+    lines = ["", "", "**Error codes** (HTTP status, `code`):", ""]
+    lines += [f"- {cls.status} `{cls.code}`" for cls in errors if cls.code not in ABSTRACT]
+    lines += ["- 404 `not-found`, 405 `method-not-allowed`: no such route or method", ""]
+    lines += ["**Check codes** (`check.code` when a check did not pass or run):", ""]
+    lines += [f"- `{code}`: {text}" for code, text in {**CHECK_CODES, **REFUSAL_CODES}.items()]
+    return "\n".join(lines)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="keras-explainer",
         version=__version__,
-        description=DESCRIPTION,
+        description=DESCRIPTION + describe_codes(),
         lifespan=_lifespan(pool, checks, retention),
     )
     app.state.settings = settings
@@ -67,7 +83,9 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         size=settings.workers,
         spares=settings.spare_workers,
         timeout_s=settings.check_timeout_s,
-        max_queued=settings.max_queued_checks,
+        # The check runner admits at most workers + max_queued_checks checks (503 beyond), each
+        # one Keras job: the pool's own queue never needs to refuse.
+        max_queued=settings.workers + settings.max_queued_checks,
     )
 
 

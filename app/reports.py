@@ -186,7 +186,7 @@ class Reports:
             seed=settings.seed,
             tolerance=settings.tolerance,
             timeout_s=settings.timeout_s,
-            caller_inputs=inputs,
+            inputs=inputs,
         )
 
 
@@ -238,7 +238,7 @@ def _queued(job: CheckJob) -> CheckReport:
         mode=job.mode,
         progress=CheckProgress(stage="queued", done=0, total=1),
         tolerance=job.tolerance,
-        inputs=job.caller_inputs,
+        inputs=job.inputs,
     )
 
 

@@ -47,12 +47,14 @@ def serving(workers: int = 0, **settings: str):
 
 
 def wait_healthy(base: str, workers: int) -> None:
-    """Until /api/v1/health answers (and, with workers, one is warm)."""
+    """Until /api/v1/health answers (and, with workers, every worker is warm: a spare still
+    importing TensorFlow would take CPU from what is measured next)."""
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         try:
             health = httpx2.get(f"{base}/api/v1/health", timeout=2).json()
-            if not workers or health["workers"]["warm"] >= 1:
+            state = health["workers"]
+            if not workers or (state["warm"] >= 1 and state["starting"] == 0):
                 return
         except (httpx2.TransportError, ValueError):
             pass

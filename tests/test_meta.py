@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from app.checks import CHECK_CODES
+from app.config import Settings
 from app.errors import all_error_classes
+from app.intake.refusals import REFUSAL_CODES
 from app.layers.registry import REGISTRY, known_classes
 
 KEBAB = re.compile(r"^[a-z]+(-[a-z]+)*$")
@@ -32,3 +36,21 @@ def test_every_error_class_has_a_kebab_code_and_a_4xx_or_5xx_status():
         assert 400 <= cls.status < 600, cls
         assert cls.code not in codes, f"{cls} reuses the code of {codes.get(cls.code)}"
         codes[cls.code] = cls
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+HTTP_CODES = ("not-found", "method-not-allowed", "internal-error")
+
+
+def test_readme_lists_every_error_check_and_refusal_code():
+    text = README.read_text()
+    codes = {cls.code for cls in all_error_classes()} - {"internal-error", "not-found"}
+    codes |= set(HTTP_CODES) | set(CHECK_CODES) | set(REFUSAL_CODES)
+    codes -= {"bad-request", "unprocessable"}  # abstract bases, never raised as such
+    assert sorted(c for c in codes if f"`{c}`" not in text) == []
+
+
+def test_readme_lists_every_setting():
+    text = README.read_text()
+    missing = [n for n in Settings.model_fields if f"`KEX_{n.upper()}`" not in text]
+    assert missing == []

@@ -30,6 +30,7 @@ CHECK_CODES: dict[str, str] = {
     "worker-failed": "error: the worker failed unexpectedly.",
     "workers-unavailable": "error: no Keras worker could be started.",
     "pool-stopped": "error: the service stopped before the check finished.",
+    "busy": "error: the worker pool refused the job (it should not: checks are admitted).",
     "pool-error": "error: the worker pool failed running the check.",
     "reference-failed": "error: our reference forward failed (a bug of ours; logged).",
     "abandoned": "error: Keras failed, so our side was stopped.",

@@ -1,8 +1,9 @@
 """One check, from its job folder to a `CheckReport`.
 
-    reference job (a process of ours)  reads the model, writes inputs (and a spec's weights)
-        └─ "prepared" ─► the Keras job (a worker of the pool) loads and predicts
-    reference job runs our NumPy forward meanwhile
+    inputs.npz: the caller's, or seeded here from the graph
+    the Keras job (a worker of the pool) loads and predicts; for a spec it starts once the
+        reference job has written the weights ("prepared")
+    the reference job (a process of ours) reads the model and runs our NumPy forward
     both done ─► the comparison, layer by layer, one layer in memory at a time
 
 Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
@@ -23,10 +24,13 @@ from typing import Any
 
 from app.analysis.batchnorm_modes import sample
 from app.analysis.compare import Side, compare
+from app.analysis.inputs import make_inputs
 from app.checks import compat, keras_job
 from app.checks.reference_job import RESULT_FILE, ReferenceRequest, ReferenceResult
+from app.errors import Busy
 from app.graph import ModelGraph
-from app.runtime import JobResult, Progress, WorkerPool
+from app.runtime import JobResult, Progress, WorkerPool, write_arrays
+from app.runtime.jobs import failure
 from app.runtime.pool import job_limits
 from app.runtime.process import EOF, WorkerProcess
 from app.runtime.sandbox import apply_limits
@@ -58,7 +62,7 @@ class CheckJob:
     seed: int
     tolerance: float
     timeout_s: float
-    caller_inputs: CheckInputs | None = None
+    inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
     created: float = field(default_factory=time.monotonic)
 
 
@@ -72,6 +76,9 @@ class _Sides:
 
 def run_check(job: CheckJob, graph: ModelGraph, pool: WorkerPool, publish: Publish) -> CheckReport:
     """Run both sides and compare them; never raises for a model's fault."""
+    if job.inputs is None:  # seeded: made here, so that a file's Keras job starts at once
+        arrays, job.inputs = make_inputs(graph, job.seed)
+        write_arrays(job.job_dir / keras_job.INPUTS_FILE, "x", arrays)
     sides = _run_sides(job, pool, publish)
     reference, keras = sides.reference, sides.keras
     if sides.blocked is not None:
@@ -90,7 +97,7 @@ def run_check(job: CheckJob, graph: ModelGraph, pool: WorkerPool, publish: Publi
         status=status,
         message=_verdict(status, comparison.first_divergence, job.tolerance),
         mode=job.mode,
-        inputs=job.caller_inputs or reference.inputs,
+        inputs=job.inputs,
         tolerance=job.tolerance,
         layers=comparison.layers,
         first_divergence=comparison.first_divergence,
@@ -106,17 +113,28 @@ def _run_sides(job: CheckJob, pool: WorkerPool, publish: Publish) -> _Sides:
     deadline = time.monotonic() + job.timeout_s
     process = _start_reference(job)
     try:
-        if not _wait_for(process, "prepared", deadline):
-            return _Sides(_reference_result(job, process), None, [])
         notes: list[str] = []
         request, blocked = _keras_request(job, notes)
-        future = None if request is None else pool.submit(request, _relay(job, publish))
+        needs_weights = job.kind == "spec"  # Keras waits for the weights the reference writes
+        if needs_weights and not _wait_for(process, "prepared", deadline):
+            return _Sides(_reference_result(job, process), None, notes)
+        future = None if request is None else _submit(pool, request, job, publish)
         _wait_for(process, "done", deadline, abandon_if=_keras_failed_hard(future))
         reference = _reference_result(job, process)
         keras = future.result() if future is not None else None
         return _Sides(reference, keras, notes, blocked)
     finally:
         process.reap()
+
+
+def _submit(pool: WorkerPool, request: Any, job: CheckJob, publish: Publish) -> Future:
+    """The Keras job's future; a pool that refuses it gives a future already failed."""
+    try:
+        return pool.submit(request, _relay(job, publish))
+    except Busy as exc:
+        refused: Future = Future()
+        refused.set_result(failure("error", "busy", exc.message))
+        return refused
 
 
 def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:
@@ -141,7 +159,6 @@ def _start_reference(job: CheckJob) -> WorkerProcess:
         kind=job.kind,
         mode=job.mode,
         seed=job.seed,
-        caller_inputs=job.caller_inputs is not None,
     )
     process.send((request.model_dump_json() + "\n").encode())
     return process
@@ -251,7 +268,7 @@ def _keras_failed(
     report = _ended(
         job, keras_job.failure_status(keras), keras.code, keras.message, notes=notes + keras.notes
     )
-    report.inputs = job.caller_inputs or reference.inputs
+    report.inputs = job.inputs
     report.details = {"reason": keras.reason} if keras.reason else None
     if reference.status == "ok":
         names = [ref.layer for ref in graph.outputs]

@@ -6,13 +6,13 @@ sit in the serving process, and so that a fault in it cannot take the server dow
 
 Protocol: one `ReferenceRequest` line on stdin; JSON event lines on stdout:
 
-    {"event": "prepared"}   inputs.npz (x0, x1, ...) and, for a spec, weights.npz (w0, ...)
-                            are written: the Keras job can start
+    {"event": "prepared"}   the model is read and, for a spec, weights.npz (w0, ...) is
+                            written: a spec's Keras job can start (a file's starts at once)
     {"event": "done"}       reference.json and reference/<i>.npy are written
 
 `reference.json` is a `ReferenceResult`: each layer's outputs (every call's tensors, in order)
-and the model's outputs as .npy paths, how the inputs were made, the time of the forward; or a
-code and a sentence when something failed.
+and the model's outputs as .npy paths, and the time of the forward; or a code and a sentence
+when something failed. The inputs (`inputs.npz`: x0, x1, ...) are the check's, written before.
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ from pydantic import BaseModel, ConfigDict
 
 from app.analysis.batchnorm import BN_CLASSES
 from app.analysis.batchnorm_modes import batchnorm_modes
-from app.analysis.inputs import make_inputs
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
 from app.errors import ExplainerError
 from app.formats import IntakeLimits, LoadedModel, read_model, read_spec
-from app.graph import ModelGraph
 from app.runtime import write_arrays
-from app.schemas import BatchNormModes, CheckInputs
+from app.schemas import BatchNormModes
 
 RESULT_FILE = "reference.json"
 ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
@@ -56,14 +54,12 @@ class ReferenceRequest(_Strict):
     kind: Literal["file", "spec"]
     mode: Literal["inference", "training"]
     seed: int
-    caller_inputs: bool  # inputs.npz is already there, written from the caller's arrays
 
 
 class ReferenceResult(_Strict):
     status: Literal["ok", "error"]
     code: str | None = None
     message: str | None = None
-    inputs: CheckInputs | None = None
     layers: dict[str, list[str]] = {}
     outputs: list[str] = []
     reference_s: float | None = None
@@ -93,7 +89,7 @@ def run(request: ReferenceRequest, job_dir: Path) -> ReferenceResult:
     with _load(request) as loaded:
         graph = loaded.graph
         resolve(graph, weights_in_file=request.kind == "file")
-        inputs, info = _inputs(request, graph, job_dir)
+        inputs = read_inputs(job_dir, len(graph.inputs))
         weights = materialize_weights(graph, request.seed)
         if request.kind == "spec":
             write_arrays(job_dir / WEIGHTS_FILE, "w", weights)
@@ -105,7 +101,6 @@ def run(request: ReferenceRequest, job_dir: Path) -> ReferenceResult:
     layers, outputs = _write_outputs(job_dir, run_.layers, run_.outputs)
     return ReferenceResult(
         status="ok",
-        inputs=info,
         layers=layers,
         outputs=outputs,
         reference_s=round(elapsed, 4),
@@ -130,15 +125,10 @@ def _load(request: ReferenceRequest) -> LoadedModel:
     return read_spec(Path(request.model_path).read_text(), ALREADY_REHEARSED)
 
 
-def _inputs(
-    request: ReferenceRequest, graph: ModelGraph, job_dir: Path
-) -> tuple[list[np.ndarray], CheckInputs | None]:
-    if request.caller_inputs:
-        with np.load(job_dir / INPUTS_FILE, allow_pickle=False) as npz:
-            return [npz[f"x{i}"] for i in range(len(graph.inputs))], None
-    arrays, info = make_inputs(graph, request.seed)
-    write_arrays(job_dir / INPUTS_FILE, "x", arrays)
-    return arrays, info
+def read_inputs(job_dir: Path, count: int) -> list[np.ndarray]:
+    """x0, x1, ... from inputs.npz (written by the check before this job started)."""
+    with np.load(job_dir / INPUTS_FILE, allow_pickle=False) as npz:
+        return [npz[f"x{i}"] for i in range(count)]
 
 
 def _write_outputs(

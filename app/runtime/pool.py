@@ -122,7 +122,7 @@ class WorkerPool:
         )
         with self._lock:
             refusal = self._refusal_locked()
-            if refusal is None and len(self._pending) >= self.max_queued:
+            if refusal is None and len(self._pending) >= self.max_queued + self._free_locked():
                 raise PoolBusy(
                     "Every Keras worker is busy and the queue is full; try again shortly.",
                     {"queued": len(self._pending)},
@@ -133,6 +133,10 @@ class WorkerPool:
         if refusal is not None:
             _resolve([job], refusal)
         return job.future
+
+    def _free_locked(self) -> int:
+        """Jobs that would start at once: warm workers, up to `size` running."""
+        return max(0, min(len(self._idle), self.size - len(self._busy)))
 
     def _refusal_locked(self) -> JobResult | None:
         if self._stopped:

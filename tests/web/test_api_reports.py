@@ -237,3 +237,14 @@ def test_uploads_are_kept_only_when_asked(tmp_path):
             assert kept.is_file() is keep
             if keep:
                 assert kept.read_bytes() == path.read_bytes()
+
+
+def test_openapi_document_lists_every_code_and_documents_every_route(client):
+    document = client.get("/openapi.json").json()
+    description = document["info"]["description"]
+    for code in ("unsupported-format", "busy", "parameter-budget-exceeded", "worker-crashed"):
+        assert f"`{code}`" in description
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert operation.get("summary"), (method, path)
+            assert "200" in operation["responses"] or "201" in operation["responses"]

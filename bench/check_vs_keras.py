@@ -1,0 +1,73 @@
+"""A full check through the API against Keras doing the same work in a warm process.
+
+    .venv/bin/python bench/check_vs_keras.py [--model MobileNetV2] [--repeats 3]
+
+Ours: POST the `.keras` file with wait=true to a real server with one warm worker; the time
+until the answer (upload, breakdown, our forward in its process, Keras in a warm worker:
+load, predict over every layer's output, the comparison). Keras': in this process, warm,
+`load_model` + a model over every layer's output + `predict`, on the same inputs. Target
+(issue 6): ours at most 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from _server import best_of, post_file, serving, wait_healthy  # noqa: E402
+
+
+def keras_side(path: Path, x: np.ndarray) -> None:
+    model = keras.saving.load_model(path, compile=False)
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
+    probe.predict(x, batch_size=len(x), verbose=0)
+
+
+def timed_check(base: str, path: Path) -> float:
+    """One full check through the API, once every worker is warm (not timed: waiting)."""
+    wait_healthy(base, 1)
+    start = time.perf_counter()
+    report = post_file(base, path, wait="true").json()
+    elapsed = time.perf_counter() - start
+    assert report["check"]["status"] == "passed", report["check"]
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="MobileNetV2")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{args.model}.keras"
+        getattr(keras.applications, args.model)(weights=None).save(path)
+        x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype("float32")
+        keras_side(path, x)  # warm-up
+        keras_s = best_of(lambda: keras_side(path, x), args.repeats)
+        with serving(workers=1) as (base, _):
+
+            def ours():
+                report = post_file(base, path, wait="true").json()
+                assert report["check"]["status"] == "passed", report["check"]
+                wait_healthy(base, 1)  # a warm worker for the next run, outside the timing
+                return report
+
+            ours()  # warm-up
+            ours_s = best_of(ours, args.repeats)
+    print(f"model                              : {args.model}, batch 2, 224x224")
+    print(f"keras load + every layer's predict : {keras_s * 1e3:8.0f} ms (warm process)")
+    print(f"explainer full check via the API   : {ours_s * 1e3:8.0f} ms")
+    print(f"ratio                              : {ours_s / keras_s:8.2f}x  (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
