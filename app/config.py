@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     spare_workers: int = Field(1, ge=0, description="Warm workers waiting for the next check.")
     max_queued_checks: int = Field(8, ge=0, description="Checks waiting before 503 busy.")
     check_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit of one Keras run.")
+    worker_max_rss_bytes: int = Field(
+        6 << 30, gt=0, description="A Keras worker over this resident memory is killed."
+    )
     wait_timeout_s: float = Field(600.0, gt=0, description="Longest a `wait=true` POST blocks.")
     check_tolerance: float = Field(
         1e-4,
@@ -45,7 +48,7 @@ class Settings(BaseSettings):
     check_max_activation_bytes: int = Field(
         4 << 30, gt=0, description="Every layer output of one sample together (batch 1)."
     )
-    check_max_layers: int = Field(10_000, gt=0)
+    check_max_layers: int = Field(10_000, gt=0, description="Most layers a check runs.")
     check_max_input_elements: int = Field(50_000_000, gt=0, description="At batch 1.")
 
     retention_days: float = Field(30.0, gt=0, description="Reports older than this are deleted.")

@@ -83,6 +83,7 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         size=settings.workers,
         spares=settings.spare_workers,
         timeout_s=settings.check_timeout_s,
+        max_rss_bytes=settings.worker_max_rss_bytes,
         # The check runner admits at most workers + max_queued_checks checks (503 beyond), each
         # one Keras job: the pool's own queue never needs to refuse.
         max_queued=settings.workers + settings.max_queued_checks,

@@ -103,11 +103,21 @@ class Reports:
         self._keep_upload(report, submission)
         check, job = self._plan_check(explanation, submission, options)
         report = report.model_copy(update={"check": check})
-        self.store.add(report, key)
+        try:
+            self.store.add(report, key)
+        except BaseException:
+            self._abandon(job)
+            raise
         if job is not None:
             assert self.checks is not None
             self.checks.start(job)
         return report, True
+
+    def _abandon(self, job: CheckJob | None) -> None:
+        """A planned check that will not start: its place and its folder go."""
+        if job is not None and self.checks is not None:
+            self.checks.release()
+            shutil.rmtree(job.job_dir, ignore_errors=True)
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)
@@ -146,9 +156,13 @@ class Reports:
         arrays, inputs = _caller_inputs(report, submission)
         assert self.checks is not None
         self.checks.admit()
-        job = self._job(report, submission, options, inputs)
-        if arrays is not None:
-            write_arrays(job.job_dir / INPUTS_FILE, "x", arrays)
+        try:
+            job = self._job(report, submission, options, inputs)
+            if arrays is not None:
+                write_arrays(job.job_dir / INPUTS_FILE, "x", arrays)
+        except BaseException:
+            self.checks.release()
+            raise
         return _queued(job), job
 
     def _refusal(self, explanation: Explanation, options: Options) -> CheckReport | None:

@@ -194,7 +194,8 @@ def _wait_for(
 
 def _reference_result(job: CheckJob, process: WorkerProcess) -> ReferenceResult:
     path = job.job_dir / RESULT_FILE
-    process.proc.wait(timeout=10) if process.proc.poll() is None else None
+    if process.proc.poll() is None:
+        process.proc.wait(timeout=10)
     if process.kill_reason == "timeout":
         return _reference_error("timeout", f"The check took longer than {job.timeout_s:g} s.")
     if process.kill_reason == "abandoned":

@@ -1,11 +1,11 @@
 """Checks run on threads of the serving process, each driving two processes (our reference
 job and a Keras worker); their progress and results go to the report store.
 
-Admission: at most `max_active` checks are queued or running; one more is refused at once
-with 503 `busy` and a Retry-After, before anything is stored. A check's final report is never
-overwritten by a late progress event; progress is written at most every PROGRESS_EVERY_S
-seconds, stage changes always. The job folder is removed when the check ends, whatever
-happened.
+Admission: at most `max_active` checks are queued, running or being set up; one more is
+refused at once with 503 `busy` and a Retry-After, before anything is stored. A check's final
+report is never overwritten by a late progress event; progress is written at most every
+PROGRESS_EVERY_S seconds, stage changes always. The job folder is removed when the check
+ends, whatever happened.
 """
 
 from __future__ import annotations
@@ -46,12 +46,21 @@ class CheckRunner:
         self._threads = ThreadPoolExecutor(max(1, max_active), thread_name_prefix="check")
         self._lock = threading.Lock()
         self._active: dict[str, Future] = {}
+        self._reserved = 0  # admitted, not started yet (the report is being stored)
 
     def admit(self) -> None:
-        """Refuse a new check when `max_active` are already queued or running."""
+        """Reserve a place for a new check, or refuse it when `max_active` checks are already
+        queued, running or reserved. `start` takes the place; `release` gives it back."""
         with self._lock:
-            if len(self._active) >= self.max_active:
-                raise busy(len(self._active))
+            taken = len(self._active) + self._reserved
+            if taken >= self.max_active:
+                raise busy(taken)
+            self._reserved += 1
+
+    def release(self) -> None:
+        """Give back a place `admit` reserved for a check that will not start."""
+        with self._lock:
+            self._reserved = max(0, self._reserved - 1)
 
     def new_job_dir(self) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +68,7 @@ class CheckRunner:
 
     def start(self, job: CheckJob) -> None:
         with self._lock:
+            self._reserved = max(0, self._reserved - 1)
             future = self._threads.submit(self._run, job)
             self._active[job.report_id] = future
         future.add_done_callback(lambda _: self._forget(job.report_id))

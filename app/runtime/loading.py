@@ -91,6 +91,9 @@ _UNKNOWN_CLASS = (
     re.compile(r"Could not deserialize '([\w.]+)' because it is not a KerasSaveable"),
     re.compile(r"Unknown [\w ]+: '([\w.]+)'"),
 )
+_INPUT_COUNT = re.compile(
+    r'Layer "(\w+)" expects (\d+) (?:named )?input\(s\).*?but it received (\d+) input', re.S
+)
 _NESTED_DICT = re.compile(r"\{[^{}]*\}")
 _IDENT = re.compile(r"[A-Za-z_][\w./]{0,79}")
 
@@ -99,8 +102,9 @@ def explain_load_failure(exc: BaseException) -> tuple[str, dict[str, Any]]:
     """A plain sentence for why Keras refused a file, and the reason as data.
 
     Read from the exception chain, root cause first. The reason's ``kind`` is
-    ``refused-keys`` (with ``class_name`` and ``keys``), ``unknown-class`` (``class_name``),
-    ``unsafe-code`` or ``other``.
+    ``refused-keys`` (with ``class_name`` and ``keys``), ``rebuild-failed`` (a nested model
+    given the wrong number of inputs, ``class_name`` its name), ``unknown-class``
+    (``class_name``), ``unsafe-code`` or ``other``.
     """
     texts = [str(e) for e in reversed(_chain(exc))]
     for text in texts:
@@ -110,6 +114,14 @@ def explain_load_failure(exc: BaseException) -> tuple[str, dict[str, Any]]:
                 f"Keras 3 cannot load this file: its config gives {name} "
                 f"the keys {', '.join(keys)}, which this Keras version refuses.",
                 {"kind": "refused-keys", "class_name": name, "keys": keys},
+            )
+        if found := _INPUT_COUNT.search(text):
+            name, expected, given = _ident(found.group(1)), found.group(2), found.group(3)
+            return (
+                f"Keras 3 cannot rebuild this model from its config: the nested model {name} "
+                f"is given {given} inputs where it takes {expected}, an incompatibility of "
+                "Keras 3 with how older Keras saved nested models.",
+                {"kind": "rebuild-failed", "class_name": name},
             )
         if name := _unknown_class(text):
             return (

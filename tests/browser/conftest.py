@@ -9,15 +9,13 @@ Screenshots of every page go to `test-artifacts/` (kept out of git) for a person
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.web.test_live_server import free_port, wait_for_health
+from tests.live import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -63,26 +61,8 @@ def browser():
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[str]:
     """`keras-explainer serve` with one Keras worker, so checks really run."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "KEX_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
-        "KEX_WORKERS": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base, proc)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
+    with serving(tmp_path_factory.mktemp("browser-data"), workers=1) as live:
+        yield live.base
 
 
 @dataclass

@@ -313,3 +313,24 @@ def test_breakdown_of_a_ten_billion_parameter_spec_without_the_check(client):
     assert response.status_code == 201
     totals = response.json()["totals"]
     assert (totals["params"], totals["bytes"]) == (10_000_100_000, 4 * 10_000_100_000)
+
+
+@pytest.mark.slow
+def test_check_teachable_machine_is_unsupported_but_our_outputs_match_keras2(client, corpus):
+    """Keras 3 refuses this Keras 2.4 file: `groups: 1` on its DepthwiseConv2D layers (the
+    check removes that key), then its nested Sequential cannot be rebuilt. The check says so
+    in words, and our reference still gives what tf_keras gave on the stored input."""
+    name = "teachable_machine_waste_keras_model"
+    x = corpus / f"{name}.tf_keras.input.npy"
+    expected = np.load(corpus / f"{name}.tf_keras.output.npy")
+    with (corpus / f"{name}.h5").open("rb") as model, x.open("rb") as inputs:
+        files = {"file": (f"{name}.h5", model), "inputs": ("x.npy", inputs)}
+        response = client.post("/api/v1/reports", files=files, params={"wait": "true"})
+    check = response.json()["check"]
+    assert (check["status"], check["code"]) == ("unsupported", "keras-load-failed"), check
+    assert "cannot rebuild this model" in check["message"]
+    assert check["details"]["reason"]["kind"] == "rebuild-failed"
+    assert any("groups=1" in note for note in check["notes"])
+    [output] = check["outputs"]
+    assert output["keras"] is None
+    np.testing.assert_allclose(output["reference"], expected, atol=1e-5)

@@ -81,3 +81,10 @@ def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
         assert int(second.headers["retry-after"]) > 0
         alone = post_file(client, slow_file, check="false")
         assert alone.status_code == 201
+
+
+def test_worker_over_its_memory_ceiling_ends_the_check_in_error(tmp_path, slow_file):
+    with make_client(tmp_path, workers=1, worker_max_rss_bytes=64 << 20) as client:
+        report = post_file(client, slow_file, wait="true").json()
+        check = report["check"]
+        assert (check["status"], check["code"]) == ("error", "memory-exceeded"), check

@@ -2,74 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
 
+from tests.live import serving
 from tests.web.models import saved, small_model
 
 MAX_UPLOAD = 64 * 1024
 
 
-@dataclass
-class Server:
-    base: str
-    pid: int
-
-
-STARTUP_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    env = {
-        **os.environ,
-        "KEX_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "KEX_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
-        "KEX_MAX_FIELD_BYTES": "4096",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base, proc)
-        yield Server(base, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
-
-
-def wait_for_health(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
-        try:
-            if httpx2.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    raise TimeoutError("the server did not answer /api/v1/health")
+    data = tmp_path_factory.mktemp("data")
+    with serving(data, workers=0, max_upload_bytes=MAX_UPLOAD, max_field_bytes=4096) as live:
+        yield live
 
 
 def test_serve_explains_an_upload_over_http(server, tmp_path):

@@ -1,0 +1,64 @@
+"""A real `keras-explainer serve` process for tests that need real sockets or a browser."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+STARTUP_S = 60
+
+
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(data_dir: Path, **settings: str) -> Iterator[Server]:
+    """The server on `data_dir`, with `KEX_<NAME>` settings; stopped on exit."""
+    port = free_port()
+    env = {**os.environ, "KEX_DATA_DIR": str(data_dir)}
+    env.update({f"KEX_{name.upper()}": str(value) for name, value in settings.items()})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, proc)
+        yield Server(base, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stderr.close()
+
+
+def wait_for_health(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+        try:
+            if httpx2.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    raise TimeoutError("the server did not answer /api/v1/health")
