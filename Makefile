@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[keras]'
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
