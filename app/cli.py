@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ from app.store import SqliteReportStore
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
 POLL_S = 0.2
+LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
 BAR_WIDTH = 30
 
 
@@ -62,6 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     overrides = {"workers": args.workers} if args.workers is not None else {}
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # our warnings, with uvicorn's
     uvicorn.run(create_app(Settings(**overrides)), host=args.host, port=args.port)
     return EXIT_OK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1 << 20
@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     keep_uploads: bool = Field(
         False, description="Keep uploaded model files in <data_dir>/uploads after their job."
     )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """Absolute: worker processes run in folders of their own, where a relative path
+        would point somewhere else."""
+        return value.expanduser().resolve()
 
     @property
     def store_path(self) -> Path:

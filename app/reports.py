@@ -2,7 +2,8 @@
 
 The web routes and the CLI both come through here, so there is one code path from a file to
 a report. A submission is a model file or a spec, plus options. The same bytes with the same
-options give the same report (content-addressed), unless `recompute` is asked for. The
+options give the same report (content-addressed), unless `recompute` is asked for or its
+check ended in an error (a crash or a timeout need not happen again). The
 breakdown is complete at once; the check, when asked for and possible, is queued and runs
 on its own (app.checks), updating the stored report as it goes.
 """
@@ -96,7 +97,8 @@ class Reports:
         submission.validate()
         digest = _file_digest(submission)
         key = content_key(submission, options, digest)
-        if not options.recompute and (stored := self.store.find(key)) is not None:
+        stored = None if options.recompute else self.store.find(key)
+        if stored is not None and stored.check.status != "error":  # an error may not recur
             return stored, False
         explanation = _explain(submission, digest)
         report = explanation.report

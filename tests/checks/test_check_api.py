@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from app.config import Settings
+from app.main import create_app
 from tests.formats.models import seeded
 from tests.formats.test_keras2_variants import as_keras2_file
 from tests.kerasref import keras
@@ -334,3 +338,12 @@ def test_check_teachable_machine_is_unsupported_but_our_outputs_match_keras2(cli
     [output] = check["outputs"]
     assert output["keras"] is None
     np.testing.assert_allclose(output["reference"], expected, atol=1e-5)
+
+
+def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch):
+    """Workers run in folders of their own: the data folder must not stay relative."""
+    monkeypatch.chdir(tmp_path)
+    with TestClient(create_app(Settings(data_dir=Path("data"), workers=1))) as relative:
+        check = post(relative, json={"spec": seed_spec(), "inputs": SEED_INPUT}).json()["check"]
+    assert check["status"] == "passed", check
+    assert relative.app.state.settings.data_dir == tmp_path / "data"

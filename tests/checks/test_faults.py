@@ -69,6 +69,9 @@ def test_model_past_the_timeout_ends_in_error_timeout(tmp_path, slow_file):
         assert (check["status"], check["code"]) == ("error", "timeout"), check
         assert "8 s" in check["message"]
         assert client.get("/api/v1/health").status_code == 200
+        again = post_file(client, slow_file, check="true")
+        assert again.status_code == 201  # an errored check is not served from the store
+        assert again.json()["id"] != report["id"]
 
 
 def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
