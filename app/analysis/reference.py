@@ -133,7 +133,7 @@ def _run_graph(
     """(outputs, their masks) of one graph run on `inputs` carrying `masks`; each call's
     outputs go to `record` when given (the model's own layers, not a nested model's)."""
     values, tensor_masks = _fed(graph, inputs, masks)
-    schedule = _schedule(graph, run.keep_all)
+    schedule = _schedule(graph)
     remaining = None if run.keep_all else _uses(graph, schedule)
     for node, call in schedule:
         refs = _call_refs(node, call)
@@ -181,11 +181,11 @@ def _call_refs(node: LayerNode, call: int) -> list[TensorRef]:
     return [*args, *extras]
 
 
-def _schedule(graph: ModelGraph, keep_all: bool) -> list[tuple[LayerNode, int]]:
-    """Every call in topological order; in lean mode only those the outputs need."""
+def _schedule(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
+    """The calls the outputs need, in topological order: a call whose output leads nowhere
+    (a shared layer called on an input that reaches no output) is not part of the model's
+    graph in Keras either, so it is neither run nor reported."""
     order = [(n, c) for n, c in topological_calls(graph) if n.class_name != "InputLayer"]
-    if keep_all:
-        return order
     needed: set[tuple[str, int]] = set()
     pending = [(r.layer, r.node_index) for r in graph.outputs]
     while pending:

@@ -8,6 +8,7 @@ chain (class names, config keys) and never from the exception text itself.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import zipfile
@@ -26,7 +27,7 @@ def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
             path = _loadable_path(Path(request.model_path))
             return keras.saving.load_model(path, safe_mode=True, compile=False)
         config = Path(request.config_override_path or request.model_path).read_text()
-        model = keras.models.model_from_json(config)
+        model = model_from_text(keras, config)
     except Exception as exc:
         message, reason = explain_load_failure(exc)
         failed = JobFailed("keras-load-failed", message, exc)
@@ -37,6 +38,18 @@ def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
     else:
         _set_weights(model, request.weights_path)
     return model
+
+
+def model_from_text(keras: Any, text: str) -> Any:
+    """A model from its config JSON. Keras 3's `model_from_json` needs the `module` keys Keras 3
+    writes; a Keras 2 `to_json()` (or a hand-written config) has none, and goes through the
+    reader Keras 3 itself uses for legacy HDF5 configs."""
+    config = json.loads(text)
+    if isinstance(config, dict) and "module" not in config:
+        from keras.src.legacy.saving import saving_utils
+
+        return saving_utils.model_from_config(config)
+    return keras.models.model_from_json(text)
 
 
 def _loadable_path(path: Path) -> Path:

@@ -347,3 +347,12 @@ def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch):
         check = post(relative, json={"spec": seed_spec(), "inputs": SEED_INPUT}).json()["check"]
     assert check["status"] == "passed", check
     assert relative.app.state.settings.data_dir == tmp_path / "data"
+
+
+@pytest.mark.parametrize("name", ["KERAS2_SEQUENTIAL", "KERAS2_FUNCTIONAL"])
+def test_check_runs_a_keras2_spec_without_module_keys(client, name):
+    from tests.formats import test_spec_json
+
+    spec = getattr(test_spec_json, name)
+    check = post(client, json={"spec": spec}).json()["check"]
+    assert check["status"] == "passed", check
