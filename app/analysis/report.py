@@ -21,7 +21,7 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         totals=totals(graph),
         layers=layers,
         batchnorm=batchnorm_reports(graph),
-        warnings=warnings(graph),
+        warnings=warnings(graph) + changed_meanings(graph, source.keras_version),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
     )
 
@@ -61,3 +61,29 @@ def warnings(graph: ModelGraph) -> list[str]:
         for note in node.notes:
             found.append(f"{'/'.join((*parents, node.name))}: {note}")
     return found
+
+
+# Activations whose formula changed between Keras 2 and Keras 3 (keras/src/activations).
+CHANGED_ACTIVATIONS = {
+    "hard_sigmoid": "clip(0.2 · x + 0.5, 0, 1) in Keras 2, clip(x / 6 + 0.5, 0, 1) in Keras 3",
+}
+ACTIVATION_KEYS = ("activation", "recurrent_activation")
+
+
+def changed_meanings(graph: ModelGraph, keras_version: str | None) -> list[str]:
+    """For a file written by Keras 1 or 2: the layers whose activation Keras 3 computes with
+    another formula, so Keras 3's predict (and the check) differ from what its writer had."""
+    if not keras_version or keras_version.split(".")[0] not in ("1", "2"):
+        return []
+    found: dict[str, list[str]] = {}
+    for parents, node in graph.walk():
+        for key in ACTIVATION_KEYS:
+            name = node.config.get(key)
+            if name in CHANGED_ACTIVATIONS:
+                found.setdefault(name, []).append(f"{'/'.join((*parents, node.name))} ({key})")
+    return [
+        f"{name} means {CHANGED_ACTIVATIONS[name]}. This file was written by Keras "
+        f"{keras_version}: Keras 3, and this check, compute {', '.join(where)} differently "
+        "from what its writer computed; a port should use the Keras 2 formula."
+        for name, where in found.items()
+    ]

@@ -11,6 +11,7 @@ from app.analysis.breakdown import formula, layer_reports, totals, weight_stats
 from app.analysis.resolve import resolve
 from app.formats.config import parse_model
 from app.graph import WeightRef
+from app.service import explain_file
 from tests.kerasref import keras
 
 
@@ -115,3 +116,19 @@ def test_weight_stats_equal_numpy_over_chunks(shape):
     assert stats.max == pytest.approx(float(values.max()))
     assert stats.mean == pytest.approx(float(values.astype(np.float64).mean()), abs=1e-9)
     assert stats.std == pytest.approx(float(values.astype(np.float64).std()), rel=1e-6)
+
+
+def test_keras2_file_with_hard_sigmoid_warns_that_keras3_computes_it_otherwise(corpus):
+    report = explain_file(corpus / "keras2c_lstm_example.h5").report
+    [warning] = [w for w in report.warnings if "hard_sigmoid" in w]
+    assert "clip(0.2 · x + 0.5, 0, 1) in Keras 2" in warning
+    assert "Keras 2.2.4" in warning and "(recurrent_activation)" in warning
+
+
+def test_keras3_file_with_hard_sigmoid_has_no_such_warning(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((3, 2)), keras.layers.LSTM(2, recurrent_activation="hard_sigmoid")]
+    )
+    model.save(tmp_path / "m.keras")
+    report = explain_file(tmp_path / "m.keras").report
+    assert not [w for w in report.warnings if "hard_sigmoid" in w]
