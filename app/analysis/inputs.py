@@ -16,7 +16,6 @@ the same for all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 from app.analysis.resolve import variable_dtype
 from app.errors import InvalidRequest
 from app.graph import LayerNode, ModelGraph, TensorRef
+from app.intake.safe_json import load_json
 from app.schemas import CheckInputs, InputInfo
 
 BATCH_SIZE = 2
@@ -95,10 +95,7 @@ def read_caller_arrays(inputs: Sequence[InputInfo], path=None, value: Any = None
 
 
 def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidRequest("The field `inputs` is not valid JSON.") from exc
+    return load_json(text, what="The field `inputs`", syntax_error=InvalidRequest)
 
 
 def _from_file(inputs: Sequence[InputInfo], path) -> list[Any]:

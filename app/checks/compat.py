@@ -21,7 +21,9 @@ from typing import Any
 
 import h5py
 
+from app.errors import MalformedModel
 from app.formats.hdf5 import text_attr
+from app.intake.safe_json import load_json
 
 RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -106,9 +108,11 @@ def read_model_config(path: Path, fmt: str) -> Any:
     """The model config a file holds (the file already passed the safety scan)."""
     if fmt == "keras_v3":
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(CONFIG_MEMBER))
-    with h5py.File(path, "r") as h5:
-        return json.loads(text_attr(h5, "model_config") or "null")
+            text = archive.read(CONFIG_MEMBER)
+    else:
+        with h5py.File(path, "r") as h5:
+            text = text_attr(h5, "model_config") or "null"
+    return load_json(text, what="The model config", syntax_error=MalformedModel)
 
 
 def keras3_copy(path: Path, fmt: str, target: Path) -> tuple[list[Removal], list[Blocker]]:

@@ -17,7 +17,6 @@ worker thread, chunk by chunk, so the event loop never blocks on them.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
 from app.errors import FileTooLarge, InvalidRequest
+from app.intake.safe_json import load_json
 
 FILE_FIELDS = ("file", "inputs")
 TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
@@ -130,10 +130,9 @@ async def _read_small(request: Request, cap: int) -> bytes:
 
 
 def _json_fields(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidRequest("The request body is not valid JSON.") from exc
+    """The JSON body, parsed under the intake's caps (depth before parsing, duplicate keys,
+    NaN): it carries the spec, so it gets the same parser as every other model JSON."""
+    payload = load_json(body, what="The request body", syntax_error=InvalidRequest)
     if not isinstance(payload, dict):
         raise InvalidRequest('The JSON body must be an object: {"spec": <model.to_json()>}.')
     unknown = sorted(set(payload) - set(TEXT_FIELDS))

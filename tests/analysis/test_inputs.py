@@ -10,7 +10,7 @@ import pytest
 
 from app.analysis.inputs import caller_inputs, make_inputs, read_caller_arrays
 from app.analysis.resolve import resolve
-from app.errors import InvalidRequest
+from app.errors import InvalidNumber, InvalidRequest
 from app.formats.config import parse_model
 from app.schemas import InputInfo
 from tests.kerasref import keras
@@ -78,3 +78,9 @@ def test_read_caller_arrays_takes_npz_by_name_or_position(tmp_path):
         path.write_bytes(buffer.getvalue())
         first, second = read_caller_arrays(info, path=path)
         assert (first.tolist(), second.tolist()) == ([[0.0]], [[1.0]])
+
+
+def test_caller_inputs_json_with_nan_is_refused():
+    info = [InputInfo(name="x", shape=[None, 2], dtype="float32")]
+    with pytest.raises(InvalidNumber):
+        read_caller_arrays(info, value="[[NaN, 1]]")

@@ -204,3 +204,12 @@ def test_post_form_with_empty_spec_and_empty_file_input_takes_the_other(client, 
     )
     assert with_spec.status_code == 201
     assert with_spec.json()["source"]["format"] == "spec_json"
+
+
+def test_post_json_body_with_duplicate_keys_is_refused(client):
+    spec = small_model().to_json()
+    body = b'{"spec": ' + spec.encode() + b', "spec": {}}'
+    response = client.post(
+        "/api/v1/reports", content=body, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 400, "duplicate-keys")
