@@ -11,7 +11,6 @@ Layout of a job folder::
       model.keras | model.h5 | spec.json      the model (``model_path``)
       inputs.npz                               x0, x1, ... one array per model input
       weights.npz                              w0, w1, ... by ``model.get_weights()`` index
-      config.json                              optional sanitized config (``config_override_path``)
       outputs/0.npy, outputs/1.npy, ...        written by the worker
       result.json                              written by the worker, last
 """
@@ -55,14 +54,13 @@ class JobRequest(_Strict):
     model_path: str
     kind: Literal["file", "spec"]
     weights_path: str | None = None
-    config_override_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
 
     @model_validator(mode="after")
     def _paths_inside_job_dir(self) -> JobRequest:
         root = Path(self.job_dir).resolve()
-        for field in ("model_path", "weights_path", "config_override_path", "inputs_path"):
+        for field in ("model_path", "weights_path", "inputs_path"):
             value = getattr(self, field)
             if value is not None and not _is_inside(Path(value), root):
                 raise ValueError(f"{field} must be a file inside job_dir")

@@ -23,10 +23,10 @@ from app.runtime.jobs import JobFailed, JobRequest
 def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
     """The request's model, by ``load_model`` (a file) or ``model_from_json`` + weights."""
     try:
-        if request.kind == "file" and request.config_override_path is None:
+        if request.kind == "file":
             path = _loadable_path(Path(request.model_path))
             return keras.saving.load_model(path, safe_mode=True, compile=False)
-        config = Path(request.config_override_path or request.model_path).read_text()
+        config = Path(request.model_path).read_text()
         model = model_from_text(keras, config)
     except Exception as exc:
         message, reason = explain_load_failure(exc)

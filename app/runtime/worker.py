@@ -7,7 +7,8 @@ answer is ``job_dir/result.json`` (written last, atomically) and ``job_dir/outpu
 Anything Keras or TensorFlow prints goes to stderr.
 
 The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
-``model_from_json`` + ``set_weights`` for a spec or a sanitized config), build
+``model_from_json`` + ``set_weights`` for a spec; a Keras 2 file Keras 3 refuses for a
+key at its default arrives as a rewritten copy, app.checks.compat), build
 ``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
 mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
 deterministic. Error messages are sentences of ours: Keras messages embed configs, so their
