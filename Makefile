@@ -22,8 +22,8 @@ serve: install
 	$(BIN)/keras-explainer serve --host $(HOST) --port $(PORT)
 
 lint: install-test
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 
 test: install-test lint
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)

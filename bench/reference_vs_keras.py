@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _server import best_of  # noqa: E402
 
 from app.analysis.reference import run_reference  # noqa: E402
 from app.analysis.resolve import resolve  # noqa: E402
@@ -58,16 +58,6 @@ def resolved_graph(model: keras.Model) -> ModelGraph:
     return graph
 
 
-def best_time(fn, repeats: int) -> float:
-    """Best wall time of `repeats` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -88,9 +78,9 @@ def main() -> None:
 
     expected = model.predict(x, verbose=0)  # warm-up: traces the predict function
     ours = lean().outputs[0]  # warm-up: first touch
-    keras_s = best_time(lambda: model.predict(x, verbose=0), args.repeats)
-    ours_s = best_time(lean, args.repeats)
-    kept_s = best_time(kept, args.repeats)
+    keras_s = best_of(lambda: model.predict(x, verbose=0), args.repeats)
+    ours_s = best_of(lean, args.repeats)
+    kept_s = best_of(kept, args.repeats)
 
     print(f"keras predict (warm)              : {keras_s * 1e3:8.1f} ms")
     print(f"numpy reference (lean)            : {ours_s * 1e3:8.1f} ms")
