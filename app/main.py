@@ -20,6 +20,7 @@ from app.checks.runner import CheckRunner
 from app.config import Settings
 from app.errors import all_error_classes
 from app.intake.refusals import REFUSAL_CODES
+from app.intake.rehearsal import start_fork_server
 from app.reports import CheckSettings, Reports
 from app.retention import Retention
 from app.runtime import WorkerPool
@@ -108,6 +109,7 @@ def check_settings(settings: Settings) -> CheckSettings:
 def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Retention):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start_fork_server()
         if pool is not None:
             pool.start()
         retention.start()

@@ -65,6 +65,7 @@ class Submission:
     inputs_path: Path | None = None
     inputs_json: Any = None
     owned: bool = True  # the file is ours (an upload): a check may move it into its folder
+    digest: tuple[str, int] | None = None  # the file's (sha256, size), when taken on receipt
 
     def validate(self) -> None:
         if (self.model_path is None) == (self.spec is None):
@@ -259,7 +260,9 @@ def _queued(job: CheckJob) -> CheckReport:
 
 
 def _file_digest(submission: Submission) -> tuple[str, int] | None:
-    return file_digest(submission.model_path) if submission.model_path is not None else None
+    if submission.model_path is None:
+        return None
+    return submission.digest or file_digest(submission.model_path)
 
 
 def _explain(submission: Submission, digest: tuple[str, int] | None) -> Explanation:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import resource
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +44,11 @@ from typing import Any
 from app.errors import ExplainerError, MalformedModel, UnreadableFile, all_error_classes
 from app.intake.limits import IntakeLimits
 
-PRELOAD = ["numpy", "h5py", "app.formats", "app.layers", "app.service"]
+# app.cli too: multiprocessing re-runs the parent's main module in every child (as
+# __mp_main__), and a server started by `keras-explainer serve` or `python -m app.cli` has
+# app.cli there. Preloaded, that re-run finds its imports done: a task starts in about 8 ms
+# instead of about 90 (measured on ResNet50's breakdown).
+PRELOAD = ["numpy", "h5py", "app.formats", "app.layers", "app.service", "app.cli"]
 ROWS_PER_READ = 1 << 20  # elements per slice, as the breakdown's statistics read them
 KILL_GRACE_S = 5.0
 MAX_ANSWER_BYTES = 256 << 20
@@ -82,6 +87,13 @@ def _run_child(task: str, path: str, limits: IntakeLimits, arguments: dict) -> A
     finally:
         receiver.close()
         _end(child)
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (the server's startup calls this), so that the first upload
+    does not wait for it to import its libraries."""
+    _fork_server()
+    multiprocessing.forkserver.ensure_running()
 
 
 def _fork_server() -> Any:

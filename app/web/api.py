@@ -148,6 +148,7 @@ def _submission(received: Received) -> Submission:
         spec=fields.get("spec"),
         inputs_path=received.inputs_path,
         inputs_json=fields.get("inputs"),
+        digest=received.model_digest,
     )
 
 

@@ -12,11 +12,14 @@ A declared Content-Length over the cap is refused before a byte is read; a body 
 past it (chunked bodies included) is refused the moment it does. Files are written under
 fixed names in a folder made for this request (mode 0700), never under the client's name;
 the folder is removed by `Received.discard()` whatever happens. Parsing and writing run on a
-worker thread, chunk by chunk, so the event loop never blocks on them.
+worker thread, about a MiB at a time (one thread hop per 64 KiB chunk cost 0.15 s on a 100 MB
+upload), so the event loop never blocks on them. The model file's sha256 is taken as it is
+written: the content key needs no second read of the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -37,6 +40,7 @@ TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
 MODEL_NAME = "model"
 INPUTS_NAME = "inputs"
 MAX_PART_HEADERS = 8
+BATCH_BYTES = 1 << 20  # body bytes handed to the worker thread at once
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Received:
     filename: str | None = None
     inputs_path: Path | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    model_digest: tuple[str, int] | None = None  # the model file's (sha256, size)
 
     def discard(self) -> None:
         """Remove the request's folder and everything written into it."""
@@ -124,6 +129,20 @@ async def _chunks(request: Request, cap: int):
         raise InvalidRequest("The upload was interrupted before it was complete.") from exc
 
 
+async def _batches(request: Request, cap: int):
+    """The body in pieces of about BATCH_BYTES (the last one shorter), under the same cap."""
+    pending: list[bytes] = []
+    size = 0
+    async for chunk in _chunks(request, cap):
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= BATCH_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
 async def _read_small(request: Request, cap: int) -> bytes:
     parts = [chunk async for chunk in _chunks(request, cap)]
     return b"".join(parts)
@@ -152,9 +171,36 @@ def _unknown_fields(names: list[str]) -> InvalidRequest:
 async def _read_octets(request: Request, limits: Limits, received: Received) -> None:
     received.model_path = received.folder / MODEL_NAME
     received.filename = request.query_params.get("filename")
-    with received.model_path.open("wb") as out:
-        async for chunk in _chunks(request, limits.max_file_bytes):
-            await run_in_threadpool(out.write, chunk)
+    with _HashingWriter(received.model_path) as out:
+        async for batch in _batches(request, limits.max_file_bytes):
+            await run_in_threadpool(out.write, batch)
+    received.model_digest = out.digest()
+
+
+class _HashingWriter:
+    """A file written once, front to back, with its sha256 and size taken on the way."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: BinaryIO = path.open("wb")
+        self._sha = hashlib.sha256()
+        self._size = 0
+
+    def __enter__(self) -> _HashingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._sha.update(data)
+        self._size += len(data)
+        self._file.write(data)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def digest(self) -> tuple[str, int]:
+        return self._sha.hexdigest(), self._size
 
 
 async def _read_multipart(
@@ -165,8 +211,8 @@ async def _read_multipart(
     sink = _PartSink(limits, received)
     try:
         parser = MultipartParser(boundary, sink.callbacks(), max_header_count=MAX_PART_HEADERS)
-        async for chunk in _chunks(request, limits.max_body_bytes):
-            await run_in_threadpool(parser.write, chunk)
+        async for batch in _batches(request, limits.max_body_bytes):
+            await run_in_threadpool(parser.write, batch)
         await run_in_threadpool(parser.finalize)
     except (MultipartParseError, ValueError) as exc:
         raise InvalidRequest("The multipart body is malformed.") from exc
@@ -187,7 +233,7 @@ class _PartSink:
         self._header_value = bytearray()
         self._headers: dict[bytes, bytes] = {}
         self._name: str | None = None
-        self._file: BinaryIO | None = None
+        self._file: _HashingWriter | None = None
         self._text: bytearray | None = None
         self._size = 0
 
@@ -206,6 +252,8 @@ class _PartSink:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            if self._name == "file":
+                self.received.model_digest = self._file.digest()
             self._file = None
 
     def _begin(self) -> None:
@@ -241,17 +289,17 @@ class _PartSink:
             if received.model_path is not None:
                 raise InvalidRequest("Send one model file per request.")
             received.model_path, received.filename = received.folder / MODEL_NAME, filename
-            self._file = received.model_path.open("wb")
+            self._file = _HashingWriter(received.model_path)
         else:
             received.inputs_path = received.folder / INPUTS_NAME
-            self._file = received.inputs_path.open("wb")
+            self._file = _HashingWriter(received.inputs_path)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         self._size += end - start
         if self._file is not None:
             if self._size > self.limits.max_file_bytes:
                 raise _too_large(self.limits.max_file_bytes)
-            self._file.write(data[start:end])
+            self._file.write(memoryview(data)[start:end])
         elif self._text is not None:
             if self._size > self.limits.max_field_bytes:
                 raise InvalidRequest(

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from tests.kerasref import keras
 from tests.web.conftest import make_client
 from tests.web.models import saved, seed_model, small_model
 
@@ -134,7 +135,32 @@ def test_post_octet_stream_body_is_the_model_file(client, tmp_path):
         params={"filename": "mine.keras"},
     )
     assert response.status_code == 201
-    assert response.json()["source"]["filename"] == "mine.keras"
+    source = response.json()["source"]
+    assert source["filename"] == "mine.keras"
+    assert source["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert source["size"] == path.stat().st_size
+
+
+@pytest.mark.parametrize("transport", ["multipart", "octet-stream"])
+def test_a_file_of_several_mib_arrives_whole_with_its_sha256(client, tmp_path, transport):
+    """The body reaches the disk in pieces of about a MiB, hashed on the way: a 4 MiB
+    model crosses several pieces, and its digest and totals must still be the file's."""
+    model = keras.Sequential([keras.Input((1024,)), keras.layers.Dense(1024)])
+    path = saved(model, tmp_path / "wide.keras")
+    assert path.stat().st_size > 4 << 20
+    if transport == "multipart":
+        response = post_file(client, path)
+    else:
+        response = client.post(
+            "/api/v1/reports",
+            content=path.read_bytes(),
+            headers={"content-type": "application/octet-stream"},
+        )
+    assert response.status_code == 201
+    report = response.json()
+    assert report["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert report["source"]["size"] == path.stat().st_size
+    assert report["totals"]["params"] == 1024 * 1024 + 1024
 
 
 def test_get_report_returns_the_same_report(client):
