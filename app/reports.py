@@ -160,7 +160,7 @@ class Reports:
         assert self.checks is not None
         self.checks.admit()
         try:
-            job = self._job(report, submission, options, inputs)
+            job = self._job(explanation, submission, options, inputs)
             if arrays is not None:
                 write_arrays(job.job_dir / INPUTS_FILE, "x", arrays)
         except BaseException:
@@ -182,7 +182,10 @@ class Reports:
             return refused_check(explanation.refusals)
         return None
 
-    def _job(self, report: Report, submission: Submission, options: Options, inputs) -> CheckJob:
+    def _job(
+        self, explanation: Explanation, submission: Submission, options: Options, inputs
+    ) -> CheckJob:
+        report = explanation.report
         assert self.checks is not None
         job_dir = self.checks.new_job_dir()
         if submission.model_path is not None:
@@ -199,6 +202,7 @@ class Reports:
             kind="file" if submission.model_path is not None else "spec",
             model_path=model_path,
             format=report.source.format,
+            plan=explanation.plan,
             mode=options.mode,
             seed=settings.seed,
             tolerance=settings.tolerance,

@@ -1,7 +1,7 @@
 """The domain entry points shared by the web routes and the CLI: one code path.
 
-An `Explanation` is the report plus what deciding on a check needs from the same reading:
-the scan's refusals and the model's budget figures.
+An `Explanation` is the report plus what deciding on a check, and running it, needs from the
+same reading: the scan's refusals, the model's budget figures, and the check's plan.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.analysis.budgets import BudgetFigures, measure
+from app.analysis.check_plan import CheckPlan, plan_check
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
 from app.formats import IntakeLimits, LoadedModel, Refusal, read_model, read_spec, sniff_path
@@ -29,6 +30,7 @@ class Explanation:
     report: Report
     refusals: list[Refusal]
     figures: BudgetFigures
+    plan: CheckPlan
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able, the report as a JSON text: pydantic writes and reads that text several
@@ -38,6 +40,7 @@ class Explanation:
             "report": self.report.model_dump_json(),
             "refusals": [r.to_dict() for r in self.refusals],
             "figures": self.figures.as_dict(),
+            "plan": self.plan.model_dump_json(),
         }
 
     @classmethod
@@ -47,6 +50,7 @@ class Explanation:
             report=Report.model_validate_json(data["report"]),
             refusals=[Refusal.from_dict(r) for r in data["refusals"]],
             figures=BudgetFigures.from_dict(data["figures"]),
+            plan=CheckPlan.model_validate_json(data["plan"]),
         )
 
 
@@ -101,7 +105,7 @@ def _explain(loaded: LoadedModel, digest: str, size: int, filename: str | None) 
         filename=filename,
     )
     report = build_report(loaded.graph, source, new_report_id())
-    return Explanation(report, loaded.refusals, measure(loaded.graph))
+    return Explanation(report, loaded.refusals, measure(loaded.graph), plan_check(loaded.graph))
 
 
 def new_report_id() -> str:

@@ -1,6 +1,7 @@
 """The inputs a check runs on: seeded random by default, or the caller's own.
 
-Seeded inputs (`make_inputs`):
+Seeded inputs (`make_inputs`, from `planned_inputs`: what the check needs of each Input,
+taken from the graph when the model is read, so the check never reads the file again):
     batch       BATCH_SIZE samples
     None dims   SEQUENCE_LENGTH for the axis after the batch of a rank-2 or rank-3 input
                 (time steps: token ids, or steps of features), SPATIAL_SIZE for the other
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from app.analysis.resolve import variable_dtype
 from app.errors import InvalidRequest
@@ -34,26 +36,53 @@ PADDING_FRACTION = 4  # the second sample's last 1/4 of ids are 0
 MAX_INPUT_VALUES = 16 << 20
 
 
-def make_inputs(graph: ModelGraph, seed: int) -> tuple[list[np.ndarray], CheckInputs]:
+class PlannedInput(BaseModel):
+    """One model Input as seeding needs it: its layer name, `batch_shape` (None when the
+    config gives none), dtype, and the vocabulary of the Embedding it feeds, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    batch_shape: list[int | None] | None
+    dtype: str
+    vocabulary: int | None
+
+
+def planned_inputs(graph: ModelGraph) -> list[PlannedInput]:
+    """Every model input of `graph`, in order, as `make_inputs` needs it."""
+    planned = []
+    for ref in graph.inputs:
+        node = graph.layer(ref.layer)
+        shape = node.config.get("batch_shape")
+        planned.append(
+            PlannedInput(
+                name=node.name,
+                batch_shape=shape if isinstance(shape, list) and shape else None,
+                dtype=input_dtype(node),
+                vocabulary=embedding_vocabulary(graph, ref),
+            )
+        )
+    return planned
+
+
+def make_inputs(planned: Sequence[PlannedInput], seed: int) -> tuple[list[np.ndarray], CheckInputs]:
     """Seeded inputs for every model input, and how they were made."""
     rng = np.random.default_rng(seed)
     arrays, notes = [], []
-    for ref in graph.inputs:
-        node = graph.layer(ref.layer)
-        shape = concrete_shape(input_shape(node))
-        vocabulary = embedding_vocabulary(graph, ref)
-        if vocabulary is None:
-            arrays.append(rng.standard_normal(shape).astype(input_dtype(node)))
+    for entry in planned:
+        shape = concrete_shape(input_shape(entry))
+        if entry.vocabulary is None:
+            arrays.append(rng.standard_normal(shape).astype(entry.dtype))
         else:
-            arrays.append(_ids(rng, shape, vocabulary, input_dtype(node)))
-            notes.append(f"{node.name}: integer ids in [0, {vocabulary}) for its Embedding.")
+            arrays.append(_ids(rng, shape, entry.vocabulary, entry.dtype))
+            notes.append(f"{entry.name}: integer ids in [0, {entry.vocabulary}) for its Embedding.")
     return arrays, CheckInputs(
         source="seeded",
         seed=seed,
         distribution="Normal(0, 1) for float inputs; uniform integer ids for Embedding inputs",
         batch_size=BATCH_SIZE,
         shapes=[list(a.shape) for a in arrays],
-        notes=notes + _size_notes(graph),
+        notes=notes + _size_notes(planned),
     )
 
 
@@ -127,11 +156,10 @@ def _by_name(inputs: Sequence[InputInfo], named: dict[str, Any]) -> list[Any]:
     )
 
 
-def input_shape(node: LayerNode) -> list[int | None]:
-    shape = node.config.get("batch_shape")
-    if not isinstance(shape, list) or not shape:
-        raise InvalidRequest(f"Input {node.name!r} has no known shape, so no inputs can be made.")
-    return shape
+def input_shape(entry: PlannedInput) -> list[int | None]:
+    if entry.batch_shape is None:
+        raise InvalidRequest(f"Input {entry.name!r} has no known shape, so no inputs can be made.")
+    return entry.batch_shape
 
 
 def input_dtype(node: LayerNode) -> str:
@@ -181,14 +209,14 @@ def _ids(rng: np.random.Generator, shape: tuple[int, ...], vocabulary: int, dtyp
     return ids.astype(dtype if kind in "iu" else "int32")
 
 
-def _size_notes(graph: ModelGraph) -> list[str]:
+def _size_notes(planned: Sequence[PlannedInput]) -> list[str]:
     notes = []
-    for ref in graph.inputs:
-        shape = input_shape(graph.layer(ref.layer))
+    for entry in planned:
+        shape = input_shape(entry)
         if None in shape[1:]:
             concrete = concrete_shape(shape)
             notes.append(
-                f"{ref.layer}: unknown sizes in {_text(shape)} were set to {_text(concrete)} "
+                f"{entry.name}: unknown sizes in {_text(shape)} were set to {_text(concrete)} "
                 f"(time steps {SEQUENCE_LENGTH}, other axes {SPATIAL_SIZE})."
             )
     return notes

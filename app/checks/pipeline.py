@@ -1,6 +1,6 @@
 """One check, from its job folder to a `CheckReport`.
 
-    inputs.npz: the caller's, or seeded here from the graph
+    inputs.npz: the caller's, or seeded here from the plan (app.analysis.check_plan)
     the Keras job (a worker of the pool) loads and predicts; for a spec it starts once the
         reference job has written the weights ("prepared")
     the reference job (a process of ours) reads the model and runs our NumPy forward
@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from app.analysis.batchnorm_modes import sample
+from app.analysis.check_plan import CheckPlan
 from app.analysis.compare import Side, compare
 from app.analysis.inputs import make_inputs
 from app.checks import compat, keras_job
 from app.checks.reference_job import RESULT_FILE, ReferenceRequest, ReferenceResult
 from app.errors import Busy
-from app.graph import ModelGraph
 from app.runtime import JobResult, Progress, WorkerPool, write_arrays
 from app.runtime.jobs import failure
 from app.runtime.pool import job_limits
@@ -58,6 +58,7 @@ class CheckJob:
     kind: str  # "file" or "spec"
     model_path: Path
     format: str
+    plan: CheckPlan
     mode: str
     seed: int
     tolerance: float
@@ -74,24 +75,24 @@ class _Sides:
     blocked: str | None = None
 
 
-def run_check(job: CheckJob, graph: ModelGraph, pool: WorkerPool, publish: Publish) -> CheckReport:
+def run_check(job: CheckJob, pool: WorkerPool, publish: Publish) -> CheckReport:
     """Run both sides and compare them; never raises for a model's fault."""
     if job.inputs is None:  # seeded: made here, so that a file's Keras job starts at once
-        arrays, job.inputs = make_inputs(graph, job.seed)
+        arrays, job.inputs = make_inputs(job.plan.inputs, job.seed)
         write_arrays(job.job_dir / keras_job.INPUTS_FILE, "x", arrays)
     sides = _run_sides(job, pool, publish)
     reference, keras = sides.reference, sides.keras
     if sides.blocked is not None:
         return _ended(job, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes)
     if keras is not None and keras.status != "ok":
-        return _keras_failed(job, graph, keras, reference, sides.notes)
+        return _keras_failed(job, keras, reference, sides.notes)
     if reference.status != "ok" or keras is None:
         status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
         return _ended(job, status, reference.code, reference.message, notes=sides.notes)
     publish(_running(job, "comparing", 0, 1))
     ours = _reference_side(job.job_dir, reference)
     theirs = keras_job.keras_side(job.job_dir, keras)
-    comparison = compare(graph, ours, theirs, job.tolerance)
+    comparison = compare(job.plan.compared, ours, theirs, job.tolerance)
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
         status=status,
@@ -264,7 +265,7 @@ def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[Bat
 
 
 def _keras_failed(
-    job: CheckJob, graph: ModelGraph, keras: JobResult, reference: ReferenceResult, notes: list
+    job: CheckJob, keras: JobResult, reference: ReferenceResult, notes: list
 ) -> CheckReport:
     report = _ended(
         job, keras_job.failure_status(keras), keras.code, keras.message, notes=notes + keras.notes
@@ -272,8 +273,8 @@ def _keras_failed(
     report.inputs = job.inputs
     report.details = {"reason": keras.reason} if keras.reason else None
     if reference.status == "ok":
-        names = [ref.layer for ref in graph.outputs]
-        report.outputs = keras_job.reference_outputs(job.job_dir, reference.outputs, names)
+        outputs = job.plan.compared.outputs
+        report.outputs = keras_job.reference_outputs(job.job_dir, reference.outputs, outputs)
     return report
 
 

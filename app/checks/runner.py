@@ -19,10 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from app.analysis.resolve import resolve
 from app.checks.pipeline import CheckJob, run_check
-from app.formats import IntakeLimits, read_model, read_spec
-from app.graph import ModelGraph
 from app.runtime import PoolBusy, WorkerPool
 from app.schemas import CheckReport
 from app.store import ReportStore
@@ -30,7 +27,6 @@ from app.store import ReportStore
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
-ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
 RETRY_AFTER_S = 15
 
 
@@ -97,7 +93,7 @@ class CheckRunner:
     def _run(self, job: CheckJob) -> CheckReport:
         publisher = _Publisher(self.store, job.report_id)
         try:
-            report = run_check(job, load_graph(job), self.pool, publisher.progress)
+            report = run_check(job, self.pool, publisher.progress)
         except Exception:  # a bug of ours must still end the check, and say so
             logger.exception("check of report %s failed", job.report_id)
             report = CheckReport(
@@ -110,19 +106,6 @@ class CheckRunner:
             shutil.rmtree(job.job_dir, ignore_errors=True)
         publisher.final(report)
         return report
-
-
-def load_graph(job: CheckJob) -> ModelGraph:
-    """The resolved graph (structure only: no weight values are read here). These bytes were
-    read whole, in a throwaway process, when the report was made; reading is deterministic,
-    so the rehearsal is not repeated."""
-    if job.kind == "spec":
-        loaded = read_spec(job.model_path.read_text(), ALREADY_REHEARSED)
-    else:
-        loaded = read_model(job.model_path, ALREADY_REHEARSED)
-    with loaded:
-        resolve(loaded.graph, weights_in_file=job.kind == "file")
-        return loaded.graph
 
 
 def busy(active: int) -> PoolBusy:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
@@ -92,8 +93,8 @@ async def create_report(
     location = f"/api/v1/reports/{report.id}"
     if wants_html(request):
         return RedirectResponse(f"/reports/{report.id}", status_code=303)
-    body = report.model_dump(mode="json")
-    return JSONResponse(body, status_code=201 if created else 200, headers={"Location": location})
+    status = 201 if created else 200
+    return json_response(report, status_code=status, headers={"Location": location})
 
 
 @router.get(
@@ -112,7 +113,7 @@ def get_report(
     report = reports.get(report_id)
     if wants_html(request):
         return render_report(request, report)
-    return JSONResponse(report.model_dump(mode="json"))
+    return json_response(report)
 
 
 @router.get(
@@ -123,7 +124,7 @@ def get_report(
 )
 def get_check(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
     """The check alone (status, progress, results): cheap to poll while it runs."""
-    return JSONResponse(reports.get_check(report_id).model_dump(mode="json"))
+    return json_response(reports.get_check(report_id))
 
 
 @router.get("/health", response_model=Health, summary="Service health")
@@ -137,6 +138,17 @@ def health(request: Request, reports: Annotated[Reports, Depends(get_reports)]) 
         checks="enabled" if pool is not None else "disabled",
         active_checks=reports.checks.active() if reports.checks is not None else 0,
         workers=WorkerState(**pool.state(), isolations=isolations()) if pool else None,
+    )
+
+
+def json_response(body: BaseModel, status_code: int = 200, headers=None) -> Response:
+    """`body` as JSON written by pydantic itself: for a large report, several times faster
+    than `JSONResponse` over `model_dump` (which goes through Python's json module)."""
+    return Response(
+        body.model_dump_json(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
     )
 
 

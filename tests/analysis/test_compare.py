@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from app.analysis.compare import Side, compare, errors
+from app.analysis.compare import CHUNK, Side, compare, compared_model, errors
 from app.analysis.resolve import resolve
 from app.formats.config import parse_model
 from tests.web.models import small_model
@@ -18,7 +18,7 @@ def graph():
     model = small_model()
     g = parse_model(json.loads(model.to_json()))
     resolve(g, weights_in_file=False)
-    return g, [layer.name for layer in model.layers]
+    return compared_model(g), [layer.name for layer in model.layers]
 
 
 def test_errors_are_relative_to_the_largest_keras_magnitude():
@@ -38,6 +38,29 @@ def test_errors_count_nan_on_both_sides_as_agreement_and_on_one_as_infinite():
     both = np.array([np.nan, 1.0])
     assert errors(both, both) == (0.0, 0.0)
     assert errors(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))[0] == np.inf
+
+
+def test_errors_across_chunks_take_the_worst_difference_and_the_largest_magnitude():
+    """The arrays are read a chunk at a time: the worst difference sits in one chunk, the
+    largest Keras value in another, a NaN pair in a third."""
+    size = 3 * CHUNK + 8
+    keras = np.ones(size, dtype=np.float32)
+    keras[CHUNK + 7] = -250.0
+    keras[2 * CHUNK + 1] = np.nan
+    ours = keras.copy()
+    ours[3 * CHUNK + 2] = 1.5
+    abs_error, rel_error = errors(ours.reshape(-1, 8), keras.reshape(-1, 8))
+    assert (abs_error, rel_error) == (0.5, 0.5 / 250.0)
+    ours[5] = np.nan  # NaN on our side only, in the first chunk
+    assert errors(ours, keras)[0] == np.inf
+
+
+def test_errors_of_integer_and_boolean_outputs():
+    assert errors(np.array([3, 7], dtype=np.int32), np.array([3, 4], dtype=np.int32)) == (
+        3.0,
+        3.0 / 4.0,
+    )
+    assert errors(np.array([True, False]), np.array([True, True])) == (1.0, 1.0)
 
 
 def test_compare_names_the_first_layer_over_tolerance():

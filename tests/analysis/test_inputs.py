@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from app.analysis.inputs import caller_inputs, make_inputs, read_caller_arrays
+from app.analysis.inputs import caller_inputs, make_inputs, planned_inputs, read_caller_arrays
 from app.analysis.resolve import resolve
 from app.errors import InvalidNumber, InvalidRequest
 from app.formats.config import parse_model
@@ -26,8 +26,8 @@ def resolved(model):
 
 def test_make_inputs_is_seeded_and_fills_unknown_sizes():
     g = resolved(keras.Sequential([keras.Input((None, None, 3)), layers.Conv2D(2, 3)]))
-    arrays, info = make_inputs(g, seed=4)
-    again, _ = make_inputs(g, seed=4)
+    arrays, info = make_inputs(planned_inputs(g), seed=4)
+    again, _ = make_inputs(planned_inputs(g), seed=4)
     assert arrays[0].shape == (2, 32, 32, 3) and arrays[0].dtype == np.float32
     np.testing.assert_array_equal(arrays[0], again[0])
     assert info.notes == [
@@ -38,7 +38,7 @@ def test_make_inputs_is_seeded_and_fills_unknown_sizes():
 
 def test_make_inputs_gives_embedding_inputs_ids_and_padding():
     g = resolved(keras.Sequential([keras.Input((10,)), layers.Embedding(7, 2, mask_zero=True)]))
-    [ids], info = make_inputs(g, seed=0)
+    [ids], info = make_inputs(planned_inputs(g), seed=0)
     assert ids.dtype.kind == "i" and ids.min() >= 0 and ids.max() < 7
     assert (ids[1, -2:] == 0).all() and (ids[0] > 0).all()
     assert "integer ids in [0, 7)" in info.notes[0]

@@ -85,6 +85,7 @@ def test_explain_in_a_child_gives_what_the_server_would_compute(saved):
         exclude={"id", "created_at"}
     )
     assert (child.refusals, child.figures) == (direct.refusals, direct.figures)
+    assert child.plan == direct.plan
 
 
 def test_child_answers_in_json_never_pickle():
