@@ -268,8 +268,8 @@ class WorkerPool:
             logger.exception("the pool failed while running a job")
             worker.kill("pool-error")
             result = failure("error", "pool-error", "The worker pool failed running this job.")
-        worker.reap()
         with self._lock:
+            self._thread(worker.reap)  # a big process takes tens of ms to exit: not waited for
             self._busy.pop(worker.pid, None)
             if not self._stopped:
                 self._spawn_locked()
@@ -283,8 +283,8 @@ def run_on_worker(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> Jo
     (job_dir / RESULT_NAME).unlink(missing_ok=True)
     apply_limits(worker.pid, job_limits(job.timeout_s, max_output_bytes))
     worker.send(job.request.to_line())
-    _watch(worker, job)
-    worker.proc.wait()
+    if not _watch(worker, job):
+        worker.proc.wait()
     return _outcome(worker, job, max_output_bytes)
 
 
@@ -295,8 +295,9 @@ def job_limits(timeout_s: float, max_file_bytes: int) -> JobLimits:
     return JobLimits(cpu_s=math.ceil(timeout_s * cores) + 1, max_file_bytes=max_file_bytes)
 
 
-def _watch(worker: WorkerProcess, job: _Job) -> None:
-    """Relay progress; SIGKILL on timeout or RSS over the ceiling; return once it exits."""
+def _watch(worker: WorkerProcess, job: _Job) -> bool:
+    """Relay progress; SIGKILL on timeout or RSS over the ceiling. True once the worker says
+    its result is written ("done"; it is then exiting); False once it exits without that."""
     deadline = time.monotonic() + job.timeout_s
     while worker.proc.poll() is None:
         try:
@@ -305,12 +306,15 @@ def _watch(worker: WorkerProcess, job: _Job) -> None:
             event = None
         if isinstance(event, dict) and event.get("event") == "progress":
             _relay(job.on_progress, event)
+        if isinstance(event, dict) and event.get("event") == "done":
+            return True
         if time.monotonic() > deadline:
             worker.kill("timeout")
         elif job.max_rss_bytes and (worker.rss_bytes() or 0) > job.max_rss_bytes:
             worker.kill("memory-exceeded")
         elif event is EOF:
             _wait_exit(worker, deadline)
+    return False
 
 
 def _wait_exit(worker: WorkerProcess, deadline: float) -> None:

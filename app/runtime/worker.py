@@ -71,6 +71,7 @@ def main() -> None:
     result = run_job(keras, request, report)
     result.keras_version, result.tf_version = keras.__version__, tf.__version__
     write_result(Path(request.job_dir), result)
+    protocol.write(as_line({"event": "done"}))  # the pool reads the result while we exit
     protocol.flush()
     os._exit(0)  # skip TensorFlow's slow teardown; everything is written
 
