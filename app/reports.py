@@ -4,14 +4,16 @@ The web routes and the CLI both come through here, so there is one code path fro
 a report. A submission is a model file or a spec, plus options. The same bytes with the same
 options give the same report (content-addressed), unless `recompute` is asked for or its
 check ended in an error (a crash or a timeout need not happen again). The
-breakdown is complete at once; the check, when asked for and possible, is queued and runs
-on its own (app.checks), updating the stored report as it goes.
+breakdown is complete at once; the check, when asked for and possible, starts as soon as the
+model is read (the gate, app.service), while the report is still being made, and runs on its
+own (app.checks), updating the stored report as it goes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,15 @@ from app.errors import BudgetExceeded, InvalidRequest, ReportNotFound
 from app.formats import Refusal
 from app.runtime import write_arrays
 from app.schemas import CheckInputs, CheckProgress, CheckReport, Report
-from app.service import Explanation, explain_file, explain_spec, file_digest
+from app.service import (
+    Explanation,
+    Gate,
+    OnGate,
+    explain_file,
+    explain_spec,
+    file_digest,
+    new_report_id,
+)
 from app.store import ReportStore
 
 Mode = Literal["inference", "training"]
@@ -64,7 +74,7 @@ class Submission:
     spec: Any = None
     inputs_path: Path | None = None
     inputs_json: Any = None
-    owned: bool = True  # the file is ours (an upload): a check may move it into its folder
+    owned: bool = True  # the file is ours (an upload): a check may link it into its folder
     digest: tuple[str, int] | None = None  # the file's (sha256, size), when taken on receipt
 
     def validate(self) -> None:
@@ -92,8 +102,8 @@ class Reports:
     def create(self, submission: Submission, options: Options) -> tuple[Report, bool]:
         """The report for this submission, and whether it was made now (False: from the store).
 
-        The submission's files may be moved into the check's own folder; the caller removes
-        what is left of its request folder afterwards.
+        The submission's files are linked (or copied) into the check's own folder; the
+        caller removes its request folder afterwards.
         """
         submission.validate()
         digest = _file_digest(submission)
@@ -101,26 +111,37 @@ class Reports:
         stored = None if options.recompute else self.store.find(key)
         if stored is not None and stored.check.status != "error":  # an error may not recur
             return stored, False
-        explanation = _explain(submission, digest)
-        report = explanation.report
-        self._keep_upload(report, submission)
-        check, job = self._plan_check(explanation, submission, options)
-        report = report.model_copy(update={"check": check})
+        report_id = new_report_id()
+        planned: list[tuple[CheckReport, CheckJob | None]] = []
+
+        def on_gate(gate: Gate) -> None:
+            check, job = self._plan_check(gate, report_id, submission, options)
+            if job is not None:
+                self._start(job)  # Keras loads the model while the report is made
+            planned.append((check, job))
+
         try:
+            explanation = _explain(submission, digest, report_id, on_gate)
+            check, job = planned[0]
+            report = explanation.report.model_copy(update={"check": check})
+            self._keep_upload(report, submission)
             self.store.add(report, key)
         except BaseException:
-            self._abandon(job)
+            if planned and planned[0][1] is not None:
+                planned[0][1].abandon()  # it ends on its own, publishing nothing
             raise
         if job is not None:
-            assert self.checks is not None
-            self.checks.start(job)
+            job.mark_stored()
         return report, True
 
-    def _abandon(self, job: CheckJob | None) -> None:
-        """A planned check that will not start: its place and its folder go."""
-        if job is not None and self.checks is not None:
+    def _start(self, job: CheckJob) -> None:
+        assert self.checks is not None
+        try:
+            self.checks.start(job)
+        except BaseException:
             self.checks.release()
             shutil.rmtree(job.job_dir, ignore_errors=True)
+            raise
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)
@@ -147,20 +168,19 @@ class Reports:
             shutil.copyfile(submission.model_path, self.uploads_dir / report.id)
 
     def _plan_check(
-        self, explanation: Explanation, submission: Submission, options: Options
+        self, gate: Gate, report_id: str, submission: Submission, options: Options
     ) -> tuple[CheckReport, CheckJob | None]:
         """Why the check does not run, or its job, queued. A model over the budgets for
         running it is refused outright (422, nothing stored) when the check is asked for."""
-        report = explanation.report
-        refusal = self._refusal(explanation, options)
+        refusal = self._refusal(gate, options)
         if refusal is not None:
             return refusal, None
-        enforce_budgets(explanation.figures, self.check_settings.budgets)
-        arrays, inputs = _caller_inputs(report, submission)
+        enforce_budgets(gate.figures, self.check_settings.budgets)
+        arrays, inputs = _caller_inputs(gate, submission)
         assert self.checks is not None
         self.checks.admit()
         try:
-            job = self._job(explanation, submission, options, inputs)
+            job = self._job(gate, report_id, submission, options, inputs)
             if arrays is not None:
                 write_arrays(job.job_dir / INPUTS_FILE, "x", arrays)
         except BaseException:
@@ -168,7 +188,7 @@ class Reports:
             raise
         return _queued(job), job
 
-    def _refusal(self, explanation: Explanation, options: Options) -> CheckReport | None:
+    def _refusal(self, gate: Gate, options: Options) -> CheckReport | None:
         if not options.check:
             return CheckReport(status="not_run", message="Not asked for (check=false).")
         if self.checks is None:
@@ -178,31 +198,30 @@ class Reports:
                 message="This service runs no Keras workers (KEX_WORKERS=0), so it cannot "
                 "run the check.",
             )
-        if explanation.refusals:
-            return refused_check(explanation.refusals)
+        if gate.refusals:
+            return refused_check(gate.refusals)
         return None
 
     def _job(
-        self, explanation: Explanation, submission: Submission, options: Options, inputs
+        self, gate: Gate, report_id: str, submission: Submission, options: Options, inputs
     ) -> CheckJob:
-        report = explanation.report
         assert self.checks is not None
         job_dir = self.checks.new_job_dir()
         if submission.model_path is not None:
-            place = shutil.move if submission.owned else shutil.copyfile
-            model_path = Path(place(submission.model_path, job_dir / MODEL_FILE))
+            model_path = job_dir / MODEL_FILE
+            _place(submission.model_path, model_path, linked=submission.owned)
         else:
             model_path = job_dir / SPEC_FILE
             spec = submission.spec
             model_path.write_text(spec if isinstance(spec, str) else json.dumps(spec))
         settings = self.check_settings
         return CheckJob(
-            report_id=report.id,
+            report_id=report_id,
             job_dir=job_dir,
             kind="file" if submission.model_path is not None else "spec",
             model_path=model_path,
-            format=report.source.format,
-            plan=explanation.plan,
+            format=gate.format,
+            plan=gate.plan,
             mode=options.mode,
             seed=settings.seed,
             tolerance=settings.tolerance,
@@ -240,16 +259,26 @@ def _not_found(report_id: str) -> ReportNotFound:
     )
 
 
-def _caller_inputs(
-    report: Report, submission: Submission
-) -> tuple[list | None, CheckInputs | None]:
+def _caller_inputs(gate: Gate, submission: Submission) -> tuple[list | None, CheckInputs | None]:
     """The caller's inputs checked against the model's, or (None, None) for seeded ones."""
     if submission.inputs_path is None and submission.inputs_json is None:
         return None, None
     arrays = read_caller_arrays(
-        report.model.inputs, path=submission.inputs_path, value=submission.inputs_json
+        gate.inputs, path=submission.inputs_path, value=submission.inputs_json
     )
-    return caller_inputs(report.model.inputs, arrays)
+    return caller_inputs(gate.inputs, arrays)
+
+
+def _place(source: Path, target: Path, linked: bool) -> None:
+    """`source` at `target` too: a hard link when the file is ours (an upload; no copy, and
+    the throwaway process may still be reading it), else a copy (a caller's own file)."""
+    if linked:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass  # another file system: copy
+    shutil.copyfile(source, target)
 
 
 def _queued(job: CheckJob) -> CheckReport:
@@ -269,10 +298,18 @@ def _file_digest(submission: Submission) -> tuple[str, int] | None:
     return submission.digest or file_digest(submission.model_path)
 
 
-def _explain(submission: Submission, digest: tuple[str, int] | None) -> Explanation:
+def _explain(
+    submission: Submission, digest: tuple[str, int] | None, report_id: str, on_gate: OnGate
+) -> Explanation:
     if submission.model_path is not None:
-        return explain_file(submission.model_path, submission.filename, digest)
-    return explain_spec(submission.spec)
+        return explain_file(
+            submission.model_path,
+            submission.filename,
+            digest,
+            report_id=report_id,
+            on_gate=on_gate,
+        )
+    return explain_spec(submission.spec, report_id=report_id, on_gate=on_gate)
 
 
 def content_key(

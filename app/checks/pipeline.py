@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -65,6 +66,17 @@ class CheckJob:
     timeout_s: float
     inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
     created: float = field(default_factory=time.monotonic)
+    # A check starts once the model is read, before its report is stored: it publishes
+    # nothing until `stored` is set, and nothing at all once `abandoned` (no report came).
+    stored: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False
+
+    def mark_stored(self) -> None:
+        self.stored.set()
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.stored.set()
 
 
 @dataclass

@@ -2,10 +2,12 @@
 job and a Keras worker); their progress and results go to the report store.
 
 Admission: at most `max_active` checks are queued, running or being set up; one more is
-refused at once with 503 `busy` and a Retry-After, before anything is stored. A check's final
-report is never overwritten by a late progress event; progress is written at most every
-PROGRESS_EVERY_S seconds, stage changes always. The job folder is removed when the check
-ends, whatever happened.
+refused at once with 503 `busy` and a Retry-After, before anything is stored. A check starts
+as soon as its model is read, while the report is still being made: it writes to the store
+only once the report is there (`CheckJob.stored`), and never for a report that was not
+stored (`CheckJob.abandon`). A check's final report is never overwritten by a late progress
+event; progress is written at most every PROGRESS_EVERY_S seconds, stage changes always. The
+job folder is removed when the check ends, whatever happened.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.store import ReportStore
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
+STORED_WAIT_S = 600.0  # a finished check waits this long at most for its report to be stored
 RETRY_AFTER_S = 15
 
 
@@ -91,7 +94,7 @@ class CheckRunner:
             self._active.pop(report_id, None)
 
     def _run(self, job: CheckJob) -> CheckReport:
-        publisher = _Publisher(self.store, job.report_id)
+        publisher = _Publisher(self.store, job)
         try:
             report = run_check(job, self.pool, publisher.progress)
         except Exception:  # a bug of ours must still end the check, and say so
@@ -119,16 +122,19 @@ def busy(active: int) -> PoolBusy:
 
 
 class _Publisher:
-    """Writes a check's progress (throttled) and its final report (once, last)."""
+    """Writes a check's progress (throttled) and its final report (once, last), once the
+    report is stored; nothing for an abandoned one."""
 
-    def __init__(self, store: ReportStore, report_id: str) -> None:
-        self.store, self.report_id = store, report_id
+    def __init__(self, store: ReportStore, job: CheckJob) -> None:
+        self.store, self.job, self.report_id = store, job, job.report_id
         self._lock = threading.Lock()
         self._done = False
         self._last = 0.0
         self._stage: str | None = None
 
     def progress(self, report: CheckReport) -> None:
+        if not self.job.stored.is_set() or self.job.abandoned:
+            return  # the stored report says "queued" until then
         stage = report.progress.stage if report.progress else None
         with self._lock:
             now = time.monotonic()
@@ -138,6 +144,8 @@ class _Publisher:
             self.store.set_check(self.report_id, report)
 
     def final(self, report: CheckReport) -> None:
+        stored = self.job.stored.wait(STORED_WAIT_S)
         with self._lock:
             self._done = True
-            self.store.set_check(self.report_id, report)
+            if stored and not self.job.abandoned:
+                self.store.set_check(self.report_id, report)

@@ -16,7 +16,9 @@ process with a wall-clock timeout and an address-space limit, doing one of two t
                report and never opens the file (`run_task`, used by `app.service`)
 
 The child answers with JSON bytes only, never pickle: a child that a hostile file took over
-must not be able to hand the server an object. Its outcome, judged by the parent:
+must not be able to hand the server an object. A task may send early answers before its
+result (the explanation's gate, so that a check can start while the report is being made);
+the parent hands each to `on_early` as it comes. Its outcome, judged by the parent:
 
     done                 the task's JSON result
     an error of ours     the same error class, code, sentence and details
@@ -37,6 +39,8 @@ import json
 import multiprocessing
 import multiprocessing.forkserver
 import resource
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,8 +56,8 @@ PRELOAD = ["numpy", "h5py", "app.formats", "app.layers", "app.service", "app.cli
 ROWS_PER_READ = 1 << 20  # elements per slice, as the breakdown's statistics read them
 KILL_GRACE_S = 5.0
 MAX_ANSWER_BYTES = 256 << 20
-# A task is "module:function", called in the child as function(path, limits, **arguments)
-# and returning a JSON-able dict.
+# A task is "module:function", called in the child as function(path, limits, early,
+# **arguments) and returning a JSON-able dict; early(dict) sends an early answer.
 TASKS = {"read": "app.intake.rehearsal:read_everything", "explain": "app.service:explain_task"}
 _context: Any = None
 
@@ -63,12 +67,21 @@ def rehearse(path: Path, limits: IntakeLimits) -> None:
     run_task("read", path, limits)
 
 
-def run_task(task: str, path: Path, limits: IntakeLimits, **arguments: Any) -> dict[str, Any]:
-    """Run `task` on `path` in a child; its JSON result, or the error its outcome calls for."""
-    return _judge(_run_child(task, str(path), limits, arguments), limits)
+def run_task(
+    task: str,
+    path: Path,
+    limits: IntakeLimits,
+    on_early: Callable[[dict[str, Any]], None] | None = None,
+    **arguments: Any,
+) -> dict[str, Any]:
+    """Run `task` on `path` in a child; its JSON result, or the error its outcome calls for.
+    Early answers go to `on_early` as they come; what it raises ends the child and is raised."""
+    return _judge(_run_child(task, str(path), limits, arguments, on_early), limits)
 
 
-def _run_child(task: str, path: str, limits: IntakeLimits, arguments: dict) -> Any:
+def _run_child(
+    task: str, path: str, limits: IntakeLimits, arguments: dict, on_early: Callable | None
+) -> Any:
     """The child's decoded answer, "timeout", or ("signal", n) when it died without one."""
     ctx = _fork_server()
     receiver, sender = ctx.Pipe(duplex=False)
@@ -77,16 +90,31 @@ def _run_child(task: str, path: str, limits: IntakeLimits, arguments: dict) -> A
     )
     child.start()
     sender.close()
+    deadline = time.monotonic() + limits.rehearsal_timeout_s
     try:
-        if not receiver.poll(limits.rehearsal_timeout_s):
-            return "timeout"
-        return json.loads(receiver.recv_bytes(MAX_ANSWER_BYTES))
-    except (EOFError, OSError, ValueError):
-        child.join(KILL_GRACE_S)
-        return ("signal", -(child.exitcode or 0))  # the child died without a word
+        while True:
+            answer = _next_answer(receiver, deadline)
+            if not (isinstance(answer, dict) and answer.get("outcome") == "early"):
+                break
+            if on_early is not None:
+                on_early(answer.get("result") or {})
+        if answer is None:
+            child.join(KILL_GRACE_S)
+            return ("signal", -(child.exitcode or 0))  # the child died without a word
+        return answer
     finally:
         receiver.close()
         _end(child)
+
+
+def _next_answer(receiver: Any, deadline: float) -> Any:
+    """The child's next message decoded; "timeout"; None when it ended without one."""
+    try:
+        if not receiver.poll(max(0.0, deadline - time.monotonic())):
+            return "timeout"
+        return json.loads(receiver.recv_bytes(MAX_ANSWER_BYTES))
+    except (EOFError, OSError, ValueError):
+        return None
 
 
 def start_fork_server() -> None:
@@ -139,10 +167,14 @@ def _judge(outcome: Any, limits: IntakeLimits) -> dict[str, Any]:
 def _child_main(task: str, path: str, limits: IntakeLimits, arguments: dict, sender) -> None:
     """In the child: run the task under the memory limit, answer in JSON."""
     _limit_memory(limits.rehearsal_memory_bytes)
+
+    def early(result: dict[str, Any]) -> None:
+        sender.send_bytes(json.dumps({"outcome": "early", "result": result}).encode())
+
     try:
         outcome = {
             "outcome": "done",
-            "result": _task(task)(Path(path), _inner(limits), **arguments),
+            "result": _task(task)(Path(path), _inner(limits), early, **arguments),
         }
     except ExplainerError as error:
         outcome = {"outcome": "error", "code": error.code, "message": error.message}
@@ -165,7 +197,7 @@ def _inner(limits: IntakeLimits) -> IntakeLimits:
     return replace(limits, rehearse_hdf5=False)
 
 
-def read_everything(path: Path, limits: IntakeLimits) -> dict[str, Any]:
+def read_everything(path: Path, limits: IntakeLimits, early: Callable) -> dict[str, Any]:
     """The server's reading of `path`, then every stored array, row block by row block."""
     from app.formats import read_model  # imported in the fork server already (PRELOAD)
 

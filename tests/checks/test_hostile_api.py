@@ -5,8 +5,12 @@ explained with its check refused, or refused outright with its 4xx code; no cana
 from __future__ import annotations
 
 import random
+import shutil
+import time
 import zipfile
 
+import h5py
+import numpy as np
 import pytest
 
 from tests.checks.test_check_api import finished
@@ -126,5 +130,43 @@ def test_fuzzed_uploads_never_get_a_5xx_and_leave_nothing(client, saved):
         statuses.add(response.status_code)
         assert response.status_code < 500, response.text
     assert statuses - {201} <= {400, 413, 415, 422}
+    assert leftovers(client) == []
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+
+
+def damaged_arrays(saved, folder):
+    """The base `.h5` with one kernel stored deflated and its compressed bytes overwritten:
+    the structure reads (and passes the gate), the values do not."""
+    path = folder / "damaged.h5"
+    shutil.copyfile(saved.h5_path, path)
+    with h5py.File(path, "r+") as h5:
+        names = []
+        h5["model_weights"].visit(names.append)
+        name = next(n for n in names if n.endswith("kernel") or n.endswith("kernel:0"))
+        group, leaf = h5["model_weights"], name
+        values = np.asarray(group[leaf])
+        del group[leaf]
+        group.create_dataset(leaf, data=values, compression="gzip", chunks=values.shape)
+        info = group[leaf].id.get_chunk_info(0)
+    with path.open("r+b") as fh:
+        fh.seek(info.byte_offset)
+        fh.write(b"\xff" * info.size)
+    return path
+
+
+def test_a_check_started_at_the_gate_of_a_file_refused_after_it_leaves_nothing(
+    client, saved, tmp_path
+):
+    """The check starts once the model is read; the report fails later (damaged values):
+    the answer is a 4xx, no report is stored, and the started check ends leaving nothing."""
+    path = damaged_arrays(saved, tmp_path)
+    response = client.post("/api/v1/reports", files={"file": (path.name, path.read_bytes())})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "malformed-model"
+    checks = client.app.state.reports.checks
+    deadline = time.monotonic() + 120
+    while checks.active() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert checks.active() == 0
     assert leftovers(client) == []
     assert client.get("/api/v1/health").json()["status"] == "ok"

@@ -84,8 +84,23 @@ def test_explain_in_a_child_gives_what_the_server_would_compute(saved):
     assert child.report.model_dump(exclude={"id", "created_at"}) == direct.report.model_dump(
         exclude={"id", "created_at"}
     )
-    assert (child.refusals, child.figures) == (direct.refusals, direct.figures)
-    assert child.plan == direct.plan
+    assert child.gate == direct.gate
+
+
+def test_explain_in_a_child_hands_over_the_gate_it_read(saved):
+    """The gate comes as an early answer, while the child goes on making the report."""
+    seen = []
+    explanation = explain_file(saved.h5_path, on_gate=seen.append)
+    assert seen == [explanation.gate]
+    assert explanation.gate.format == "legacy_h5" and explanation.gate.inputs
+
+
+def test_what_the_gate_callback_raises_ends_the_child_and_is_raised(saved):
+    def refuse(gate):
+        raise MalformedModel("refused at the gate")
+
+    with pytest.raises(MalformedModel, match="refused at the gate"):
+        explain_file(saved.h5_path, on_gate=refuse)
 
 
 def test_child_answers_in_json_never_pickle():
