@@ -112,6 +112,8 @@ def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Re
         start_fork_server()
         if pool is not None:
             pool.start()
+        if checks is not None:
+            checks.start_spares()
         retention.start()
         try:
             yield

@@ -12,7 +12,6 @@ and concurrent writers queue on SQLite's lock (`busy_timeout`) instead of failin
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -130,7 +129,11 @@ class SqliteReportStore:
 
 
 def _report(row: tuple) -> Report:
+    """The stored body (the report's JSON object without its check) with the check put back
+    as the last key, read by pydantic from the text: several times faster than json.loads
+    and model_validate on a large report."""
     body, check_json = row
-    data = json.loads(zlib.decompress(body))
-    data["check"] = json.loads(check_json)
-    return Report.model_validate(data)
+    text = zlib.decompress(body).rstrip()
+    if not text.endswith(b"}"):
+        raise ValueError("a stored report body is not a JSON object")
+    return Report.model_validate_json(text[:-1] + b',"check":' + check_json.encode() + b"}")

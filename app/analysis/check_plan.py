@@ -2,9 +2,10 @@
 
 A file's report is made in a throwaway process (app.intake.rehearsal) and its check runs
 later, from the serving process, which must not open the file itself. The plan carries the
-little the check needs there: how to seed each input (app.analysis.inputs) and which layers
-and outputs to compare, in which order (app.analysis.compare). Our reference job and the
-Keras worker read the model in their own processes.
+little the check needs there: how to seed each input (app.analysis.inputs), which layers
+and outputs to compare, in which order (app.analysis.compare), and the config keys Keras 3
+refuses (app.checks.compat: the file is only read again when one must be taken out). Our
+reference job and the Keras worker read the model in their own processes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.analysis.compare import ComparedModel, compared_model
 from app.analysis.inputs import PlannedInput, planned_inputs
+from app.checks.compat import sanitize
 from app.graph import ModelGraph
 
 
@@ -21,8 +23,17 @@ class CheckPlan(BaseModel):
 
     inputs: list[PlannedInput]
     compared: ComparedModel
+    # Keys Keras 3 refuses: at their default (a copy without them can run), or not.
+    keras3_removals: list[str] = []
+    keras3_blockers: list[str] = []
 
 
 def plan_check(graph: ModelGraph) -> CheckPlan:
     """The plan of a resolved graph."""
-    return CheckPlan(inputs=planned_inputs(graph), compared=compared_model(graph))
+    _, removed, blockers = sanitize(graph.config)
+    return CheckPlan(
+        inputs=planned_inputs(graph),
+        compared=compared_model(graph),
+        keras3_removals=[r.sentence() for r in removed],
+        keras3_blockers=[b.sentence() for b in blockers],
+    )

@@ -13,7 +13,6 @@ to Keras as a copy without that key (app.checks.compat), and the report says so.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -29,6 +28,7 @@ from app.analysis.compare import Side, compare
 from app.analysis.inputs import make_inputs
 from app.checks import compat, keras_job
 from app.checks.reference_job import RESULT_FILE, ReferenceRequest, ReferenceResult
+from app.checks.spares import ReferenceSpares
 from app.errors import Busy
 from app.runtime import JobResult, Progress, WorkerPool, write_arrays
 from app.runtime.jobs import failure
@@ -39,7 +39,6 @@ from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport,
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_MODULE = "app.checks.reference_job"
 REFERENCE_MAX_FILE_BYTES = 1 << 30  # one .npy of layer outputs (or a spec's weights)
 KERAS3_COPY = "model-keras3"
 # Our reference has no forward for a class, or cannot take how it is called.
@@ -87,12 +86,14 @@ class _Sides:
     blocked: str | None = None
 
 
-def run_check(job: CheckJob, pool: WorkerPool, publish: Publish) -> CheckReport:
+def run_check(
+    job: CheckJob, pool: WorkerPool, publish: Publish, references: ReferenceSpares
+) -> CheckReport:
     """Run both sides and compare them; never raises for a model's fault."""
     if job.inputs is None:  # seeded: made here, so that a file's Keras job starts at once
         arrays, job.inputs = make_inputs(job.plan.inputs, job.seed)
         write_arrays(job.job_dir / keras_job.INPUTS_FILE, "x", arrays)
-    sides = _run_sides(job, pool, publish)
+    sides = _run_sides(job, pool, publish, references)
     reference, keras = sides.reference, sides.keras
     if sides.blocked is not None:
         return _ended(job, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes)
@@ -122,9 +123,11 @@ def run_check(job: CheckJob, pool: WorkerPool, publish: Publish) -> CheckReport:
     )
 
 
-def _run_sides(job: CheckJob, pool: WorkerPool, publish: Publish) -> _Sides:
+def _run_sides(
+    job: CheckJob, pool: WorkerPool, publish: Publish, references: ReferenceSpares
+) -> _Sides:
     deadline = time.monotonic() + job.timeout_s
-    process = _start_reference(job)
+    process = _start_reference(job, references)
     try:
         notes: list[str] = []
         request, blocked = _keras_request(job, notes)
@@ -163,8 +166,8 @@ def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:
     return failed
 
 
-def _start_reference(job: CheckJob) -> WorkerProcess:
-    process = WorkerProcess.spawn(REFERENCE_MODULE, blas_threads())
+def _start_reference(job: CheckJob, references: ReferenceSpares) -> WorkerProcess:
+    process = references.take()
     apply_limits(process.pid, job_limits(job.timeout_s, REFERENCE_MAX_FILE_BYTES))
     request = ReferenceRequest(
         job_dir=str(job.job_dir),
@@ -175,13 +178,6 @@ def _start_reference(job: CheckJob) -> WorkerProcess:
     )
     process.send((request.model_dump_json() + "\n").encode())
     return process
-
-
-def blas_threads() -> dict[str, str]:
-    """Half the cores for NumPy's BLAS: the Keras worker runs beside it, and two thread pools
-    fighting over every core make both several times slower (measured: bench/)."""
-    threads = str(max(1, (os.cpu_count() or 1) // 2))
-    return dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)
 
 
 def _wait_for(
@@ -228,6 +224,11 @@ def _keras_request(job: CheckJob, notes: list[str]) -> tuple[Any, str | None]:
     """The Keras job; (None, reason) when Keras 3 cannot take the file's config at all."""
     if job.kind == "spec":
         return keras_job.request(job.job_dir, job.model_path, "spec", job.mode), None
+    if job.plan.keras3_blockers:
+        keys = "; ".join(job.plan.keras3_blockers)
+        return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
+    if not job.plan.keras3_removals:  # the file as it is (nearly always)
+        return keras_job.request(job.job_dir, job.model_path, "file", job.mode), None
     path = job.model_path
     copy = job.job_dir / KERAS3_COPY
     removed, blockers = compat.keras3_copy(path, job.format, copy)

@@ -22,6 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from app.checks.pipeline import CheckJob, run_check
+from app.checks.spares import ReferenceSpares
 from app.runtime import PoolBusy, WorkerPool
 from app.schemas import CheckReport
 from app.store import ReportStore
@@ -46,6 +47,11 @@ class CheckRunner:
         self._lock = threading.Lock()
         self._active: dict[str, Future] = {}
         self._reserved = 0  # admitted, not started yet (the report is being stored)
+        self.references = ReferenceSpares()
+
+    def start_spares(self) -> None:
+        """Start a reference process for the first check (the server's startup calls this)."""
+        self.references.refill()
 
     def admit(self) -> None:
         """Reserve a place for a new check, or refuse it when `max_active` checks are already
@@ -88,6 +94,7 @@ class CheckRunner:
 
     def stop(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
+        self.references.stop()
 
     def _forget(self, report_id: str) -> None:
         with self._lock:
@@ -96,7 +103,7 @@ class CheckRunner:
     def _run(self, job: CheckJob) -> CheckReport:
         publisher = _Publisher(self.store, job)
         try:
-            report = run_check(job, self.pool, publisher.progress)
+            report = run_check(job, self.pool, publisher.progress, self.references)
         except Exception:  # a bug of ours must still end the check, and say so
             logger.exception("check of report %s failed", job.report_id)
             report = CheckReport(
@@ -108,6 +115,9 @@ class CheckRunner:
         finally:
             shutil.rmtree(job.job_dir, ignore_errors=True)
         publisher.final(report)
+        # The next check's reference process; not on this thread, whose end is what a
+        # caller waiting for this check waits for.
+        threading.Thread(target=self.references.refill, daemon=True).start()
         return report
 
 

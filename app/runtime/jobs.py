@@ -18,6 +18,8 @@ Layout of a job folder::
 from __future__ import annotations
 
 import json
+import math
+import mmap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -159,7 +161,33 @@ def load_output(job_dir: str | Path, relpath: str, mmap: bool = False) -> np.nda
     """Load one output array named by a checked result (never unpickles); `mmap` maps the
     file instead of reading it, so a large output costs no memory until it is read."""
     path = _inside(Path(job_dir).resolve(), relpath)
-    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    return _mapped(path) if mmap else np.load(path, allow_pickle=False)
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A read-only view of a .npy file's array over a memory map of the file (what
+    `np.load(mmap_mode="r")` gives, in half the time: a check maps hundreds of files)."""
+    with path.open("rb") as handle:
+        try:
+            reader = _HEADER_READERS.get(npy_format.read_magic(handle))
+            if reader is None:
+                raise ValueError("unsupported .npy version")
+            shape, fortran_order, dtype = reader(handle)
+        except ValueError as exc:
+            raise InvalidResult(f"{path.name} is not a readable .npy file") from exc
+        if dtype.hasobject:
+            raise InvalidResult(f"{path.name} holds Python objects")
+        count, offset = math.prod(shape), handle.tell()
+        if count == 0:
+            empty = np.empty(shape, dtype)
+            empty.flags.writeable = False
+            return empty
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
+    except ValueError as exc:
+        raise InvalidResult(f"{path.name} is shorter than its header says") from exc
+    return flat.reshape(shape, order="F" if fortran_order else "C")
 
 
 def write_arrays(path: str | Path, prefix: str, arrays: Sequence[np.ndarray]) -> None:

@@ -42,14 +42,19 @@ class WorkerProcess:
 
     @classmethod
     def spawn(
-        cls, module: str = KERAS_WORKER, extra_env: dict[str, str] | None = None
+        cls,
+        module: str = KERAS_WORKER,
+        extra_env: dict[str, str] | None = None,
+        niceness: int = 0,
     ) -> WorkerProcess:
         """Start ``python -m <module>`` in a new private folder (the Keras worker by default;
-        the check's reference job uses the same process discipline)."""
+        the check's reference job uses the same process discipline), `niceness` lower in
+        the CPU scheduler's priority (by `nice`, where the system has it)."""
         home = Path(tempfile.mkdtemp(prefix="kex-worker-"))
+        nice = ["nice", "-n", str(niceness)] if niceness and shutil.which("nice") else []
         with (home / "stderr.log").open("wb") as stderr:
             proc = subprocess.Popen(
-                [*command_prefix(), sys.executable, "-m", module],
+                [*nice, *command_prefix(), sys.executable, "-m", module],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

@@ -138,3 +138,29 @@ def test_import_runtime_never_imports_keras():
     done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True)
 
     assert (done.returncode, done.stdout.strip()) == (0, "[]")
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(24, dtype=np.float32).reshape(2, 3, 4),
+        np.asfortranarray(np.arange(12, dtype=np.float64).reshape(3, 4)),
+        np.array([True, False]),
+        np.zeros((0, 5), dtype=np.int32),
+        np.float32(2.5).reshape(()),
+    ],
+)
+def test_a_mapped_output_equals_the_saved_array(tmp_path, array):
+    np.save(tmp_path / "a.npy", array)
+    mapped = load_output(tmp_path, "a.npy", mmap=True)
+    assert mapped.dtype == array.dtype and mapped.shape == array.shape
+    np.testing.assert_array_equal(mapped, array)
+    assert not mapped.flags.writeable
+
+
+def test_a_mapped_output_shorter_than_its_header_is_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(100, dtype=np.float32))
+    data = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(data[:-8])
+    with pytest.raises(InvalidResult):
+        load_output(tmp_path, "a.npy", mmap=True)
