@@ -46,7 +46,7 @@ class CheckRunner:
         self._threads = ThreadPoolExecutor(max(1, max_active), thread_name_prefix="check")
         self._lock = threading.Lock()
         self._active: dict[str, Future] = {}
-        self._reserved = 0  # admitted, not started yet (the report is being stored)
+        self._reserved = 0  # admitted, not started yet (its folder and inputs are being made)
         self.references = ReferenceSpares()
 
     def start_spares(self) -> None:
