@@ -100,6 +100,8 @@ def explain_file(
     gates: list[Gate] = []
 
     def early(data: dict[str, Any]) -> None:
+        if gates:  # one gate per file; only a process a hostile file took over sends more
+            raise UnreadableFile("Reading this file did not complete; it is refused.")
         gates.append(_from_child(Gate.from_json, data))
         if on_gate is not None:
             on_gate(gates[0])

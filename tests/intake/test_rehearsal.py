@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from app import service
 from app.errors import MalformedModel, OversizedAttribute, UnreadableFile
 from app.formats import read_model
 from app.intake import rehearsal
@@ -106,3 +107,20 @@ def test_what_the_gate_callback_raises_ends_the_child_and_is_raised(saved):
 def test_child_answers_in_json_never_pickle():
     source = inspect.getsource(rehearsal)
     assert "recv_bytes" in source and ".recv()" not in source and ".send(" not in source
+
+
+def test_a_second_gate_from_the_child_is_refused_and_starts_nothing(saved, monkeypatch):
+    """Only a child a hostile file took over would send two gates: the first may start a
+    check, a second must not start another."""
+    gate = explain_file(saved.h5_path).gate.to_json()
+
+    def two_gates(task, path, limits, on_early=None, **arguments):
+        on_early(gate)
+        on_early(gate)
+        return {}
+
+    monkeypatch.setattr(service, "run_task", two_gates)
+    seen = []
+    with pytest.raises(UnreadableFile):
+        explain_file(saved.h5_path, on_gate=seen.append)
+    assert len(seen) == 1
