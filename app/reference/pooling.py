@@ -119,17 +119,33 @@ def global_pool(config: Config, inputs: list[np.ndarray], reduce) -> np.ndarray:
     return reduce(x, axis=axes, keepdims=bool(config.get("keepdims", False)))
 
 
-@forward(
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "GlobalAvgPool3D",
-)
+@forward("GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool2D", "GlobalAvgPool3D")
 def global_average_pooling(config: Config, weights: Weights, inputs: list[np.ndarray], training):
-    """GlobalAveragePoolingND: mean over the spatial axes (masks are not applied)."""
+    """GlobalAveragePooling2D/3D: mean over the spatial axes."""
     return global_pool(config, inputs, np.mean)
+
+
+@forward("GlobalAveragePooling1D", "GlobalAvgPool1D")
+def global_average_pooling_1d(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None
+):
+    """GlobalAveragePooling1D: mean over the steps. With a mask (N, T) (after an Embedding
+    with `mask_zero=True`, say), the mean of the kept steps only:
+
+        y[n, c] = Σ_t mask[n, t] · x[n, t, c] / Σ_t mask[n, t]
+
+    (0/0, NaN, for a sample whose every step is masked, as Keras gives)."""
+    mask = (masks or [None])[0]
+    if mask is None:
+        return global_pool(config, inputs, np.mean)
+    x = single(inputs)
+    channels_first = is_channels_first(config)
+    steps, keepdims = (2 if channels_first else 1), bool(config.get("keepdims", False))
+    kept = np.expand_dims(np.asarray(mask, dtype=bool), 1 if channels_first else 2)
+    total = np.where(kept, x, np.zeros((), x.dtype)).sum(axis=steps, keepdims=keepdims)
+    count = kept.astype(x.dtype).sum(axis=steps, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
 
 
 @forward(

@@ -183,6 +183,26 @@ def test_check_embedding_gru_gets_integer_ids_with_padding(client, tmp_path):
     assert any("integer ids in [0, 20)" in note for note in check["inputs"]["notes"])
 
 
+def test_check_embedding_average_of_the_kept_steps_passes(client, tmp_path):
+    """The text classifier of the tutorials: Embedding(mask_zero=True), then the mean over
+    the steps that are not padding (the seeded ids end in padding on the second sample)."""
+    model = seeded(
+        keras.Sequential(
+            [
+                keras.Input((None,)),
+                layers.Embedding(20, 4, mask_zero=True),
+                layers.GlobalAveragePooling1D(),
+                layers.Dense(2),
+            ]
+        )
+    )
+    path = tmp_path / "bag.keras"
+    model.save(path)
+    check = post_file(client, path).json()["check"]
+    assert check["status"] == "passed", check
+    assert [layer["verdict"] for layer in check["layers"]] == ["passed"] * 3
+
+
 def test_check_without_wait_is_queued_then_finishes(client, tmp_path):
     path = tmp_path / "conv.keras"
     conv_bn_model().save(path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.reference import FORWARDS
-from app.reference.kernels import COMPUTE_MASK, output_masks
+from app.reference.kernels import COMPUTE_MASK, output_masks, run_layer
 from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import entry
@@ -113,3 +113,19 @@ def test_output_mask_matches_keras(class_name, config, inputs, masks):
 
 def test_layer_without_rule_drops_the_mask():
     assert output_masks("Flatten", {}, [SEQ[0]], [M1], [np.zeros((2, 12))]) == [None]
+
+
+ALL_MASKED = np.array([[0, 0, 0, 0], [1, 0, 1, 0]], dtype=bool)
+
+
+@pytest.mark.parametrize("mask", [M1, M2, ALL_MASKED], ids=["m1", "m2", "all-masked"])
+@pytest.mark.parametrize(
+    "config", [{}, {"keepdims": True}, {"data_format": "channels_first"}], ids=str
+)
+def test_global_average_pooling_1d_averages_the_kept_steps_as_keras_does(config, mask):
+    x = SEQ[0] if "data_format" not in config else np.swapaxes(SEQ[0], 1, 2)
+    layer = L.GlobalAveragePooling1D(**config)
+    expected = keras.ops.convert_to_numpy(layer(x, mask=mask))
+    ours = run_layer("GlobalAveragePooling1D", config, {}, [x], masks=[mask])
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)  # NaN = NaN (0/0)
