@@ -11,9 +11,11 @@ Call arguments that Keras keeps with the node rather than in the config —
 `use_causal_mask` and `return_attention_scores` — are read from `config`: the caller merges
 the node's call kwargs into it (`{**config, **call_kwargs}`).
 
-Masks are not applied here. Keras would combine the query/value/key masks (and an explicit
-`attention_mask`) into the score mask: masked scores get −1e9 before the softmax, and
-Attention/AdditiveAttention zero the output rows of masked queries.
+The inputs' own masks (after an Embedding with `mask_zero=True`, say) reach the multi-head
+layers: as Keras does, the query's (B, T) and the value's and key's (B, S) are joined into a
+(B, T, S) mask, with the causal and sliding-window masks; masked scores get −1e9 before the
+softmax. Not covered: an explicit `attention_mask` call argument, and masks in Attention
+and AdditiveAttention (which also zero the output rows of masked queries).
 
 Dropout on the attention probabilities is off at inference; in training mode Keras' dropout
 is random, so the reference computes the inference result there too.
@@ -27,7 +29,7 @@ import numpy as np
 
 from app.errors import UnsupportedModel
 from app.reference.activations import sigmoid
-from app.reference.kernels import Config, Weights, forward, optional_weight, scalar, weight
+from app.reference.kernels import Config, Mask, Weights, forward, optional_weight, scalar, weight
 
 MASKED = -1e9  # what Keras puts in place of (MultiHeadAttention) or adds to masked scores
 
@@ -42,16 +44,20 @@ def query_value_key(inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, n
     return query, value, inputs[2] if len(inputs) == 3 else value
 
 
-def masked_softmax(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def masked_softmax(
+    scores: np.ndarray, mask: np.ndarray | None, zero_masked: bool = True
+) -> np.ndarray:
     """Keras' Softmax layer with a mask: softmax(where(mask, s, −1e9)), then 0 where masked.
 
     The softmax runs over the last axis of `scores` (…, Tq, Tk); `mask` broadcasts to it.
+    `zero_masked=False` leaves out the last step, as `ops.dot_product_attention` does: a row
+    with every position masked then attends to all of them equally.
     """
     if mask is not None:
         scores = np.where(mask, scores, scalar(MASKED, scores))
     shifted = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
     probs = shifted / np.sum(shifted, axis=-1, keepdims=True)
-    return probs if mask is None else np.where(mask, probs, scalar(0.0, probs))
+    return probs if mask is None or not zero_masked else np.where(mask, probs, scalar(0.0, probs))
 
 
 def causal_mask(query_length: int, key_length: int) -> np.ndarray:
@@ -143,25 +149,62 @@ def from_heads_first(x: np.ndarray, layout: tuple[int, ...], attn: tuple[int, ..
     return np.transpose(grouped, np.argsort((*batch, *attn, len(layout) - 1)))
 
 
+def _softmax_layer(config: Config, projected_query: np.ndarray) -> bool:
+    """Whether Keras computes this attention with its Softmax layer (masked rows become 0)
+    rather than `ops.dot_product_attention` (a fully masked row attends uniformly): with
+    dropout, returned scores, or attention over more than one axis (not (B, T, N, H))."""
+    return (
+        float(config.get("dropout", 0.0) or 0.0) > 0.0
+        or bool(config.get("return_attention_scores", False))
+        or projected_query.ndim != 4
+    )
+
+
+def input_mask(masks: list[Mask] | None, inputs: int) -> np.ndarray | None:
+    """Keras' `_compute_attention_mask` from the inputs' masks: query (B, T) → (B, T, 1),
+    value and key (B, S) → (B, 1, S), joined by AND into (B, T, S); None without masks.
+    `inputs` is 2 ([query, value]: no key mask) or 3."""
+    found = list(masks or []) + [None] * 3
+    parts = [
+        None if found[0] is None else np.asarray(found[0], dtype=bool)[:, :, None],
+        None if found[1] is None else np.asarray(found[1], dtype=bool)[:, None, :],
+        None if inputs < 3 or found[2] is None else np.asarray(found[2], dtype=bool)[:, None, :],
+    ]
+    joined = None
+    for part in (p for p in parts if p is not None):
+        joined = part if joined is None else joined & part
+    return joined
+
+
 def dot_product_attention(
-    query: np.ndarray, key: np.ndarray, value: np.ndarray, attn: tuple[int, ...], config: Config
+    query: np.ndarray,
+    key: np.ndarray,
+    value: np.ndarray,
+    attn: tuple[int, ...],
+    config: Config,
+    batch_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """softmax((query / √key_dim) · keyᵀ) · value over the attention axes, per head.
 
-    query (B, *Tq, N, H), key (B, *Tk, N, H), value (B, *Tk, N, Hv) — `attn` names the T axes.
+    query (B, *Tq, N, H), key (B, *Tk, N, H), value (B, *Tk, N, Hv) — `attn` names the T axes;
+    `batch_mask` (B, Tq, Tk) comes from the inputs' masks (`input_mask`).
     Returns the context (B, *Tq, N, Hv) and the probabilities (B, …, N, *Tq, *Tk) in Keras'
     order: the batch axes (heads included), then the query's, then the key's attention axes.
     """
     q = to_heads_first(query * scalar(1.0 / math.sqrt(query.shape[-1]), query), attn)
     k, v = to_heads_first(key, attn), to_heads_first(value, attn)
     mask = sequence_mask(config, q.shape[1], k.shape[1])
-    if mask is not None and attn != (1,):
+    if (mask is not None or batch_mask is not None) and attn != (1,):
         raise UnsupportedModel(
-            "A causal or sliding-window MultiHeadAttention is reproduced only with attention "
-            "over axis 1 (the sequence axis).",
+            "A masked, causal or sliding-window MultiHeadAttention is reproduced only with "
+            "attention over axis 1 (the sequence axis).",
             {"attention_axes": list(attn)},
         )
-    probs = masked_softmax(q @ np.swapaxes(k, -1, -2), mask)
+    if batch_mask is not None:  # (B, Tq, Tk) → (B·N, Tq, Tk), the heads-first batch order
+        heads = query.shape[-2]
+        per_head = np.repeat(batch_mask, heads, axis=0)
+        mask = per_head if mask is None else per_head & mask
+    probs = masked_softmax(q @ np.swapaxes(k, -1, -2), mask, _softmax_layer(config, query))
     context = from_heads_first(probs @ v, query.shape, attn)
     batch = batch_axes(query.ndim, attn)
     scores_shape = [query.shape[a] for a in (*batch, *attn)] + [key.shape[a] for a in attn]
@@ -169,7 +212,9 @@ def dot_product_attention(
 
 
 @forward("MultiHeadAttention")
-def multi_head_attention(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def multi_head_attention(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None
+):
     """MultiHeadAttention: attention_output(softmax(Q·Kᵀ/√key_dim)·V), per head.
 
     Q = query·Wq + bq (B, *T, N, key_dim), K = key·Wk + bk (B, *S, N, key_dim),
@@ -182,12 +227,15 @@ def multi_head_attention(config: Config, weights: Weights, inputs: list[np.ndarr
     q = project(query, weights, "query")
     k = project(key, weights, "key")
     v = project(value, weights, "value")
-    context, scores = dot_product_attention(q, k, v, attention_axes(config, q.ndim), config)
+    attn, batch_mask = attention_axes(config, q.ndim), input_mask(masks, len(inputs))
+    context, scores = dot_product_attention(q, k, v, attn, config, batch_mask)
     return with_scores(config, attention_output(config, weights, query, context), scores)
 
 
 @forward("GroupedQueryAttention", "GroupQueryAttention")
-def grouped_query_attention(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def grouped_query_attention(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None
+):
     """GroupedQueryAttention: MultiHeadAttention where query head u uses key/value head
     u // (num_query_heads / num_key_value_heads).
 
@@ -201,7 +249,7 @@ def grouped_query_attention(config: Config, weights: Weights, inputs: list[np.nd
     repeats = int(config["num_query_heads"]) // int(config["num_key_value_heads"])
     k = np.repeat(project(key, weights, "key"), repeats, axis=2)
     v = np.repeat(project(value, weights, "value"), repeats, axis=2)
-    context, scores = dot_product_attention(q, k, v, (1,), config)
+    context, scores = dot_product_attention(q, k, v, (1,), config, input_mask(masks, len(inputs)))
     return with_scores(config, attention_output(config, weights, query, context), scores)
 
 

@@ -203,6 +203,21 @@ def test_check_embedding_average_of_the_kept_steps_passes(client, tmp_path):
     assert [layer["verdict"] for layer in check["layers"]] == ["passed"] * 3
 
 
+def test_check_masked_self_attention_classifier_passes(client, tmp_path):
+    """A small transformer classifier: padding ids masked by the Embedding, self-attention
+    over the kept positions, the mean of the kept steps."""
+    ids = keras.Input((None,), dtype="int32")
+    x = layers.Embedding(30, 8, mask_zero=True)(ids)
+    x = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    x = layers.GlobalAveragePooling1D()(x)
+    model = seeded(keras.Model(ids, layers.Dense(3)(x)))
+    path = tmp_path / "attention.keras"
+    model.save(path)
+    check = post_file(client, path).json()["check"]
+    assert check["status"] == "passed", check
+    assert {layer["verdict"] for layer in check["layers"]} == {"passed"}
+
+
 def test_check_without_wait_is_queued_then_finishes(client, tmp_path):
     path = tmp_path / "conv.keras"
     conv_bn_model().save(path)

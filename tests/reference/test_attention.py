@@ -3,13 +3,16 @@ and sliding-window masks, gates, returned scores; Attention and AdditiveAttentio
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from app.errors import UnsupportedModel
 from app.reference import run_layer
-from tests.reference.calls import assert_call_matches_keras
-from tests.reference.harness import random_inputs
+from tests.kerasref import keras
+from tests.reference.calls import assert_call_matches_keras, build_layer, path_weights
+from tests.reference.harness import TOLERANCE, random_inputs, randomize_weights
 
 CAUSAL = {"use_causal_mask": True}
 SCORES = {"return_attention_scores": True}
@@ -129,3 +132,56 @@ def test_multi_head_attention_causal_over_other_axes_is_refused():
     weights["attention_output/kernel"] = np.ones((1, 2, 2), np.float32)
     with pytest.raises(UnsupportedModel):
         run_layer("MultiHeadAttention", config, weights, [x, x])
+
+
+QUERY_MASK = np.array([[1, 1, 0, 1], [1, 0, 0, 0]], dtype=bool)
+VALUE_MASK = np.array([[1, 0, 1, 1], [0, 0, 0, 0]], dtype=bool)  # sample 2: nothing to attend
+KEY_MASK = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=bool)
+MASKED_CASES = [
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, {}),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, CAUSAL),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, SCORES),  # masked rows give 0
+    ("GroupedQueryAttention", {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2}, {}),
+]
+
+
+@pytest.mark.parametrize("with_key", [False, True], ids=["query-value", "query-value-key"])
+@pytest.mark.parametrize(("class_name", "config", "kwargs"), MASKED_CASES, ids=str)
+def test_multi_head_attention_with_the_inputs_masks_matches_keras(
+    class_name, config, kwargs, with_key
+):
+    """The masks an Embedding(mask_zero=True) gives: Keras joins the query's, value's and
+    key's into the score mask (with the causal one); a query whose values are all masked
+    gets only the output bias."""
+    inputs = random_inputs([(2, 4, 5)] * (3 if with_key else 2))
+    masks = [QUERY_MASK, VALUE_MASK, KEY_MASK][: len(inputs)]
+    layer = build_layer(class_name, config)
+    layer(*inputs, **kwargs)  # builds the weights
+    randomize_weights(layer)
+    with warnings.catch_warnings():  # GroupedQueryAttention hands the masks on to its
+        warnings.simplefilter("ignore", UserWarning)  # projections, and Keras warns
+        expected = numpy_list(layer(*masked_tensors(inputs, masks), **kwargs))
+    ours = run_layer(class_name, {**config, **kwargs}, path_weights(layer), inputs, masks=masks)
+    ours = ours if isinstance(ours, list) else [ours]
+    assert len(ours) == len(expected)
+    for mine, theirs in zip(ours, expected, strict=True):
+        np.testing.assert_allclose(mine, theirs, **TOLERANCE)
+    unmasked = numpy_list(layer(*inputs, **kwargs))
+    assert not np.allclose(unmasked[0], expected[0])  # the masks changed Keras' answer
+
+
+def numpy_list(out) -> list[np.ndarray]:
+    return [keras.ops.convert_to_numpy(o) for o in (out if isinstance(out, tuple) else [out])]
+
+
+def masked_tensors(arrays, masks):
+    """Tensors carrying Keras masks, as an Embedding(mask_zero=True) leaves them: Keras'
+    MultiHeadAttention reads the query's mask from the tensor only."""
+    from keras.src.backend import set_keras_mask
+
+    tensors = []
+    for array, mask in zip(arrays, masks, strict=True):
+        tensor = keras.ops.convert_to_tensor(array)
+        set_keras_mask(tensor, keras.ops.convert_to_tensor(mask))
+        tensors.append(tensor)
+    return tensors
