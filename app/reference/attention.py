@@ -14,8 +14,8 @@ the node's call kwargs into it (`{**config, **call_kwargs}`).
 The inputs' own masks (after an Embedding with `mask_zero=True`, say) reach the multi-head
 layers: as Keras does, the query's (B, T) and the value's and key's (B, S) are joined into a
 (B, T, S) mask, with the causal and sliding-window masks; masked scores get −1e9 before the
-softmax. Not covered: an explicit `attention_mask` call argument, and masks in Attention
-and AdditiveAttention (which also zero the output rows of masked queries).
+softmax. Attention and AdditiveAttention take the value's mask into the scores and zero the
+output rows of masked queries. Not covered: an explicit `attention_mask` call argument.
 
 Dropout on the attention probabilities is off at inference; in training mode Keras' dropout
 is random, so the reference computes the inference result there too.
@@ -266,22 +266,35 @@ def tanh_sums(query: np.ndarray, key: np.ndarray, inner=None, outer=None) -> np.
     return np.sum(terms if outer is None else outer * terms, axis=-1)
 
 
-def apply_scores(config: Config, scores: np.ndarray, value: np.ndarray):
-    """Keras' `_apply_scores`: scores − 1e9 where the causal mask is False, softmax over the
-    value steps, then the weighted sum of value: (…, Tq, Tk), (…, Tk, dim) → (…, Tq, dim).
+def apply_scores(
+    config: Config, scores: np.ndarray, value: np.ndarray, masks: list[Mask] | None = None
+):
+    """Keras' `_apply_scores`: scores − 1e9 where the value's mask (B, Tv) or the causal mask
+    is False, softmax over the value steps, then the weighted sum of value:
+    (…, Tq, Tk), (…, Tk, dim) → (…, Tq, dim); the rows of queries their mask (B, Tq) drops
+    are 0.
 
     With `return_attention_scores`: [output, softmax weights (…, Tq, Tk)].
     """
+    found = list(masks or []) + [None, None]
+    query_mask, value_mask = found[0], found[1]
+    keep = None if value_mask is None else np.asarray(value_mask, dtype=bool)[..., None, :]
     if config.get("use_causal_mask", False):
-        keep = causal_mask(*scores.shape[-2:])
+        causal = causal_mask(*scores.shape[-2:])
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
         scores = np.where(keep, scores, scores - scalar(-MASKED, scores))
     shifted = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
     probs = shifted / np.sum(shifted, axis=-1, keepdims=True)
-    return with_scores(config, probs @ value, probs)
+    output = probs @ value
+    if query_mask is not None:
+        rows = np.asarray(query_mask, dtype=bool)[..., None]
+        output = np.where(rows, output, np.zeros((), output.dtype))
+    return with_scores(config, output, probs)
 
 
 @forward("Attention")
-def attention(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def attention(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
     """Attention (Luong): softmax(scores)·value.
 
     dot: scores = scale · query·keyᵀ (scale only with use_scale);
@@ -296,11 +309,13 @@ def attention(config: Config, weights: Weights, inputs: list[np.ndarray], traini
         scores = query @ np.swapaxes(key, -1, -2)
         if scale is not None:
             scores = scores * scale
-    return apply_scores(config, scores, value)
+    return apply_scores(config, scores, value, masks)
 
 
 @forward("AdditiveAttention")
-def additive_attention(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def additive_attention(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None
+):
     """AdditiveAttention (Bahdanau): softmax(scores)·value, scores = Σ_d scale_d · tanh(q_d + k_d).
 
     scale (dim,) when use_scale (the default), else 1. Shapes: query (B, Tq, dim),
@@ -308,4 +323,4 @@ def additive_attention(config: Config, weights: Weights, inputs: list[np.ndarray
     """
     query, value, key = query_value_key(inputs)
     scale = weight(weights, "scale") if config.get("use_scale", True) else None
-    return apply_scores(config, tanh_sums(query, key, outer=scale), value)
+    return apply_scores(config, tanh_sums(query, key, outer=scale), value, masks)

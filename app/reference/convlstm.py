@@ -9,15 +9,17 @@ is a loop over the T steps only.
 Weights (the cell's, role or registry name): kernel (*K, C, 4F), recurrent_kernel
 (*K, F, 4F), bias (4F,); the 4F axis holds the gates in Keras' order i, f, c, o.
 
-Not covered: masks (Keras would keep the previous output and states at masked steps),
-training-mode dropout/recurrent_dropout (random in Keras; the reference computes the
-inference result), and `stateful` carry-over between calls (each call starts from h₀, c₀).
+Not covered, and said so (UnsupportedModel) rather than computed otherwise: masks (Keras
+keeps the previous output and states at masked steps). Not covered either: training-mode
+dropout/recurrent_dropout (random in Keras; the reference computes the inference result),
+and `stateful` carry-over between calls (each call starts from h₀, c₀).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from app.errors import UnsupportedModel
 from app.reference.activations import apply_activation
 from app.reference.convolution import im2col_conv
 from app.reference.kernels import (
@@ -133,18 +135,31 @@ def finish(config: Config, outputs: list, h: np.ndarray, c: np.ndarray, channels
 
 
 @forward("ConvLSTM1D")
-def conv_lstm1d(config: Config, weights: Weights, inputs: list[np.ndarray], training: bool):
+def conv_lstm1d(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
     """ConvLSTM1D: sequences (N, T, L, C); see `conv_lstm`."""
+    refuse_masks("ConvLSTM1D", masks)
     return conv_lstm(config, weights, inputs)
 
 
 @forward("ConvLSTM2D")
-def conv_lstm2d(config: Config, weights: Weights, inputs: list[np.ndarray], training: bool):
+def conv_lstm2d(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
     """ConvLSTM2D: sequences (N, T, H, W, C); see `conv_lstm`."""
+    refuse_masks("ConvLSTM2D", masks)
     return conv_lstm(config, weights, inputs)
 
 
 @forward("ConvLSTM3D")
-def conv_lstm3d(config: Config, weights: Weights, inputs: list[np.ndarray], training: bool):
+def conv_lstm3d(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
     """ConvLSTM3D: sequences (N, T, D, H, W, C); see `conv_lstm`."""
+    refuse_masks("ConvLSTM3D", masks)
     return conv_lstm(config, weights, inputs)
+
+
+def refuse_masks(class_name: str, masks) -> None:
+    """Masked steps are not reproduced here: say so rather than compute something else."""
+    if masks and any(m is not None for m in masks):
+        raise UnsupportedModel(
+            f"Our reference does not reproduce masked steps in {class_name}: Keras keeps the "
+            "previous output and states there.",
+            {"class_name": class_name},
+        )

@@ -144,14 +144,27 @@ def elu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], traini
 
 
 @forward("Softmax")
-def softmax_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def softmax_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
     """Softmax: exp(x − max) / Σ exp(x − max) over `axis` (an int or a list of axes).
 
-    A mask, passed as a second input, is not supported.
+    With a mask (the input's own, or a second input), as Keras' layer: x where the mask
+    holds, −1e9 elsewhere, then the softmax, then 0 where masked (the mask broadcasts from
+    the last axis, as Keras requires).
     """
     axis = config.get("axis", -1)
     axis = tuple(axis) if isinstance(axis, list | tuple) else int(axis)
-    return activations.softmax(inputs[0], axis=axis)
+    x = inputs[0]
+    mask = inputs[1] if len(inputs) > 1 else (masks or [None])[0]
+    if mask is None:
+        return activations.softmax(x, axis=axis)
+    try:
+        kept = np.broadcast_to(np.asarray(mask) > 0.5, x.shape)  # bool masks stay as they are
+    except ValueError as exc:
+        raise UnsupportedModel(
+            "Softmax's mask does not broadcast to its input; Keras refuses it too."
+        ) from exc
+    out = activations.softmax(np.where(kept, x, scalar(-1e9, x)), axis=axis)
+    return np.where(kept, out, scalar(0.0, out))
 
 
 def config_value(value: Any) -> Any:

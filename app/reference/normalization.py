@@ -52,13 +52,32 @@ def moments(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
     return mean, variance
 
 
+KERAS_EPSILON = 1e-7  # keras.config.epsilon(), which masked moments add to the count
+
+
+def masked_moments(
+    x: np.ndarray, mask: np.ndarray, axes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' BatchNormalization `_moments` with a mask (N, …) one axis short of `x`: mean
+    and variance over the kept positions only, each sum divided by (count + 1e-7)."""
+    kept = np.broadcast_to(np.asarray(mask, dtype=bool)[..., None], x.shape)
+    zero = np.zeros((), x.dtype)
+    count = kept.astype(x.dtype).sum(axis=axes, keepdims=True) + scalar(KERAS_EPSILON, x)
+    mean = np.where(kept, x, zero).sum(axis=axes, keepdims=True) / count
+    variance = np.square(np.where(kept, x - mean, zero)).sum(axis=axes, keepdims=True) / count
+    return mean, variance
+
+
 @forward("BatchNormalization", "SyncBatchNormalization")
-def batch_normalization(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+def batch_normalization(
+    config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None
+):
     """BatchNormalization.
 
     Inference: gamma · (x − moving_mean) / √(moving_variance + epsilon) + beta.
     Training (training=True and the layer trainable): the same with the batch's mean and biased
-    variance over every axis except `axis` (the moving statistics are not updated here).
+    variance over every axis except `axis` (the moving statistics are not updated here);
+    with a mask (after an Embedding with `mask_zero=True`), over the kept positions only.
     gamma/beta are absent when `scale`/`center` is False. Batch renormalization
     (`renorm=True`) in training mode is not modelled.
 
@@ -66,8 +85,13 @@ def batch_normalization(config: Config, weights: Weights, inputs: list[np.ndarra
     """
     x = single(inputs)
     axes = config_axes(config, x.ndim)
+    mask = (masks or [None])[0]
     if training and config.get("trainable", True):
-        mean, variance = moments(x, tuple(a for a in range(x.ndim) if a not in axes))
+        reduced = tuple(a for a in range(x.ndim) if a not in axes)
+        if mask is None:
+            mean, variance = moments(x, reduced)
+        else:
+            mean, variance = masked_moments(x, mask, reduced)
     else:
         mean = along(weight(weights, "moving_mean"), axes, x)
         variance = along(weight(weights, "moving_variance"), axes, x)

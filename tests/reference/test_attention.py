@@ -185,3 +185,28 @@ def masked_tensors(arrays, masks):
         set_keras_mask(tensor, keras.ops.convert_to_tensor(mask))
         tensors.append(tensor)
     return tensors
+
+
+LUONG_MASK_CASES = [
+    ("Attention", {}, {}),
+    ("Attention", {"use_scale": True, "score_mode": "concat"}, CAUSAL),
+    ("AdditiveAttention", {}, SCORES),
+]
+
+
+@pytest.mark.parametrize(("class_name", "config", "kwargs"), LUONG_MASK_CASES, ids=str)
+def test_attention_with_query_and_value_masks_matches_keras(class_name, config, kwargs):
+    """Keras' Attention layers take mask=[query_mask, value_mask]: masked values get −1e9 in
+    the scores, masked queries a zero output row."""
+    inputs = random_inputs([(2, 4, 5), (2, 4, 5)])
+    masks = [QUERY_MASK, np.array([[1, 0, 1, 1], [1, 1, 0, 0]], dtype=bool)]
+    layer = build_layer(class_name, config)
+    layer(inputs, **kwargs)  # builds the weights
+    randomize_weights(layer)
+    expected = numpy_list(layer(inputs, mask=masks, **kwargs))
+    ours = run_layer(class_name, {**config, **kwargs}, path_weights(layer), inputs, masks=masks)
+    ours = ours if isinstance(ours, list) else [ours]
+    assert len(ours) == len(expected)
+    for mine, theirs in zip(ours, expected, strict=True):
+        np.testing.assert_allclose(mine, theirs, **TOLERANCE)
+    assert not np.allclose(numpy_list(layer(inputs, **kwargs))[0], expected[0])

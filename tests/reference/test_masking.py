@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.errors import UnsupportedModel
 from app.reference import FORWARDS
 from app.reference.kernels import COMPUTE_MASK, output_masks, run_layer
 from tests.kerasref import keras
@@ -129,3 +130,19 @@ def test_global_average_pooling_1d_averages_the_kept_steps_as_keras_does(config,
     ours = run_layer("GlobalAveragePooling1D", config, {}, [x], masks=[mask])
     assert ours.shape == expected.shape
     np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)  # NaN = NaN (0/0)
+
+
+def test_softmax_with_a_mask_matches_keras():
+    """Keras' Softmax layer: −1e9 where masked, softmax, then 0 there (a fully masked row
+    is 0, not uniform)."""
+    x = SEQ[0]  # (2, 4, 3)
+    mask = np.array([[1, 0, 1], [0, 0, 0]], dtype=bool)[:, None, :]  # broadcasts to x
+    expected = keras.ops.convert_to_numpy(L.Softmax()(x, mask=mask))
+    ours = run_layer("Softmax", {}, {}, [x], masks=[mask])
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_conv_lstm_under_a_mask_is_unsupported_not_computed_otherwise():
+    x = np.zeros((2, 4, 5, 3), dtype=np.float32)
+    with pytest.raises(UnsupportedModel, match="masked steps in ConvLSTM1D"):
+        run_layer("ConvLSTM1D", {"filters": 2, "kernel_size": 1}, {}, [x], masks=[M1])

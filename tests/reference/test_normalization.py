@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 
 from app.reference import run_layer
+from tests.kerasref import keras
 from tests.reference.harness import (
+    TOLERANCE,
     assert_matches_keras,
     keras_call,
     keras_layer,
     named_weights,
     random_inputs,
+    randomize_weights,
 )
 
 SEED_INPUT = np.array([[0.0, 1.0], [2.0, 3.0]], dtype=np.float32)
@@ -70,3 +73,20 @@ def test_batchnorm_seed_case_gives_the_documented_numbers(training, numbers):
     np.testing.assert_allclose(ours, numbers, rtol=0, atol=1e-6)
     np.testing.assert_allclose(expected, numbers, rtol=0, atol=1e-6)
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
+def test_batchnorm_under_a_mask_matches_keras(training):
+    """After Embedding(mask_zero=True): in training, the batch statistics come from the kept
+    steps only; at inference the mask changes nothing."""
+    x = random_inputs([(2, 4, 3)])[0]
+    mask = np.array([[1, 1, 0, 0], [1, 0, 1, 0]], dtype=bool)
+    layer = keras_layer("BatchNormalization", {})
+    layer(x)  # builds the weights
+    randomize_weights(layer)
+    expected = keras.ops.convert_to_numpy(layer(x, training=training, mask=mask))
+    weights = named_weights(layer)
+    ours = run_layer("BatchNormalization", {}, weights, [x], training=training, masks=[mask])
+    np.testing.assert_allclose(ours, expected, **TOLERANCE)
+    unmasked = keras.ops.convert_to_numpy(layer(x, training=training))
+    assert np.allclose(unmasked, expected) != training  # the mask matters only in training
