@@ -46,6 +46,11 @@ MASK_OPERATIONS = frozenset({"ops.NotEqual", "ops.Any"})
 STATE_INPUTS = frozenset(
     {"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 )
+# The multi-head layers read their masks from their tensors; a tensor by keyword is an
+# explicit `attention_mask` (or a query/value/key mask), which the reference does not take.
+MASKS_FROM_TENSORS_ONLY = frozenset(
+    {"MultiHeadAttention", "GroupedQueryAttention", "GroupQueryAttention"}
+)
 
 
 @dataclass
@@ -246,13 +251,15 @@ def _split_extras(
     extras = [values[_key(r)] for r in _call_refs(node, call)[len(node.calls[call]) :]]
     keyword = [masks[0] if x is PROPAGATED else x for x in extras if _is_mask(x)]
     states = [x for x in extras if not _is_mask(x)]
-    if states and node.class_name not in STATE_INPUTS:
+    if (states and node.class_name not in STATE_INPUTS) or (
+        extras and node.class_name in MASKS_FROM_TENSORS_ONLY
+    ):
         raise UnsupportedModel(
             f"Layer {node.name!r} ({node.class_name}) is called with tensors passed by keyword "
             "that the reference forward does not take for this class.",
             {"layer": node.name, "class_name": node.class_name},
         )
-    return (keyword[:1] or None), states
+    return (keyword or None), states
 
 
 def _is_mask(x) -> bool:

@@ -198,3 +198,35 @@ def run_without_mask(corpus, x):
         loaded.graph.layer("embedding_6").config["mask_zero"] = False
         weights = materialize_weights(loaded.graph)
         return run_reference(loaded.graph, weights, [x]).layers["gru_1"][0][0]
+
+
+def spec_graph(model):
+    loaded = read_spec(model.to_json())
+    resolve(loaded.graph, weights_in_file=False)
+    return loaded.graph
+
+
+def test_attention_given_both_masks_by_keyword_matches_keras():
+    """Attention()([q, v], mask=[q_mask, v_mask]): both masks reach the layer, in order."""
+    q, v = keras.Input((4, 3)), keras.Input((5, 3))
+    qm, vm = keras.Input((4,), dtype="bool"), keras.Input((5,), dtype="bool")
+    model = keras.Model([q, v, qm, vm], keras.layers.Attention()([q, v], mask=[qm, vm]))
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 5, 3))]
+    xs = [x.astype(np.float32) for x in xs]
+    masks = [np.array([[1, 0, 1, 1], [0, 1, 1, 1]], bool), np.array([[1, 1, 0, 0, 1]] * 2, bool)]
+    theirs = keras.ops.convert_to_numpy(model(xs + masks))
+    ours = run_reference(spec_graph(model), [], xs + masks).outputs[0]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_head_attention_with_an_explicit_attention_mask_is_unsupported():
+    x, m = keras.Input((4, 3)), keras.Input((4, 4), dtype="bool")
+    layer = keras.layers.MultiHeadAttention(num_heads=1, key_dim=2)
+    model = keras.Model([x, m], layer(x, x, attention_mask=m))
+    graph = spec_graph(model)
+    weights = materialize_weights(graph)
+    inputs = [np.zeros((2, 4, 3), np.float32), np.ones((2, 4, 4), bool)]
+    with pytest.raises(UnsupportedModel) as caught:
+        run_reference(graph, weights, inputs)
+    assert caught.value.details["class_name"] == "MultiHeadAttention"
