@@ -115,14 +115,10 @@ def read_model_config(path: Path, fmt: str) -> Any:
     return load_json(text, what="The model config", syntax_error=MalformedModel)
 
 
-def keras3_copy(path: Path, fmt: str, target: Path) -> tuple[list[Removal], list[Blocker]]:
-    """Write to `target` a copy Keras 3 accepts, when refused keys hold their defaults.
-
-    Returns what was removed (nothing written when there is nothing to remove) and the
-    refused keys that hold other values (nothing written then either).
-    """
-    config, removed, blockers = sanitize(read_model_config(path, fmt))
-    if removed and not blockers:
-        rewrite = rewrite_keras_v3 if fmt == "keras_v3" else rewrite_legacy_h5
-        rewrite(path, target, config)
-    return removed, blockers
+def write_keras3_copy(path: Path, fmt: str, target: Path) -> None:
+    """Write to `target` the file with the refused keys at their default taken out. What
+    to take out, and whether anything blocks it, the check's plan already says (`sanitize`
+    on the same config, in the process that read the file first)."""
+    config, _, _ = sanitize(read_model_config(path, fmt))
+    rewrite = rewrite_keras_v3 if fmt == "keras_v3" else rewrite_legacy_h5
+    rewrite(path, target, config)

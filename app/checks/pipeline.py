@@ -229,19 +229,13 @@ def _keras_request(job: CheckJob, notes: list[str]) -> tuple[Any, str | None]:
         return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
     if not job.plan.keras3_removals:  # the file as it is (nearly always)
         return keras_job.request(job.job_dir, job.model_path, "file", job.mode), None
-    path = job.model_path
     copy = job.job_dir / KERAS3_COPY
-    removed, blockers = compat.keras3_copy(path, job.format, copy)
-    if blockers:
-        keys = "; ".join(b.sentence() for b in blockers)
-        return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
-    if removed:
-        path = copy
-        notes.append(
-            "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
-            "model without them: " + "; ".join(r.sentence() for r in removed) + "."
-        )
-    return keras_job.request(job.job_dir, path, "file", job.mode), None
+    compat.write_keras3_copy(job.model_path, job.format, copy)
+    notes.append(
+        "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
+        "model without them: " + "; ".join(job.plan.keras3_removals) + "."
+    )
+    return keras_job.request(job.job_dir, copy, "file", job.mode), None
 
 
 def _relay(job: CheckJob, publish: Publish) -> Callable[[Progress], None]:
