@@ -225,3 +225,27 @@ def topological_calls(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
         for index in range(max(1, len(node.calls))):
             visit(node.name, index)
     return order
+
+
+# A layer's dtype policy -----------------------------------------------------------------
+
+
+def dtype_policy(config: dict[str, Any]) -> str | None:
+    """A layer config's dtype policy name (`float32`, `mixed_float16`, ...): a string in
+    Keras 2 configs, a serialized DTypePolicy in Keras 3's; None when the config gives none."""
+    policy = config.get("dtype")
+    if isinstance(policy, dict):
+        policy = (policy.get("config") or {}).get("name")
+    return policy if isinstance(policy, str) else None
+
+
+def compute_dtype(config: dict[str, Any]) -> str:
+    """The dtype a layer computes in: `mixed_float16` computes in float16; float32 by default."""
+    policy = dtype_policy(config)
+    return "float32" if policy is None else policy.removeprefix("mixed_")
+
+
+def variable_dtype(config: dict[str, Any]) -> str:
+    """The dtype Keras gives a layer's variables: float32 under a mixed policy or none."""
+    policy = dtype_policy(config)
+    return "float32" if policy is None or policy.startswith("mixed_") else policy

@@ -36,7 +36,7 @@ from app.errors import (
     ParameterBudgetExceeded,
     TensorBudgetExceeded,
 )
-from app.graph import LayerNode, ModelGraph
+from app.graph import LayerNode, ModelGraph, compute_dtype
 
 DEFAULT_UNKNOWN_DIM = 32
 GiB = 1 << 30
@@ -211,13 +211,3 @@ def _shapes_of(tree: Any) -> Iterator[tuple]:
 def _at_batch_one(shape: tuple, unknown_dim: int) -> tuple[int, ...]:
     dims = [1, *shape[1:]] if shape else []
     return tuple(unknown_dim if d is None else int(d) for d in dims)
-
-
-def compute_dtype(config: dict[str, Any]) -> str:
-    """The dtype a layer computes in: a policy's compute dtype (`mixed_float16` → float16)."""
-    dtype = config.get("dtype")
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy object
-        dtype = (dtype.get("config") or {}).get("name")
-    if not isinstance(dtype, str):
-        return "float32"
-    return dtype.removeprefix("mixed_")

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.analysis.resolve import variable_dtype
 from app.errors import InvalidRequest
-from app.graph import LayerNode, ModelGraph, TensorRef
+from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
 from app.intake.safe_json import load_json
 from app.schemas import CheckInputs, InputInfo
 

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.analysis.initializers import initial_value
-from app.analysis.resolve import variable_dtype
 from app.errors import InvalidRequest, UnsupportedModel
-from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls
+from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls, variable_dtype
 from app.reference import kernels
 from app.reference.kernels import Mask
 

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, shape_json, totals
-from app.analysis.resolve import variable_dtype
-from app.graph import ModelGraph, TensorRef
+from app.graph import ModelGraph, TensorRef, variable_dtype
 from app.schemas import CheckReport, InputInfo, ModelInfo, Report, Source, TensorInfo
 
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import InvalidSpec, UnknownLayers, WeightMismatch
-from app.graph import LayerNode, ModelGraph, ShapeTree, StoredWeight, WeightRef, topological_calls
+from app.graph import (
+    LayerNode,
+    ModelGraph,
+    ShapeTree,
+    StoredWeight,
+    WeightRef,
+    topological_calls,
+    variable_dtype,
+)
 from app.layers.recurrent import RNN_CELLS
 from app.layers.registry import WeightSpec, lookup
 
@@ -280,15 +288,3 @@ def _pick(spec: WeightSpec, key: str, remaining: list[StoredWeight]) -> StoredWe
 def _variable_name(name: str) -> str:
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[0]
-
-
-def variable_dtype(config: dict[str, Any]) -> str:
-    """The dtype Keras gives a layer's variables: a policy's variable dtype, else `float32`."""
-    dtype = config.get("dtype")
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy object
-        dtype = (dtype.get("config") or {}).get("name")
-    if not isinstance(dtype, str):
-        return "float32"
-    if dtype.startswith("mixed_"):
-        return "float32"
-    return dtype

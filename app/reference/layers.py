@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
+from app.graph import compute_dtype
 from app.reference import activations
 from app.reference.kernels import (
     Config,
@@ -230,17 +231,6 @@ AUGMENTATIONS = {  # class -> what Keras draws at random in training mode
 CASTS_TO_COMPUTE_DTYPE = frozenset(
     {"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation"}
 )
-
-
-def compute_dtype(config: Config) -> np.dtype:
-    """The layer's compute dtype: its dtype policy's name (`mixed_float16` computes in
-    float16), float32 by default."""
-    policy = config.get("dtype")
-    if isinstance(policy, dict):  # a serialized DTypePolicy
-        policy = (policy.get("config") or {}).get("name")
-    if not isinstance(policy, str):
-        return np.dtype(np.float32)
-    return np.dtype(policy.removeprefix("mixed_"))
 
 
 def augmentation(class_name: str):

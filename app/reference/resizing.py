@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.graph import compute_dtype
 from app.reference.interpolation import resize
 from app.reference.kernels import Config, Weights, forward, is_channels_first, single
-from app.reference.layers import compute_dtype
 
 F32 = np.float32
 
