@@ -144,15 +144,7 @@ class _Scanner:
     def operation(self, entry: dict, operation: str, path: Path) -> None:
         """Tensor arithmetic recorded as a node (`x + 3.0`): only the operations the
         registry knows (app.layers.operations), from Keras' own ops modules."""
-        module = entry.get("module")
-        if module is not None and module not in layer_modules(operation):
-            self.refuse(
-                "unexpected-module",
-                operation,
-                path,
-                f"The operation {_shown(operation)} is named with module {_shown(module)}, "
-                "which is not where Keras keeps it.",
-            )
+        if not self.module_expected(entry, operation, path, "operation"):
             return None
         if lookup(operation) is None:
             self.refuse(
@@ -182,16 +174,23 @@ class _Scanner:
             self.refuse(found[0], class_name, path, found[1])
         return found is not None
 
-    def origin_expected(self, entry: dict, class_name: str, path: Path) -> bool:
+    def module_expected(self, entry: dict, name: str, path: Path, kind: str) -> bool:
+        """A `module` key, when there is one, is where Keras keeps `name` (a class or an
+        operation, as `kind` says in the sentence)."""
         module = entry.get("module")
-        if module is not None and module not in layer_modules(class_name):
+        if module is not None and module not in layer_modules(name):
             self.refuse(
                 "unexpected-module",
-                class_name,
+                name,
                 path,
-                f"The class {_shown(class_name)} is named with module {_shown(module)}, "
+                f"The {kind} {_shown(name)} is named with module {_shown(module)}, "
                 "which is not where Keras keeps it.",
             )
+            return False
+        return True
+
+    def origin_expected(self, entry: dict, class_name: str, path: Path) -> bool:
+        if not self.module_expected(entry, class_name, path, "class"):
             return False
         if not registered_name_expected(entry.get("registered_name"), class_name):
             self.refuse(
