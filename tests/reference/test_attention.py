@@ -11,7 +11,12 @@ import pytest
 from app.errors import UnsupportedModel
 from app.reference import run_layer
 from tests.kerasref import keras
-from tests.reference.calls import assert_call_matches_keras, build_layer, path_weights
+from tests.reference.calls import (
+    as_outputs,
+    assert_call_matches_keras,
+    build_layer,
+    path_weights,
+)
 from tests.reference.harness import TOLERANCE, random_inputs, randomize_weights
 
 CAUSAL = {"use_causal_mask": True}
@@ -155,19 +160,29 @@ def test_multi_head_attention_with_the_inputs_masks_matches_keras(
     gets only the output bias."""
     inputs = random_inputs([(2, 4, 5)] * (3 if with_key else 2))
     masks = [QUERY_MASK, VALUE_MASK, KEY_MASK][: len(inputs)]
+
+    def call(layer, given):
+        with warnings.catch_warnings():  # GroupedQueryAttention hands the masks on to its
+            warnings.simplefilter("ignore", UserWarning)  # projections, and Keras warns
+            return layer(*(inputs if given is None else masked_tensors(inputs, given)), **kwargs)
+
+    assert_masked_call_matches_keras(class_name, config, kwargs, inputs, masks, call)
+
+
+def assert_masked_call_matches_keras(class_name, config, kwargs, inputs, masks, call) -> None:
+    """`call(layer, masks or None)` calls the Keras layer built from `config` (with the call
+    arguments `kwargs`); with randomized weights, the reference given the same masks equals
+    the masked call, and the masks change Keras' answer (so the case tests them)."""
     layer = build_layer(class_name, config)
-    layer(*inputs, **kwargs)  # builds the weights
+    call(layer, None)  # builds the weights
     randomize_weights(layer)
-    with warnings.catch_warnings():  # GroupedQueryAttention hands the masks on to its
-        warnings.simplefilter("ignore", UserWarning)  # projections, and Keras warns
-        expected = numpy_list(layer(*masked_tensors(inputs, masks), **kwargs))
-    ours = run_layer(class_name, {**config, **kwargs}, path_weights(layer), inputs, masks=masks)
-    ours = ours if isinstance(ours, list) else [ours]
+    expected = numpy_list(call(layer, masks))
+    weights = path_weights(layer)
+    ours = as_outputs(run_layer(class_name, {**config, **kwargs}, weights, inputs, masks=masks))
     assert len(ours) == len(expected)
     for mine, theirs in zip(ours, expected, strict=True):
         np.testing.assert_allclose(mine, theirs, **TOLERANCE)
-    unmasked = numpy_list(layer(*inputs, **kwargs))
-    assert not np.allclose(unmasked[0], expected[0])  # the masks changed Keras' answer
+    assert not np.allclose(numpy_list(call(layer, None))[0], expected[0])
 
 
 def numpy_list(out) -> list[np.ndarray]:
@@ -200,13 +215,8 @@ def test_attention_with_query_and_value_masks_matches_keras(class_name, config, 
     the scores, masked queries a zero output row."""
     inputs = random_inputs([(2, 4, 5), (2, 4, 5)])
     masks = [QUERY_MASK, np.array([[1, 0, 1, 1], [1, 1, 0, 0]], dtype=bool)]
-    layer = build_layer(class_name, config)
-    layer(inputs, **kwargs)  # builds the weights
-    randomize_weights(layer)
-    expected = numpy_list(layer(inputs, mask=masks, **kwargs))
-    ours = run_layer(class_name, {**config, **kwargs}, path_weights(layer), inputs, masks=masks)
-    ours = ours if isinstance(ours, list) else [ours]
-    assert len(ours) == len(expected)
-    for mine, theirs in zip(ours, expected, strict=True):
-        np.testing.assert_allclose(mine, theirs, **TOLERANCE)
-    assert not np.allclose(numpy_list(layer(inputs, **kwargs))[0], expected[0])
+
+    def call(layer, given):
+        return layer(inputs, **kwargs) if given is None else layer(inputs, mask=given, **kwargs)
+
+    assert_masked_call_matches_keras(class_name, config, kwargs, inputs, masks, call)
