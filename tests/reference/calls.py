@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
+from tests import kerasref
 from tests.kerasref import keras, weight_path
 from tests.reference.harness import TOLERANCE, keras_layer, randomize_weights
 
@@ -47,9 +48,10 @@ def path_weights(layer: Any) -> dict[str, np.ndarray]:
 
 
 def call(layer: Any, inputs: list[np.ndarray], as_list: bool, kwargs: dict, training: bool):
-    """Call the layer eagerly; its output(s) as a list of NumPy arrays."""
+    """Call the layer eagerly (the same way on every CPU: tests.kerasref.call); its output(s)
+    as a list of NumPy arrays."""
     args = [list(inputs)] if as_list else list(inputs)
-    out = layer(*args, training=training, **kwargs)
+    out = kerasref.call(layer, *args, training=training, **kwargs)
     outs = list(out) if isinstance(out, list | tuple) else [out]
     return [keras.ops.convert_to_numpy(o) for o in outs]
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
+from tests import kerasref
 from tests.kerasref import keras
 
 # One tolerance for every comparison: float32 arithmetic on values of order 1.
@@ -68,9 +69,10 @@ def named_weights(layer: Any) -> dict[str, np.ndarray]:
 
 
 def keras_call(layer: Any, inputs: list[np.ndarray], training: bool = False) -> np.ndarray:
-    """Call the layer eagerly on one input or a list of inputs; a NumPy result."""
+    """Call the layer eagerly on one input or a list of inputs (the same way on every CPU:
+    tests.kerasref.call); a NumPy result."""
     arg = inputs[0] if len(inputs) == 1 else list(inputs)
-    return keras.ops.convert_to_numpy(layer(arg, training=training))
+    return keras.ops.convert_to_numpy(kerasref.call(layer, arg, training=training))
 
 
 def keras_side(

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.reference import run_layer
 from app.reference.kernels import as_outputs, named_weights
+from tests import kerasref
 from tests.kerasref import keras, weight_path
 from tests.reference.harness import TOLERANCE, keras_layer, randomize_weights
 
@@ -44,9 +45,9 @@ def keras_run(
         kwargs["mask"] = mask
     if states is not None:
         kwargs["initial_state"] = list(states)
-    layer(x, **kwargs)  # builds the weights
+    kerasref.call(layer, x, **kwargs)  # builds the weights
     randomize_weights(layer)
-    outputs = keras.tree.flatten(layer(x, **kwargs))
+    outputs = keras.tree.flatten(kerasref.call(layer, x, **kwargs))
     weights = {weight_path(layer, w): np.asarray(w.numpy()) for w in layer.weights}
     return [keras.ops.convert_to_numpy(o) for o in outputs], weights, layer.get_config()
 
