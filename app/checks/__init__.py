@@ -19,6 +19,9 @@ CHECK_CODES: dict[str, str] = {
     "keras-build-failed": "unsupported: Keras cannot build a model over every layer's output.",
     "unsupported-model": "unsupported: our reference has no forward for a class, or a call.",
     "disallowed-class": "refused: Keras built a layer whose class is not on the allowlist.",
+    "keras-cpu-unsupported": "unsupported: TensorFlow's kernels for this server's CPU cannot run "
+    "a layer (channels_first or dilated convolutions on CPUs without oneDNN); `details.reason` "
+    "names it.",
     "keras-predict-failed": "error: Keras could not run the model on these inputs.",
     "invalid-inputs": "error: the inputs do not fit the model Keras built.",
     "invalid-weights": "error: Keras refused the weights of a spec (count or shapes).",

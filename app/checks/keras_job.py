@@ -18,7 +18,9 @@ from app.schemas import CheckOutput
 
 INPUTS_FILE = "inputs.npz"
 WEIGHTS_FILE = "weights.npz"
-UNSUPPORTED_CODES = frozenset({"keras-load-failed", "keras-not-functional", "keras-build-failed"})
+UNSUPPORTED_CODES = frozenset(
+    {"keras-load-failed", "keras-not-functional", "keras-build-failed", "keras-cpu-unsupported"}
+)
 REFUSED_CODES = frozenset({"disallowed-class"})
 
 
@@ -47,8 +49,9 @@ def mapped(job_dir: Path, paths: list[str]) -> list[np.ndarray]:
 
 
 def failure_status(result: JobResult) -> str:
-    """`unsupported` when Keras cannot load or wire the model, `refused` when it built a
-    class off the allowlist, `error` otherwise (a crash, a timeout, bad inputs)."""
+    """`unsupported` when Keras cannot load or wire the model or TensorFlow cannot run it on
+    this CPU, `refused` when it built a class off the allowlist, `error` otherwise (a crash,
+    a timeout, bad inputs)."""
     if result.code in REFUSED_CODES:
         return "refused"
     return "unsupported" if result.code in UNSUPPORTED_CODES else "error"

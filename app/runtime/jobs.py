@@ -105,7 +105,9 @@ class JobResult(_Strict):
     message: str | None = Field(default=None, description="A sentence; never Keras text.")
     exception_type: str | None = None
     reason: dict[str, list[str] | str] | None = Field(
-        default=None, description="Why Keras refused a file, as data: kind, class_name, keys."
+        default=None,
+        description="Why Keras refused a file or TensorFlow a layer, as data: kind, then "
+        "class_name and keys, or op, limit and layers.",
     )
     mode: Literal["inference", "training"] | None = None
     keras_version: str | None = None

@@ -11,8 +11,10 @@ The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False
 key at its default arrives as a rewritten copy, app.checks.compat), build
 ``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
 mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
-deterministic. Error messages are sentences of ours: Keras messages embed configs, so their
-text never reaches the result (only the exception's class name does).
+deterministic. A model TensorFlow's kernels cannot run on this CPU is told apart from other
+predict failures (app.runtime.cpu_limits). Error messages are sentences of ours: Keras
+messages embed configs, so their text never reaches the result (only the exception's class
+name and, for those, the model's own layer names do).
 
 This is the only module of the project that imports keras, and only inside ``main()``.
 """
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from app.runtime.allowlist import disallowed_layers
+from app.runtime.cpu_limits import LayerFacts, explain_cpu_limit, facts_of
 from app.runtime.jobs import (
     OUTPUTS_DIR,
     RESULT_NAME,
@@ -245,9 +248,21 @@ def _run(
     except JobFailed:
         raise
     except Exception as exc:
-        raise JobFailed(
+        raise explain_cpu_limit(exc, _layer_facts(keras, model)) or JobFailed(
             "keras-predict-failed", "Keras could not run the model on these inputs.", exc
         ) from exc
+
+
+def _layer_facts(keras: Any, model: Any) -> list[LayerFacts]:
+    """Every layer of the model, nested models' layers in their place (their names are the
+    graph's scopes), for telling which one TensorFlow could not run."""
+    facts = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            facts.extend(_layer_facts(keras, layer))
+        elif not isinstance(layer, keras.layers.InputLayer):
+            facts.append(facts_of(layer))
+    return facts
 
 
 _DROPOUT_ATTRS = ("dropout", "recurrent_dropout", "_dropout")
