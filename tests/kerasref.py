@@ -71,7 +71,8 @@ def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
 
 def lacks_cpu_kernel(layer: Any) -> bool:
     """True for a channels-first or dilated layer TensorFlow's own CPU kernels cannot run;
-    decided by the layer's class and config."""
+    decided by the layer's class and config (a wrapper's inner layer is not looked at: no
+    test wraps one of these)."""
     name, config = type(layer).__name__, layer.get_config()
     channels_first = config.get("data_format") == "channels_first"
     return (name in CHANNELS_LAST_ONLY and channels_first) or (
@@ -95,14 +96,14 @@ def equivalent_call(layer: Any, *args: Any, **kwargs: Any) -> Any:
     config = layer.get_config()
     spatial = len(config["kernel_size"])
     moved = config.get("data_format") == "channels_first"
-    weights = {w.path: np.asarray(w.numpy()) for w in layer.weights}
+    weights = [np.asarray(w.numpy()) for w in layer.weights]
     twin_config = {**config, "data_format": "channels_last"}
     if _dilated(config):
         weights, twin_config = _undilated(layer, weights, twin_config, spatial)
     twin = type(layer).from_config(twin_config)
     args, kwargs = _channels_last(args, spatial, moved), _channels_last(kwargs, spatial, moved)
     twin(*_symbolic(args), **_symbolic(kwargs))
-    twin.set_weights(list(weights.values()))
+    twin.set_weights(weights)
     outputs = keras.tree.map_structure(keras.ops.convert_to_numpy, twin(*args, **kwargs))
     return _channels_first(outputs, spatial) if moved else outputs
 
@@ -111,19 +112,20 @@ def _dilated(config: dict) -> bool:
     return any(d > 1 for d in np.ravel(config.get("dilation_rate", 1)))
 
 
-def _undilated(layer: Any, weights: dict, config: dict, spatial: int) -> tuple[dict, dict]:
+def _undilated(layer: Any, weights: list, config: dict, spatial: int) -> tuple[list, dict]:
     """The weights with the kernel's taps spread `dilation_rate` apart (zeros between), and
     the config of the undilated layer that takes that kernel."""
-    if "recurrent_kernel" in {w.path.rsplit("/", 1)[-1] for w in layer.weights}:
+    names = [w.path.rsplit("/", 1)[-1] for w in layer.weights]
+    if "recurrent_kernel" in names:
         raise NotImplementedError("a dilated recurrent convolution needs no equivalent")
     rates = tuple(config["dilation_rate"])
-    path = next(w.path for w in layer.weights if w.path.rsplit("/", 1)[-1] == "kernel")
-    kernel = weights[path]
+    index = names.index("kernel")
+    kernel = weights[index]
     sizes = tuple(d * (k - 1) + 1 for d, k in zip(rates, kernel.shape[:spatial], strict=True))
     spread = np.zeros(sizes + kernel.shape[spatial:], kernel.dtype)
     spread[tuple(slice(None, None, d) for d in rates)] = kernel
     config = {**config, "kernel_size": sizes, "dilation_rate": (1,) * spatial}
-    return {**weights, path: spread}, config
+    return [*weights[:index], spread, *weights[index + 1 :]], config
 
 
 def _channels_last(value: Any, spatial: int, moved: bool) -> Any:
