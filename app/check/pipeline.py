@@ -1,13 +1,14 @@
-"""One check, from its job folder to a `CheckReport`.
+"""One check, from its folder (app.check.folder) to a `CheckReport`.
 
-    inputs.npz: the caller's, or seeded here from the plan (app.analysis.check_plan)
-    the Keras job (a worker of the pool) loads and predicts; for a spec it starts once the
-        reference job has written the weights ("prepared")
-    the reference job (a process of ours) reads the model and runs our NumPy forward
+    inputs.npz: the caller's, or seeded here from the plan (app.check.plan)
+    the Keras side (a job for a worker of the pool) loads and predicts; for a spec, or a
+        file that needs a Keras 3 copy, it starts once the reference side says "prepared"
+    the reference side (a process of ours) reads the model and runs our NumPy forward
     both done ─► the comparison, layer by layer, one layer in memory at a time
 
 Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
-to Keras as a copy without that key (app.checks.compat), and the report says so.
+to Keras as a copy without that key, written by the reference side (app.check.keras3_copy:
+the serving process never opens the file), and the report says so.
 """
 
 from __future__ import annotations
@@ -22,25 +23,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.analysis.batchnorm_modes import sample
-from app.analysis.check_plan import CheckPlan
-from app.analysis.compare import Side, compare
-from app.analysis.inputs import make_inputs
-from app.checks import compat, keras_job
-from app.checks.reference_job import RESULT_FILE, ReferenceRequest, ReferenceResult
-from app.checks.spares import ReferenceSpares
+from app.check import keras_side
+from app.check.batchnorm_modes import sample
+from app.check.compare import Side, compare
+from app.check.folder import CheckFolder, Kind
+from app.check.inputs import make_inputs
+from app.check.keras import JobResult, Progress, WorkerPool, write_arrays
+from app.check.keras.jobs import failure
+from app.check.keras.pool import job_limits
+from app.check.keras.process import EOF, WorkerProcess
+from app.check.keras.sandbox import apply_limits
+from app.check.plan import CheckPlan
+from app.check.reference_side import ReferenceRequest, ReferenceResult
+from app.check.warm_reference import WarmReference
 from app.errors import Busy
-from app.runtime import JobResult, Progress, WorkerPool, write_arrays
-from app.runtime.jobs import failure
-from app.runtime.pool import job_limits
-from app.runtime.process import EOF, WorkerProcess
-from app.runtime.sandbox import apply_limits
 from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport, CheckTiming
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_MAX_FILE_BYTES = 1 << 30  # one .npy of layer outputs (or a spec's weights)
-KERAS3_COPY = "model-keras3"
 # Our reference has no forward for a class, or cannot take how it is called.
 REFERENCE_UNSUPPORTED = frozenset({"unsupported-model"})
 
@@ -50,13 +51,12 @@ Publish = Callable[[CheckReport], None]
 
 
 @dataclass
-class CheckJob:
-    """Everything one check needs; `job_dir` belongs to it and holds the model."""
+class Check:
+    """Everything one check needs; `folder` belongs to it and holds the model."""
 
     report_id: str
-    job_dir: Path
-    kind: str  # "file" or "spec"
-    model_path: Path
+    folder: CheckFolder
+    kind: Kind
     format: str
     plan: CheckPlan
     mode: str
@@ -69,6 +69,10 @@ class CheckJob:
     # nothing until `stored` is set, and nothing at all once `abandoned` (no report came).
     stored: threading.Event = field(default_factory=threading.Event)
     abandoned: bool = False
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder.model(self.kind)
 
     def mark_stored(self) -> None:
         self.stored.set()
@@ -87,66 +91,67 @@ class _Sides:
 
 
 def run_check(
-    job: CheckJob, pool: WorkerPool, publish: Publish, references: ReferenceSpares
+    check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
 ) -> CheckReport:
     """Run both sides and compare them; never raises for a model's fault."""
-    if job.inputs is None:  # seeded: made here, so that a file's Keras job starts at once
-        arrays, job.inputs = make_inputs(job.plan.inputs, job.seed)
-        write_arrays(job.job_dir / keras_job.INPUTS_FILE, "x", arrays)
-    sides = _run_sides(job, pool, publish, references)
+    if check.inputs is None:  # seeded: made here, so that a file's Keras side starts at once
+        arrays, check.inputs = make_inputs(check.plan.inputs, check.seed)
+        write_arrays(check.folder.inputs, "x", arrays)
+    sides = _run_sides(check, pool, publish, references)
     reference, keras = sides.reference, sides.keras
     if sides.blocked is not None:
-        return _ended(job, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes)
+        return _ended(
+            check, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes
+        )
     if keras is not None and keras.status != "ok":
-        return _keras_failed(job, keras, reference, sides.notes)
+        return _keras_failed(check, keras, reference, sides.notes)
     if reference.status != "ok" or keras is None:
         status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
-        return _ended(job, status, reference.code, reference.message, notes=sides.notes)
-    publish(_running(job, "comparing", 0, 1))
-    ours = _reference_side(job.job_dir, reference)
-    theirs = keras_job.keras_side(job.job_dir, keras)
-    comparison = compare(job.plan.compared, ours, theirs, job.tolerance)
+        return _ended(check, status, reference.code, reference.message, notes=sides.notes)
+    publish(_running(check, "comparing", 0, 1))
+    ours = _reference_side(check.folder.path, reference)
+    theirs = keras_side.side(check.folder.path, keras)
+    comparison = compare(check.plan.compared, ours, theirs, check.tolerance)
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
         status=status,
-        message=_verdict(status, comparison.first_divergence, job.tolerance),
-        mode=job.mode,
-        inputs=job.inputs,
-        tolerance=job.tolerance,
+        message=_verdict(status, comparison.first_divergence, check.tolerance),
+        mode=check.mode,
+        inputs=check.inputs,
+        tolerance=check.tolerance,
         layers=comparison.layers,
         first_divergence=comparison.first_divergence,
         outputs=comparison.outputs,
         keras_version=keras.keras_version,
-        timing=_timing(job, reference, keras),
-        batchnorm=_with_keras(reference.batchnorm, theirs, job.mode),
+        timing=_timing(check, reference, keras),
+        batchnorm=_with_keras(reference.batchnorm, theirs, check.mode),
         notes=sides.notes + keras.notes,
     )
 
 
 def _run_sides(
-    job: CheckJob, pool: WorkerPool, publish: Publish, references: ReferenceSpares
+    check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
 ) -> _Sides:
-    deadline = time.monotonic() + job.timeout_s
-    process = _start_reference(job, references)
+    deadline = time.monotonic() + check.timeout_s
+    process = _start_reference(check, references)
     try:
         notes: list[str] = []
-        request, blocked = _keras_request(job, notes)
-        needs_weights = job.kind == "spec"  # Keras waits for the weights the reference writes
-        if needs_weights and not _wait_for(process, "prepared", deadline):
-            return _Sides(_reference_result(job, process), None, notes)
-        future = None if request is None else _submit(pool, request, job, publish)
+        request, blocked = _keras_request(check, notes)
+        if _waits_for_reference(check) and not _wait_for(process, "prepared", deadline):
+            return _Sides(_reference_result(check, process), None, notes)
+        future = None if request is None else _submit(pool, request, check, publish)
         _wait_for(process, "done", deadline, abandon_if=_keras_failed_hard(future))
-        reference = _reference_result(job, process)
+        reference = _reference_result(check, process)
         keras = future.result() if future is not None else None
         return _Sides(reference, keras, notes, blocked)
     finally:
         process.reap()
 
 
-def _submit(pool: WorkerPool, request: Any, job: CheckJob, publish: Publish) -> Future:
-    """The Keras job's future; a pool that refuses it gives a future already failed."""
+def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> Future:
+    """The Keras side's future; a pool that refuses it gives a future already failed."""
     try:
-        return pool.submit(request, _relay(job, publish))
+        return pool.submit(request, _relay(check, publish))
     except Busy as exc:
         refused: Future = Future()
         refused.set_result(failure("error", "busy", exc.message))
@@ -161,20 +166,33 @@ def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:
         if future is None or not future.done():
             return False
         result = future.result()
-        return result.status != "ok" and keras_job.failure_status(result) != "unsupported"
+        return result.status != "ok" and keras_side.failure_status(result) != "unsupported"
 
     return failed
 
 
-def _start_reference(job: CheckJob, references: ReferenceSpares) -> WorkerProcess:
+def _waits_for_reference(check: Check) -> bool:
+    """Keras waits for what the reference side writes first: a spec's weights, or a file's
+    Keras 3 copy."""
+    return check.kind == "spec" or _needs_keras3_copy(check)
+
+
+def _needs_keras3_copy(check: Check) -> bool:
+    plan = check.plan
+    return check.kind == "file" and bool(plan.keras3_removals) and not plan.keras3_blockers
+
+
+def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
     process = references.take()
-    apply_limits(process.pid, job_limits(job.timeout_s, REFERENCE_MAX_FILE_BYTES))
+    apply_limits(process.pid, job_limits(check.timeout_s, REFERENCE_MAX_FILE_BYTES))
     request = ReferenceRequest(
-        job_dir=str(job.job_dir),
-        model_path=str(job.model_path),
-        kind=job.kind,
-        mode=job.mode,
-        seed=job.seed,
+        job_dir=str(check.folder.path),
+        model_path=str(check.model_path),
+        kind=check.kind,
+        format=check.format,
+        mode=check.mode,
+        seed=check.seed,
+        keras3_copy=_needs_keras3_copy(check),
     )
     process.send((request.model_dump_json() + "\n").encode())
     return process
@@ -201,18 +219,18 @@ def _wait_for(
     return False
 
 
-def _reference_result(job: CheckJob, process: WorkerProcess) -> ReferenceResult:
-    path = job.job_dir / RESULT_FILE
+def _reference_result(check: Check, process: WorkerProcess) -> ReferenceResult:
+    path = check.folder.reference_result
     if process.proc.poll() is None:
         process.proc.wait(timeout=10)
     if process.kill_reason == "timeout":
-        return _reference_error("timeout", f"The check took longer than {job.timeout_s:g} s.")
+        return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")
     if process.kill_reason == "abandoned":
         return _reference_error("abandoned", "Keras failed, so our forward was stopped.")
     try:
         return ReferenceResult.model_validate_json(path.read_bytes())
     except (OSError, ValueError):
-        logger.warning("the reference job failed: %s", process.stderr_tail())
+        logger.warning("the reference side failed: %s", process.stderr_tail())
         return _reference_error("reference-failed", "Our reference forward failed on this model.")
 
 
@@ -220,43 +238,41 @@ def _reference_error(code: str, message: str) -> ReferenceResult:
     return ReferenceResult(status="error", code=code, message=message)
 
 
-def _keras_request(job: CheckJob, notes: list[str]) -> tuple[Any, str | None]:
-    """The Keras job; (None, reason) when Keras 3 cannot take the file's config at all."""
-    if job.kind == "spec":
-        return keras_job.request(job.job_dir, job.model_path, "spec", job.mode), None
-    if job.plan.keras3_blockers:
-        keys = "; ".join(job.plan.keras3_blockers)
+def _keras_request(check: Check, notes: list[str]) -> tuple[Any, str | None]:
+    """The Keras side's check; (None, reason) when Keras 3 cannot take the file's config at all."""
+    if check.kind == "spec":
+        return keras_side.request(check.folder, check.model_path, "spec", check.mode), None
+    if check.plan.keras3_blockers:
+        keys = "; ".join(check.plan.keras3_blockers)
         return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
-    if not job.plan.keras3_removals:  # the file as it is (nearly always)
-        return keras_job.request(job.job_dir, job.model_path, "file", job.mode), None
-    copy = job.job_dir / KERAS3_COPY
-    compat.write_keras3_copy(job.model_path, job.format, copy)
+    if not check.plan.keras3_removals:  # the file as it is (nearly always)
+        return keras_side.request(check.folder, check.model_path, "file", check.mode), None
     notes.append(
         "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
-        "model without them: " + "; ".join(job.plan.keras3_removals) + "."
+        "model without them: " + "; ".join(check.plan.keras3_removals) + "."
     )
-    return keras_job.request(job.job_dir, copy, "file", job.mode), None
+    return keras_side.request(check.folder, check.folder.keras3_copy, "file", check.mode), None
 
 
-def _relay(job: CheckJob, publish: Publish) -> Callable[[Progress], None]:
+def _relay(check: Check, publish: Publish) -> Callable[[Progress], None]:
     def on_progress(progress: Progress) -> None:
-        publish(_running(job, progress.stage, progress.done, progress.total))
+        publish(_running(check, progress.stage, progress.done, progress.total))
 
     return on_progress
 
 
-def _running(job: CheckJob, stage: str, done: int, total: int) -> CheckReport:
+def _running(check: Check, stage: str, done: int, total: int) -> CheckReport:
     return CheckReport(
         status="running",
-        mode=job.mode,
+        mode=check.mode,
         progress=CheckProgress(stage=stage, done=done, total=total),
-        tolerance=job.tolerance,
+        tolerance=check.tolerance,
     )
 
 
 def _reference_side(job_dir: Path, reference: ReferenceResult) -> Side:
-    layers = {name: keras_job.mapped(job_dir, paths) for name, paths in reference.layers.items()}
-    return Side(layers, keras_job.mapped(job_dir, reference.outputs))
+    layers = {name: keras_side.mapped(job_dir, paths) for name, paths in reference.layers.items()}
+    return Side(layers, keras_side.mapped(job_dir, reference.outputs))
 
 
 def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:
@@ -272,24 +288,28 @@ def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[Bat
 
 
 def _keras_failed(
-    job: CheckJob, keras: JobResult, reference: ReferenceResult, notes: list
+    check: Check, keras: JobResult, reference: ReferenceResult, notes: list
 ) -> CheckReport:
     report = _ended(
-        job, keras_job.failure_status(keras), keras.code, keras.message, notes=notes + keras.notes
+        check,
+        keras_side.failure_status(keras),
+        keras.code,
+        keras.message,
+        notes=notes + keras.notes,
     )
-    report.inputs = job.inputs
+    report.inputs = check.inputs
     report.details = {"reason": keras.reason} if keras.reason else None
     if reference.status == "ok":
-        outputs = job.plan.compared.outputs
-        report.outputs = keras_job.reference_outputs(job.job_dir, reference.outputs, outputs)
+        outputs = check.plan.compared.outputs
+        report.outputs = keras_side.reference_outputs(check.folder.path, reference.outputs, outputs)
     return report
 
 
 def _ended(
-    job: CheckJob, status: str, code: str | None, message: str | None, notes: list[str]
+    check: Check, status: str, code: str | None, message: str | None, notes: list[str]
 ) -> CheckReport:
     return CheckReport(
-        status=status, code=code, message=message, mode=job.mode, notes=notes, tolerance=None
+        status=status, code=code, message=message, mode=check.mode, notes=notes, tolerance=None
     )
 
 
@@ -301,10 +321,10 @@ def _verdict(status: str, first: str | None, tolerance: float) -> str:
     return f"A model output differs from Keras by more than {tolerance:g} of its scale."
 
 
-def _timing(job: CheckJob, reference: ReferenceResult, keras: JobResult) -> CheckTiming:
+def _timing(check: Check, reference: ReferenceResult, keras: JobResult) -> CheckTiming:
     return CheckTiming(
         reference_s=reference.reference_s or 0.0,
         keras_load_s=keras.timing.load_s if keras.timing else 0.0,
         keras_predict_s=keras.timing.predict_s if keras.timing else 0.0,
-        total_s=round(time.monotonic() - job.created, 3),
+        total_s=round(time.monotonic() - check.created, 3),
     )

@@ -1,4 +1,4 @@
-"""Keras worker: one job per process, then it exits. Run as ``python -m app.runtime.worker``.
+"""Keras worker: one job per process, then it exits. Run as ``python -m app.check.keras.worker``.
 
 Protocol. stdout carries JSON lines only: ``{"event": "ready", "keras_version", "tf_version"}``
 once Keras is imported (so a job never pays the import), then ``{"event": "progress", "stage",
@@ -8,7 +8,7 @@ Anything Keras or TensorFlow prints goes to stderr.
 
 The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
 ``model_from_json`` + ``set_weights`` for a spec; a Keras 2 file Keras 3 refuses for a
-key at its default arrives as a rewritten copy, app.checks.compat), build
+key at its default arrives as a rewritten copy, app.check.keras3_copy), build
 ``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
 mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
 deterministic. Error messages are sentences of ours: Keras messages embed configs, so their
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from app.runtime.allowlist import disallowed_layers
-from app.runtime.jobs import (
+from app.check.keras.allowlist import disallowed_layers
+from app.check.keras.jobs import (
     OUTPUTS_DIR,
     RESULT_NAME,
     JobFailed,
@@ -39,7 +39,7 @@ from app.runtime.jobs import (
     Timing,
     as_line,
 )
-from app.runtime.loading import load_model, read_inputs
+from app.check.keras.loading import load_model, read_inputs
 
 MAX_REQUEST_BYTES = 1 << 16
 ProgressSink = Callable[[str, int, int], None]
