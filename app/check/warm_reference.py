@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import threading
 
+from app.check import reference_side
 from app.check.keras.process import WorkerProcess
 
-REFERENCE_MODULE = "app.check.reference_side"
+REFERENCE_MODULE = reference_side.__name__
 # Below the Keras worker in the CPU scheduler: Keras is what a check waits for, and our
 # forward has time to spare (measured: it ends a second before Keras on MobileNetV2).
 REFERENCE_NICENESS = 10

@@ -20,12 +20,13 @@ import tempfile
 import threading
 from pathlib import Path
 
+import app.check.keras.worker as keras_worker
 from app.check.keras.sandbox import command_prefix
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-KERAS_WORKER = "app.check.keras.worker"
+KERAS_WORKER = keras_worker.__name__  # importing it imports no Keras: only its main() does
 EOF = object()  # put on the event queue when the worker's stdout closes
 MAX_LINE_BYTES = 1 << 16
 
