@@ -1,6 +1,6 @@
 """`keras-explainer serve` and `keras-explainer inspect FILE`.
 
-`inspect` goes through the same `Reports` service as the API (no second implementation),
+`inspect` goes through the same `Reports` as the API (no second implementation: app.reports),
 with a store in a temporary folder, and prints the report as tables or, with `--json`,
 exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
 and shows its progress on stderr.
@@ -97,7 +97,7 @@ def exit_code(check: CheckReport, asked: bool) -> int:
 def explain(
     path: Path, check: bool = False, inputs: Path | None = None, mode: str = "inference"
 ) -> Report:
-    """The report the API would give for this file, through the same service."""
+    """The report the API would give for this file, through the same code path."""
     options = Options(check=check, mode=mode)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:

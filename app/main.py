@@ -124,7 +124,7 @@ def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Re
         if pool is not None:
             pool.start()
         if checks is not None:
-            checks.start_spares()
+            checks.start_warm_reference()
         retention.start()
         try:
             yield

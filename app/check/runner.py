@@ -50,7 +50,7 @@ class CheckRunner:
         self._reserved = 0  # admitted, not started yet (its folder and inputs are being made)
         self.references = WarmReference()
 
-    def start_spares(self) -> None:
+    def start_warm_reference(self) -> None:
         """Start a reference process for the first check (the server's startup calls this)."""
         self.references.refill()
 
