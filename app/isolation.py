@@ -15,9 +15,12 @@ child does is a task its caller registers (`@task`); the readers know nothing of
     app.explain.read_task       every stored array, row block by row block, before the
                                 caller reads the file itself (`app.explain.read_isolated`)
 
-A task is called in the child as task(path, limits, early, **arguments) and returns a
-JSON-able dict; `early(dict)` sends an early answer before its result (the explanation sends
-what it knows once the model is read, so that a check can start while the report is made).
+A task is called in the child as task(path, limits, early, **arguments) and returns its
+answer; `early(answer)` sends an early answer before its result (the explanation sends what
+it knows once the model is read, so that a check can start while the report is made). An
+answer is a JSON-able dict, or JSON bytes that a pydantic model wrote (`model_dump_json`),
+which cross as they are, after their header, and reach the caller as bytes: serialised once,
+validated by the caller on arrival (`model_validate_json`).
 The caller takes early answers with `Child.early()` and the result with `Child.result()`, in
 that order: an answer it did not ask for is refused (only a child a hostile file took over
 sends one). The child answers with JSON bytes only, never pickle: a child that a hostile file
@@ -56,8 +59,9 @@ KILL_GRACE_S = 5.0
 MAX_ANSWER_BYTES = 256 << 20
 INCOMPLETE = "Reading this file did not complete; it is refused."
 
-Early = Callable[[dict[str, Any]], None]
-Task = Callable[..., dict[str, Any]]  # task(path, limits, early, **arguments)
+Answer = dict[str, Any] | bytes  # a JSON-able dict, or JSON bytes written by pydantic
+Early = Callable[[Answer], None]
+Task = Callable[..., Answer]  # task(path, limits, early, **arguments)
 
 _tasks: list[Task] = []
 _context: Any = None
@@ -70,7 +74,7 @@ def task(function: Task) -> Task:
     return function
 
 
-def run_task(function: Task, path: Path, limits: IntakeLimits, **arguments: Any) -> dict:
+def run_task(function: Task, path: Path, limits: IntakeLimits, **arguments: Any) -> Answer:
     """Run a task that sends no early answer; its JSON result, or the error its outcome
     calls for."""
     with started(function, path, limits, **arguments) as child:
@@ -91,6 +95,8 @@ class Child:
     """A task running in a child process, seen from the parent."""
 
     def __init__(self, function: Task, path: Path, limits: IntakeLimits, arguments: dict):
+        if function not in _tasks:
+            raise ValueError(f"{function.__qualname__} is not a registered task (@task)")
         ctx = _fork_server()
         self.limits = limits
         self._receiver, sender = ctx.Pipe(duplex=False)
@@ -101,15 +107,15 @@ class Child:
         sender.close()
         self._deadline = time.monotonic() + limits.rehearsal_timeout_s
 
-    def early(self) -> dict[str, Any]:
+    def early(self) -> Answer:
         """The task's next early answer; the error its outcome calls for when it ends first."""
         answer = self._next()
         if _is(answer, "early"):
-            return answer.get("result") or {}
+            return _result(answer)
         _judge(answer, self.limits)
         raise UnreadableFile(INCOMPLETE)  # it ended without the answer its caller expects
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Answer:
         """The task's JSON result, or the error its outcome calls for."""
         answer = self._next()
         if _is(answer, "early"):
@@ -124,6 +130,10 @@ class Child:
         """The child's next answer decoded, "timeout", or ("signal", n) when it died
         without one."""
         answer = _next_answer(self._receiver, self._deadline)
+        if isinstance(answer, dict) and answer.get("raw"):  # the bytes follow their header
+            answer["result"] = _next_answer(self._receiver, self._deadline, decode=False)
+            if not isinstance(answer["result"], bytes):
+                answer = answer["result"]  # "timeout", or None: it ended without them
         if answer is None:
             self._process.join(KILL_GRACE_S)
             return ("signal", -(self._process.exitcode or 0))
@@ -134,12 +144,19 @@ def _is(answer: Any, outcome: str) -> bool:
     return isinstance(answer, dict) and answer.get("outcome") == outcome
 
 
-def _next_answer(receiver: Any, deadline: float) -> Any:
-    """The child's next message decoded; "timeout"; None when it ended without one."""
+def _result(answer: dict[str, Any]) -> Answer:
+    result = answer.get("result")
+    return result if isinstance(result, dict | bytes) else {}
+
+
+def _next_answer(receiver: Any, deadline: float, decode: bool = True) -> Any:
+    """The child's next message (decoded, or its bytes); "timeout"; None when it ended
+    without one."""
     try:
         if not receiver.poll(max(0.0, deadline - time.monotonic())):
             return "timeout"
-        return json.loads(receiver.recv_bytes(MAX_ANSWER_BYTES))
+        message = receiver.recv_bytes(MAX_ANSWER_BYTES)
+        return json.loads(message) if decode else message
     except (EOFError, OSError, ValueError):
         return None
 
@@ -186,9 +203,9 @@ def _end(child: Any) -> None:
         child.join(KILL_GRACE_S)
 
 
-def _judge(outcome: Any, limits: IntakeLimits) -> dict[str, Any]:
+def _judge(outcome: Any, limits: IntakeLimits) -> Answer:
     if isinstance(outcome, dict) and outcome.get("outcome") == "done":
-        return outcome.get("result") or {}
+        return _result(outcome)
     if isinstance(outcome, dict) and outcome.get("outcome") == "error":
         raise _error_class(outcome["code"])(outcome["message"], outcome.get("details"))
     if isinstance(outcome, dict) and outcome.get("outcome") == "memory":
@@ -214,8 +231,8 @@ def _child_main(function: Task, path: str, limits: IntakeLimits, arguments: dict
     """In the child: run the task under the memory limit, answer in JSON."""
     _limit_memory(limits.rehearsal_memory_bytes)
 
-    def early(result: dict[str, Any]) -> None:
-        sender.send_bytes(json.dumps({"outcome": "early", "result": result}).encode())
+    def early(result: Answer) -> None:
+        _send(sender, {"outcome": "early", "result": result})
 
     try:
         outcome = {
@@ -229,8 +246,18 @@ def _child_main(function: Task, path: str, limits: IntakeLimits, arguments: dict
         outcome = {"outcome": "memory"}
     except (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError):
         outcome = {"outcome": "damaged"}
-    sender.send_bytes(json.dumps(outcome, default=str).encode())
+    _send(sender, outcome)
     sender.close()
+
+
+def _send(sender: Any, message: dict[str, Any]) -> None:
+    """One message; JSON bytes of a result are sent apart, as they are, after the header."""
+    result = message.get("result")
+    if isinstance(result, bytes):
+        sender.send_bytes(json.dumps({**message, "result": None, "raw": True}).encode())
+        sender.send_bytes(result)
+        return
+    sender.send_bytes(json.dumps(message, default=str).encode())
 
 
 def _inner(limits: IntakeLimits) -> IntakeLimits:

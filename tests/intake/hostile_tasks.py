@@ -5,9 +5,11 @@ A child imports this module to run them: it imports no Keras (the child's memory
 
 from __future__ import annotations
 
+from app import isolation
 from app.explain import explain_task
 
 
+@isolation.task
 def sends_the_model_read_twice(path, limits, early, **arguments):
     """The explanation, sending its model read twice."""
 
