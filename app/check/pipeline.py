@@ -186,7 +186,7 @@ def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
     process = references.take()
     apply_limits(process.pid, job_limits(check.timeout_s, REFERENCE_MAX_FILE_BYTES))
     request = ReferenceRequest(
-        job_dir=str(check.folder.path),
+        folder=str(check.folder.path),
         model_path=str(check.model_path),
         kind=check.kind,
         format=check.format,
@@ -270,9 +270,9 @@ def _running(check: Check, stage: str, done: int, total: int) -> CheckReport:
     )
 
 
-def _reference_side(job_dir: Path, reference: ReferenceResult) -> Side:
-    layers = {name: keras_side.mapped(job_dir, paths) for name, paths in reference.layers.items()}
-    return Side(layers, keras_side.mapped(job_dir, reference.outputs))
+def _reference_side(folder: Path, reference: ReferenceResult) -> Side:
+    layers = {name: keras_side.mapped(folder, paths) for name, paths in reference.layers.items()}
+    return Side(layers, keras_side.mapped(folder, reference.outputs))
 
 
 def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:

@@ -49,7 +49,7 @@ class _Strict(BaseModel):
 
 
 class ReferenceRequest(_Strict):
-    job_dir: str
+    folder: str  # the check's folder (app.check.folder)
     model_path: str  # the model file, or the spec's JSON text in a file
     kind: Literal["file", "spec"]
     format: str
@@ -70,7 +70,7 @@ class ReferenceResult(_Strict):
 
 def main() -> None:
     request = ReferenceRequest.model_validate_json(sys.stdin.buffer.readline())
-    folder = CheckFolder(Path(request.job_dir))
+    folder = CheckFolder(Path(request.folder))
     try:
         result = run(request, folder)
     except ExplainerError as exc:
