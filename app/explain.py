@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from app import isolation
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
-from app.check.plan import ModelRead, model_read
+from app.check.model_read import ModelRead, model_read
 from app.errors import UnreadableFile
 from app.formats import IntakeLimits, LoadedModel, read_model, read_spec, sniff_path
 from app.intake.limits import DEFAULT_LIMITS

@@ -1,8 +1,8 @@
 """The check: our NumPy forward against Keras' predict, layer by layer.
 
     model read (app.explain) ─► ModelRead ─► admission ─► PreparedCheck ─┬─► report stored
-      plan.py: refusals, budgets,           admission.py: refused,       │    (app.reports)
-      inputs, the plan                      over budget, busy, or a      │
+      model_read.py: refusals,              admission.py: refused,       │    (app.reports)
+      budgets, inputs, the plan             over budget, busy, or a      │
                                             Check in its CheckFolder     ▼
                                                                    runner.py (a thread)
                                                                          │
@@ -17,7 +17,8 @@
                                                      ▼
                                  compare.py: layer by layer ─► CheckReport ─► the store
 
-    plan.py             ModelRead and CheckPlan: what the check needs, taken when the model is read
+    model_read.py       ModelRead: what the check needs, sent once the model is read
+    plan.py             CheckPlan: how to seed the inputs, what to compare, Keras 3's refusals
     inputs.py           seeded inputs, or the caller's checked against the model's
     budgets.py          what running a model would cost, against the limits
     admission.py        whether a check runs: PreparedCheck, CheckSettings

@@ -26,8 +26,8 @@ from pydantic import TypeAdapter
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
 from app.check.inputs import caller_inputs, read_caller_arrays
 from app.check.keras import write_arrays
+from app.check.model_read import ModelRead
 from app.check.pipeline import Check
-from app.check.plan import ModelRead
 from app.check.runner import CheckRunner
 from app.errors import BudgetExceeded
 from app.intake.refusals import Refusal
