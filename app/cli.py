@@ -1,6 +1,6 @@
 """`keras-explainer serve` and `keras-explainer inspect FILE`.
 
-`inspect` goes through the same `Reports` service as the API (no second implementation),
+`inspect` goes through the same `Reports` as the API (no second implementation: app.reports),
 with a store in a temporary folder, and prints the report as tables or, with `--json`,
 exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
 and shows its progress on stderr.
@@ -97,33 +97,43 @@ def exit_code(check: CheckReport, asked: bool) -> int:
 def explain(
     path: Path, check: bool = False, inputs: Path | None = None, mode: str = "inference"
 ) -> Report:
-    """The report the API would give for this file, through the same service."""
+    """The report the API would give for this file, through the same code path."""
     options = Options(check=check, mode=mode)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
         if not check:
-            reports = Reports(SqliteReportStore(Path(folder) / "reports.sqlite3"))
+            store = SqliteReportStore(Path(folder) / "reports.sqlite3")
+            reports = Reports(store, limits=_settings_limits())
             return reports.create(submission, options)[0]
         return _explain_with_check(Path(folder), submission, options)
 
 
 def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
-    from app.checks.runner import CheckRunner
+    from app.check.runner import CheckRunner
     from app.config import Settings
-    from app.main import check_settings, make_pool
+    from app.main import check_settings, intake_limits, make_pool
 
     settings = Settings(data_dir=folder, workers=1, spare_workers=0)
     pool = make_pool(settings)
     assert pool is not None
     pool.start()
     store = SqliteReportStore(settings.store_path)
+    runner = CheckRunner(pool, store, settings.work_dir / "checks", max_active=1)
     try:
-        runner = CheckRunner(pool, store, settings.work_dir / "checks", max_active=1)
-        reports = Reports(store, runner, check_settings(settings))
+        limits = intake_limits(settings)
+        reports = Reports(store, runner, check_settings(settings), limits=limits)
         report, _ = reports.create(submission, options)
         return _follow(reports, report.id)
     finally:
+        runner.stop()  # its warm reference process too: nothing outlives the command
         pool.stop()
+
+
+def _settings_limits():
+    from app.config import Settings
+    from app.main import intake_limits
+
+    return intake_limits(Settings())
 
 
 def _follow(reports: Reports, report_id: str) -> Report:

@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     check_max_layers: int = Field(10_000, gt=0, description="Most layers a check runs.")
     check_max_input_elements: int = Field(50_000_000, gt=0, description="At batch 1.")
 
+    read_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Wall-clock limit of the throwaway process that reads an HDF5-bearing "
+        "upload (VGG16's 553 MB .h5 reads in about a second).",
+    )
+    read_max_memory_bytes: int = Field(
+        2 << 30,
+        gt=0,
+        description="Address space of that process, libraries included.",
+    )
+
     retention_days: float = Field(30.0, gt=0, description="Reports older than this are deleted.")
     max_store_bytes: int = Field(
         1024 * MIB, gt=0, description="The oldest reports go once the store is larger."

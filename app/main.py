@@ -14,16 +14,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.analysis.budgets import BudgetLimits
-from app.checks import CHECK_CODES
-from app.checks.runner import CheckRunner
+from app.check import CHECK_CODES
+from app.check.admission import CheckSettings
+from app.check.budgets import BudgetLimits
+from app.check.keras import WorkerPool
+from app.check.runner import CheckRunner
 from app.config import Settings
 from app.errors import all_error_classes
+from app.intake.limits import IntakeLimits
 from app.intake.refusals import REFUSAL_CODES
-from app.intake.rehearsal import start_fork_server
-from app.reports import CheckSettings, Reports
+from app.isolation import start_fork_server
+from app.reports import Reports
 from app.retention import Retention
-from app.runtime import WorkerPool
 from app.store import SqliteReportStore
 from app.web import api, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
@@ -69,7 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.work_dir = settings.work_dir
     app.state.pool = pool
     uploads = settings.uploads_dir if settings.keep_uploads else None
-    app.state.reports = Reports(store, checks, check_settings(settings), uploads)
+    limits = intake_limits(settings)
+    app.state.reports = Reports(store, checks, check_settings(settings), uploads, limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -88,6 +91,14 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         # The check runner admits at most workers + max_queued_checks checks (503 beyond), each
         # one Keras job: the pool's own queue never needs to refuse.
         max_queued=settings.workers + settings.max_queued_checks,
+    )
+
+
+def intake_limits(settings: Settings) -> IntakeLimits:
+    """The reading process's caps; the safety scan's own keep their defaults."""
+    return IntakeLimits(
+        rehearsal_timeout_s=settings.read_timeout_s,
+        rehearsal_memory_bytes=settings.read_max_memory_bytes,
     )
 
 
@@ -113,7 +124,7 @@ def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Re
         if pool is not None:
             pool.start()
         if checks is not None:
-            checks.start_spares()
+            checks.start_warm_reference()
         retention.start()
         try:
             yield

@@ -50,7 +50,7 @@ def first_in_fresh_process(path: Path, x_path: Path) -> float:
 
 
 def _first_load(path: Path, x_path: Path) -> None:
-    from app.runtime.worker import warm_up
+    from app.check.keras.worker import warm_up
 
     x = np.load(x_path)
     warm_up(keras)

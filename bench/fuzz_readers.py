@@ -4,7 +4,7 @@
 
 Four originals are built with Keras (a Dense/BatchNormalization MLP and a Bidirectional GRU,
 each as `.keras` and as legacy `.h5`); every mutant (tests/intake/fuzzing.py: raw bytes, or a
-`.keras` member's bytes repacked) goes through `read_model` as the service reads an upload.
+`.keras` member's bytes repacked) goes through `read_isolated` (a throwaway process first).
 Each read must end in a model or an `ExplainerError` with a 4xx status, within the rehearsal
 timeout plus slack, and leave no temporary file of ours behind. With `--deep`, every mutant
 that reads is also resolved, broken down and measured against the budgets, and anything but
@@ -30,10 +30,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 
 from app.analysis.breakdown import layer_reports  # noqa: E402
-from app.analysis.budgets import DEFAULT_BUDGETS, check_budgets  # noqa: E402
 from app.analysis.resolve import resolve  # noqa: E402
+from app.check.budgets import DEFAULT_BUDGETS, check_budgets  # noqa: E402
 from app.errors import ExplainerError  # noqa: E402
-from app.formats import read_model  # noqa: E402
+from app.explain import read_isolated  # noqa: E402
 from app.intake.limits import IntakeLimits  # noqa: E402
 from tests.intake.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
 
@@ -55,7 +55,7 @@ def originals(folder: Path) -> dict[str, bytes]:
 def analyse(path: Path, limits: IntakeLimits) -> str:
     """What the service does after reading: resolve, breakdown, budgets."""
     try:
-        with read_model(path, limits) as loaded:
+        with read_isolated(path, limits) as loaded:
             resolve(loaded.graph, weights_in_file=True)
             layer_reports(loaded.graph)
             check_budgets(loaded.graph, DEFAULT_BUDGETS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from app.check import warm_reference
 from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from tests.web.conftest import make_client
 from tests.web.models import saved, seed_model, small_model
@@ -52,6 +53,25 @@ def test_inspect_check_runs_keras_and_exits_0_when_it_passes(tmp_path, capsys):
     assert "Manual vs predict: passed" in captured.out
     assert "check [" in captured.err
     assert path.is_file()  # the user's file is copied for the check, never moved
+
+
+def test_inspect_check_leaves_no_reference_process_or_folder_behind(tmp_path, monkeypatch):
+    """The check's reference process is reaped; the next check's warm one, started when a
+    check ends, is stopped with the command."""
+    spawned = []
+
+    def spawn():
+        spawned.append(original())
+        return spawned[-1]
+
+    original = warm_reference._spawn
+    monkeypatch.setattr(warm_reference, "_spawn", spawn)
+    path = saved(small_model(), tmp_path / "m.keras")
+    assert main(["inspect", "--check", str(path)]) == EXIT_OK
+    assert spawned
+    for process in spawned:
+        assert process.proc.poll() is not None
+        assert not process.home.exists()
 
 
 def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from app.checks import CHECK_CODES
+from app.check import CHECK_CODES
 from app.config import Settings
 from app.errors import all_error_classes
 from app.intake.refusals import REFUSAL_CODES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from app.explain import explain_spec
 from app.schemas import CheckReport
-from app.service import explain_spec
 from app.store import SqliteReportStore
 from app.web.examples import SPEC_EXAMPLE
 

@@ -26,7 +26,6 @@ from app.graph import ModelGraph
 from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
 from app.intake.polyglot import refuse_polyglot
 from app.intake.refusals import Refusal
-from app.intake.rehearsal import rehearse
 
 __all__ = [
     "Format",
@@ -68,14 +67,12 @@ class LoadedModel:
 def read_model(path: Path | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read a model file of any accepted format; the format comes from its bytes. Hostile or
     unparseable files raise an `app.errors` error; code-bearing ones come back with refusals.
-    A file holding HDF5 is read first in a throwaway process (`limits.rehearse_hdf5`)."""
+    It reads in this process: isolating it is the caller's choice (app.isolation)."""
     path = Path(path)
     fmt = sniff_path(path)
     refuse_polyglot(path, fmt)
     if fmt == "spec_json":
         return _loaded(read_spec_path(path, limits), fmt)
-    if limits.rehearse_hdf5:
-        rehearse(path, limits)
     resources = ExitStack()
     try:
         if fmt == "keras_v3":

@@ -4,7 +4,6 @@
     safe_json    load_json / check_parsed: size, depth, duplicate keys, numbers
     archive      the .keras zip: members, names, encryption, sizes declared and real
     hdf5_scan    every object of an HDF5 file: links, storage, filters, types, sizes
-    rehearsal    HDF5 read first in a throwaway process, under a timeout and a memory limit
     polyglot     bytes that read as two formats at once
     config_scan  every object of a model config: refusals (as data) and paths (as errors)
     allowlist    the class/module pairs a config may name

@@ -20,7 +20,7 @@ same large object, so that 3,000 names in a 1 MB file take 3 GB once read (h5py 
 before converting anything). Keras 3 writes `layer_names` and `weight_names` this way, so they
 cannot simply be refused: they are read and measured (every item at most
 `max_text_item_bytes`, all together at most `max_attribute_bytes`). That read is bounded only by
-the address-space limit of the process doing it, which is why `app.intake.rehearsal` runs the
+the address-space limit of the process doing it, which is why `app.isolation` runs the
 scan in a memory-limited child before the serving process ever does.
 
 Otherwise only metadata is touched here: shapes, types and property lists, never a dataset's

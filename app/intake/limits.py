@@ -36,7 +36,7 @@ class IntakeLimits:
     max_text_item_bytes: int = 1024  # one item of a list of names (layer_names, weight_names)
     max_attributes: int = 4096  # attributes on one object
     max_hdf5_objects: int = 200_000  # groups, datasets and links in one file
-    # HDF5-bearing files are read first in a throwaway process (`app.intake.rehearsal`):
+    # HDF5-bearing files are read first in a throwaway process (`app.isolation`):
     rehearse_hdf5: bool = True
     rehearsal_timeout_s: float = 60.0  # VGG16's 553 MB file reads in about a second
     rehearsal_memory_bytes: int = 2 * GiB  # address space of the child, libraries included

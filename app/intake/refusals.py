@@ -7,8 +7,7 @@ Codes are stable and kebab-case, like error codes, and never collide with them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from pydantic.dataclasses import dataclass
 
 REFUSAL_CODES: dict[str, str] = {
     "lambda-layer": "A Lambda layer: Python code (bytecode or a function reference) in the file.",
@@ -42,18 +41,3 @@ class Refusal:
     def __post_init__(self) -> None:
         if self.code not in REFUSAL_CODES:
             raise ValueError(f"unknown refusal code {self.code!r}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Refusal:
-        path = data.get("path") or []
-        return cls(
-            data["code"], data.get("class_name"), tuple(str(p) for p in path), data["reason"]
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "class_name": self.class_name,
-            "path": list(self.path),
-            "reason": self.reason,
-        }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.service import explain_spec
+from app.explain import explain_spec
 
 SPEC_EXAMPLE: dict[str, Any] = {
     "class_name": "Sequential",

@@ -9,9 +9,9 @@ import pytest
 
 from app.analysis.breakdown import formula, layer_reports, totals, weight_stats
 from app.analysis.resolve import resolve
+from app.explain import explain_file
 from app.formats.config import parse_model
 from app.graph import WeightRef
-from app.service import explain_file
 from tests.kerasref import keras
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.service import explain_file
+from app.explain import explain_file
 from tests.kerasref import keras
 
 layers = keras.layers
@@ -24,7 +24,7 @@ def test_the_plan_of_a_file_agrees_with_the_keras_model(tmp_path, suffix):
     model = two_input_model()
     path = tmp_path / f"two{suffix}"
     model.save(path)
-    plan = explain_file(path).gate.plan  # made in the throwaway process, as for an upload
+    plan = explain_file(path).read.plan  # made in the throwaway process, as for an upload
     assert [(i.name, i.batch_shape, i.dtype) for i in plan.inputs] == [
         (t.name, list(t.shape), t.dtype) for t in model.inputs
     ]

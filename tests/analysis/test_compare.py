@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from app.analysis.compare import CHUNK, Side, compare, compared_model, errors
 from app.analysis.resolve import resolve
+from app.check.compare import CHUNK, Side, compare, compared_model, errors
 from app.formats.config import parse_model
 from tests.web.models import small_model
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from app.analysis.inputs import caller_inputs, make_inputs, planned_inputs, read_caller_arrays
 from app.analysis.resolve import resolve
+from app.check.inputs import caller_inputs, make_inputs, planned_inputs, read_caller_arrays
 from app.errors import InvalidNumber, InvalidRequest
 from app.formats.config import parse_model
 from app.schemas import InputInfo

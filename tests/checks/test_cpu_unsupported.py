@@ -13,7 +13,7 @@ import io
 import numpy as np
 import pytest
 
-from app.runtime import process
+from app.check.keras import process
 from tests import kerasref
 from tests.checks.test_check_api import post_file, trained_like
 from tests.kerasref import keras

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.analysis.check_plan import CheckPlan
-from app.analysis.compare import ComparedModel
-from app.checks import runner
-from app.checks.pipeline import CheckJob
-from app.checks.runner import _Publisher
+from app.check import runner
+from app.check.compare import ComparedModel
+from app.check.folder import CheckFolder
+from app.check.pipeline import Check
+from app.check.plan import CheckPlan
+from app.check.runner import _Publisher
 from app.schemas import CheckProgress, CheckReport
 
 
@@ -21,12 +22,11 @@ class RecordingStore:
         self.written.append((report_id, check.status))
 
 
-def job() -> CheckJob:
-    return CheckJob(
+def job() -> Check:
+    return Check(
         report_id="r1",
-        job_dir=Path("/nonexistent"),
+        folder=CheckFolder(Path("/nonexistent")),
         kind="file",
-        model_path=Path("/nonexistent/model"),
         format="keras_v3",
         plan=CheckPlan(inputs=[], compared=ComparedModel(layers=[], outputs=[])),
         mode="inference",

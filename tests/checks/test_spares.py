@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.checks.spares import ReferenceSpares
+from app.check.warm_reference import WarmReference
 
 
 def test_a_refilled_spare_is_the_process_the_next_check_takes():
-    spares = ReferenceSpares()
+    spares = WarmReference()
     try:
         spares.refill()
         ready = spares._spare
@@ -21,7 +21,7 @@ def test_a_refilled_spare_is_the_process_the_next_check_takes():
 
 
 def test_a_dead_spare_is_replaced_and_stop_ends_the_ready_one():
-    spares = ReferenceSpares()
+    spares = WarmReference()
     spares.refill()
     dead = spares._spare
     dead.kill("test")

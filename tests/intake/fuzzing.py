@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import ExplainerError
-from app.formats import read_model
+from app.explain import read_isolated
 from app.formats.keras_v3 import TEMP_PREFIX
 from app.intake.limits import IntakeLimits
 
@@ -100,7 +100,7 @@ def read_mutant(path: Path, data: bytes, limits: IntakeLimits) -> tuple[str, flo
     path.write_bytes(data)
     started = time.perf_counter()
     try:
-        with read_model(path, limits):
+        with read_isolated(path, limits):
             outcome = "ok"
     except ExplainerError as error:
         outcome = error.code if 400 <= error.status < 500 else f"escaped: status {error.status}"

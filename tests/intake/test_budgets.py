@@ -9,14 +9,14 @@ import time
 import pytest
 
 from app.analysis.breakdown import layer_reports, totals
-from app.analysis.budgets import (
+from app.analysis.resolve import resolve
+from app.check.budgets import (
     DEFAULT_BUDGETS,
     BudgetLimits,
     TensorSize,
     check_budgets,
     measure,
 )
-from app.analysis.resolve import resolve
 from app.errors import (
     ActivationBudgetExceeded,
     InputBudgetExceeded,

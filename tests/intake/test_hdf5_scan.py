@@ -26,6 +26,7 @@ from app.errors import (
     UnsafeLink,
     UnsupportedDataType,
 )
+from app.explain import read_isolated
 from app.formats import read_model
 from app.intake.limits import IntakeLimits
 from tests.intake.hostile import save_base, with_member
@@ -242,7 +243,7 @@ def test_read_refuses_heap_amplification_without_the_server_reading_it(saved, tm
     assert naive.stdout.strip() == "out of memory"
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(OversizedAttribute) as info:
-        read_model(path, IntakeLimits(rehearsal_memory_bytes=1 << 30))
+        read_isolated(path, IntakeLimits(rehearsal_memory_bytes=1 << 30))
     assert info.value.details == {"object": "'/'"}
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
     assert grown_kib < 500_000

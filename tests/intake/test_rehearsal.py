@@ -10,14 +10,13 @@ from dataclasses import replace
 
 import pytest
 
-from app import service
+from app import explain, isolation
 from app.errors import MalformedModel, OversizedAttribute, UnreadableFile
-from app.formats import read_model
-from app.intake import rehearsal
+from app.explain import explain_file, explaining, read_isolated
 from app.intake.limits import IntakeLimits
-from app.intake.rehearsal import _judge
-from app.service import explain_file
+from app.isolation import _judge
 from tests.intake.hostile import save_base
+from tests.intake.hostile_tasks import sends_the_model_read_twice
 
 HEAP_COLLECTION = b"GCOL"
 HEAP_HEADER = 16  # signature, version, reserved, collection size
@@ -45,12 +44,12 @@ def spinning_file(saved, tmp_path):
 def test_read_refuses_file_that_hangs_the_hdf5_library(saved, tmp_path):
     started = time.perf_counter()
     with pytest.raises(UnreadableFile) as info:
-        read_model(spinning_file(saved, tmp_path), IntakeLimits(rehearsal_timeout_s=2))
+        read_isolated(spinning_file(saved, tmp_path), IntakeLimits(rehearsal_timeout_s=2))
     elapsed = time.perf_counter() - started
     assert (info.value.code, info.value.status) == ("unreadable-file", 400)
     assert info.value.details == {"timeout_s": 2}
     assert 2 <= elapsed < 12
-    with read_model(saved.h5_path) as loaded:  # still answering, with the same fork server
+    with read_isolated(saved.h5_path) as loaded:  # still answering, with the same fork server
         assert loaded.refusals == []
 
 
@@ -85,42 +84,39 @@ def test_explain_in_a_child_gives_what_the_server_would_compute(saved):
     assert child.report.model_dump(exclude={"id", "created_at"}) == direct.report.model_dump(
         exclude={"id", "created_at"}
     )
-    assert child.gate == direct.gate
+    assert child.read == direct.read
 
 
-def test_explain_in_a_child_hands_over_the_gate_it_read(saved):
-    """The gate comes as an early answer, while the child goes on making the report."""
+def test_explain_in_a_child_hands_over_the_model_read_first(saved):
+    """The model read comes as an early answer, while the child goes on making the report."""
     seen = []
-    explanation = explain_file(saved.h5_path, on_gate=seen.append)
-    assert seen == [explanation.gate]
-    assert explanation.gate.format == "legacy_h5" and explanation.gate.inputs
+    with explaining(saved.h5_path) as ex:
+        seen.append(ex.model_read())
+        report = ex.report()
+    assert seen == [explain_file(saved.h5_path).read]
+    assert seen[0].format == "legacy_h5" and seen[0].inputs
+    assert report.source.format == "legacy_h5"
 
 
-def test_what_the_gate_callback_raises_ends_the_child_and_is_raised(saved):
-    def refuse(gate):
-        raise MalformedModel("refused at the gate")
-
+def test_what_the_caller_raises_after_the_model_read_ends_the_child_and_is_raised(saved):
     with pytest.raises(MalformedModel, match="refused at the gate"):
-        explain_file(saved.h5_path, on_gate=refuse)
+        with explaining(saved.h5_path) as ex:
+            ex.model_read()
+            raise MalformedModel("refused at the gate")
 
 
 def test_child_answers_in_json_never_pickle():
-    source = inspect.getsource(rehearsal)
+    source = inspect.getsource(isolation)
     assert "recv_bytes" in source and ".recv()" not in source and ".send(" not in source
 
 
-def test_a_second_gate_from_the_child_is_refused_and_starts_nothing(saved, monkeypatch):
-    """Only a child a hostile file took over would send two gates: the first may start a
-    check, a second must not start another."""
-    gate = explain_file(saved.h5_path).gate.to_json()
-
-    def two_gates(task, path, limits, on_early=None, **arguments):
-        on_early(gate)
-        on_early(gate)
-        return {}
-
-    monkeypatch.setattr(service, "run_task", two_gates)
+def test_a_second_model_read_from_the_child_is_refused_and_starts_nothing(saved, monkeypatch):
+    """Only a child a hostile file took over would send two model reads: the first may start
+    a check, a second must not start another."""
+    monkeypatch.setattr(explain, "explain_task", sends_the_model_read_twice)
     seen = []
     with pytest.raises(UnreadableFile):
-        explain_file(saved.h5_path, on_gate=seen.append)
+        with explaining(saved.h5_path) as ex:
+            seen.append(ex.model_read())
+            ex.report()
     assert len(seen) == 1

@@ -40,7 +40,7 @@ INSTALLED = (
 # project root) and that TensorFlow imports as the non-root user.
 WORKER = (
     "import json\n"
-    "from app.runtime.process import WorkerProcess\n"
+    "from app.check.keras.process import WorkerProcess\n"
     "worker = WorkerProcess.spawn()\n"
     f"ready = worker.await_ready({WORKER_READY_S})\n"
     "tail = '' if ready else worker.stderr_tail()\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.runtime import JobRequest, write_arrays
+from app.check.keras import JobRequest, write_arrays
 
 
 def file_job(job_dir: Path, model, inputs: list[np.ndarray], mode: str = "inference") -> JobRequest:

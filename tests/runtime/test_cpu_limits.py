@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.runtime.cpu_limits import CHANNELS_FIRST, CODE, DILATION, explain_cpu_limit, facts_of
-from app.runtime.worker import _layer_facts
+from app.check.keras.cpu_limits import CHANNELS_FIRST, CODE, DILATION, explain_cpu_limit, facts_of
+from app.check.keras.worker import _layer_facts
 from tests.kerasref import keras
 
 FRAMES = (

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.runtime import (
+from app.check.keras import (
     InvalidResult,
     JobRequest,
     PoolBusy,
@@ -130,7 +130,7 @@ def test_submit_full_queue_raises_busy(tmp_path):
 
 def test_import_runtime_never_imports_keras():
     probe = (
-        "import sys, app.runtime, app.runtime.worker, app.runtime.loading; "
+        "import sys, app.check.keras, app.check.keras.worker, app.check.keras.loading; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
     )
     root = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from app.runtime import load_output
-from app.runtime.jobs import JobFailed
-from app.runtime.loading import load_model
-from app.runtime.worker import run_job
+from app.check.keras import load_output
+from app.check.keras.jobs import JobFailed
+from app.check.keras.loading import load_model
+from app.check.keras.worker import run_job
 
 from .jobfiles import existing_file_job, file_job
 from .models import SEED_INPUT, seed_batchnorm, with_edited_config

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from app.runtime import JobResult, WorkerPool, load_output
+from app.check.keras import JobResult, WorkerPool, load_output
 
 from .jobfiles import existing_file_job, file_job, spec_job
 from .models import (

@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from app.runtime.pool import job_limits
-from app.runtime.process import WorkerProcess
-from app.runtime.sandbox import apply_limits, network_isolation
+from app.check.keras.pool import job_limits
+from app.check.keras.process import WorkerProcess
+from app.check.keras.sandbox import apply_limits, network_isolation
 
 TIMEOUT_S = 60
 

@@ -5,7 +5,7 @@
     rlimits      set by the parent on the child (`prlimit`) when a job starts: CPU seconds
                  for this job, largest file it may write, open files, no core dumps
     environment  scrubbed of everything but PATH and our own variables; a private folder
-                 as HOME, TMPDIR and KERAS_HOME (app.runtime.process)
+                 as HOME, TMPDIR and KERAS_HOME (app.check.keras.process)
     single use   one job per process; wall clock and RSS watched by the parent (pool.py)
 
 The CPU limit counts from what the process has used so far (importing TensorFlow), so the

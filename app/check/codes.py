@@ -1,12 +1,4 @@
-"""The manual-vs-predict check: our NumPy forward against Keras' predict, layer by layer.
-
-    runner.py        CheckRunner: threads, admission, progress and results into the store
-    pipeline.py      one check: the reference job, the Keras job, the comparison
-    reference_job.py our side, in a process of its own
-    keras_job.py     the files a Keras worker is given, and its answer turned into arrays
-    compat.py        Keras 2 config keys Keras 3 refuses, removed where they hold their default
-
-`CHECK_CODES` is every `code` a check can end with, besides the safety scan's refusal codes
+"""Every `code` a check can end with, besides the safety scan's refusal codes
 (app.intake.refusals.REFUSAL_CODES): why it did not pass or did not run. They are stable.
 """
 

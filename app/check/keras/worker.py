@@ -1,4 +1,4 @@
-"""Keras worker: one job per process, then it exits. Run as ``python -m app.runtime.worker``.
+"""Keras worker: one job per process, then it exits. Run as ``python -m app.check.keras.worker``.
 
 Protocol. stdout carries JSON lines only: ``{"event": "ready", "keras_version", "tf_version"}``
 once Keras is imported (so a job never pays the import), then ``{"event": "progress", "stage",
@@ -8,11 +8,11 @@ Anything Keras or TensorFlow prints goes to stderr.
 
 The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
 ``model_from_json`` + ``set_weights`` for a spec; a Keras 2 file Keras 3 refuses for a
-key at its default arrives as a rewritten copy, app.checks.compat), build
+key at its default arrives as a rewritten copy, app.check.keras3_copy), build
 ``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
 mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
 deterministic. A model TensorFlow's kernels cannot run on this CPU is told apart from other
-predict failures (app.runtime.cpu_limits). Error messages are sentences of ours: Keras
+predict failures (app.check.keras.cpu_limits). Error messages are sentences of ours: Keras
 messages embed configs, so their text never reaches the result (only the exception's class
 name and, for those, the model's own layer names do).
 
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from app.runtime.allowlist import disallowed_layers
-from app.runtime.cpu_limits import LayerFacts, explain_cpu_limit, facts_of
-from app.runtime.jobs import (
+from app.check.keras.allowlist import disallowed_layers
+from app.check.keras.cpu_limits import LayerFacts, explain_cpu_limit, facts_of
+from app.check.keras.jobs import (
     OUTPUTS_DIR,
     RESULT_NAME,
     JobFailed,
@@ -42,7 +42,7 @@ from app.runtime.jobs import (
     Timing,
     as_line,
 )
-from app.runtime.loading import load_model, read_inputs
+from app.check.keras.loading import load_model, read_inputs
 
 MAX_REQUEST_BYTES = 1 << 16
 ProgressSink = Callable[[str, int, int], None]

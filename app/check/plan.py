@@ -1,20 +1,20 @@
 """What a check needs to know of a model, taken from its graph when the model is read.
 
-A file's report is made in a throwaway process (app.intake.rehearsal) and its check runs
+A file's report is made in a throwaway process (app.isolation) and its check runs
 later, from the serving process, which must not open the file itself. The plan carries the
-little the check needs there: how to seed each input (app.analysis.inputs), which layers
-and outputs to compare, in which order (app.analysis.compare), and the config keys Keras 3
-refuses (app.checks.compat: the file is only read again when one must be taken out). Our
-reference job and the Keras worker read the model in their own processes.
+little the check needs there (in a `ModelRead`, app.check.model_read): how to seed each input
+(app.check.inputs), which layers and outputs to compare, in which order (app.check.compare),
+and the config keys Keras 3 refuses (app.check.keras3_copy: the reference side writes a copy
+without them). Our reference side and the Keras worker read the model in their own processes.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from app.analysis.compare import ComparedModel, compared_model
-from app.analysis.inputs import PlannedInput, planned_inputs
-from app.checks.compat import sanitize
+from app.check.compare import ComparedModel, compared_model
+from app.check.inputs import PlannedInput, planned_inputs
+from app.check.keras3_copy import sanitize
 from app.graph import ModelGraph
 
 

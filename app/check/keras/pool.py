@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import Busy as PoolBusy
-from app.runtime.jobs import (
+from app.check.keras.jobs import (
     RESULT_NAME,
     InvalidResult,
     JobRequest,
@@ -38,8 +37,9 @@ from app.runtime.jobs import (
     failure,
     read_result,
 )
-from app.runtime.process import EOF, WorkerProcess
-from app.runtime.sandbox import JobLimits, apply_limits
+from app.check.keras.process import EOF, WorkerProcess
+from app.check.keras.sandbox import JobLimits, apply_limits
+from app.errors import Busy as PoolBusy
 
 logger = logging.getLogger(__name__)
 

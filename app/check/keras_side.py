@@ -1,9 +1,9 @@
-"""The Keras side of a check: the job folder a worker is given, and its answer as arrays.
+"""The Keras side of a check: the job a worker of the pool is given, and its answer as arrays.
 
-A job folder holds the model (the uploaded file, a Keras-3-compatible copy of it, or the spec
-with its weights by `get_weights()` index), the inputs as `x0, x1, ...` (both written by the
-reference job), and, once the worker is done, `result.json` and `outputs/*.npy`
-(app/runtime/jobs.py).
+The job's folder is the check's (app.check.folder): the model (the uploaded file, a
+Keras-3-compatible copy of it, or the spec with its weights by `get_weights()` index), the
+inputs as `x0, x1, ...`, and, once the worker is done, `result.json` and `outputs/*.npy`
+(app/check/keras/jobs.py).
 """
 
 from __future__ import annotations
@@ -12,32 +12,31 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.compare import LISTED_VALUES, Side, plain
-from app.runtime import JobRequest, JobResult, load_output
+from app.check.compare import LISTED_VALUES, Side, plain
+from app.check.folder import CheckFolder
+from app.check.keras import JobRequest, JobResult, load_output
 from app.schemas import CheckOutput
 
-INPUTS_FILE = "inputs.npz"
-WEIGHTS_FILE = "weights.npz"
 UNSUPPORTED_CODES = frozenset(
     {"keras-load-failed", "keras-not-functional", "keras-build-failed", "keras-cpu-unsupported"}
 )
 REFUSED_CODES = frozenset({"disallowed-class"})
 
 
-def request(job_dir: Path, model_path: Path, kind: str, mode: str) -> JobRequest:
-    """The worker's request; a spec's weights are `weights.npz`, written by the reference job."""
-    weights = str(job_dir / WEIGHTS_FILE) if kind == "spec" else None
+def request(folder: CheckFolder, model_path: Path, kind: str, mode: str) -> JobRequest:
+    """The worker's request; a spec's weights are `weights.npz`, written by the reference side."""
+    weights = str(folder.weights) if kind == "spec" else None
     return JobRequest(
-        job_dir=str(job_dir),
+        job_dir=str(folder.path),
         model_path=str(model_path),
         kind=kind,
         weights_path=weights,
-        inputs_path=str(job_dir / INPUTS_FILE),
+        inputs_path=str(folder.inputs),
         mode=mode,
     )
 
 
-def keras_side(job_dir: Path, result: JobResult) -> Side:
+def side(job_dir: Path, result: JobResult) -> Side:
     """Keras' outputs per layer (every call's tensors, in order) and the model's outputs,
     memory-mapped: the comparison reads one layer at a time."""
     layers = {layer.name: mapped(job_dir, layer.outputs) for layer in result.layers}

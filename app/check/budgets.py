@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pydantic.dataclasses import dataclass as wire_dataclass
+
 from app.analysis.breakdown import all_weights, itemsize, weight_bytes
 from app.errors import (
     ActivationBudgetExceeded,
@@ -66,7 +68,7 @@ DEFAULT_BUDGETS = BudgetLimits(
 )
 
 
-@dataclass(frozen=True)
+@wire_dataclass(frozen=True)
 class TensorSize:
     """One tensor: the layer it belongs to (its path), `weight`, `input` or `output`, its
     shape (batch 1) and bytes."""
@@ -77,32 +79,16 @@ class TensorSize:
     bytes: int
 
 
-@dataclass(frozen=True)
+@wire_dataclass(frozen=True)
 class BudgetFigures:
+    """A model's figures (pydantic: they cross from the process that read the model)."""
+
     params: int
     weight_bytes: int
     largest_tensor: TensorSize | None
     activation_bytes: int
     layers: int
     input_elements: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BudgetFigures:
-        largest = data.get("largest_tensor")
-        tensor = None
-        if largest is not None:
-            tensor = TensorSize(
-                str(largest["layer"]),
-                str(largest["kind"]),
-                tuple(int(d) for d in largest["shape"]),
-                int(largest["bytes"]),
-            )
-        ints = {k: int(data[k]) for k in ("params", "weight_bytes", "activation_bytes")}
-        counts = {k: int(data[k]) for k in ("layers", "input_elements")}
-        return cls(largest_tensor=tensor, **ints, **counts)
 
 
 # (figure, limit field, error class), in the order an error class is picked when several fail.
@@ -161,13 +147,13 @@ def _budget_error(
     return error(
         f"The model needs {values[first]:,} {WHAT[first]}; the explainer runs models of at most "
         f"{getattr(limits, limit):,} in Keras.",
-        details={"exceeded": exceeded, "figures": figures.as_dict(), "limits": asdict(limits)},
+        details={"exceeded": exceeded, "figures": asdict(figures), "limits": asdict(limits)},
     )
 
 
 def _flat(figures: BudgetFigures) -> dict[str, int]:
     largest = figures.largest_tensor.bytes if figures.largest_tensor else 0
-    return {**figures.as_dict(), "largest_tensor_bytes": largest}
+    return {**asdict(figures), "largest_tensor_bytes": largest}
 
 
 def _weight_tensors(graph: ModelGraph) -> Iterator[TensorSize]:

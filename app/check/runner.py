@@ -1,13 +1,13 @@
 """Checks run on threads of the serving process, each driving two processes (our reference
-job and a Keras worker); their progress and results go to the report store.
+side and a Keras worker); their progress and results go to the report store.
 
 Admission: at most `max_active` checks are queued, running or being set up; one more is
 refused at once with 503 `busy` and a Retry-After, before anything is stored. A check starts
 as soon as its model is read, while the report is still being made: it writes to the store
-only once the report is there (`CheckJob.stored`), and never for a report that was not
-stored (`CheckJob.abandon`). A check's final report is never overwritten by a late progress
+only once the report is there (`Check.stored`), and never for a report that was not
+stored (`Check.abandon`). A check's final report is never overwritten by a late progress
 event; progress is written at most every PROGRESS_EVERY_S seconds, stage changes always. The
-job folder is removed when the check ends, whatever happened.
+check's folder is removed when the check ends, whatever happened.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from app.checks.pipeline import CheckJob, run_check
-from app.checks.spares import ReferenceSpares
-from app.runtime import PoolBusy, WorkerPool
+from app.check.folder import CheckFolder
+from app.check.keras import PoolBusy, WorkerPool
+from app.check.pipeline import Check, run_check
+from app.check.warm_reference import WarmReference
 from app.schemas import CheckReport
 from app.store import ReportStore
 
@@ -47,9 +48,9 @@ class CheckRunner:
         self._lock = threading.Lock()
         self._active: dict[str, Future] = {}
         self._reserved = 0  # admitted, not started yet (its folder and inputs are being made)
-        self.references = ReferenceSpares()
+        self.references = WarmReference()
 
-    def start_spares(self) -> None:
+    def start_warm_reference(self) -> None:
         """Start a reference process for the first check (the server's startup calls this)."""
         self.references.refill()
 
@@ -67,16 +68,16 @@ class CheckRunner:
         with self._lock:
             self._reserved = max(0, self._reserved - 1)
 
-    def new_job_dir(self) -> Path:
+    def new_folder(self) -> CheckFolder:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="check-", dir=self.work_dir))
+        return CheckFolder(Path(tempfile.mkdtemp(prefix="check-", dir=self.work_dir)))
 
-    def start(self, job: CheckJob) -> None:
+    def start(self, check: Check) -> None:
         with self._lock:
             self._reserved = max(0, self._reserved - 1)
-            future = self._threads.submit(self._run, job)
-            self._active[job.report_id] = future
-        future.add_done_callback(lambda _: self._forget(job.report_id))
+            future = self._threads.submit(self._run, check)
+            self._active[check.report_id] = future
+        future.add_done_callback(lambda _: self._forget(check.report_id))
 
     def wait(self, report_id: str, timeout_s: float) -> None:
         """Block until the check of `report_id` ends, or `timeout_s` passes."""
@@ -100,20 +101,20 @@ class CheckRunner:
         with self._lock:
             self._active.pop(report_id, None)
 
-    def _run(self, job: CheckJob) -> CheckReport:
-        publisher = _Publisher(self.store, job)
+    def _run(self, check: Check) -> CheckReport:
+        publisher = _Publisher(self.store, check)
         try:
-            report = run_check(job, self.pool, publisher.progress, self.references)
+            report = run_check(check, self.pool, publisher.progress, self.references)
         except Exception:  # a bug of ours must still end the check, and say so
-            logger.exception("check of report %s failed", job.report_id)
+            logger.exception("check of report %s failed", check.report_id)
             report = CheckReport(
                 status="error",
                 code="check-failed",
                 message="The check failed on our side; the error was logged.",
-                mode=job.mode,
+                mode=check.mode,
             )
         finally:
-            shutil.rmtree(job.job_dir, ignore_errors=True)
+            shutil.rmtree(check.folder.path, ignore_errors=True)
         publisher.final(report)
         # The next check's reference process; not on this thread, whose end is what a
         # caller waiting for this check waits for.
@@ -135,15 +136,15 @@ class _Publisher:
     """Writes a check's progress (throttled) and its final report (once, last), once the
     report is stored; nothing for an abandoned one."""
 
-    def __init__(self, store: ReportStore, job: CheckJob) -> None:
-        self.store, self.job, self.report_id = store, job, job.report_id
+    def __init__(self, store: ReportStore, check: Check) -> None:
+        self.store, self.check, self.report_id = store, check, check.report_id
         self._lock = threading.Lock()
         self._done = False
         self._last = 0.0
         self._stage: str | None = None
 
     def progress(self, report: CheckReport) -> None:
-        if not self.job.stored.is_set() or self.job.abandoned:
+        if not self.check.stored.is_set() or self.check.abandoned:
             return  # the stored report says "queued" until then
         stage = report.progress.stage if report.progress else None
         with self._lock:
@@ -154,8 +155,8 @@ class _Publisher:
             self.store.set_check(self.report_id, report)
 
     def final(self, report: CheckReport) -> None:
-        stored = self.job.stored.wait(STORED_WAIT_S)
+        stored = self.check.stored.wait(STORED_WAIT_S)
         with self._lock:
             self._done = True
-            if stored and not self.job.abandoned:
+            if stored and not self.check.abandoned:
                 self.store.set_check(self.report_id, report)

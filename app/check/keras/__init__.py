@@ -4,7 +4,7 @@ Importing this package never imports Keras or TensorFlow; only ``worker.main()``
 a worker process.
 """
 
-from app.runtime.jobs import (
+from app.check.keras.jobs import (
     InvalidResult,
     JobRequest,
     JobResult,
@@ -14,7 +14,7 @@ from app.runtime.jobs import (
     read_result,
     write_arrays,
 )
-from app.runtime.pool import PoolBusy, WorkerPool
+from app.check.keras.pool import PoolBusy, WorkerPool
 
 __all__ = [
     "InvalidResult",

@@ -1,4 +1,4 @@
-"""The reference side of a check, in a process of its own: `python -m app.checks.reference_job`.
+"""The reference side of a check, in a process of its own: `python -m app.check.reference_side`.
 
 Our own parser reads the model (it already passed the safety scan), our NumPy forward runs it.
 No Keras here either; the process exists so that a check's weights and activations never
@@ -7,7 +7,9 @@ sit in the serving process, and so that a fault in it cannot take the server dow
 Protocol: one `ReferenceRequest` line on stdin; JSON event lines on stdout:
 
     {"event": "prepared"}   the model is read and, for a spec, weights.npz (w0, ...) is
-                            written: a spec's Keras job can start (a file's starts at once)
+                            written, for a Keras 2 file that needs it, its Keras 3 copy
+                            (app.check.keras3_copy): the Keras side can start (a file's
+                            starts at once when it needs no copy)
     {"event": "done"}       reference.json and reference/<i>.npy are written
 
 `reference.json` is a `ReferenceResult`: each layer's outputs (every call's tensors, in order)
@@ -29,19 +31,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from app.analysis.batchnorm import BN_CLASSES
-from app.analysis.batchnorm_modes import batchnorm_modes
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
+from app.check.batchnorm_modes import batchnorm_modes
+from app.check.folder import CheckFolder
+from app.check.keras import write_arrays
+from app.check.keras3_copy import write_keras3_copy
 from app.errors import ExplainerError
 from app.formats import IntakeLimits, LoadedModel, read_model, read_spec
-from app.runtime import write_arrays
 from app.schemas import BatchNormModes
 
-RESULT_FILE = "reference.json"
 ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
-OUTPUT_DIR = "reference"
-INPUTS_FILE = "inputs.npz"
-WEIGHTS_FILE = "weights.npz"
 
 
 class _Strict(BaseModel):
@@ -49,11 +49,13 @@ class _Strict(BaseModel):
 
 
 class ReferenceRequest(_Strict):
-    job_dir: str
+    folder: str  # the check's folder (app.check.folder)
     model_path: str  # the model file, or the spec's JSON text in a file
     kind: Literal["file", "spec"]
+    format: str
     mode: Literal["inference", "training"]
     seed: int
+    keras3_copy: bool = False  # write the file without the keys Keras 3 refuses, first
 
 
 class ReferenceResult(_Strict):
@@ -68,9 +70,9 @@ class ReferenceResult(_Strict):
 
 def main() -> None:
     request = ReferenceRequest.model_validate_json(sys.stdin.buffer.readline())
-    job_dir = Path(request.job_dir)
+    folder = CheckFolder(Path(request.folder))
     try:
-        result = run(request, job_dir)
+        result = run(request, folder)
     except ExplainerError as exc:
         result = ReferenceResult(status="error", code=exc.code, message=exc.message)
     except Exception:  # a bug of ours: the traceback goes to stderr (the server log only)
@@ -80,25 +82,28 @@ def main() -> None:
             code="reference-failed",
             message="Our reference forward failed on this model; the error was logged.",
         )
-    write_result(job_dir, result)
+    write_result(folder, result)
     _event("done")
 
 
-def run(request: ReferenceRequest, job_dir: Path) -> ReferenceResult:
-    """Read, prepare inputs (and a spec's weights), say so, run the forward, write outputs."""
+def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
+    """Read, prepare inputs (and a spec's weights or a file's Keras 3 copy), say so, run the
+    forward, write outputs."""
+    if request.keras3_copy:
+        write_keras3_copy(Path(request.model_path), request.format, folder.keras3_copy)
     with _load(request) as loaded:
         graph = loaded.graph
         resolve(graph, weights_in_file=request.kind == "file")
-        inputs = read_inputs(job_dir, len(graph.inputs))
+        inputs = read_inputs(folder, len(graph.inputs))
         weights = materialize_weights(graph, request.seed)
         if request.kind == "spec":
-            write_arrays(job_dir / WEIGHTS_FILE, "w", weights)
+            write_arrays(folder.weights, "w", weights)
     _event("prepared")
     training = request.mode == "training"
     start = time.perf_counter()
     run_ = run_reference(graph, weights, inputs, training=training)
     elapsed = time.perf_counter() - start
-    layers, outputs = _write_outputs(job_dir, run_.layers, run_.outputs)
+    layers, outputs = _write_outputs(folder, run_.layers, run_.outputs)
     return ReferenceResult(
         status="ok",
         layers=layers,
@@ -125,32 +130,31 @@ def _load(request: ReferenceRequest) -> LoadedModel:
     return read_spec(Path(request.model_path).read_text(), ALREADY_REHEARSED)
 
 
-def read_inputs(job_dir: Path, count: int) -> list[np.ndarray]:
-    """x0, x1, ... from inputs.npz (written by the check before this job started)."""
-    with np.load(job_dir / INPUTS_FILE, allow_pickle=False) as npz:
+def read_inputs(folder: CheckFolder, count: int) -> list[np.ndarray]:
+    """x0, x1, ... from inputs.npz (written by the check before this process started)."""
+    with np.load(folder.inputs, allow_pickle=False) as npz:
         return [npz[f"x{i}"] for i in range(count)]
 
 
 def _write_outputs(
-    job_dir: Path, layers: dict[str, list[list[np.ndarray]]], outputs: list[np.ndarray]
+    folder: CheckFolder, layers: dict[str, list[list[np.ndarray]]], outputs: list[np.ndarray]
 ) -> tuple[dict[str, list[str]], list[str]]:
-    out_dir = job_dir / OUTPUT_DIR
-    out_dir.mkdir(exist_ok=True)
+    folder.reference_outputs.mkdir(exist_ok=True)
     counter = iter(range(1 << 30))
 
     def save(array: np.ndarray) -> str:
-        path = f"{OUTPUT_DIR}/{next(counter)}.npy"
-        np.save(job_dir / path, np.asarray(array), allow_pickle=False)
+        path = f"{folder.REFERENCE_OUTPUTS}/{next(counter)}.npy"
+        np.save(folder.path / path, np.asarray(array), allow_pickle=False)
         return path
 
     written = {name: [save(t) for call in calls for t in call] for name, calls in layers.items()}
     return written, [save(t) for t in outputs]
 
 
-def write_result(job_dir: Path, result: ReferenceResult) -> None:
-    partial = job_dir / (RESULT_FILE + ".partial")
+def write_result(folder: CheckFolder, result: ReferenceResult) -> None:
+    partial = folder.path / (folder.REFERENCE_RESULT + ".partial")
     partial.write_text(result.model_dump_json())
-    os.replace(partial, job_dir / RESULT_FILE)
+    os.replace(partial, folder.reference_result)
 
 
 def _event(name: str) -> None:

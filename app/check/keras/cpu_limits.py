@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from app.runtime.jobs import JobFailed
-from app.runtime.loading import _chain
+from app.check.keras.jobs import JobFailed
+from app.check.keras.loading import _chain
 
 CODE = "keras-cpu-unsupported"
 CHANNELS_FIRST, DILATION = "channels-first", "dilation"

@@ -1,6 +1,6 @@
-"""Reference-job processes started before they are needed.
+"""A warm reference process: the reference side's process, started before it is needed.
 
-A reference job is a fresh `python -m app.checks.reference_job` (its own process, like a
+The reference side is a fresh `python -m app.check.reference_side` (its own process, like a
 Keras worker); importing NumPy, pydantic and our readers takes it about 0.4 s of CPU before
 it reads its request. On a machine of two cores that is CPU taken from the Keras worker of
 the same check. So one process waits ready, blocked on its request line, and the next check
@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import threading
 
-from app.runtime.process import WorkerProcess
+from app.check import reference_side
+from app.check.keras.process import WorkerProcess
 
-REFERENCE_MODULE = "app.checks.reference_job"
+REFERENCE_MODULE = reference_side.__name__
 # Below the Keras worker in the CPU scheduler: Keras is what a check waits for, and our
 # forward has time to spare (measured: it ends a second before Keras on MobileNetV2).
 REFERENCE_NICENESS = 10
@@ -27,8 +28,8 @@ def blas_threads() -> dict[str, str]:
     return dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), threads)
 
 
-class ReferenceSpares:
-    """At most one reference process kept ready."""
+class WarmReference:
+    """At most one reference process kept ready (warm)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from app.runtime.jobs import JobFailed, JobRequest
+from app.check.keras.jobs import JobFailed, JobRequest
 
 
 def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:

@@ -1,6 +1,6 @@
 """One Keras worker process, seen from the parent: spawn, events, RSS, kill, reap.
 
-The worker is ``python -m app.runtime.worker`` started with ``subprocess.Popen`` (fork and
+The worker is ``python -m app.check.keras.worker`` started with ``subprocess.Popen`` (fork and
 exec at once: the server itself is never forked into a Keras process) in a scrubbed
 environment, with a private folder of its own as cwd, HOME, TMPDIR and KERAS_HOME. Its stdout
 is read on a thread into a queue of parsed JSON events; its stderr goes to a log file in its
@@ -20,12 +20,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-from app.runtime.sandbox import command_prefix
+import app.check.keras.worker as keras_worker
+from app.check.keras.sandbox import command_prefix
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-KERAS_WORKER = "app.runtime.worker"
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+KERAS_WORKER = keras_worker.__name__  # importing it imports no Keras: only its main() does
 EOF = object()  # put on the event queue when the worker's stdout closes
 MAX_LINE_BYTES = 1 << 16
 

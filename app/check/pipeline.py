@@ -1,0 +1,330 @@
+"""One check, from its folder (app.check.folder) to a `CheckReport`.
+
+    inputs.npz: the caller's, or seeded here from the plan (app.check.plan)
+    the Keras side (a job for a worker of the pool) loads and predicts; for a spec, or a
+        file that needs a Keras 3 copy, it starts once the reference side says "prepared"
+    the reference side (a process of ours) reads the model and runs our NumPy forward
+    both done ─► the comparison, layer by layer, one layer in memory at a time
+
+Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
+to Keras as a copy without that key, written by the reference side (app.check.keras3_copy:
+the serving process never opens the file), and the report says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.check import keras_side
+from app.check.batchnorm_modes import sample
+from app.check.compare import Side, compare
+from app.check.folder import CheckFolder, Kind
+from app.check.inputs import make_inputs
+from app.check.keras import JobResult, Progress, WorkerPool, write_arrays
+from app.check.keras.jobs import failure
+from app.check.keras.pool import job_limits
+from app.check.keras.process import EOF, WorkerProcess
+from app.check.keras.sandbox import apply_limits
+from app.check.plan import CheckPlan
+from app.check.reference_side import ReferenceRequest, ReferenceResult
+from app.check.warm_reference import WarmReference
+from app.errors import Busy
+from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport, CheckTiming
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_MAX_FILE_BYTES = 1 << 30  # one .npy of layer outputs (or a spec's weights)
+# Our reference has no forward for a class, or cannot take how it is called.
+REFERENCE_UNSUPPORTED = frozenset({"unsupported-model"})
+
+POLL_S = 0.1
+
+Publish = Callable[[CheckReport], None]
+
+
+@dataclass
+class Check:
+    """Everything one check needs; `folder` belongs to it and holds the model."""
+
+    report_id: str
+    folder: CheckFolder
+    kind: Kind
+    format: str
+    plan: CheckPlan
+    mode: str
+    seed: int
+    tolerance: float
+    timeout_s: float
+    inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
+    created: float = field(default_factory=time.monotonic)
+    # A check starts once the model is read, before its report is stored: it publishes
+    # nothing until `stored` is set, and nothing at all once `abandoned` (no report came).
+    stored: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder.model(self.kind)
+
+    def mark_stored(self) -> None:
+        self.stored.set()
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.stored.set()
+
+
+@dataclass
+class _Sides:
+    reference: ReferenceResult
+    keras: JobResult | None
+    notes: list[str]
+    blocked: str | None = None
+
+
+def run_check(
+    check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
+) -> CheckReport:
+    """Run both sides and compare them; never raises for a model's fault."""
+    if check.inputs is None:  # seeded: made here, so that a file's Keras side starts at once
+        arrays, check.inputs = make_inputs(check.plan.inputs, check.seed)
+        write_arrays(check.folder.inputs, "x", arrays)
+    sides = _run_sides(check, pool, publish, references)
+    reference, keras = sides.reference, sides.keras
+    if sides.blocked is not None:
+        return _ended(
+            check, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes
+        )
+    if keras is not None and keras.status != "ok":
+        return _keras_failed(check, keras, reference, sides.notes)
+    if reference.status != "ok" or keras is None:
+        status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
+        return _ended(check, status, reference.code, reference.message, notes=sides.notes)
+    publish(_running(check, "comparing", 0, 1))
+    ours = _reference_side(check.folder.path, reference)
+    theirs = keras_side.side(check.folder.path, keras)
+    comparison = compare(check.plan.compared, ours, theirs, check.tolerance)
+    status = "passed" if comparison.passed else "failed"
+    return CheckReport(
+        status=status,
+        message=_verdict(status, comparison.first_divergence, check.tolerance),
+        mode=check.mode,
+        inputs=check.inputs,
+        tolerance=check.tolerance,
+        layers=comparison.layers,
+        first_divergence=comparison.first_divergence,
+        outputs=comparison.outputs,
+        keras_version=keras.keras_version,
+        timing=_timing(check, reference, keras),
+        batchnorm=_with_keras(reference.batchnorm, theirs, check.mode),
+        notes=sides.notes + keras.notes,
+    )
+
+
+def _run_sides(
+    check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
+) -> _Sides:
+    deadline = time.monotonic() + check.timeout_s
+    process = _start_reference(check, references)
+    try:
+        notes: list[str] = []
+        request, blocked = _keras_request(check, notes)
+        if _waits_for_reference(check) and not _wait_for(process, "prepared", deadline):
+            return _Sides(_reference_result(check, process), None, notes)
+        future = None if request is None else _submit(pool, request, check, publish)
+        _wait_for(process, "done", deadline, abandon_if=_keras_failed_hard(future))
+        reference = _reference_result(check, process)
+        keras = future.result() if future is not None else None
+        return _Sides(reference, keras, notes, blocked)
+    finally:
+        process.reap()
+
+
+def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> Future:
+    """The Keras side's future; a pool that refuses it gives a future already failed."""
+    try:
+        return pool.submit(request, _relay(check, publish))
+    except Busy as exc:
+        refused: Future = Future()
+        refused.set_result(failure("error", "busy", exc.message))
+        return refused
+
+
+def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:
+    """True once Keras has failed in a way that makes our outputs moot (a crash, a timeout);
+    when Keras merely cannot load the model, our outputs are still worth showing."""
+
+    def failed() -> bool:
+        if future is None or not future.done():
+            return False
+        result = future.result()
+        return result.status != "ok" and keras_side.failure_status(result) != "unsupported"
+
+    return failed
+
+
+def _waits_for_reference(check: Check) -> bool:
+    """Keras waits for what the reference side writes first: a spec's weights, or a file's
+    Keras 3 copy."""
+    return check.kind == "spec" or _needs_keras3_copy(check)
+
+
+def _needs_keras3_copy(check: Check) -> bool:
+    plan = check.plan
+    return check.kind == "file" and bool(plan.keras3_removals) and not plan.keras3_blockers
+
+
+def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
+    process = references.take()
+    apply_limits(process.pid, job_limits(check.timeout_s, REFERENCE_MAX_FILE_BYTES))
+    request = ReferenceRequest(
+        folder=str(check.folder.path),
+        model_path=str(check.model_path),
+        kind=check.kind,
+        format=check.format,
+        mode=check.mode,
+        seed=check.seed,
+        keras3_copy=_needs_keras3_copy(check),
+    )
+    process.send((request.model_dump_json() + "\n").encode())
+    return process
+
+
+def _wait_for(
+    process: WorkerProcess,
+    event: str,
+    deadline: float,
+    abandon_if: Callable[[], bool] = lambda: False,
+) -> bool:
+    """True once the process says `event`; False when it ends first, or when the deadline
+    passes or `abandon_if()` turns true (the process is then killed)."""
+    while time.monotonic() < deadline and not abandon_if():
+        try:
+            got = process.events.get(timeout=POLL_S)
+        except queue.Empty:
+            continue
+        if got is EOF:
+            return False
+        if isinstance(got, dict) and got.get("event") == event:
+            return True
+    process.kill("abandoned" if abandon_if() else "timeout")
+    return False
+
+
+def _reference_result(check: Check, process: WorkerProcess) -> ReferenceResult:
+    path = check.folder.reference_result
+    if process.proc.poll() is None:
+        process.proc.wait(timeout=10)
+    if process.kill_reason == "timeout":
+        return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")
+    if process.kill_reason == "abandoned":
+        return _reference_error("abandoned", "Keras failed, so our forward was stopped.")
+    try:
+        return ReferenceResult.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        logger.warning("the reference side failed: %s", process.stderr_tail())
+        return _reference_error("reference-failed", "Our reference forward failed on this model.")
+
+
+def _reference_error(code: str, message: str) -> ReferenceResult:
+    return ReferenceResult(status="error", code=code, message=message)
+
+
+def _keras_request(check: Check, notes: list[str]) -> tuple[Any, str | None]:
+    """The Keras side's check; (None, reason) when Keras 3 cannot take the file's config at all."""
+    if check.kind == "spec":
+        return keras_side.request(check.folder, check.model_path, "spec", check.mode), None
+    if check.plan.keras3_blockers:
+        keys = "; ".join(check.plan.keras3_blockers)
+        return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
+    if not check.plan.keras3_removals:  # the file as it is (nearly always)
+        return keras_side.request(check.folder, check.model_path, "file", check.mode), None
+    notes.append(
+        "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
+        "model without them: " + "; ".join(check.plan.keras3_removals) + "."
+    )
+    return keras_side.request(check.folder, check.folder.keras3_copy, "file", check.mode), None
+
+
+def _relay(check: Check, publish: Publish) -> Callable[[Progress], None]:
+    def on_progress(progress: Progress) -> None:
+        publish(_running(check, progress.stage, progress.done, progress.total))
+
+    return on_progress
+
+
+def _running(check: Check, stage: str, done: int, total: int) -> CheckReport:
+    return CheckReport(
+        status="running",
+        mode=check.mode,
+        progress=CheckProgress(stage=stage, done=done, total=total),
+        tolerance=check.tolerance,
+    )
+
+
+def _reference_side(folder: Path, reference: ReferenceResult) -> Side:
+    layers = {name: keras_side.mapped(folder, paths) for name, paths in reference.layers.items()}
+    return Side(layers, keras_side.mapped(folder, reference.outputs))
+
+
+def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:
+    """Each layer's modes, with Keras' values for the mode it ran."""
+    found = []
+    for entry in modes:
+        outputs = keras.layers.get(entry.layer)
+        if outputs:
+            keras_values = sample(outputs[0], entry.axis)
+            entry = entry.model_copy(update={"keras": keras_values, "keras_mode": mode})
+        found.append(entry)
+    return found
+
+
+def _keras_failed(
+    check: Check, keras: JobResult, reference: ReferenceResult, notes: list
+) -> CheckReport:
+    report = _ended(
+        check,
+        keras_side.failure_status(keras),
+        keras.code,
+        keras.message,
+        notes=notes + keras.notes,
+    )
+    report.inputs = check.inputs
+    report.details = {"reason": keras.reason} if keras.reason else None
+    if reference.status == "ok":
+        outputs = check.plan.compared.outputs
+        report.outputs = keras_side.reference_outputs(check.folder.path, reference.outputs, outputs)
+    return report
+
+
+def _ended(
+    check: Check, status: str, code: str | None, message: str | None, notes: list[str]
+) -> CheckReport:
+    return CheckReport(
+        status=status, code=code, message=message, mode=check.mode, notes=notes, tolerance=None
+    )
+
+
+def _verdict(status: str, first: str | None, tolerance: float) -> str:
+    if status == "passed":
+        return f"Every layer matches Keras within {tolerance:g} of its output's scale."
+    if first is not None:
+        return f"The outputs part from Keras at layer {first} (over {tolerance:g})."
+    return f"A model output differs from Keras by more than {tolerance:g} of its scale."
+
+
+def _timing(check: Check, reference: ReferenceResult, keras: JobResult) -> CheckTiming:
+    return CheckTiming(
+        reference_s=reference.reference_s or 0.0,
+        keras_load_s=keras.timing.load_s if keras.timing else 0.0,
+        keras_predict_s=keras.timing.predict_s if keras.timing else 0.0,
+        total_s=round(time.monotonic() - check.created, 3),
+    )

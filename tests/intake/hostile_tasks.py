@@ -1,0 +1,20 @@
+"""Tasks standing for a throwaway process that a hostile file took over (app.isolation).
+
+A child imports this module to run them: it imports no Keras (the child's memory is capped).
+"""
+
+from __future__ import annotations
+
+from app import isolation
+from app.explain import explain_task
+
+
+@isolation.task
+def sends_the_model_read_twice(path, limits, early, **arguments):
+    """The explanation, sending its model read twice."""
+
+    def twice(answer):
+        early(answer)
+        early(answer)
+
+    return explain_task(path, limits, twice, **arguments)
