@@ -22,7 +22,7 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
-from app.formats.hdf5 import text_attr
+from app.intake.hdf5_scan import text_attr
 from app.intake.safe_json import load_json
 
 RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")

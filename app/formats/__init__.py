@@ -1,31 +1,34 @@
-"""Readers: every model format becomes one `ModelGraph`, with the weights the file stores.
+"""Readers: what the safety scan validated becomes one `ModelGraph`, with the stored weights.
 
-    read_model(path)  the format from the bytes (`sniff`), then
-        keras_v3      `.keras` archive           → keras_v3.read_keras_v3
-        legacy_h5     HDF5 from model.save()     → legacy_h5.read_legacy_h5
-        spec_json     model.to_json() in a file  → spec_json.read_spec_path
-    read_spec(obj)    model.to_json() given as an object or a string
+The way is one way. The scan (`app.intake.scan`) runs first over the bytes and returns typed
+values; a reader turns one of them into the graph, and never calls the scan back:
 
-A `LoadedModel` keeps the files it read open, because weights are read lazily; close it, or
-use it as a context manager. Errors are `app.errors` classes, never a library's exception.
+    read_model(path)  identify (sniff, polyglot) → scan_file → read_scanned:
+        ScannedArchive  `.keras` archive           → keras_v3.read_keras_v3
+        ScannedHdf5     HDF5 from model.save()     → legacy_h5.read_legacy_h5
+        ScannedSpec     model.to_json() in a file  → spec_json.read_spec_json
+    read_spec(obj)    model.to_json() given as an object or a string: scan_spec → read_scanned
+
+The model configs of all three end in `config.graph_from_config`, which builds the graph from
+the checked entries (`app.intake.model_config`). A `LoadedModel` keeps the files the scan
+opened, because weights are read lazily; close it, or use it as a context manager. Errors are
+`app.errors` classes, never a library's exception.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.formats.keras_v3 import read_keras_v3
 from app.formats.legacy_h5 import read_legacy_h5
-from app.formats.model_json import ReadResult
-from app.formats.sniff import Format, sniff_bytes, sniff_path
-from app.formats.spec_json import read_spec_object, read_spec_path
-from app.graph import ModelGraph
+from app.formats.loaded import LoadedModel
+from app.formats.spec_json import read_spec_json
 from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.polyglot import refuse_polyglot
 from app.intake.refusals import Refusal
+from app.intake.scan import scan_file, scan_spec
+from app.intake.scanned import Scanned, ScannedArchive, ScannedSpec
+from app.intake.sniff import Format, sniff_bytes, sniff_path
 
 __all__ = [
     "Format",
@@ -33,69 +36,34 @@ __all__ = [
     "LoadedModel",
     "Refusal",
     "read_model",
+    "read_scanned",
     "read_spec",
     "sniff_bytes",
     "sniff_path",
 ]
 
 
-@dataclass
-class LoadedModel:
-    """A model read from a file or a spec; `close()` releases the files behind its weights.
-
-    `refusals` lists why the model must never run in Keras (a Lambda, a custom class, ...);
-    the model is explained all the same. Empty: the safety scan found nothing to refuse.
-    """
-
-    graph: ModelGraph
-    format: Format
-    keras_version: str | None = None
-    backend: str | None = None
-    refusals: list[Refusal] = field(default_factory=list)
-    _resources: ExitStack = field(default_factory=ExitStack, repr=False)
-
-    def close(self) -> None:
-        self._resources.close()
-
-    def __enter__(self) -> LoadedModel:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
 def read_model(path: Path | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read a model file of any accepted format; the format comes from its bytes. Hostile or
     unparseable files raise an `app.errors` error; code-bearing ones come back with refusals.
     It reads in this process: isolating it is the caller's choice (app.isolation)."""
-    path = Path(path)
-    fmt = sniff_path(path)
-    refuse_polyglot(path, fmt)
-    if fmt == "spec_json":
-        return _loaded(read_spec_path(path, limits), fmt)
-    resources = ExitStack()
-    try:
-        if fmt == "keras_v3":
-            found = read_keras_v3(path, resources, limits)
-        else:
-            found = read_legacy_h5(path, resources, limits)
-    except BaseException:
-        resources.close()
-        raise
-    return _loaded(found, fmt, resources)
+    return read_scanned(scan_file(Path(path), limits))
 
 
 def read_spec(spec: dict[str, Any] | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read the JSON that model.to_json() writes, as an object or a (JSON) string."""
-    return _loaded(read_spec_object(spec, limits), "spec_json")
+    return read_scanned(scan_spec(spec, limits))
 
 
-def _loaded(found: ReadResult, fmt: Format, resources: ExitStack | None = None) -> LoadedModel:
-    return LoadedModel(
-        graph=found.graph,
-        format=fmt,
-        keras_version=found.keras_version,
-        backend=found.backend,
-        refusals=found.refusals,
-        _resources=resources or ExitStack(),
-    )
+def read_scanned(scanned: Scanned) -> LoadedModel:
+    """The model a scan's result describes; a file's open resources pass to the model (and
+    are closed here if reading fails)."""
+    if isinstance(scanned, ScannedSpec):
+        return read_spec_json(scanned)
+    try:
+        if isinstance(scanned, ScannedArchive):
+            return read_keras_v3(scanned)
+        return read_legacy_h5(scanned)
+    except BaseException:
+        scanned.resources.close()
+        raise

@@ -1,4 +1,4 @@
-"""Careful HDF5 access shared by the `.keras` and legacy readers.
+"""Careful HDF5 access shared by the `.keras` and legacy readers, in files the scan walked.
 
 Only hard links are followed: a soft or external link in an uploaded file could point
 anywhere, including at another file on the server. Datasets must hold their numbers
@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import h5py
-import numpy as np
 
 from app.errors import MalformedModel
 from app.graph import StoredWeight
+from app.intake.hdf5_scan import decode
 
 NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
 
@@ -69,34 +69,6 @@ def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:
         values=dataset,
         path=dataset.name.lstrip("/"),
     )
-
-
-def text_attr(obj: h5py.Group | h5py.File, name: str) -> str | None:
-    """A string attribute as str, whether h5py hands back bytes, str or a 0-d array."""
-    if name not in obj.attrs:
-        return None
-    return decode(obj.attrs[name])
-
-
-def list_attr(group: h5py.Group, name: str) -> list[str]:
-    """A list-of-names attribute, joined from `name0`, `name1`, ... when Keras had to chunk it
-    (an HDF5 object header holds at most 64 KiB)."""
-    if name in group.attrs:
-        return [decode(v) for v in np.atleast_1d(group.attrs[name])]
-    values: list[str] = []
-    chunk = 0
-    while f"{name}{chunk}" in group.attrs:
-        values.extend(decode(v) for v in np.atleast_1d(group.attrs[f"{name}{chunk}"]))
-        chunk += 1
-    return values
-
-
-def decode(value: Any) -> str:
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value.item()
-    if isinstance(value, bytes | np.bytes_):
-        return bytes(value).decode("utf-8")
-    return str(value)
 
 
 def _dtype_name(dataset: h5py.Dataset) -> str:

@@ -1,4 +1,5 @@
-"""The Keras 3 `.keras` archive: `config.json`, `metadata.json` and `model.weights.h5` in a zip.
+"""The Keras 3 `.keras` archive (`config.json`, `metadata.json` and `model.weights.h5` in a zip),
+read from what the scan found in it (`app.intake.scanned.ScannedArchive`).
 
 Weights are found where Keras' saving_lib puts them (`_save_state`, `_walk_saveable`,
 `_save_container_state` in keras/src/saving/saving_lib.py): a model's `layers` list is a
@@ -15,37 +16,17 @@ Every dataset below a leaf layer's group is attached to that layer, named relati
 from __future__ import annotations
 
 import re
-import struct
-import tempfile
-import zipfile
-import zlib
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
 import h5py
 
-from app.errors import InvalidSpec, MalformedModel, UnsafeFile, UnsupportedFormat
+from app.errors import MalformedModel
+from app.formats.config import graph_from_config
 from app.formats.hdf5 import child_group, hard_children, stored_weight
-from app.formats.model_json import ReadResult, graph_from_config
+from app.formats.loaded import LoadedModel
 from app.graph import ModelGraph, StoredWeight
-from app.intake.archive import (
-    CONFIG_MEMBER,
-    METADATA_MEMBER,
-    WEIGHTS_H5,
-    WEIGHTS_NPZ,
-    check_archive,
-    check_member_count,
-    copy_member,
-    read_json_member,
-)
-from app.intake.hdf5_scan import scan_hdf5
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.member import open_stored
-from app.intake.refusals import Refusal
-from app.intake.safe_json import load_json
+from app.intake.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
+from app.intake.scanned import ScannedArchive
 
-TEMP_PREFIX = "kex-reader-"  # every temporary file the readers make (tests look for leaks)
 # tf.keras 2.13 files keep a model's layers under this name instead of `layers`; Keras 3's
 # H5IOStore.get falls back to it the same way (its "Fix for 2.13 compatibility").
 TF_KERAS_LAYERS = "_layer_checkpoint_dependencies"
@@ -62,100 +43,23 @@ ALIASES = {
     **{f"GlobalMaxPool{d}D": f"GlobalMaxPooling{d}D" for d in (1, 2, 3)},
 }
 
-READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, ValueError,
-               RuntimeError, NotImplementedError, UnicodeDecodeError, zlib.error, struct.error,
-               TypeError, IndexError, OverflowError)  # fmt: skip
 
-
-def read_keras_v3(
-    path: Path, resources: ExitStack, limits: IntakeLimits = DEFAULT_LIMITS
-) -> ReadResult:
-    """The graph with stored weights attached, the Keras version that wrote it, refusals.
-
-    The archive is checked (`app.intake.archive`) before any member is read, and the weights
-    file scanned (`app.intake.hdf5_scan`) before any array is. Files stay open in `resources`
-    (the weights are read lazily); the caller closes it.
-    """
+def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
+    """The graph of a scanned `.keras` archive with its stored weights attached, the Keras
+    version that wrote it, and its refusals. The weights file stays open (its arrays are read
+    lazily): the model takes over the scan's `resources`."""
     try:
-        archive = _open_archive(path, resources, limits)
-        graph, refusals = model_from_config(_member_json(archive, CONFIG_MEMBER, limits))
-        version = _writer_version(archive, limits)
-        weights = _open_weights(archive, resources, limits)
-        attach_v3_weights(graph, weights)
-    except READ_ERRORS as exc:
-        raise MalformedModel(
-            "The .keras archive is damaged or incomplete and could not be read."
-        ) from exc
-    return ReadResult(graph, version, None, refusals)
-
-
-def model_from_config(config: Any) -> tuple[ModelGraph, list[Refusal]]:
-    """`graph_from_config` for a file's config, a bad config reported as a malformed file."""
-    try:
-        return graph_from_config(config, spec=False)
-    except InvalidSpec as exc:
-        raise MalformedModel(
-            f"The model config in this file is malformed. {exc.message}", exc.details
-        ) from exc
-
-
-def _open_archive(path: Path, resources: ExitStack, limits: IntakeLimits) -> zipfile.ZipFile:
-    fh = resources.enter_context(Path(path).open("rb"))
-    check_member_count(fh)
-    archive = resources.enter_context(zipfile.ZipFile(fh))
-    check_archive(archive, limits)
-    return archive
-
-
-def _writer_version(archive: zipfile.ZipFile, limits: IntakeLimits) -> str | None:
-    """metadata.json's `keras_version`; Keras does not need this file to load, nor do we,
-    so a missing or unreadable one is ignored (a hostile one is not)."""
-    try:
-        metadata = _member_json(archive, METADATA_MEMBER, limits)
-    except MalformedModel as exc:
-        if isinstance(exc, UnsafeFile):
-            raise
-        return None
-    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
-    return version if isinstance(version, str) else None
-
-
-def _has(archive: zipfile.ZipFile, name: str) -> bool:
-    return name in archive.namelist()
-
-
-def _member_json(archive: zipfile.ZipFile, name: str, limits: IntakeLimits) -> Any:
-    if not _has(archive, name):
-        raise MalformedModel(f"The .keras archive has no {name}.")
-    return load_json(
-        read_json_member(archive, name, limits),
-        what=f"The .keras archive's {name}",
-        syntax_error=MalformedModel,
-        limits=limits,
+        graph = graph_from_config(scanned.config.model)
+        attach_v3_weights(graph, scanned.weights)
+    except ARCHIVE_ERRORS as exc:
+        raise MalformedModel(DAMAGED_ARCHIVE) from exc
+    return LoadedModel(
+        graph=graph,
+        format="keras_v3",
+        keras_version=scanned.keras_version,
+        refusals=scanned.config.refusals,
+        _resources=scanned.resources,
     )
-
-
-def _open_weights(
-    archive: zipfile.ZipFile, resources: ExitStack, limits: IntakeLimits
-) -> h5py.File:
-    """model.weights.h5, scanned before use: read in place when stored uncompressed (as Keras
-    writes it), else decompressed under the caps into an anonymous temporary file."""
-    if not _has(archive, WEIGHTS_H5):
-        if _has(archive, WEIGHTS_NPZ):
-            raise UnsupportedFormat(
-                "This .keras archive keeps its weights in NumPy .npz form, which the explainer "
-                "does not read; save the model with the default weights format."
-            )
-        raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
-    info = archive.getinfo(WEIGHTS_H5)
-    if info.compress_type == zipfile.ZIP_STORED:
-        fileobj = resources.enter_context(open_stored(archive.fp, info))
-    else:
-        fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))
-        copy_member(archive, info, fileobj, limits)
-    weights = resources.enter_context(h5py.File(fileobj, "r"))
-    scan_hdf5(weights, limits)
-    return weights
 
 
 def attach_v3_weights(graph: ModelGraph, weights: h5py.File) -> None:

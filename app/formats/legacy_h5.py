@@ -1,9 +1,11 @@
-"""Legacy HDF5 model files, as `model.save('x.h5')` wrote them from Keras 1 to Keras 3.
+"""Legacy HDF5 model files, as `model.save('x.h5')` wrote them from Keras 1 to Keras 3, read from
+what the scan found in them (`app.intake.scanned.ScannedHdf5`).
 
 The root holds the `model_config` attribute (JSON), `keras_version` and `backend`; weights sit
 in `model_weights` (or the root itself), one group per entry of its `layer_names` attribute,
-each listing its arrays in a `weight_names` attribute (paths inside the group). Writers name
-the arrays differently (see the corpus README):
+each listing its arrays in a `weight_names` attribute (paths inside the group): the scan reads
+those lists and hands over the arrays per layer. Writers name the arrays differently (see the
+corpus README):
 
     Keras 2.0   conv2d_1/conv2d_1_1/kernel:0         (a `_1` added by TensorFlow's name scope)
     Keras 2.3   bn1/bn1/gamma:0
@@ -19,104 +21,45 @@ each leaf keeps its arrays in stored order, and the variable name (`gamma:0`) st
 from __future__ import annotations
 
 import re
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
-
-import h5py
 
 from app.errors import MalformedModel
-from app.formats.hdf5 import child, child_group, list_attr, stored_weight, text_attr
-from app.formats.keras_v3 import clear_stored, model_from_config
-from app.formats.model_json import ReadResult
+from app.formats.config import graph_from_config
+from app.formats.hdf5 import stored_weight
+from app.formats.keras_v3 import clear_stored
+from app.formats.loaded import LoadedModel
 from app.graph import LayerNode, ModelGraph, StoredWeight
-from app.intake.hdf5_scan import scan_hdf5
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.safe_json import load_json
+from app.intake.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS
+from app.intake.scanned import ScannedHdf5, StoredLayer
 
 SCOPE_SUFFIX = re.compile(r"^(.*)_\d+$")
-READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeDecodeError,
-               IndexError, OverflowError)  # fmt: skip
 
 
-def read_legacy_h5(
-    path: Path, resources: ExitStack, limits: IntakeLimits = DEFAULT_LIMITS
-) -> ReadResult:
-    """The graph with stored weights attached, the writer's Keras version and backend, and the
-    refusals its config earns. Every object of the file is scanned (`app.intake.hdf5_scan`)
-    before any attribute or array is read.
-
-    The file stays open in `resources` (the weights are read lazily); the caller closes it.
-    """
+def read_legacy_h5(scanned: ScannedHdf5) -> LoadedModel:
+    """The graph of a scanned legacy HDF5 file with its stored weights attached, the writer's
+    Keras version and backend, and the refusals its config earns. The file stays open (its
+    arrays are read lazily): the model takes over the scan's `resources`."""
     try:
-        h5 = resources.enter_context(h5py.File(path, "r"))
-        scan_hdf5(h5, limits)
-        graph, refusals = model_from_config(_model_config(h5, limits))
-        attach_h5_weights(graph, _weights_root(h5))
-        version, backend = _writer(h5)
-    except READ_ERRORS as exc:
-        raise MalformedModel(
-            "The HDF5 model file is damaged or incomplete and could not be read."
-        ) from exc
-    return ReadResult(graph, version, backend, refusals)
-
-
-def _model_config(h5: h5py.File, limits: IntakeLimits) -> Any:
-    """The `model_config` attribute, parsed under the JSON caps. Its sibling `training_config`
-    is never read: Keras only reads it to compile, and the explainer never compiles."""
-    text = text_attr(h5, "model_config")
-    if text is None:
-        raise MalformedModel(
-            "This HDF5 file has no model config: it holds weights only (model.save_weights()). "
-            "Upload the file model.save() writes, or the model's to_json() with it."
-        )
-    return load_json(
-        text,
-        what="The model config in this HDF5 file",
-        syntax_error=MalformedModel,
-        limits=limits,
+        graph = graph_from_config(scanned.config.model)
+        attach_h5_weights(graph, scanned.layers)
+    except HDF5_ERRORS as exc:
+        raise MalformedModel(DAMAGED_HDF5) from exc
+    return LoadedModel(
+        graph=graph,
+        format="legacy_h5",
+        keras_version=scanned.keras_version,
+        backend=scanned.backend,
+        refusals=scanned.config.refusals,
+        _resources=scanned.resources,
     )
 
 
-def _weights_root(h5: h5py.File) -> h5py.Group:
-    group = child_group(h5, "model_weights")
-    return group if group is not None else h5
-
-
-def _writer(h5: h5py.File) -> tuple[str | None, str | None]:
-    weights = child_group(h5, "model_weights")
-    sources = [h5] if weights is None else [h5, weights]
-    version = next((v for s in sources if (v := text_attr(s, "keras_version"))), None)
-    backend = next((v for s in sources if (v := text_attr(s, "backend"))), None)
-    return version, backend
-
-
-def attach_h5_weights(graph: ModelGraph, root: h5py.Group) -> None:
+def attach_h5_weights(graph: ModelGraph, layers: list[StoredLayer]) -> None:
     """Give every leaf layer its stored arrays; a leaf the file has nothing for gets []."""
     clear_stored(graph)
-    seen: set[str] = set()
-    for name in list_attr(root, "layer_names"):
-        if name in seen:
-            continue
-        seen.add(name)
-        arrays = _layer_arrays(root, name)
+    for layer in layers:
+        arrays = [stored_weight(dataset, name) for name, dataset in layer.arrays]
         if arrays:
-            _distribute(graph, name, arrays)
-
-
-def _layer_arrays(root: h5py.Group, name: str) -> list[StoredWeight]:
-    group = child_group(root, name)
-    if group is None:
-        raise MalformedModel(f"The file lists layer {name!r} but stores no group for it.")
-    arrays = []
-    for weight_name in list_attr(group, "weight_names"):
-        dataset = child(group, weight_name)
-        if not isinstance(dataset, h5py.Dataset):
-            raise MalformedModel(
-                f"Layer {name!r} lists a weight {weight_name!r} that the file does not hold."
-            )
-        arrays.append(stored_weight(dataset, weight_name))
-    return arrays
+            _distribute(graph, layer.name, arrays)
 
 
 def _distribute(graph: ModelGraph, name: str, arrays: list[StoredWeight]) -> None:

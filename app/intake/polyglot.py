@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from app.errors import MalformedModel, PolyglotFile
-from app.formats.sniff import Format
+from app.intake.sniff import Format
 
 
 def refuse_polyglot(path: Path, fmt: Format) -> None:

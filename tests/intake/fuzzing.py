@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.errors import ExplainerError
 from app.explain import read_isolated
-from app.formats.keras_v3 import TEMP_PREFIX
+from app.intake.keras_v3 import TEMP_PREFIX
 from app.intake.limits import IntakeLimits
 
 INTERESTING = (b"\x00", b"\xff", b"\x7f", b"\x80", b"\xff\xff\xff\xff", b"\x00\x00\x00\x80")

@@ -1,0 +1,117 @@
+"""The scan of a `.keras` archive: members checked (`archive`) before any is read, config.json
+and metadata.json parsed under the JSON caps (`safe_json`), the config scanned, and
+model.weights.h5 walked (`hdf5_scan`) before any array is read.
+
+The weights file is read in place when stored uncompressed (as Keras writes it), else
+decompressed under the caps into an anonymous temporary file. A library's exception while
+reading becomes `MalformedModel(DAMAGED_ARCHIVE)`, here and in the reader
+(`app.formats.keras_v3`).
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import zipfile
+import zlib
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from app.errors import MalformedModel, UnsafeFile, UnsupportedFormat
+from app.intake.archive import (
+    CONFIG_MEMBER,
+    METADATA_MEMBER,
+    WEIGHTS_H5,
+    WEIGHTS_NPZ,
+    check_archive,
+    check_member_count,
+    copy_member,
+    read_json_member,
+)
+from app.intake.hdf5_scan import scan_hdf5
+from app.intake.limits import IntakeLimits
+from app.intake.member import open_stored
+from app.intake.safe_json import load_json
+from app.intake.scanned import ScannedArchive, file_config, translated
+
+TEMP_PREFIX = "kex-reader-"  # every temporary file the scan makes (tests look for leaks)
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError,
+                  ValueError, RuntimeError, NotImplementedError, UnicodeDecodeError, zlib.error,
+                  struct.error, TypeError, IndexError, OverflowError)  # fmt: skip
+DAMAGED_ARCHIVE = "The .keras archive is damaged or incomplete and could not be read."
+
+
+def scan_keras_v3(path: Path, resources: ExitStack, limits: IntakeLimits) -> ScannedArchive:
+    """The archive at `path`, checked, opened in `resources`: its config, writer version and
+    walked weights file."""
+    with translated(ARCHIVE_ERRORS, DAMAGED_ARCHIVE):
+        archive = _open_archive(path, resources, limits)
+        config = file_config(_member_json(archive, CONFIG_MEMBER, limits))
+        version = _writer_version(archive, limits)
+        weights = _open_weights(archive, resources, limits)
+    return ScannedArchive(config, version, weights, resources)
+
+
+def _open_archive(path: Path, resources: ExitStack, limits: IntakeLimits) -> zipfile.ZipFile:
+    fh = resources.enter_context(Path(path).open("rb"))
+    check_member_count(fh)
+    archive = resources.enter_context(zipfile.ZipFile(fh))
+    check_archive(archive, limits)
+    return archive
+
+
+def _writer_version(archive: zipfile.ZipFile, limits: IntakeLimits) -> str | None:
+    """metadata.json's `keras_version`; Keras does not need this file to load, nor do we,
+    so a missing or unreadable one is ignored (a hostile one is not)."""
+    try:
+        metadata = _member_json(archive, METADATA_MEMBER, limits)
+    except MalformedModel as exc:
+        if isinstance(exc, UnsafeFile):
+            raise
+        return None
+    return _text(metadata.get("keras_version")) if isinstance(metadata, dict) else None
+
+
+def _has(archive: zipfile.ZipFile, name: str) -> bool:
+    return name in archive.namelist()
+
+
+def _member_json(archive: zipfile.ZipFile, name: str, limits: IntakeLimits) -> Any:
+    if not _has(archive, name):
+        raise MalformedModel(f"The .keras archive has no {name}.")
+    return load_json(
+        read_json_member(archive, name, limits),
+        what=f"The .keras archive's {name}",
+        syntax_error=MalformedModel,
+        limits=limits,
+    )
+
+
+def _open_weights(
+    archive: zipfile.ZipFile, resources: ExitStack, limits: IntakeLimits
+) -> h5py.File:
+    """model.weights.h5, walked before use: read in place when stored uncompressed (as Keras
+    writes it), else decompressed under the caps into an anonymous temporary file."""
+    if not _has(archive, WEIGHTS_H5):
+        if _has(archive, WEIGHTS_NPZ):
+            raise UnsupportedFormat(
+                "This .keras archive keeps its weights in NumPy .npz form, which the explainer "
+                "does not read; save the model with the default weights format."
+            )
+        raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
+    info = archive.getinfo(WEIGHTS_H5)
+    if info.compress_type == zipfile.ZIP_STORED:
+        fileobj = resources.enter_context(open_stored(archive.fp, info))
+    else:
+        fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))
+        copy_member(archive, info, fileobj, limits)
+    weights = resources.enter_context(h5py.File(fileobj, "r"))
+    scan_hdf5(weights, limits)
+    return weights
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,338 @@
+"""A model config's structure, checked into typed entries before any reader sees it.
+
+Every config (a `.keras` archive's `config.json`, a legacy file's `model_config`, a spec) is
+the same kind of object, `{"class_name", "config"}`, as Keras 2 and Keras 3 write it. What a
+reader relies on is checked here, once, and handed on typed (`ModelConfig`, `LayerEntry`,
+`Call`); a config that does not hold it raises `InvalidSpec` with a sentence saying what is
+missing. Variants accepted: Sequential configs that are a bare list (Keras 2.0/2.1);
+`batch_input_shape` (Keras 2), `batch_shape` (Keras 3), `input_shape`/`input_dim` on the first
+layer; inbound nodes as Keras 2 lists (`[["dense_1", 0, 0, {}]]`) or Keras 3 `args`/`kwargs`
+trees of `__keras_tensor__` objects; `input_layers` flat or nested, or a dict.
+
+What the values mean (which call argument is data, the InputLayer Keras adds to a Sequential)
+is the reader's business (`app.formats.config`): here only what is written is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.errors import InvalidSpec
+from app.graph import CONTAINER_CLASSES, TensorRef
+from app.layers.operations import operation_name
+
+JSON = dict[str, Any]
+# Call keywords that carry data inputs (MultiHeadAttention and Attention take `value`, `key`
+# by keyword); every other tensor keyword (masks, initial states) is an extra parent only.
+DATA_KWARGS = ("query", "value", "key")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a layer (an inbound node): its data inputs (the positional tensors, then
+    those of `DATA_KWARGS`), the other tensors it takes by keyword (masks, initial states: parents
+    in the graph, not data inputs), and the keywords that are not tensors."""
+
+    inputs: list[TensorRef]
+    extras: list[TensorRef]
+    kwargs: JSON
+
+
+@dataclass(frozen=True)
+class OperationCall:
+    """The one call of an operation (`x + 3.0`): positional arguments in place, a tensor as
+    `{"tensor": i}`, and its keywords that are not tensors."""
+
+    args: list[Any]
+    kwargs: JSON
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One entry of a model's `layers`: a layer, an operation, or a nested model (`inner`)."""
+
+    class_name: str  # as written; `operation` says when it records tensor arithmetic
+    name: str
+    config: JSON  # {} when the entry has none; a nested Sequential's bare list is wrapped
+    module: str | None = None
+    registered_name: str | None = None
+    operation: str | None = None  # `ops.<Class>` for an operation
+    batch_shape: list[Any] | None = None  # declared on a layer (not on a nested model)
+    build_input_shape: list[Any] | None = None  # `build_config`'s, when it records one
+    calls: list[Call] = field(default_factory=list)  # Functional members only
+    operation_call: OperationCall | None = None
+    inner: ModelConfig | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A Sequential or Functional model (`Model` is read as Functional).
+
+    A Sequential's `layers` are the entries after its first when that is an InputLayer
+    (`input_layer`), else all of them, with the shape Keras gives the InputLayer it adds in
+    `implicit_shape`; `inputs` and `outputs` are a Functional's.
+    """
+
+    class_name: str
+    name: str
+    config: JSON  # as written (a Keras 2.0 Sequential's list wrapped as `{"name", "layers"}`)
+    layers: list[LayerEntry]
+    input_layer: LayerEntry | None = None
+    implicit_shape: list[Any] | None = None
+    inputs: list[TensorRef] = field(default_factory=list)
+    outputs: list[TensorRef] = field(default_factory=list)
+
+
+def check_model_config(obj: Any) -> ModelConfig:
+    """The `{"class_name": ..., "config": ...}` object of a Sequential or Functional model."""
+    if not isinstance(obj, dict) or "class_name" not in obj:
+        raise InvalidSpec(
+            "The model config has no `class_name`: expected the JSON that model.to_json() writes."
+        )
+    class_name = obj["class_name"]
+    if not isinstance(class_name, str) or class_name not in CONTAINER_CLASSES:
+        raise InvalidSpec(
+            f"The top-level object is a {_quote(class_name)}, not a model: expected a "
+            "Sequential or Functional model as model.to_json() writes it."
+        )
+    return _container(class_name, obj.get("config"), obj)
+
+
+def _container(class_name: str, config: Any, entry: JSON) -> ModelConfig:
+    if class_name == "Sequential":
+        return _sequential(config, entry)
+    return _functional(config)
+
+
+def _sequential(config: Any, entry: JSON) -> ModelConfig:
+    if isinstance(config, list):  # Keras 2.0 / 2.1 wrote the layer list itself
+        config = {"name": "sequential", "layers": config}
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidSpec("A Sequential config must hold a `layers` list.")
+    name = str(config.get("name", "sequential"))
+    items = list(config["layers"])
+    input_layer = None
+    if items and _class_of(items[0]) == "InputLayer":
+        input_layer = _entry(items.pop(0))
+    layers = [_entry(item) for item in items]
+    shape = None if input_layer is not None else _implicit_shape(layers, config, entry)
+    names = [input_layer.name if input_layer else f"{name}_input", *(e.name for e in layers)]
+    _check_unique(names, name)
+    return ModelConfig("Sequential", name, config, layers, input_layer, shape)
+
+
+def _implicit_shape(layers: list[LayerEntry], config: JSON, entry: JSON) -> list[Any] | None:
+    """The batch shape of the InputLayer Keras creates for a Sequential whose first layer
+    carries the shape (or whose build config records it)."""
+    shape = None
+    if layers:
+        shape = _declared_batch_shape(layers[0].config)
+        if shape is None:
+            shape = layers[0].build_input_shape
+    if shape is None:
+        shape = config.get("build_input_shape") or _build_shape(entry)
+    return list(shape) if shape else None
+
+
+def _declared_batch_shape(cfg: JSON) -> list[Any] | None:
+    if cfg.get("batch_input_shape") is not None:
+        return list(cfg["batch_input_shape"])
+    if cfg.get("batch_shape") is not None:
+        return list(cfg["batch_shape"])
+    if cfg.get("input_shape") is not None:
+        return [None, *cfg["input_shape"]]
+    if cfg.get("input_dim") is not None:  # Keras 1 Dense
+        return [None, cfg["input_dim"]]
+    return None
+
+
+def _build_shape(entry: JSON) -> list[Any] | None:
+    build = entry.get("build_config") if isinstance(entry, dict) else None
+    if isinstance(build, dict) and isinstance(build.get("input_shape"), list):
+        return list(build["input_shape"])
+    return None
+
+
+def _functional(config: Any) -> ModelConfig:
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidSpec("A Functional config must hold a `layers` list.")
+    name = str(config.get("name", "functional"))
+    layers = [_functional_member(item) for item in config["layers"]]
+    _check_unique([entry.name for entry in layers], name)
+    inputs = _endpoints(config.get("input_layers"), "input_layers")
+    outputs = _endpoints(config.get("output_layers"), "output_layers")
+    _check_connected(layers, inputs + outputs)
+    return ModelConfig("Functional", name, config, layers, inputs=inputs, outputs=outputs)
+
+
+def _functional_member(item: Any) -> LayerEntry:
+    entry = _entry(item)
+    inbound = item.get("inbound_nodes", []) if isinstance(item, dict) else []
+    calls = _calls(entry.name, inbound)
+    operation_call = None
+    if entry.operation is not None:
+        operation_call = _operation_call(item.get("inbound_nodes") or [])
+    return replace(entry, calls=calls, operation_call=operation_call)
+
+
+def _check_connected(layers: list[LayerEntry], endpoints: list[TensorRef]) -> None:
+    known = {entry.name for entry in layers}
+    for ref in endpoints:
+        if ref.layer not in known:
+            raise InvalidSpec(f"The model's inputs or outputs name a layer {ref.layer!r} it lacks.")
+    for entry in layers:
+        for refs in [*(c.inputs for c in entry.calls), *(c.extras for c in entry.calls)]:
+            for ref in refs:
+                if ref.layer not in known:
+                    raise InvalidSpec(
+                        f"Layer {entry.name!r} is connected to a layer {ref.layer!r} that the "
+                        "config does not define."
+                    )
+
+
+def _entry(item: Any) -> LayerEntry:
+    if not isinstance(item, dict) or not isinstance(item.get("class_name"), str):
+        raise InvalidSpec("Every layer in a model config needs a `class_name`.")
+    class_name = item["class_name"]
+    cfg = item.get("config")
+    if cfg is None:
+        cfg = {}
+    if class_name == "Sequential" and isinstance(cfg, list):
+        cfg = {"name": item.get("name", "sequential"), "layers": cfg}
+    if not isinstance(cfg, dict):
+        raise InvalidSpec(f"The config of a {_quote(class_name)} layer is not an object.")
+    name = item.get("name") or cfg.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidSpec(f"A {_quote(class_name)} layer has no name.")
+    module = item.get("module")
+    container = class_name in CONTAINER_CLASSES
+    return LayerEntry(
+        class_name=class_name,
+        name=name,
+        config=cfg,
+        module=_text(module),
+        registered_name=_text(item.get("registered_name")),
+        operation=operation_name(class_name, module, cfg),
+        batch_shape=None if container else _declared_batch_shape(cfg),
+        build_input_shape=_build_shape(item),
+        inner=_container(class_name, cfg, item) if container else None,
+    )
+
+
+def _operation_call(inbound: list[Any]) -> OperationCall:
+    call = inbound[0] if inbound and isinstance(inbound[0], dict) else {}
+    counter = iter(range(1 << 20))
+    template = [
+        {"tensor": next(counter)} if _keras3_refs(arg) else arg for arg in call.get("args", [])
+    ]
+    return OperationCall(template, _plain_kwargs(call.get("kwargs")))
+
+
+def _calls(layer: str, inbound: Any) -> list[Call]:
+    """A layer's calls, from its config's `inbound_nodes`."""
+    if not isinstance(inbound, list):
+        raise InvalidSpec(f"Layer {layer!r} has malformed `inbound_nodes`.")
+    calls = []
+    for item in inbound:
+        if isinstance(item, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            args = _keras3_refs(item.get("args", []))
+            tensor_kwargs = _tensor_kwargs(item.get("kwargs", {}), _keras3_refs)
+            kwargs = _plain_kwargs(item.get("kwargs", {}))
+        elif isinstance(item, list):  # Keras 2: [["dense_1", 0, 0, {...}], ...]
+            args = [_keras2_ref(t, layer) for t in item]
+            raw_kwargs = _keras2_kwargs(item)
+            tensor_kwargs = _tensor_kwargs(raw_kwargs, _keras2_refs)
+            kwargs = {k: v for k, v in raw_kwargs.items() if k not in tensor_kwargs}
+        else:
+            raise InvalidSpec(f"Layer {layer!r} has a malformed inbound node.")
+        data = [ref for key in DATA_KWARGS for ref in tensor_kwargs.get(key, [])]
+        extras = [r for key, refs in tensor_kwargs.items() if key not in DATA_KWARGS for r in refs]
+        calls.append(Call(args + data, extras, kwargs))
+    return calls
+
+
+def _tensor_kwargs(kwargs: Any, refs_of: Any) -> dict[str, list[TensorRef]]:
+    if not isinstance(kwargs, dict):
+        return {}
+    found = {key: refs_of(value) for key, value in kwargs.items()}
+    return {key: refs for key, refs in found.items() if refs}
+
+
+def _keras2_refs(value: Any) -> list[TensorRef]:
+    """Tensors inside Keras 2 call kwargs: `["x", 0, 0]`, or lists of them."""
+    if isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str):
+        if isinstance(value[1], int) and isinstance(value[2], int):
+            return [TensorRef(value[0], value[1], value[2])]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _keras2_refs(item)]
+    return []
+
+
+def _keras3_refs(tree: Any) -> list[TensorRef]:
+    if isinstance(tree, dict):
+        if tree.get("class_name") == "__keras_tensor__":
+            history = tree.get("config", {}).get("keras_history")
+            if not isinstance(history, list) or len(history) != 3:
+                raise InvalidSpec("A tensor in an inbound node has no valid `keras_history`.")
+            return [TensorRef(str(history[0]), int(history[1]), int(history[2]))]
+        return [ref for value in tree.values() for ref in _keras3_refs(value)]
+    if isinstance(tree, list):
+        return [ref for value in tree for ref in _keras3_refs(value)]
+    return []
+
+
+def _plain_kwargs(kwargs: Any) -> JSON:
+    if not isinstance(kwargs, dict):
+        return {}
+    return {k: v for k, v in kwargs.items() if not _keras3_refs(v)}
+
+
+def _keras2_ref(item: Any, layer: str) -> TensorRef:
+    if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
+        raise InvalidSpec(f"Layer {layer!r} has a malformed inbound tensor.")
+    return TensorRef(item[0], int(item[1]), int(item[2]))
+
+
+def _keras2_kwargs(node: list[Any]) -> JSON:
+    merged: JSON = {}
+    for item in node:
+        if isinstance(item, list) and len(item) > 3 and isinstance(item[3], dict):
+            merged.update(item[3])
+    return merged
+
+
+def _endpoints(value: Any, key: str) -> list[TensorRef]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list) or not value:
+        raise InvalidSpec(f"A Functional config needs `{key}`.")
+    if isinstance(value[0], str):  # a single [name, node, tensor]
+        value = [value]
+    refs = []
+    for item in value:
+        if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
+            raise InvalidSpec(f"`{key}` holds a malformed entry.")
+        refs.append(TensorRef(item[0], int(item[1]), int(item[2])))
+    return refs
+
+
+def _check_unique(names: list[str], model: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidSpec(f"Model {model!r} has two layers named {name!r}.")
+        seen.add(name)
+
+
+def _class_of(item: Any) -> str | None:
+    return item.get("class_name") if isinstance(item, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _quote(value: Any) -> str:
+    text = str(value)
+    return f"`{text[:60]}`"
