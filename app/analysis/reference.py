@@ -8,7 +8,7 @@
 `model.get_weights()`; `weights` is that list. Calls run in topological order, as Keras'
 Functional runs them: a shared layer runs once per call with the same weights, a nested
 Sequential or Functional model runs its own graph, a layer with several outputs hands each
-consumer the tensor it names, and masks travel with tensors (`app.reference.kernels`
+consumer the tensor it names, and masks travel with tensors (`app.reference.forwards`
 describes the mask contract): a layer's forward receives the masks of its inputs when its
 call has a single tensor argument (Keras fills `mask` in only then), and its output masks
 come from its class' `compute_mask` rule. Inputs are cast to their Input's dtype and rank
@@ -31,8 +31,8 @@ import numpy as np
 from app.analysis.initializers import initial_value
 from app.errors import InvalidRequest, UnsupportedModel
 from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls, variable_dtype
-from app.reference import kernels
-from app.reference.kernels import Mask
+from app.reference import forwards
+from app.reference.forwards import Mask
 
 Key = tuple[str, int, int]  # (layer, call, tensor index): one tensor of the graph
 # Keras 3 functional configs record the masks of Embedding(mask_zero) and Masking as
@@ -230,13 +230,13 @@ def _run_call(
     keyword_masks, states = _split_extras(node, call, values, masks)
     # Keras fills `mask` in only for a call with one tensor argument, unless it is passed.
     layer_masks = keyword_masks or (None if states else masks)
-    output = kernels.run_layer(
+    output = forwards.run_layer(
         node.class_name, node.config, layer_weights(node, run.weights), [*args, *states],
         run.training, layer_masks,
     )  # fmt: skip
-    outs = kernels.as_outputs(output)
+    outs = forwards.as_outputs(output)
     previous = keyword_masks or masks  # what Keras' compute_mask receives
-    return outs, kernels.output_masks(node.class_name, node.config, args, previous, outs)
+    return outs, forwards.output_masks(node.class_name, node.config, args, previous, outs)
 
 
 def _split_extras(
@@ -267,7 +267,7 @@ def _is_mask(x) -> bool:
 
 def layer_weights(node: LayerNode, weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     """The node's weights for its forward: by full name, and by role and last name part."""
-    return kernels.named_weights((w.name, w.role, weights[_index(w)]) for w in node.weights)
+    return forwards.named_weights((w.name, w.role, weights[_index(w)]) for w in node.weights)
 
 
 def standardize_input(node: LayerNode, x: np.ndarray) -> np.ndarray:

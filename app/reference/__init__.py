@@ -1,6 +1,6 @@
 """An independent NumPy forward pass: one small function per Keras layer class.
 
-`FORWARDS` (class name → forward function) and `run_layer` live in `kernels.py`; importing
+`FORWARDS` (class name → forward function) and `run_layer` live in `forwards.py`; importing
 this package registers every family module. Nothing here imports Keras, TensorFlow or JAX:
 this is the reference that Keras' own `predict` is checked against.
 """
@@ -9,24 +9,24 @@ from app.reference import (  # noqa: F401  (importing a family registers its for
     attention,
     convlstm,
     convolution,
-    layers,
+    core,
     masking,
     merging,
     normalization,
     operations,
     pooling,
+    preprocessing,
     recurrent,
     reshaping,
-    resizing,
     wrappers,
 )
-from app.reference.kernels import FORWARDS, forward, run_layer
+from app.reference.forwards import FORWARDS, forward, run_layer
 
 __all__ = [
     "FORWARDS",
     "convolution",
+    "core",
     "forward",
-    "layers",
     "merging",
     "normalization",
     "pooling",

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
-from app.reference.kernels import scalar
+from app.reference.forwards import scalar
 
 Activation = Callable[..., np.ndarray]
 

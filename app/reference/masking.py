@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.reference.kernels import Config, Mask, compute_mask, scalar
+from app.reference.forwards import Config, Mask, compute_mask, scalar
 
 PASS_THROUGH = (
     "Activation",

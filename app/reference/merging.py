@@ -10,7 +10,7 @@ from functools import reduce
 
 import numpy as np
 
-from app.reference.kernels import Config, Weights, forward, scalar
+from app.reference.forwards import Config, Weights, forward, scalar
 
 
 def aligned(inputs: list[np.ndarray]) -> list[np.ndarray]:

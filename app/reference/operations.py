@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.layers.operations import BINARY, OPS_PREFIX, REDUCTIONS, UNARY
-from app.reference.kernels import Config, Weights, forward
+from app.reference.forwards import Config, Weights, forward
 
 BINARY_FUNCTIONS = {
     "Add": np.add, "Subtract": np.subtract, "Multiply": np.multiply, "Divide": np.true_divide,

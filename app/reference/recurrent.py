@@ -15,7 +15,7 @@ for t = 0 … T−1 (T−1 … 0 with `go_backwards`):
 
 The returned sequence is in processing order (reversed with `go_backwards`, as Keras returns
 it); the last output is that of the last step processed. Masks come from
-`Embedding(mask_zero=True)` or `Masking` (see `kernels` for the contract); Keras passes none
+`Embedding(mask_zero=True)` or `Masking` (see `forwards` for the contract); Keras passes none
 when the call also takes initial states by keyword. `unroll` computes the same, except for
 one quirk reproduced on purpose (`_unrolled_backward_zeroing`).
 
@@ -38,7 +38,7 @@ import numpy as np
 from app.errors import UnsupportedModel
 from app.layers.recurrent import gru_reset_after, to_snake_case
 from app.reference.activations import get_activation
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Mask,
     Output,

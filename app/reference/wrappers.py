@@ -14,7 +14,7 @@ import numpy as np
 
 from app.errors import UnsupportedModel
 from app.layers.recurrent import to_snake_case
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Mask,
     Weights,

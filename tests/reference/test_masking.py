@@ -7,7 +7,7 @@ import pytest
 
 from app.errors import UnsupportedModel
 from app.reference import FORWARDS
-from app.reference.kernels import COMPUTE_MASK, output_masks, run_layer
+from app.reference.forwards import COMPUTE_MASK, output_masks, run_layer
 from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import entry

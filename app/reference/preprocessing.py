@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.graph import compute_dtype
+from app.reference.forwards import Config, Weights, forward, is_channels_first, single
 from app.reference.interpolation import resize
-from app.reference.kernels import Config, Weights, forward, is_channels_first, single
 
 F32 = np.float32
 

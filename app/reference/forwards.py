@@ -1,4 +1,4 @@
-"""The reference forward registry: one NumPy function per Keras layer class.
+"""The forwards' contract and index: one NumPy function per Keras layer class.
 
 `FORWARDS` maps a Keras `class_name` (and its aliases) to a function
 

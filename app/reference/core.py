@@ -16,7 +16,7 @@ import numpy as np
 from app.errors import UnsupportedModel
 from app.graph import compute_dtype
 from app.reference import activations
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Weights,
     forward,
