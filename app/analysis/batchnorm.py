@@ -18,9 +18,10 @@ import numpy as np
 
 from app.analysis.breakdown import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef
+from app.layers.registry import names_of
 from app.schemas import BatchNormReport, BatchNormWeight, ChannelValues, Finding, WeightStats
 
-BN_CLASSES = frozenset({"BatchNormalization", "SyncBatchNormalization"})
+BN_CLASSES = names_of("BatchNormalization")  # with its alias SyncBatchNormalization
 ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 DEFAULT_VALUES = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
 INITIALIZER_KEYS = {

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from app.graph import LayerNode, WeightRef
-from app.layers.recurrent import to_snake_case
+from app.layers.recurrent import LAYER_OF_CELL, to_snake_case
+from app.layers.registry import traits_of
 
 Draw = Callable[[np.random.Generator, tuple[int, ...], dict[str, Any]], np.ndarray]
 
@@ -43,7 +44,6 @@ CONFIG_KEYS = {
 }
 ALIASES = {"normal": "random_normal", "uniform": "random_uniform", "zero": "zeros", "one": "ones"}
 TRUNCATED_STD = 0.87962566103423978  # std of a unit normal truncated at ±2
-LSTM_CLASSES = frozenset({"LSTM", "LSTMCell", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
@@ -168,7 +168,9 @@ def _special(node: LayerNode, config: dict, ref: WeightRef, rng) -> np.ndarray |
 
 
 def _is_lstm(node: LayerNode, config: dict) -> bool:
-    return config.get("_class_name", node.class_name) in LSTM_CLASSES
+    """An LSTM's bias (an LSTM's, a ConvLSTM's or an LSTMCell's): `unit_forget_bias` applies."""
+    class_name = config.get("_class_name", node.class_name)
+    return traits_of(LAYER_OF_CELL.get(class_name, class_name)).unit_forget_bias
 
 
 def owner_config(config: dict[str, Any], path: list[str]) -> dict[str, Any]:

@@ -8,11 +8,12 @@
 `model.get_weights()`; `weights` is that list. Calls run in topological order, as Keras'
 Functional runs them: a shared layer runs once per call with the same weights, a nested
 Sequential or Functional model runs its own graph, a layer with several outputs hands each
-consumer the tensor it names, and masks travel with tensors (`app.reference.kernels`
+consumer the tensor it names, and masks travel with tensors (`app.reference.forwards`
 describes the mask contract): a layer's forward receives the masks of its inputs when its
 call has a single tensor argument (Keras fills `mask` in only then), and its output masks
-come from its class' `compute_mask` rule. Inputs are cast to their Input's dtype and rank
-adjusted as Keras' Functional does (a trailing axis of 1 added or removed).
+come from its class' `compute_mask` rule, on the class's registry entry. Inputs are cast to
+their Input's dtype and rank adjusted as Keras' Functional does (a trailing axis of 1 added or
+removed).
 
 `training=True` runs the training-mode computations (BatchNormalization's batch statistics);
 the random layers stay deterministic (dropout off), as the check runs Keras.
@@ -31,25 +32,11 @@ import numpy as np
 from app.analysis.initializers import initial_value
 from app.errors import InvalidRequest, UnsupportedModel
 from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls, variable_dtype
-from app.reference import kernels
-from app.reference.kernels import Mask
+from app.layers.registry import output_masks, traits_of
+from app.reference import forwards
+from app.reference.forwards import Mask
 
 Key = tuple[str, int, int]  # (layer, call, tensor index): one tensor of the graph
-# Keras 3 functional configs record the masks of Embedding(mask_zero) and Masking as
-# operations (`not_equal(ids, 0)`, `any(not_equal(x, mask_value), axis=-1)`) whose outputs
-# are passed as the `mask` keyword of the layers after them. They were recorded from the very
-# masks the `compute_mask` rules propagate, so the executor does not run them: a call that
-# receives one as a keyword gets the propagated mask of its first input instead.
-MASK_OPERATIONS = frozenset({"ops.NotEqual", "ops.Any"})
-# Layers whose tensors passed by keyword (or after the sequences) are initial states.
-STATE_INPUTS = frozenset(
-    {"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
-)
-# The multi-head layers read their masks from their tensors; a tensor by keyword is an
-# explicit `attention_mask` (or a query/value/key mask), which the reference does not take.
-MASKS_FROM_TENSORS_ONLY = frozenset(
-    {"MultiHeadAttention", "GroupedQueryAttention", "GroupQueryAttention"}
-)
 
 
 @dataclass
@@ -222,7 +209,7 @@ def _run_call(
     """One call of one layer: (its outputs, their masks)."""
     raw = [values[_key(r)] for r in node.calls[call]]
     masks = [tensor_masks.get(_key(r)) for r in node.calls[call]]
-    if node.class_name in MASK_OPERATIONS:
+    if traits_of(node.class_name).records_mask:  # recorded from the propagated masks
         return [PROPAGATED], [None]
     args = [_data(x, f"input of layer {node.name!r}") for x in raw]
     if node.inner is not None:
@@ -230,13 +217,13 @@ def _run_call(
     keyword_masks, states = _split_extras(node, call, values, masks)
     # Keras fills `mask` in only for a call with one tensor argument, unless it is passed.
     layer_masks = keyword_masks or (None if states else masks)
-    output = kernels.run_layer(
+    output = forwards.run_layer(
         node.class_name, node.config, layer_weights(node, run.weights), [*args, *states],
         run.training, layer_masks,
     )  # fmt: skip
-    outs = kernels.as_outputs(output)
+    outs = forwards.as_outputs(output)
     previous = keyword_masks or masks  # what Keras' compute_mask receives
-    return outs, kernels.output_masks(node.class_name, node.config, args, previous, outs)
+    return outs, output_masks(node.class_name, node.config, args, previous, outs)
 
 
 def _split_extras(
@@ -250,9 +237,8 @@ def _split_extras(
     extras = [values[_key(r)] for r in _call_refs(node, call)[len(node.calls[call]) :]]
     keyword = [masks[0] if x is PROPAGATED else x for x in extras if _is_mask(x)]
     states = [x for x in extras if not _is_mask(x)]
-    if (states and node.class_name not in STATE_INPUTS) or (
-        extras and node.class_name in MASKS_FROM_TENSORS_ONLY
-    ):
+    traits = traits_of(node.class_name)  # initial states, or masks from tensors only
+    if (states and not traits.initial_states) or (extras and traits.tensor_masks_only):
         raise UnsupportedModel(
             f"Layer {node.name!r} ({node.class_name}) is called with tensors passed by keyword "
             "that the reference forward does not take for this class.",
@@ -267,7 +253,7 @@ def _is_mask(x) -> bool:
 
 def layer_weights(node: LayerNode, weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     """The node's weights for its forward: by full name, and by role and last name part."""
-    return kernels.named_weights((w.name, w.role, weights[_index(w)]) for w in node.weights)
+    return forwards.named_weights((w.name, w.role, weights[_index(w)]) for w in node.weights)
 
 
 def standardize_input(node: LayerNode, x: np.ndarray) -> np.ndarray:

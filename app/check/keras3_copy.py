@@ -24,11 +24,12 @@ import h5py
 from app.errors import MalformedModel
 from app.intake.hdf5_scan import text_attr
 from app.intake.safe_json import load_json
+from app.layers.registry import REGISTRY
 
-RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
-REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {
-    "DepthwiseConv2D": {"groups": 1},
-    **{name: {"time_major": False} for name in RNN_CLASSES},
+REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
+    name: dict(entry.traits.keras2_defaults)
+    for name, entry in REGISTRY.items()
+    if entry.traits.keras2_defaults
 }
 CONFIG_MEMBER = "config.json"
 COPY_CHUNK = 1 << 20

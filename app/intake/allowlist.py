@@ -1,12 +1,14 @@
 """What a model config may name and still be handed to Keras: class and module, as pairs.
 
-The layer registry (`app.layers.registry`) is the allowlist of layer classes; this module adds
-the module each of them may come from, and the few other objects a config holds (initializers,
-regularizers, constraints, dtype policies, activation names). Every pair is what Keras 3.15
-writes (`serialize_with_public_class` in keras/src/saving/serialization_lib.py): a class
-exported as `keras.layers.Dense` is written with module `keras.layers`; a class Keras does not
-export is written with the module it lives in. Legacy files (Keras 1 and 2, and any `.h5`)
-write no module for layers: there the class name alone is looked up among Keras' own classes.
+The layer registry (`app.layers.registry`) is the allowlist of layer classes and of the
+modules each may come from (an entry's `modules`; `allowlist()` adds InputLayer, the
+containers and the RNN cells); this module asks it, and adds the few other objects a config
+holds (initializers, regularizers, constraints, dtype policies, activation names). Every pair
+is what Keras 3.15 writes (`serialize_with_public_class` in
+keras/src/saving/serialization_lib.py): a class exported as `keras.layers.Dense` is written
+with module `keras.layers`; a class Keras does not export is written with the module it lives
+in. Legacy files (Keras 1 and 2, and any `.h5`) write no module for layers: there the class
+name alone is looked up among Keras' own classes.
 
 tests/intake/test_allowlist.py checks each table against Keras itself, both ways: every pair
 here resolves, in Keras, to a class of the expected kind, and every class Keras exports is here.
@@ -17,30 +19,7 @@ from __future__ import annotations
 from app.graph import CONTAINER_CLASSES
 from app.layers.operations import OPS_PREFIX, operation_module
 from app.layers.recurrent import RNN_CELLS  # the cells an RNN holds (their weights: the RNN's)
-from app.layers.registry import lookup
-
-LAYERS_MODULE = "keras.layers"
-# Registry classes Keras also writes under another module: operations of the same name that a
-# Functional config records for tensor arithmetic (`x + 3.0`), and application-private layers.
-NUMPY_OPERATIONS = (
-    "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Reshape",
-    "Subtract",
-)  # fmt: skip
-OTHER_LAYER_MODULES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(NUMPY_OPERATIONS, ("keras.src.ops.numpy",)),
-    "Softmax": ("keras.src.ops.nn",),
-}
-# Registry classes Keras never exports under keras.layers: only their own module is theirs.
-PRIVATE_LAYER_MODULES: dict[str, str] = {
-    "CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
-    "LayerScale": "keras.src.applications.convnext",
-    "StochasticDepth": "keras.src.applications.convnext",
-}
-CONTAINER_MODULES: dict[str, str] = {
-    "Sequential": "keras",
-    "Model": "keras",
-    "Functional": "keras.src.models.functional",
-}
+from app.layers.registry import LAYERS_MODULE, allowlist, lookup
 
 INITIALIZERS = frozenset(
     {
@@ -98,14 +77,11 @@ def layer_class_known(class_name: str, *, cell: bool = False) -> bool:
 
 
 def layer_modules(class_name: str) -> frozenset[str]:
-    """The modules Keras writes for a known layer class (a legacy file writes none)."""
-    if class_name.startswith(OPS_PREFIX):  # an operation (app.layers.operations)
+    """The modules Keras writes for a known layer class (a legacy file writes none): the
+    registry entry's, or a structure class's (InputLayer, containers, cells)."""
+    if class_name.startswith(OPS_PREFIX):  # an operation, known or not: Keras' ops module
         return frozenset({operation_module(class_name)})
-    if class_name in CONTAINER_MODULES:
-        return frozenset({CONTAINER_MODULES[class_name]})
-    if class_name in PRIVATE_LAYER_MODULES:
-        return frozenset({PRIVATE_LAYER_MODULES[class_name]})
-    return frozenset({LAYERS_MODULE, *OTHER_LAYER_MODULES.get(class_name, ())})
+    return frozenset(allowlist().get(class_name, (LAYERS_MODULE,)))
 
 
 def object_known(module: str | None, class_name: str) -> bool:

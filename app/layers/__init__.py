@@ -3,6 +3,7 @@
 from app.layers import (  # noqa: F401
     activations,
     attention,
+    convlstm,
     convolution,
     core,
     merging,
@@ -13,4 +14,5 @@ from app.layers import (  # noqa: F401
     recurrent,
     regularization,
     reshaping,
+    wrappers,
 )

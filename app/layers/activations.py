@@ -6,9 +6,18 @@ registered: Keras 3 has no such class, so a check could never rebuild it.
 
 from __future__ import annotations
 
-from app.layers.registry import Config, WeightSpec, register, same_shape, single
+from app.layers.registry import (
+    LAYERS_MODULE,
+    Config,
+    Traits,
+    WeightSpec,
+    register,
+    same_shape,
+    single,
+)
 
 FAMILY = "activations"
+PASSES_MASK = Traits(passes_mask=True)  # every activation layer
 
 SUMMARIES = {
     "Activation": "output = activation(inputs), the named activation applied element-wise.",
@@ -17,11 +26,18 @@ SUMMARIES = {
     ),
     "LeakyReLU": "output = x for x ≥ 0, else negative_slope · x (Keras 2: alpha · x).",
     "ELU": "output = x for x > 0, else alpha · (exp(x) − 1).",
-    "Softmax": "output = exp(x) / Σ exp(x) over `axis`.",
 }
 
 for _name, _summary in SUMMARIES.items():
-    register(_name, family=FAMILY, summary=_summary)(same_shape)
+    register(_name, family=FAMILY, summary=_summary, traits=PASSES_MASK)(same_shape)
+
+register(
+    "Softmax",
+    family=FAMILY,
+    summary="output = exp(x) / Σ exp(x) over `axis`.",
+    traits=PASSES_MASK,
+    modules=(LAYERS_MODULE, "keras.src.ops.nn"),  # a Functional config's ops.softmax, too
+)(same_shape)
 
 
 def _shared_axes(config: Config) -> list[int]:
@@ -47,4 +63,5 @@ register(
     family=FAMILY,
     summary="output = x for x ≥ 0, else alpha · x, with a learned alpha per position.",
     weights=prelu_weights,
+    traits=PASSES_MASK,
 )(same_shape)

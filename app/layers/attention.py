@@ -19,7 +19,13 @@ import string
 from app.graph import Shape
 from app.layers.core import analyze_einsum, einsum_specs
 from app.layers.recurrent import nest
-from app.layers.registry import Config, WeightSpec, register
+from app.layers.registry import Config, Traits, WeightSpec, register
+
+# The output carries the query's mask (Attention's compute_mask returns mask[0];
+# MultiHeadAttention keeps the default on its first argument, the query). The multi-head
+# layers read their masks from their tensors: a tensor by keyword is an explicit
+# `attention_mask` (or a query/value/key mask), which the reference does not take.
+MULTI_HEAD = Traits(passes_mask=True, tensor_masks_only=True)
 
 
 def query_value_key(input_shapes: list) -> tuple[Shape, Shape, Shape]:
@@ -112,6 +118,7 @@ def _mha_output_projection(config: Config, query: Shape, value_dim: int) -> list
         "projections; the heads are concatenated and projected by attention_output."
     ),
     weights=mha_weights,
+    traits=MULTI_HEAD,
 )
 def mha_output(config: Config, input_shapes: list) -> tuple:
     query, _, _ = query_value_key(input_shapes)
@@ -161,6 +168,7 @@ _GQA_PROJECTIONS = {  # name -> (equation, bias_axes, heads: q for query heads, 
         "and value heads: softmax(Q·Kᵀ/√head_dim)·V per head, then attention_output."
     ),
     weights=gqa_weights,
+    traits=MULTI_HEAD,
     aliases=("GroupQueryAttention",),
 )
 def gqa_output(config: Config, input_shapes: list) -> tuple:
@@ -196,6 +204,7 @@ register(
         "concat_score_weight·Σ tanh(scale·(query + key)) (concat)."
     ),
     weights=attention_weights,
+    traits=Traits(passes_mask=True),
 )(attention_output)
 
 
@@ -212,4 +221,5 @@ register(
     family="attention",
     summary="output = softmax(scores)·value, scores = Σ scale·tanh(query + key) (Bahdanau).",
     weights=additive_attention_weights,
+    traits=Traits(passes_mask=True),
 )(attention_output)

@@ -25,6 +25,7 @@ from app.graph import Shape
 from app.layers.registry import (
     Config,
     OutputShapeFn,
+    Traits,
     WeightSpec,
     channel_axis,
     normalize_tuple,
@@ -266,6 +267,10 @@ def depthwise_conv_output(config: Config, input_shapes: list) -> tuple:
     return _conv_shape(config, shape, window, channels)
 
 
+# Keras 2 wrote `groups: 1` into DepthwiseConv2D configs (a Conv2D subclass there); Keras 3
+# refuses the key.
+_DEPTHWISE_TRAITS = {1: Traits(), 2: Traits(keras2_defaults={"groups": 1})}
+
 for _rank in (1, 2):
     register(
         f"DepthwiseConv{_rank}D",
@@ -276,6 +281,7 @@ for _rank in (1, 2):
             "in_channels · depth_multiplier output channels."
         ),
         weights=depthwise_conv_weights,
+        traits=_DEPTHWISE_TRAITS[_rank],
     )(for_rank(_rank, depthwise_conv_output))
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from app.graph import Shape
-from app.layers.registry import Config, WeightSpec, register, same_shape, single
+from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 
 def dense_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
@@ -27,6 +27,7 @@ def dense_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
     family="core",
     summary="output = activation(inputs · kernel + bias), over the last axis.",
     weights=dense_weights,
+    traits=Traits(passes_mask=True),
 )
 def dense_output(config: Config, input_shapes: list) -> tuple:
     return (*single(input_shapes)[:-1], int(config["units"]))
@@ -201,7 +202,12 @@ register(
 )(same_shape)
 
 
-@register("Identity", family="core", summary="output = inputs, unchanged.")
+@register(
+    "Identity",
+    family="core",
+    summary="output = inputs, unchanged.",
+    traits=Traits(passes_mask=True),
+)
 def identity_output(config: Config, input_shapes: list):
     if len(input_shapes) == 1:
         return single(input_shapes)

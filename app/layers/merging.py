@@ -13,9 +13,12 @@ Where an operation of the same name means something else (`ops.average(x, axis)`
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.registry import Config, register
+from app.layers.registry import LAYERS_MODULE, Config, register
 
 FAMILY = "merging"
+# Keras also writes these class names, under this module, for the operation of the same name
+# that a Functional config records for tensor arithmetic (`x + y` on Keras tensors).
+ALSO_OPERATIONS = (LAYERS_MODULE, "keras.src.ops.numpy")
 
 
 def _shapes(input_shapes: list) -> list[Shape]:
@@ -67,11 +70,14 @@ ELEMENTWISE = {
 }
 
 for _name, _summary in ELEMENTWISE.items():
-    register(_name, family=FAMILY, summary=_summary)(merge_output)
+    register(_name, family=FAMILY, summary=_summary, modules=ALSO_OPERATIONS)(merge_output)
 
 
 @register(
-    "Average", family=FAMILY, summary="output = (inputs[0] + … + inputs[n−1]) / n, element-wise."
+    "Average",
+    family=FAMILY,
+    summary="output = (inputs[0] + … + inputs[n−1]) / n, element-wise.",
+    modules=ALSO_OPERATIONS,
 )
 def average_output(config: Config, input_shapes: list) -> Shape:
     """Refuses `ops.average(x, axis)`, an operation of the same class name that reduces."""
@@ -80,7 +86,12 @@ def average_output(config: Config, input_shapes: list) -> Shape:
     return merge_output(config, input_shapes)
 
 
-@register("Subtract", family=FAMILY, summary="output = inputs[0] − inputs[1], element-wise.")
+@register(
+    "Subtract",
+    family=FAMILY,
+    summary="output = inputs[0] − inputs[1], element-wise.",
+    modules=ALSO_OPERATIONS,
+)
 def subtract_output(config: Config, input_shapes: list) -> Shape:
     if len(_shapes(input_shapes)) > 2:
         raise ValueError("Subtract takes exactly 2 inputs")
@@ -91,6 +102,7 @@ def subtract_output(config: Config, input_shapes: list) -> Shape:
     "Concatenate",
     family=FAMILY,
     summary="output = the inputs joined along `axis` (its size is the sum of theirs).",
+    modules=ALSO_OPERATIONS,
 )
 def concatenate_output(config: Config, input_shapes: list) -> Shape:
     """keras' `Concatenate.compute_output_shape`: the first input's shape, `axis` summed
@@ -125,6 +137,7 @@ def dot_axes(config: Config, shape1: Shape, shape2: Shape) -> tuple[int, int]:
         "output[b] = Σ_k inputs[0][b, …, k, …] · inputs[1][b, …, k, …] over `axes` (with "
         "normalize, each input is L2-normalized along its axis first: cosine proximity)."
     ),
+    modules=ALSO_OPERATIONS,
 )
 def dot_output(config: Config, input_shapes: list) -> Shape:
     """keras' `Dot.compute_output_shape`: both shapes without the summed axes, the second
@@ -169,6 +182,7 @@ def broadcast_shapes(shape1: Shape, shape2: Shape) -> Shape:
     "CustomScaleLayer",
     family=FAMILY,
     summary="output = inputs[0] + inputs[1] · scale (Inception-ResNet-v2's residual scaling).",
+    modules=("keras.src.applications.inception_resnet_v2",),  # not in keras.layers
 )
 def custom_scale_output(config: Config, input_shapes: list) -> Shape:
     shapes = _shapes(input_shapes)

@@ -9,9 +9,10 @@ one list of weight specs cannot describe.
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.registry import Config, WeightSpec, register, same_shape, single
+from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 FAMILY = "normalization"
+PASSES_MASK = Traits(passes_mask=True)
 
 
 def normalized_axes(config: Config, rank: int) -> list[int]:
@@ -44,6 +45,7 @@ register(
         "training: the same with the batch's mean and variance."
     ),
     weights=batchnorm_weights,
+    traits=PASSES_MASK,
     aliases=("SyncBatchNormalization",),
 )(same_shape)
 
@@ -98,6 +100,7 @@ register(
         "`axis` of each sample (rms_scaling: x · gamma / √(variance + epsilon), no beta)."
     ),
     weights=layernorm_weights,
+    traits=PASSES_MASK,
 )(checked_same_shape)
 
 
@@ -134,6 +137,7 @@ register(
         "sample over each of `groups` channel groups along `axis` and all other axes."
     ),
     weights=groupnorm_weights,
+    traits=PASSES_MASK,
 )(checked_same_shape)
 
 
@@ -141,6 +145,7 @@ register(
     "UnitNormalization",
     family=FAMILY,
     summary="output = x / max(√(Σ x² over axis), 1e-12): each sample scaled to unit L2 norm.",
+    traits=PASSES_MASK,
 )(checked_same_shape)
 
 
@@ -171,4 +176,5 @@ register(
     family=FAMILY,
     summary="output = x · gamma, one learned factor per channel (ConvNeXt's layer scale).",
     weights=layer_scale_weights,
+    modules=("keras.src.applications.convnext",),  # ConvNeXt's own: not in keras.layers
 )(same_shape)

@@ -17,18 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.graph import Shape
-from app.layers.registry import Config, lookup, register
+from app.layers.registry import PLAIN, Config, Traits, lookup, register
+from app.reference.operations import BINARY, OPS_PREFIX, REDUCTIONS, UNARY
 
 FAMILY = "operations"
-OPS_PREFIX = "ops."
 OPERATION_MODULE = "keras.src.ops."
-BINARY = (
-    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power",
-    "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd",
-    "LogicalOr",
-)  # fmt: skip
-UNARY = ("Negative", "Abs", "Sqrt", "Square", "Exp", "Log", "LogicalNot", "Cast")
-REDUCTIONS = ("Any", "All", "Sum", "Mean", "Max", "Min")
 # Where Keras keeps each operation: keras.src.ops.numpy, but for these.
 MODULES = {"Cast": "keras.src.ops.core"}
 NUMPY_MODULE = "keras.src.ops.numpy"
@@ -110,11 +103,16 @@ def reduced_axes(config: Config, rank: int) -> set[int]:
     return {int(a) % rank for a in axes}
 
 
+# Keras 3 records Embedding's and Masking's masks with these (see `Traits.records_mask`).
+TRAITS = {"NotEqual": Traits(records_mask=True), "Any": Traits(records_mask=True)}
+
 for _name in (*BINARY, *UNARY):
     register(
         OPS_PREFIX + _name,
         family=FAMILY,
         summary=f"The operation {_name.lower()} on tensors (no weights).",
+        traits=TRAITS.get(_name, PLAIN),
+        modules=(operation_module(_name),),
     )(elementwise_output)
 
 for _name in REDUCTIONS:
@@ -122,4 +120,6 @@ for _name in REDUCTIONS:
         OPS_PREFIX + _name,
         family=FAMILY,
         summary=f"The reduction {_name.lower()} over `axis` (no weights).",
+        traits=TRAITS.get(_name, PLAIN),
+        modules=(operation_module(_name),),
     )(reduction_output)

@@ -10,14 +10,16 @@ are the identity, except RandomCrop, which crops (or resizes) to height × width
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.registry import Config, WeightSpec, register, same_shape, single
+from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 FAMILY = "preprocessing"
+PASSES_MASK = Traits(passes_mask=True)
 
 register(
     "Rescaling",
     family=FAMILY,
     summary="output = inputs · scale + offset (scale and offset from the config).",
+    traits=PASSES_MASK,
 )(same_shape)
 
 
@@ -60,6 +62,7 @@ register(
         "(invert: mean + inputs · max(√variance, epsilon)); epsilon is 1e-7."
     ),
     weights=normalization_weights,
+    traits=PASSES_MASK,
 )(same_shape)
 
 

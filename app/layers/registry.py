@@ -1,25 +1,46 @@
-"""The layer registry: the one place that knows a Keras layer class.
+"""The layer registry: the one table that knows a Keras layer class.
 
-For each supported `class_name` it says which weights the layer creates (name, role, shape,
-trainable, in Keras' own order) from its config and input shapes, and what its output shape is.
-It is also the allowlist: a class that is not registered is never handed to Keras.
+One entry per supported `class_name` (`LayerType`) holds everything the explainer knows about
+the class: the weights it creates (name, role, shape, trainable, in Keras' own order) from its
+config and input shapes, its output shape, its NumPy forward and mask rule (from
+`app.reference`), its traits, and the modules a config may name for it. It is also the
+allowlist: a class that is not registered is never handed to Keras (`allowlist()` adds the
+classes a model is built of besides its layers: InputLayer, the containers, the RNN cells).
+
+Adding a class: an `@register(...)` on its output-shape function in a file of `app/layers/`,
+its forward (`@forward`) in the file of the same name in `app/reference/` (Dense:
+`layers/core.py`, `reference/core.py`).
+
+Dependencies point one way: `app.layers` reads `app.reference` (the forwards are plain NumPy
+functions indexed by class name there); `app.reference` never imports `app.layers`, so the
+forward of a class stands on its own, as the pages and the exported program show it.
 
 Family modules (`core.py`, `convolution.py`, ...) register their classes with `@register`;
-`app.layers` imports them all. Shapes are tuples with `None` for unknown dimensions, batch
-first. `input_shapes` is always a list, one entry per input tensor of the call.
+importing anything from `app.layers` runs the package's `__init__`, which imports them all.
+Shapes are tuples with `None` for unknown dimensions, batch first. `input_shapes` is always a
+list, one entry per input tensor of the call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from app.graph import Shape, ShapeTree
+from app.reference import COMPUTE_MASK, FORWARDS
+from app.reference.forwards import ForwardFn, Mask, MaskFn
+from app.reference.masking import drops_mask, first_input_mask
 
 Config = dict[str, Any]
 WeightsFn = Callable[[Config, list[ShapeTree]], list["WeightSpec"]]
 OutputShapeFn = Callable[[Config, list[ShapeTree]], ShapeTree]
+
+LAYERS_MODULE = "keras.layers"
 
 
 @dataclass(frozen=True)
@@ -42,16 +63,86 @@ class WeightSpec:
 
 
 @dataclass(frozen=True)
+class Traits:
+    """What other code asks about a class, instead of keeping its own set of class names.
+
+    recurrent: loops a cell over the timesteps (SimpleRNN, LSTM, GRU, RNN, ConvLSTM).
+    wrapper: holds another layer, whose weights are its own (Bidirectional, TimeDistributed).
+    passes_mask: Keras' `supports_masking` with the default `compute_mask`: the output
+        carries the first input's mask unchanged (its mask rule is `first_input_mask`).
+    initial_states: tensors passed by keyword (or after the sequences) are initial states.
+    tensor_masks_only: reads masks from its tensors only; a tensor passed by keyword (an
+        explicit `attention_mask`, a query/value/key mask) is refused by the reference.
+    unit_forget_bias: the LSTM bias whose forget block `unit_forget_bias` initializes to 1.
+    keras2_defaults: config keys Keras 2 wrote and Keras 3 refuses, with the value at which
+        leaving the key out changes nothing (`{"time_major": False}`).
+    records_mask: an operation with which Keras 3 functional configs record the masks of
+        Embedding(mask_zero) and Masking (`not_equal(ids, 0)`, `any(not_equal(x, v), -1)`),
+        passed as the `mask` keyword of the layers after them. They were recorded from the
+        very masks the mask rules propagate, so the executor does not run them: a call that
+        receives one as a keyword gets the propagated mask of its first input instead.
+    """
+
+    recurrent: bool = False
+    wrapper: bool = False
+    passes_mask: bool = False
+    initial_states: bool = False
+    tensor_masks_only: bool = False
+    unit_forget_bias: bool = False
+    keras2_defaults: Mapping[str, Any] = field(default_factory=dict)
+    records_mask: bool = False
+
+
+PLAIN = Traits()
+RECURRENT = Traits(recurrent=True, initial_states=True, keras2_defaults={"time_major": False})
+
+
+@dataclass(frozen=True)
 class LayerType:
+    """Everything known about one Keras layer class (and its aliases).
+
+    `family` is Keras' own grouping (`recurrent` for keras.src.layers.rnn: the RNNs, ConvLSTM
+    and the wrappers). `source` is the file that holds the class: `app/layers/<source>.py`
+    registers it, `app/reference/<source>.py` holds its forward. `forward` is
+    `fn(config, weights, inputs, training[, masks])` (see `app.reference.forwards`);
+    `mask_rule` is `fn(config, inputs, masks, outputs) -> one mask (or None) per output`,
+    Keras' `compute_mask` (`drops_mask` for a class that does not support masking).
+    `modules` are those a config may name for the class, the first being where Keras
+    exports it.
+    """
+
     class_name: str
     family: str
+    source: str
     summary: str  # one sentence: what the layer computes, in Keras vocabulary
     output_shape: OutputShapeFn
     weights: WeightsFn
+    forward: ForwardFn | None
+    mask_rule: MaskFn
+    traits: Traits = PLAIN
+    modules: tuple[str, ...] = (LAYERS_MODULE,)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def takes_masks(self) -> bool:
+        """The forward declares `masks`: it consumes its inputs' masks (the recurrent layers)."""
+        return self.forward is not None and "masks" in inspect.signature(self.forward).parameters
+
+    @property
+    def supports_masking(self) -> bool:
+        """Keras' `supports_masking`: a mask reaching the layer is not dropped with a warning."""
+        return self.mask_rule is not drops_mask
 
 
 REGISTRY: dict[str, LayerType] = {}
+# The classes a model is built of besides its layers, with their modules: the input, the
+# containers, the RNN cells (`app.layers.recurrent` registers those).
+STRUCTURE: dict[str, tuple[str, ...]] = {
+    "InputLayer": (LAYERS_MODULE,),
+    "Sequential": ("keras",),
+    "Model": ("keras",),
+    "Functional": ("keras.src.models.functional",),
+}
 
 
 def no_weights(config: Config, input_shapes: list[ShapeTree]) -> list[WeightSpec]:
@@ -64,12 +155,30 @@ def register(
     family: str,
     summary: str,
     weights: WeightsFn = no_weights,
+    traits: Traits = PLAIN,
+    modules: tuple[str, ...] = (LAYERS_MODULE,),
     aliases: tuple[str, ...] = (),
 ) -> Callable[[OutputShapeFn], OutputShapeFn]:
-    """Decorator on a layer class's output-shape function."""
+    """Decorator on a layer class's output-shape function: the class's entry.
+
+    Its forward and mask rule are the ones `app.reference` registered under `class_name`;
+    with `traits.passes_mask` the mask rule is `first_input_mask`.
+    """
 
     def decorate(output_shape: OutputShapeFn) -> OutputShapeFn:
-        entry = LayerType(class_name, family, summary, output_shape, weights, aliases)
+        entry = LayerType(
+            class_name=class_name,
+            family=family,
+            source=_registering_file(),
+            summary=summary,
+            output_shape=output_shape,
+            weights=weights,
+            forward=FORWARDS.get(class_name),
+            mask_rule=_mask_rule(class_name, traits),
+            traits=traits,
+            modules=modules,
+            aliases=aliases,
+        )
         for name in (class_name, *aliases):
             if name in REGISTRY:
                 raise RuntimeError(f"layer class {name} registered twice")
@@ -79,18 +188,67 @@ def register(
     return decorate
 
 
+def _registering_file() -> str:
+    """The stem of the family file whose `register(...)` call made the entry (`core`)."""
+    module = sys._getframe(2).f_globals["__name__"]  # the frame that called `decorate`
+    return module.rsplit(".", 1)[-1]
+
+
+def _mask_rule(class_name: str, traits: Traits) -> MaskFn:
+    rule = COMPUTE_MASK.get(class_name)
+    if rule is not None and traits.passes_mask:
+        raise RuntimeError(f"{class_name} passes its mask and has a mask rule of its own")
+    if traits.passes_mask:
+        return first_input_mask
+    return rule or drops_mask
+
+
+def register_structure(*class_names: str, module: str = LAYERS_MODULE) -> None:
+    """Allow classes a model is built of that compute nothing themselves (the RNN cells)."""
+    for name in class_names:
+        STRUCTURE[name] = (module,)
+
+
 def lookup(class_name: str) -> LayerType | None:
-    _load_families()
     return REGISTRY.get(class_name)
 
 
 def known_classes() -> list[str]:
-    _load_families()
     return sorted(REGISTRY)
 
 
-def _load_families() -> None:
-    import app.layers  # noqa: F401  (importing the package registers every family)
+def allowlist() -> dict[str, tuple[str, ...]]:
+    """Every class a model may hold (registry entries and structure), with its modules."""
+    return {**{name: entry.modules for name, entry in REGISTRY.items()}, **STRUCTURE}
+
+
+def names_of(class_name: str) -> frozenset[str]:
+    """The names a class is registered under: its own and its aliases (none if unknown)."""
+    entry = lookup(class_name)
+    return frozenset((entry.class_name, *entry.aliases)) if entry else frozenset()
+
+
+def traits_of(class_name: str) -> Traits:
+    """A registered class's traits; an unknown class has none."""
+    entry = lookup(class_name)
+    return entry.traits if entry is not None else PLAIN
+
+
+# Running an entry -------------------------------------------------------------------------
+
+
+def output_masks(
+    class_name: str,
+    config: Mapping[str, Any],
+    inputs: Sequence[np.ndarray],
+    masks: Sequence[Mask],
+    outputs: Sequence[np.ndarray],
+) -> list[Mask]:
+    """One mask (or None) per output, by the class's mask rule (all None when it drops them)."""
+    entry = lookup(class_name)
+    rule = entry.mask_rule if entry is not None else drops_mask
+    found = rule(config, list(inputs), list(masks), list(outputs))
+    return [*found, *[None] * (len(outputs) - len(found))][: len(outputs)]
 
 
 # Helpers shared by family modules --------------------------------------------------------

@@ -8,9 +8,10 @@ None has weights: the random layers keep a `seed_generator` state variable, but 
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.registry import Config, register, same_shape, single
+from app.layers.registry import Config, Traits, register, same_shape, single
 
 FAMILY = "regularization"
+PASSES_MASK = Traits(passes_mask=True)
 
 SUMMARIES = {
     "Dropout": (
@@ -26,14 +27,20 @@ SUMMARIES = {
         "a · x + b to keep mean and variance."
     ),
     "ActivityRegularization": ("output = x; adds l1 · Σ|x| + l2 · Σx² to the training loss."),
-    "StochasticDepth": (
-        "Inference: output = x; training: the whole residual branch of a sample is 0 with "
-        "probability drop_path_rate, else x / (1 − drop_path_rate) (ConvNeXt)."
-    ),
 }
 
 for _name, _summary in SUMMARIES.items():
-    register(_name, family=FAMILY, summary=_summary)(same_shape)
+    register(_name, family=FAMILY, summary=_summary, traits=PASSES_MASK)(same_shape)
+
+register(
+    "StochasticDepth",
+    family=FAMILY,
+    summary=(
+        "Inference: output = x; training: the whole residual branch of a sample is 0 with "
+        "probability drop_path_rate, else x / (1 − drop_path_rate) (ConvNeXt)."
+    ),
+    modules=("keras.src.applications.convnext",),  # ConvNeXt's own: not in keras.layers
+)(same_shape)
 
 
 def _spatial_output(rank: int):
@@ -54,4 +61,5 @@ for _dims in (1, 2, 3):
             "Inference: output = x; training: whole feature maps (channels) are 0 with "
             "probability rate, the others x / (1 − rate)."
         ),
+        traits=PASSES_MASK,
     )(_spatial_output(_dims + 2))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from app.layers.convolution import for_rank, spatial_axes
-from app.layers.registry import Config, normalize_tuple, register, single
+from app.layers.registry import LAYERS_MODULE, Config, normalize_tuple, register, single
 
 # ZeroPadding, Cropping ---------------------------------------------------------------------
 
@@ -123,6 +123,7 @@ for _rank in (1, 2, 3):
         "output = inputs with the same entries in row-major order, each sample reshaped to "
         "target_shape (one -1 takes whatever size is left)."
     ),
+    modules=(LAYERS_MODULE, "keras.src.ops.numpy"),  # a Functional config's ops.reshape, too
 )
 def reshape_output(config: Config, input_shapes: list) -> tuple:
     """(batch, *target_shape) with a -1 resolved to size(input) / size(known target dims)."""

@@ -1,4 +1,5 @@
-"""Keras 3 activation functions in NumPy, by name (`keras.activations.get`).
+"""Keras 3 activation functions in NumPy, by name (`keras.activations.get`), and the
+activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax.
 
 Each function takes `x` and Keras' keyword arguments with Keras' defaults, and returns an
 array of `x`'s dtype; constants are cast to that dtype first so nothing is promoted to
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
-from app.reference.kernels import scalar
+from app.reference.forwards import Config, Weights, forward, scalar, single, weight
 
 Activation = Callable[..., np.ndarray]
 
@@ -303,3 +304,72 @@ def sparsemax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     total = np.sum(np.where(support, cumsum, scalar(0.0, x)), axis=axis, keepdims=True)
     tau = (total - scalar(1.0, x)) / k
     return np.maximum(x - tau, scalar(0.0, x))
+
+
+# The activation layers ----------------------------------------------------------------------
+
+
+@forward("Activation")
+def activation_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """Activation: the named activation function, with its Keras defaults."""
+    return apply_activation(config.get("activation"), single(inputs))
+
+
+@forward("ReLU")
+def relu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """ReLU: min(x, max_value) for x > threshold, else negative_slope·(x − threshold)."""
+    return relu(
+        single(inputs),
+        negative_slope=float(config.get("negative_slope", 0.0) or 0.0),
+        max_value=config.get("max_value"),
+        threshold=float(config.get("threshold", 0.0) or 0.0),
+    )
+
+
+@forward("LeakyReLU")
+def leaky_relu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """LeakyReLU: x if x > 0 else negative_slope·x (default 0.3; Keras 2 calls it alpha)."""
+    slope = config.get("negative_slope", config.get("alpha", 0.3))
+    return leaky_relu(single(inputs), negative_slope=float(slope))
+
+
+@forward("PReLU")
+def prelu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """PReLU: max(x, 0) − alpha · max(−x, 0).
+
+    Shapes: x (N, *D); alpha D with 1 on the `shared_axes`; output like x.
+    """
+    x = single(inputs)
+    alpha = weight(weights, "alpha").astype(x.dtype)
+    zero = scalar(0.0, x)
+    return np.maximum(x, zero) - alpha * np.maximum(-x, zero)
+
+
+@forward("ELU")
+def elu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """ELU: x if x > 0 else alpha·(exp(x) − 1)."""
+    return elu(single(inputs), alpha=float(config.get("alpha", 1.0)))
+
+
+@forward("Softmax")
+def softmax_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training, masks=None):
+    """Softmax: exp(x − max) / Σ exp(x − max) over `axis` (an int or a list of axes).
+
+    With a mask (the input's own, or a second input), as Keras' layer: x where the mask
+    holds, −1e9 elsewhere, then the softmax, then 0 where masked (the mask broadcasts from
+    the last axis, as Keras requires).
+    """
+    axis = config.get("axis", -1)
+    axis = tuple(axis) if isinstance(axis, list | tuple) else int(axis)
+    x = inputs[0]
+    mask = inputs[1] if len(inputs) > 1 else (masks or [None])[0]
+    if mask is None:
+        return softmax(x, axis=axis)
+    try:
+        kept = np.broadcast_to(np.asarray(mask) > 0.5, x.shape)  # bool masks stay as they are
+    except ValueError as exc:
+        raise UnsupportedModel(
+            "Softmax's mask does not broadcast to its input; Keras refuses it too."
+        ) from exc
+    out = softmax(np.where(kept, x, scalar(-1e9, x)), axis=axis)
+    return np.where(kept, out, scalar(0.0, out))

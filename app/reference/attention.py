@@ -29,7 +29,7 @@ import numpy as np
 
 from app.errors import UnsupportedModel
 from app.reference.activations import sigmoid
-from app.reference.kernels import Config, Mask, Weights, forward, optional_weight, scalar, weight
+from app.reference.forwards import Config, Mask, Weights, forward, optional_weight, scalar, weight
 
 MASKED = -1e9  # what Keras puts in place of (MultiHeadAttention) or adds to masked scores
 

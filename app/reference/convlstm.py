@@ -22,7 +22,7 @@ import numpy as np
 from app.errors import UnsupportedModel
 from app.reference.activations import apply_activation
 from app.reference.convolution import im2col_conv
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Weights,
     as_tuple,

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from app.reference.activations import apply_activation
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Weights,
     as_tuple,

@@ -1,59 +1,30 @@
 """Output masks of the non-recurrent layers: Keras' `compute_mask`, class by class.
 
 A mask is a boolean array over the leading axes of a tensor (N, T) — True where the
-timestep holds data. `Embedding(mask_zero=True)` and `Masking` create one; the layers
-listed in `PASS_THROUGH` (Keras: `supports_masking = True` with the default
-`compute_mask`) hand their first input's mask on unchanged; the merging layers combine
-theirs. Every other class drops the mask, as Keras does (with a warning) for a layer that
-does not support masking. The recurrent layers and wrappers register their own rules.
+timestep holds data. `Embedding(mask_zero=True)` and `Masking` create one; the merging
+layers combine theirs. The classes whose registry entry has the trait `passes_mask` (Keras:
+`supports_masking = True` with the default `compute_mask`) hand their first input's mask on
+unchanged (`first_input_mask`); a class with neither drops the mask (`drops_mask`), as Keras
+does (with a warning) for a layer that does not support masking. The recurrent layers and
+Bidirectional register their own rules.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.reference.kernels import Config, Mask, compute_mask, scalar
-
-PASS_THROUGH = (
-    "Activation",
-    "ELU",
-    "LeakyReLU",
-    "PReLU",
-    "ReLU",
-    "Softmax",
-    "Dense",
-    "Identity",
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianDropout",
-    "GaussianNoise",
-    "AlphaDropout",
-    "ActivityRegularization",
-    "BatchNormalization",
-    "SyncBatchNormalization",
-    "LayerNormalization",
-    "GroupNormalization",
-    "UnitNormalization",
-    "Normalization",
-    "Rescaling",
-    # The attention layers' output carries the query's mask (Attention's compute_mask returns
-    # mask[0]; MultiHeadAttention keeps the default on its first argument, the query).
-    "Attention",
-    "AdditiveAttention",
-    "MultiHeadAttention",
-    "GroupQueryAttention",
-    "GroupedQueryAttention",
-)
-# Keras' `Merge.compute_mask`: None unless every input has a mask, else their OR.
-OR_MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+from app.reference.forwards import Config, Mask, compute_mask, scalar
 
 
-@compute_mask(*PASS_THROUGH)
 def first_input_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
     """The first input's mask, unchanged (Keras' default `compute_mask`)."""
     return [masks[0] if masks else None]
+
+
+def drops_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
+    """No mask on any output: the class does not support masking, and Keras drops the mask
+    there (with a warning)."""
+    return [None] * len(outputs)
 
 
 @compute_mask("Embedding")
@@ -71,7 +42,8 @@ def masking_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mas
     return [np.any(x != scalar(config.get("mask_value", 0.0), x), axis=-1)]
 
 
-@compute_mask(*OR_MERGES)
+# Keras' `Merge.compute_mask`: None unless every input has a mask, else their OR.
+@compute_mask("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
 def merged_mask(config: Config, inputs, masks: list[Mask], outputs) -> list[Mask]:
     """None if an input has no mask, else mask_1 ∨ mask_2 ∨ …"""
     if not masks or any(m is None for m in masks):

@@ -10,7 +10,7 @@ from functools import reduce
 
 import numpy as np
 
-from app.reference.kernels import Config, Weights, forward, scalar
+from app.reference.forwards import Config, Weights, forward, scalar
 
 
 def aligned(inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -94,3 +94,13 @@ def dot(config: Config, weights: Weights, inputs: list[np.ndarray], training):
     out = x.reshape(x.shape[0], -1, x.shape[-1]) @ y.reshape(y.shape[0], y.shape[1], -1)
     out = out.reshape(x.shape[0], *x.shape[1:-1], *y.shape[2:])
     return out.reshape(-1, 1) if out.ndim == 1 else out
+
+
+@forward("CustomScaleLayer")
+def custom_scale(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """Inception-ResNet-v2's CustomScaleLayer: inputs[0] + inputs[1] · scale.
+
+    The residual branch is scaled before it joins the shortcut; shapes broadcast.
+    """
+    shortcut, residual = inputs
+    return shortcut + residual * scalar(config["scale"], residual)

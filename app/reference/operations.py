@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from app.layers.operations import BINARY, OPS_PREFIX, REDUCTIONS, UNARY
-from app.reference.kernels import Config, Weights, forward
+from app.reference.forwards import Config, Weights, forward
 
 BINARY_FUNCTIONS = {
     "Add": np.add, "Subtract": np.subtract, "Multiply": np.multiply, "Divide": np.true_divide,
@@ -29,6 +28,12 @@ UNARY_FUNCTIONS = {
 REDUCTION_FUNCTIONS = {
     "Any": np.any, "All": np.all, "Sum": np.sum, "Mean": np.mean, "Max": np.max, "Min": np.min,
 }  # fmt: skip
+
+
+OPS_PREFIX = "ops."  # the class name the readers give an operation: `ops.Add`
+BINARY = tuple(BINARY_FUNCTIONS)
+UNARY = (*UNARY_FUNCTIONS, "Cast")
+REDUCTIONS = tuple(REDUCTION_FUNCTIONS)
 
 
 def operands(config: Config, inputs: list[np.ndarray]) -> list[Any]:

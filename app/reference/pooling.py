@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Weights,
     as_tuple,

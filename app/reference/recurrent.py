@@ -15,7 +15,7 @@ for t = 0 … T−1 (T−1 … 0 with `go_backwards`):
 
 The returned sequence is in processing order (reversed with `go_backwards`, as Keras returns
 it); the last output is that of the last step processed. Masks come from
-`Embedding(mask_zero=True)` or `Masking` (see `kernels` for the contract); Keras passes none
+`Embedding(mask_zero=True)` or `Masking` (see `forwards` for the contract); Keras passes none
 when the call also takes initial states by keyword. `unroll` computes the same, except for
 one quirk reproduced on purpose (`_unrolled_backward_zeroing`).
 
@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
-from app.layers.recurrent import gru_reset_after, to_snake_case
 from app.reference.activations import get_activation
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Mask,
     Output,
@@ -48,6 +47,7 @@ from app.reference.kernels import (
     optional_weight,
     scalar,
     sublayer_weights,
+    to_snake_case,
     weight,
 )
 
@@ -75,6 +75,19 @@ def cell(*class_names: str) -> Callable[[CellBuilder], CellBuilder]:
         return fn
 
     return decorate
+
+
+def gru_reset_after(cfg: Config) -> bool:
+    """`reset_after` as the writer meant it.
+
+    Keras 2.1.5 added the option (default False in standalone Keras 2.x; True in tf.keras 2.x
+    and Keras 3), and every writer since then stores it. A config without it but with Keras 2's
+    `implementation` key comes from Keras 2.0-2.1.4, whose GRU was the reset_after=False one;
+    any other config without it (a hand-written spec) gets Keras 3's default, True.
+    """
+    if "reset_after" in cfg:
+        return bool(cfg["reset_after"])
+    return "implementation" not in cfg
 
 
 def _bias(config: Config, weights: Weights) -> np.ndarray | None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Weights,
     as_tuple,

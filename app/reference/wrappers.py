@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UnsupportedModel
-from app.layers.recurrent import to_snake_case
-from app.reference.kernels import (
+from app.reference.forwards import (
     Config,
     Mask,
     Weights,
@@ -25,8 +24,8 @@ from app.reference.kernels import (
     scalar,
     single,
     sublayer_weights,
+    to_snake_case,
 )
-from app.reference.masking import first_input_mask
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -155,6 +154,3 @@ def _time_step(entry: dict, weights: Weights, x_t: np.ndarray, training: bool, m
             {"class_name": entry["class_name"]},
         )
     return out
-
-
-compute_mask("TimeDistributed")(first_input_mask)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
-from app.reference.kernels import as_outputs, named_weights
+from app.reference.forwards import as_outputs, named_weights
 from tests import kerasref
 from tests.kerasref import keras, weight_path
 from tests.reference.harness import TOLERANCE, keras_layer, randomize_weights

@@ -1,4 +1,4 @@
-"""Mask rules (`COMPUTE_MASK`) against Keras' own `supports_masking` and `compute_mask`."""
+"""Mask rules (each registry entry's `mask_rule`) against Keras' own `compute_mask`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from app.errors import UnsupportedModel
+from app.layers.registry import REGISTRY, output_masks
 from app.reference import FORWARDS
-from app.reference.kernels import COMPUTE_MASK, output_masks, run_layer
+from app.reference.forwards import run_layer
 from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import entry
@@ -52,7 +53,7 @@ def test_mask_rules_cover_the_classes_keras_masks():
     would be kept where Keras drops it, or dropped where Keras keeps it."""
     names = sorted(n for n in FORWARDS if keras_class(n) is not None)
     keras_masks = {n for n in names if instance(n).supports_masking}
-    ours = {n for n in names if n in COMPUTE_MASK}
+    ours = {n for n in names if REGISTRY[n].supports_masking}
     assert sorted(keras_masks - ours) == [], "Keras masks, no rule here"
     assert sorted(ours - keras_masks) == [], "rule here, Keras does not mask"
 

@@ -1,10 +1,10 @@
 """Inside a worker, after loading: every layer Keras built must be of an allowlisted class.
 
-The registry (app.layers) names the allowed classes; here the names become class objects of
-the Keras that is loaded, and each layer's exact type is looked up (`type(layer) in allowed`,
-not isinstance: a subclass registered under a Keras name is refused). Models, InputLayer,
-RNN cells and the classes keras.applications defines for itself are allowed too. Keras
-arrives as an argument: importing this module imports no Keras.
+The registry (`app.layers.registry.allowlist()`: every entry, with InputLayer, the models and
+the RNN cells) names the allowed classes and the module each is exported from; here the names
+become class objects of the Keras that is loaded, and each layer's exact type is looked up
+(`type(layer) in allowed`, not isinstance: a subclass registered under a Keras name is
+refused). Keras arrives as an argument: importing this module imports no Keras.
 """
 
 from __future__ import annotations
@@ -12,25 +12,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from app.layers.registry import known_classes
-
-STRUCTURE_CLASSES = ("InputLayer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells")
-APPLICATION_CLASSES = {
-    "CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
-    "LayerScale": "keras.src.applications.convnext",
-    "StochasticDepth": "keras.src.applications.convnext",
-}
+from app.layers.registry import LAYERS_MODULE, allowlist
 
 
 def allowed_classes(keras: Any) -> frozenset[type]:
     """The class objects a loaded model may contain."""
-    found = {getattr(keras.layers, n, None) for n in (*known_classes(), *STRUCTURE_CLASSES)}
-    found |= {getattr(keras, n, None) for n in ("Sequential", "Model")}
-    found.add(importlib.import_module("keras.src.models.functional").Functional)
-    for name, module in APPLICATION_CLASSES.items():
-        found.add(getattr(importlib.import_module(module), name, None))
+    found = {_class_object(keras, modules[0], name) for name, modules in allowlist().items()}
     found.discard(None)
     return frozenset(found)  # type: ignore[arg-type]
+
+
+def _class_object(keras: Any, module: str, name: str) -> type | None:
+    """The class `name` where Keras exports it (None when this Keras has no such class)."""
+    home = {LAYERS_MODULE: keras.layers, "keras": keras}.get(module)
+    return getattr(home or importlib.import_module(module), name, None)
 
 
 def disallowed_layers(keras: Any, model: Any) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Image preprocessing that changes the image size: Resizing and CenterCrop.
+"""Preprocessing layers: Rescaling, Normalization, the image augmentation layers (identity at
+inference), and those that change the image size: Resizing and CenterCrop.
 
 Images are batched `(N, H, W, C)` (channels_last) or `(N, C, H, W)` (channels_first); a
 single image of rank 3 is accepted too, as Keras accepts it. The resampling itself is
@@ -8,11 +9,22 @@ calls.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from app.errors import UnsupportedModel
 from app.graph import compute_dtype
+from app.reference.forwards import (
+    Config,
+    Weights,
+    forward,
+    is_channels_first,
+    scalar,
+    single,
+    weight,
+)
 from app.reference.interpolation import resize
-from app.reference.kernels import Config, Weights, forward, is_channels_first, single
 
 F32 = np.float32
 
@@ -131,3 +143,98 @@ def center_crop(config: Config, weights: Weights, inputs: list[np.ndarray], trai
     else:
         out = smart_resize(images, target).astype(x.dtype, copy=False)
     return from_batched_nhwc(out, channels_first, x.ndim)
+
+
+def config_value(value: Any) -> Any:
+    """A config value that may be a serialized NumPy array (`{"class_name": "__numpy__"}`)."""
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+        return value["config"]["value"]
+    return value
+
+
+@forward("Rescaling")
+def rescaling(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """Rescaling: x · scale + offset (scalars, or arrays broadcast over the last axes)."""
+    x = single(inputs)
+    scale = np.asarray(config_value(config["scale"]), dtype=x.dtype)
+    offset = np.asarray(config_value(config.get("offset", 0.0)), dtype=x.dtype)
+    return x * scale + offset
+
+
+def _kept_axes(config: Config, rank: int) -> list[int]:
+    axis = config.get("axis", -1)
+    axes = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    return sorted(int(a) % rank for a in axes)
+
+
+def _statistic(config: Config, weights: Weights, name: str, x: np.ndarray) -> np.ndarray:
+    """Normalization's `mean` or `variance` (from the config, else the adapted weight),
+    reshaped to broadcast against x: its dims align with the kept axes, from the right."""
+    kept = _kept_axes(config, x.ndim)
+    given = config.get(name)
+    value = weight(weights, name) if given is None else config_value(given)
+    value = np.asarray(value, dtype=x.dtype)
+    shape = [1] * x.ndim
+    for i in range(1, value.ndim + 1):
+        shape[kept[-i]] = value.shape[-i]
+    return value.reshape(shape)
+
+
+@forward("Normalization")
+def normalization(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """Normalization (preprocessing): (x − mean) / max(√variance, 1e-7).
+
+    With `invert=True`: mean + x · max(√variance, 1e-7). mean/variance have one value per
+    position of the kept `axis` (default −1), from the config or from `adapt()`.
+    """
+    x = single(inputs)
+    mean = _statistic(config, weights, "mean", x)
+    std = np.maximum(np.sqrt(_statistic(config, weights, "variance", x)), scalar(1e-7, x))
+    if config.get("invert", False):
+        return mean + x * std
+    return (x - mean) / std
+
+
+AUGMENTATIONS = {  # class -> (what Keras draws at random in training mode, casts at inference)
+    # The casting ones hand the images on in the layer's compute dtype even at inference.
+    "RandomFlip": ("a flip", True),
+    "RandomRotation": ("an angle", True),
+    "RandomZoom": ("a zoom", True),
+    "RandomTranslation": ("a shift", True),
+    "RandomContrast": ("a contrast factor", False),
+    "RandomBrightness": ("a brightness delta", False),
+    "RandomCrop": ("a crop box", False),
+}
+
+
+def augmentation(class_name: str):
+    """The forward of an image augmentation layer: output = x at inference (RandomFlip,
+    RandomRotation, RandomZoom and RandomTranslation cast it to their compute dtype).
+
+    In training mode Keras draws a fresh random transformation per call, which a reference
+    cannot reproduce, so it refuses. RandomCrop is the identity at inference too in Keras 3
+    (up to at least 3.15): its transform is skipped unless `training`, although its
+    `compute_output_shape` and its documentation promise a center crop
+    (keras-team/keras#21868).
+    """
+
+    drawn, casts = AUGMENTATIONS[class_name]
+
+    def augment(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+        if training:
+            raise UnsupportedModel(
+                f"{class_name} draws {drawn} at random in training mode, "
+                "which cannot be reproduced; run the check in inference mode.",
+                {"class_name": class_name, "mode": "training"},
+            )
+        x = single(inputs)
+        if casts:
+            return x.astype(compute_dtype(config), copy=False)
+        return x
+
+    augment.__doc__ = augmentation.__doc__
+    return augment
+
+
+for _name in AUGMENTATIONS:
+    forward(_name)(augmentation(_name))

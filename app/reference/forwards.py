@@ -1,4 +1,4 @@
-"""The reference forward registry: one NumPy function per Keras layer class.
+"""The forwards' contract and index: one NumPy function per Keras layer class.
 
 `FORWARDS` maps a Keras `class_name` (and its aliases) to a function
 
@@ -17,10 +17,15 @@ explicit steps, as in Keras' `Layer.__call__`:
 - consuming: a forward that declares a keyword parameter `masks` receives them
   (`fn(config, weights, inputs, training, masks=[mask or None per input])`) — the recurrent
   layers do; every other forward is called exactly as before;
-- producing: `COMPUTE_MASK` maps a class name to `fn(config, inputs, masks, outputs)`, which
-  returns one mask (or None) per output, like the layer's `compute_mask`. A class without an
-  entry does not support masking, and its outputs carry no mask (Keras drops it there too).
-  `run_layer(..., masks=...)` runs the first step, `output_masks` the second.
+- producing: `COMPUTE_MASK` maps a class name to its own `fn(config, inputs, masks,
+  outputs)`, which returns one mask (or None) per output, like the layer's `compute_mask`.
+  The registry entry (`app.layers.registry`) holds each class's rule: this one, or, from its
+  traits, `masking.first_input_mask` or `masking.drops_mask`.
+  `run_layer(..., masks=...)` runs the first step, `app.layers.registry.output_masks` the
+  second.
+
+The registry reads `FORWARDS` and `COMPUTE_MASK` into its entries; nothing here imports
+`app.layers`. `run_layer` is how a wrapper runs the layer it wraps.
 
 Everything here is plain NumPy: no Keras, TensorFlow or JAX. Arithmetic stays in the
 input's dtype (float32 for Keras' default policy).
@@ -29,6 +34,7 @@ input's dtype (float32 for Keras' default policy).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -101,21 +107,6 @@ def run_layer(
     return fn(config, weights, arrays, training)
 
 
-def output_masks(
-    class_name: str,
-    config: Config,
-    inputs: Sequence[np.ndarray],
-    masks: Sequence[Mask],
-    outputs: Sequence[np.ndarray],
-) -> list[Mask]:
-    """One mask (or None) per output: the class's rule, or all None when it has none."""
-    rule = COMPUTE_MASK.get(class_name)
-    if rule is None:
-        return [None] * len(outputs)
-    found = rule(config, list(inputs), list(masks), list(outputs))
-    return [*found, *[None] * (len(outputs) - len(found))][: len(outputs)]
-
-
 def as_outputs(output: Output) -> list[np.ndarray]:
     """A forward's result as a list of output tensors."""
     return list(output) if isinstance(output, list | tuple) else [output]
@@ -137,6 +128,13 @@ def named_weights(entries: Iterable[tuple[str, str, np.ndarray]]) -> dict[str, n
             if aliases.count(key) == 1:
                 table.setdefault(key, array)
     return table
+
+
+def to_snake_case(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case: `LSTMCell` -> `lstm_cell`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def sublayer_weights(weights: Weights, prefix: str) -> dict[str, np.ndarray]:

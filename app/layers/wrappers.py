@@ -1,0 +1,111 @@
+"""Wrappers: Bidirectional and TimeDistributed, whose weights are the wrapped layer's.
+
+Keras 3 keeps the wrapped layer in `forward_layer`/`backward_layer` (Bidirectional) or
+`layer` (TimeDistributed); its weights are named after it (`forward_lstm/lstm_cell/kernel`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.graph import Shape, ShapeTree
+from app.layers.recurrent import nest, sequences, to_snake_case
+from app.layers.registry import Config, Traits, WeightSpec, lookup, register
+
+FAMILY = "recurrent"  # as Keras groups them (keras.src.layers.rnn)
+
+
+def _inner_entry(layer: Any):
+    class_name = layer.get("class_name") if isinstance(layer, dict) else None
+    entry = lookup(class_name) if isinstance(class_name, str) else None
+    if entry is None:
+        raise ValueError(f"wrapped layer class {class_name!r} is not supported")
+    return entry, layer.get("config") or {}
+
+
+def _strip(name: str, prefix: str) -> str:
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def _directions(config: Config) -> list[tuple[dict, str, str]]:
+    """[(layer config entry, its name, owner)] for the forward then the backward layer."""
+    layer = config["layer"]
+    name = _inner_name(layer)
+    forward = (layer, f"forward_{_strip(name, 'forward_')}", "forward_layer")
+    backward_layer = config.get("backward_layer")
+    if backward_layer:
+        backward = (backward_layer, _inner_name(backward_layer), "backward_layer")
+    else:
+        backward = (layer, f"backward_{_strip(name, 'backward_')}", "backward_layer")
+    return [forward, backward]
+
+
+def _inner_name(layer: dict) -> str:
+    return (layer.get("config") or {}).get("name") or to_snake_case(layer["class_name"])
+
+
+def bidirectional_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """The forward layer's weights (`forward_<name>/...`, owner `forward_layer`), then the
+    backward layer's (`backward_<name>/...`, owner `backward_layer`): the same shapes twice."""
+    specs: list[WeightSpec] = []
+    for layer, name, owner in _directions(config):
+        entry, inner = _inner_entry(layer)
+        specs += nest(entry.weights(inner, input_shapes), name, owner)
+    return specs
+
+
+@register(
+    "Bidirectional",
+    family=FAMILY,
+    summary=(
+        "output = merge(forward_layer(x), backward_layer(reversed x)), merge_mode concat, "
+        "sum, mul, ave or None (both outputs)."
+    ),
+    weights=bidirectional_weights,
+    traits=Traits(wrapper=True, initial_states=True),
+)
+def bidirectional_output(config: Config, input_shapes: list) -> ShapeTree:
+    entry, inner = _inner_entry(config["layer"])
+    shape = entry.output_shape(inner, input_shapes)
+    return_state = bool(inner.get("return_state", False))
+    output, states = (shape[0], list(shape[1:])) if return_state else (shape, [])
+    merge_mode = config.get("merge_mode", "concat")
+    if merge_mode == "concat":
+        outputs = [(*output[:-1], None if output[-1] is None else 2 * output[-1])]
+    elif merge_mode is None:
+        outputs = [output, output]
+    else:
+        outputs = [output]
+    if len(outputs) == 1 and not return_state:
+        return outputs[0]
+    return [*outputs, *states, *states]
+
+
+def _step_shape(input_shapes: list) -> Shape:
+    shape = sequences(input_shapes)
+    if len(shape) < 3:
+        raise ValueError("TimeDistributed needs inputs of rank 3 or more")
+    return (shape[0], *shape[2:])
+
+
+def time_distributed_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """The wrapped layer's weights for one timestep's shape (batch, *shape[2:]), named
+    `<inner name>/...` and owned by `layer`: shared by every timestep."""
+    entry, inner = _inner_entry(config["layer"])
+    specs = entry.weights(inner, [_step_shape(input_shapes)])
+    return nest(specs, _inner_name(config["layer"]), "layer")
+
+
+@register(
+    "TimeDistributed",
+    family=FAMILY,
+    summary="output[:, t] = layer(inputs[:, t]) for every timestep t, with one set of weights.",
+    weights=time_distributed_weights,
+    traits=Traits(wrapper=True, passes_mask=True),
+)
+def time_distributed_output(config: Config, input_shapes: list) -> ShapeTree:
+    entry, inner = _inner_entry(config["layer"])
+    child = entry.output_shape(inner, [_step_shape(input_shapes)])
+    if not isinstance(child, tuple):
+        raise ValueError("TimeDistributed wraps a layer with more than one output")
+    return (child[0], sequences(input_shapes)[1], *child[1:])
