@@ -35,14 +35,14 @@ from app.analysis.resolve import resolve  # noqa: E402
 from app.errors import ExplainerError  # noqa: E402
 from app.formats import read_model  # noqa: E402
 from app.intake.limits import IntakeLimits  # noqa: E402
-from tests.intake.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
+from tests.support.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
 
 MODELS = ("dense_bn", "bidirectional_gru")
 SLACK_S = 7.0
 
 
 def originals(folder: Path) -> dict[str, bytes]:
-    from tests.formats.models import build  # imports Keras: only to make the originals
+    from tests.support.models import build  # imports Keras: only to make the originals
 
     files = {}
     for model in MODELS:

@@ -1,4 +1,5 @@
-"""Shared fixtures. Corpus files are read in place from ../shared/corpus."""
+"""Shared fixtures. Corpus files are read in place from ../shared/corpus; helpers and models
+the tests share live in tests/support/."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from app.analysis.resolve import resolve
 from app.errors import InvalidNumber, InvalidRequest
 from app.formats.config import parse_model
 from app.schemas import InputInfo
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 layers = keras.layers
 

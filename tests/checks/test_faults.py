@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from tests.checks.test_check_api import finished, seed_spec
-from tests.runtime.models import slow_model
-from tests.web.conftest import make_client
+from tests.support.api import finished, make_client
+from tests.support.models import SEED_INPUT, seed_spec, slow_model
 
 WAIT_S = 120
 
@@ -56,7 +55,7 @@ def test_killed_worker_ends_the_check_in_error_and_the_next_one_passes(tmp_path,
         assert "Keras worker stopped" in check["message"]
         after = client.post(
             "/api/v1/reports",
-            json={"spec": seed_spec(), "inputs": [[0, 1], [2, 3]]},
+            json={"spec": seed_spec(), "inputs": SEED_INPUT.tolist()},
             params={"wait": "true"},
         )
         assert after.json()["check"]["status"] == "passed"

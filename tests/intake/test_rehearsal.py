@@ -17,7 +17,7 @@ from app.intake import rehearsal
 from app.intake.limits import IntakeLimits
 from app.intake.rehearsal import _judge
 from app.service import explain_file
-from tests.intake.hostile import save_base
+from tests.support.hostile import save_base
 
 HEAP_COLLECTION = b"GCOL"
 HEAP_HEADER = 16  # signature, version, reserved, collection size

@@ -1,6 +1,6 @@
 """Run one Keras layer and the reference forward on the same seeded inputs and weights.
 
-Only tests import this (it imports keras through tests.kerasref).
+Only tests import this (it imports keras through tests.support.kerasref).
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 # One tolerance for every comparison: float32 arithmetic on values of order 1.
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
-
-# Weights that must stay positive (variances); the rest are drawn from Normal(0, 0.5).
-POSITIVE = {"moving_variance", "variance"}
 
 
 def keras_layer(class_name: str, config: dict[str, Any]) -> Any:
@@ -33,26 +31,6 @@ def random_inputs(shapes: list[tuple[int, ...]], seed: int = 0) -> list[np.ndarr
     """Seeded float32 inputs drawn from Normal(0, 1)."""
     rng = np.random.default_rng(seed)
     return [rng.normal(size=shape).astype(np.float32) for shape in shapes]
-
-
-def randomize_weights(layer: Any, seed: int = 1) -> None:
-    """Seeded random values for every float weight, so 0/1 initial values hide no bug."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for w in layer.weights:
-        name = w.path.rsplit("/", 1)[-1]
-        current = np.asarray(w.numpy())
-        if not np.issubdtype(current.dtype, np.floating):
-            values.append(current)
-        elif name in POSITIVE:
-            values.append(rng.uniform(0.5, 2.0, current.shape).astype(current.dtype))
-        else:
-            values.append((0.5 * rng.normal(size=current.shape)).astype(current.dtype))
-    layer.set_weights(values)
-    # Normalization caches mean/variance from its adapted weights; loading a saved model
-    # calls finalize_state, set_weights does not.
-    if hasattr(layer, "finalize_state"):
-        layer.finalize_state()
 
 
 def named_weights(layer: Any) -> dict[str, np.ndarray]:
@@ -85,7 +63,7 @@ def keras_side(
     layer = keras_layer(class_name, config)
     keras_call(layer, inputs, training)  # builds the weights
     if randomize:
-        randomize_weights(layer)
+        randomize_weights(layer, seed=1)
     return keras_call(layer, inputs, training), named_weights(layer), layer.get_config()
 
 
@@ -108,7 +86,7 @@ def compare(
     return ours, expected
 
 
-def assert_matches_keras(
+def assert_layer_matches_keras(
     class_name: str,
     config: dict[str, Any],
     inputs: list[np.ndarray],

@@ -8,9 +8,9 @@ import pytest
 from app.errors import UnsupportedModel
 from app.reference import FORWARDS
 from app.reference.kernels import COMPUTE_MASK, output_masks, run_layer
-from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import entry
+from tests.support.kerasref import keras
 
 L = keras.layers
 # One value per required constructor argument of the classes that have a forward.

@@ -13,9 +13,9 @@ from app.runtime import load_output
 from app.runtime.jobs import JobFailed
 from app.runtime.loading import load_model
 from app.runtime.worker import run_job
-
-from .jobfiles import existing_file_job, file_job
-from .models import SEED_INPUT, seed_batchnorm, with_edited_config
+from tests.runtime.jobfiles import existing_file_job, file_job
+from tests.support.files import with_edited_config
+from tests.support.models import SEED_INPUT, seed_batchnorm
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

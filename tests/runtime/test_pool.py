@@ -11,16 +11,10 @@ import numpy as np
 import pytest
 
 from app.runtime import JobResult, WorkerPool, load_output
-
-from .jobfiles import existing_file_job, file_job, spec_job
-from .models import (
-    SEED_INPUT,
-    dense_bn_dense,
-    per_layer_predict,
-    seed_batchnorm,
-    slow_model,
-    with_edited_config,
-)
+from tests.runtime.jobfiles import existing_file_job, file_job, spec_job
+from tests.support.files import with_edited_config
+from tests.support.kerasref import per_layer_predict
+from tests.support.models import SEED_INPUT, dense_bn_dense, seed_batchnorm, slow_model
 
 WAIT_S = 180
 

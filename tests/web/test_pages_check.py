@@ -6,9 +6,9 @@ import pytest
 
 from app.schemas import CheckLayer, CheckOutput, CheckProgress, CheckReport
 from app.web.check_view import stage_percent
-from tests.web.conftest import make_client
-from tests.web.models import seed_model
-from tests.web.pages_support import fresh, get_report, page, readable, section, store, upload
+from tests.support.api import make_client
+from tests.support.models import seed_model
+from tests.support.pages import fresh, get_report, page, readable, section, store, upload
 
 TOLERANCE = 1e-4
 

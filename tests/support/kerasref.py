@@ -40,3 +40,9 @@ def _shapes(out: Any) -> Any:
     if isinstance(out, list | tuple):
         return [_shapes(o) for o in out]
     return tuple(out.shape)
+
+
+def per_layer_predict(model: Any, x: Any) -> list:
+    """Keras itself, in this process: every layer's output via a sub-model's predict."""
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers])
+    return probe.predict(x, batch_size=len(x), verbose=0)
