@@ -34,9 +34,10 @@ SEEDED_DISTRIBUTION = "Normal(0, 1) for float inputs; uniform integer ids for Em
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with make_client(tmp_path_factory.mktemp("checks"), workers=1) as client:
-        yield client
+def client(tmp_path_factory, warm_pool):
+    with warm_pool.lent() as pool:
+        with make_client(tmp_path_factory.mktemp("checks"), pool) as client:
+            yield client
 
 
 def conv_bn_model():
@@ -347,12 +348,15 @@ def test_check_teachable_machine_is_unsupported_but_our_outputs_match_keras2(cli
     np.testing.assert_allclose(output["reference"], expected, atol=1e-5)
 
 
-def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch):
+def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch, warm_pool):
     """Workers run in folders of their own: the data folder must not stay relative."""
     monkeypatch.chdir(tmp_path)
+    # The shared pool's workers started elsewhere; it does not matter: each runs in a private
+    # folder of its own (never the server's working folder), so a relative path breaks there.
     body = {"spec": seed_spec(), "inputs": SEED_INPUT.tolist()}
-    with TestClient(create_app(Settings(data_dir=Path("data"), workers=1))) as relative:
-        check = post(relative, json=body).json()["check"]
+    with warm_pool.lent() as pool:
+        with TestClient(create_app(Settings(data_dir=Path("data"), workers=1), pool)) as relative:
+            check = post(relative, json=body).json()["check"]
     assert check["status"] == "passed", check
     assert relative.app.state.settings.data_dir == tmp_path / "data"
 

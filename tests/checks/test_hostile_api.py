@@ -35,9 +35,10 @@ def saved(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with make_client(tmp_path_factory.mktemp("hostile"), workers=1) as client:
-        yield client
+def client(tmp_path_factory, warm_pool):
+    with warm_pool.lent() as pool:
+        with make_client(tmp_path_factory.mktemp("hostile"), pool) as client:
+            yield client
 
 
 def submit(client, saved, fmt, text, folder):

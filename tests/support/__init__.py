@@ -1,7 +1,7 @@
 """What the tests share; test modules import from here (or a package's own harness), never
 from one another.
 
-    api            apps on a data folder, and the requests the API tests make
+    api            apps on a data folder, requests, the warm Keras pool lent across modules
     browser        a Chromium tab on the live server
     files          saved model files, and files edited as another writer had them
     fuzzing        byte and config mutations of model files
