@@ -3,7 +3,7 @@
     /work/main/.venv/bin/python bench/fuzz_readers.py [--mutants 1000] [--timeout 3] [--deep]
 
 Four originals are built with Keras (a Dense/BatchNormalization MLP and a Bidirectional GRU,
-each as `.keras` and as legacy `.h5`); every mutant (tests/intake/fuzzing.py: raw bytes, or a
+each as `.keras` and as legacy `.h5`); every mutant (tests/support/fuzzing.py: raw bytes, or a
 `.keras` member's bytes repacked) goes through `read_model` as the service reads an upload.
 Each read must end in a model or an `ExplainerError` with a 4xx status, within the rehearsal
 timeout plus slack, and leave no temporary file of ours behind. With `--deep`, every mutant
