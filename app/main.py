@@ -50,11 +50,14 @@ def describe_codes() -> str:
     return "\n".join(lines)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, pool: WorkerPool | None = None) -> FastAPI:
+    """The app on `settings`. Its Keras workers are its own, started and stopped with it,
+    unless `pool` lends it started ones that outlive it (the tests share one warm pool)."""
     settings = settings or Settings()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     store = SqliteReportStore(settings.store_path)
-    pool = make_pool(settings)
+    owned = pool is None
+    pool = make_pool(settings) if owned else pool
     checks = None
     if pool is not None:
         max_active = settings.workers + settings.max_queued_checks
@@ -64,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="keras-explainer",
         version=__version__,
         description=DESCRIPTION + describe_codes(),
-        lifespan=_lifespan(pool, checks, retention),
+        lifespan=_lifespan(pool if owned else None, checks, retention),
     )
     app.state.settings = settings
     app.state.templates = make_templates()

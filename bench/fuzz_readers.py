@@ -3,7 +3,7 @@
     /work/main/.venv/bin/python bench/fuzz_readers.py [--mutants 1000] [--timeout 3] [--deep]
 
 Four originals are built with Keras (a Dense/BatchNormalization MLP and a Bidirectional GRU,
-each as `.keras` and as legacy `.h5`); every mutant (tests/intake/fuzzing.py: raw bytes, or a
+each as `.keras` and as legacy `.h5`); every mutant (tests/support/fuzzing.py: raw bytes, or a
 `.keras` member's bytes repacked) goes through `read_isolated` (a throwaway process first).
 Each read must end in a model or an `ExplainerError` with a 4xx status, within the rehearsal
 timeout plus slack, and leave no temporary file of ours behind. With `--deep`, every mutant
@@ -35,14 +35,14 @@ from app.check.budgets import DEFAULT_BUDGETS, check_budgets  # noqa: E402
 from app.errors import ExplainerError  # noqa: E402
 from app.explain import read_isolated  # noqa: E402
 from app.intake.limits import IntakeLimits  # noqa: E402
-from tests.intake.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
+from tests.support.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
 
 MODELS = ("dense_bn", "bidirectional_gru")
 SLACK_S = 7.0
 
 
 def originals(folder: Path) -> dict[str, bytes]:
-    from tests.formats.models import build  # imports Keras: only to make the originals
+    from tests.support.models import build  # imports Keras: only to make the originals
 
     files = {}
     for model in MODELS:

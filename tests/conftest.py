@@ -1,10 +1,14 @@
-"""Shared fixtures. Corpus files are read in place from ../shared/corpus."""
+"""Shared fixtures. Corpus files are read in place from ../shared/corpus; helpers and models
+the tests share live in tests/support/."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.api import WarmPool
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -14,3 +18,11 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not beside the project")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def warm_pool() -> Iterator[WarmPool]:
+    """Keras workers kept warm across modules: `with warm_pool.lent() as pool:`."""
+    pool = WarmPool()
+    yield pool
+    pool.stop()

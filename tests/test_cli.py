@@ -6,8 +6,9 @@ import json
 
 from app.check import warm_reference
 from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
-from tests.web.conftest import make_client
-from tests.web.models import saved, seed_model, small_model
+from tests.support.api import make_client
+from tests.support.files import saved
+from tests.support.models import seed_model, small_model
 
 
 def test_inspect_prints_the_seed_totals_and_batchnorm(tmp_path, capsys):

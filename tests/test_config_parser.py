@@ -10,7 +10,7 @@ from app.analysis.breakdown import totals
 from app.analysis.resolve import resolve
 from app.errors import InvalidSpec, UnknownLayers
 from app.formats.config import parse_model
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 
 def resolved(config):

@@ -1,4 +1,4 @@
-"""`tests.kerasref.call` computes the layers TensorFlow's own CPU kernels cannot run by an
+"""`tests.support.kerasref.call` computes the layers TensorFlow's own CPU kernels cannot run by an
 equivalent every CPU runs; here that equivalent is checked against Keras' own computation on
 layers every CPU runs, so the rewrite itself is proven on any machine."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests import kerasref
-from tests.kerasref import keras
 from tests.reference.harness import TOLERANCE, random_inputs, randomize_weights
+from tests.support import kerasref
+from tests.support.kerasref import keras
 
 CF = {"data_format": "channels_first"}
 

@@ -8,26 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.formats import models as format_models
-from tests.kerasref import keras
+from tests.support import models as shared
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 L = keras.layers
-
-
-def randomize(model, seed: int = 0):
-    """Normal(0, 0.5) weights; moving_variance U(0.5, 2) and moving_mean N(0, 0.5), so
-    BatchNormalization's statistics are not 0 and 1."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for w in model.weights:
-        shape = tuple(w.shape)
-        if w.path.endswith("moving_variance"):
-            values.append(rng.uniform(0.5, 2.0, shape))
-        else:
-            values.append(0.5 * rng.normal(size=shape))
-    for w, v in zip(model.weights, values, strict=True):
-        w.assign(v.astype(w.dtype))
-    return model
 
 
 def branches():
@@ -77,10 +62,10 @@ def rnn_cells():
 
 BUILDERS = {
     "branches": branches,
-    "shared": format_models.branches_and_shared,
-    "sequential_in_functional": format_models.sequential_in_functional,
-    "functional_in_sequential": format_models.functional_in_sequential,
-    "conv_bn": format_models.conv_bn,
+    "shared": shared.branches_and_shared,
+    "sequential_in_functional": shared.sequential_in_functional,
+    "functional_in_sequential": shared.functional_in_sequential,
+    "conv_bn": shared.conv_bn,
     "multi_io": multi_io,
     "masked_text": masked_text,
     "initial_states": initial_states,
@@ -91,7 +76,7 @@ BUILDERS = {
 def build(name: str):
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    return randomize(BUILDERS[name]())
+    return randomize_weights(BUILDERS[name](), seed=0)
 
 
 def inputs_for(model, seed: int = 1) -> list[np.ndarray]:

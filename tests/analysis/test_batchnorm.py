@@ -11,7 +11,8 @@ from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.resolve import resolve
 from app.formats import read_model
 from app.formats.config import parse_model
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights, seed_batchnorm
 
 
 def explain_spec(model):
@@ -27,10 +28,6 @@ def explain_saved(model, path):
         return batchnorm_reports(loaded.graph)
 
 
-def fresh_seed_bn():
-    return keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization(axis=1)])
-
-
 def trained_like_bn(channels=6, center=True, scale=True, epsilon=1e-3):
     """A BN whose statistics are not 0 and 1, so bugs cannot hide behind initial values."""
     model = keras.Sequential(
@@ -39,20 +36,11 @@ def trained_like_bn(channels=6, center=True, scale=True, epsilon=1e-3):
             keras.layers.BatchNormalization(center=center, scale=scale, epsilon=epsilon),
         ]
     )
-    rng = np.random.default_rng(7)
-    values = []
-    for w in model.layers[0].weights:
-        name = w.path.rsplit("/", 1)[-1]
-        if name == "moving_variance":
-            values.append(rng.uniform(0.2, 3.0, channels).astype(np.float32))
-        else:
-            values.append(rng.normal(size=channels).astype(np.float32))
-    model.layers[0].set_weights(values)
-    return model
+    return randomize_weights(model, seed=7)
 
 
 def test_fresh_bn_seed_question_folds_to_0_9995004(tmp_path):
-    (report,) = explain_saved(fresh_seed_bn(), tmp_path / "fresh.keras")
+    (report,) = explain_saved(seed_batchnorm(), tmp_path / "fresh.keras")
     assert report.channel_values.scale == pytest.approx([0.9995004, 0.9995004], abs=1e-7)
     assert report.channel_values.shift == [0.0, 0.0]
     assert "0.9995004 · x" in report.worked_example
@@ -62,7 +50,7 @@ def test_fresh_bn_seed_question_folds_to_0_9995004(tmp_path):
 
 
 def test_fresh_bn_folded_scale_reproduces_keras_inference_output(tmp_path):
-    model = fresh_seed_bn()
+    model = seed_batchnorm()
     (report,) = explain_saved(model, tmp_path / "fresh.keras")
     x = np.array([[0, 1], [2, 3]], dtype=np.float32)
     folded = x * np.array(report.channel_values.scale, np.float32) + np.array(
@@ -99,7 +87,7 @@ def test_trained_bn_channel_values_equal_get_weights(tmp_path):
 
 
 def test_spec_bn_says_values_are_initial():
-    (report,) = explain_spec(fresh_seed_bn())
+    (report,) = explain_spec(seed_batchnorm())
     assert report.values_from == "initializers"
     assert report.findings[0].code == "initial-values"
     assert "0.9995004" in report.findings[0].message

@@ -12,19 +12,8 @@ from app.analysis.resolve import resolve
 from app.explain import explain_file
 from app.formats.config import parse_model
 from app.graph import WeightRef
-from tests.kerasref import keras
-
-
-def seed_model(**bn_kwargs):
-    return keras.Sequential(
-        [
-            keras.Input((4096,)),
-            keras.layers.Dense(512, activation="relu"),
-            keras.layers.BatchNormalization(**bn_kwargs),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(80, activation="sigmoid"),
-        ]
-    )
+from tests.support.kerasref import keras
+from tests.support.models import seed_model
 
 
 def resolved_spec(model):

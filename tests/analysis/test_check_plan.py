@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.explain import explain_file
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 layers = keras.layers
 

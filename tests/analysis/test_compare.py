@@ -9,7 +9,7 @@ import numpy as np
 from app.analysis.resolve import resolve
 from app.check.compare import CHUNK, Side, compare, compared_model, errors
 from app.formats.config import parse_model
-from tests.web.models import small_model
+from tests.support.models import small_model
 
 TOLERANCE = 1e-4
 

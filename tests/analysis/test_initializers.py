@@ -10,7 +10,7 @@ import numpy as np
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.formats import read_spec
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 L = keras.layers
 
@@ -85,9 +85,18 @@ def test_materialize_weights_draws_each_family_at_its_scale():
 
 
 def test_materialize_weights_is_seeded():
+    """Every weight: the same seed draws it again; another seed draws each random one anew
+    and leaves the constants (the biases' zeros) as they are."""
     keras.backend.clear_session()
     model = random_model()
     first, again, other = spec_weights(model, 1), spec_weights(model, 1), spec_weights(model, 2)
-    for a, b, c in zip(first[:1], again[:1], other[:1], strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert not np.array_equal(a, c)
+    paths = [v.path for v in model.weights]
+    assert len(first) == len(again) == len(other) == len(paths) == 7
+    random = [p.endswith(("kernel", "recurrent_kernel")) for p in paths]
+    assert sum(random) == 4  # Conv2D, Dense and GRU kernels, the GRU's recurrent kernel
+    for path, is_random, a, b, c in zip(paths, random, first, again, other, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+        if is_random:
+            assert not np.array_equal(a, c), path
+        else:
+            np.testing.assert_array_equal(a, c, err_msg=path)

@@ -13,7 +13,7 @@ from app.check.inputs import caller_inputs, make_inputs, planned_inputs, read_ca
 from app.errors import InvalidNumber, InvalidRequest
 from app.formats.config import parse_model
 from app.schemas import InputInfo
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 layers = keras.layers
 

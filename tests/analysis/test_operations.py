@@ -11,8 +11,8 @@ import pytest
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
 from app.formats import read_model, read_spec
-from tests.formats.models import seeded
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 layers = keras.layers
 
@@ -21,7 +21,7 @@ def arithmetic_model():
     x = keras.Input((4,))
     y = layers.Dense(3)(x)
     z = (y * 0.5 + 3.0) / 2.0 - y
-    return seeded(keras.Model(x, layers.Dense(2)(keras.ops.maximum(z, 0.0))))
+    return randomize_weights(keras.Model(x, layers.Dense(2)(keras.ops.maximum(z, 0.0))))
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

@@ -21,7 +21,7 @@ from app.formats.config import parse_model
 from app.graph import ModelGraph
 from app.reference import FORWARDS
 from tests.analysis.keras_models import keras_layer_outputs
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 TOLERANCE = 1e-4
 # Where a random network amplifies float32 rounding by itself (EfficientNetV2L with these

@@ -18,7 +18,8 @@ from tests.analysis.keras_models import (
     inputs_for,
     keras_layer_outputs,
 )
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import SEED_INPUT, seed_spec
 
 # float32 arithmetic, layer after layer: error within 1e-5 of the output's scale (absolute
 # for outputs of order 1 or less).
@@ -52,18 +53,34 @@ def run_file(path, inputs, training=False, keep_all=True):
         )
 
 
+@pytest.fixture(scope="module")
+def keras_side():
+    """`keras_side(name)`: the model, its inputs, and what Keras gives for them (every layer's
+    outputs, then `predict`), worked out once per model for its .keras and .h5 tests."""
+    found = {}
+
+    def of(name: str):
+        if name not in found:
+            model = build(name)
+            inputs = inputs_for(model)
+            layers = keras_layer_outputs(model, inputs)
+            predicted = model.predict(as_arg(inputs), batch_size=3, verbose=0)
+            predicted = predicted if isinstance(predicted, list) else [predicted]
+            found[name] = model, inputs, layers, predicted
+        return found[name]
+
+    return of
+
+
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
 @pytest.mark.parametrize("name", sorted(BUILDERS))
-def test_run_reference_matches_keras_layer_by_layer(name, suffix, tmp_path):
-    model = build(name)
+def test_run_reference_matches_keras_layer_by_layer(name, suffix, tmp_path, keras_side):
+    model, inputs, layers, predicted = keras_side(name)
     model.save(tmp_path / f"model{suffix}")
-    inputs = inputs_for(model)
     weights, ours = run_file(tmp_path / f"model{suffix}", inputs)
     for mine, theirs in zip(weights, model.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)  # the stored values, in get_weights() order
-    assert_layers_match(ours.layers, keras_layer_outputs(model, inputs))
-    predicted = model.predict(as_arg(inputs), batch_size=3, verbose=0)
-    predicted = predicted if isinstance(predicted, list) else [predicted]
+    assert_layers_match(ours.layers, layers)
     for i, (mine, theirs) in enumerate(zip(ours.outputs, predicted, strict=True)):
         assert_close(mine, theirs, f"model output {i}")
 
@@ -104,13 +121,6 @@ def test_spec_runs_with_materialized_weights_like_keras(name):
     rebuilt = keras.models.model_from_json(model.to_json())
     rebuilt.set_weights(weights)
     assert_layers_match(ours.layers, keras_layer_outputs(rebuilt, inputs))
-
-
-SEED_INPUT = np.array([[0.0, 1.0], [2.0, 3.0]], dtype=np.float32)
-
-
-def seed_spec() -> str:
-    return keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization(axis=1)]).to_json()
 
 
 @pytest.mark.parametrize("training", [False, True])

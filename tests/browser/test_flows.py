@@ -9,10 +9,11 @@ import httpx2
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, open_tab
-from tests.kerasref import keras
-from tests.web.models import saved, seed_model
-from tests.web.pages_support import fresh
+from tests.support.browser import PHONE, open_tab
+from tests.support.files import saved
+from tests.support.kerasref import keras
+from tests.support.models import seed_model
+from tests.support.pages import fresh
 
 REPORT_URL = re.compile(r"/reports/[0-9a-f]{32}$")
 CHECK_TIMEOUT_MS = 180_000  # a cold Keras worker on two shared cores

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,46 +11,37 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.formats.models import seeded
-from tests.formats.test_keras2_variants import as_keras2_file
-from tests.kerasref import keras
-from tests.web.conftest import make_client
+from tests.support.api import finished, make_client, post, post_file
+from tests.support.files import as_keras2_file
+from tests.support.kerasref import keras
+from tests.support.models import (
+    KERAS2_FUNCTIONAL,
+    KERAS2_SEQUENTIAL,
+    SEED_INPUT,
+    randomize_weights,
+    seed_spec,
+)
 
 layers = keras.layers
-SEED_INPUT = [[0, 1], [2, 3]]
 EPSILON = 0.001
 # Fresh BN (moving_mean 0, moving_variance 1, gamma 1, beta 0) at inference: x / √(1 + ε).
-SEED_INFERENCE = np.array(SEED_INPUT, dtype=np.float64) / np.sqrt(1 + EPSILON)
+SEED_INFERENCE = SEED_INPUT.astype(np.float64) / np.sqrt(1 + EPSILON)
 # Training mode: each column's batch mean (1, 2) and variance 1 replace the moving ones:
 # (x − mean) / √(1 + ε) = ±1 / √1.001.
 SEED_TRAINING = np.array([[-1, -1], [1, 1]]) / np.sqrt(1 + EPSILON)
-POLL_S = 240
+# What a check says of its seeded inputs (README, app/analysis/inputs.py).
+SEEDED_DISTRIBUTION = "Normal(0, 1) for float inputs; uniform integer ids for Embedding inputs"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with make_client(tmp_path_factory.mktemp("checks"), workers=1) as client:
-        yield client
-
-
-def seed_spec() -> str:
-    return keras.Sequential([keras.Input((2,)), layers.BatchNormalization(axis=1)]).to_json()
-
-
-def trained_like(model, seed=3):
-    """Seeded weights; BN variances positive, so statistics are not 0 and 1."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for w in model.weights:
-        name = w.path.rsplit("/", 1)[-1]
-        low = 0.5 if name == "moving_variance" else -1.0
-        values.append(rng.uniform(low, 1.5, w.shape).astype("float32"))
-    model.set_weights(values)
-    return model
+def client(tmp_path_factory, warm_pool):
+    with warm_pool.lent() as pool:
+        with make_client(tmp_path_factory.mktemp("checks"), pool) as client:
+            yield client
 
 
 def conv_bn_model():
-    return trained_like(
+    return randomize_weights(
         keras.Sequential(
             [
                 keras.Input((12, 12, 3)),
@@ -69,29 +59,8 @@ def conv_bn_model():
     )
 
 
-def post(client, **kwargs):
-    params = kwargs.pop("params", {})
-    return client.post("/api/v1/reports", params={"wait": "true", **params}, **kwargs)
-
-
-def post_file(client, path, **kwargs):
-    with path.open("rb") as fh:
-        files = {"file": (path.name, fh), **kwargs.pop("files", {})}
-        return post(client, files=files, **kwargs)
-
-
-def finished(client, report_id):
-    deadline = time.monotonic() + POLL_S
-    while time.monotonic() < deadline:
-        check = client.get(f"/api/v1/reports/{report_id}").json()["check"]
-        if check["status"] not in ("queued", "running"):
-            return check
-        time.sleep(0.2)
-    raise AssertionError("the check did not finish")
-
-
 def test_check_seed_question_inference_gives_x_over_sqrt_1001(client):
-    response = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT})
+    response = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT.tolist()})
     assert response.status_code == 201
     check = response.json()["check"]
     assert check["status"] == "passed", check
@@ -103,7 +72,7 @@ def test_check_seed_question_inference_gives_x_over_sqrt_1001(client):
 
 
 def test_check_seed_question_training_uses_batch_statistics(client):
-    body = {"spec": seed_spec(), "inputs": SEED_INPUT, "mode": "training"}
+    body = {"spec": seed_spec(), "inputs": SEED_INPUT.tolist(), "mode": "training"}
     check = post(client, json=body).json()["check"]
     assert check["status"] == "passed", check
     [output] = check["outputs"]
@@ -126,13 +95,17 @@ def test_check_file_passes_layer_by_layer_on_seeded_inputs(client, tmp_path, suf
     assert check["inputs"] == {
         "source": "seeded",
         "seed": 0,
-        "distribution": check["inputs"]["distribution"],
+        "distribution": SEEDED_DISTRIBUTION,
         "batch_size": 2,
         "shapes": [[2, 12, 12, 3]],
         "notes": [],
     }
     [output] = check["outputs"]
     assert output["shape"] == [2, 4]
+    # The documented rule, followed: seed 0, Normal(0, 1), one draw of the batch's shape.
+    seeded = np.random.default_rng(0).standard_normal((2, 12, 12, 3)).astype("float32")
+    expected = model.predict(seeded, verbose=0)
+    np.testing.assert_allclose(output["keras"], expected, rtol=1e-5, atol=1e-6)
     assert check["keras_version"] == keras.__version__
     assert check["timing"]["reference_s"] > 0 and check["timing"]["keras_predict_s"] > 0
 
@@ -156,7 +129,7 @@ def test_check_file_outputs_equal_keras_predict_in_this_process(client, tmp_path
 def test_check_two_input_model_takes_npz_inputs_by_name(client, tmp_path):
     a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
     merged = layers.Concatenate()([layers.Dense(4)(a), b])
-    model = seeded(keras.Model([a, b], layers.Dense(2)(merged)))
+    model = randomize_weights(keras.Model([a, b], layers.Dense(2)(merged)))
     path = tmp_path / "two.keras"
     model.save(path)
     rng = np.random.default_rng(1)
@@ -170,7 +143,7 @@ def test_check_two_input_model_takes_npz_inputs_by_name(client, tmp_path):
 
 
 def test_check_embedding_gru_gets_integer_ids_with_padding(client, tmp_path):
-    model = seeded(
+    model = randomize_weights(
         keras.Sequential(
             [keras.Input((None,)), layers.Embedding(20, 4, mask_zero=True), layers.GRU(3)]
         )
@@ -186,7 +159,7 @@ def test_check_embedding_gru_gets_integer_ids_with_padding(client, tmp_path):
 def test_check_embedding_average_of_the_kept_steps_passes(client, tmp_path):
     """The text classifier of the tutorials: Embedding(mask_zero=True), then the mean over
     the steps that are not padding (the seeded ids end in padding on the second sample)."""
-    model = seeded(
+    model = randomize_weights(
         keras.Sequential(
             [
                 keras.Input((None,)),
@@ -210,7 +183,7 @@ def test_check_masked_self_attention_classifier_passes(client, tmp_path):
     x = layers.Embedding(30, 8, mask_zero=True)(ids)
     x = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
     x = layers.GlobalAveragePooling1D()(x)
-    model = seeded(keras.Model(ids, layers.Dense(3)(x)))
+    model = randomize_weights(keras.Model(ids, layers.Dense(3)(x)))
     path = tmp_path / "attention.keras"
     model.save(path)
     check = post_file(client, path).json()["check"]
@@ -238,7 +211,7 @@ def test_check_inputs_of_the_wrong_shape_are_refused_before_anything(client):
 
 
 def test_check_keras2_file_with_default_groups_runs_without_the_key(client, tmp_path):
-    model = trained_like(
+    model = randomize_weights(
         keras.Sequential(
             [keras.Input((8, 8, 2)), layers.DepthwiseConv2D(3), layers.BatchNormalization()]
         )
@@ -301,7 +274,7 @@ def test_health_reports_warm_workers_and_their_keras(client):
 
 
 def test_check_shows_each_batchnorm_layer_in_both_modes(client):
-    check = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT}).json()["check"]
+    check = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT.tolist()}).json()["check"]
     [bn] = check["batchnorm"]
     assert (bn["axis"], bn["channels"], bn["keras_mode"]) == (1, [0, 1], "inference")
     assert bn["inputs"] == [0.0, 1.0]
@@ -311,7 +284,7 @@ def test_check_shows_each_batchnorm_layer_in_both_modes(client):
 
 
 def test_get_check_alone_matches_the_report_check(client):
-    report = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT}).json()
+    report = post(client, json={"spec": seed_spec(), "inputs": SEED_INPUT.tolist()}).json()
     response = client.get(f"/api/v1/reports/{report['id']}/check")
     assert response.status_code == 200
     assert response.json() == report["check"]
@@ -375,19 +348,22 @@ def test_check_teachable_machine_is_unsupported_but_our_outputs_match_keras2(cli
     np.testing.assert_allclose(output["reference"], expected, atol=1e-5)
 
 
-def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch):
+def test_check_runs_with_a_relative_data_folder(tmp_path, monkeypatch, warm_pool):
     """Workers run in folders of their own: the data folder must not stay relative."""
     monkeypatch.chdir(tmp_path)
-    with TestClient(create_app(Settings(data_dir=Path("data"), workers=1))) as relative:
-        check = post(relative, json={"spec": seed_spec(), "inputs": SEED_INPUT}).json()["check"]
+    # The shared pool's workers started elsewhere; it does not matter: each runs in a private
+    # folder of its own (never the server's working folder), so a relative path breaks there.
+    body = {"spec": seed_spec(), "inputs": SEED_INPUT.tolist()}
+    with warm_pool.lent() as pool:
+        with TestClient(create_app(Settings(data_dir=Path("data"), workers=1), pool)) as relative:
+            check = post(relative, json=body).json()["check"]
     assert check["status"] == "passed", check
     assert relative.app.state.settings.data_dir == tmp_path / "data"
 
 
-@pytest.mark.parametrize("name", ["KERAS2_SEQUENTIAL", "KERAS2_FUNCTIONAL"])
-def test_check_runs_a_keras2_spec_without_module_keys(client, name):
-    from tests.formats import test_spec_json
-
-    spec = getattr(test_spec_json, name)
+@pytest.mark.parametrize(
+    "spec", [KERAS2_SEQUENTIAL, KERAS2_FUNCTIONAL], ids=["KERAS2_SEQUENTIAL", "KERAS2_FUNCTIONAL"]
+)
+def test_check_runs_a_keras2_spec_without_module_keys(client, spec):
     check = post(client, json={"spec": spec}).json()["check"]
     assert check["status"] == "passed", check

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from app.check.keras import process
-from tests import kerasref
-from tests.checks.test_check_api import post_file, trained_like
-from tests.kerasref import keras
 from tests.reference.harness import TOLERANCE
-from tests.web.conftest import make_client
+from tests.support import kerasref
+from tests.support.api import make_client, post_file
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 layers = keras.layers
 
@@ -36,7 +36,7 @@ def own_kernels_client(tmp_path_factory):
 
 
 def channels_first_model():
-    return trained_like(
+    return randomize_weights(
         keras.Sequential(
             [
                 keras.Input((3, 7, 6)),

@@ -1,5 +1,12 @@
 """Faults are survived: a worker killed mid-check, a model past the timeout, a full queue.
-Breakdowns keep being served meanwhile."""
+Breakdowns keep being served meanwhile.
+
+Each test starts a Keras pool of its own instead of borrowing the session's warm one: one
+kills a worker, two set the pool's own limits (timeout, memory ceiling) that kill it, and
+one leaves a slow check running when it ends. If the pool did not recover, no other test
+would fail for it. They run their checks one after another, so their pools keep no spare:
+a spare would be one more TensorFlow import on a machine the tests share.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,8 @@ import time
 
 import pytest
 
-from tests.checks.test_check_api import finished, seed_spec
-from tests.runtime.models import slow_model
-from tests.web.conftest import make_client
+from tests.support.api import finished, make_client
+from tests.support.models import SEED_INPUT, seed_spec, slow_model
 
 WAIT_S = 120
 
@@ -43,7 +49,7 @@ def busy_pids(client):
 
 
 def test_killed_worker_ends_the_check_in_error_and_the_next_one_passes(tmp_path, slow_file):
-    with make_client(tmp_path, workers=1) as client:
+    with make_client(tmp_path, workers=1, spare_workers=0) as client:
         report = post_file(client, slow_file).json()
         wait_until(lambda: busy_pids(client))
         breakdown = client.post(
@@ -56,14 +62,14 @@ def test_killed_worker_ends_the_check_in_error_and_the_next_one_passes(tmp_path,
         assert "Keras worker stopped" in check["message"]
         after = client.post(
             "/api/v1/reports",
-            json={"spec": seed_spec(), "inputs": [[0, 1], [2, 3]]},
+            json={"spec": seed_spec(), "inputs": SEED_INPUT.tolist()},
             params={"wait": "true"},
         )
         assert after.json()["check"]["status"] == "passed"
 
 
 def test_model_past_the_timeout_ends_in_error_timeout(tmp_path, slow_file):
-    with make_client(tmp_path, workers=1, check_timeout_s=8) as client:
+    with make_client(tmp_path, workers=1, spare_workers=0, check_timeout_s=8) as client:
         report = post_file(client, slow_file, wait="true").json()
         check = report["check"]
         assert (check["status"], check["code"]) == ("error", "timeout"), check
@@ -75,7 +81,9 @@ def test_model_past_the_timeout_ends_in_error_timeout(tmp_path, slow_file):
 
 
 def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
-    with make_client(tmp_path, workers=1, max_queued_checks=0, check_timeout_s=60) as client:
+    with make_client(
+        tmp_path, workers=1, spare_workers=0, max_queued_checks=0, check_timeout_s=60
+    ) as client:
         first = post_file(client, slow_file)
         assert first.status_code == 201
         second = post_file(client, slow_file, recompute="true")
@@ -87,7 +95,7 @@ def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
 
 
 def test_worker_over_its_memory_ceiling_ends_the_check_in_error(tmp_path, slow_file):
-    with make_client(tmp_path, workers=1, worker_max_rss_bytes=64 << 20) as client:
+    with make_client(tmp_path, workers=1, spare_workers=0, worker_max_rss_bytes=64 << 20) as client:
         report = post_file(client, slow_file, wait="true").json()
         check = report["check"]
         assert (check["status"], check["code"]) == ("error", "memory-exceeded"), check

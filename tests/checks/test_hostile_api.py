@@ -13,10 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.checks.test_check_api import finished
-from tests.intake.fuzzing import mutate_bytes
-from tests.intake.hostile import (
+from tests.support.api import finished, make_client
+from tests.support.fuzzing import mutate_bytes
+from tests.support.hostile import (
     CANARY,
+    CONSTRUCTS,
     FORMATS,
     POSITIONS,
     inject,
@@ -24,8 +25,6 @@ from tests.intake.hostile import (
     with_member,
     with_model_config,
 )
-from tests.intake.test_config_scan import CONSTRUCTS
-from tests.web.conftest import make_client
 
 FUZZ_CASES = 40
 
@@ -36,9 +35,10 @@ def saved(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with make_client(tmp_path_factory.mktemp("hostile"), workers=1) as client:
-        yield client
+def client(tmp_path_factory, warm_pool):
+    with warm_pool.lent() as pool:
+        with make_client(tmp_path_factory.mktemp("hostile"), pool) as client:
+            yield client
 
 
 def submit(client, saved, fmt, text, folder):

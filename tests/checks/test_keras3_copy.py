@@ -6,9 +6,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from tests.formats.test_keras2_variants import as_keras2_file
-from tests.kerasref import keras
-from tests.web.conftest import make_client
+from tests.support.api import make_client
+from tests.support.files import as_keras2_file
+from tests.support.kerasref import keras
 
 
 def test_keras2_copy_is_written_outside_the_serving_process(tmp_path, monkeypatch):

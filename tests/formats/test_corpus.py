@@ -9,8 +9,8 @@ import pytest
 
 from app.formats import read_model
 from app.layers.registry import lookup
-from tests.formats.kerascompare import assert_matches_keras, resolved, totals
-from tests.kerasref import keras
+from tests.support.kerascompare import assert_weights_match_keras, resolved, totals
+from tests.support.kerasref import keras
 
 LOADABLE = [
     "hls4ml_keras_3layer.h5",
@@ -41,7 +41,7 @@ def test_read_corpus_file_matches_keras(corpus, tmp_path, name):
     model = keras_reference(path, tmp_path)
     with read_model(path) as loaded:
         assert loaded.format == FORMATS[path.suffix]
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_teachable_machine_matches_readme_totals(corpus):

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
-import h5py
 import numpy as np
 import pytest
 
 from app.formats import read_model
-from tests.formats.kerascompare import keras_totals, resolved, totals
-from tests.formats.models import seeded
-from tests.kerasref import keras
-
-
-def as_keras2_file(model, path, edit):
-    """Save with Keras 3's h5 writer, then edit the config as a Keras 2 writer had it."""
-    model.save(path)
-    with h5py.File(path, "r+") as f:
-        config = json.loads(f.attrs["model_config"])
-        for layer in config["config"]["layers"]:
-            edit(layer)
-        f.attrs["model_config"] = json.dumps(config)
-        f.attrs["keras_version"] = "2.4.0"
-    return path
+from tests.support.files import as_keras2_file
+from tests.support.kerascompare import keras_totals, resolved, totals
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 
 def add_time_major(layer):
@@ -33,7 +19,7 @@ def add_time_major(layer):
 
 @pytest.mark.parametrize("rnn", ["LSTM", "GRU", "SimpleRNN"])
 def test_rnn_saved_with_time_major_is_refused_by_keras3_but_explained(tmp_path, rnn):
-    model = seeded(
+    model = randomize_weights(
         keras.Sequential(
             [keras.Input((7, 5)), getattr(keras.layers, rnn)(4), keras.layers.Dense(2)]
         )
@@ -55,7 +41,9 @@ def test_depthwise_conv_with_groups_1_is_explained(tmp_path):
         if layer["class_name"] == "DepthwiseConv2D":
             layer["config"]["groups"] = 1
 
-    model = seeded(keras.Sequential([keras.Input((6, 6, 3)), keras.layers.DepthwiseConv2D(3)]))
+    model = randomize_weights(
+        keras.Sequential([keras.Input((6, 6, 3)), keras.layers.DepthwiseConv2D(3)])
+    )
     path = as_keras2_file(model, tmp_path / "dw.h5", add_groups)
     with pytest.raises(Exception):  # noqa: B017
         keras.saving.load_model(path, compile=False)

@@ -11,9 +11,9 @@ import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
 from app.formats import IntakeLimits, read_model
-from tests.formats.kerascompare import assert_matches_keras, resolved, weights_in_order
-from tests.formats.models import BUILDERS, build, layers, seeded
-from tests.kerasref import keras
+from tests.support.kerascompare import assert_weights_match_keras, resolved, weights_in_order
+from tests.support.kerasref import keras
+from tests.support.models import BUILDERS, build, layers, randomize_weights
 
 # The reader itself, its library errors translated with their cause (no rehearsal child).
 DIRECT = IntakeLimits(rehearse_hdf5=False)
@@ -25,7 +25,7 @@ def test_read_keras_v3_matches_keras_weights(name, tmp_path):
     model.save(tmp_path / "model.keras")
     with read_model(tmp_path / "model.keras") as loaded:
         assert loaded.format == "keras_v3"
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_keras_v3_reports_writer_version(tmp_path):
@@ -36,7 +36,7 @@ def test_read_keras_v3_reports_writer_version(tmp_path):
 
 
 def test_read_keras_v3_names_groups_by_class_not_by_layer_name(tmp_path):
-    model = seeded(
+    model = randomize_weights(
         keras.Sequential(
             [
                 keras.Input((3,)),
@@ -87,7 +87,7 @@ def test_read_keras_v3_deflated_archive_matches_keras(tmp_path):
     model.save(tmp_path / "stored.keras")
     _recompress(tmp_path / "stored.keras", tmp_path / "deflated.keras")
     with read_model(tmp_path / "deflated.keras") as loaded:
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_close_releases_weights_file(tmp_path):
@@ -201,7 +201,7 @@ def test_read_keras_v3_without_usable_metadata_still_reads(tmp_path, metadata):
             archive.writestr(name, data)
     with read_model(path) as loaded:
         assert loaded.keras_version is None
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_keras_finds_weights_of_a_class_saved_under_its_python_name(tmp_path):

@@ -11,9 +11,9 @@ import pytest
 
 from app.errors import MalformedModel
 from app.formats import IntakeLimits, read_model
-from tests.formats.kerascompare import assert_matches_keras, resolved
-from tests.formats.models import BUILDERS, build
-from tests.kerasref import keras
+from tests.support.kerascompare import assert_weights_match_keras, resolved
+from tests.support.kerasref import keras
+from tests.support.models import BUILDERS, build
 
 # The reader itself, its library errors translated with their cause (no rehearsal child).
 DIRECT = IntakeLimits(rehearse_hdf5=False)
@@ -25,7 +25,7 @@ def test_read_legacy_h5_matches_keras_weights(name, tmp_path):
     model.save(tmp_path / "model.h5")
     with read_model(tmp_path / "model.h5") as loaded:
         assert loaded.format == "legacy_h5"
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_legacy_h5_reports_writer_version_and_backend(tmp_path):
@@ -51,7 +51,7 @@ def test_read_legacy_h5_keras2_scopes_match_keras(name, suffix, tmp_path):
     write_keras2_h5(model, tmp_path / "k2.h5", suffix=suffix)
     with read_model(tmp_path / "k2.h5") as loaded:
         assert loaded.keras_version == "2.4.0"
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 @pytest.mark.parametrize("name", ["sequential_in_functional", "functional_in_sequential"])
@@ -59,14 +59,14 @@ def test_read_legacy_h5_keras2_nested_model_trainables_first_matches_keras(name,
     model = build(name)
     write_keras2_h5(model, tmp_path / "k2.h5")
     with read_model(tmp_path / "k2.h5") as loaded:
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_legacy_h5_joins_chunked_name_attributes(tmp_path):
     model = build("dense_bn")
     write_keras2_h5(model, tmp_path / "k2.h5", chunked=True)
     with read_model(tmp_path / "k2.h5") as loaded:
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_legacy_h5_with_user_block_matches_keras(tmp_path):
@@ -80,7 +80,7 @@ def test_read_legacy_h5_with_user_block_matches_keras(tmp_path):
             dst.attrs[key] = value
         src.copy(src["model_weights"], dst)
     with read_model(tmp_path / "blocked.h5") as loaded:
-        assert_matches_keras(resolved(loaded), model, values=True)
+        assert_weights_match_keras(resolved(loaded), model, values=True)
 
 
 def test_read_legacy_h5_weights_only_file_is_malformed(tmp_path):

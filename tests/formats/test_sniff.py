@@ -9,7 +9,7 @@ import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
 from app.formats import IntakeLimits, read_model, sniff_bytes, sniff_path
-from tests.formats.models import build
+from tests.support.models import build
 
 # The reader itself, its library errors translated with their cause (no rehearsal child).
 DIRECT = IntakeLimits(rehearse_hdf5=False)

@@ -8,51 +8,9 @@ import pytest
 
 from app.errors import InvalidSpec, UnknownLayers
 from app.formats import read_model, read_spec
-from tests.formats.kerascompare import assert_matches_keras, resolved, totals
-from tests.formats.models import BUILDERS, build
-from tests.kerasref import keras
-
-# A Keras 2.4 `to_json()`, as written: Dense(4) on 3 inputs, then BatchNormalization.
-# Dense 3·4 + 4 = 16; BN 4 · 4 = 16 (8 trainable, 8 not): total 32, trainable 24.
-KERAS2_SEQUENTIAL = (
-    '{"class_name": "Sequential", "config": {"name": "sequential", "layers": ['
-    '{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 3], "dtype": "float32",'
-    ' "sparse": false, "ragged": false, "name": "dense_input"}},'
-    '{"class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32",'
-    ' "units": 4, "activation": "relu", "use_bias": true}},'
-    '{"class_name": "BatchNormalization", "config": {"name": "batch_normalization",'
-    ' "trainable": true, "dtype": "float32", "axis": [1], "momentum": 0.99, "epsilon": 0.001,'
-    ' "center": true, "scale": true}}]}, "keras_version": "2.4.0", "backend": "tensorflow"}'
-)
-
-# A Keras 2.2 functional `to_json()`: class `Model`, inbound nodes as lists.
-# Dense 5·2 + 2 = 12 twice (shared, counted once) + Dense 2·1 + 1 = 3: total 15.
-KERAS2_FUNCTIONAL = json.dumps(
-    {
-        "class_name": "Model",
-        "keras_version": "2.2.4",
-        "backend": "tensorflow",
-        "config": {
-            "name": "model_1",
-            "layers": [
-                {"name": "input_1", "class_name": "InputLayer",
-                 "config": {"batch_input_shape": [None, 5], "name": "input_1"},
-                 "inbound_nodes": []},
-                {"name": "input_2", "class_name": "InputLayer",
-                 "config": {"batch_input_shape": [None, 5], "name": "input_2"},
-                 "inbound_nodes": []},
-                {"name": "shared", "class_name": "Dense",
-                 "config": {"name": "shared", "units": 2, "use_bias": True},
-                 "inbound_nodes": [[["input_1", 0, 0, {}]], [["input_2", 0, 0, {}]]]},
-                {"name": "head", "class_name": "Dense",
-                 "config": {"name": "head", "units": 1, "use_bias": True},
-                 "inbound_nodes": [[["shared", 1, 0, {}]]]},
-            ],
-            "input_layers": [["input_1", 0, 0], ["input_2", 0, 0]],
-            "output_layers": [["head", 0, 0]],
-        },
-    }
-)  # fmt: skip
+from tests.support.kerascompare import assert_weights_match_keras, resolved, totals
+from tests.support.kerasref import keras
+from tests.support.models import BUILDERS, KERAS2_FUNCTIONAL, KERAS2_SEQUENTIAL, build
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
@@ -60,7 +18,7 @@ def test_read_spec_string_matches_keras(name):
     model = build(name)
     with read_spec(model.to_json()) as loaded:
         assert loaded.format == "spec_json"
-        assert_matches_keras(resolved(loaded), model, values=False)
+        assert_weights_match_keras(resolved(loaded), model, values=False)
 
 
 @pytest.mark.parametrize("form", ["object", "string", "json_in_json"])
@@ -69,7 +27,7 @@ def test_read_spec_accepts_each_form(form):
     text = model.to_json()
     spec = {"object": json.loads(text), "string": text, "json_in_json": json.dumps(text)}[form]
     with read_spec(spec) as loaded:
-        assert_matches_keras(resolved(loaded), model, values=False)
+        assert_weights_match_keras(resolved(loaded), model, values=False)
 
 
 def test_read_spec_leaves_every_layer_without_stored_weights():
@@ -100,7 +58,7 @@ def test_read_model_reads_spec_file_with_bom_and_whitespace(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf \n\t" + model.to_json().encode())
     with read_model(path) as loaded:
         assert loaded.format == "spec_json"
-        assert_matches_keras(resolved(loaded), model, values=False)
+        assert_weights_match_keras(resolved(loaded), model, values=False)
 
 
 def test_read_spec_invalid_json_names_line_and_column():
@@ -147,4 +105,4 @@ def test_read_spec_rnn_over_a_cell_matches_keras(cell):
     )
     with read_spec(model.to_json()) as loaded:
         assert loaded.refusals == []
-        assert_matches_keras(resolved(loaded), model, values=False)
+        assert_weights_match_keras(resolved(loaded), model, values=False)

@@ -31,7 +31,7 @@ from app.intake.allowlist import (
 )
 from app.intake.refusals import REFUSAL_CODES, Refusal
 from app.layers.registry import known_classes
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 KEBAB = r"^[a-z]+(-[a-z]+)*$"
 OPERATION_MODULES = ["keras.src.ops.numpy", "keras.src.ops.nn"]

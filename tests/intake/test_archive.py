@@ -22,7 +22,7 @@ from app.errors import (
 from app.formats import read_model
 from app.intake.archive import copy_member
 from app.intake.limits import IntakeLimits
-from tests.intake.hostile import save_base
+from tests.support.hostile import save_base
 
 # The reader itself, its library errors translated with their cause (no rehearsal child).
 DIRECT = IntakeLimits(rehearse_hdf5=False)

@@ -25,8 +25,8 @@ from app.errors import (
     TensorBudgetExceeded,
 )
 from app.formats import read_spec
-from tests.formats.models import layers
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import layers
 
 
 def resolved_spec(spec):

@@ -9,98 +9,24 @@ import pytest
 from app.errors import PathInConfig
 from app.formats import read_model, read_spec
 from app.intake.config_scan import looks_like_path, scan_model_config
-from tests.formats.models import layers
-from tests.intake.hostile import (
+from tests.support.hostile import (
     CANARY,
+    CONSTRUCTS,
     FORMATS,
     POSITIONS,
-    canary_function,
     inject,
-    replace_layer,
+    lambda_bytecode,
     save_base,
     serialized,
     with_member,
 )
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import layers
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     return save_base(tmp_path_factory.mktemp("base"))
-
-
-def lambda_bytecode(folder):
-    return lambda entry: replace_layer(entry, serialized(layers.Lambda(canary_function(folder))))
-
-
-def lambda_reference(folder):
-    function = {"module": "builtins", "class_name": "function", "config": "print"}
-    lam = {"module": "keras.layers", "class_name": "Lambda", "config": {"function": function}}
-    return lambda entry: replace_layer(entry, lam)
-
-
-def lambda_activation(folder):
-    function = serialized(layers.Lambda(canary_function(folder)))["config"]["function"]
-    assert function["class_name"] == "__lambda__"
-    return lambda entry: entry["config"].update(activation=function)
-
-
-def function_initializer(folder):
-    function = {"module": "os", "class_name": "function", "config": "system"}
-    return lambda entry: entry["config"].update(kernel_initializer=function)
-
-
-def unknown_activation(folder):
-    return lambda entry: entry["config"].update(activation="os.system")
-
-
-def tfsm_layer(folder):
-    config = {"filepath": "/srv/models/saved", "call_endpoint": "serve"}
-    return lambda entry: replace_layer(entry, {"class_name": "TFSMLayer", "config": config})
-
-
-def torch_wrapper(folder):
-    config = {"module": "gASVKAAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAVlY2hvIJSFlFKULg=="}
-    wrapper = {"class_name": "TorchModuleWrapper", "config": config}
-    return lambda entry: replace_layer(entry, wrapper)
-
-
-def file_vocabulary(folder):
-    config = {"vocabulary": "https://evil.example/vocab.txt", "output_mode": "int"}
-    return lambda entry: replace_layer(entry, {"class_name": "StringLookup", "config": config})
-
-
-def unexpected_module(folder):
-    return lambda entry: entry.update(module="evil.layers")
-
-
-def unexpected_registered_name(folder):
-    return lambda entry: entry.update(registered_name="evil>Dense")
-
-
-def custom_class(folder):
-    return lambda entry: entry.update(class_name="EvilDense", registered_name="evil>EvilDense")
-
-
-def custom_initializer(folder):
-    init = {"module": "evil.init", "class_name": "Evil", "config": {}, "registered_name": None}
-    return lambda entry: entry["config"].update(kernel_initializer=init)
-
-
-CONSTRUCTS = {
-    "lambda-bytecode": (lambda_bytecode, "lambda-layer"),
-    "lambda-reference": (lambda_reference, "lambda-layer"),
-    "lambda-activation": (lambda_activation, "python-lambda"),
-    "function-initializer": (function_initializer, "function-reference"),
-    "unknown-activation": (unknown_activation, "unknown-activation"),
-    "tfsm-layer": (tfsm_layer, "code-layer"),
-    "torch-wrapper": (torch_wrapper, "code-layer"),
-    "file-vocabulary": (file_vocabulary, "file-vocabulary"),
-    "unexpected-module": (unexpected_module, "unexpected-module"),
-    "unexpected-registered-name": (unexpected_registered_name, "unexpected-registered-name"),
-    "custom-class": (custom_class, "unknown-layer"),
-    "custom-initializer": (custom_initializer, "unknown-object"),
-}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -7,7 +7,7 @@ import pytest
 
 from app.analysis.resolve import resolve
 from app.formats import read_model
-from tests.formats.kerascompare import totals
+from tests.support.kerascompare import totals
 
 CLEAN = [
     "hls4ml_keras_3layer.h5",

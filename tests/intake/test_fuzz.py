@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from app.intake.limits import IntakeLimits
-from tests.formats.models import build
-from tests.intake.fuzzing import mutation, our_temporary_files, read_mutant
+from tests.support.fuzzing import mutation, our_temporary_files, read_mutant
+from tests.support.models import build
 
 MUTANTS_PER_FILE = 75
 TIMEOUT_S = 3.0  # a mutant that hangs libhdf5 is refused after this (see test_rehearsal)

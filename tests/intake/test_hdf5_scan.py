@@ -29,7 +29,7 @@ from app.errors import (
 from app.explain import read_isolated
 from app.formats import read_model
 from app.intake.limits import IntakeLimits
-from tests.intake.hostile import save_base, with_member
+from tests.support.hostile import save_base, with_member
 
 CONTAINERS = ("legacy_h5", "keras_v3")
 

@@ -15,8 +15,8 @@ from app.errors import MalformedModel, OversizedAttribute, UnreadableFile
 from app.explain import explain_file, explaining, read_isolated
 from app.intake.limits import IntakeLimits
 from app.isolation import _judge
-from tests.intake.hostile import save_base
-from tests.intake.hostile_tasks import sends_the_model_read_twice
+from tests.support.hostile import save_base
+from tests.support.hostile_tasks import sends_the_model_read_twice
 
 HEAP_COLLECTION = b"GCOL"
 HEAP_HEADER = 16  # signature, version, reserved, collection size

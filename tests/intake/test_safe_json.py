@@ -19,7 +19,7 @@ from app.errors import (
 from app.formats import read_model, read_spec
 from app.intake.limits import IntakeLimits
 from app.intake.safe_json import check_parsed, load_json, max_depth
-from tests.intake.hostile import FORMATS, save_base, with_member
+from tests.support.hostile import FORMATS, save_base, with_member
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from app.analysis.resolve import resolve
 from app.formats.config import parse_model
 from app.layers.registry import known_classes, lookup
-from tests.kerasref import keras, weight_path
+from tests.support.kerasref import keras, weight_path
 
 
 @dataclass(frozen=True)

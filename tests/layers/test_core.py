@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.layers.registry import lookup
-from tests.kerasref import layer_facts
+from tests.support.kerasref import layer_facts
 
 
 def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.layers.registry import lookup
-from tests.kerasref import keras, layer_facts
-from tests.layers.test_keras_paths import chain, functional, predicted_datasets, stored_datasets
+from tests.support.kerasref import keras, layer_facts
+from tests.support.weight_paths import chain, functional, predicted_datasets, stored_datasets
 
 
 def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:

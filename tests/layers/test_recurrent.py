@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.layers.registry import lookup
-from tests.kerasref import layer_facts
+from tests.support.kerasref import layer_facts
 
 
 def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:

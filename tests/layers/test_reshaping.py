@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from app.layers.registry import lookup
-from tests.kerasref import layer_facts
+from tests.support.kerasref import layer_facts
 
 CF = {"data_format": "channels_first"}
 

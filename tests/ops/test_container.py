@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.models import saved, seed_model
+from tests.support.files import saved
+from tests.support.models import seed_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT.parent / "shared" / "tools" / "container-smoke"

@@ -7,7 +7,7 @@ arguments, layers outside `keras.layers`, weights of sublayers, several outputs.
 call arguments (`use_causal_mask`, `return_attention_scores`) from its config. Weights are
 keyed by their path inside the layer (`query/kernel`), the registry's weight names.
 
-Only tests import this (it imports keras through tests.kerasref).
+Only tests import this (it imports keras through tests.support.kerasref).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
-from tests import kerasref
-from tests.kerasref import keras, weight_path
-from tests.reference.harness import TOLERANCE, keras_layer, randomize_weights
+from tests.reference.harness import TOLERANCE, keras_layer
+from tests.support import kerasref
+from tests.support.kerasref import keras, weight_path
+from tests.support.models import randomize_weights
 
 
 def build_layer(class_name: str, config: dict[str, Any]) -> Any:
@@ -48,8 +49,8 @@ def path_weights(layer: Any) -> dict[str, np.ndarray]:
 
 
 def call(layer: Any, inputs: list[np.ndarray], as_list: bool, kwargs: dict, training: bool):
-    """Call the layer eagerly (the same way on every CPU: tests.kerasref.call); its output(s)
-    as a list of NumPy arrays."""
+    """Call the layer eagerly (the same way on every CPU: tests.support.kerasref.call); its
+    output(s) as a list of NumPy arrays."""
     args = [list(inputs)] if as_list else list(inputs)
     out = kerasref.call(layer, *args, training=training, **kwargs)
     outs = list(out) if isinstance(out, list | tuple) else [out]
@@ -68,7 +69,7 @@ def keras_outputs(
     keras.utils.set_random_seed(0)
     layer = build_layer(class_name, config)
     call(layer, inputs, as_list, call_kwargs or {}, training)  # builds the weights
-    randomize_weights(layer)
+    randomize_weights(layer, seed=1)
     outputs = call(layer, inputs, as_list, call_kwargs or {}, training)
     return outputs, path_weights(layer), layer.get_config()
 

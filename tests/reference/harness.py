@@ -1,6 +1,6 @@
 """Run one Keras layer and the reference forward on the same seeded inputs and weights.
 
-Only tests import this (it imports keras through tests.kerasref).
+Only tests import this (it imports keras through tests.support.kerasref).
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from typing import Any
 import numpy as np
 
 from app.reference import run_layer
-from tests import kerasref
-from tests.kerasref import keras
+from tests.support import kerasref
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 # One tolerance for every comparison: float32 arithmetic on values of order 1.
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
-
-# Weights that must stay positive (variances); the rest are drawn from Normal(0, 0.5).
-POSITIVE = {"moving_variance", "variance"}
 
 
 def keras_layer(class_name: str, config: dict[str, Any]) -> Any:
@@ -36,26 +34,6 @@ def random_inputs(shapes: list[tuple[int, ...]], seed: int = 0) -> list[np.ndarr
     return [rng.normal(size=shape).astype(np.float32) for shape in shapes]
 
 
-def randomize_weights(layer: Any, seed: int = 1) -> None:
-    """Seeded random values for every float weight, so 0/1 initial values hide no bug."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for w in layer.weights:
-        name = w.path.rsplit("/", 1)[-1]
-        current = np.asarray(w.numpy())
-        if not np.issubdtype(current.dtype, np.floating):
-            values.append(current)
-        elif name in POSITIVE:
-            values.append(rng.uniform(0.5, 2.0, current.shape).astype(current.dtype))
-        else:
-            values.append((0.5 * rng.normal(size=current.shape)).astype(current.dtype))
-    layer.set_weights(values)
-    # Normalization caches mean/variance from its adapted weights; loading a saved model
-    # calls finalize_state, set_weights does not.
-    if hasattr(layer, "finalize_state"):
-        layer.finalize_state()
-
-
 def named_weights(layer: Any) -> dict[str, np.ndarray]:
     """The layer's weights keyed by their Keras name (the last part of `weight.path`).
 
@@ -70,7 +48,7 @@ def named_weights(layer: Any) -> dict[str, np.ndarray]:
 
 def keras_call(layer: Any, inputs: list[np.ndarray], training: bool = False) -> np.ndarray:
     """Call the layer eagerly on one input or a list of inputs (the same way on every CPU:
-    tests.kerasref.call); a NumPy result."""
+    tests.support.kerasref.call); a NumPy result."""
     arg = inputs[0] if len(inputs) == 1 else list(inputs)
     return keras.ops.convert_to_numpy(kerasref.call(layer, arg, training=training))
 
@@ -87,7 +65,7 @@ def keras_side(
     layer = keras_layer(class_name, config)
     keras_call(layer, inputs, training)  # builds the weights
     if randomize:
-        randomize_weights(layer)
+        randomize_weights(layer, seed=1)
     return keras_call(layer, inputs, training), named_weights(layer), layer.get_config()
 
 
@@ -110,7 +88,7 @@ def compare(
     return ours, expected
 
 
-def assert_matches_keras(
+def assert_layer_matches_keras(
     class_name: str,
     config: dict[str, Any],
     inputs: list[np.ndarray],

@@ -14,9 +14,10 @@ import numpy as np
 
 from app.reference import run_layer
 from app.reference.forwards import as_outputs, named_weights
-from tests import kerasref
-from tests.kerasref import keras, weight_path
-from tests.reference.harness import TOLERANCE, keras_layer, randomize_weights
+from tests.reference.harness import TOLERANCE, keras_layer
+from tests.support import kerasref
+from tests.support.kerasref import keras, weight_path
+from tests.support.models import randomize_weights
 
 
 def entry(class_name: str, **config: Any) -> dict:
@@ -46,7 +47,7 @@ def keras_run(
     if states is not None:
         kwargs["initial_state"] = list(states)
     kerasref.call(layer, x, **kwargs)  # builds the weights
-    randomize_weights(layer)
+    randomize_weights(layer, seed=1)
     outputs = keras.tree.flatten(kerasref.call(layer, x, **kwargs))
     weights = {weight_path(layer, w): np.asarray(w.numpy()) for w in layer.weights}
     return [keras.ops.convert_to_numpy(o) for o in outputs], weights, layer.get_config()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from app.reference.activations import ACTIVATIONS, get_activation
-from tests.kerasref import keras
-from tests.reference.harness import TOLERANCE, assert_matches_keras
+from tests.reference.harness import TOLERANCE, assert_layer_matches_keras
+from tests.support.kerasref import keras
 
 # Boundaries of the piecewise activations, plus a spread of ordinary and large values.
 EDGES = [-100.0, -6.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0, 30.0, 100.0]
@@ -104,4 +104,4 @@ LAYERS = [
     ("class_name", "config"), LAYERS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(LAYERS)]
 )
 def test_activation_layer_matches_keras(class_name, config):
-    assert_matches_keras(class_name, config, [sample((2, 4, 6))])
+    assert_layer_matches_keras(class_name, config, [sample((2, 4, 6))])

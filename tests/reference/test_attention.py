@@ -10,14 +10,15 @@ import pytest
 
 from app.errors import UnsupportedModel
 from app.reference import run_layer
-from tests.kerasref import keras
 from tests.reference.calls import (
     as_outputs,
     assert_call_matches_keras,
     build_layer,
     path_weights,
 )
-from tests.reference.harness import TOLERANCE, random_inputs, randomize_weights
+from tests.reference.harness import TOLERANCE, random_inputs
+from tests.support.kerasref import keras
+from tests.support.models import randomize_weights
 
 CAUSAL = {"use_causal_mask": True}
 SCORES = {"return_attention_scores": True}
@@ -175,7 +176,7 @@ def assert_masked_call_matches_keras(class_name, config, kwargs, inputs, masks, 
     the masked call, and the masks change Keras' answer (so the case tests them)."""
     layer = build_layer(class_name, config)
     call(layer, None)  # builds the weights
-    randomize_weights(layer)
+    randomize_weights(layer, seed=1)
     expected = numpy_list(call(layer, masks))
     weights = path_weights(layer)
     ours = as_outputs(run_layer(class_name, {**config, **kwargs}, weights, inputs, masks=masks))

@@ -8,7 +8,7 @@ import pytest
 
 from app.reference import run_layer
 from tests.reference.calls import assert_call_matches_keras, keras_outputs
-from tests.reference.harness import TOLERANCE, assert_matches_keras, random_inputs
+from tests.reference.harness import TOLERANCE, assert_layer_matches_keras, random_inputs
 
 CONV_LSTM = [
     ("ConvLSTM1D", {"filters": 3, "kernel_size": 3}, (2, 4, 7, 2)),
@@ -75,7 +75,7 @@ def _ids(cases):
 @pytest.mark.parametrize(("class_name", "config", "shape"), CONV_LSTM, ids=_ids(CONV_LSTM))
 def test_conv_lstm_matches_keras(class_name, config, shape):
     # weights keyed by role (`kernel`, `recurrent_kernel`, `bias`)
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))
 
 
 @pytest.mark.parametrize(("class_name", "config", "shape"), STATES, ids=_ids(STATES))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reference.harness import assert_matches_keras, random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 
 CONV = [
     ("Conv1D", {"filters": 4, "kernel_size": 3}, (2, 9, 3)),
@@ -141,14 +141,14 @@ def _ids(cases):
 
 @pytest.mark.parametrize(("class_name", "config", "shape"), CONV, ids=_ids(CONV))
 def test_conv_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))
 
 
 @pytest.mark.parametrize(("class_name", "config", "shape"), TRANSPOSE, ids=_ids(TRANSPOSE))
 def test_conv_transpose_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))
 
 
 @pytest.mark.parametrize(("class_name", "config", "shape"), DEPTHWISE, ids=_ids(DEPTHWISE))
 def test_depthwise_and_separable_match_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))

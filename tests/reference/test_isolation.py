@@ -13,7 +13,7 @@ import app.analysis.reference
 import app.layers  # noqa: F401  (fills the registry)
 import app.reference
 from app.reference import FORWARDS
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 FRAMEWORKS = {"keras", "tensorflow", "tf_keras", "jax", "jaxlib", "torch"}
 PACKAGE = Path(app.reference.__file__).parent

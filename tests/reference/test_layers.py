@@ -7,7 +7,7 @@ import pytest
 
 from app.errors import UnsupportedModel, WeightMismatch
 from app.reference import run_layer
-from tests.reference.harness import TOLERANCE, assert_matches_keras, keras_side, random_inputs
+from tests.reference.harness import TOLERANCE, assert_layer_matches_keras, keras_side, random_inputs
 
 CORE = [
     ("Dense", {"units": 4}, (3, 5)),
@@ -49,12 +49,12 @@ CORE = [
     ("class_name", "config", "shape"), CORE, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(CORE)]
 )
 def test_core_layer_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))
 
 
 def test_embedding_looks_up_rows_like_keras():
     ids = np.array([[0, 3, 9, 3], [5, 5, 1, 0]], dtype=np.int32)
-    assert_matches_keras("Embedding", {"input_dim": 10, "output_dim": 4}, [ids])
+    assert_layer_matches_keras("Embedding", {"input_dim": 10, "output_dim": 4}, [ids])
 
 
 def test_masking_zeroes_masked_timesteps_like_keras():
@@ -62,7 +62,7 @@ def test_masking_zeroes_masked_timesteps_like_keras():
     x[0, 1] = 0.0
     x[1, 3] = 0.0
     x[1, 4, 0] = 0.0  # one zero feature does not mask the timestep
-    out = assert_matches_keras("Masking", {"mask_value": 0.0}, [x])
+    out = assert_layer_matches_keras("Masking", {"mask_value": 0.0}, [x])
     assert not out[0, 1].any() and out[1, 4, 1] == x[1, 4, 1]
 
 

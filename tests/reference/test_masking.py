@@ -9,9 +9,9 @@ from app.errors import UnsupportedModel
 from app.layers.registry import REGISTRY, output_masks
 from app.reference import FORWARDS
 from app.reference.forwards import run_layer
-from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import entry
+from tests.support.kerasref import keras
 
 L = keras.layers
 # One value per required constructor argument of the classes that have a forward.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reference.harness import assert_matches_keras, random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 
 MERGING = [
     ("Add", {}, [(2, 3, 4)] * 3),
@@ -30,4 +30,4 @@ MERGING = [
     ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(MERGING)],
 )
 def test_merge_matches_keras(class_name, config, shapes):
-    assert_matches_keras(class_name, config, random_inputs(shapes))
+    assert_layer_matches_keras(class_name, config, random_inputs(shapes))

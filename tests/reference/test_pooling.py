@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.reference import run_layer
-from tests.reference.harness import assert_matches_keras, random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 
 POOLING = [
     ("MaxPooling1D", {"pool_size": 3, "strides": 2}, (2, 9, 3)),
@@ -42,7 +42,7 @@ POOLING = [
     ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(POOLING)],
 )
 def test_pooling_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]), randomize=False)
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]), randomize=False)
 
 
 def test_average_pooling_same_excludes_padded_cells():
@@ -73,7 +73,7 @@ ADAPTIVE = [
     ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(ADAPTIVE)],
 )
 def test_adaptive_pooling_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]), randomize=False)
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]), randomize=False)
 
 
 def test_adaptive_average_pooling_overlaps_windows():

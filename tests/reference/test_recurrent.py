@@ -7,13 +7,13 @@ import pytest
 
 from app.errors import UnsupportedModel
 from app.reference import run_layer
-from tests.kerasref import keras
 from tests.reference.harness import random_inputs
 from tests.reference.recurrent_harness import (
     assert_sequence_layer_matches_keras,
     entry,
     reference_run,
 )
+from tests.support.kerasref import keras
 
 X = random_inputs([(3, 5, 4)])[0]
 # Row 0: masked in the middle and at the end; row 1: leading steps masked (the output before

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.reference import run_layer
-from tests.reference.harness import assert_matches_keras, random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 
 RESHAPING = [
     ("ZeroPadding1D", {"padding": 2}, (2, 4, 3)),
@@ -46,7 +46,7 @@ RESHAPING = [
     ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(RESHAPING)],
 )
 def test_reshaping_matches_keras(class_name, config, shape):
-    assert_matches_keras(class_name, config, random_inputs([shape]))
+    assert_layer_matches_keras(class_name, config, random_inputs([shape]))
 
 
 def test_bilinear_upsampling_repeats_the_border_and_interpolates_inside():

@@ -10,7 +10,7 @@ import pytest
 from app.errors import UnsupportedModel
 from app.reference import run_layer
 from tests.reference.calls import assert_call_matches_keras
-from tests.reference.harness import assert_matches_keras, random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 
 INTERPOLATIONS = ["nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5"]
 
@@ -64,7 +64,9 @@ def _size_ids():
 @pytest.mark.parametrize(("source", "target"), SIZES, ids=_size_ids())
 def test_resizing_matches_keras(interpolation, source, target):
     config = {"height": target[0], "width": target[1], "interpolation": interpolation}
-    assert_matches_keras("Resizing", config, random_inputs([(2, *source, 3)]), randomize=False)
+    assert_layer_matches_keras(
+        "Resizing", config, random_inputs([(2, *source, 3)]), randomize=False
+    )
 
 
 @pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "lanczos3", "lanczos5"])
@@ -72,24 +74,26 @@ def test_resizing_matches_keras(interpolation, source, target):
 def test_resizing_antialias_matches_keras(interpolation, source, target):
     config = {"height": target[0], "width": target[1], "interpolation": interpolation}
     config["antialias"] = True
-    assert_matches_keras("Resizing", config, random_inputs([(1, *source, 2)]), randomize=False)
+    assert_layer_matches_keras(
+        "Resizing", config, random_inputs([(1, *source, 2)]), randomize=False
+    )
 
 
 @pytest.mark.parametrize(("config", "shape"), RESIZING, ids=[str(i) for i in range(len(RESIZING))])
 def test_resizing_options_match_keras(config, shape):
-    assert_matches_keras("Resizing", config, random_inputs([shape]), randomize=False)
+    assert_layer_matches_keras("Resizing", config, random_inputs([shape]), randomize=False)
 
 
 @pytest.mark.parametrize(
     ("config", "shape"), CENTER_CROP, ids=[str(i) for i in range(len(CENTER_CROP))]
 )
 def test_center_crop_matches_keras(config, shape):
-    assert_matches_keras("CenterCrop", config, random_inputs([shape]), randomize=False)
+    assert_layer_matches_keras("CenterCrop", config, random_inputs([shape]), randomize=False)
 
 
 @pytest.mark.parametrize(("class_name", "config"), AUGMENTATIONS, ids=[c for c, _ in AUGMENTATIONS])
 def test_augmentation_at_inference_matches_keras(class_name, config):
-    assert_matches_keras(class_name, config, random_inputs([(2, 6, 7, 3)]), randomize=False)
+    assert_layer_matches_keras(class_name, config, random_inputs([(2, 6, 7, 3)]), randomize=False)
 
 
 @pytest.mark.parametrize(("class_name", "config"), AUGMENTATIONS, ids=[c for c, _ in AUGMENTATIONS])
@@ -108,19 +112,19 @@ def _uint8_images(shape):
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic", "area"])
 def test_resizing_uint8_images_match_keras(interpolation):
     config = {"height": 5, "width": 9, "interpolation": interpolation}
-    assert_matches_keras("Resizing", config, _uint8_images((2, 7, 6, 3)), randomize=False)
+    assert_layer_matches_keras("Resizing", config, _uint8_images((2, 7, 6, 3)), randomize=False)
 
 
 @pytest.mark.parametrize("shape", [(2, 7, 6, 3), (1, 4, 9, 2)], ids=["crop", "smart-resize"])
 def test_center_crop_uint8_images_match_keras(shape):
-    assert_matches_keras(
+    assert_layer_matches_keras(
         "CenterCrop", {"height": 5, "width": 4}, _uint8_images(shape), randomize=False
     )
 
 
 @pytest.mark.parametrize(("class_name", "config"), AUGMENTATIONS, ids=[c for c, _ in AUGMENTATIONS])
 def test_augmentation_of_uint8_images_at_inference_matches_keras(class_name, config):
-    assert_matches_keras(class_name, config, _uint8_images((2, 6, 7, 3)), randomize=False)
+    assert_layer_matches_keras(class_name, config, _uint8_images((2, 6, 7, 3)), randomize=False)
 
 
 def test_resizing_nearest_doubles_each_pixel():

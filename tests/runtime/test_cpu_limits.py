@@ -11,7 +11,7 @@ import pytest
 
 from app.check.keras.cpu_limits import CHANNELS_FIRST, CODE, DILATION, explain_cpu_limit, facts_of
 from app.check.keras.worker import _layer_facts
-from tests.kerasref import keras
+from tests.support.kerasref import keras
 
 FRAMES = (
     '  File "/venv/lib/python3.11/site-packages/keras/src/backend/tensorflow/trainer.py", '

@@ -13,9 +13,9 @@ from app.check.keras import load_output
 from app.check.keras.jobs import JobFailed
 from app.check.keras.loading import load_model
 from app.check.keras.worker import run_job
-
-from .jobfiles import existing_file_job, file_job
-from .models import SEED_INPUT, seed_batchnorm, with_edited_config
+from tests.runtime.jobfiles import existing_file_job, file_job
+from tests.support.files import with_edited_config
+from tests.support.models import SEED_INPUT, seed_batchnorm
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

@@ -11,22 +11,26 @@ import numpy as np
 import pytest
 
 from app.check.keras import JobResult, WorkerPool, load_output
-
-from .jobfiles import existing_file_job, file_job, spec_job
-from .models import (
-    SEED_INPUT,
-    dense_bn_dense,
-    per_layer_predict,
-    seed_batchnorm,
-    slow_model,
-    with_edited_config,
-)
+from tests.runtime.jobfiles import existing_file_job, file_job, spec_job
+from tests.support.files import with_edited_config
+from tests.support.kerasref import per_layer_predict
+from tests.support.models import SEED_INPUT, dense_bn_dense, seed_batchnorm, slow_model
 
 WAIT_S = 180
 
 
 @pytest.fixture(scope="module")
-def pool():
+def pool(warm_pool):
+    """The session's warm pool, for the tests that leave it as they found it."""
+    with warm_pool.lent() as pool:
+        assert pool.wait_ready(WAIT_S), "no Keras worker became ready"
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def killing_pool():
+    """A pool of this module's own for the tests whose workers are killed (SIGKILL, past
+    the timeout, over the memory ceiling): if the pool did not recover, only they fail."""
     pool = WorkerPool(size=1, spares=1, timeout_s=120)
     pool.start()
     assert pool.wait_ready(WAIT_S), "no Keras worker became ready"
@@ -122,43 +126,6 @@ def test_run_spec_with_weights_matches_predict(pool, tmp_path):
     )
 
 
-def test_kill_busy_worker_reports_crash_then_next_job_passes(pool, tmp_path):
-    predicting = threading.Event()
-
-    def on_progress(progress):
-        if progress.stage == "predicting":
-            predicting.set()
-
-    request = file_job(tmp_path / "slow", slow_model(), [np.ones((1, 1), "float32")])
-    future = pool.submit(request, on_progress)
-    assert predicting.wait(WAIT_S)
-    [pid] = pool.busy_pids()
-    os.kill(pid, signal.SIGKILL)
-
-    crashed = future.result(timeout=WAIT_S)
-    after = _run(pool, file_job(tmp_path / "seed", seed_batchnorm(), [SEED_INPUT]))
-
-    assert (crashed.status, crashed.code) == ("error", "worker-crashed")
-    assert after.status == "ok", after.message
-
-
-def test_run_slow_model_times_out(pool, tmp_path):
-    request = file_job(tmp_path, slow_model(), [np.ones((1, 1), "float32")])
-
-    result = _run(pool, request, timeout_s=2.0)
-
-    assert (result.status, result.code) == ("timeout", "timeout")
-    assert not (tmp_path / "result.json").exists()
-
-
-def test_run_over_memory_ceiling_is_killed(pool, tmp_path):
-    request = file_job(tmp_path, slow_model(), [np.ones((1, 1), "float32")])
-
-    result = _run(pool, request, max_rss_bytes=32 * 1024 * 1024)  # TensorFlow alone needs more
-
-    assert (result.status, result.code) == ("error", "memory-exceeded")
-
-
 def test_load_unknown_class_says_so_in_plain_words(pool, tmp_path):
     seed_batchnorm().save(tmp_path / "seed.keras")
     job_dir = tmp_path / "job"
@@ -189,3 +156,43 @@ def test_run_pickled_inputs_are_refused(pool, tmp_path):
 
     assert (result.status, result.code) == ("error", "invalid-inputs")
     assert result.message == "The inputs file must hold x0, plain arrays only."
+
+
+# Last, so that their own pool runs only while they do.
+def test_kill_busy_worker_reports_crash_then_next_job_passes(killing_pool, tmp_path):
+    predicting = threading.Event()
+
+    def on_progress(progress):
+        if progress.stage == "predicting":
+            predicting.set()
+
+    request = file_job(tmp_path / "slow", slow_model(), [np.ones((1, 1), "float32")])
+    future = killing_pool.submit(request, on_progress)
+    assert predicting.wait(WAIT_S)
+    [pid] = killing_pool.busy_pids()
+    os.kill(pid, signal.SIGKILL)
+
+    crashed = future.result(timeout=WAIT_S)
+    after = _run(killing_pool, file_job(tmp_path / "seed", seed_batchnorm(), [SEED_INPUT]))
+
+    assert (crashed.status, crashed.code) == ("error", "worker-crashed")
+    assert after.status == "ok", after.message
+
+
+def test_run_slow_model_times_out(killing_pool, tmp_path):
+    request = file_job(tmp_path, slow_model(), [np.ones((1, 1), "float32")])
+
+    result = _run(killing_pool, request, timeout_s=2.0)
+
+    assert (result.status, result.code) == ("timeout", "timeout")
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_run_over_memory_ceiling_is_killed(killing_pool, tmp_path):
+    request = file_job(tmp_path, slow_model(), [np.ones((1, 1), "float32")])
+
+    result = _run(
+        killing_pool, request, max_rss_bytes=32 * 1024 * 1024
+    )  # TensorFlow alone needs more
+
+    assert (result.status, result.code) == ("error", "memory-exceeded")

@@ -1,18 +1,11 @@
-"""An app on a fresh data folder per test, and the models the API tests upload."""
+"""An app on a fresh data folder per test."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
-
-
-def make_client(tmp_path, **settings) -> TestClient:
-    """An app on its own data folder; no Keras workers unless `workers` is given."""
-    settings = {"workers": 0, **settings}
-    return TestClient(create_app(Settings(data_dir=tmp_path / "data", **settings)))
+from tests.support.api import make_client
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Run by test_server_isolation in a fresh interpreter: serve the app in-process, explain
 every file given on the command line through the API, print what happened as JSON.
 
-It imports only the app (never tests.kerasref), so any framework found in sys.modules
+It imports only the app (never tests.support.kerasref), so any framework found in sys.modules
 afterwards was imported by the app itself.
 """
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from tests.web.conftest import make_client
-from tests.web.models import saved, small_model
+from tests.support.api import make_client
+from tests.support.files import saved
+from tests.support.models import small_model
 
 TEXT_FILE = b"name,value\nalpha,1\n"
 

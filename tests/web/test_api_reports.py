@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from tests.kerasref import keras
-from tests.web.conftest import make_client
-from tests.web.models import saved, seed_model, small_model
+from tests.support.api import make_client
+from tests.support.files import saved
+from tests.support.kerasref import keras
+from tests.support.models import seed_model, small_model
 
 # DESIGN.md's seed model, worked out by hand:
 #   Dense(512) on 4096 inputs: 4096 × 512 + 512 = 2,097,664

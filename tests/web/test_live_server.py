@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.live import serving
-from tests.web.models import saved, small_model
+from tests.support.files import saved
+from tests.support.live import serving
+from tests.support.models import small_model
 
 MAX_UPLOAD = 64 * 1024
 

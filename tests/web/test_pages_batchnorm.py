@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tests.kerasref import keras
-from tests.web.conftest import make_client
-from tests.web.models import seed_model
-from tests.web.pages_support import fresh, page, readable, section, upload
+from tests.support.api import make_client
+from tests.support.kerasref import keras
+from tests.support.models import SEED_INPUT, seed_batchnorm, seed_model
+from tests.support.pages import fresh, page, readable, section, upload
 
 BN_URL = "/reports/{}/batchnorm/batch_normalization"
 
@@ -127,14 +127,12 @@ def test_batchnorm_page_of_an_unknown_layer_is_the_404_page(tmp_path):
     assert "Code layer-not-found" in text
 
 
-def test_batchnorm_page_shows_both_modes_from_a_real_check(tmp_path):
+def test_batchnorm_page_shows_both_modes_from_a_real_check(tmp_path, warm_pool):
     """DESIGN.md: BatchNormalization(axis=1), fresh, on [[0, 1], [2, 3]]: inference x/√1.001,
     training ±0.9995 (batch mean 1 and 2, variance 1)."""
-    model = fresh(
-        lambda: keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization(axis=1)])
-    )
-    with make_client(tmp_path, workers=1) as client:
-        inputs = json.dumps([[0, 1], [2, 3]])
+    model = fresh(seed_batchnorm)
+    with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
+        inputs = json.dumps(SEED_INPUT.tolist())
         report_id = upload(client, model, tmp_path, inputs=inputs, mode="training", wait="true")
         html = page(client, BN_URL.format(report_id))
     modes = html.split('data-live="modes"')[1].split("</table>")[0]

@@ -6,9 +6,9 @@ import pytest
 
 from app.schemas import CheckLayer, CheckOutput, CheckProgress, CheckReport
 from app.web.check_view import stage_percent
-from tests.web.conftest import make_client
-from tests.web.models import seed_model
-from tests.web.pages_support import fresh, get_report, page, readable, section, store, upload
+from tests.support.api import make_client
+from tests.support.models import seed_model
+from tests.support.pages import fresh, get_report, page, readable, section, store, upload
 
 TOLERANCE = 1e-4
 
@@ -177,8 +177,8 @@ def test_stage_percent_fills_each_stage_in_turn():
     assert stage_percent("writing", 0, 0) == 67  # no total yet: the stage's start
 
 
-def test_real_check_of_the_seed_model_passes_on_the_page(tmp_path):
-    with make_client(tmp_path, workers=1) as client:
+def test_real_check_of_the_seed_model_passes_on_the_page(tmp_path, warm_pool):
+    with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
         report_id = upload(client, fresh(seed_model), tmp_path, "seed.keras", wait="true")
         report = client.get(f"/api/v1/reports/{report_id}", headers={"accept": "application/json"})
         html = page(client, f"/reports/{report_id}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import make_client
-from tests.web.pages_support import HTML, readable
+from tests.support.api import make_client
+from tests.support.pages import HTML, readable
 
 
 def error_text(response, status: int) -> str:

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.kerasref import keras
-from tests.web.conftest import make_client
-from tests.web.models import seed_model
-from tests.web.pages_support import fresh, page, readable, upload
+from tests.support.api import make_client
+from tests.support.kerasref import keras
+from tests.support.models import seed_model
+from tests.support.pages import fresh, page, readable, upload
 
 layers = keras.layers
 

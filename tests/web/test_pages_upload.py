@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from tests.web.conftest import make_client
-from tests.web.models import saved, small_model
-from tests.web.pages_support import HTML, fresh, page, readable
+from tests.support.api import make_client
+from tests.support.files import saved
+from tests.support.models import small_model
+from tests.support.pages import HTML, fresh, page, readable
 
 BOUNDARY = "----BrowserFormBoundary7MA4YWxkTrZu0gW"
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.web.models import saved, small_model
+from tests.support.files import saved
+from tests.support.models import small_model
 
 PROJECT = Path(__file__).resolve().parents[2]
 CORPUS_FILES = ["hls4ml_keras_3layer_batch_norm.h5", "spam_gru_model.keras"]

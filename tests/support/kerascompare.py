@@ -1,4 +1,4 @@
-"""Compare a resolved `ModelGraph` with the Keras model it was read from (tests only)."""
+"""Compare a resolved `ModelGraph`'s weights with the Keras model it was read from (tests only)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def keras_totals(model) -> tuple[int, int, int]:
     return model.count_params(), trainable, model.count_params() - trainable
 
 
-def assert_matches_keras(graph: ModelGraph, model, *, values: bool) -> None:
+def assert_weights_match_keras(graph: ModelGraph, model, *, values: bool) -> None:
     """Shapes, trainability, indices and totals equal Keras'; values too when the file has them."""
     weights = weights_in_order(graph)
     assert [w.index for w in weights] == list(range(len(model.weights)))

@@ -26,8 +26,8 @@ import h5py
 
 from app.formats import LoadedModel, read_model, read_spec
 from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from tests.formats.models import layers, seeded
-from tests.kerasref import keras
+from tests.support.kerasref import keras
+from tests.support.models import layers, randomize_weights
 
 CANARY = "canary"
 FORMATS = ("keras_v3", "legacy_h5", "spec_json")
@@ -47,7 +47,7 @@ def base_model():
     y = inner(y)
     y = layers.TimeDistributed(layers.Dense(3, name="wrapped_dense"), name="td")(y)
     y = layers.Bidirectional(layers.LSTM(2, name="lstm"), name="bi")(y)
-    return seeded(keras.Model(x, y, name="outer"))
+    return randomize_weights(keras.Model(x, y, name="outer"))
 
 
 def canary_function(folder: Path) -> Callable:
@@ -163,3 +163,79 @@ def replace_layer(entry: dict[str, Any], new: dict[str, Any]) -> None:
         entry.pop(key, None)
     entry.update({k: v for k, v in new.items() if k != "config"})
     entry["config"] = {**new["config"], "name": name}
+
+
+# Each hostile construct: (its builder, given the watched folder, of an edit to one layer's
+# config entry; the refusal code the scan gives it).
+def lambda_bytecode(folder):
+    return lambda entry: replace_layer(entry, serialized(layers.Lambda(canary_function(folder))))
+
+
+def lambda_reference(folder):
+    function = {"module": "builtins", "class_name": "function", "config": "print"}
+    lam = {"module": "keras.layers", "class_name": "Lambda", "config": {"function": function}}
+    return lambda entry: replace_layer(entry, lam)
+
+
+def lambda_activation(folder):
+    function = serialized(layers.Lambda(canary_function(folder)))["config"]["function"]
+    assert function["class_name"] == "__lambda__"
+    return lambda entry: entry["config"].update(activation=function)
+
+
+def function_initializer(folder):
+    function = {"module": "os", "class_name": "function", "config": "system"}
+    return lambda entry: entry["config"].update(kernel_initializer=function)
+
+
+def unknown_activation(folder):
+    return lambda entry: entry["config"].update(activation="os.system")
+
+
+def tfsm_layer(folder):
+    config = {"filepath": "/srv/models/saved", "call_endpoint": "serve"}
+    return lambda entry: replace_layer(entry, {"class_name": "TFSMLayer", "config": config})
+
+
+def torch_wrapper(folder):
+    config = {"module": "gASVKAAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAVlY2hvIJSFlFKULg=="}
+    wrapper = {"class_name": "TorchModuleWrapper", "config": config}
+    return lambda entry: replace_layer(entry, wrapper)
+
+
+def file_vocabulary(folder):
+    config = {"vocabulary": "https://evil.example/vocab.txt", "output_mode": "int"}
+    return lambda entry: replace_layer(entry, {"class_name": "StringLookup", "config": config})
+
+
+def unexpected_module(folder):
+    return lambda entry: entry.update(module="evil.layers")
+
+
+def unexpected_registered_name(folder):
+    return lambda entry: entry.update(registered_name="evil>Dense")
+
+
+def custom_class(folder):
+    return lambda entry: entry.update(class_name="EvilDense", registered_name="evil>EvilDense")
+
+
+def custom_initializer(folder):
+    init = {"module": "evil.init", "class_name": "Evil", "config": {}, "registered_name": None}
+    return lambda entry: entry["config"].update(kernel_initializer=init)
+
+
+CONSTRUCTS = {
+    "lambda-bytecode": (lambda_bytecode, "lambda-layer"),
+    "lambda-reference": (lambda_reference, "lambda-layer"),
+    "lambda-activation": (lambda_activation, "python-lambda"),
+    "function-initializer": (function_initializer, "function-reference"),
+    "unknown-activation": (unknown_activation, "unknown-activation"),
+    "tfsm-layer": (tfsm_layer, "code-layer"),
+    "torch-wrapper": (torch_wrapper, "code-layer"),
+    "file-vocabulary": (file_vocabulary, "file-vocabulary"),
+    "unexpected-module": (unexpected_module, "unexpected-module"),
+    "unexpected-registered-name": (unexpected_registered_name, "unexpected-registered-name"),
+    "custom-class": (custom_class, "unknown-layer"),
+    "custom-initializer": (custom_initializer, "unknown-object"),
+}

@@ -9,8 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.schemas import Report
-from tests.kerasref import keras
-from tests.web.models import saved
+from tests.support.files import saved
+from tests.support.kerasref import keras
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 UNREAD = {"script", "style", "title", "template"}
