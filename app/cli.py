@@ -111,7 +111,7 @@ def explain(
 def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
     from app.check.runner import CheckRunner
     from app.config import Settings
-    from app.main import check_settings, intake_limits, make_pool
+    from app.main import check_settings, make_pool, read_limits
 
     settings = Settings(data_dir=folder, workers=1, spare_workers=0)
     pool = make_pool(settings)
@@ -120,7 +120,7 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
     store = SqliteReportStore(settings.store_path)
     runner = CheckRunner(pool, store, settings.work_dir / "checks", max_active=1)
     try:
-        limits = intake_limits(settings)
+        limits = read_limits(settings)
         reports = Reports(store, runner, check_settings(settings), limits=limits)
         report, _ = reports.create(submission, options)
         return _follow(reports, report.id)
@@ -131,9 +131,9 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
 
 def _settings_limits():
     from app.config import Settings
-    from app.main import intake_limits
+    from app.main import read_limits
 
-    return intake_limits(Settings())
+    return read_limits(Settings())
 
 
 def _follow(reports: Reports, report_id: str) -> Report:

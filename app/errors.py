@@ -45,7 +45,7 @@ Codes are part of the API: tools match on them. Messages are sentences for a per
 never carry raw library exception text.
 
 A model that is parseable but carries code (a Lambda, a custom class) is not an error: it is
-still explained, and its refusals travel as data (`app.intake.Refusal`), never as exceptions.
+still explained, and its refusals travel as data (`app.safety.Refusal`), never as exceptions.
 """
 
 from __future__ import annotations

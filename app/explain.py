@@ -12,7 +12,7 @@ explained in a throwaway process (app.isolation): the serving process never open
 libhdf5. The child sends the model read as soon as it has it, then the report, each as
 pydantic's JSON bytes, validated here on arrival (pydantic's JSON is several times faster
 than `json` with the report's numbers, 25 ms against 76 for ResNet50's). A spec, and a file
-when `limits.rehearse_hdf5` is off, are explained here.
+when `limits.isolate_hdf5` is off, are explained here.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from app.analysis.report import build_report
 from app.analysis.resolve import resolve
 from app.check.model_read import ModelRead, model_read
 from app.errors import UnreadableFile
-from app.formats import IntakeLimits, LoadedModel, read_model, read_spec, sniff_path
-from app.intake.limits import DEFAULT_LIMITS
+from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
+from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source
 
 HASH_CHUNK = 1 << 20
@@ -58,7 +58,7 @@ def explaining(
     path: Path,
     filename: str | None = None,
     digest: tuple[str, int] | None = None,
-    limits: IntakeLimits = DEFAULT_LIMITS,
+    limits: ReadLimits = DEFAULT_LIMITS,
     report_id: str | None = None,
 ) -> Iterator[Explaining]:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
@@ -66,7 +66,7 @@ def explaining(
     `digest` is the file's (sha256, size) when the caller already has it."""
     digest = digest or file_digest(path)
     report_id = report_id or new_report_id()
-    if not limits.rehearse_hdf5 or sniff_path(path) == "spec_json":
+    if not limits.isolate_hdf5 or sniff_path(path) == "spec_json":
         with _explaining_here(path, limits, filename, digest, report_id) as here:
             yield here
         return
@@ -149,7 +149,7 @@ class _InChild:
 
 @contextmanager
 def _explaining_here(
-    path: Path, limits: IntakeLimits, filename: str | None, digest: tuple[str, int], report_id: str
+    path: Path, limits: ReadLimits, filename: str | None, digest: tuple[str, int], report_id: str
 ) -> Iterator[_Here]:
     with read_model(path, limits) as loaded:
         yield _Here(loaded, digest[0], digest[1], filename, report_id)
@@ -165,7 +165,7 @@ def _from_child(read: Callable[[Any], Any], data: Any) -> Any:
 @isolation.task
 def explain_task(
     path: Path,
-    limits: IntakeLimits,
+    limits: ReadLimits,
     early: isolation.Early,
     filename: str | None,
     digest: list,
@@ -177,17 +177,17 @@ def explain_task(
         return here.report().model_dump_json().encode()
 
 
-def read_isolated(path: Path, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
+def read_isolated(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> LoadedModel:
     """`read_model` in this process, once a throwaway process has read the file whole (every
-    stored array) without harm; a spec, or any file when `limits.rehearse_hdf5` is off, is
+    stored array) without harm; a spec, or any file when `limits.isolate_hdf5` is off, is
     read here at once."""
-    if limits.rehearse_hdf5 and sniff_path(path) != "spec_json":
+    if limits.isolate_hdf5 and sniff_path(path) != "spec_json":
         isolation.run_task(read_task, path, limits)
     return read_model(path, limits)
 
 
 @isolation.task
-def read_task(path: Path, limits: IntakeLimits, early: isolation.Early) -> dict[str, Any]:
+def read_task(path: Path, limits: ReadLimits, early: isolation.Early) -> dict[str, Any]:
     """The server's reading of `path`, then every stored array, row block by row block."""
     with read_model(path, limits) as loaded:
         for _, node in loaded.graph.walk():

@@ -3,8 +3,8 @@
 libhdf5 is C code reading bytes an attacker chose. A damaged global heap sends it into an
 endless loop (fuzzing the readers found one: a mutated `weight_names` attribute kept
 `h5py.AttributeManager.__getitem__` spinning for minutes, in plain h5py as in our reader;
-tests/intake/test_rehearsal.py rebuilds it on purpose), and a crafted file can make it
-allocate without bound (tests/intake/test_hdf5_scan.py) or crash. None of that can be stopped
+tests/safety/test_isolation_process.py rebuilds it on purpose), and a crafted file can make it
+allocate without bound (tests/safety/test_hdf5_scan.py) or crash. None of that can be stopped
 from inside the process that serves everyone: the loop holds h5py's global lock.
 
 So the serving process hands a file that holds HDF5 (a legacy `.h5`, a `.keras` archive's
@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ExplainerError, MalformedModel, UnreadableFile, all_error_classes
-from app.intake.limits import IntakeLimits
+from app.safety.limits import ReadLimits
 
 KILL_GRACE_S = 5.0
 MAX_ANSWER_BYTES = 256 << 20
@@ -74,7 +74,7 @@ def task(function: Task) -> Task:
     return function
 
 
-def run_task(function: Task, path: Path, limits: IntakeLimits, **arguments: Any) -> Answer:
+def run_task(function: Task, path: Path, limits: ReadLimits, **arguments: Any) -> Answer:
     """Run a task that sends no early answer; its JSON result, or the error its outcome
     calls for."""
     with started(function, path, limits, **arguments) as child:
@@ -82,7 +82,7 @@ def run_task(function: Task, path: Path, limits: IntakeLimits, **arguments: Any)
 
 
 @contextmanager
-def started(function: Task, path: Path, limits: IntakeLimits, **arguments: Any) -> Iterator[Child]:
+def started(function: Task, path: Path, limits: ReadLimits, **arguments: Any) -> Iterator[Child]:
     """A child running `function` on `path`; it is ended (killed if need be) on leaving."""
     child = Child(function, path, limits, arguments)
     try:
@@ -94,7 +94,7 @@ def started(function: Task, path: Path, limits: IntakeLimits, **arguments: Any) 
 class Child:
     """A task running in a child process, seen from the parent."""
 
-    def __init__(self, function: Task, path: Path, limits: IntakeLimits, arguments: dict):
+    def __init__(self, function: Task, path: Path, limits: ReadLimits, arguments: dict):
         if function not in _tasks:
             raise ValueError(f"{function.__qualname__} is not a registered task (@task)")
         ctx = _fork_server()
@@ -105,7 +105,7 @@ class Child:
         )
         self._process.start()
         sender.close()
-        self._deadline = time.monotonic() + limits.rehearsal_timeout_s
+        self._deadline = time.monotonic() + limits.isolation_timeout_s
 
     def early(self) -> Answer:
         """The task's next early answer; the error its outcome calls for when it ends first."""
@@ -203,7 +203,7 @@ def _end(child: Any) -> None:
         child.join(KILL_GRACE_S)
 
 
-def _judge(outcome: Any, limits: IntakeLimits) -> Answer:
+def _judge(outcome: Any, limits: ReadLimits) -> Answer:
     if isinstance(outcome, dict) and outcome.get("outcome") == "done":
         return _result(outcome)
     if isinstance(outcome, dict) and outcome.get("outcome") == "error":
@@ -211,15 +211,15 @@ def _judge(outcome: Any, limits: IntakeLimits) -> Answer:
     if isinstance(outcome, dict) and outcome.get("outcome") == "memory":
         raise UnreadableFile(
             "Reading this file would take more memory than the explainer allows; it is refused.",
-            details={"limit": limits.rehearsal_memory_bytes},
+            details={"limit": limits.isolation_memory_bytes},
         )
     if isinstance(outcome, dict) and outcome.get("outcome") == "damaged":
         raise MalformedModel("The arrays in this file are damaged and could not be read.")
     if outcome == "timeout":
         raise UnreadableFile(
-            f"Reading this file did not finish within {limits.rehearsal_timeout_s:g} seconds; "
+            f"Reading this file did not finish within {limits.isolation_timeout_s:g} seconds; "
             "it is refused.",
-            details={"timeout_s": limits.rehearsal_timeout_s},
+            details={"timeout_s": limits.isolation_timeout_s},
         )
     raise UnreadableFile(
         "The HDF5 library crashed while reading this file; it is refused.",
@@ -227,9 +227,9 @@ def _judge(outcome: Any, limits: IntakeLimits) -> Answer:
     )
 
 
-def _child_main(function: Task, path: str, limits: IntakeLimits, arguments: dict, sender) -> None:
+def _child_main(function: Task, path: str, limits: ReadLimits, arguments: dict, sender) -> None:
     """In the child: run the task under the memory limit, answer in JSON."""
-    _limit_memory(limits.rehearsal_memory_bytes)
+    _limit_memory(limits.isolation_memory_bytes)
 
     def early(result: Answer) -> None:
         _send(sender, {"outcome": "early", "result": result})
@@ -260,9 +260,9 @@ def _send(sender: Any, message: dict[str, Any]) -> None:
     sender.send_bytes(json.dumps(message, default=str).encode())
 
 
-def _inner(limits: IntakeLimits) -> IntakeLimits:
+def _inner(limits: ReadLimits) -> ReadLimits:
     """Inside the child, reading is direct: it is the throwaway process."""
-    return replace(limits, rehearse_hdf5=False)
+    return replace(limits, isolate_hdf5=False)
 
 
 def _error_class(code: str) -> type[ExplainerError]:

@@ -21,11 +21,11 @@ from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner
 from app.config import Settings
 from app.errors import all_error_classes
-from app.intake.limits import IntakeLimits
-from app.intake.refusals import REFUSAL_CODES
 from app.isolation import start_fork_server
 from app.reports import Reports
 from app.retention import Retention
+from app.safety.limits import ReadLimits
+from app.safety.refusals import REFUSAL_CODES
 from app.store import SqliteReportStore
 from app.web import api, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.work_dir = settings.work_dir
     app.state.pool = pool
     uploads = settings.uploads_dir if settings.keep_uploads else None
-    limits = intake_limits(settings)
+    limits = read_limits(settings)
     app.state.reports = Reports(store, checks, check_settings(settings), uploads, limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
@@ -97,11 +97,11 @@ def make_pool(settings: Settings) -> WorkerPool | None:
     )
 
 
-def intake_limits(settings: Settings) -> IntakeLimits:
+def read_limits(settings: Settings) -> ReadLimits:
     """The reading process's caps; the safety scan's own keep their defaults."""
-    return IntakeLimits(
-        rehearsal_timeout_s=settings.read_timeout_s,
-        rehearsal_memory_bytes=settings.read_max_memory_bytes,
+    return ReadLimits(
+        isolation_timeout_s=settings.read_timeout_s,
+        isolation_memory_bytes=settings.read_max_memory_bytes,
     )
 
 

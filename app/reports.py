@@ -24,7 +24,7 @@ from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.check.runner import CheckRunner
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest, new_report_id
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
 from app.store import ReportStore
 
@@ -81,7 +81,7 @@ class Reports:
         checks: CheckRunner | None = None,
         check_settings: CheckSettings | None = None,
         uploads_dir: Path | None = None,
-        limits: IntakeLimits = DEFAULT_LIMITS,
+        limits: ReadLimits = DEFAULT_LIMITS,
     ) -> None:
         self.store, self.checks = store, checks
         self.admission = Admission(checks, check_settings)

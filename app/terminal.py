@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.formatting import human_bytes, number, shape
+from app.display import human_bytes, number, shape
 from app.schemas import BatchNormReport, CheckReport, LayerReport, Report
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula")

@@ -5,14 +5,14 @@
 Four originals are built with Keras (a Dense/BatchNormalization MLP and a Bidirectional GRU,
 each as `.keras` and as legacy `.h5`); every mutant (tests/support/fuzzing.py: raw bytes, or a
 `.keras` member's bytes repacked) goes through `read_isolated` (a throwaway process first).
-Each read must end in a model or an `ExplainerError` with a 4xx status, within the rehearsal
-timeout plus slack, and leave no temporary file of ours behind. With `--deep`, every mutant
-that reads is also resolved, broken down and measured against the budgets, and anything but
+Each read must end in a model or an `ExplainerError` with a 4xx status, within the throwaway
+process's timeout plus slack, and leave no temporary file of ours behind. With `--deep`, every
+mutant that reads is also resolved, broken down and measured against the budgets, and anything but
 a 4xx there is reported too (those modules are not the readers', so it is reported apart).
 
 Prints the outcomes by code, every escape with its file and seed (to replay it:
 `mutation(original, is_keras, random.Random(f"{name}-{seed}"))`), the slowest read, and
-exits 1 when anything escaped. tests/intake/test_fuzz.py runs 300 of these in CI.
+exits 1 when anything escaped. tests/safety/test_fuzz.py runs 300 of these in CI.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from app.analysis.resolve import resolve  # noqa: E402
 from app.check.budgets import DEFAULT_BUDGETS, check_budgets  # noqa: E402
 from app.errors import ExplainerError  # noqa: E402
 from app.explain import read_isolated  # noqa: E402
-from app.intake.limits import IntakeLimits  # noqa: E402
+from app.safety.limits import ReadLimits  # noqa: E402
 from tests.support.fuzzing import mutation, our_temporary_files, read_mutant  # noqa: E402
 
 MODELS = ("dense_bn", "bidirectional_gru")
@@ -52,7 +52,7 @@ def originals(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def analyse(path: Path, limits: IntakeLimits) -> str:
+def analyse(path: Path, limits: ReadLimits) -> str:
     """What the service does after reading: resolve, breakdown, budgets."""
     try:
         with read_isolated(path, limits) as loaded:
@@ -67,7 +67,7 @@ def analyse(path: Path, limits: IntakeLimits) -> str:
 
 
 def run(mutants: int, timeout: float, deep: bool, folder: Path) -> int:
-    limits = IntakeLimits(rehearsal_timeout_s=timeout)
+    limits = ReadLimits(isolation_timeout_s=timeout)
     temporary = our_temporary_files(tempfile.gettempdir())
     reads, analyses, escapes, slowest = Counter(), Counter(), [], (0.0, "")
     started = time.perf_counter()
@@ -105,7 +105,9 @@ def report(reads, analyses, escapes, slowest, leaked, elapsed) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutants", type=int, default=1000, help="per original (4 originals)")
-    parser.add_argument("--timeout", type=float, default=3.0, help="rehearsal timeout, seconds")
+    parser.add_argument(
+        "--timeout", type=float, default=3.0, help="the throwaway process's timeout, seconds"
+    )
     parser.add_argument("--deep", action="store_true", help="also resolve, break down, budget")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fuzz-readers-") as folder:

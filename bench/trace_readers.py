@@ -2,17 +2,17 @@
 
     .venv/bin/python bench/trace_readers.py [FILE ...]
 
-Reads each file with `read_model` as the reading process does (`rehearse_hdf5=False`: the
+Reads each file with `read_model` as the reading process does (`isolate_hdf5=False`: the
 throwaway process is not followed) under `sys.setprofile`, and prints, per file:
 
     calls into     calls from outside a package (or from the caller) into it, per package
-    crossings      calls from a formats function into an intake function, and the other way;
-                   "via library": the call came from a library that formats or intake called
-                   (h5py reading through intake's zip member window, for instance)
-    runs           formats and intake in the order they ran (the innermost frame of either,
-                   after every call and return), repeats merged: `formats intake formats`
-                   enters formats twice; "round trips" count each formats → intake → formats
-                   (and intake → formats → intake) in that sequence
+    crossings      calls from a formats function into an safety function, and the other way;
+                   "via library": the call came from a library that formats or safety called
+                   (h5py reading through safety's zip member window, for instance)
+    runs           formats and safety in the order they ran (the innermost frame of either,
+                   after every call and return), repeats merged: `formats safety formats`
+                   enters formats twice; "round trips" count each formats → safety → formats
+                   (and safety → formats → safety) in that sequence
 
 Frames outside `app` (the standard library, h5py, dataclass-made `__init__`) belong to the
 `app` frame that called them. Without arguments: a `.keras` and a legacy `.h5` file of the
@@ -33,17 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere, uninstalled
 
 from app.formats import read_model  # noqa: E402
-from app.intake.limits import DEFAULT_LIMITS  # noqa: E402
+from app.safety.limits import DEFAULT_LIMITS  # noqa: E402
 
 APP = ROOT / "app"
 CORPUS = ROOT.parent / "shared" / "corpus"
 DEFAULT_FILES = ("leyuzak_mnist_cnn_bn.keras", "hls4ml_keras_3layer_batch_norm.h5")
-LIMITS = replace(DEFAULT_LIMITS, rehearse_hdf5=False)
-READERS = frozenset({"formats", "intake"})
+LIMITS = replace(DEFAULT_LIMITS, isolate_hdf5=False)
+READERS = frozenset({"formats", "safety"})
 
 
 def package(frame: FrameType | None) -> str | None:
-    """`formats`, `intake`, `graph`, ... for a frame of app code; None for any other."""
+    """`formats`, `safety`, `graph`, ... for a frame of app code; None for any other."""
     if frame is None:
         return None
     path = Path(frame.f_code.co_filename)
@@ -112,11 +112,11 @@ def report(path: Path, tracer: Tracer) -> None:
     print(f"\n{path.name}")
     print("  calls into:   " + ", ".join(f"{p} {n}" for p, n in tracer.calls_into.most_common()))
     for name, table in (("crossings:   ", tracer.crossings), ("via library: ", tracer.via_library)):
-        print(f"  {name} formats→intake {table[('formats', 'intake')]}, "
-              f"intake→formats {table[('intake', 'formats')]}")  # fmt: skip
-    print(f"  runs:         formats entered {entries['formats']}, intake {entries['intake']}")
-    print(f"  round trips:  formats→intake→formats {round_trips(runs, 'formats', 'intake')}, "
-          f"intake→formats→intake {round_trips(runs, 'intake', 'formats')}")  # fmt: skip
+        print(f"  {name} formats→safety {table[('formats', 'safety')]}, "
+              f"safety→formats {table[('safety', 'formats')]}")  # fmt: skip
+    print(f"  runs:         formats entered {entries['formats']}, safety {entries['safety']}")
+    print(f"  round trips:  formats→safety→formats {round_trips(runs, 'formats', 'safety')}, "
+          f"safety→formats→safety {round_trips(runs, 'safety', 'formats')}")  # fmt: skip
     print("  sequence:     " + " ".join(runs))
 
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
-LOWER = ("app.analysis", "app.formats", "app.intake", "app.layers", "app.reference", "app.graph")
+LOWER = ("app.analysis", "app.formats", "app.safety", "app.layers", "app.reference", "app.graph")
 UPPER = ("app.check", "app.explain", "app.isolation", "app.reports", "app.web", "app.cli")
 
 

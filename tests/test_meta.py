@@ -8,8 +8,8 @@ from pathlib import Path
 from app.check import CHECK_CODES
 from app.config import Settings
 from app.errors import all_error_classes
-from app.intake.refusals import REFUSAL_CODES
 from app.layers.registry import REGISTRY, known_classes
+from app.safety.refusals import REFUSAL_CODES
 
 KEBAB = re.compile(r"^[a-z]+(-[a-z]+)*$")
 

@@ -11,5 +11,5 @@ def test_reading_process_caps_come_from_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("KEX_READ_MAX_MEMORY_BYTES", str(1 << 30))
     app = create_app(Settings(data_dir=tmp_path, workers=0))
     limits = app.state.reports.limits
-    assert (limits.rehearsal_timeout_s, limits.rehearsal_memory_bytes) == (7.0, 1 << 30)
-    assert limits.rehearse_hdf5
+    assert (limits.isolation_timeout_s, limits.isolation_memory_bytes) == (7.0, 1 << 30)
+    assert limits.isolate_hdf5

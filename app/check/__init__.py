@@ -33,7 +33,7 @@
     keras/              the Keras worker pool and the worker: the only code that imports Keras
     codes.py            CHECK_CODES, every code a check can end with
 
-Nothing below (app.analysis, app.formats, app.intake) imports the check.
+Nothing below (app.analysis, app.formats, app.safety) imports the check.
 """
 
 from app.check.codes import CHECK_CODES

@@ -30,7 +30,7 @@ from app.check.model_read import ModelRead
 from app.check.pipeline import Check
 from app.check.runner import CheckRunner
 from app.errors import BudgetExceeded
-from app.intake.refusals import Refusal
+from app.safety.refusals import Refusal
 from app.schemas import CheckInputs, CheckProgress, CheckReport
 
 Mode = Literal["inference", "training"]

@@ -1,5 +1,5 @@
 """Every `code` a check can end with, besides the safety scan's refusal codes
-(app.intake.refusals.REFUSAL_CODES): why it did not pass or did not run. They are stable.
+(app.safety.refusals.REFUSAL_CODES): why it did not pass or did not run. They are stable.
 """
 
 CHECK_CODES: dict[str, str] = {

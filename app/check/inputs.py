@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.errors import InvalidRequest
 from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
-from app.intake.safe_json import load_json
+from app.safety.safe_json import load_json
 from app.schemas import CheckInputs, InputInfo
 
 BATCH_SIZE = 2

@@ -22,9 +22,9 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
-from app.intake.hdf5_scan import text_attr
-from app.intake.safe_json import load_json
 from app.layers.registry import REGISTRY
+from app.safety.hdf5_scan import text_attr
+from app.safety.safe_json import load_json
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
     name: dict(entry.traits.keras2_defaults)

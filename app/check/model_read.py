@@ -14,7 +14,7 @@ from app.analysis.report import model_info
 from app.check.budgets import BudgetFigures, measure
 from app.check.plan import CheckPlan, plan_check
 from app.graph import ModelGraph
-from app.intake.refusals import Refusal
+from app.safety.refusals import Refusal
 from app.schemas import InputInfo
 
 

@@ -38,10 +38,10 @@ from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
 from app.check.keras3_copy import write_keras3_copy
 from app.errors import ExplainerError
-from app.formats import IntakeLimits, LoadedModel, read_model, read_spec
+from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes
 
-ALREADY_REHEARSED = IntakeLimits(rehearse_hdf5=False)
+ALREADY_REHEARSED = ReadLimits(isolate_hdf5=False)
 
 
 class _Strict(BaseModel):
@@ -123,8 +123,8 @@ def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[Batch
 
 
 def _load(request: ReferenceRequest) -> LoadedModel:
-    """These bytes were rehearsed when the report was made, and this process is itself
-    limited (time, memory): no second rehearsal."""
+    """These bytes were read in a throwaway process when the report was made, and this one is itself
+    limited (time, memory): no second throwaway process."""
     if request.kind == "file":
         return read_model(Path(request.model_path), ALREADY_REHEARSED)
     return read_spec(Path(request.model_path).read_text(), ALREADY_REHEARSED)

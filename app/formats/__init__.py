@@ -1,6 +1,6 @@
 """Readers: what the safety scan validated becomes one `ModelGraph`, with the stored weights.
 
-The way is one way. The scan (`app.intake.scan`) runs first over the bytes and returns typed
+The way is one way. The scan (`app.safety.scan`) runs first over the bytes and returns typed
 values; a reader turns one of them into the graph, and never calls the scan back:
 
     read_model(path)  identify (sniff, polyglot) → scan_file → read_scanned:
@@ -10,7 +10,7 @@ values; a reader turns one of them into the graph, and never calls the scan back
     read_spec(obj)    model.to_json() given as an object or a string: scan_spec → read_scanned
 
 The model configs of all three end in `config.graph_from_config`, which builds the graph from
-the checked entries (`app.intake.model_config`). A `LoadedModel` keeps the files the scan
+the checked entries (`app.safety.model_config`). A `LoadedModel` keeps the files the scan
 opened, because weights are read lazily; close it, or use it as a context manager. Errors are
 `app.errors` classes, never a library's exception.
 """
@@ -24,15 +24,15 @@ from app.formats.keras_v3 import read_keras_v3
 from app.formats.legacy_h5 import read_legacy_h5
 from app.formats.loaded import LoadedModel
 from app.formats.spec_json import read_spec_json
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.refusals import Refusal
-from app.intake.scan import scan_file, scan_spec
-from app.intake.scanned import Scanned, ScannedArchive, ScannedSpec
-from app.intake.sniff import Format, sniff_bytes, sniff_path
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.refusals import Refusal
+from app.safety.scan import scan_file, scan_spec
+from app.safety.scanned import Scanned, ScannedArchive, ScannedSpec
+from app.safety.sniff import Format, sniff_bytes, sniff_path
 
 __all__ = [
     "Format",
-    "IntakeLimits",
+    "ReadLimits",
     "LoadedModel",
     "Refusal",
     "read_model",
@@ -43,14 +43,14 @@ __all__ = [
 ]
 
 
-def read_model(path: Path | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
+def read_model(path: Path | str, limits: ReadLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read a model file of any accepted format; the format comes from its bytes. Hostile or
     unparseable files raise an `app.errors` error; code-bearing ones come back with refusals.
     It reads in this process: isolating it is the caller's choice (app.isolation)."""
     return read_scanned(scan_file(Path(path), limits))
 
 
-def read_spec(spec: dict[str, Any] | str, limits: IntakeLimits = DEFAULT_LIMITS) -> LoadedModel:
+def read_spec(spec: dict[str, Any] | str, limits: ReadLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read the JSON that model.to_json() writes, as an object or a (JSON) string."""
     return read_scanned(scan_spec(spec, limits))
 

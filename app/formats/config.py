@@ -1,4 +1,4 @@
-"""A checked model config (`app.intake.model_config.ModelConfig`) into a `ModelGraph`.
+"""A checked model config (`app.safety.model_config.ModelConfig`) into a `ModelGraph`.
 
 Every reader ends here: `.keras` archives (`config.json`), legacy HDF5 (`model_config`) and
 specs (`model.to_json()`) all hold the same kind of object, checked by the scan before it
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.graph import LayerNode, ModelGraph, TensorRef
-from app.intake.model_config import LayerEntry, ModelConfig, check_model_config
+from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
 
 
 def parse_model(obj: Any) -> ModelGraph:

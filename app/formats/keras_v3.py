@@ -1,5 +1,5 @@
 """The Keras 3 `.keras` archive (`config.json`, `metadata.json` and `model.weights.h5` in a zip),
-read from what the scan found in it (`app.intake.scanned.ScannedArchive`).
+read from what the scan found in it (`app.safety.scanned.ScannedArchive`).
 
 Weights are found where Keras' saving_lib puts them (`_save_state`, `_walk_saveable`,
 `_save_container_state` in keras/src/saving/saving_lib.py): a model's `layers` list is a
@@ -24,8 +24,8 @@ from app.formats.config import graph_from_config
 from app.formats.hdf5 import child_group, hard_children, stored_weight
 from app.formats.loaded import LoadedModel
 from app.graph import ModelGraph, StoredWeight
-from app.intake.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
-from app.intake.scanned import ScannedArchive
+from app.safety.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
+from app.safety.scanned import ScannedArchive
 
 # tf.keras 2.13 files keep a model's layers under this name instead of `layers`; Keras 3's
 # H5IOStore.get falls back to it the same way (its "Fix for 2.13 compatibility").

@@ -1,5 +1,5 @@
 """Legacy HDF5 model files, as `model.save('x.h5')` wrote them from Keras 1 to Keras 3, read from
-what the scan found in them (`app.intake.scanned.ScannedHdf5`).
+what the scan found in them (`app.safety.scanned.ScannedHdf5`).
 
 The root holds the `model_config` attribute (JSON), `keras_version` and `backend`; weights sit
 in `model_weights` (or the root itself), one group per entry of its `layer_names` attribute,
@@ -28,8 +28,8 @@ from app.formats.hdf5 import stored_weight
 from app.formats.keras_v3 import clear_stored
 from app.formats.loaded import LoadedModel
 from app.graph import LayerNode, ModelGraph, StoredWeight
-from app.intake.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS
-from app.intake.scanned import ScannedHdf5, StoredLayer
+from app.safety.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS
+from app.safety.scanned import ScannedHdf5, StoredLayer
 
 SCOPE_SUFFIX = re.compile(r"^(.*)_\d+$")
 

@@ -6,8 +6,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from app.graph import ModelGraph
-from app.intake.refusals import Refusal
-from app.intake.sniff import Format
+from app.safety.refusals import Refusal
+from app.safety.sniff import Format
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Architecture specs: the JSON that `model.to_json()` writes, once the scan has checked it
-(`app.intake.scan.ScannedSpec`: given as an object, a string, or a file).
+(`app.safety.scan.ScannedSpec`: given as an object, a string, or a file).
 
 Keras 2 specs carry `keras_version` and `backend` beside `class_name`; Keras 3 specs do not.
 A spec has no weights file, so every layer keeps `stored=None`.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.formats.config import graph_from_config
 from app.formats.loaded import LoadedModel
-from app.intake.scanned import ScannedSpec
+from app.safety.scanned import ScannedSpec
 
 
 def read_spec_json(scanned: ScannedSpec) -> LoadedModel:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from app.formatting import count, error, human_bytes, mebibytes, number, percent, plural, shape
+from app.display import count, error, human_bytes, mebibytes, number, percent, plural, shape
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"

@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
 from app.errors import FileTooLarge, InvalidRequest
-from app.intake.safe_json import load_json
+from app.safety.safe_json import load_json
 
 FILE_FIELDS = ("file", "inputs")
 TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
@@ -149,7 +149,7 @@ async def _read_small(request: Request, cap: int) -> bytes:
 
 
 def _json_fields(body: bytes) -> dict[str, Any]:
-    """The JSON body, parsed under the intake's caps (depth before parsing, duplicate keys,
+    """The JSON body, parsed under the safety scan's caps (depth before parsing, duplicate keys,
     NaN): it carries the spec, so it gets the same parser as every other model JSON."""
     payload = load_json(body, what="The request body", syntax_error=InvalidRequest)
     if not isinstance(payload, dict):

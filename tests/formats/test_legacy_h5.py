@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from app.errors import MalformedModel
-from app.formats import IntakeLimits, read_model
+from app.formats import ReadLimits, read_model
 from tests.support.kerascompare import assert_weights_match_keras, resolved
 from tests.support.kerasref import keras
 from tests.support.models import BUILDERS, build
 
-# The reader itself, its library errors translated with their cause (no rehearsal child).
-DIRECT = IntakeLimits(rehearse_hdf5=False)
+# The reader itself, its library errors translated with their cause (no throwaway process).
+DIRECT = ReadLimits(isolate_hdf5=False)
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))

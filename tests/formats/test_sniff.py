@@ -8,11 +8,11 @@ import h5py
 import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
-from app.formats import IntakeLimits, read_model, sniff_bytes, sniff_path
+from app.formats import ReadLimits, read_model, sniff_bytes, sniff_path
 from tests.support.models import build
 
-# The reader itself, its library errors translated with their cause (no rehearsal child).
-DIRECT = IntakeLimits(rehearse_hdf5=False)
+# The reader itself, its library errors translated with their cause (no throwaway process).
+DIRECT = ReadLimits(isolate_hdf5=False)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 HDF5 = b"\x89HDF\r\n\x1a\n"

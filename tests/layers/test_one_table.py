@@ -16,11 +16,11 @@ import pytest
 
 import app
 from app.graph import CONTAINER_CLASSES
-from app.intake.allowlist import layer_modules
 from app.layers.recurrent import RNN_CELLS
 from app.layers.registry import REGISTRY, STRUCTURE, LayerType, Traits, allowlist
 from app.reference import COMPUTE_MASK, FORWARDS
 from app.reference.masking import drops_mask, first_input_mask
+from app.safety.allowlist import layer_modules
 
 APP = Path(app.__file__).parent
 ENTRIES = sorted(REGISTRY.items())

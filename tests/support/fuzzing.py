@@ -17,8 +17,8 @@ from pathlib import Path
 
 from app.errors import ExplainerError
 from app.explain import read_isolated
-from app.intake.keras_v3 import TEMP_PREFIX
-from app.intake.limits import IntakeLimits
+from app.safety.keras_v3 import TEMP_PREFIX
+from app.safety.limits import ReadLimits
 
 INTERESTING = (b"\x00", b"\xff", b"\x7f", b"\x80", b"\xff\xff\xff\xff", b"\x00\x00\x00\x80")
 
@@ -94,7 +94,7 @@ def mutation(original: bytes, is_keras: bool, rng: random.Random) -> bytes:
     return mutate_member(original, member, rng)
 
 
-def read_mutant(path: Path, data: bytes, limits: IntakeLimits) -> tuple[str, float]:
+def read_mutant(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, float]:
     """Write `data` to `path`, read it; the outcome ("ok", an error code, or "escaped: ..."
     for anything but a 4xx `ExplainerError`) and the seconds it took."""
     path.write_bytes(data)

@@ -25,7 +25,7 @@ from typing import Any
 import h5py
 
 from app.formats import LoadedModel, read_model, read_spec
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from tests.support.kerasref import keras
 from tests.support.models import layers, randomize_weights
 
@@ -84,7 +84,7 @@ class Saved:
         return json.loads(self.spec)
 
     def read(
-        self, fmt: str, text: str, folder: Path, limits: IntakeLimits = DEFAULT_LIMITS
+        self, fmt: str, text: str, folder: Path, limits: ReadLimits = DEFAULT_LIMITS
     ) -> LoadedModel:
         """Read the model back in `fmt` with its config replaced by `text`."""
         if fmt == "keras_v3":

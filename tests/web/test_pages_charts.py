@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.formatting import error, percent
+from app.display import error, percent
 from app.schemas import CheckOutput, LayerReport
 from app.web.charts import ErrorPoint, channel_chart, error_chart, share_bar
 from app.web.check_view import output_view

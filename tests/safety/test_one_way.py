@@ -1,13 +1,13 @@
-"""The scan never reaches into the readers: no module of app.intake imports app.formats."""
+"""The scan never reaches into the readers: no module of app.safety imports app.formats."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import app.intake
+import app.safety
 
-INTAKE = Path(app.intake.__file__).parent
+INTAKE = Path(app.safety.__file__).parent
 
 
 def _imported(path: Path) -> set[str]:
@@ -20,7 +20,7 @@ def _imported(path: Path) -> set[str]:
     return found
 
 
-def test_intake_modules_never_import_the_readers():
+def test_safety_modules_never_import_the_readers():
     offenders = {
         path.name: sorted(m for m in _imported(path) if m.split(".")[:2] == ["app", "formats"])
         for path in sorted(INTAKE.glob("*.py"))

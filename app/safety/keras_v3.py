@@ -21,7 +21,7 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel, UnsafeFile, UnsupportedFormat
-from app.intake.archive import (
+from app.safety.archive import (
     CONFIG_MEMBER,
     METADATA_MEMBER,
     WEIGHTS_H5,
@@ -31,11 +31,11 @@ from app.intake.archive import (
     copy_member,
     read_json_member,
 )
-from app.intake.hdf5_scan import scan_hdf5
-from app.intake.limits import IntakeLimits
-from app.intake.member import open_stored
-from app.intake.safe_json import load_json
-from app.intake.scanned import ScannedArchive, file_config, translated
+from app.safety.hdf5_scan import scan_hdf5
+from app.safety.limits import ReadLimits
+from app.safety.member import open_stored
+from app.safety.safe_json import load_json
+from app.safety.scanned import ScannedArchive, file_config, translated
 
 TEMP_PREFIX = "kex-reader-"  # every temporary file the scan makes (tests look for leaks)
 ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError,
@@ -44,7 +44,7 @@ ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, K
 DAMAGED_ARCHIVE = "The .keras archive is damaged or incomplete and could not be read."
 
 
-def scan_keras_v3(path: Path, resources: ExitStack, limits: IntakeLimits) -> ScannedArchive:
+def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> ScannedArchive:
     """The archive at `path`, checked, opened in `resources`: its config, writer version and
     walked weights file."""
     with translated(ARCHIVE_ERRORS, DAMAGED_ARCHIVE):
@@ -55,7 +55,7 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: IntakeLimits) -> Sca
     return ScannedArchive(config, version, weights, resources)
 
 
-def _open_archive(path: Path, resources: ExitStack, limits: IntakeLimits) -> zipfile.ZipFile:
+def _open_archive(path: Path, resources: ExitStack, limits: ReadLimits) -> zipfile.ZipFile:
     fh = resources.enter_context(Path(path).open("rb"))
     check_member_count(fh)
     archive = resources.enter_context(zipfile.ZipFile(fh))
@@ -63,7 +63,7 @@ def _open_archive(path: Path, resources: ExitStack, limits: IntakeLimits) -> zip
     return archive
 
 
-def _writer_version(archive: zipfile.ZipFile, limits: IntakeLimits) -> str | None:
+def _writer_version(archive: zipfile.ZipFile, limits: ReadLimits) -> str | None:
     """metadata.json's `keras_version`; Keras does not need this file to load, nor do we,
     so a missing or unreadable one is ignored (a hostile one is not)."""
     try:
@@ -79,7 +79,7 @@ def _has(archive: zipfile.ZipFile, name: str) -> bool:
     return name in archive.namelist()
 
 
-def _member_json(archive: zipfile.ZipFile, name: str, limits: IntakeLimits) -> Any:
+def _member_json(archive: zipfile.ZipFile, name: str, limits: ReadLimits) -> Any:
     if not _has(archive, name):
         raise MalformedModel(f"The .keras archive has no {name}.")
     return load_json(
@@ -90,9 +90,7 @@ def _member_json(archive: zipfile.ZipFile, name: str, limits: IntakeLimits) -> A
     )
 
 
-def _open_weights(
-    archive: zipfile.ZipFile, resources: ExitStack, limits: IntakeLimits
-) -> h5py.File:
+def _open_weights(archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits) -> h5py.File:
     """model.weights.h5, walked before use: read in place when stored uncompressed (as Keras
     writes it), else decompressed under the caps into an anonymous temporary file."""
     if not _has(archive, WEIGHTS_H5):

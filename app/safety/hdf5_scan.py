@@ -47,7 +47,7 @@ from app.errors import (
     UnsafeLink,
     UnsupportedDataType,
 )
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 
 KNOWN_FILTERS = frozenset({h5z.FILTER_DEFLATE, h5z.FILTER_SHUFFLE, h5z.FILTER_FLETCHER32, 32000})
 NUMERIC_KINDS = frozenset("fiub")  # float, signed, unsigned, bool
@@ -55,7 +55,7 @@ ATTRIBUTE_CLASSES = frozenset({h5t.INTEGER, h5t.FLOAT, h5t.STRING, h5t.ENUM})
 BFLOAT16_BYTES = 2
 
 
-def scan_hdf5(h5: h5py.File, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
+def scan_hdf5(h5: h5py.File, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """Walk every group, dataset and link of `h5`; raise at the first unsafe one."""
     scan = _Walk(h5, limits)
     scan.visit_attributes(h5)
@@ -65,7 +65,7 @@ def scan_hdf5(h5: h5py.File, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
 
 
 class _Walk:
-    def __init__(self, h5: h5py.File, limits: IntakeLimits) -> None:
+    def __init__(self, h5: h5py.File, limits: ReadLimits) -> None:
         self.limits = limits
         self.visited = {_address(h5)}
         self.objects = 0
@@ -168,7 +168,7 @@ def _check_hard(group: h5py.Group, name: str) -> None:
         )
 
 
-def _check_dataset(dataset: Any, limits: IntakeLimits) -> None:
+def _check_dataset(dataset: Any, limits: ReadLimits) -> None:
     if not isinstance(dataset, h5py.Dataset):
         raise UnsupportedDataType(
             f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
@@ -219,7 +219,7 @@ def _says_bfloat16(dataset: h5py.Dataset) -> bool:
     return marker == "bfloat16"
 
 
-def _check_declared_size(dataset: h5py.Dataset, limits: IntakeLimits) -> None:
+def _check_declared_size(dataset: h5py.Dataset, limits: ReadLimits) -> None:
     shape = dataset.shape or ()
     declared = math.prod(shape) * dataset.dtype.itemsize
     stored = dataset.id.get_storage_size()

@@ -17,7 +17,8 @@ from keras.src.saving import serialization_lib
 
 from app.errors import all_error_classes
 from app.graph import CONTAINER_CLASSES
-from app.intake.allowlist import (
+from app.layers.registry import known_classes
+from app.safety.allowlist import (
     ACTIVATION_FUNCTION_MODULES,
     ACTIVATIONS,
     CONSTRAINTS,
@@ -29,8 +30,7 @@ from app.intake.allowlist import (
     RNN_CELLS,
     layer_modules,
 )
-from app.intake.refusals import REFUSAL_CODES, Refusal
-from app.layers.registry import known_classes
+from app.safety.refusals import REFUSAL_CODES, Refusal
 from tests.support.kerasref import keras
 
 KEBAB = r"^[a-z]+(-[a-z]+)*$"

@@ -28,16 +28,16 @@ from typing import Any
 
 from app.errors import PathInConfig
 from app.graph import CONTAINER_CLASSES
-from app.intake.allowlist import (
+from app.layers.operations import operation_name
+from app.layers.registry import lookup
+from app.safety.allowlist import (
     activation_known,
     layer_class_known,
     layer_modules,
     object_known,
     registered_name_expected,
 )
-from app.intake.refusals import Refusal
-from app.layers.operations import operation_name
-from app.layers.registry import lookup
+from app.safety.refusals import Refusal
 
 Path = tuple[str, ...]
 ENTRY_KEYS = frozenset({"class_name", "config", "module", "registered_name", "compile_config"})

@@ -16,17 +16,17 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
-from app.intake.hdf5_scan import list_attr, scan_hdf5, text_attr
-from app.intake.limits import IntakeLimits
-from app.intake.safe_json import load_json
-from app.intake.scanned import ScannedHdf5, StoredLayer, file_config, translated
+from app.safety.hdf5_scan import list_attr, scan_hdf5, text_attr
+from app.safety.limits import ReadLimits
+from app.safety.safe_json import load_json
+from app.safety.scanned import ScannedHdf5, StoredLayer, file_config, translated
 
 HDF5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeDecodeError,
                IndexError, OverflowError)  # fmt: skip
 DAMAGED_HDF5 = "The HDF5 model file is damaged or incomplete and could not be read."
 
 
-def scan_legacy_h5(path: Path, resources: ExitStack, limits: IntakeLimits) -> ScannedHdf5:
+def scan_legacy_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> ScannedHdf5:
     """The file at `path`, walked, opened in `resources`: its config, arrays and writer."""
     with translated(HDF5_ERRORS, DAMAGED_HDF5):
         h5 = resources.enter_context(h5py.File(path, "r"))
@@ -37,7 +37,7 @@ def scan_legacy_h5(path: Path, resources: ExitStack, limits: IntakeLimits) -> Sc
     return ScannedHdf5(config, layers, version, backend, resources)
 
 
-def _model_config(h5: h5py.File, limits: IntakeLimits) -> Any:
+def _model_config(h5: h5py.File, limits: ReadLimits) -> Any:
     """The `model_config` attribute, parsed under the JSON caps."""
     text = text_attr(h5, "model_config")
     if text is None:

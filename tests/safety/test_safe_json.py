@@ -17,8 +17,8 @@ from app.errors import (
     MalformedModel,
 )
 from app.formats import read_model, read_spec
-from app.intake.limits import IntakeLimits
-from app.intake.safe_json import check_parsed, load_json, max_depth
+from app.safety.limits import ReadLimits
+from app.safety.safe_json import check_parsed, load_json, max_depth
 from tests.support.hostile import FORMATS, save_base, with_member
 
 
@@ -83,7 +83,7 @@ def test_read_accepts_nesting_up_to_the_cap(saved, tmp_path, fmt):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_read_refuses_config_over_the_size_cap(saved, tmp_path, fmt):
     text = _text(saved, fmt)
-    limits = IntakeLimits(max_json_bytes=len(text) - 1)
+    limits = ReadLimits(max_json_bytes=len(text) - 1)
     with pytest.raises(JsonTooLarge) as info:
         saved.read(fmt, text, tmp_path, limits)
     assert (info.value.code, info.value.status) == ("json-too-large", 413)
@@ -124,7 +124,7 @@ def test_read_spec_object_refuses_non_string_keys():
 
 
 def test_check_parsed_counts_values():
-    limits = IntakeLimits(max_json_values=50)
+    limits = ReadLimits(max_json_values=50)
     with pytest.raises(JsonTooLarge):
         check_parsed({"a": list(range(100))}, what="The spec", limits=limits)
     check_parsed({"a": list(range(40))}, what="The spec", limits=limits)

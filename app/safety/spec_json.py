@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InvalidSpec, JsonTooLarge
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.safe_json import check_parsed, load_json
-from app.intake.scanned import ScannedSpec, scan_config
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.safe_json import check_parsed, load_json
+from app.safety.scanned import ScannedSpec, scan_config
 
 MAX_STRING_LAYERS = 3  # a spec string inside a JSON string, at most this deep
 SPEC = "The spec"
 
 
-def scan_spec(spec: Any, limits: IntakeLimits = DEFAULT_LIMITS) -> ScannedSpec:
+def scan_spec(spec: Any, limits: ReadLimits = DEFAULT_LIMITS) -> ScannedSpec:
     """A spec given as a dict or a JSON string. Hand over the text when there is one:
     duplicate keys can only be seen there."""
     obj = _decode_spec(spec, limits)
@@ -27,7 +27,7 @@ def scan_spec(spec: Any, limits: IntakeLimits = DEFAULT_LIMITS) -> ScannedSpec:
     )
 
 
-def scan_spec_file(path: Path, limits: IntakeLimits) -> ScannedSpec:
+def scan_spec_file(path: Path, limits: ReadLimits) -> ScannedSpec:
     """A spec saved to a file (UTF-8, with or without a byte-order mark); its size is checked
     before it is read."""
     try:
@@ -48,7 +48,7 @@ def scan_spec_file(path: Path, limits: IntakeLimits) -> ScannedSpec:
     return scan_spec(text, limits)
 
 
-def _decode_spec(spec: Any, limits: IntakeLimits) -> dict[str, Any]:
+def _decode_spec(spec: Any, limits: ReadLimits) -> dict[str, Any]:
     """The spec object; a string may itself be JSON-encoded once more (a spec pasted into a
     JSON field as a string)."""
     if not isinstance(spec, str):

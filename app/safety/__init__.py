@@ -1,4 +1,4 @@
-"""Intake: the safety scan. An upload's bytes are checked and validated into typed values, which
+"""The safety scan. An upload's bytes are checked and validated into typed values, which
 the readers (`app.formats`) turn into the graph. Nothing here imports a reader.
 
     scan         identify(path), scan_file(path), scan_spec(obj): the entry points
@@ -16,7 +16,7 @@ the readers (`app.formats`) turn into the graph. Nothing here imports a reader.
     model_config the structure of a model config, checked into typed entries (`InvalidSpec`)
     allowlist    the class/module pairs a config may name
     refusals     Refusal: why a model we can explain must never run in Keras
-    limits       IntakeLimits: the caps, passed in by the caller (never read from settings)
+    limits       ReadLimits: the caps, passed in by the caller (never read from settings)
 
 The order for a file: sniff and polyglot on the raw bytes; then, per format, the container
 (zip members, every HDF5 object) before any value in it, each JSON document under the caps,
@@ -24,7 +24,7 @@ and the config scanned and checked before a value is returned. A hostile or unpa
 ends in an `app.errors` error with its code; a code-bearing one in `ScannedConfig.refusals`.
 """
 
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.refusals import REFUSAL_CODES, Refusal
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.refusals import REFUSAL_CODES, Refusal
 
-__all__ = ["DEFAULT_LIMITS", "REFUSAL_CODES", "IntakeLimits", "Refusal"]
+__all__ = ["DEFAULT_LIMITS", "REFUSAL_CODES", "ReadLimits", "Refusal"]

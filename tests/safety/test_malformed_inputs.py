@@ -13,7 +13,7 @@ import pytest
 
 from app.errors import ExplainerError, MalformedModel, PolyglotFile
 from app.formats import read_model
-from app.intake.sniff import HDF5_SIGNATURE, sniff_path
+from app.safety.sniff import HDF5_SIGNATURE, sniff_path
 from tests.support.hostile import save_base
 
 

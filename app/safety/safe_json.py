@@ -30,7 +30,7 @@ from app.errors import (
     JsonTooDeep,
     JsonTooLarge,
 )
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 
 # A JSON string literal, written as an unrolled loop so that matching stays linear.
 STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
@@ -46,7 +46,7 @@ def load_json(
     *,
     what: str,
     syntax_error: SyntaxErrorClass = InvalidSpec,
-    limits: IntakeLimits = DEFAULT_LIMITS,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Any:
     """Parse `data` under the caps; `what` names it in messages ("The spec", ...)."""
     text = _as_text(data, what, syntax_error, limits)
@@ -69,7 +69,7 @@ def load_json(
         raise _too_deep(what, limits.max_json_depth) from exc
 
 
-def check_parsed(obj: Any, *, what: str, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
+def check_parsed(obj: Any, *, what: str, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """The same caps for JSON someone else already parsed (a spec given as an object):
     depth, value count and numbers, walked without recursion. Duplicate keys are gone by then,
     which is why callers should hand over the text when they have it."""
@@ -100,7 +100,7 @@ def _children(value: Any, what: str) -> list[Any]:
 
 
 def _as_text(
-    data: bytes | str, what: str, syntax_error: SyntaxErrorClass, limits: IntakeLimits
+    data: bytes | str, what: str, syntax_error: SyntaxErrorClass, limits: ReadLimits
 ) -> str:
     if len(data) > limits.max_json_bytes:
         raise JsonTooLarge(

@@ -10,7 +10,7 @@ with module `keras.layers`; a class Keras does not export is written with the mo
 in. Legacy files (Keras 1 and 2, and any `.h5`) write no module for layers: there the class
 name alone is looked up among Keras' own classes.
 
-tests/intake/test_allowlist.py checks each table against Keras itself, both ways: every pair
+tests/safety/test_allowlist.py checks each table against Keras itself, both ways: every pair
 here resolves, in Keras, to a class of the expected kind, and every class Keras exports is here.
 """
 

@@ -6,7 +6,7 @@
                               → ScannedSpec     model.to_json() in a file (`spec_json`)
     scan_spec(spec, limits)   → ScannedSpec     the same given as an object or a string
 
-What each value holds is in `app.intake.scanned`. Errors are `app.errors` classes; a file's
+What each value holds is in `app.safety.scanned`. Errors are `app.errors` classes; a file's
 open resources are closed here when its scan raises.
 """
 
@@ -16,13 +16,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from app.intake.keras_v3 import scan_keras_v3
-from app.intake.legacy_h5 import scan_legacy_h5
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
-from app.intake.polyglot import refuse_polyglot
-from app.intake.scanned import Scanned
-from app.intake.sniff import Format, sniff_path
-from app.intake.spec_json import scan_spec, scan_spec_file
+from app.safety.keras_v3 import scan_keras_v3
+from app.safety.legacy_h5 import scan_legacy_h5
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.polyglot import refuse_polyglot
+from app.safety.scanned import Scanned
+from app.safety.sniff import Format, sniff_path
+from app.safety.spec_json import scan_spec, scan_spec_file
 
 __all__ = ["identify", "scan_file", "scan_spec"]
 
@@ -35,7 +35,7 @@ def identify(path: Path) -> Format:
 
 
 def scan_file(
-    path: Path, limits: IntakeLimits = DEFAULT_LIMITS, fmt: Format | None = None
+    path: Path, limits: ReadLimits = DEFAULT_LIMITS, fmt: Format | None = None
 ) -> Scanned:
     """Scan the file at `path` (of format `fmt` when the caller `identify`-ed it already)."""
     fmt = fmt or identify(path)
@@ -46,10 +46,10 @@ def scan_file(
     return _owning(scan_legacy_h5, path, limits)
 
 
-FileScan = Callable[[Path, ExitStack, IntakeLimits], Scanned]
+FileScan = Callable[[Path, ExitStack, ReadLimits], Scanned]
 
 
-def _owning(scan: FileScan, path: Path, limits: IntakeLimits) -> Scanned:
+def _owning(scan: FileScan, path: Path, limits: ReadLimits) -> Scanned:
     """Run `scan` with fresh `resources`, closed here if the scan does not succeed."""
     resources = ExitStack()
     try:

@@ -20,9 +20,9 @@ from typing import Any
 import h5py
 
 from app.errors import InvalidSpec, MalformedModel
-from app.intake.config_scan import scan_model_config
-from app.intake.model_config import ModelConfig, check_model_config
-from app.intake.refusals import Refusal
+from app.safety.config_scan import scan_model_config
+from app.safety.model_config import ModelConfig, check_model_config
+from app.safety.refusals import Refusal
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from app.errors import (
 )
 from app.explain import read_isolated
 from app.formats import read_model
-from app.intake.limits import IntakeLimits
+from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base, with_member
 
 CONTAINERS = ("legacy_h5", "keras_v3")
@@ -158,7 +158,7 @@ def test_read_refuses_attribute_over_the_size_cap_before_reading_it(saved, tmp_p
         saved, tmp_path, container, lambda h5, g, f: g.attrs.create("big", np.zeros(1000))
     )
     with pytest.raises(OversizedAttribute) as info:
-        read_model(path, IntakeLimits(max_attribute_bytes=6000))  # Keras' own stay below
+        read_model(path, ReadLimits(max_attribute_bytes=6000))  # Keras' own stay below
     assert info.value.details["bytes"] == 1000 * 8
 
 
@@ -169,14 +169,14 @@ def test_read_refuses_too_many_attributes(saved, tmp_path, container):
             group.attrs[f"a{i}"] = i
 
     with pytest.raises(OversizedAttribute):
-        read_model(hostile(saved, tmp_path, container, many), IntakeLimits(max_attributes=8))
+        read_model(hostile(saved, tmp_path, container, many), ReadLimits(max_attributes=8))
 
 
 @pytest.mark.parametrize("container", CONTAINERS)
 def test_read_refuses_too_many_objects(saved, tmp_path, container):
     with pytest.raises(UnsafeFile) as info:
         read_model(
-            hostile(saved, tmp_path, container, lambda *a: None), IntakeLimits(max_hdf5_objects=3)
+            hostile(saved, tmp_path, container, lambda *a: None), ReadLimits(max_hdf5_objects=3)
         )
     assert info.value.code == "unsafe-file"
 
@@ -235,7 +235,7 @@ def amplified(saved, tmp_path):
 
 def test_read_refuses_heap_amplification_without_the_server_reading_it(saved, tmp_path):
     """Read naively by a process limited to 1 GiB, the names exhaust its memory; read through
-    us, the rehearsal child (limited alike) is refused and this process never allocates them."""
+    us, the throwaway process (limited alike) is refused and this process never allocates them."""
     path = amplified(saved, tmp_path)
     naive = subprocess.run(
         [sys.executable, "-c", NAIVE_READ, str(path)], capture_output=True, text=True, timeout=120
@@ -243,7 +243,7 @@ def test_read_refuses_heap_amplification_without_the_server_reading_it(saved, tm
     assert naive.stdout.strip() == "out of memory"
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(OversizedAttribute) as info:
-        read_isolated(path, IntakeLimits(rehearsal_memory_bytes=1 << 30))
+        read_isolated(path, ReadLimits(isolation_memory_bytes=1 << 30))
     assert info.value.details == {"object": "'/'"}
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
     assert grown_kib < 500_000
@@ -255,7 +255,7 @@ def test_read_refuses_long_lists_of_names_by_measure(saved, tmp_path):
     with h5py.File(path, "a") as h5:
         h5.attrs["names"] = [f"layer_{i}" for i in range(2000)]  # 18,890 bytes in all
     with pytest.raises(OversizedAttribute) as info:
-        read_model(path, IntakeLimits(max_attribute_bytes=16_000))
+        read_model(path, ReadLimits(max_attribute_bytes=16_000))
     assert info.value.details["bytes"] == sum(len(f"layer_{i}") for i in range(2000))
-    with read_model(path, IntakeLimits(max_attribute_bytes=20_000)) as loaded:
+    with read_model(path, ReadLimits(max_attribute_bytes=20_000)) as loaded:
         assert loaded.refusals == []

@@ -24,7 +24,7 @@ from app.errors import (
     UnexpectedMember,
     UnsafeMemberName,
 )
-from app.intake.limits import DEFAULT_LIMITS, IntakeLimits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -54,7 +54,7 @@ def check_member_count(fh: BinaryIO) -> None:
         )
 
 
-def check_archive(archive: zipfile.ZipFile, limits: IntakeLimits = DEFAULT_LIMITS) -> None:
+def check_archive(archive: zipfile.ZipFile, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """Every member's name, uniqueness, encryption, compression and declared size."""
     infos = archive.infolist()
     for info in infos:
@@ -65,7 +65,7 @@ def check_archive(archive: zipfile.ZipFile, limits: IntakeLimits = DEFAULT_LIMIT
 
 
 def read_json_member(
-    archive: zipfile.ZipFile, name: str, limits: IntakeLimits = DEFAULT_LIMITS
+    archive: zipfile.ZipFile, name: str, limits: ReadLimits = DEFAULT_LIMITS
 ) -> bytes:
     """A JSON member's bytes, decompressing at most one byte past the JSON cap."""
     info = archive.getinfo(name)
@@ -80,7 +80,7 @@ def copy_member(
     archive: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     target: BinaryIO,
-    limits: IntakeLimits = DEFAULT_LIMITS,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> None:
     """Decompress a member into `target`, stopping as soon as it passes a cap."""
     written = 0
@@ -126,7 +126,7 @@ def _check_unique(infos: list[zipfile.ZipInfo]) -> None:
         seen.add(info.filename)
 
 
-def _check_member(info: zipfile.ZipInfo, limits: IntakeLimits) -> None:
+def _check_member(info: zipfile.ZipInfo, limits: ReadLimits) -> None:
     if info.filename not in KERAS_MEMBERS:
         raise UnexpectedMember(
             f"The .keras archive holds {info.filename}, which Keras does not write: only "
@@ -147,7 +147,7 @@ def _check_member(info: zipfile.ZipInfo, limits: IntakeLimits) -> None:
     _check_size(info.filename, info.file_size, info.compress_size, limits)
 
 
-def _check_size(name: str, size: int, stored: int, limits: IntakeLimits) -> None:
+def _check_size(name: str, size: int, stored: int, limits: ReadLimits) -> None:
     """`size` bytes out of `stored` bytes in: at most the member cap, and (past the floor) at
     most `max_expansion` times what is stored."""
     over_cap = size > limits.max_member_bytes
@@ -163,7 +163,7 @@ def _check_size(name: str, size: int, stored: int, limits: IntakeLimits) -> None
         )
 
 
-def _json_too_large(name: str, limits: IntakeLimits) -> JsonTooLarge:
+def _json_too_large(name: str, limits: ReadLimits) -> JsonTooLarge:
     return JsonTooLarge(
         f"The .keras archive's {name} is larger than {limits.max_json_bytes:,} bytes; Keras "
         "configs are far smaller.",

@@ -1,6 +1,6 @@
 """The caps the safety scan enforces, as one value the caller passes in.
 
-The readers never read settings: `app.config.Settings` (or a test) builds an `IntakeLimits`
+The readers never read settings: `app.config.Settings` (or a test) builds an `ReadLimits`
 and hands it to `read_model` / `read_spec`. The defaults are generous for every real Keras
 file we know (the largest `keras.applications` config, EfficientNetV2L's, is 0.96 MB and 11
 levels deep; the largest weight tensor, VGG16's first Dense kernel, is 411 MB) and tight for
@@ -16,7 +16,7 @@ GiB = 1 << 30
 
 
 @dataclass(frozen=True)
-class IntakeLimits:
+class ReadLimits:
     """Caps on what the readers will parse, decompress or open."""
 
     # JSON (config.json, metadata.json, legacy `model_config`, specs):
@@ -37,9 +37,9 @@ class IntakeLimits:
     max_attributes: int = 4096  # attributes on one object
     max_hdf5_objects: int = 200_000  # groups, datasets and links in one file
     # HDF5-bearing files are read first in a throwaway process (`app.isolation`):
-    rehearse_hdf5: bool = True
-    rehearsal_timeout_s: float = 60.0  # VGG16's 553 MB file reads in about a second
-    rehearsal_memory_bytes: int = 2 * GiB  # address space of the child, libraries included
+    isolate_hdf5: bool = True
+    isolation_timeout_s: float = 60.0  # VGG16's 553 MB file reads in about a second
+    isolation_memory_bytes: int = 2 * GiB  # address space of the child, libraries included
 
 
-DEFAULT_LIMITS = IntakeLimits()
+DEFAULT_LIMITS = ReadLimits()

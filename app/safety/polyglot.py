@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from app.errors import MalformedModel, PolyglotFile
-from app.intake.sniff import Format
+from app.safety.sniff import Format
 
 
 def refuse_polyglot(path: Path, fmt: Format) -> None:

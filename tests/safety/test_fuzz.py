@@ -10,12 +10,12 @@ from collections import Counter
 
 import pytest
 
-from app.intake.limits import IntakeLimits
+from app.safety.limits import ReadLimits
 from tests.support.fuzzing import mutation, our_temporary_files, read_mutant
 from tests.support.models import build
 
 MUTANTS_PER_FILE = 75
-TIMEOUT_S = 3.0  # a mutant that hangs libhdf5 is refused after this (see test_rehearsal)
+TIMEOUT_S = 3.0  # a mutant that hangs libhdf5 is refused after this (see test_isolation_process)
 SLACK_S = 7.0
 
 
@@ -31,7 +31,7 @@ def originals(tmp_path_factory):
 
 
 def test_fuzz_readers_end_in_a_model_or_a_4xx(originals, tmp_path):
-    limits = IntakeLimits(rehearsal_timeout_s=TIMEOUT_S)
+    limits = ReadLimits(isolation_timeout_s=TIMEOUT_S)
     temporary = our_temporary_files(tempfile.gettempdir())
     outcomes, escaped, slowest = Counter(), [], 0.0
     for name, original in originals.items():

@@ -8,7 +8,7 @@ import pytest
 
 from app.errors import PathInConfig
 from app.formats import read_model, read_spec
-from app.intake.config_scan import looks_like_path, scan_model_config
+from app.safety.config_scan import looks_like_path, scan_model_config
 from tests.support.hostile import (
     CANARY,
     CONSTRUCTS,

@@ -1,4 +1,4 @@
-"""The rehearsal: an HDF5 file that makes libhdf5 spin forever is refused after the timeout,
+"""The throwaway process: an HDF5 file that makes libhdf5 spin forever is refused after the timeout,
 and the process that asked keeps answering."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from app import explain, isolation
 from app.errors import MalformedModel, OversizedAttribute, UnreadableFile
 from app.explain import explain_file, explaining, read_isolated
-from app.intake.limits import IntakeLimits
 from app.isolation import _judge
+from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base
 from tests.support.hostile_tasks import sends_the_model_read_twice
 
@@ -44,7 +44,7 @@ def spinning_file(saved, tmp_path):
 def test_read_refuses_file_that_hangs_the_hdf5_library(saved, tmp_path):
     started = time.perf_counter()
     with pytest.raises(UnreadableFile) as info:
-        read_isolated(spinning_file(saved, tmp_path), IntakeLimits(rehearsal_timeout_s=2))
+        read_isolated(spinning_file(saved, tmp_path), ReadLimits(isolation_timeout_s=2))
     elapsed = time.perf_counter() - started
     assert (info.value.code, info.value.status) == ("unreadable-file", 400)
     assert info.value.details == {"timeout_s": 2}
@@ -70,17 +70,17 @@ def test_read_refuses_file_that_hangs_the_hdf5_library(saved, tmp_path):
 )
 def test_judge_turns_each_child_outcome_into_its_error(outcome, error, message):
     with pytest.raises(error, match=message) as info:
-        _judge(outcome, IntakeLimits())
+        _judge(outcome, ReadLimits())
     assert type(info.value) is error
 
 
 def test_judge_returns_a_finished_task_result():
-    assert _judge({"outcome": "done", "result": {"a": 1}}, IntakeLimits()) == {"a": 1}
+    assert _judge({"outcome": "done", "result": {"a": 1}}, ReadLimits()) == {"a": 1}
 
 
 def test_explain_in_a_child_gives_what_the_server_would_compute(saved):
     child = explain_file(saved.h5_path)
-    direct = explain_file(saved.h5_path, limits=replace(IntakeLimits(), rehearse_hdf5=False))
+    direct = explain_file(saved.h5_path, limits=replace(ReadLimits(), isolate_hdf5=False))
     assert child.report.model_dump(exclude={"id", "created_at"}) == direct.report.model_dump(
         exclude={"id", "created_at"}
     )

@@ -20,12 +20,12 @@ from app.errors import (
     UnsafeMemberName,
 )
 from app.formats import read_model
-from app.intake.archive import copy_member
-from app.intake.limits import IntakeLimits
+from app.safety.archive import copy_member
+from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base
 
-# The reader itself, its library errors translated with their cause (no rehearsal child).
-DIRECT = IntakeLimits(rehearse_hdf5=False)
+# The reader itself, its library errors translated with their cause (no throwaway process).
+DIRECT = ReadLimits(isolate_hdf5=False)
 
 MiB = 1 << 20
 CENTRAL_HEADER = b"PK\x01\x02"
@@ -118,14 +118,14 @@ def test_read_keras_v3_refuses_declared_weights_bomb(members, tmp_path):
     bomb = [(n, d) for n, d in members if n != "model.weights.h5"]
     bomb.append(("model.weights.h5", bytes(16 * MiB)))  # deflates to about 16 KB
     path = write_zip(tmp_path / "a.keras", bomb, zipfile.ZIP_DEFLATED)
-    limits = IntakeLimits(expansion_floor_bytes=1 * MiB)  # 1000× past the floor
+    limits = ReadLimits(expansion_floor_bytes=1 * MiB)  # 1000× past the floor
     with pytest.raises(DecompressionBomb) as info:
         read_model(path, limits)
     assert (info.value.code, info.value.status) == ("decompression-bomb", 413)
     assert info.value.details["bytes"] == 16 * MiB
     assert info.value.details["stored"] < 100 * 1024
     with pytest.raises(DecompressionBomb):
-        read_model(path, IntakeLimits(max_member_bytes=8 * MiB))
+        read_model(path, ReadLimits(max_member_bytes=8 * MiB))
 
 
 def test_read_keras_v3_refuses_declared_config_bomb(members, tmp_path):
@@ -141,7 +141,7 @@ def test_copy_member_stops_at_the_cap_whatever_the_header_says(tmp_path):
     path = write_zip(tmp_path / "a.zip", entries, zipfile.ZIP_DEFLATED)
     target = io.BytesIO()
     with zipfile.ZipFile(path) as archive, pytest.raises(DecompressionBomb):
-        copy_member(archive, archive.infolist()[0], target, IntakeLimits(max_member_bytes=MiB))
+        copy_member(archive, archive.infolist()[0], target, ReadLimits(max_member_bytes=MiB))
     assert target.tell() <= MiB
 
 
