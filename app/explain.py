@@ -1,7 +1,7 @@
 """Explain a model: read it, then make its report, in two stages the caller pulls in order.
 
     with explaining(path) as ex:
-        read = ex.model_read()   the model is read: its `ModelRead` (app.check.plan), the
+        read = ex.model_read()   the model is read: its `ModelRead` (app.check.model_read): the
                                  scan's refusals, the budget figures, the inputs and the
                                  check's plan. Enough to decide on a check and to start it.
         report = ex.report()     every weight's statistics, the BatchNormalization analyses,
