@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.support.api import finished, make_client, post, post_file
+from tests.support.api import finished, make_client, npy_upload, post, post_file
 from tests.support.files import as_keras2_file
 from tests.support.kerasref import keras
 from tests.support.models import (
@@ -115,10 +115,7 @@ def test_check_file_outputs_equal_keras_predict_in_this_process(client, tmp_path
     path = tmp_path / "conv.keras"
     model.save(path)
     x = np.random.default_rng(5).normal(size=(3, 12, 12, 3)).astype("float32")
-    buffer = io.BytesIO()
-    np.save(buffer, x)
-    files = {"inputs": ("x.npy", buffer.getvalue())}
-    check = post_file(client, path, files=files).json()["check"]
+    check = post_file(client, path, files={"inputs": npy_upload(x)}).json()["check"]
     assert check["status"] == "passed", check
     expected = model.predict(x, verbose=0)
     np.testing.assert_allclose(check["outputs"][0]["keras"], expected, rtol=1e-5, atol=1e-6)

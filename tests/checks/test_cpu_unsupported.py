@@ -8,15 +8,13 @@ the path an AVX2-only CPU takes by default, and the test is the same everywhere.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 
 from app.check.keras import process
 from tests.reference.harness import TOLERANCE
 from tests.support import kerasref
-from tests.support.api import make_client, post_file
+from tests.support.api import make_client, npy_upload, post_file
 from tests.support.kerasref import keras
 from tests.support.models import randomize_weights
 
@@ -54,9 +52,7 @@ def test_check_of_a_model_tensorflow_cannot_run_here_is_unsupported_with_our_out
     path = tmp_path / "cf.keras"
     model.save(path)
     x = np.random.default_rng(7).normal(size=(2, 3, 7, 6)).astype("float32")
-    buffer = io.BytesIO()
-    np.save(buffer, x)
-    response = post_file(own_kernels_client, path, files={"inputs": ("x.npy", buffer.getvalue())})
+    response = post_file(own_kernels_client, path, files={"inputs": npy_upload(x)})
     assert response.status_code == 201
     check = response.json()["check"]
     assert (check["status"], check["code"]) == ("unsupported", "keras-cpu-unsupported"), check

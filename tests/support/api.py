@@ -9,12 +9,14 @@ running starts a pool of its own (`make_client(..., workers=1)`) and says why.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 from app.check.keras import WorkerPool
@@ -87,6 +89,13 @@ def post_file(client: TestClient, path: Path, **kwargs: Any):
     with path.open("rb") as fh:
         files = {"file": (path.name, fh), **kwargs.pop("files", {})}
         return post(client, files=files, **kwargs)
+
+
+def npy_upload(array: np.ndarray, name: str = "x.npy") -> tuple[str, bytes]:
+    """`array` as an uploaded `.npy` file: the `(filename, bytes)` of a `files` entry."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return name, buffer.getvalue()
 
 
 def finished(client: TestClient, report_id: str) -> dict:
