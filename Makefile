@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint install install-test
+.PHONY: serve test test-slow lint install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,4 +27,8 @@ lint: install-test
 
 test: install-test lint
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+# The sweeps marked slow (keras.applications models, the container image): CI runs them too.
+test-slow: install-test
+	$(BIN)/python -m pytest -m slow
