@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     keep_uploads: bool = Field(
         False, description="Keep uploaded model files in <data_dir>/uploads after their job."
     )
+    trusted_hosts: str = Field(
+        "*",
+        description="Comma-separated `Host` names answered (`kex.example.com,*.example.com`); "
+        "any other gets 400. `*`: any host (pages link by path, never by the Host header).",
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -77,6 +82,20 @@ class Settings(BaseSettings):
         """Absolute: worker processes run in folders of their own, where a relative path
         would point somewhere else."""
         return value.expanduser().resolve()
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _host_patterns(cls, value: str) -> str:
+        """Each a name, `*`, or `*.domain`: what Starlette's TrustedHostMiddleware matches."""
+        for pattern in _hosts(value):
+            if "*" in pattern[1:] or (pattern.startswith("*") and not pattern.startswith("*.")):
+                if pattern != "*":
+                    raise ValueError(f"`{pattern}`: a wildcard must be `*` or `*.domain`")
+        return value
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        return _hosts(self.trusted_hosts) or ["*"]
 
     @property
     def store_path(self) -> Path:
@@ -93,3 +112,7 @@ class Settings(BaseSettings):
     def work_dir(self) -> Path:
         """Private per-request folders live below this one."""
         return self.data_dir / "work"
+
+
+def _hosts(value: str) -> list[str]:
+    return [host.strip() for host in value.split(",") if host.strip()]

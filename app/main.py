@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
 from app.check import CHECK_CODES
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.include_router(api.router)
     app.include_router(pages.router)
     errors.install(app)
+    if settings.trusted_host_list != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list)
     return app
 
 

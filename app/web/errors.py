@@ -93,7 +93,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "http-error")
     message = HTTP_MESSAGES.get(exc.status_code, "The request could not be served.")
-    return error_response(request, exc.status_code, ErrorBody(code=code, message=message))
+    body = ErrorBody(code=code, message=message)
+    return error_response(request, exc.status_code, body, exc.headers)  # 405 keeps its Allow
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

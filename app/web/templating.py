@@ -1,12 +1,15 @@
 """Jinja templates from the project's `templates/`, with the filters the pages use.
 
-Filters only format; every number they show was computed by an analysis.
+Filters only format; every number they show was computed by an analysis. Links are paths,
+never absolute URLs: an absolute URL would be built from the request's `Host` header, which
+the client writes (`Host: evil.example` would make the page load evil.example's scripts).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 from fastapi.templating import Jinja2Templates
 
 from app.display import count, error, human_bytes, mebibytes, number, percent, plural, shape
@@ -29,4 +32,12 @@ FILTERS = {
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters.update(FILTERS)
+    templates.env.globals["static_url"] = static_url
     return templates
+
+
+@jinja2.pass_context
+def static_url(context: jinja2.runtime.Context, path: str) -> str:
+    """`/static/<path>` below the app's root path: a path, whatever the `Host` header says."""
+    request = context["request"]
+    return request.scope.get("root_path", "") + request.app.url_path_for("static", path=path)

@@ -163,6 +163,11 @@ def test_unknown_url_and_method_answer_with_codes(client):
     assert_error(client.delete("/api/v1/health"), 405, "method-not-allowed")
 
 
+def test_method_not_allowed_says_which_methods_are(client):
+    response = client.delete("/api/v1/health")
+    assert response.headers["allow"] == "GET"  # RFC 9110: a 405 names the allowed methods
+
+
 def test_error_page_shows_code_and_sentence_to_a_browser(client):
     response = client.post(
         "/api/v1/reports",
