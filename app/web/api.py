@@ -41,6 +41,7 @@ UPLOAD_BODY = {
                     "spec": {"type": "string", "description": "model.to_json()"},
                     "inputs": {"type": "string", "format": "binary"},
                 },
+                "oneOf": [{"required": ["file"]}, {"required": ["spec"]}],  # never both
             }
         },
         "application/json": {

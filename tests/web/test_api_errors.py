@@ -95,6 +95,12 @@ def test_post_file_and_spec_together_is_invalid_request(client, tmp_path):
     assert "not both" in body["message"]
 
 
+def test_openapi_says_exactly_one_of_file_and_spec(client):
+    body = client.get("/openapi.json").json()["paths"]["/api/v1/reports"]["post"]["requestBody"]
+    multipart = body["content"]["multipart/form-data"]["schema"]
+    assert multipart["oneOf"] == [{"required": ["file"]}, {"required": ["spec"]}]
+
+
 def test_post_unknown_field_names_it(client):
     response = client.post("/api/v1/reports", json={"spec": "{}", "chek": False})
     body = assert_error(response, 400, "invalid-request")
