@@ -1,11 +1,11 @@
-"""Explain a model: read it, then make its report, in two stages the caller pulls in order.
+"""Explain a model: read it, then make its report, in two stages the caller takes in order.
 
-    with explaining(path) as ex:
-        read = ex.model_read()   the model is read: its `ModelRead` (app.check.model_read): the
-                                 scan's refusals, the budget figures, the inputs and the
-                                 check's plan. Enough to decide on a check and to start it.
-        report = ex.report()     every weight's statistics, the BatchNormalization analyses,
-                                 ... (for ResNet50, as long again as reading it)
+    with explaining(path) as ex:    the model is read: `ex.read` is its `ModelRead`
+                                    (app.check.model_read): the scan's refusals, the budget
+                                    figures, the inputs and the check's plan. Enough to
+                                    decide on a check and to start it.
+        report = ex.report()        every weight's statistics, the BatchNormalization
+                                    analyses, ... (for ResNet50, as long again as reading it)
 
 So a caller can start a check between the two (app.reports). A file that holds HDF5 is
 explained in a throwaway process (app.isolation): the serving process never opens it with
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,16 +32,16 @@ from app.check.model_read import ModelRead, model_read
 from app.errors import UnreadableFile
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
 from app.safety.limits import DEFAULT_LIMITS
-from app.schemas import Report, Source
+from app.schemas import Report, Source, new_report_id
 
 HASH_CHUNK = 1 << 20
 ROWS_PER_READ = 1 << 20  # elements per slice, as the breakdown's statistics read them
 
 
 class Explaining(Protocol):
-    """An explanation under way: `model_read()`, then `report()`."""
+    """An explanation under way: the model read (`read`), then `report()`."""
 
-    def model_read(self) -> ModelRead: ...
+    read: ModelRead
 
     def report(self) -> Report: ...
 
@@ -89,19 +88,18 @@ def explaining_spec(
 def explain_file(path: Path, **options: Any) -> Explanation:
     """The report of a model file, and its model read (`explaining`'s options)."""
     with explaining(path, **options) as ex:
-        read = ex.model_read()
-        return Explanation(ex.report(), read)
+        return Explanation(ex.report(), ex.read)
 
 
 def explain_spec(spec: dict[str, Any] | str, report_id: str | None = None) -> Explanation:
     """The report of a spec, and its model read."""
     with explaining_spec(spec, report_id) as ex:
-        read = ex.model_read()
-        return Explanation(ex.report(), read)
+        return Explanation(ex.report(), ex.read)
 
 
 class _Here:
-    """An explanation in this process, of a model already read."""
+    """An explanation in this process, of a loaded model: its graph resolved and its model
+    read made at once, the report when asked for."""
 
     def __init__(
         self, loaded: LoadedModel, sha256: str, size: int, filename: str | None, report_id: str
@@ -115,35 +113,23 @@ class _Here:
             backend=loaded.backend,
             filename=filename,
         )
-        self._read: ModelRead | None = None
-
-    def model_read(self) -> ModelRead:
-        if self._read is None:
-            graph, loaded = self.loaded.graph, self.loaded
-            resolve(graph, weights_in_file=loaded.format != "spec_json")
-            self._read = model_read(graph, loaded.format, loaded.refusals)
-        return self._read
+        resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
+        self.read = model_read(loaded.graph, loaded.format, loaded.refusals)
 
     def report(self) -> Report:
-        self.model_read()
         return build_report(self.loaded.graph, self.source, self.report_id)
 
 
 class _InChild:
     """An explanation in a throwaway process: what it sends is validated on arrival (only a
-    process a hostile file took over would send what does not validate), once each."""
+    process a hostile file took over would send what does not validate), once each. The
+    model read is waited for at once: the child sends it first."""
 
     def __init__(self, child: isolation.Child) -> None:
         self.child = child
-        self._read: ModelRead | None = None
-
-    def model_read(self) -> ModelRead:
-        if self._read is None:
-            self._read = _from_child(ModelRead.model_validate_json, self.child.early())
-        return self._read
+        self.read: ModelRead = _from_child(ModelRead.model_validate_json, child.early())
 
     def report(self) -> Report:
-        self.model_read()
         return _from_child(Report.model_validate_json, self.child.result())
 
 
@@ -173,7 +159,7 @@ def explain_task(
 ) -> bytes:
     """The explanation, in the throwaway process: the model read early, then the report."""
     with _explaining_here(path, limits, filename, (digest[0], digest[1]), report_id) as here:
-        early(here.model_read().model_dump_json().encode())
+        early(here.read.model_dump_json().encode())
         return here.report().model_dump_json().encode()
 
 
@@ -211,10 +197,6 @@ def _product(dims: tuple[int, ...]) -> int:
     for dim in dims:
         total *= int(dim)
     return total
-
-
-def new_report_id() -> str:
-    return uuid.uuid4().hex
 
 
 def file_digest(path: Path) -> tuple[str, int]:

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 Shape = tuple[int | None, ...]
 ShapeTree = Shape | list["ShapeTree"]
 
 CONTAINER_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 OPERATION_PREFIX = "ops."
+ITEMSIZE_FALLBACK = {"bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1}  # not numpy dtypes
 
 
 class ArraySource(Protocol):
@@ -73,6 +76,11 @@ class WeightRef:
         for d in self.shape:
             n *= d
         return n
+
+    @property
+    def nbytes(self) -> int:
+        """Its size in bytes, at its own dtype."""
+        return self.count * itemsize(self.dtype)
 
 
 @dataclass
@@ -144,6 +152,11 @@ class ModelGraph:
     def walk(self) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
         """Every layer, nested ones included, in `keras_layers()` order, with its parents."""
         yield from _walk(self, ())
+
+    def all_weights(self) -> Iterator[WeightRef]:
+        """Every weight, nested models' included, in `walk()` order (a resolved graph's)."""
+        for _, node in self.walk():
+            yield from node.weights
 
 
 def _walk(
@@ -249,3 +262,25 @@ def variable_dtype(config: dict[str, Any]) -> str:
     """The dtype Keras gives a layer's variables: float32 under a mixed policy or none."""
     policy = dtype_policy(config)
     return "float32" if policy is None or policy.startswith("mixed_") else policy
+
+
+def itemsize(dtype: str) -> int:
+    """Bytes per element of `dtype`; 4 for a name numpy does not know."""
+    if dtype in ITEMSIZE_FALLBACK:
+        return ITEMSIZE_FALLBACK[dtype]
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        return 4
+
+
+# A shape as the wire writes it -----------------------------------------------------------
+
+
+def shape_json(shape: ShapeTree | None) -> list | None:
+    """A shape tree as JSON: a tuple becomes a list, a list of shapes a list of lists."""
+    if shape is None:
+        return None
+    if isinstance(shape, tuple):
+        return list(shape)
+    return [shape_json(s) for s in shape]

@@ -23,9 +23,9 @@ from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.check.runner import CheckRunner
 from app.errors import InvalidRequest, ReportNotFound
-from app.explain import Explaining, explaining, explaining_spec, file_digest, new_report_id
+from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
-from app.schemas import CheckReport, Report
+from app.schemas import CheckReport, Report, new_report_id
 from app.store import ReportStore
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
@@ -101,18 +101,18 @@ class Reports:
         if stored is not None and stored.check.status != "error":  # an error may not recur
             return stored, False
         report_id = new_report_id()
-        with self._explaining(submission, digest, report_id) as ex:
+        with self._explaining(submission, digest, report_id) as ex:  # the model is read
             request = submission.check_request(options)
-            prepared = self.admission.prepare(ex.model_read(), report_id, request)
-            prepared.start()  # Keras loads the model while the report is made
+            # Decided, and started when it runs: Keras loads the model while the report is made.
+            check = self.admission.start(ex.read, report_id, request)
             try:
-                report = ex.report().model_copy(update={"check": prepared.report})
+                report = ex.report().model_copy(update={"check": check.report})
                 self._keep_upload(report, submission)
                 self.store.add(report, key)
             except BaseException:
-                prepared.abandon()  # it ends on its own, publishing nothing
+                check.abandon()  # it ends on its own, publishing nothing
                 raise
-        prepared.mark_stored()
+        check.mark_stored()
         return report, True
 
     def _explaining(

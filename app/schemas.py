@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -229,7 +230,7 @@ class CheckReport(Schema):
 
 
 class Report(Schema):
-    id: str
+    id: str  # new_report_id()
     created_at: datetime
     source: Source
     model: ModelInfo
@@ -238,6 +239,11 @@ class Report(Schema):
     batchnorm: list[BatchNormReport]
     warnings: list[str]
     check: CheckReport
+
+
+def new_report_id() -> str:
+    """A new report's id: 32 random hex digits."""
+    return uuid.uuid4().hex
 
 
 class ErrorBody(Schema):

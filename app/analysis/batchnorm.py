@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.analysis.breakdown import weight_stats
+from app.analysis.stats import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef
 from app.layers.registry import names_of
 from app.schemas import BatchNormReport, BatchNormWeight, ChannelValues, Finding, WeightStats

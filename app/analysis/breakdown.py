@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
-from app.graph import LayerNode, ModelGraph, ShapeTree, WeightRef
+from app.analysis.stats import weight_stats
+from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
-from app.schemas import LayerReport, Totals, WeightReport, WeightStats
-
-STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large kernels
-ITEMSIZE_FALLBACK = {"bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1}
+from app.schemas import LayerReport, Totals, WeightReport
 
 
 def layer_reports(graph: ModelGraph, *, with_stats: bool = True) -> list[LayerReport]:
@@ -27,7 +22,7 @@ def layer_reports(graph: ModelGraph, *, with_stats: bool = True) -> list[LayerRe
 
 
 def totals(graph: ModelGraph) -> Totals:
-    weights = list(all_weights(graph))
+    weights = list(graph.all_weights())
     trainable = sum(w.count for w in weights if w.trainable)
     params = sum(w.count for w in weights)
     leaves = [node for _, node in graph.walk() if node.inner is None]
@@ -35,28 +30,10 @@ def totals(graph: ModelGraph) -> Totals:
         params=params,
         trainable=trainable,
         non_trainable=params - trainable,
-        bytes=sum(weight_bytes(w) for w in weights),
+        bytes=sum(w.nbytes for w in weights),
         layers=len(leaves),
         weights=len(weights),
     )
-
-
-def all_weights(graph: ModelGraph) -> Iterator[WeightRef]:
-    for _, node in graph.walk():
-        yield from node.weights
-
-
-def weight_bytes(weight: WeightRef) -> int:
-    return weight.count * itemsize(weight.dtype)
-
-
-def itemsize(dtype: str) -> int:
-    if dtype in ITEMSIZE_FALLBACK:
-        return ITEMSIZE_FALLBACK[dtype]
-    try:
-        return np.dtype(dtype).itemsize
-    except TypeError:
-        return 4
 
 
 def formula(weights: list[WeightRef]) -> str:
@@ -84,39 +61,6 @@ def _fold_repeats(terms: list[str]) -> list[str]:
     return folded
 
 
-def weight_stats(values: Any) -> WeightStats | None:
-    """min, max, mean, std over all values, read slice by slice (float64 sums on purpose)."""
-    shape = tuple(values.shape)
-    if not shape:
-        flat = np.asarray(values[()], dtype=np.float64).reshape(1)
-        return _stats_of(flat.min(), flat.max(), flat.sum(), (flat**2).sum(), 1)
-    count = int(np.prod(shape))
-    if count == 0:
-        return None
-    rows_per_chunk = max(1, STATS_CHUNK // max(1, count // shape[0]))
-    lo, hi, total, squares = np.inf, -np.inf, 0.0, 0.0
-    for start in range(0, shape[0], rows_per_chunk):
-        chunk = np.asarray(values[start : start + rows_per_chunk], dtype=np.float64)
-        lo, hi = min(lo, chunk.min()), max(hi, chunk.max())
-        total += chunk.sum()
-        squares += (chunk**2).sum()
-    return _stats_of(lo, hi, total, squares, count)
-
-
-def _stats_of(lo: float, hi: float, total: float, squares: float, count: int) -> WeightStats:
-    mean = total / count
-    variance = max(0.0, squares / count - mean * mean)
-    return WeightStats(min=float(lo), max=float(hi), mean=float(mean), std=float(variance**0.5))
-
-
-def shape_json(shape: ShapeTree | None) -> list | None:
-    if shape is None:
-        return None
-    if isinstance(shape, tuple):
-        return list(shape)
-    return [shape_json(s) for s in shape]
-
-
 def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) -> LayerReport:
     entry = lookup(node.class_name)
     trainable_params = sum(w.count for w in node.weights if w.trainable)
@@ -135,7 +79,7 @@ def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) ->
         params=params,
         trainable_params=trainable_params,
         non_trainable_params=params - trainable_params,
-        bytes=sum(weight_bytes(w) for w in node.weights),
+        bytes=sum(w.nbytes for w in node.weights),
         formula=formula(node.weights),
         summary=_summary(node, entry),
         weights=[_weight_report(w, with_stats) for w in node.weights],
@@ -153,7 +97,7 @@ def _summary(node: LayerNode, entry: Any) -> str:
 
 def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
     assert node.inner is not None
-    inner_weights = list(all_weights(node.inner))
+    inner_weights = list(node.inner.all_weights())
     params = sum(w.count for w in inner_weights)
     trainable_params = sum(w.count for w in inner_weights if w.trainable)
     return LayerReport(
@@ -170,7 +114,7 @@ def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
         params=params,
         trainable_params=trainable_params,
         non_trainable_params=params - trainable_params,
-        bytes=sum(weight_bytes(w) for w in inner_weights),
+        bytes=sum(w.nbytes for w in inner_weights),
         formula=f"sum of its {len(list(node.inner.walk()))} layers = {params:,}",
         summary=f"A nested {node.inner.class_name} model; its layers follow.",
         weights=[],
@@ -192,7 +136,7 @@ def _weight_report(weight: WeightRef, with_stats: bool) -> WeightReport:
         dtype=weight.dtype,
         count=weight.count,
         trainable=weight.trainable,
-        bytes=weight_bytes(weight),
+        bytes=weight.nbytes,
         index=weight.index if weight.index is not None else -1,
         stored_name=weight.stored_name,
         stats=stats,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
-from app.analysis.breakdown import layer_reports, shape_json, totals
-from app.graph import ModelGraph, TensorRef, variable_dtype
+from app.analysis.breakdown import layer_reports, totals
+from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import CheckReport, InputInfo, ModelInfo, Report, Source, TensorInfo
 
 

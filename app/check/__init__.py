@@ -1,9 +1,10 @@
 """The check: our NumPy forward against Keras' predict, layer by layer.
 
-    model read (app.explain) ─► ModelRead ─► admission ─► PreparedCheck ─┬─► report stored
+    model read (app.explain) ─► ModelRead ─► admission ─► DecidedCheck ──┬─► report stored
       model_read.py: refusals,              admission.py: refused,       │    (app.reports)
       budgets, inputs, the plan             over budget, busy, or a      │
-                                            Check in its CheckFolder     ▼
+                                            Check in its CheckFolder,    ▼
+                                            started
                                                                    runner.py (a thread)
                                                                          │
                                                                    pipeline.py
@@ -21,7 +22,7 @@
     plan.py             CheckPlan: how to seed the inputs, what to compare, Keras 3's refusals
     inputs.py           seeded inputs, or the caller's checked against the model's
     budgets.py          what running a model would cost, against the limits
-    admission.py        whether a check runs: PreparedCheck, CheckSettings
+    admission.py        whether a check runs, and its start: DecidedCheck, CheckSettings
     folder.py           CheckFolder: a check's working folder and its file names
     runner.py           CheckRunner: threads, places, progress and results into the store
     pipeline.py         one Check: the reference side, the Keras side, the comparison

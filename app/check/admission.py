@@ -1,15 +1,15 @@
-"""Admission: whether a check runs, and if so its folder, inputs and place, as a value.
+"""Admission: whether a check runs, and if so its folder, inputs and place; then its start.
 
-Once the model is read (`ModelRead`), `Admission.prepare` decides: not asked for, no
+Once the model is read (`ModelRead`), `Admission.start` decides: not asked for, no
 workers, refused by the safety scan (each a `CheckReport` that says why), over a budget
-(422, nothing stored), busy (503), or admitted: its folder is made, the model placed in it,
-the caller's inputs checked and written. The answer is a `PreparedCheck` that the caller
-(app.reports) drives in order:
+(422, nothing stored), busy (503), or admitted: its place and folder are taken from the
+runner, the model placed in the folder, the caller's inputs checked and written, and the
+check started, to run while the report is still being made. The answer is a `DecidedCheck`
+that the caller (app.reports) finishes in order:
 
-    prepared.start()        the check runs while the report is still being made
-    prepared.report         the `CheckReport` to store with the report ("queued", or why not)
-    prepared.mark_stored()  the report is stored: the check may now write to the store
-    prepared.abandon()      the report failed: the check ends on its own, writing nothing
+    decided.report          the `CheckReport` to store with the report ("queued", or why not)
+    decided.mark_stored()   the report is stored: the check may now write to the store
+    decided.abandon()       the report failed: the check ends on its own, writing nothing
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
+from app.check.folder import CheckFolder
 from app.check.inputs import caller_inputs, read_caller_arrays
 from app.check.keras import write_arrays
 from app.check.model_read import ModelRead
@@ -61,24 +62,12 @@ class CheckRequest:
 
 
 @dataclass
-class PreparedCheck:
-    """A check decided on: its `report` to store, and the check itself when it runs."""
+class DecidedCheck:
+    """A check decided on: its `report` to store, and the check itself, started, when it
+    runs."""
 
     report: CheckReport
     check: Check | None = None
-    runner: CheckRunner | None = None
-
-    def start(self) -> None:
-        """Start the check (nothing to do when it does not run)."""
-        if self.check is None:
-            return
-        assert self.runner is not None
-        try:
-            self.runner.start(self.check)
-        except BaseException:
-            self.runner.release()
-            shutil.rmtree(self.check.folder.path, ignore_errors=True)
-            raise
 
     def mark_stored(self) -> None:
         if self.check is not None:
@@ -96,24 +85,26 @@ class Admission:
         self.runner = runner
         self.settings = settings or CheckSettings()
 
-    def prepare(self, read: ModelRead, report_id: str, request: CheckRequest) -> PreparedCheck:
-        """Why the check does not run, or the check, queued. A model over the budgets for
-        running it is refused outright (422, nothing stored) when the check is asked for."""
+    def start(self, read: ModelRead, report_id: str, request: CheckRequest) -> DecidedCheck:
+        """Why the check does not run, or the check, started (queued for a Keras worker). A
+        model over the budgets for running it is refused outright (422, nothing stored) when
+        the check is asked for."""
         refusal = self._refusal(read, request)
         if refusal is not None:
-            return PreparedCheck(refusal)
+            return DecidedCheck(refusal)
         enforce_budgets(read.figures, self.settings.budgets)
         arrays, inputs = _caller_inputs(read, request)
         assert self.runner is not None
-        self.runner.admit()
+        folder = self.runner.admit()
         try:
-            check = self._check(read, report_id, request, inputs)
+            check = self._check(folder, read, report_id, request, inputs)
             if arrays is not None:
-                write_arrays(check.folder.inputs, "x", arrays)
+                write_arrays(folder.inputs, "x", arrays)
+            self.runner.start(check)
         except BaseException:
-            self.runner.release()
+            self.runner.release(folder)
             raise
-        return PreparedCheck(_queued(check), check, self.runner)
+        return DecidedCheck(_queued(check), check)
 
     def _refusal(self, read: ModelRead, request: CheckRequest) -> CheckReport | None:
         if not request.asked:
@@ -130,10 +121,13 @@ class Admission:
         return None
 
     def _check(
-        self, read: ModelRead, report_id: str, request: CheckRequest, inputs: CheckInputs | None
+        self,
+        folder: CheckFolder,
+        read: ModelRead,
+        report_id: str,
+        request: CheckRequest,
+        inputs: CheckInputs | None,
     ) -> Check:
-        assert self.runner is not None
-        folder = self.runner.new_folder()
         kind = "file" if request.model_path is not None else "spec"
         if request.model_path is not None:
             _place(request.model_path, folder.model(kind), linked=request.owned)

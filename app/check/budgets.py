@@ -29,7 +29,6 @@ from typing import Any
 
 from pydantic.dataclasses import dataclass as wire_dataclass
 
-from app.analysis.breakdown import all_weights, itemsize, weight_bytes
 from app.errors import (
     ActivationBudgetExceeded,
     BudgetExceeded,
@@ -38,7 +37,7 @@ from app.errors import (
     ParameterBudgetExceeded,
     TensorBudgetExceeded,
 )
-from app.graph import LayerNode, ModelGraph, compute_dtype
+from app.graph import LayerNode, ModelGraph, compute_dtype, itemsize
 
 DEFAULT_UNKNOWN_DIM = 32
 GiB = 1 << 30
@@ -114,7 +113,7 @@ def measure(graph: ModelGraph, *, unknown_dim: int = DEFAULT_UNKNOWN_DIM) -> Bud
     inputs = list(_input_tensors(graph, unknown_dim))
     outputs = [*inputs, *_output_tensors(graph, unknown_dim)]
     return BudgetFigures(
-        params=sum(w.count for w in all_weights(graph)),
+        params=sum(w.count for w in graph.all_weights()),
         weight_bytes=sum(t.bytes for t in weights),
         largest_tensor=max([*weights, *outputs], key=lambda t: t.bytes, default=None),
         activation_bytes=sum(t.bytes for t in outputs),
@@ -160,7 +159,7 @@ def _weight_tensors(graph: ModelGraph) -> Iterator[TensorSize]:
     for parents, node in graph.walk():
         for weight in node.weights:
             path = "/".join((*parents, node.name, weight.name))
-            yield TensorSize(path, "weight", tuple(weight.shape), weight_bytes(weight))
+            yield TensorSize(path, "weight", tuple(weight.shape), weight.nbytes)
 
 
 def _output_tensors(graph: ModelGraph, unknown_dim: int) -> Iterator[TensorSize]:

@@ -54,21 +54,30 @@ class CheckRunner:
         """Start a reference process for the first check (the server's startup calls this)."""
         self.references.refill()
 
-    def admit(self) -> None:
-        """Reserve a place for a new check, or refuse it when `max_active` checks are already
-        queued, running or reserved. `start` takes the place; `release` gives it back."""
+    def admit(self) -> CheckFolder:
+        """Reserve a place for a new check and make its folder, or refuse it when
+        `max_active` checks are already queued, running or reserved. `start` takes the
+        place; `release` gives it back."""
         with self._lock:
             taken = len(self._active) + self._reserved
             if taken >= self.max_active:
                 raise busy(taken)
             self._reserved += 1
+        try:
+            return self._new_folder()
+        except BaseException:
+            self.release(None)
+            raise
 
-    def release(self) -> None:
-        """Give back a place `admit` reserved for a check that will not start."""
+    def release(self, folder: CheckFolder | None) -> None:
+        """Give back a place `admit` reserved for a check that will not start, and remove
+        its folder."""
         with self._lock:
             self._reserved = max(0, self._reserved - 1)
+        if folder is not None:
+            shutil.rmtree(folder.path, ignore_errors=True)
 
-    def new_folder(self) -> CheckFolder:
+    def _new_folder(self) -> CheckFolder:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         return CheckFolder(Path(tempfile.mkdtemp(prefix="check-", dir=self.work_dir)))
 

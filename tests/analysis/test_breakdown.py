@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from app.analysis.breakdown import formula, layer_reports, totals, weight_stats
+from app.analysis.breakdown import formula, layer_reports, totals
 from app.analysis.resolve import resolve
+from app.analysis.stats import weight_stats
 from app.explain import explain_file
 from app.formats.config import parse_model
 from app.graph import WeightRef

@@ -91,7 +91,7 @@ def test_explain_in_a_child_hands_over_the_model_read_first(saved):
     """The model read comes as an early answer, while the child goes on making the report."""
     seen = []
     with explaining(saved.h5_path) as ex:
-        seen.append(ex.model_read())
+        seen.append(ex.read)
         report = ex.report()
     assert seen == [explain_file(saved.h5_path).read]
     assert seen[0].format == "legacy_h5" and seen[0].inputs
@@ -101,7 +101,7 @@ def test_explain_in_a_child_hands_over_the_model_read_first(saved):
 def test_what_the_caller_raises_after_the_model_read_ends_the_child_and_is_raised(saved):
     with pytest.raises(MalformedModel, match="refused at the gate"):
         with explaining(saved.h5_path) as ex:
-            ex.model_read()
+            assert ex.read.format == "legacy_h5"  # the model read came first
             raise MalformedModel("refused at the gate")
 
 
@@ -117,6 +117,6 @@ def test_a_second_model_read_from_the_child_is_refused_and_starts_nothing(saved,
     seen = []
     with pytest.raises(UnreadableFile):
         with explaining(saved.h5_path) as ex:
-            seen.append(ex.model_read())
+            seen.append(ex.read)
             ex.report()
     assert len(seen) == 1
