@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from app.check.input_files import MAX_ARRAY_VALUES as MAX_INPUT_VALUES
+from app.check.input_files import read_input_file
 from app.errors import InvalidRequest
 from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
 from app.safety.safe_json import load_json
@@ -32,7 +34,6 @@ BATCH_SIZE = 2
 SEQUENCE_LENGTH = 8
 SPATIAL_SIZE = 32
 PADDING_FRACTION = 4  # the second sample's last 1/4 of ids are 0
-MAX_INPUT_VALUES = 16 << 20
 
 
 class PlannedInput(BaseModel):
@@ -108,8 +109,9 @@ def read_caller_arrays(inputs: Sequence[InputInfo], path=None, value: Any = None
     """The caller's inputs as one array (or nested list) per model input, in model order.
 
     From a file: `.npy` (one input) or `.npz` (arrays named after the Inputs, or x0, x1, ...),
-    read without pickle. From JSON: an array for a one-input model; for several inputs, a list
-    with one array per input, or an object keyed by Input name.
+    read by `input_files`, which checks each header before reading the array. From JSON: an
+    array for a one-input model; for several inputs, a list with one array per input, or an
+    object keyed by Input name.
     """
     if path is not None:
         return _from_file(inputs, path)
@@ -127,17 +129,8 @@ def _json(text: str) -> Any:
 
 
 def _from_file(inputs: Sequence[InputInfo], path) -> list[Any]:
-    try:
-        with open(path, "rb") as fh:
-            loaded = np.load(fh, allow_pickle=False)
-            if isinstance(loaded, np.ndarray):
-                return [loaded]
-            with loaded:
-                return _by_name(inputs, {name: loaded[name] for name in loaded.files})
-    except (ValueError, OSError, EOFError) as exc:
-        raise InvalidRequest(
-            "The inputs file must be a .npy array or a .npz of arrays, without Python objects."
-        ) from exc
+    loaded = read_input_file(path)  # headers checked before any array is read
+    return [loaded] if isinstance(loaded, np.ndarray) else _by_name(inputs, loaded)
 
 
 def _by_name(inputs: Sequence[InputInfo], named: dict[str, Any]) -> list[Any]:

@@ -207,6 +207,22 @@ def test_check_inputs_of_the_wrong_shape_are_refused_before_anything(client):
     assert "(1, 3)" in body["message"] and "(None, 2)" in body["message"]
 
 
+def test_check_inputs_file_declaring_2_to_the_40_floats_is_a_400_and_the_server_serves_on(
+    client, tmp_path
+):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
+    )
+    path = tmp_path / "conv.keras"
+    conv_bn_model().save(path)
+    response = post_file(client, path, files={"inputs": ("x.npy", header.getvalue())})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid-request"
+    assert "1,099,511,627,776 values" in response.json()["message"]
+    assert client.get("/api/v1/health").status_code == 200
+
+
 def test_check_keras2_file_with_default_groups_runs_without_the_key(client, tmp_path):
     model = randomize_weights(
         keras.Sequential(
