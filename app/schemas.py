@@ -29,10 +29,14 @@ class Source(Schema):
 
 
 class WeightStats(Schema):
-    min: float
-    max: float
-    mean: float
-    std: float
+    """Over the finite values; None when a weight holds none. NaN and ±Inf are counted apart."""
+
+    min: float | None
+    max: float | None
+    mean: float | None
+    std: float | None
+    nan: int = Field(0, description="Values that are NaN.")
+    inf: int = Field(0, description="Values that are +Inf or -Inf.")
 
 
 class WeightReport(Schema):
@@ -105,14 +109,15 @@ class BatchNormWeight(Schema):
 
 
 class ChannelValues(Schema):
-    """Per-channel values, in channel order (at most `limit` channels are listed)."""
+    """Per-channel values, in channel order (at most `limit` channels are listed); null where
+    a value is NaN or ±Inf (JSON has no such numbers; the layer's findings name them)."""
 
-    gamma: list[float]
-    beta: list[float]
-    moving_mean: list[float]
-    moving_variance: list[float]
-    scale: list[float] = Field(description="gamma / sqrt(moving_variance + epsilon)")
-    shift: list[float] = Field(description="beta - moving_mean * scale")
+    gamma: list[float | None]
+    beta: list[float | None]
+    moving_mean: list[float | None]
+    moving_variance: list[float | None]
+    scale: list[float | None] = Field(description="gamma / sqrt(moving_variance + epsilon)")
+    shift: list[float | None] = Field(description="beta - moving_mean * scale")
     listed: int
     truncated: bool
 

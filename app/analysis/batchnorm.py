@@ -200,7 +200,7 @@ def _initial_values_finding(epsilon: float) -> Finding:
 
 
 def _channel_findings(values: dict[str, np.ndarray], epsilon: float) -> list[Finding]:
-    found = []
+    found = _not_finite_findings(values)
     dead = np.flatnonzero(np.abs(values["gamma"]) < GAMMA_NEAR_ZERO)
     if dead.size:
         found.append(
@@ -227,6 +227,26 @@ def _channel_findings(values: dict[str, np.ndarray], epsilon: float) -> list[Fin
             )
         )
     return found
+
+
+def _not_finite_findings(values: dict[str, np.ndarray]) -> list[Finding]:
+    """NaN or ±Inf in a stored weight: those channels output NaN or Inf at inference."""
+    bad = {role: np.flatnonzero(~np.isfinite(values[role])) for role in ROLES}
+    channels = np.unique(np.concatenate(list(bad.values())))
+    if not channels.size:
+        return []
+    which = ", ".join(f"{role} {found.size}" for role, found in bad.items() if found.size)
+    return [
+        Finding(
+            code="not-finite",
+            message=(
+                f"{channels.size} channel(s) hold NaN or ±Inf ({which}): at inference they "
+                "output NaN or Inf whatever the input is. Such values usually come from a "
+                "training step that diverged."
+            ),
+            channels=channels[:CHANNELS_LISTED].tolist(),
+        )
+    ]
 
 
 def _bn_weight(weight: WeightRef) -> BatchNormWeight:
@@ -259,8 +279,9 @@ def _channel_values(
     )
 
 
-def _floats(array: np.ndarray) -> list[float]:
-    return [float(v) for v in array.tolist()]
+def _floats(array: np.ndarray) -> list[float | None]:
+    """JSON numbers; None for NaN and ±Inf, which JSON cannot hold."""
+    return [float(v) if np.isfinite(v) else None for v in array.tolist()]
 
 
 def _num(value: float) -> str:

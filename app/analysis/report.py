@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
-from app.schemas import CheckReport, InputInfo, ModelInfo, Report, Source, TensorInfo
+from app.schemas import (
+    CheckReport,
+    InputInfo,
+    LayerReport,
+    ModelInfo,
+    Report,
+    Source,
+    TensorInfo,
+)
 
 
 def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
@@ -20,7 +28,9 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         totals=totals(graph),
         layers=layers,
         batchnorm=batchnorm_reports(graph),
-        warnings=warnings(graph) + changed_meanings(graph, source.keras_version),
+        warnings=warnings(graph)
+        + changed_meanings(graph, source.keras_version)
+        + not_finite(layers),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
     )
 
@@ -60,6 +70,24 @@ def warnings(graph: ModelGraph) -> list[str]:
         for note in node.notes:
             found.append(f"{'/'.join((*parents, node.name))}: {note}")
     return found
+
+
+def not_finite(layers: list[LayerReport]) -> list[str]:
+    """One warning naming every weight that holds NaN or ±Inf values, and how many."""
+    found = []
+    for layer in layers:
+        for weight in layer.weights:
+            stats = weight.stats
+            if stats is not None and (stats.nan or stats.inf):
+                where = "/".join((*layer.path, layer.name, weight.name))
+                counts = [f"{n:,} {what}" for n, what in ((stats.nan, "NaN"), (stats.inf, "±Inf"))]
+                found.append(f"{where}: {', '.join(c for c in counts if not c.startswith('0 '))}")
+    if not found:
+        return []
+    return [
+        "Weights holding values that are not finite (their statistics are over the finite "
+        "ones; a forward pass through them gives NaN or Inf): " + "; ".join(found) + "."
+    ]
 
 
 # Activations whose formula changed between Keras 2 and Keras 3 (keras/src/activations).

@@ -1,4 +1,5 @@
-"""A weight's statistics: min, max, mean and std over all its values, read slice by slice.
+"""A weight's statistics: min, max, mean and std over its finite values, read slice by slice,
+with its NaN and ±Inf values counted apart (a trained model can hold them; Keras loads it).
 
 The breakdown takes them of every stored weight (an h5py dataset is read a slice at a time, so
 memory stays bounded on the largest kernels), the BatchNormalization analysis of its
@@ -17,25 +18,49 @@ STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large ke
 
 
 def weight_stats(values: Any) -> WeightStats | None:
-    """min, max, mean, std over all values, read slice by slice (float64 sums on purpose)."""
+    """min, max, mean, std over the finite values, read slice by slice (float64 sums on
+    purpose); NaN and ±Inf counted."""
     shape = tuple(values.shape)
     if not shape:
-        flat = np.asarray(values[()], dtype=np.float64).reshape(1)
-        return _stats_of(flat.min(), flat.max(), flat.sum(), (flat**2).sum(), 1)
+        return _Sums().add(np.asarray(values[()], dtype=np.float64).reshape(1)).stats()
     count = int(np.prod(shape))
     if count == 0:
         return None
+    sums = _Sums()
     rows_per_chunk = max(1, STATS_CHUNK // max(1, count // shape[0]))
-    lo, hi, total, squares = np.inf, -np.inf, 0.0, 0.0
     for start in range(0, shape[0], rows_per_chunk):
-        chunk = np.asarray(values[start : start + rows_per_chunk], dtype=np.float64)
-        lo, hi = min(lo, chunk.min()), max(hi, chunk.max())
-        total += chunk.sum()
-        squares += (chunk**2).sum()
-    return _stats_of(lo, hi, total, squares, count)
+        sums.add(np.asarray(values[start : start + rows_per_chunk], dtype=np.float64))
+    return sums.stats()
 
 
-def _stats_of(lo: float, hi: float, total: float, squares: float, count: int) -> WeightStats:
-    mean = total / count
-    variance = max(0.0, squares / count - mean * mean)
-    return WeightStats(min=float(lo), max=float(hi), mean=float(mean), std=float(variance**0.5))
+class _Sums:
+    """What the statistics need, gathered one slice at a time."""
+
+    def __init__(self) -> None:
+        self.lo, self.hi, self.total, self.squares = np.inf, -np.inf, 0.0, 0.0
+        self.finite = self.nan = self.inf = 0
+
+    def add(self, chunk: np.ndarray) -> _Sums:
+        finite = chunk[np.isfinite(chunk)]
+        self.nan += int(np.isnan(chunk).sum())
+        self.inf += int(np.isinf(chunk).sum())
+        if finite.size:
+            self.lo, self.hi = min(self.lo, finite.min()), max(self.hi, finite.max())
+            self.total += finite.sum()
+            self.squares += (finite**2).sum()
+            self.finite += finite.size
+        return self
+
+    def stats(self) -> WeightStats:
+        if not self.finite:
+            return WeightStats(min=None, max=None, mean=None, std=None, nan=self.nan, inf=self.inf)
+        mean = self.total / self.finite
+        variance = max(0.0, self.squares / self.finite - mean * mean)
+        return WeightStats(
+            min=float(self.lo),
+            max=float(self.hi),
+            mean=float(mean),
+            std=float(variance**0.5),
+            nan=self.nan,
+            inf=self.inf,
+        )

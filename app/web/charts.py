@@ -155,15 +155,17 @@ class ChannelChart:
     bottom: float
 
 
-def channel_chart(values: list[float], flagged: list[int] | None = None) -> ChannelChart:
-    """A filled step line of `values` (one step per channel) around the zero line."""
-    low, high = min([0.0, *values]), max([0.0, *values])
+def channel_chart(values: list[float | None], flagged: list[int] | None = None) -> ChannelChart:
+    """A filled step line of `values` (one step per channel) around the zero line; a value
+    that is not a number (None: NaN or ±Inf) sits on the zero line and is flagged."""
+    finite = [v for v in values if v is not None]
+    low, high = min([0.0, *finite]), max([0.0, *finite])
     if high == low:
         high = low + 1.0
     span = CHANNEL_HEIGHT - CHANNEL_HEADROOM
 
-    def y(v: float) -> float:
-        return round(CHANNEL_HEIGHT - (v - low) / (high - low) * span, 2)
+    def y(v: float | None) -> float:
+        return round(CHANNEL_HEIGHT - ((v or 0.0) - low) / (high - low) * span, 2)
 
     zero = y(0.0)
     steps = "".join(f"V{y(v)}H{i + 1}" for i, v in enumerate(values))
@@ -172,7 +174,10 @@ def channel_chart(values: list[float], flagged: list[int] | None = None) -> Chan
         height=CHANNEL_HEIGHT,
         area=f"M0 {zero}{steps}V{zero}Z",
         zero_y=zero,
-        flagged=[c for c in (flagged or []) if 0 <= c < len(values)],
+        flagged=sorted(
+            {c for c in (flagged or []) if 0 <= c < len(values)}
+            | {c for c, v in enumerate(values) if v is None}
+        ),
         top=high,
         bottom=low,
     )

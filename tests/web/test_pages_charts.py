@@ -58,6 +58,13 @@ def test_channel_chart_steps_through_values_around_zero():
     assert (chart.top, chart.bottom, chart.width) == (1.0, -1.0, 3)
 
 
+def test_channel_chart_puts_a_value_that_is_not_a_number_on_zero_and_flags_it():
+    chart = channel_chart([1.0, None, -1.0], flagged=[0])
+    # the scale is the finite values' (-1 .. 1): None sits on the zero line, y 52
+    assert chart.area == "M0 52.0V4.0H1V52.0H2V100.0H3V52.0Z"
+    assert chart.flagged == [0, 1]
+
+
 def test_channel_chart_of_zeros_keeps_a_unit_scale():
     chart = channel_chart([0.0, 0.0])
     assert chart.area == "M0 100.0V100.0H1V100.0H2V100.0Z"
