@@ -8,6 +8,10 @@ Training: the batch's mean and variance over every axis but `axis` replace the m
 and moving_x ← momentum · moving_x + (1 − momentum) · batch_x.
 
 Folded values are computed in float32, as Keras computes them for a float32 model.
+
+A spec carries no weights: its values are the initializers' constants, held as one value
+broadcast over the channels (`np.broadcast_to`), so a spec's BatchNormalization of 50 million
+channels costs a few bytes here, not gigabytes; a constant is folded and tested once.
 """
 
 from __future__ import annotations
@@ -75,16 +79,41 @@ def explain_layer(parents: tuple[str, ...], node: LayerNode) -> BatchNormReport:
 
 def fold(values: dict[str, np.ndarray], epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     """scale = gamma / √(moving_variance + epsilon); shift = beta − moving_mean · scale."""
+    channels = values["gamma"].size
+    g, b, m, v = (_compact(values[role]) for role in ROLES)
     eps = np.float32(epsilon)
-    scale = values["gamma"] / np.sqrt(values["moving_variance"] + eps)
-    shift = values["beta"] - values["moving_mean"] * scale
-    return scale.astype(np.float32), shift.astype(np.float32)
+    scale = (g / np.sqrt(v + eps)).astype(np.float32)
+    shift = (b - m * scale).astype(np.float32)
+    return _spread(scale, channels), _spread(shift, channels)
 
 
 def _channel_array(role: str, weight: WeightRef | None, cfg: dict, channels: int) -> np.ndarray:
     if weight is not None and weight.values is not None:
         return np.asarray(weight.values[...], dtype=np.float32).reshape(-1)
-    return np.full(channels, initial_value(role, cfg), dtype=np.float32)
+    return np.broadcast_to(np.float32(initial_value(role, cfg)), (channels,))
+
+
+def _constant(array: np.ndarray) -> bool:
+    """One value broadcast over every channel (an initializer's, or folded from them)."""
+    return array.size > 0 and array.strides == (0,)
+
+
+def _compact(array: np.ndarray) -> np.ndarray:
+    return array[:1] if _constant(array) else array
+
+
+def _spread(array: np.ndarray, channels: int) -> np.ndarray:
+    return np.broadcast_to(array, (channels,)) if array.size == 1 else array
+
+
+def _channels_where(test: Any, array: np.ndarray) -> tuple[int, list[int]]:
+    """How many channels pass `test`, and the first CHANNELS_LISTED of them; a constant array
+    is tested once."""
+    if _constant(array):
+        hit = bool(test(array[:1])[0])
+        return (array.size, list(range(min(array.size, CHANNELS_LISTED)))) if hit else (0, [])
+    found = np.flatnonzero(test(array))
+    return int(found.size), found[:CHANNELS_LISTED].tolist()
 
 
 def initial_value(role: str, cfg: dict[str, Any]) -> float:
@@ -171,7 +200,8 @@ def findings(
 
 
 def _never_trained(values: dict[str, np.ndarray]) -> bool:
-    return bool(np.all(values["moving_mean"] == 0) and np.all(values["moving_variance"] == 1))
+    mean, variance = _compact(values["moving_mean"]), _compact(values["moving_variance"])
+    return bool(np.all(mean == 0) and np.all(variance == 1))
 
 
 def _never_trained_finding(epsilon: float) -> Finding:
@@ -201,29 +231,29 @@ def _initial_values_finding(epsilon: float) -> Finding:
 
 def _channel_findings(values: dict[str, np.ndarray], epsilon: float) -> list[Finding]:
     found = _not_finite_findings(values)
-    dead = np.flatnonzero(np.abs(values["gamma"]) < GAMMA_NEAR_ZERO)
-    if dead.size:
+    dead, listed = _channels_where(lambda g: np.abs(g) < GAMMA_NEAR_ZERO, values["gamma"])
+    if dead:
         found.append(
             Finding(
                 code="gamma-near-zero",
                 message=(
-                    f"{dead.size} channel(s) have |gamma| < {GAMMA_NEAR_ZERO}: they output "
+                    f"{dead} channel(s) have |gamma| < {GAMMA_NEAR_ZERO}: they output "
                     "about beta whatever the input is."
                 ),
-                channels=dead[:CHANNELS_LISTED].tolist(),
+                channels=listed,
             )
         )
-    tiny = np.flatnonzero(values["moving_variance"] < epsilon)
-    if tiny.size:
+    tiny, listed = _channels_where(lambda v: v < epsilon, values["moving_variance"])
+    if tiny:
         found.append(
             Finding(
                 code="tiny-variance",
                 message=(
-                    f"{tiny.size} channel(s) have moving_variance below epsilon "
+                    f"{tiny} channel(s) have moving_variance below epsilon "
                     f"({_num(epsilon)}): epsilon dominates the division there, and small "
                     "changes in x are amplified up to 1/√epsilon."
                 ),
-                channels=tiny[:CHANNELS_LISTED].tolist(),
+                channels=listed,
             )
         )
     return found
@@ -231,6 +261,8 @@ def _channel_findings(values: dict[str, np.ndarray], epsilon: float) -> list[Fin
 
 def _not_finite_findings(values: dict[str, np.ndarray]) -> list[Finding]:
     """NaN or ±Inf in a stored weight: those channels output NaN or Inf at inference."""
+    if all(_constant(values[role]) for role in ROLES):  # a spec's: JSON numbers are finite
+        return []
     bad = {role: np.flatnonzero(~np.isfinite(values[role])) for role in ROLES}
     channels = np.unique(np.concatenate(list(bad.values())))
     if not channels.size:
@@ -263,7 +295,14 @@ def _channel_stats(
     values: dict[str, np.ndarray], scale: np.ndarray, shift: np.ndarray
 ) -> dict[str, WeightStats]:
     arrays = {**values, "scale": scale, "shift": shift}
-    return {name: weight_stats(array) for name, array in arrays.items()}  # type: ignore[misc]
+    return {name: _stats(array) for name, array in arrays.items()}
+
+
+def _stats(array: np.ndarray) -> WeightStats:
+    if _constant(array):  # one value: no need to read it 50 million times
+        value = float(array[0])
+        return WeightStats(min=value, max=value, mean=value, std=0.0)
+    return weight_stats(array)  # type: ignore[return-value]
 
 
 def _channel_values(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -123,3 +124,36 @@ def test_bn_non_default_epsilon_and_frozen_are_reported():
     assert report.inference_formula.startswith(
         "y[c] = gamma[c] · (x[c] − moving_mean[c]) / √(moving_variance[c] + 1e-06) + beta[c]"
     )
+
+
+def test_a_spec_of_fifty_million_channels_is_explained_without_allocating_them():
+    """Issue 13: this 300-byte spec made the server allocate 1.5 GB (per-channel arrays of the
+    initializers' constants). The explanation needs one value per role, not 50 million."""
+    spec = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "wide",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, 8]}},
+                {"class_name": "Dense", "config": {"name": "d", "units": 50_000_000}},
+                {"class_name": "BatchNormalization", "config": {"name": "bn"}},
+            ],
+        },
+    }
+    graph = parse_model(spec)
+    resolve(graph, weights_in_file=False)
+    tracemalloc.start()
+    [bn] = batchnorm_reports(graph)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 32 << 20
+    assert bn.channels == 50_000_000
+    assert bn.channel_values.listed == 4096 and bn.channel_values.truncated
+    assert set(bn.channel_values.moving_variance) == {1.0}
+    assert (
+        bn.channel_stats["scale"].min
+        == bn.channel_stats["scale"].max
+        == pytest.approx(1 / np.sqrt(1.001), rel=1e-7)
+    )
+    assert bn.channel_stats["scale"].std == 0.0
+    assert [f.code for f in bn.findings] == ["initial-values"]
