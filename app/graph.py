@@ -10,9 +10,9 @@ Nothing here knows a file format or imports Keras.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -176,19 +176,24 @@ def _map_graph_order(graph: ModelGraph) -> list[LayerNode]:
     ordered_nodes: list[tuple[str, int]] = []
     first_seen: dict[str, int] = {}
 
-    def visit(ref: TensorRef) -> None:
+    def enter(ref: TensorRef) -> bool:
         key = (ref.layer, ref.node_index)
         if key in finished or ref.layer not in by_name:
-            return
+            return False
         if key in in_progress:
             raise ValueError(f"cycle at layer {ref.layer!r}")
         first_seen.setdefault(ref.layer, len(first_seen))
         in_progress.add(key)
-        for parent in _node_inputs(by_name[ref.layer], ref.node_index):
-            visit(parent)
+        return True
+
+    def leave(ref: TensorRef) -> None:
+        key = (ref.layer, ref.node_index)
         finished.add(key)
         in_progress.discard(key)
         ordered_nodes.append(key)
+
+    def visit(ref: TensorRef) -> None:
+        _post_order(ref, lambda r: _node_inputs(by_name[r.layer], r.node_index), enter, leave)
 
     for out in graph.outputs:
         visit(out)
@@ -211,6 +216,32 @@ def _map_graph_order(graph: ModelGraph) -> list[LayerNode]:
     return [by_name[n] for n in names]
 
 
+K = TypeVar("K")
+
+
+def _post_order(
+    root: K,
+    parents: Callable[[K], list[K]],
+    enter: Callable[[K], bool],
+    leave: Callable[[K], None],
+) -> None:
+    """Depth first from `root`, each item left after all of its parents: the order of a
+    recursive walk, without Python's recursion limit (a chain of 1,200 layers reached it).
+    `enter(item)` records an item and says whether to go into it."""
+    if not enter(root):
+        return
+    stack = [(root, iter(parents(root)))]
+    while stack:
+        item, pending = stack[-1]
+        for parent in pending:
+            if enter(parent):
+                stack.append((parent, iter(parents(parent))))
+                break
+        else:
+            stack.pop()
+            leave(item)
+
+
 def _node_inputs(node: LayerNode, node_index: int) -> list[TensorRef]:
     if node_index >= len(node.calls):
         return []
@@ -224,13 +255,20 @@ def topological_calls(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
     seen: set[tuple[str, int]] = set()
     order: list[tuple[LayerNode, int]] = []
 
+    def enter(key: tuple[str, int]) -> bool:
+        if key in seen or key[0] not in by_name:
+            return False
+        seen.add(key)
+        return True
+
+    def parents(key: tuple[str, int]) -> list[tuple[str, int]]:
+        return [(p.layer, p.node_index) for p in _node_inputs(by_name[key[0]], key[1])]
+
+    def leave(key: tuple[str, int]) -> None:
+        order.append((by_name[key[0]], key[1]))
+
     def visit(name: str, index: int) -> None:
-        if (name, index) in seen or name not in by_name:
-            return
-        seen.add((name, index))
-        for parent in _node_inputs(by_name[name], index):
-            visit(parent.layer, parent.node_index)
-        order.append((by_name[name], index))
+        _post_order((name, index), parents, enter, leave)
 
     for ref in [*graph.inputs, *graph.outputs]:
         visit(ref.layer, ref.node_index)
