@@ -36,6 +36,12 @@ MAX_MEMBERS = 8  # Keras writes three
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}(/[A-Za-z0-9_.\-]{1,128}){0,8}/?")
 END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
 EOCD_SIZE = 22
+DIRECTORY_ENTRY = b"PK\x01\x02"
+DIRECTORY_ENTRY_SIZE = 46
+ZIP64_LOCATOR = b"PK\x06\x07"
+ZIP64_LOCATOR_SIZE = 20
+ZIP64_END = b"PK\x06\x06"
+ZIP64_END_SIZE = 56
 MAX_COMMENT = 0xFFFF
 COPY_CHUNK = 1 << 20
 ENCRYPTED_FLAG = 0x1
@@ -43,14 +49,20 @@ COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 
 def check_member_count(fh: BinaryIO) -> None:
-    """Refuse an archive whose end record declares more members than Keras writes, before
-    `zipfile` builds an object per member."""
-    declared = _declared_members(fh)
-    if declared is not None and declared > MAX_MEMBERS:
+    """Refuse an archive with more members than Keras writes, before `zipfile` builds an
+    object per member: counted both as the end record declares and as the central directory
+    really holds (an end record can lie; counting stops at the first member too many)."""
+    end = _end_record(fh)
+    if end is None:
+        return  # zipfile will say the archive is damaged
+    declared, directory_start, directory_size = end
+    held = _members_held(fh, directory_start, directory_size)
+    if max(declared, held) > MAX_MEMBERS:
+        shown = f"{declared:,}" if declared > MAX_MEMBERS else f"more than {MAX_MEMBERS}"
         raise UnexpectedMember(
-            f"The .keras archive declares {declared:,} members; Keras writes three "
+            f"The .keras archive holds {shown} members; Keras writes three "
             f"({CONFIG_MEMBER}, {METADATA_MEMBER}, {WEIGHTS_H5}).",
-            details={"members": declared},
+            details={"members": max(declared, held)},
         )
 
 
@@ -92,16 +104,53 @@ def copy_member(
     target.seek(0)
 
 
-def _declared_members(fh: BinaryIO) -> int | None:
+def _end_record(fh: BinaryIO) -> tuple[int, int, int] | None:
+    """(members declared, where the central directory starts, its size), as zipfile finds
+    them: the directory ends where the end record (or its Zip64 records) begins."""
     size = fh.seek(0, 2)
     start = max(0, size - EOCD_SIZE - MAX_COMMENT)
     fh.seek(start)
     tail = fh.read()
     at = tail.rfind(END_OF_CENTRAL_DIRECTORY)
     if at < 0 or len(tail) - at < EOCD_SIZE:
-        return None  # zipfile will say the archive is damaged
+        return None
     (total,) = struct.unpack("<H", tail[at + 10 : at + 12])
-    return total
+    (directory_size,) = struct.unpack("<I", tail[at + 12 : at + 16])
+    record_at = start + at
+    zip64 = _zip64_end(fh, record_at)
+    if zip64 is not None:
+        total, directory_size, record_at = zip64
+    return total, record_at - directory_size, directory_size
+
+
+def _zip64_end(fh: BinaryIO, record_at: int) -> tuple[int, int, int] | None:
+    """(members, directory size, where the Zip64 end record starts), when there is one."""
+    if record_at < ZIP64_LOCATOR_SIZE + ZIP64_END_SIZE:
+        return None
+    fh.seek(record_at - ZIP64_LOCATOR_SIZE)
+    if fh.read(4) != ZIP64_LOCATOR:
+        return None
+    end_at = record_at - ZIP64_LOCATOR_SIZE - ZIP64_END_SIZE
+    fh.seek(end_at)
+    record = fh.read(ZIP64_END_SIZE)
+    if record[:4] != ZIP64_END:
+        return None
+    total, directory_size = struct.unpack("<QQ", record[32:48])
+    return total, directory_size, end_at
+
+
+def _members_held(fh: BinaryIO, directory_start: int, directory_size: int) -> int:
+    """Central directory entries really there, counted up to one more than MAX_MEMBERS."""
+    count, at = 0, directory_start
+    while count <= MAX_MEMBERS and at < directory_start + directory_size and at >= 0:
+        fh.seek(at)
+        header = fh.read(DIRECTORY_ENTRY_SIZE)
+        if len(header) < DIRECTORY_ENTRY_SIZE or header[:4] != DIRECTORY_ENTRY:
+            break  # zipfile will say the directory is damaged
+        name, extra, comment = struct.unpack("<HHH", header[28:34])
+        at += DIRECTORY_ENTRY_SIZE + name + extra + comment
+        count += 1
+    return count
 
 
 def _check_name(name: str) -> None:

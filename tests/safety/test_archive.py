@@ -88,6 +88,41 @@ def test_read_keras_v3_refuses_archive_declaring_many_members(tmp_path):
     assert info.value.details == {"members": 20}
 
 
+def lie_about_member_count(data: bytes, count: int) -> bytes:
+    """The archive with its end record's two member counts set to `count`."""
+    at = data.rfind(b"PK\x05\x06")
+    return data[: at + 8] + struct.pack("<HH", count, count) + data[at + 12 :]
+
+
+def test_read_keras_v3_counts_the_members_the_directory_holds_not_those_declared(tmp_path):
+    """An end record saying 3 over a directory of 2,000 entries: refused from the entries
+    counted (it stops at the ninth), before zipfile builds an object for each."""
+    path = write_zip(tmp_path / "a.keras", [(f"m{i}", b"") for i in range(2_000)])
+    (tmp_path / "b.keras").write_bytes(lie_about_member_count(path.read_bytes(), 3))
+    with pytest.raises(UnexpectedMember) as info:
+        read_model(tmp_path / "b.keras", limits=DIRECT)
+    assert info.value.details == {"members": 9}  # MAX_MEMBERS + 1: counting stopped there
+    assert "more than 8 members" in info.value.message
+
+
+def test_read_keras_v3_counts_members_behind_a_zip64_end_record(members, tmp_path):
+    path = tmp_path / "a.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(12):
+            archive.writestr(f"m{i}", b"")
+        archive._didModify = True  # noqa: SLF001
+        zipfile.ZIP64_LIMIT, limit = 0, zipfile.ZIP64_LIMIT  # force the Zip64 end records
+        try:
+            archive.close()
+        finally:
+            zipfile.ZIP64_LIMIT = limit
+    assert b"PK\x06\x06" in path.read_bytes()
+    (tmp_path / "b.keras").write_bytes(lie_about_member_count(path.read_bytes(), 3))
+    with pytest.raises(UnexpectedMember) as info:
+        read_model(tmp_path / "b.keras", limits=DIRECT)
+    assert info.value.details == {"members": 12}  # the Zip64 record's count
+
+
 @pytest.mark.parametrize("name", ["config.json", "model.weights.h5", "metadata.json"])
 def test_read_keras_v3_refuses_duplicate_members(members, tmp_path, name):
     second = dict(members)[name]
