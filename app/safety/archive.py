@@ -25,6 +25,7 @@ from app.errors import (
     UnsafeMemberName,
 )
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.member import checksum_mismatch
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -81,8 +82,13 @@ def read_json_member(
 ) -> bytes:
     """A JSON member's bytes, decompressing at most one byte past the JSON cap."""
     info = archive.getinfo(name)
-    with archive.open(info) as member:
-        data = member.read(limits.max_json_bytes + 1)
+    try:
+        with archive.open(info) as member:
+            data = member.read(limits.max_json_bytes + 1)  # to its end: zipfile checks the CRC
+    except zipfile.BadZipFile as exc:
+        if "CRC" in str(exc):
+            raise checksum_mismatch(name) from exc
+        raise
     if len(data) > limits.max_json_bytes:
         raise _json_too_large(name, limits)
     return data

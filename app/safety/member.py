@@ -4,7 +4,9 @@ h5py reads a `.keras` archive's `model.weights.h5` by seeking all over it. Pytho
 `ZipFile.open()` answers a backward seek by reading the member again from its start (and
 checking its CRC as it goes), which made reading ResNet50's weights take seconds. A stored
 member is a plain byte range of the archive, so this window reads it with `os.pread` at the
-member's offset: no copy, no decompression, bounded to the member's size.
+member's offset: no copy, no decompression, bounded to the member's size. Its CRC-32 is
+checked once, in one pass, before the window is handed out: Keras refuses an archive whose
+member does not match its checksum, and so do we.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 from typing import BinaryIO
 
 from app.errors import MalformedModel
 
 LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 LOCAL_SIGNATURE = b"PK\x03\x04"
+CRC_CHUNK = 1 << 22
 
 
 class MemberWindow(io.RawIOBase):
@@ -62,4 +66,25 @@ def open_stored(fh: BinaryIO, info: zipfile.ZipInfo) -> MemberWindow:
     offset = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
     if offset + info.file_size > os.fstat(fh.fileno()).st_size:
         raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
+    check_crc(fh, offset, info)
     return MemberWindow(fh, offset, info.file_size)
+
+
+def check_crc(fh: BinaryIO, offset: int, info: zipfile.ZipInfo) -> None:
+    """The member's bytes against the CRC-32 the archive records for them."""
+    crc, done = 0, 0
+    while done < info.file_size:
+        chunk = os.pread(fh.fileno(), min(CRC_CHUNK, info.file_size - done), offset + done)
+        if not chunk:
+            break
+        crc, done = zlib.crc32(chunk, crc), done + len(chunk)
+    if crc != info.CRC:
+        raise checksum_mismatch(info.filename)
+
+
+def checksum_mismatch(name: str) -> MalformedModel:
+    return MalformedModel(
+        f"The .keras archive's {name} does not match its checksum (CRC-32): it was changed "
+        "after it was written, or damaged. Keras refuses it too.",
+        details={"member": name},
+    )

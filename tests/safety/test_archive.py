@@ -204,3 +204,27 @@ def test_read_keras_v3_deflated_archive_still_reads(members, tmp_path):
     path = write_zip(tmp_path / "a.keras", members, zipfile.ZIP_DEFLATED)
     with read_model(path) as loaded:
         assert loaded.refusals == []
+
+
+def edited_member(data: bytes, name: str, at: int) -> bytes:
+    """The archive with one byte of member `name` changed, its recorded CRC-32 left as it was
+    (what an edit with a hex editor does)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(name)
+    name_length, extra_length = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_length + extra_length
+    assert info.compress_type == zipfile.ZIP_STORED and at < info.file_size
+    return data[: start + at] + bytes([data[start + at] ^ 0xFF]) + data[start + at + 1 :]
+
+
+@pytest.mark.parametrize("member", ["model.weights.h5", "config.json"])
+def test_read_keras_v3_refuses_a_member_that_does_not_match_its_crc(members, tmp_path, member):
+    data = write_zip(tmp_path / "a.keras", members).read_bytes()
+    at = 3 if member == "model.weights.h5" else 1  # inside the HDF5 signature; the JSON's
+    (tmp_path / "b.keras").write_bytes(edited_member(data, member, at))
+    with pytest.raises(MalformedModel) as info:
+        read_model(tmp_path / "b.keras", limits=DIRECT)
+    assert info.value.code == "malformed-model"
+    assert "checksum" in info.value.message or "CRC" in info.value.message
