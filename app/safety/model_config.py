@@ -303,8 +303,11 @@ def _keras2_kwargs(node: list[Any]) -> JSON:
 
 
 def _endpoints(value: Any, key: str) -> list[TensorRef]:
+    """A Functional's inputs or outputs in Keras' order: a dict (named outputs) is flattened
+    as `keras.tree.flatten` does, by sorted key, which orders `model.outputs` and, through
+    them, `model.layers` and `get_weights()`."""
     if isinstance(value, dict):
-        value = list(value.values())
+        value = [value[name] for name in sorted(value, key=str)]
     if not isinstance(value, list) or not value:
         raise InvalidSpec(f"A Functional config needs `{key}`.")
     if isinstance(value[0], str):  # a single [name, node, tensor]
