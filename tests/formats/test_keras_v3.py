@@ -254,3 +254,33 @@ def test_read_keras_v3_named_outputs_in_sorted_key_order(tmp_path):
         graph = resolved(loaded)
         assert [ref.layer for ref in graph.outputs] == ["alpha", "zeta"]
         assert_weights_match_keras(graph, loaded_by_keras, values=True)
+
+
+@keras.saving.register_keras_serializable("Custom")
+class Wrapper(keras.Model):
+    """A subclassed model like the wild PrototypicalNetwork: it keeps a Sequential at an
+    attribute (`embedding`) whose config key (`embedding_model`) names it otherwise."""
+
+    def __init__(self, embedding_model, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding_model
+
+    def call(self, x):
+        return self.embedding(x)
+
+    def get_config(self):
+        embedding = keras.saving.serialize_keras_object(self.embedding)
+        return {**super().get_config(), "embedding_model": embedding}
+
+
+def test_read_keras_v3_subclassed_model_is_the_model_its_config_holds(tmp_path):
+    inner = randomize_weights(
+        keras.Sequential([keras.Input((5,)), layers.Dense(4), layers.BatchNormalization()])
+    )
+    model = Wrapper(inner)
+    model(np.zeros((1, 5), "float32"))
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        graph = resolved(loaded)
+        assert graph.subclass == "Wrapper" and graph.class_name == "Sequential"
+        assert_weights_match_keras(graph, inner, values=True)
