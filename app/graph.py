@@ -131,6 +131,9 @@ class ModelGraph:
     inputs: list[TensorRef]
     outputs: list[TensorRef]
     config: dict[str, Any] = field(default_factory=dict)
+    # A subclassed keras.Model's class when this graph is the one model its config holds
+    # (`app.safety.model_config`): explained as far as that config goes, never run by Keras.
+    subclass: str | None = None
 
     def layer(self, name: str) -> LayerNode:
         for node in self.layers:

@@ -18,6 +18,7 @@ from app import __version__
 from app.check import CHECK_CODES
 from app.check.admission import CheckSettings
 from app.check.budgets import BudgetLimits
+from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner
 from app.config import Settings
@@ -97,6 +98,10 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         # The check runner admits at most workers + max_queued_checks checks (503 beyond), each
         # one Keras job: the pool's own queue never needs to refuse.
         max_queued=settings.workers + settings.max_queued_checks,
+        # Every layer's output, written by the worker: what the activation budget admits
+        # (batch 1) at the seeded batch. A fixed 256 MiB made a 0.6M-parameter SRGAN at
+        # 128×128 (≈ 0.5 GB of layer outputs at batch 2) an `invalid-result`.
+        max_output_bytes=settings.check_max_activation_bytes * SEEDED_BATCH,
     )
 
 

@@ -116,6 +116,8 @@ class Admission:
                 message="This service runs no Keras workers (KEX_WORKERS=0), so it cannot "
                 "run the check.",
             )
+        if read.subclass is not None:
+            return subclassed_check(read.subclass)
         if read.refusals:
             return refused_check(read.refusals)
         return None
@@ -147,6 +149,19 @@ class Admission:
             timeout_s=settings.timeout_s,
             inputs=inputs,
         )
+
+
+def subclassed_check(class_name: str) -> CheckReport:
+    """The check of a subclassed keras.Model: its file holds no layer graph, only what its
+    Python class chose to write, so no Keras can rebuild it without that class."""
+    return CheckReport(
+        status="unsupported",
+        code="keras-not-functional",
+        message=f"The model is a subclassed keras.Model ({class_name}): its file records no "
+        "layer graph, only the config its Python class wrote, so Keras cannot rebuild it "
+        "without that class. The explanation covers the model its config holds.",
+        details={"reason": f"subclassed model {class_name}"},
+    )
 
 
 def refused_check(refusals: list[Refusal]) -> CheckReport:

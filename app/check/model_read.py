@@ -28,11 +28,17 @@ class ModelRead(BaseModel):
     figures: BudgetFigures  # what running it would cost (app.check.budgets)
     inputs: list[InputInfo]  # the model's Inputs, which a caller's inputs must fit
     plan: CheckPlan
+    subclass: str | None = None  # a subclassed keras.Model: Keras is never asked to load it
 
 
 def model_read(graph: ModelGraph, fmt: str, refusals: list[Refusal]) -> ModelRead:
     """What the check needs of a resolved graph, read from a file of format `fmt`."""
     inputs = model_info(graph).inputs
     return ModelRead(
-        format=fmt, refusals=refusals, figures=measure(graph), inputs=inputs, plan=plan_check(graph)
+        format=fmt,
+        refusals=refusals,
+        figures=measure(graph),
+        inputs=inputs,
+        plan=plan_check(graph),
+        subclass=graph.subclass,
     )

@@ -37,7 +37,7 @@ from app.check.batchnorm_modes import batchnorm_modes
 from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
 from app.check.keras3_copy import write_keras3_copy
-from app.errors import ExplainerError
+from app.errors import ExplainerError, UnsupportedModel
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes
 
@@ -117,7 +117,12 @@ def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[Batch
     """BatchNormalization layers in both modes: `ran` is one, a second run gives the other."""
     if not any(node.class_name in BN_CLASSES for node in graph.keras_layers()):
         return []
-    other = run_reference(graph, weights, inputs, training=not training).layers
+    try:
+        other = run_reference(graph, weights, inputs, training=not training).layers
+    except UnsupportedModel:
+        # The other mode cannot be run (a RandomFlip in training mode draws at random): the
+        # check of the mode asked for stands; only this side-by-side view is left out.
+        return []
     inference, training_outputs = (other, ran) if training else (ran, other)
     return batchnorm_modes(graph, inputs, inference, training_outputs)
 

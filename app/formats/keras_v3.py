@@ -65,7 +65,24 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
 def attach_v3_weights(graph: ModelGraph, weights: h5py.File) -> None:
     """Give every leaf layer of `graph` (nested ones included) its `stored` list."""
     clear_stored(graph)
-    _attach_container(graph, _layers_group(weights), set())
+    top = _subclass_group(weights) if graph.subclass is not None else weights
+    _attach_container(graph, _layers_group(top), set())
+
+
+def _subclass_group(weights: h5py.File | None) -> h5py.Group | None:
+    """Where a subclassed model keeps the model its config holds: under the attribute its
+    class stored it at (`embedding/layers/...`), which the config does not name. Found as the
+    one top-level group that holds layers; None (nothing stored) when it is not one."""
+    if weights is None:
+        return None
+    found = [
+        group
+        for name in hard_children(weights)
+        if name != "optimizer"
+        and (group := child_group(weights, name)) is not None
+        and _layers_group(group) is not None
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def clear_stored(graph: ModelGraph) -> None:

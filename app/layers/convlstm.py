@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from app.graph import ShapeTree
 from app.layers.recurrent import LSTM_TRAITS, nest, recurrent_output, sequences
-from app.layers.registry import Config, WeightSpec, normalize_tuple, register
+from app.layers.registry import (
+    Config,
+    WeightSpec,
+    normalize_tuple,
+    register,
+    register_structure,
+)
 
 FAMILY = "recurrent"  # as Keras groups them (keras.src.layers.rnn)
 
@@ -77,3 +83,7 @@ for _rank in (1, 2, 3):
         weights=_conv_lstm_weights(_rank),
         traits=LSTM_TRAITS,
     )(_conv_lstm_output(_rank))
+
+# The cell each ConvLSTM layer builds for itself (never in a config; its weights are the
+# layer's). Keras does not export it, so it is named by the module it lives in.
+register_structure("ConvLSTMCell", module="keras.src.layers.rnn.conv_lstm")

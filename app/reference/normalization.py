@@ -117,7 +117,27 @@ def layer_normalization(config: Config, weights: Weights, inputs: list[np.ndarra
         out = x / np.sqrt(variance + scalar(epsilon, x))
         return out if gamma is None else out * gamma
     beta = along(optional_weight(weights, "beta"), axes, x)
-    return affine(x, mean, variance, epsilon, gamma, beta)
+    return _centred(x, mean, variance, epsilon, gamma, beta)
+
+
+def _centred(x: np.ndarray, mean, variance, epsilon: float, gamma, beta) -> np.ndarray:
+    """gamma · (x − mean) / √(variance + epsilon) + beta, computed in float64 and rounded once.
+
+    Not as x·inv + (beta − mean·inv), BatchNormalization's order: over few features x·inv and
+    mean·inv are large and nearly equal, and their difference is rounding. Keras' `predict`
+    (its compiled graph fuses the multiply-adds) returns the centred value: a
+    LayerNormalization over a single feature gives exactly beta (a wild transformer's
+    LayerNormalization(epsilon=1e-6) on a (time, 1) series), where x·inv + … gives beta plus
+    noise of 1e-4 of x.
+    """
+    wide = np.float64
+    inv = 1.0 / np.sqrt(variance.astype(wide) + epsilon)
+    if gamma is not None:
+        inv = inv * gamma.astype(wide)
+    out = (x.astype(wide) - mean.astype(wide)) * inv
+    if beta is not None:
+        out += beta.astype(wide)
+    return out.astype(x.dtype)
 
 
 @forward("GroupNormalization")

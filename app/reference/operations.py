@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from app.errors import UnsupportedModel
 from app.reference.forwards import Config, Weights, forward
 
 BINARY_FUNCTIONS = {
@@ -45,9 +46,28 @@ def operands(config: Config, inputs: list[np.ndarray]) -> list[Any]:
     ]
 
 
+# How Keras writes a constant tensor or array operand (`serialize_keras_object`): the value as
+# nested lists and its dtype. Keras rebuilds it with that dtype.
+ARRAY_MARKERS = frozenset({"__tensor__", "__numpy__"})
+ARRAY_KINDS = "biuf"  # bool, ints, floats: what an operand of a numeric op may hold
+
+
 def _constant(value: Any) -> Any:
-    """A scalar stays a Python number (weak); a list becomes an array of its own dtype."""
+    """A scalar stays a Python number (weak); a list becomes an array of its own dtype; a
+    `__tensor__`/`__numpy__` constant (`x * keras.ops.convert_to_tensor(w)`) an array of
+    its recorded dtype."""
+    if isinstance(value, dict) and value.get("class_name") in ARRAY_MARKERS:
+        return _recorded_array(value.get("config"))
     return np.asarray(value) if isinstance(value, list) else value
+
+
+def _recorded_array(config: Any) -> np.ndarray:
+    if not isinstance(config, dict) or "value" not in config:
+        raise UnsupportedModel("A constant operand is recorded without its value.")
+    dtype = np.dtype(str(config.get("dtype") or "float32"))
+    if dtype.kind not in ARRAY_KINDS:
+        raise UnsupportedModel(f"A constant operand has dtype {dtype.name}, not a number.")
+    return np.asarray(config["value"], dtype=dtype)
 
 
 def _binary(name: str):

@@ -31,26 +31,49 @@ INITIALIZERS = frozenset(
 REGULARIZERS = frozenset({"L1", "L1L2", "L2", "OrthogonalRegularizer"})
 CONSTRAINTS = frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"})
 DTYPE_POLICIES = frozenset({"DTypePolicy", "FloatDTypePolicy"})
+# The other names Keras 3.15 knows each class by (its `ALL_OBJECTS_DICT`): Keras 3.0-3.5
+# wrote `OrthogonalInitializer` where later versions write `Orthogonal`, Keras 1 and 2 wrote
+# `normal`, `l1l2`, `max_norm`.
+INITIALIZER_ALIASES = frozenset(
+    {
+        "IdentityInitializer", "OrthogonalInitializer", "STFTInitializer", "constant",
+        "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+        "lecun_normal", "lecun_uniform", "normal", "one", "ones", "orthogonal",
+        "random_normal", "random_uniform", "stft", "truncated_normal", "uniform",
+        "variance_scaling", "zero", "zeros",
+    }
+)  # fmt: skip
+REGULARIZER_ALIASES = frozenset({"l1", "l1l2", "l2", "orthogonal_regularizer"})
+CONSTRAINT_ALIASES = frozenset({"max_norm", "min_max_norm", "non_neg", "unit_norm"})
+# Keras reads an initializer, regularizer or constraint with its kind's `deserialize`, which
+# looks the class name up among its own objects of that kind whatever `module` the file
+# wrote (so every spelling of a class across Keras versions reads). The module is still held
+# to Keras' own: the kind's public module, or (what Keras 3.0 wrote) a module of the package
+# that defines it. Each kind: public module -> (source package, every name).
+OBJECT_KINDS = {
+    "keras.initializers": ("keras.src.initializers", INITIALIZERS | INITIALIZER_ALIASES),
+    "keras.regularizers": ("keras.src.regularizers", REGULARIZERS | REGULARIZER_ALIASES),
+    "keras.constraints": ("keras.src.constraints", CONSTRAINTS | CONSTRAINT_ALIASES),
+    "keras": ("keras.src.dtype_policies", DTYPE_POLICIES),
+}
 OBJECT_PAIRS = frozenset(
-    {("keras.initializers", name) for name in INITIALIZERS}
-    | {("keras.regularizers", name) for name in REGULARIZERS}
-    | {("keras.constraints", name) for name in CONSTRAINTS}
-    | {("keras", name) for name in DTYPE_POLICIES}
+    (module, name) for module, (_, names) in OBJECT_KINDS.items() for name in names
 )
 # Names a legacy config (no module) may give: Keras resolves them among its own objects.
 LEGACY_OBJECTS = frozenset(
     INITIALIZERS
     | REGULARIZERS
     | CONSTRAINTS
-    | {
-        "IdentityInitializer", "OrthogonalInitializer", "STFTInitializer", "constant",
-        "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
-        "lecun_normal", "lecun_uniform", "normal", "one", "ones", "orthogonal",
-        "random_normal", "random_uniform", "stft", "truncated_normal", "uniform",
-        "variance_scaling", "zero", "zeros", "l1", "l1l2", "l2", "orthogonal_regularizer",
-        "max_norm", "min_max_norm", "non_neg", "unit_norm",
-    }
-)  # fmt: skip
+    | INITIALIZER_ALIASES
+    | REGULARIZER_ALIASES
+    | CONSTRAINT_ALIASES
+)
+# Keras 3.0 wrote some layer classes with the module they are defined in, not the public
+# one (`keras.src.layers.core.input_layer`). Keras 3.15 still reads that: it imports the
+# module, one of its own, and takes the class from it (`_retrieve_class_or_fn` in
+# keras/src/saving/serialization_lib.py), and the worker then holds every layer it built to
+# the allowlist.
+LAYER_SOURCE_PACKAGES = ("keras.src.layers", "keras.src.models")
 
 # keras.activations (Keras 3.15): the names an `activation` may give.
 ACTIVATIONS = frozenset(
@@ -84,11 +107,33 @@ def layer_modules(class_name: str) -> frozenset[str]:
     return frozenset(allowlist().get(class_name, (LAYERS_MODULE,)))
 
 
+def layer_module_expected(module: object, class_name: str) -> bool:
+    """`module` is where Keras exports the known class `class_name`, or (Keras 3.0) a module
+    of Keras' own layer sources, from which Keras 3.15 imports the class by name."""
+    if not isinstance(module, str):
+        return False
+    if module in layer_modules(class_name):
+        return True
+    return not class_name.startswith(OPS_PREFIX) and _inside(module, LAYER_SOURCE_PACKAGES)
+
+
 def object_known(module: str | None, class_name: str) -> bool:
     """An initializer, regularizer, constraint or dtype policy Keras itself provides."""
     if module is None:
         return class_name in LEGACY_OBJECTS
-    return (module, class_name) in OBJECT_PAIRS
+    if (module, class_name) in OBJECT_PAIRS:
+        return True
+    return any(
+        class_name in names and _inside(module, (package,))
+        for package, names in OBJECT_KINDS.values()
+    )
+
+
+def _inside(module: object, packages: tuple[str, ...]) -> bool:
+    """`module` is one of `packages` or a module inside one."""
+    return isinstance(module, str) and any(
+        module == p or module.startswith(p + ".") for p in packages
+    )
 
 
 def registered_name_expected(registered_name: object, class_name: str) -> bool:

@@ -33,7 +33,7 @@ from app.layers.registry import lookup
 from app.safety.allowlist import (
     activation_known,
     layer_class_known,
-    layer_modules,
+    layer_module_expected,
     object_known,
     registered_name_expected,
 )
@@ -178,7 +178,7 @@ class _Scanner:
         """A `module` key, when there is one, is where Keras keeps `name` (a class or an
         operation, as `kind` says in the sentence)."""
         module = entry.get("module")
-        if module is not None and module not in layer_modules(name):
+        if module is not None and not layer_module_expected(module, name):
             self.refuse(
                 "unexpected-module",
                 name,

@@ -82,6 +82,7 @@ class ModelConfig:
     implicit_shape: list[Any] | None = None
     inputs: list[TensorRef] = field(default_factory=list)
     outputs: list[TensorRef] = field(default_factory=list)
+    subclass: str | None = None  # the subclassed keras.Model whose config holds this model
 
 
 def check_model_config(obj: Any) -> ModelConfig:
@@ -91,12 +92,31 @@ def check_model_config(obj: Any) -> ModelConfig:
             "The model config has no `class_name`: expected the JSON that model.to_json() writes."
         )
     class_name = obj["class_name"]
+    held = _held_model(obj)
+    if isinstance(class_name, str) and class_name not in CONTAINER_CLASSES and held is not None:
+        inner = _container(held["class_name"], held.get("config"), held)
+        return replace(inner, subclass=class_name)
     if not isinstance(class_name, str) or class_name not in CONTAINER_CLASSES:
         raise InvalidSpec(
             f"The top-level object is a {_quote(class_name)}, not a model: expected a "
             "Sequential or Functional model as model.to_json() writes it."
         )
     return _container(class_name, obj.get("config"), obj)
+
+
+def _held_model(obj: JSON) -> JSON | None:
+    """The one Sequential or Functional model a subclassed model's config holds, if it holds
+    exactly one (`get_config()` of a `keras.Model` subclass returns what its author chose:
+    often the model it wraps, e.g. `{"embedding_model": <Sequential>}`)."""
+    config = obj.get("config")
+    if not isinstance(config, dict):
+        return None
+    models = [
+        value
+        for value in config.values()
+        if isinstance(value, dict) and value.get("class_name") in CONTAINER_CLASSES
+    ]
+    return models[0] if len(models) == 1 else None
 
 
 def _container(class_name: str, config: Any, entry: JSON) -> ModelConfig:
@@ -303,8 +323,11 @@ def _keras2_kwargs(node: list[Any]) -> JSON:
 
 
 def _endpoints(value: Any, key: str) -> list[TensorRef]:
+    """A Functional's inputs or outputs in Keras' order: a dict (named outputs) is flattened
+    as `keras.tree.flatten` does, by sorted key, which orders `model.outputs` and, through
+    them, `model.layers` and `get_weights()`."""
     if isinstance(value, dict):
-        value = list(value.values())
+        value = [value[name] for name in sorted(value, key=str)]
     if not isinstance(value, list) or not value:
         raise InvalidSpec(f"A Functional config needs `{key}`.")
     if isinstance(value[0], str):  # a single [name, node, tensor]

@@ -68,3 +68,22 @@ def test_operation_named_with_another_module_is_refused():
     op["module"] = "keras.src.ops.elsewhere"
     with read_spec(spec) as loaded:
         assert [r.code for r in loaded.refusals] == ["unexpected-module"]
+
+
+def test_constant_tensor_operand_runs_with_its_recorded_dtype(tmp_path):
+    """`x * ops.convert_to_tensor(w)` records w as a `__tensor__` (value and dtype), as the
+    wild encoder2 model's ops Multiply does; the reference runs it as Keras does."""
+    x = keras.Input((2, 3))
+    constant = keras.ops.convert_to_tensor(np.arange(6, dtype="float32").reshape(2, 3) / 7)
+    model = randomize_weights(keras.Model(x, layers.Dense(2)(x * constant + keras.ops.max(x))))
+    model.save(tmp_path / "ops.keras")
+    written = json.dumps(json.loads(model.to_json()))
+    assert '"__tensor__"' in written
+    with read_model(tmp_path / "ops.keras") as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=True)
+        weights = materialize_weights(graph)
+    inputs = np.random.default_rng(1).normal(size=(2, 2, 3)).astype("float32")
+    [ours] = run_reference(graph, weights, [inputs]).outputs
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, model.predict(inputs, verbose=0), rtol=1e-6, atol=1e-6)

@@ -214,3 +214,73 @@ def test_read_keras_finds_weights_of_a_class_saved_under_its_python_name(tmp_pat
     with read_model(tmp_path / "gqa.keras") as loaded:
         graph = resolved(loaded)
         assert [w.shape for w in weights_in_order(graph)] == [w.shape for w in model.weights]
+
+
+def test_read_keras_v3_nested_functional_outputs_count_its_creation_node(tmp_path):
+    """Keras writes a nested Functional's output node one past its call (its creation node
+    counts); Keras reads it one back. Called twice, each output is the call Keras gives."""
+    x = keras.Input((3,))
+    inner = keras.Model(x, layers.Dense(3)(x), name="inner")
+    outer_in = keras.Input((3,))
+    first = inner(outer_in)
+    second = inner(layers.Dense(3, name="between")(first))
+    model = randomize_weights(keras.Model(outer_in, [second, first]))
+    model.save(tmp_path / "model.keras")
+    written = json.loads(zipfile.ZipFile(tmp_path / "model.keras").read("config.json"))
+    assert written["config"]["output_layers"] == [["inner", 2, 0], ["inner", 1, 0]]
+    loaded_by_keras = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    keras_nodes = [t._keras_history.node_index for t in loaded_by_keras.outputs]
+    with read_model(tmp_path / "model.keras") as loaded:
+        graph = resolved(loaded)
+        assert [ref.node_index for ref in graph.outputs] == keras_nodes == [1, 0]
+        assert_weights_match_keras(graph, loaded_by_keras, values=True)
+
+
+def test_read_keras_v3_named_outputs_in_sorted_key_order(tmp_path):
+    """A dict of outputs is flattened by sorted key: that orders model.layers and weights."""
+    x = keras.Input((4,))
+    hidden = layers.Dense(4)(x)
+    model = keras.Model(
+        x,
+        {
+            "zeta": layers.Dense(1, name="zeta")(hidden),
+            "alpha": layers.Dense(2, name="alpha")(hidden),
+        },
+    )
+    model = randomize_weights(model)
+    model.save(tmp_path / "model.keras")
+    loaded_by_keras = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    with read_model(tmp_path / "model.keras") as loaded:
+        graph = resolved(loaded)
+        assert [ref.layer for ref in graph.outputs] == ["alpha", "zeta"]
+        assert_weights_match_keras(graph, loaded_by_keras, values=True)
+
+
+@keras.saving.register_keras_serializable("Custom")
+class Wrapper(keras.Model):
+    """A subclassed model like the wild PrototypicalNetwork: it keeps a Sequential at an
+    attribute (`embedding`) whose config key (`embedding_model`) names it otherwise."""
+
+    def __init__(self, embedding_model, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding_model
+
+    def call(self, x):
+        return self.embedding(x)
+
+    def get_config(self):
+        embedding = keras.saving.serialize_keras_object(self.embedding)
+        return {**super().get_config(), "embedding_model": embedding}
+
+
+def test_read_keras_v3_subclassed_model_is_the_model_its_config_holds(tmp_path):
+    inner = randomize_weights(
+        keras.Sequential([keras.Input((5,)), layers.Dense(4), layers.BatchNormalization()])
+    )
+    model = Wrapper(inner)
+    model(np.zeros((1, 5), "float32"))
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        graph = resolved(loaded)
+        assert graph.subclass == "Wrapper" and graph.class_name == "Sequential"
+        assert_weights_match_keras(graph, inner, values=True)

@@ -25,10 +25,13 @@ from app.safety.allowlist import (
     DTYPE_POLICIES,
     INITIALIZERS,
     LEGACY_OBJECTS,
+    OBJECT_KINDS,
     OBJECT_PAIRS,
     REGULARIZERS,
     RNN_CELLS,
+    layer_module_expected,
     layer_modules,
+    object_known,
 )
 from app.safety.refusals import REFUSAL_CODES, Refusal
 from tests.support.kerasref import keras
@@ -102,13 +105,53 @@ BASES = {
     "keras.constraints": keras.constraints.Constraint,
     "keras": keras.dtype_policies.DTypePolicy,
 }
+# How Keras reads an object of each kind inside a layer config (Dense's `kernel_initializer`,
+# a layer's `dtype`): the kind's own `deserialize`.
+DESERIALIZERS = {
+    "keras.initializers": keras.initializers.deserialize,
+    "keras.regularizers": keras.regularizers.deserialize,
+    "keras.constraints": keras.constraints.deserialize,
+    "keras": keras.dtype_policies.deserialize,
+}
+# The few objects with a required argument (STFT's default window needs scipy).
+REQUIRED = {"constant": {"value": 0.0}, "stft": {"window": None}, "keras": {"name": "float32"}}
+
+
+def read_object(module, name):
+    """What Keras builds from `{"module": module, "class_name": name}` in a layer config."""
+    public = next(m for m, (package, _) in OBJECT_KINDS.items() if module in (m, package))
+    arguments = REQUIRED.get(public, REQUIRED.get(name.lower().removesuffix("initializer"), {}))
+    config = {"module": module, "class_name": name, "config": arguments, "registered_name": None}
+    return DESERIALIZERS[public](config), BASES[public]
 
 
 @pytest.mark.parametrize(("module", "name"), sorted(OBJECT_PAIRS))
 def test_allowlist_object_pairs_resolve_to_their_kind(module, name):
-    cls, base = resolve(module, name), BASES[module]
-    assert isinstance(cls, type) and issubclass(cls, base)
-    assert cls is not base or base is keras.dtype_policies.DTypePolicy
+    obj, base = read_object(module, name)
+    assert isinstance(obj, base)
+    assert type(obj) is not base or base is keras.dtype_policies.DTypePolicy
+
+
+def test_allowlist_keras_3_0_modules_read_as_keras_3_0_wrote_them():
+    """Keras 3.0 wrote an object's defining module (`aryan_denoising_autoencoder.keras` in
+    the wild corpus) and 3.0-3.5 `OrthogonalInitializer`; Keras 3.15 reads both."""
+    written = [
+        ("keras.src.initializers.random_initializers", "GlorotUniform"),
+        ("keras.src.initializers.constant_initializers", "Zeros"),
+        ("keras.initializers", "OrthogonalInitializer"),
+    ]
+    for module, name in written:
+        assert object_known(module, name)
+        obj = keras.initializers.deserialize(
+            {"module": module, "class_name": name, "config": {}, "registered_name": None}
+        )
+        assert type(obj).__name__ == name.removesuffix("Initializer")
+    assert layer_module_expected("keras.src.layers.core.input_layer", "InputLayer")
+    assert resolve("keras.src.layers.core.input_layer", "InputLayer") is keras.layers.InputLayer
+    assert not object_known("keras.src.saving.serialization_lib", "GlorotUniform")
+    assert not object_known("keras.src.initializers", "Dense")
+    assert not layer_module_expected("keras.src.saving", "Dense")
+    assert not layer_module_expected("keras.src.layers", "ops.Add")
 
 
 @pytest.mark.parametrize(
