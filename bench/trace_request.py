@@ -44,6 +44,11 @@ calls are that module's calls). Each is a library because:
                      forwards run only in the reference process, not followed here
     safety.allowlist the allowlist: the registry's modules plus the few other objects a config
                      may name; the config scan asks it about each object, a read of a table
+    formats.hdf5     careful h5py access (a child by path over hard links only, a group's
+                     children, a dataset as a lazy StoredWeight): the readers' h5py, called
+                     where they would call h5py itself, which is not followed either
+    safety.member    a stored zip member as a file object (seek, readinto): reads of bytes,
+                     by the scan and by h5py, as of a file
 
 Everything else counts, even where it holds little more than values (`safety.refusals`,
 `check.plan`, `formats.loaded`): calling into it is a step a reader follows. Frames of the
@@ -95,7 +100,17 @@ LAYERS = [
     ("graph", "schemas", "errors", "config", "display", "app"),
 ]
 LIBRARIES = frozenset(
-    {"graph", "schemas", "errors", "config", "display", "app", "safety.allowlist"}
+    {
+        "graph",
+        "schemas",
+        "errors",
+        "config",
+        "display",
+        "app",
+        "safety.allowlist",
+        "formats.hdf5",
+        "safety.member",
+    }
 )
 LIBRARY_PACKAGES = frozenset({"layers", "reference"})
 RANK = {part: len(LAYERS) - i for i, parts in enumerate(LAYERS) for part in parts}

@@ -21,14 +21,9 @@ from app.reports import Reports
 from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import CheckReport
 from app.store import SqliteReportStore
-from bench.trace_request import MAX_ENTRIES, Tracer, follow, part_of
+from bench.trace_request import MAX_ENTRIES, Tracer, follow
 
 MODEL = "leyuzak_mnist_cnn_bn.keras"
-# Entered more than twice still, inside the readers and the scan: formats.hdf5 (small h5py
-# helpers, called from several lines of the `.keras` reader), safety.archive and
-# safety.member (the zip opened for the config and for the weights). Those packages are
-# being reshaped on their own; every other part is held to the acceptance here.
-NOT_YET_HELD = ("formats", "safety")
 
 
 class _IdleRunner(CheckRunner):
@@ -59,11 +54,7 @@ def test_the_request_goes_the_whole_way_to_a_stored_report_with_its_check_starte
 
 
 def test_the_request_enters_each_module_at_most_twice(traced):
-    over = {
-        module: n
-        for module, n in traced.counts().items()
-        if n > MAX_ENTRIES and part_of(module) not in NOT_YET_HELD
-    }
+    over = {module: n for module, n in traced.counts().items() if n > MAX_ENTRIES}
     assert over == {}
 
 

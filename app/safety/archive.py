@@ -49,6 +49,19 @@ ENCRYPTED_FLAG = 0x1
 COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 
+def open_checked(fh: BinaryIO, limits: ReadLimits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+    """The archive open as `fh`, once its members were counted and each was checked (name,
+    uniqueness, encryption, compression, declared size). The caller closes it."""
+    check_member_count(fh)
+    archive = zipfile.ZipFile(fh)
+    try:
+        check_archive(archive, limits)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
 def check_member_count(fh: BinaryIO) -> None:
     """Refuse an archive with more members than Keras writes, before `zipfile` builds an
     object per member: counted both as the end record declares and as the central directory

@@ -26,9 +26,8 @@ from app.safety.archive import (
     METADATA_MEMBER,
     WEIGHTS_H5,
     WEIGHTS_NPZ,
-    check_archive,
-    check_member_count,
     copy_member,
+    open_checked,
     read_json_member,
 )
 from app.safety.hdf5_scan import scan_hdf5
@@ -57,10 +56,7 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> Scann
 
 def _open_archive(path: Path, resources: ExitStack, limits: ReadLimits) -> zipfile.ZipFile:
     fh = resources.enter_context(Path(path).open("rb"))
-    check_member_count(fh)
-    archive = resources.enter_context(zipfile.ZipFile(fh))
-    check_archive(archive, limits)
-    return archive
+    return resources.enter_context(open_checked(fh, limits))
 
 
 def _writer_version(archive: zipfile.ZipFile, limits: ReadLimits) -> str | None:
