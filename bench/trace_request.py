@@ -47,6 +47,8 @@ calls are that module's calls). Each is a library because:
     formats.hdf5     careful h5py access (a child by path over hard links only, a group's
                      children, a dataset as a lazy StoredWeight): the readers' h5py, called
                      where they would call h5py itself, which is not followed either
+    safety.hdf5_attrs an attribute of a scanned HDF5 file read as text (bytes, str or a 0-d
+                     array from h5py): h5py's `attrs[name]`, decoded
     safety.member    a stored zip member as a file object (seek, readinto): reads of bytes,
                      by the scan and by h5py, as of a file
 
@@ -110,6 +112,7 @@ LIBRARIES = frozenset(
         "safety.allowlist",
         "formats.hdf5",
         "safety.member",
+        "safety.hdf5_attrs",
     }
 )
 LIBRARY_PACKAGES = frozenset({"layers", "reference"})

@@ -23,7 +23,8 @@ from app.schemas import CheckReport
 from app.store import SqliteReportStore
 from bench.trace_request import MAX_ENTRIES, Tracer, follow
 
-MODEL = "leyuzak_mnist_cnn_bn.keras"
+# A .keras archive and a legacy .h5 file: the two readers' ways through the scan.
+MODELS = ["leyuzak_mnist_cnn_bn.keras", "hls4ml_keras_3layer_batch_norm.h5"]
 
 
 class _IdleRunner(CheckRunner):
@@ -33,14 +34,14 @@ class _IdleRunner(CheckRunner):
         return CheckReport(status="not_run", message="Not run: a test of the request's path.")
 
 
-@pytest.fixture(scope="module")
-def traced(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Tracer:
+@pytest.fixture(scope="module", params=MODELS)
+def traced(request, corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Tracer:
     folder = tmp_path_factory.mktemp("request-path")
     store = SqliteReportStore(folder / "reports.db")
     runner = _IdleRunner(None, store, folder / "checks", max_active=1)  # type: ignore[arg-type]
     limits = replace(DEFAULT_LIMITS, isolate_hdf5=False)
     try:
-        return follow(Reports(store, runner, limits=limits), corpus / MODEL)
+        return follow(Reports(store, runner, limits=limits), corpus / request.param)
     finally:
         runner.stop()
 

@@ -23,7 +23,7 @@ import h5py
 
 from app.errors import MalformedModel
 from app.layers.registry import REGISTRY
-from app.safety.hdf5_scan import text_attr
+from app.safety.hdf5_attrs import text_attr
 from app.safety.safe_json import load_json
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`

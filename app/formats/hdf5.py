@@ -14,7 +14,7 @@ import h5py
 
 from app.errors import MalformedModel
 from app.graph import StoredWeight
-from app.safety.hdf5_scan import decode
+from app.safety.hdf5_attrs import decode
 
 NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
 

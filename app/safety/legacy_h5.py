@@ -16,7 +16,8 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
-from app.safety.hdf5_scan import list_attr, scan_hdf5, text_attr
+from app.safety.hdf5_attrs import list_attr, text_attr
+from app.safety.hdf5_scan import scan_hdf5
 from app.safety.limits import ReadLimits
 from app.safety.safe_json import load_json
 from app.safety.scanned import ScannedHdf5, StoredLayer, file_config, translated
