@@ -187,6 +187,11 @@ FUNCTIONS: dict[str, Callable] = {
     "math.reduce_sum": _reduction(np.sum), "math.reduce_max": _reduction(np.max),
     "math.reduce_min": _reduction(np.min), "math.reduce_prod": _reduction(np.prod),
     "__operators__.getitem": _getitem,
+    "math.greater": _binary(np.greater), "math.greater_equal": _binary(np.greater_equal),
+    "math.less": _binary(np.less), "math.less_equal": _binary(np.less_equal),
+    "math.equal": _binary(np.equal), "math.not_equal": _binary(np.not_equal),
+    "math.logical_and": _binary(np.logical_and), "math.logical_or": _binary(np.logical_or),
+    "math.logical_not": _unary(np.logical_not),
 }  # fmt: skip
 
 
@@ -276,7 +281,7 @@ def node_def_call(config: Config, inputs: list[np.ndarray]) -> tuple[list, dict]
     operands: list[Any] = list(inputs)
     constants = config.get("constants") or {}
     for index in sorted(constants, key=int):
-        operands.insert(int(index), np.asarray(constants[index]))
+        operands.insert(int(index), _constant(constants[index]))
     op = node_def_op(config)
     attrs = (config.get("node_def") or {}).get("attr") or {}
     if op == "ConcatV2":
@@ -285,6 +290,15 @@ def node_def_call(config: Config, inputs: list[np.ndarray]) -> tuple[list, dict]
         keep = bool((attrs.get("keep_dims") or {}).get("b", False))
         return [operands[0], np.asarray(operands[1]).tolist(), keep], {}
     return operands, {}
+
+
+def _constant(value: Any) -> Any:
+    """A NodeDef's constant: an array tf_keras wrote as `__numpy__` in its own dtype, else the
+    number or list as written (it takes the dtype of the tensor it meets, as a weak scalar)."""
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+        array = value.get("config") or {}
+        return np.asarray(array.get("value"), dtype=str(array.get("dtype", "float32")))
+    return value
 
 
 @forward(NODE_DEF_CLASS)

@@ -187,3 +187,22 @@ def test_every_allowlisted_function_is_callable():
     assert {"__operators__.add", "math.multiply", "concat", "__operators__.getitem"} <= set(
         FUNCTIONS
     )
+
+
+def test_tensorflow_op_layer_numpy_constant_and_scalar_dtype():
+    """tf_keras writes an array constant as `__numpy__` (Transpose's perm); a scalar constant
+    (RealDiv's 2.0) keeps the tensor's float32."""
+    perm = {"class_name": "__numpy__", "config": {"value": [1, 0], "dtype": "int32"}}
+    transpose = {"node_def": {"op": "Transpose"}, "constants": {"1": perm}}
+    np.testing.assert_array_equal(run_layer("TensorFlowOpLayer", transpose, {}, [X]), X.T)
+    divide = {"node_def": {"op": "RealDiv"}, "constants": {"1": 2.0}}
+    out = run_layer("TensorFlowOpLayer", divide, {}, [X])
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [[0.5, -1.0, 1.5], [-2.0, 2.5, -3.0]])
+
+
+def test_comparison_then_cast_as_tf_keras_writes_x_greater_than_half():
+    greater = op("math.greater", [T0], {"y": 0.5, "name": None})
+    np.testing.assert_array_equal(greater, [[True, False, True], [False, True, False]])
+    out = op("cast", [T0], {"dtype": "float32"}, greater)
+    np.testing.assert_array_equal(out, [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
