@@ -145,3 +145,16 @@ def test_check_of_op_layer_file_with_seeded_inputs_shows_our_outputs(client):
     assert (check["status"], check["code"]) == ("unsupported", "keras3-op-layers"), check
     [output] = check["outputs"]
     assert output["shape"] == [2, 15] and len(output["reference"]) == 2
+
+
+def test_check_of_op_layer_spec_is_unsupported_and_shows_our_outputs(client):
+    """The same model as a spec (model.to_json()): no weights, so seeded ones; Keras is not
+    asked, and our outputs are shown."""
+    response = client.post(
+        "/api/v1/reports", json={"spec": _config(TRANSFORMER_BTC)}, params={"wait": "true"}
+    )
+    assert response.status_code == 201, response.text
+    check = response.json()["check"]
+    assert (check["status"], check["code"]) == ("unsupported", "keras3-op-layers"), check
+    [output] = check["outputs"]
+    assert output["shape"] == [2, 15] and np.all(np.isfinite(output["reference"]))
