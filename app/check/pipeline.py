@@ -82,12 +82,20 @@ class Check:
         self.stored.set()
 
 
+@dataclass(frozen=True)
+class _Blocked:
+    """Why Keras is not asked at all: a check code and its sentence."""
+
+    code: str
+    message: str
+
+
 @dataclass
 class _Sides:
     reference: ReferenceResult
     keras: JobResult | None
     notes: list[str]
-    blocked: str | None = None
+    blocked: _Blocked | None = None
 
 
 def run_check(
@@ -100,9 +108,7 @@ def run_check(
     sides = _run_sides(check, pool, publish, references)
     reference, keras = sides.reference, sides.keras
     if sides.blocked is not None:
-        return _ended(
-            check, "unsupported", "keras3-refuses-config", sides.blocked, notes=sides.notes
-        )
+        return _blocked(check, sides.blocked, reference, sides.notes)
     if keras is not None and keras.status != "ok":
         return _keras_failed(check, keras, reference, sides.notes)
     if reference.status != "ok" or keras is None:
@@ -179,7 +185,8 @@ def _waits_for_reference(check: Check) -> bool:
 
 def _needs_keras3_copy(check: Check) -> bool:
     plan = check.plan
-    return check.kind == "file" and bool(plan.keras3_removals) and not plan.keras3_blockers
+    blocked = plan.keras3_blockers or plan.op_layers
+    return check.kind == "file" and bool(plan.keras3_removals) and not blocked
 
 
 def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
@@ -238,13 +245,16 @@ def _reference_error(code: str, message: str) -> ReferenceResult:
     return ReferenceResult(status="error", code=code, message=message)
 
 
-def _keras_request(check: Check, notes: list[str]) -> tuple[Any, str | None]:
-    """The Keras side's check; (None, reason) when Keras 3 cannot take the file's config at all."""
+def _keras_request(check: Check, notes: list[str]) -> tuple[Any, _Blocked | None]:
+    """The Keras side's check; (None, why) when Keras 3 cannot take the model's config at all."""
+    if check.plan.op_layers:
+        return None, _Blocked("keras3-op-layers", op_layers_sentence(check.plan.op_layers))
     if check.kind == "spec":
         return keras_side.request(check.folder, check.model_path, "spec", check.mode), None
     if check.plan.keras3_blockers:
         keys = "; ".join(check.plan.keras3_blockers)
-        return None, f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
+        message = f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
+        return None, _Blocked("keras3-refuses-config", message)
     if not check.plan.keras3_removals:  # the file as it is (nearly always)
         return keras_side.request(check.folder, check.model_path, "file", check.mode), None
     notes.append(
@@ -252,6 +262,15 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, str | None]:
         "model without them: " + "; ".join(check.plan.keras3_removals) + "."
     )
     return keras_side.request(check.folder, check.folder.keras3_copy, "file", check.mode), None
+
+
+def op_layers_sentence(op_layers: list[str]) -> str:
+    """Why a model with tf.keras op layers is not checked against Keras, naming them."""
+    return (
+        f"This model has tf.keras op layers ({', '.join(op_layers)}): TensorFlow functions "
+        "that tf.keras 2 recorded as layers, which Keras 3 cannot load. Our reference's "
+        "outputs are shown without a comparison."
+    )
 
 
 def _relay(check: Check, publish: Publish) -> Callable[[Progress], None]:
@@ -302,6 +321,20 @@ def _keras_failed(
     if reference.status == "ok":
         outputs = check.plan.compared.outputs
         report.outputs = keras_side.reference_outputs(check.folder.path, reference.outputs, outputs)
+    return report
+
+
+def _blocked(
+    check: Check, blocked: _Blocked, reference: ReferenceResult, notes: list[str]
+) -> CheckReport:
+    """Keras was not asked; our reference's outputs are shown when it ran."""
+    if reference.status != "ok":
+        status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
+        return _ended(check, status, reference.code, reference.message, notes=notes)
+    report = _ended(check, "unsupported", blocked.code, blocked.message, notes=notes)
+    report.inputs = check.inputs
+    outputs = check.plan.compared.outputs
+    report.outputs = keras_side.reference_outputs(check.folder.path, reference.outputs, outputs)
     return report
 
 

@@ -4,11 +4,14 @@ A file's report is made in a throwaway process (app.isolation) and its check run
 later, from the serving process, which must not open the file itself. The plan carries the
 little the check needs there (in a `ModelRead`, app.check.model_read): how to seed each input
 (app.check.inputs), which layers and outputs to compare, in which order (app.check.compare),
-and the config keys Keras 3 refuses (app.check.keras3_copy: the reference side writes a copy
-without them). Our reference side and the Keras worker read the model in their own processes.
+the config keys Keras 3 refuses (app.check.keras3_copy: the reference side writes a copy
+without them), and the tf.keras op layers that keep Keras 3 from loading the model at all.
+Our reference side and the Keras worker read the model in their own processes.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +19,7 @@ from app.check.compare import ComparedModel, compared_model
 from app.check.inputs import PlannedInput, planned_inputs
 from app.check.keras3_copy import sanitize
 from app.graph import ModelGraph
+from app.layers.registry import traits_of
 
 
 class CheckPlan(BaseModel):
@@ -26,6 +30,8 @@ class CheckPlan(BaseModel):
     # Keys Keras 3 refuses: at their default (a copy without them can run), or not.
     keras3_removals: list[str] = []
     keras3_blockers: list[str] = []
+    # tf.keras op layers (TFOpLambda, ...), which Keras 3 cannot load: `TFOpLambda ×72`.
+    op_layers: list[str] = []
 
 
 def plan_check(graph: ModelGraph) -> CheckPlan:
@@ -36,4 +42,13 @@ def plan_check(graph: ModelGraph) -> CheckPlan:
         compared=compared_model(graph),
         keras3_removals=[r.sentence() for r in removed],
         keras3_blockers=[b.sentence() for b in blockers],
+        op_layers=op_layer_counts(graph),
     )
+
+
+def op_layer_counts(graph: ModelGraph) -> list[str]:
+    """The graph's tf.keras op layers by class, nested models included (`TFOpLambda ×72`)."""
+    counts = Counter(
+        node.class_name for _, node in graph.walk() if traits_of(node.class_name).op_layer
+    )
+    return [f"{name} ×{count}" for name, count in sorted(counts.items())]

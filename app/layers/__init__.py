@@ -8,6 +8,7 @@ from app.layers import (  # noqa: F401
     core,
     merging,
     normalization,
+    op_layers,
     operations,
     pooling,
     preprocessing,

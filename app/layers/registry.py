@@ -81,6 +81,9 @@ class Traits:
         passed as the `mask` keyword of the layers after them. They were recorded from the
         very masks the mask rules propagate, so the executor does not run them: a call that
         receives one as a keyword gets the propagated mask of its first input instead.
+    op_layer: a tf.keras op layer (TFOpLambda, ...): it calls the TensorFlow function its
+        config names, with its call's arguments as written (tensors at any depth in them,
+        constants in place); the safety scan refuses a function the reference does not run.
     """
 
     recurrent: bool = False
@@ -91,6 +94,7 @@ class Traits:
     unit_forget_bias: bool = False
     keras2_defaults: Mapping[str, Any] = field(default_factory=dict)
     records_mask: bool = False
+    op_layer: bool = False
 
 
 PLAIN = Traits()

@@ -18,6 +18,7 @@ from app.reference import (  # noqa: F401  (importing a family registers its for
     masking,
     merging,
     normalization,
+    op_layers,
     operations,
     pooling,
     preprocessing,

@@ -29,7 +29,8 @@ from typing import Any
 from app.errors import PathInConfig
 from app.graph import CONTAINER_CLASSES
 from app.layers.operations import operation_name
-from app.layers.registry import lookup
+from app.layers.registry import lookup, traits_of
+from app.reference.op_layers import op_layer_function, written_function
 from app.safety.allowlist import (
     activation_known,
     layer_class_known,
@@ -121,8 +122,28 @@ class _Scanner:
             return self.unknown_layer(class_name, path)
         if not self.origin_expected(entry, class_name, path):
             return None
+        if not self.op_layer_allowed(entry, class_name, path):
+            return None
         self.layer_config(entry.get("config"), path)
         return self.values(_rest(entry), path)
+
+    def op_layer_allowed(self, entry: dict, class_name: str, path: Path) -> bool:
+        """A tf.keras op layer names a TensorFlow function: only those of the reference's
+        allowlist (app.reference.op_layers) are read; any other is refused by its name."""
+        if not traits_of(class_name).op_layer:
+            return True
+        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        if op_layer_function(class_name, config) is not None:
+            return True
+        function = written_function(class_name, config)
+        self.refuse(
+            "unknown-op-function",
+            class_name,
+            path,
+            f"The {class_name} layer calls the TensorFlow function {_shown(function)}, which "
+            "is not one the explainer reads; it is never run.",
+        )
+        return False
 
     def layer_config(self, config: Any, path: Path) -> None:
         if not isinstance(config, dict):

@@ -21,8 +21,11 @@ from typing import Any
 from app.errors import InvalidSpec
 from app.graph import CONTAINER_CLASSES, TensorRef
 from app.layers.operations import operation_name
+from app.layers.registry import traits_of
 
 JSON = dict[str, Any]
+# tf.keras writes a constant passed where its op layers take a tensor as this reference.
+CONSTANT_VALUE = "_CONSTANT_VALUE"
 # Call keywords that carry data inputs (MultiHeadAttention and Attention take `value`, `key`
 # by keyword); every other tensor keyword (masks, initial states) is an extra parent only.
 DATA_KWARGS = ("query", "value", "key")
@@ -182,13 +185,58 @@ def _functional(config: Any) -> ModelConfig:
     _check_unique([entry.name for entry in layers], name)
     inputs = _endpoints(config.get("input_layers"), "input_layers")
     outputs = _endpoints(config.get("output_layers"), "output_layers")
+    layers, outputs = _nested_calls_from_zero(layers, outputs)
     _check_connected(layers, inputs + outputs)
     return ModelConfig("Functional", name, config, layers, inputs=inputs, outputs=outputs)
+
+
+def _nested_calls_from_zero(
+    layers: list[LayerEntry], outputs: list[TensorRef]
+) -> tuple[list[LayerEntry], list[TensorRef]]:
+    """References to a nested model's calls counted from 0, as its `inbound_nodes` are.
+
+    A nested Functional model has a node of its own, made when it was built (its inputs to its
+    outputs), which Keras (2 and 3) never saves: the references to its saved calls count
+    from 1 (`["model_6", 1, 0]` is its first saved call; tf_keras' `_should_skip_first_node`,
+    Keras 3's `node_reindexing_map`). Which count a file uses shows in the references: one
+    to call n of a model with n saved calls counts from 1, one to call 0 counts from 0;
+    else a Functional counts from 1 and a Sequential from 0."""
+    shifted = {
+        entry.name
+        for entry in layers
+        if entry.inner is not None and _counts_from_one(entry, layers, outputs)
+    }
+    if not shifted:
+        return layers, outputs
+
+    def renumbered(ref: TensorRef) -> TensorRef:
+        if ref.layer not in shifted:
+            return ref
+        return TensorRef(ref.layer, ref.node_index - 1, ref.tensor_index)
+
+    def call(c: Call) -> Call:
+        return Call([renumbered(r) for r in c.inputs], [renumbered(r) for r in c.extras], c.kwargs)
+
+    layers = [replace(entry, calls=[call(c) for c in entry.calls]) for entry in layers]
+    return layers, [renumbered(r) for r in outputs]
+
+
+def _counts_from_one(model: LayerEntry, layers: list[LayerEntry], outputs: list[TensorRef]) -> bool:
+    refs = [*outputs, *(r for e in layers for c in e.calls for r in (*c.inputs, *c.extras))]
+    used = {r.node_index for r in refs if r.layer == model.name}
+    if len(model.calls) in used:
+        return True
+    if 0 in used:
+        return False
+    return model.class_name != "Sequential"
 
 
 def _functional_member(item: Any) -> LayerEntry:
     entry = _entry(item)
     inbound = item.get("inbound_nodes", []) if isinstance(item, dict) else []
+    if traits_of(entry.class_name).op_layer and _keras2_nodes(inbound):
+        calls, operation_call = _op_layer_calls(entry.name, inbound)
+        return replace(entry, calls=calls, operation_call=operation_call)
     calls = _calls(entry.name, inbound)
     operation_call = None
     if entry.operation is not None:
@@ -247,6 +295,70 @@ def _operation_call(inbound: list[Any]) -> OperationCall:
         {"tensor": next(counter)} if _keras3_refs(arg) else arg for arg in call.get("args", [])
     ]
     return OperationCall(template, _plain_kwargs(call.get("kwargs")))
+
+
+def _keras2_nodes(inbound: Any) -> bool:
+    return isinstance(inbound, list) and all(isinstance(node, list) for node in inbound)
+
+
+def _op_layer_calls(layer: str, inbound: list[Any]) -> tuple[list[Call], OperationCall]:
+    """The calls of a tf.keras op layer (`TFOpLambda`, `SlicingOpLambda`, ...), read as
+    tf_keras' Functional reads them (functional.process_node): a node is its first call
+    argument as written, any nesting of tensor references `[layer, node, tensor, kwargs]` and
+    constants `["_CONSTANT_VALUE", -1, value, kwargs]` (a single reference stays flat:
+    op layers keep their argument's structure), and its other arguments are the `kwargs` of
+    its references, where tensors may sit at any depth (`{"y": ["input_1", 0, 0]}`). Every
+    tensor is a data input, in the order it is met; the arguments are kept with each tensor
+    as `{"tensor": i}`. A layer called again takes the same arguments at the same places."""
+    calls, templates = [], []
+    for node in inbound:
+        call, template = _op_layer_call(layer, node)
+        calls.append(call)
+        templates.append(template)
+    if any(template != templates[0] for template in templates[1:]):
+        raise InvalidSpec(f"Op layer {layer!r} is called with arguments that differ by call.")
+    return calls, templates[0] if templates else OperationCall([], {})
+
+
+def _op_layer_call(layer: str, node: Any) -> tuple[Call, OperationCall]:
+    refs: list[TensorRef] = []
+    found: list[JSON] = []
+
+    def argument(value: Any) -> Any:
+        if _is_node_data(value):
+            if len(value) == 4:
+                if not isinstance(value[3], dict):
+                    raise InvalidSpec(f"Op layer {layer!r} has malformed call arguments.")
+                found.append(value[3])
+            if value[0] == CONSTANT_VALUE:
+                return value[2]
+            refs.append(_keras2_ref(value, layer))
+            return {"tensor": len(refs) - 1}
+        if isinstance(value, list):
+            return [argument(item) for item in value]
+        raise InvalidSpec(f"Op layer {layer!r} has a malformed inbound node.")
+
+    first = argument(node)
+    keywords = found[-1] if found else {}  # every reference carries the same kwargs
+    kwargs = {key: _keyword(value, refs, layer) for key, value in keywords.items()}
+    return Call(list(refs), [], {}), OperationCall([first], kwargs)
+
+
+def _keyword(value: Any, refs: list[TensorRef], layer: str) -> Any:
+    """A keyword argument with its tensor references as `{"tensor": i}` (appended to refs)."""
+    if _is_node_data(value) and value[0] != CONSTANT_VALUE:
+        refs.append(_keras2_ref(value, layer))
+        return {"tensor": len(refs) - 1}
+    if isinstance(value, list):
+        return [_keyword(item, refs, layer) for item in value]
+    if isinstance(value, dict):
+        return {key: _keyword(item, refs, layer) for key, item in value.items()}
+    return value
+
+
+def _is_node_data(value: Any) -> bool:
+    """tf_keras' test for a serialized tensor reference (tf_utils.convert_inner_node_data)."""
+    return isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
 
 
 def _calls(layer: str, inbound: Any) -> list[Call]:

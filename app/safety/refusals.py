@@ -16,6 +16,8 @@ REFUSAL_CODES: dict[str, str] = {
     "code-layer": "A layer that runs foreign code: TFSMLayer, TorchModuleWrapper, JaxLayer.",
     "file-vocabulary": "A lookup or vectorization layer that reads its vocabulary from a path.",
     "unknown-layer": "A layer class the explainer does not know (custom or third-party).",
+    "unknown-op-function": "A tf.keras op layer (TFOpLambda, ...) calling a TensorFlow function "
+    "the explainer does not read.",
     "unknown-object": "An initializer, constraint, policy or other object Keras does not provide.",
     "unknown-activation": "An activation that is not one of Keras' own names.",
     "unexpected-module": "A known class named with a module Keras does not write for it.",

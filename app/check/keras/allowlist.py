@@ -25,7 +25,12 @@ def allowed_classes(keras: Any) -> frozenset[type]:
 def _class_object(keras: Any, module: str, name: str) -> type | None:
     """The class `name` where Keras exports it (None when this Keras has no such class)."""
     home = {LAYERS_MODULE: keras.layers, "keras": keras}.get(module)
-    return getattr(home or importlib.import_module(module), name, None)
+    if home is None:
+        try:
+            home = importlib.import_module(module)
+        except ImportError:  # a tf.keras module (the op layers'): Keras 3 has no such class
+            return None
+    return getattr(home, name, None)
 
 
 def disallowed_layers(keras: Any, model: Any) -> list[tuple[str, str]]:
