@@ -74,32 +74,14 @@ def _functional(model: ModelConfig) -> ModelGraph:
                 "call_kwargs": entry.operation_call.kwargs,
             }
         nodes.append(node)
-    by_name = {node.name: node for node in nodes}
     return ModelGraph(
         name=model.name,
         class_name="Functional",
         layers=nodes,
-        inputs=[endpoint(ref, by_name) for ref in model.inputs],
-        outputs=[endpoint(ref, by_name) for ref in model.outputs],
+        inputs=list(model.inputs),
+        outputs=list(model.outputs),
         config=model.config,
     )
-
-
-def endpoint(ref: TensorRef, nodes: dict[str, LayerNode]) -> TensorRef:
-    """A model input or output as Keras 3 reads it (`get_tensor` in `functional_from_config`,
-    keras/src/models/functional.py): a nested Functional's node index in `input_layers` /
-    `output_layers` counts the node the nested model was created with, so it is one less
-    among its calls, and Python's negative index (0 → -1: the last call) where the writer
-    counted no such node. Layers' `inbound_nodes` count calls only; a Sequential has no
-    creation node. (A wild 3.5 autoencoder's output is `["decoder", 1, 0]`: decoder's one
-    call.)"""
-    node = nodes.get(ref.layer)
-    if node is None or node.inner is None or node.inner.class_name != "Functional":
-        return ref
-    index = ref.node_index - 1
-    if index < 0:
-        index += max(len(node.calls), 1)
-    return TensorRef(ref.layer, index, ref.tensor_index)
 
 
 def _node(entry: LayerEntry) -> LayerNode:

@@ -185,15 +185,58 @@ def _functional(config: Any) -> ModelConfig:
     _check_unique([entry.name for entry in layers], name)
     inputs = _endpoints(config.get("input_layers"), "input_layers")
     outputs = _endpoints(config.get("output_layers"), "output_layers")
-    layers, outputs = _nested_calls_from_zero(layers, outputs)
+    if _keras3_written(config["layers"]):
+        inputs, outputs = (
+            _endpoints_from_zero(layers, inputs),
+            _endpoints_from_zero(layers, outputs),
+        )
+    else:
+        layers, outputs = _nested_calls_from_zero(layers, outputs)
     _check_connected(layers, inputs + outputs)
     return ModelConfig("Functional", name, config, layers, inputs=inputs, outputs=outputs)
+
+
+def _keras3_written(items: list[Any]) -> bool:
+    """Keras 3 writes inbound nodes as `{"args", "kwargs"}` trees; Keras 1/2 as lists."""
+    return any(
+        isinstance(node, dict)
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("inbound_nodes"), list)
+        for node in item["inbound_nodes"]
+    )
+
+
+def _endpoints_from_zero(layers: list[LayerEntry], refs: list[TensorRef]) -> list[TensorRef]:
+    """A Keras 3 model's `input_layers` / `output_layers`, counted from 0 as calls are.
+
+    Keras 3 counts a nested Functional's references between layers from 0 (serialize_node
+    skips the node it was built with), but its model endpoints from 1 (get_config's
+    `node_reindexing_map` keeps that node): `get_tensor` in `functional_from_config` takes
+    one off, and Python's negative index makes 0 its last call. (A wild 3.5 autoencoder's
+    output is `["decoder", 1, 0]`: decoder's one call.) A Sequential has no such node."""
+    calls = {
+        entry.name: len(entry.calls)
+        for entry in layers
+        if entry.inner is not None and entry.inner.class_name == "Functional"
+    }
+    renumbered = []
+    for ref in refs:
+        if ref.layer in calls:
+            index = ref.node_index - 1
+            ref = TensorRef(
+                ref.layer,
+                index if index >= 0 else index + max(calls[ref.layer], 1),
+                ref.tensor_index,
+            )
+        renumbered.append(ref)
+    return renumbered
 
 
 def _nested_calls_from_zero(
     layers: list[LayerEntry], outputs: list[TensorRef]
 ) -> tuple[list[LayerEntry], list[TensorRef]]:
-    """References to a nested model's calls counted from 0, as its `inbound_nodes` are.
+    """References to a nested model's calls counted from 0, as its `inbound_nodes` are, in a
+    model Keras 1 or 2 (tf.keras, tf_keras) wrote.
 
     A nested Functional model has a node of its own, made when it was built (its inputs to its
     outputs), which Keras (2 and 3) never saves: the references to its saved calls count
