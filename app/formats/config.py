@@ -59,13 +59,14 @@ def _implicit_input(model: ModelConfig) -> LayerNode:
 
 
 def _functional(model: ModelConfig) -> ModelGraph:
+    built_in = _starts_with_a_node(model)
     nodes = []
     for entry in model.layers:
         node = _node(entry)
         for call in entry.calls:
-            node.calls.append(list(call.inputs))
+            node.calls.append(_own_calls(call.inputs, built_in))
             node.call_kwargs.append(dict(call.kwargs))
-            node.call_extras.append(list(call.extras))
+            node.call_extras.append(_own_calls(call.extras, built_in))
         if entry.operation_call is not None:
             node.config = {
                 **node.config,
@@ -78,9 +79,31 @@ def _functional(model: ModelConfig) -> ModelGraph:
         class_name="Functional",
         layers=nodes,
         inputs=list(model.inputs),
-        outputs=list(model.outputs),
+        outputs=_own_calls(model.outputs, built_in),
         config=model.config,
     )
+
+
+def _starts_with_a_node(model: ModelConfig) -> set[str]:
+    """The nested Functional models of `model`. Keras (2 and 3) gives a Functional model a
+    node of its own when it is made, linking its inputs to its outputs, and counts it in the
+    node indices a config writes (`["encoder", 1, 0]` is encoder's first call;
+    keras.src.models.functional: "Functional models start with a pre-existing node")."""
+    return {
+        entry.name
+        for entry in model.layers
+        if entry.inner is not None and entry.inner.class_name == "Functional"
+    }
+
+
+def _own_calls(refs: Any, built_in: set[str]) -> list[TensorRef]:
+    """`refs` with node indices counted from a layer's first call, as the graph keeps them."""
+    return [
+        TensorRef(ref.layer, ref.node_index - 1, ref.tensor_index)
+        if ref.layer in built_in and ref.node_index > 0
+        else ref
+        for ref in refs
+    ]
 
 
 def _node(entry: LayerEntry) -> LayerNode:
