@@ -248,8 +248,10 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, str | None]:
     if not check.plan.keras3_removals:  # the file as it is (nearly always)
         return keras_side.request(check.folder, check.model_path, "file", check.mode), None
     notes.append(
-        "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
-        "model without them: " + "; ".join(check.plan.keras3_removals) + "."
+        "Keras 3 reads some of this Keras 2 config otherwise; Keras "
+        "ran a copy rewritten as follows, which changes nothing the model computes: "
+        + "; ".join(check.plan.keras3_removals)
+        + "."
     )
     return keras_side.request(check.folder, check.folder.keras3_copy, "file", check.mode), None
 

@@ -196,6 +196,10 @@ def attention_output(config: Config, input_shapes: list) -> tuple:
     return (*query[:-1], value[-1])
 
 
+# tf.keras 2.x took `causal` in the constructor; Keras 3 takes `use_causal_mask` per call.
+KERAS2_ATTENTION = Traits(passes_mask=True, keras2_defaults={"causal": False})
+
+
 register(
     "Attention",
     family="attention",
@@ -204,7 +208,7 @@ register(
         "concat_score_weight·Σ tanh(scale·(query + key)) (concat)."
     ),
     weights=attention_weights,
-    traits=Traits(passes_mask=True),
+    traits=KERAS2_ATTENTION,
 )(attention_output)
 
 
@@ -221,5 +225,5 @@ register(
     family="attention",
     summary="output = softmax(scores)·value, scores = Σ scale·tanh(query + key) (Bahdanau).",
     weights=additive_attention_weights,
-    traits=Traits(passes_mask=True),
+    traits=KERAS2_ATTENTION,
 )(attention_output)
