@@ -134,8 +134,9 @@ class Admission:
     ) -> Check:
         assert self.runner is not None
         folder = self.runner.new_folder()
-        kind = "file" if request.model_path is not None else "spec"
-        if request.model_path is not None:
+        # An uploaded .json file is a spec, like the `spec` field.
+        kind = "file" if request.model_path is not None and read.format != "spec_json" else "spec"
+        if request.model_path is not None:  # a spec uploaded as a file goes to spec.json
             _place(request.model_path, folder.model(kind), linked=request.owned)
         else:
             spec = request.spec

@@ -298,6 +298,8 @@ def read_model_config(path: Path, fmt: str) -> Any:
     if fmt == "keras_v3":
         with zipfile.ZipFile(path) as archive:
             text = archive.read(CONFIG_MEMBER)
+    elif fmt == "spec_json":
+        text = path.read_bytes()
     else:
         with h5py.File(path, "r") as h5:
             text = text_attr(h5, "model_config") or "null"
@@ -309,5 +311,8 @@ def write_keras3_copy(path: Path, fmt: str, target: Path) -> None:
     to take out, and whether anything blocks it, the check's plan already says (`sanitize`
     on the same config, in the process that read the file first)."""
     config, _, _ = sanitize(read_model_config(path, fmt))
+    if fmt == "spec_json":
+        target.write_text(json.dumps(config))
+        return
     rewrite = rewrite_keras_v3 if fmt == "keras_v3" else rewrite_legacy_h5
     rewrite(path, target, config)
