@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from app.graph import ShapeTree
 from app.layers.recurrent import LSTM_TRAITS, nest, recurrent_output, sequences
-from app.layers.registry import Config, WeightSpec, normalize_tuple, register
+from app.layers.registry import (
+    Config,
+    WeightSpec,
+    normalize_tuple,
+    register,
+    register_structure,
+)
+
+# The cell Keras 3 builds inside every ConvLSTM layer (not exported in keras.layers; never
+# written in a config): allowed where Keras built it.
+register_structure("ConvLSTMCell", module="keras.src.layers.rnn.conv_lstm")
 
 FAMILY = "recurrent"  # as Keras groups them (keras.src.layers.rnn)
 
