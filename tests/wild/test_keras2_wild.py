@@ -19,6 +19,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from app.analysis.reference import materialize_weights, run_reference
+from app.analysis.resolve import resolve
+from app.errors import ExplainerError
+from app.formats import ReadLimits, read_spec_with_weights
 from tests.support.api import make_client, post_file
 from tests.support.wild import WildModel, manifest
 
@@ -108,6 +112,12 @@ def _report(client, name: str) -> dict:
     return response.json()
 
 
+def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """Largest difference over the output's largest magnitude (1 when that is below 1: an
+    output of zeros, as a ReLU can give, is held to an absolute tolerance)."""
+    return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1.0))
+
+
 def _assert_counts(report: dict, model: WildModel) -> None:
     assert report["totals"]["params"] == model.total
     if model.non_trainable is not None:
@@ -129,7 +139,7 @@ def test_check_wild_keras2_file_passes_with_its_writers_counts(client, name):
     for output, want in zip(check["outputs"], expected, strict=True):
         assert output["reference"] is not None, output["name"]
         got = np.asarray(output["reference"], dtype=np.float64)
-        error = np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-12)
+        error = _relative_error(got, want)
         if name in HARD_SIGMOID:  # Keras 3's formula, ours, is not the writer's: as warned
             assert error > TOLERANCE, (output["name"], error)
         else:
@@ -236,3 +246,61 @@ def test_upload_other_framework_file_is_415_naming_it(no_check_client, kind):
     assert body["code"] == "unsupported-format"
     assert words in body["message"]
     assert "not a Keras model" in body["message"]
+
+
+# A spec and the weights-only file saved beside it (`save_weights`), as users keep them: read
+# together by our readers, the counts are the writer's and, where tf_keras ran the pair, our
+# reference forward gives tf_keras' outputs from the stored weights.
+
+PAIRS = {  # spec: weights file (MANIFEST rows of the same stem)
+    "k1_1_2_alikureishy_custom1_model.json": "k1_1_2_alikureishy_custom1_weights.hd5",
+    "k1_2_0_datlife_merge_cnn.json": "k1_2_0_datlife_merge_cnn_weights.h5",
+    "k2_1_1_masking_simplernn_music.json": "k2_1_1_masking_simplernn_music_weights.h5",
+    "k2_3_1_cropping_avgpool_bn_model.json": "k2_3_1_cropping_avgpool_bn_weights.h5",
+    "tfk2_4_0_trigger_word_gru_model.json": "tfk2_4_0_trigger_word_gru_weights.h5",
+}
+ALL_ROWS = {m.file: m for m in manifest("keras2")}
+
+
+def _read_pair(spec: str):
+    weights = ALL_ROWS[PAIRS[spec]]
+    text = ALL_ROWS[spec].path.read_text()
+    loaded = read_spec_with_weights(text, weights.path, ReadLimits(isolate_hdf5=False))
+    resolve(loaded.graph, weights_in_file=True)
+    return loaded
+
+
+@pytest.mark.parametrize("spec", sorted(PAIRS))
+def test_read_spec_with_its_weights_file_counts_every_stored_array(spec):
+    with _read_pair(spec) as loaded:
+        weights = [w for _, node in loaded.graph.walk() for w in node.weights]
+        assert sum(w.count for w in weights) == ALL_ROWS[PAIRS[spec]].total
+        spec_row = ALL_ROWS[spec]
+        if spec_row.non_trainable is not None:
+            assert sum(w.count for w in weights if not w.trainable) == spec_row.non_trainable
+
+
+@pytest.mark.parametrize("spec", sorted(s for s in PAIRS if ALL_ROWS[s].tf_keras_loads))
+def test_reference_of_spec_with_weights_gives_tf_keras_outputs(spec):
+    model = ALL_ROWS[spec]
+    stored_in = model.stored("input", "tf_keras")
+    stored_out = model.stored("output", "tf_keras")
+    with _read_pair(spec) as loaded:
+        graph = loaded.graph
+        names = [ref.layer for ref in graph.inputs]
+        inputs = [stored_in[n] for n in names] if isinstance(stored_in, dict) else [stored_in]
+        ran = run_reference(graph, materialize_weights(graph, 0), inputs, training=False)
+    expected = list(stored_out.values()) if isinstance(stored_out, dict) else [stored_out]
+    assert len(ran.outputs) == len(expected)
+    for got, want in zip(ran.outputs, expected, strict=True):
+        assert _relative_error(got, want) <= TOLERANCE
+
+
+def test_read_spec_with_weights_of_another_model_is_a_weight_mismatch():
+    spec = ALL_ROWS["k2_3_1_cropping_avgpool_bn_model.json"].path.read_text()
+    other = ALL_ROWS["k2_1_1_masking_simplernn_music_weights.h5"].path
+    with pytest.raises(ExplainerError) as raised:
+        with read_spec_with_weights(spec, other, ReadLimits(isolate_hdf5=False)) as loaded:
+            resolve(loaded.graph, weights_in_file=True)
+    assert raised.value.status // 100 == 4
+    assert raised.value.code in ("weight-mismatch", "malformed-model")
