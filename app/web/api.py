@@ -160,6 +160,7 @@ def _submission(received: Received) -> Submission:
         spec=fields.get("spec"),
         inputs_path=received.inputs_path,
         inputs_json=fields.get("inputs"),
+        weights_path=received.weights_path,
         digest=received.model_digest,
     )
 
