@@ -28,6 +28,7 @@ The copy is written by our own code: the `model_config` attribute of a legacy HD
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
 import zipfile
@@ -38,6 +39,7 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
+from app.formats.keras_v3 import TF_KERAS_LAYERS, windows_layers
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.hdf5_scan import text_attr
 from app.safety.safe_json import load_json
@@ -55,6 +57,7 @@ MODULES = {
 }
 CONTAINERS = frozenset({"Sequential", "Functional", "Model"})
 CONFIG_MEMBER = "config.json"
+WEIGHTS_MEMBER = "model.weights.h5"
 COPY_CHUNK = 1 << 20
 
 
@@ -283,14 +286,38 @@ def rewrite_legacy_h5(source: Path, target: Path, model_config: Any) -> None:
 
 
 def rewrite_keras_v3(source: Path, target: Path, model_config: Any) -> None:
-    """A copy of the .keras archive with `config.json` replaced, other members as they are."""
+    """A copy of the .keras archive with `config.json` replaced and a Windows-written weights
+    file's layer groups nested as Keras 3 reads them; other members as they are."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
             if info.filename == CONFIG_MEMBER:
                 new.writestr(info, json.dumps(model_config))
                 continue
+            if info.filename == WEIGHTS_MEMBER:
+                new.writestr(info, _nested_weights(old.read(info)))
+                continue
             with old.open(info) as src, new.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
+
+
+def _nested_weights(data: bytes) -> bytes:
+    """tf.keras 2.13 on Windows wrote `_layer_checkpoint_dependencies\\dense_2` as one group
+    name, numbering same-class layers with gaps (app.formats.keras_v3.WindowsLayers): the
+    same arrays under `_layer_checkpoint_dependencies/dense_1`, where Keras 3 looks."""
+    with h5py.File(io.BytesIO(data), "r") as old:
+        layers = windows_layers(old)
+        if layers is None:
+            return data
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as new:
+            for name in old:
+                if "\\" not in name:
+                    old.copy(old[name], new, name=name)
+            for base, names in layers.ordered.items():
+                for number, written in enumerate(names):
+                    key = base if number == 0 else f"{base}_{number}"
+                    old.copy(layers.groups[written], new, name=f"{TF_KERAS_LAYERS}/{key}")
+        return buffer.getvalue()
 
 
 def read_model_config(path: Path, fmt: str) -> Any:
