@@ -13,6 +13,7 @@ a model file like any other: the same report, the same check (Keras loads it wit
 from __future__ import annotations
 
 import json
+import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,19 @@ import h5py
 
 from app import isolation
 from app.analysis.resolve import resolve
-from app.errors import InvalidSpec
-from app.formats import read_spec_with_weights
-from app.safety.legacy_h5 import scan_weights_h5
+from app.errors import InvalidSpec, MalformedModel
+from app.formats import read_model, read_spec_with_weights
+from app.formats.keras_v3 import TF_KERAS_LAYERS
+from app.safety.archive import CONFIG_MEMBER, WEIGHTS_H5
+from app.safety.hdf5_scan import scan_hdf5
+from app.safety.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS, scan_weights_h5
 from app.safety.limits import ReadLimits
 from app.safety.safe_json import load_json
+from app.safety.scanned import translated
+from app.safety.sniff import sniff_path
 
-COMBINED_NAME = "model-with-weights.h5"
+COMBINED_NAME = "model-with-weights"
+WEIGHTS_NOT_HDF5 = "The weights file is not HDF5: give the file model.save_weights() wrote."
 
 
 def combine(spec_text: str, weights: Path, target: Path, limits: ReadLimits) -> None:
@@ -52,7 +59,12 @@ def combine_task(
 
 def write_model_file(spec_text: str, weights: Path, target: Path, limits: ReadLimits) -> None:
     """The file `model.save()` would write for this spec and these weights, once both are
-    read and every layer's arrays fit its config."""
+    read and every layer's arrays fit its config: a `.keras` archive for Keras 3's
+    `.weights.h5` (arrays at saving_lib's paths, `layers/dense/vars/0`), else a legacy
+    HDF5 file."""
+    if _saving_lib_layout(weights, limits):
+        _write_keras_archive(spec_text, weights, target, limits)
+        return
     with read_spec_with_weights(spec_text, weights, limits) as loaded:
         resolve(loaded.graph, weights_in_file=True)  # a mismatch raises WeightMismatch
         version, backend = loaded.keras_version, loaded.backend
@@ -73,6 +85,27 @@ def write_model_file(spec_text: str, weights: Path, target: Path, limits: ReadLi
             layer_group.attrs["weight_names"] = [name.encode() for name, _ in layer.arrays]
             for name, dataset in layer.arrays:
                 layer_group.create_dataset(name, data=dataset[()], track_times=False)
+
+
+def _saving_lib_layout(weights: Path, limits: ReadLimits) -> bool:
+    """A Keras 3 `.weights.h5` (`model.save_weights('x.weights.h5')`): its arrays sit below
+    `layers` (tf.keras 2.13: `_layer_checkpoint_dependencies`), with no `layer_names`."""
+    if sniff_path(weights) != "legacy_h5":
+        raise MalformedModel(WEIGHTS_NOT_HDF5)
+    with translated(HDF5_ERRORS, DAMAGED_HDF5), h5py.File(weights, "r") as h5:
+        scan_hdf5(h5, limits)
+        return "layer_names" not in h5.attrs and any(
+            name in h5 for name in ("layers", TF_KERAS_LAYERS)
+        )
+
+
+def _write_keras_archive(spec_text: str, weights: Path, target: Path, limits: ReadLimits) -> None:
+    spec = _spec_object(spec_text, limits)
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(CONFIG_MEMBER, json.dumps(spec))
+        archive.write(weights, WEIGHTS_H5)
+    with read_model(target, limits) as loaded:
+        resolve(loaded.graph, weights_in_file=True)  # a mismatch raises WeightMismatch
 
 
 def _spec_object(text: str, limits: ReadLimits) -> dict[str, Any]:

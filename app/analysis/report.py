@@ -75,16 +75,27 @@ def changed_meanings(graph: ModelGraph, keras_version: str | None) -> list[str]:
     if not keras_version or keras_version.split(".")[0] not in ("1", "2"):
         return []
     found: dict[str, list[str]] = {}
+    batch_statistics: list[str] = []
     for parents, node in graph.walk():
         for where, key, name in _activations(node.config, (*parents, node.name)):
             if name in CHANGED_ACTIVATIONS:
                 found.setdefault(name, []).append(f"{'/'.join(where)} ({key})")
-    return [
+        if node.class_name == "BatchNormalization" and node.config.get("mode") == 2:
+            batch_statistics.append("/".join((*parents, node.name)))
+    sentences = [
         f"{name} means {CHANGED_ACTIVATIONS[name]}. This file was written by Keras "
         f"{keras_version}: Keras 3, and this check, compute {', '.join(where)} differently "
         "from what its writer computed; a port should use the Keras 2 formula."
         for name, where in found.items()
     ]
+    if batch_statistics:
+        sentences.append(
+            f"BatchNormalization mode=2 (Keras 1): {', '.join(batch_statistics)} normalized "
+            "with the statistics of each batch, at inference too, and never updated its "
+            "moving statistics. Keras 2 and 3, and this check, use the moving statistics "
+            "at inference: they do not compute what the writer computed."
+        )
+    return sentences
 
 
 def _activations(config: dict, where: tuple[str, ...]):

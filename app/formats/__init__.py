@@ -22,16 +22,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.errors import MalformedModel
+from app.errors import MalformedModel, WeightMismatch
 from app.formats.keras_v3 import read_keras_v3
 from app.formats.legacy_h5 import attach_h5_weights, read_legacy_h5
 from app.formats.loaded import LoadedModel
 from app.formats.spec_json import read_spec_json
+from app.graph import ModelGraph
 from app.safety.legacy_h5 import scan_weights_h5
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.refusals import Refusal
 from app.safety.scan import scan_file, scan_spec
-from app.safety.scanned import Scanned, ScannedArchive, ScannedSpec
+from app.safety.scanned import Scanned, ScannedArchive, ScannedSpec, StoredLayer
 from app.safety.sniff import Format, sniff_bytes, sniff_path
 
 __all__ = [
@@ -73,6 +74,7 @@ def read_spec_with_weights(
         )
     try:
         stored = scan_weights_h5(Path(weights), loaded._resources, limits)
+        _check_layers_are_the_specs(loaded.graph, stored.layers)
         attach_h5_weights(loaded.graph, stored.layers)
     except BaseException:
         loaded.close()
@@ -80,6 +82,19 @@ def read_spec_with_weights(
     loaded.keras_version = loaded.keras_version or stored.keras_version
     loaded.backend = loaded.backend or stored.backend
     return loaded
+
+
+def _check_layers_are_the_specs(graph: ModelGraph, layers: list[StoredLayer]) -> None:
+    """Every layer the weights file stores arrays for is one of the spec's: else these are
+    another model's weights (a 422, not a damaged file)."""
+    names = {node.name for node in graph.layers}
+    foreign = [layer.name for layer in layers if layer.arrays and layer.name not in names]
+    if foreign:
+        raise WeightMismatch(
+            f"The weights file holds weights for {', '.join(map(repr, foreign[:5]))}, which "
+            "the spec does not define: they are another model's weights.",
+            details={"layers": foreign},
+        )
 
 
 def read_scanned(scanned: Scanned) -> LoadedModel:

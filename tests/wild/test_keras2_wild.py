@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,3 +334,64 @@ def test_read_spec_with_weights_of_another_model_is_a_weight_mismatch():
             resolve(loaded.graph, weights_in_file=True)
     assert raised.value.status // 100 == 4
     assert raised.value.code in ("weight-mismatch", "malformed-model")
+
+
+# The same pairs through the API (`weights` beside the spec), the Keras 1 ones included, and
+# the Keras 3 pair of wild/keras3 (a `.weights.h5` from save_weights).
+
+KERAS3_SPEC = {m.file: m for m in manifest("keras3")}["delladeldel_cnn_lstm_model_structure.json"]
+KERAS3_WEIGHTS = KERAS3_SPEC.path.with_name("delladeldel_cnn_lstm_model_structure.weights.h5")
+
+
+def _post_pair(client, spec: Path, weights: Path, **kwargs):
+    files = {"weights": (weights.name, weights.read_bytes())}
+    return post_file(client, spec, files=files, **kwargs)
+
+
+def test_check_keras3_spec_with_its_weights_h5_passes_with_its_writers_counts(client):
+    response = _post_pair(client, KERAS3_SPEC.path, KERAS3_WEIGHTS)
+    assert response.status_code in (200, 201)
+    report = response.json()
+    assert report["totals"]["params"] == KERAS3_SPEC.total
+    assert report["check"]["status"] == "passed", report["check"]
+
+
+def test_report_keras1_spec_with_weights_counts_and_names_what_keras3_cannot_load(client):
+    spec = ALL_ROWS["k1_1_2_alikureishy_custom1_model.json"].path
+    weights = ALL_ROWS["k1_1_2_alikureishy_custom1_weights.hd5"].path
+    report = _post_pair(client, spec, weights).json()
+    assert report["totals"]["params"] == ALL_ROWS[weights.name].total
+    check = report["check"]
+    assert (check["status"], check["code"]) == ("unsupported", "keras-load-failed")
+    assert "Convolution2D" in check["message"]
+
+
+def test_report_keras1_bn_mode_2_says_it_used_batch_statistics(client):
+    spec = ALL_ROWS["k1_2_0_datlife_merge_cnn.json"].path
+    weights = ALL_ROWS["k1_2_0_datlife_merge_cnn_weights.h5"].path
+    report = _post_pair(client, spec, weights).json()
+    assert report["totals"]["params"] == ALL_ROWS[weights.name].total
+    # 13 BatchNormalization layers: their running_mean and running_std, 598 values in the
+    # file, are moving statistics, never trained.
+    assert report["totals"]["non_trainable"] == 598
+    assert (report["check"]["status"], report["check"]["code"]) == ("refused", "lambda-layer")
+    warning = next(w for w in report["warnings"] if "mode=2" in str(w))
+    assert "bn0" in str(warning)
+
+
+def test_upload_spec_with_weights_of_another_model_is_a_4xx(client):
+    spec = ALL_ROWS["k2_3_1_cropping_avgpool_bn_model.json"].path
+    weights = ALL_ROWS["k2_1_1_masking_simplernn_music_weights.h5"].path
+    response = _post_pair(client, spec, weights, params={"check": "false"})
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "weight-mismatch"
+
+
+def test_upload_weights_beside_a_full_model_file_is_invalid_request(client):
+    model = ALL_ROWS["tfk2_13_1_prelu.h5"].path
+    weights = ALL_ROWS["k2_1_1_masking_simplernn_music_weights.h5"].path
+    response = _post_pair(client, model, weights, params={"check": "false"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid-request"
+    assert "holds its weights already" in body["message"]
