@@ -40,6 +40,11 @@ UPLOAD_BODY = {
                     "file": {"type": "string", "format": "binary"},
                     "spec": {"type": "string", "description": "model.to_json()"},
                     "inputs": {"type": "string", "format": "binary"},
+                    "weights": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The weights file saved beside a spec (save_weights).",
+                    },
                 },
             }
         },

@@ -22,6 +22,7 @@ import pytest
 
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
+from app.cli import explain as cli_explain
 from app.errors import ExplainerError
 from app.formats import ReadLimits, read_model, read_spec_with_weights
 from app.reference.activations import ACTIVATIONS
@@ -395,3 +396,12 @@ def test_upload_weights_beside_a_full_model_file_is_invalid_request(client):
     body = response.json()
     assert body["code"] == "invalid-request"
     assert "holds its weights already" in body["message"]
+
+
+def test_cli_inspect_spec_with_weights_gives_the_writers_counts():
+    spec = ALL_ROWS["k2_3_1_cropping_avgpool_bn_model.json"]
+    weights = ALL_ROWS["k2_3_1_cropping_avgpool_bn_weights.h5"].path
+    report = cli_explain(spec.path, weights=weights)
+    assert report.totals.params == spec.total
+    assert report.totals.non_trainable == spec.non_trainable
+    assert weights.exists() and not list(weights.parent.glob("*model-with-weights*"))
