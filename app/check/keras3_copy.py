@@ -7,7 +7,8 @@ that changes nothing the model computes:
   on the transposed, depthwise and separable convolutions, `time_major: false` on RNNs,
   `causal: false` on Attention). A key with another value is a real difference: the check
   is then `unsupported`;
-- a Sequential config that is the bare list of its layers (Keras 2.0/2.1);
+- a Keras 1 layer config, in Keras 2's keys and class names (app.formats.keras1);
+- a Sequential config that is the bare list of its layers (Keras 1, Keras 2.0/2.1);
 - a layer inside a wrapper or a nested model written without `module` (Keras 2.2-2.3):
   Keras 3 resolves such nested classes only by module;
 - an initializer config carrying `dtype` (tf.keras 2.1, tf_keras 2.18): the layer's dtype
@@ -39,6 +40,7 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
+from app.formats.keras1 import is_keras1, keras2_class, keras2_config
 from app.formats.keras_v3 import TF_KERAS_LAYERS, windows_layers
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.hdf5_scan import text_attr
@@ -96,6 +98,7 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
     _nested_model_calls(config, removed)
     root_is_entry = isinstance(config, dict) and config.get("class_name") in CONTAINERS
     for entry, depth in _layer_entries(config, -1 if root_is_entry else 0):
+        _keras1_keys(entry, removed)
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
         if depth > 0:
@@ -143,6 +146,18 @@ def _bare_list(name: str) -> Rewrite:
     return Rewrite(
         name, "Sequential", "config", "written as an object (Keras 2.0/2.1 wrote a list)"
     )
+
+
+def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
+    """A Keras 1 layer config (`output_dim`, `nb_filter`, `border_mode`, `Convolution2D`) in
+    Keras 2's keys and class names (app.formats.keras1), which Keras 3's legacy reader takes."""
+    config = entry["config"]
+    if not is_keras1(config):
+        return
+    entry["config"] = keras2_config(entry["class_name"], config)
+    name = str(config.get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "config", "in Keras 2's keys (Keras 1)"))
+    entry["class_name"] = keras2_class(entry["class_name"])
 
 
 def _strip_initializer_dtypes(entry: dict, changes: list[Removal]) -> None:
