@@ -72,8 +72,8 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
         out["rate"] = out.pop("p")
     for key in DROPPED:
         out.pop(key, None)
-    if class_name in ("Dense", "SimpleRNN", "LSTM", "GRU") and out.get("input_dim") is None:
-        out.pop("input_dim", None)
+    if "input_dim" in out and out["input_dim"] is None:  # Keras 1 wrote it unset
+        del out["input_dim"]
     return out
 
 
