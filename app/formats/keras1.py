@@ -44,7 +44,8 @@ RENAMED = {
 KERNEL_SIZE = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 DATA_FORMATS = {"tf": "channels_last", "th": "channels_first", "default": "channels_last"}
 DROPPED = ("input_dtype",)  # Keras 1's dtype of the InputLayer it made; `dtype` says it
-KERAS1_KEYS = frozenset({*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED})
+# `output_dim` is Keras 2's too (Embedding's): it marks no Keras 1 config by itself.
+KERAS1_KEYS = frozenset({*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED} - {"output_dim"})
 CLASSES = {  # Keras 1 class names Keras 3 no longer exports
     "Convolution1D": "Conv1D",
     "Convolution2D": "Conv2D",
@@ -62,7 +63,7 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     """`config` in Keras 2's keys (a new dict; the given one is left as it is)."""
     if not is_keras1(config):
         return config
-    out = {RENAMED.get(key, key): value for key, value in config.items()}
+    out = {_renamed(class_name, key): value for key, value in config.items()}
     sizes = [out.pop(key) for key in KERNEL_SIZE if key in out]
     if sizes:
         out["kernel_size"] = sizes
@@ -75,6 +76,12 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     if "input_dim" in out and out["input_dim"] is None:  # Keras 1 wrote it unset
         del out["input_dim"]
     return out
+
+
+def _renamed(class_name: str, key: str) -> str:
+    if key == "output_dim" and class_name == "Embedding":  # Embedding kept its name
+        return key
+    return RENAMED.get(key, key)
 
 
 def keras2_class(class_name: str) -> str:
