@@ -19,13 +19,18 @@ import string
 from app.graph import Shape
 from app.layers.core import analyze_einsum, einsum_specs
 from app.layers.recurrent import nest
-from app.layers.registry import Config, Traits, WeightSpec, register
+from app.layers.registry import UNUSED_BY_KERAS2, Config, Traits, WeightSpec, register
 
 # The output carries the query's mask (Attention's compute_mask returns mask[0];
 # MultiHeadAttention keeps the default on its first argument, the query). The multi-head
 # layers read their masks from their tensors: a tensor by keyword is an explicit
 # `attention_mask` (or a query/value/key mask), which the reference does not take.
-MULTI_HEAD = Traits(passes_mask=True, tensor_masks_only=True)
+# tf.keras ≥ 2.10 wrote the shapes the layer was built with; Keras 3 builds it from the call.
+MULTI_HEAD = Traits(
+    passes_mask=True,
+    tensor_masks_only=True,
+    keras2_defaults=dict.fromkeys(("query_shape", "key_shape", "value_shape"), UNUSED_BY_KERAS2),
+)
 
 
 def query_value_key(input_shapes: list) -> tuple[Shape, Shape, Shape]:
