@@ -22,6 +22,7 @@ import pytest
 
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
+from app.check.keras3_copy import sanitize
 from app.cli import explain as cli_explain
 from app.errors import ExplainerError
 from app.formats import ReadLimits, read_model, read_spec_with_weights
@@ -407,3 +408,15 @@ def test_cli_inspect_spec_with_weights_gives_the_writers_counts():
     assert report.totals.params == spec.total
     assert report.totals.non_trainable == spec.non_trainable
     assert weights.exists() and not list(weights.parent.glob("*model-with-weights*"))
+
+
+def test_keras3_copy_leaves_out_multi_head_attention_build_shapes():
+    """tf.keras ≥ 2.10 (the transformer files of wild/keras2) wrote the shapes a
+    MultiHeadAttention was built with; Keras 3 refuses them and builds from the call."""
+    shapes = {key: [None, 50, 5] for key in ("query_shape", "key_shape", "value_shape")}
+    config = {"name": "mha", "num_heads": 2, **shapes}
+    layer = {"class_name": "MultiHeadAttention", "config": config}
+    config, removed, blockers = sanitize({"name": "model", "layers": [layer]})
+    assert blockers == []
+    assert sorted(r.key for r in removed) == ["key_shape", "query_shape", "value_shape"]
+    assert config["layers"][0]["config"] == {"name": "mha", "num_heads": 2}
