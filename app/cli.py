@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print the API's JSON")
     inspect.add_argument("--check", action="store_true", help="run the manual-vs-predict check")
     inspect.add_argument("--inputs", type=Path, help=".npy or .npz inputs for the check")
+    inspect.add_argument(
+        "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
+    )
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
     inspect.set_defaults(run=_inspect)
     return parser
@@ -70,12 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    for path in (args.file, args.inputs):
+    for path in (args.file, args.inputs, args.weights):
         if path is not None and not path.is_file():
             print(f"keras-explainer: no such file: {path}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        report = explain(args.file, check=args.check, inputs=args.inputs, mode=args.mode)
+        report = explain(
+            args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
+        )
     except ExplainerError as exc:
         print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_REFUSED
@@ -95,12 +101,19 @@ def exit_code(check: CheckReport, asked: bool) -> int:
 
 
 def explain(
-    path: Path, check: bool = False, inputs: Path | None = None, mode: str = "inference"
+    path: Path,
+    check: bool = False,
+    inputs: Path | None = None,
+    mode: str = "inference",
+    weights: Path | None = None,
 ) -> Report:
-    """The report the API would give for this file, through the same code path."""
+    """The report the API would give for this file (and a spec's weights file), through the
+    same code path."""
     options = Options(check=check, mode=mode)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
+        if weights is not None:  # the model file the pair makes is written beside the copy
+            submission.weights_path = Path(shutil.copy(weights, Path(folder) / "weights"))
         if not check:
             store = SqliteReportStore(Path(folder) / "reports.sqlite3")
             reports = Reports(store, limits=_settings_limits())

@@ -15,7 +15,7 @@ import hashlib
 import json
 import shutil
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.check.runner import CheckRunner
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
+from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.sniff import sniff_path
 from app.schemas import CheckReport, Report, new_report_id
 from app.store import ReportStore
 
@@ -52,6 +54,7 @@ class Submission:
     inputs_json: Any = None
     owned: bool = True  # the file is ours (an upload): a check may link it into its folder
     digest: tuple[str, int] | None = None  # the file's (sha256, size), when taken on receipt
+    weights_path: Path | None = None  # the weights file saved beside a spec (save_weights)
 
     def validate(self) -> None:
         if (self.model_path is None) == (self.spec is None):
@@ -95,6 +98,8 @@ class Reports:
         caller removes its request folder afterwards.
         """
         submission.validate()
+        if submission.weights_path is not None:
+            submission = with_weights(submission, self.limits)
         digest = _file_digest(submission)
         key = content_key(submission, options, digest)
         stored = None if options.recompute else self.store.find(key)
@@ -147,6 +152,33 @@ class Reports:
         if self.uploads_dir is not None and submission.model_path is not None:
             self.uploads_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.model_path, self.uploads_dir / report.id)
+
+
+def with_weights(submission: Submission, limits: ReadLimits) -> Submission:
+    """A spec (a field, or a .json file) with its weights file: the one model file they make
+    (app.pairs), in the weights file's folder, which is the request's."""
+    assert submission.weights_path is not None
+    if submission.model_path is not None:
+        if sniff_path(submission.model_path) != "spec_json":
+            raise InvalidRequest(
+                "A weights file goes with a spec (model.to_json()); this model file holds "
+                "its weights already."
+            )
+        spec_text = submission.model_path.read_text(encoding="utf-8", errors="replace")
+    else:
+        spec = submission.spec
+        spec_text = spec if isinstance(spec, str) else json.dumps(spec)
+    target = submission.weights_path.with_name(COMBINED_NAME)
+    combine(spec_text, submission.weights_path, target, limits)
+    return replace(
+        submission,
+        model_path=target,
+        filename=submission.filename or COMBINED_NAME,
+        spec=None,
+        weights_path=None,
+        owned=True,
+        digest=None,
+    )
 
 
 def _not_found(report_id: str) -> ReportNotFound:

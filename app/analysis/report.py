@@ -103,14 +103,37 @@ def changed_meanings(graph: ModelGraph, keras_version: str | None) -> list[str]:
     if not keras_version or keras_version.split(".")[0] not in ("1", "2"):
         return []
     found: dict[str, list[str]] = {}
+    batch_statistics: list[str] = []
     for parents, node in graph.walk():
-        for key in ACTIVATION_KEYS:
-            name = node.config.get(key)
+        for where, key, name in _activations(node.config, (*parents, node.name)):
             if name in CHANGED_ACTIVATIONS:
-                found.setdefault(name, []).append(f"{'/'.join((*parents, node.name))} ({key})")
-    return [
+                found.setdefault(name, []).append(f"{'/'.join(where)} ({key})")
+        if node.class_name == "BatchNormalization" and node.config.get("mode") == 2:
+            batch_statistics.append("/".join((*parents, node.name)))
+    sentences = [
         f"{name} means {CHANGED_ACTIVATIONS[name]}. This file was written by Keras "
         f"{keras_version}: Keras 3, and this check, compute {', '.join(where)} differently "
         "from what its writer computed; a port should use the Keras 2 formula."
         for name, where in found.items()
     ]
+    if batch_statistics:
+        sentences.append(
+            f"BatchNormalization mode=2 (Keras 1): {', '.join(batch_statistics)} normalized "
+            "with the statistics of each batch, at inference too, and never updated its "
+            "moving statistics. Keras 2 and 3, and this check, use the moving statistics "
+            "at inference: they do not compute what the writer computed."
+        )
+    return sentences
+
+
+def _activations(config: dict, where: tuple[str, ...]):
+    """(path, key, activation) of a layer's config and of the layers a wrapper holds in it
+    (Bidirectional's `layer` and `backward_layer`, TimeDistributed's `layer`, an RNN's
+    `cell`), so a wrapped layer is warned of as at top level."""
+    for key in ACTIVATION_KEYS:
+        if isinstance(config.get(key), str):
+            yield where, key, config[key]
+    for value in config.values():
+        inner = value.get("config") if isinstance(value, dict) else None
+        if isinstance(inner, dict) and isinstance(value.get("class_name"), str):
+            yield from _activations(inner, (*where, str(inner.get("name", value["class_name"]))))

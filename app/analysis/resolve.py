@@ -33,6 +33,17 @@ KNOWN_ROLE_NAMES = frozenset(
 )  # fmt: skip
 
 
+# Keras 1 weight names (`conv1_W`, `bn0_running_mean`) without the layer's name, in Keras 2's.
+KERAS1_ROLES = {
+    "W": "kernel",
+    "b": "bias",
+    "U": "recurrent_kernel",
+    "running_mean": "moving_mean",
+    "running_std": "moving_variance",
+}
+NON_TRAINABLE_ROLES = frozenset({"moving_mean", "moving_variance", "mean", "variance"})
+
+
 def resolve(graph: ModelGraph, *, weights_in_file: bool) -> None:
     """Resolve shapes and weights in place; a spec with unknown classes is refused at once."""
     unknown = sorted(unknown_classes(graph))
@@ -198,7 +209,7 @@ def _weights_for(
             )
         return [_from_spec(spec, dtype, trainable) for spec in specs]
     if specs is None:
-        return [_generic(stored, trainable) for stored in node.stored]
+        return [_generic(stored, trainable, node) for stored in node.stored]
     return bind(node, specs, trainable)
 
 
@@ -212,14 +223,21 @@ def _from_spec(spec: WeightSpec, dtype: str, trainable: bool) -> WeightRef:
     )
 
 
-def _generic(stored: StoredWeight, trainable: bool) -> WeightRef:
+def _generic(stored: StoredWeight, trainable: bool, node: LayerNode) -> WeightRef:
+    """A stored weight whose layer's specs are unknown (an unknown class, or an input shape
+    that cannot be worked out, as below a Lambda). Its role comes from its name, Keras 1's
+    included (`bn0_running_mean:0`); for a known class, trainable follows the role, as the
+    registry's specs would give it (moving statistics never train)."""
     last = _variable_name(stored.name)
+    role = _role_name(last, node.name)
+    if role not in KNOWN_ROLE_NAMES:
+        role = GENERIC_ROLE
     return WeightRef(
-        name=last,
-        role=last if last in KNOWN_ROLE_NAMES else GENERIC_ROLE,
+        name=role if role != GENERIC_ROLE else last,
+        role=role,
         shape=tuple(stored.shape),
         dtype=stored.dtype,
-        trainable=trainable,
+        trainable=trainable and not (node.known and role in NON_TRAINABLE_ROLES),
         values=stored.values,
         stored_name=stored.path or stored.name,
     )
@@ -283,6 +301,16 @@ def _pick(spec: WeightSpec, key: str, remaining: list[StoredWeight]) -> StoredWe
             if _variable_name(stored.name) == wanted:
                 return stored
     return remaining[0]
+
+
+def _role_name(name: str, layer: str) -> str:
+    """`gamma`; Keras 1's `<layer>_gamma`, `<layer>_W`, `<layer>_running_std` in Keras 2's
+    words (Keras 2's own conversion of Keras 1 weights: W → kernel, running_std →
+    moving_variance, which Keras 1.2 stored under that name)."""
+    if name in KNOWN_ROLE_NAMES:
+        return name
+    short = name[len(layer) + 1 :] if name.startswith(f"{layer}_") else name
+    return KERAS1_ROLES.get(short, short)
 
 
 def _variable_name(name: str) -> str:

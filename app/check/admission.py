@@ -130,8 +130,9 @@ class Admission:
         request: CheckRequest,
         inputs: CheckInputs | None,
     ) -> Check:
-        kind = "file" if request.model_path is not None else "spec"
-        if request.model_path is not None:
+        # An uploaded .json file is a spec, like the `spec` field.
+        kind = "file" if request.model_path is not None and read.format != "spec_json" else "spec"
+        if request.model_path is not None:  # a spec uploaded as a file goes to spec.json
             _place(request.model_path, folder.model(kind), linked=request.owned)
         else:
             spec = request.spec

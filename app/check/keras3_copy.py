@@ -1,9 +1,26 @@
-"""Keras 2 files that Keras 3 refuses only for a config key that holds its default value.
+"""Keras 2 files that Keras 3 refuses only for how their config is written.
 
-Keras 2 wrote `groups: 1` into DepthwiseConv2D configs and `time_major: false` into RNN
-configs; Keras 3 refuses both keys. With the default value the key changes nothing, so the
-check runs on a copy of the file whose config leaves it out, and the report says so. A key
-with another value is a real difference: the check is then `unsupported`.
+Each rule below is a Keras 2 → 3 difference of spelling, handled for every class it touches,
+that changes nothing the model computes:
+
+- a key Keras 3 refuses, at its default value (the registry's `keras2_defaults`: `groups: 1`
+  on the transposed, depthwise and separable convolutions, `time_major: false` on RNNs,
+  `causal: false` on Attention). A key with another value is a real difference: the check
+  is then `unsupported`;
+- a Keras 1 layer config, in Keras 2's keys and class names (app.formats.keras1);
+- a Sequential config that is the bare list of its layers (Keras 1, Keras 2.0/2.1);
+- a layer inside a wrapper or a nested model written without `module` (Keras 2.2-2.3):
+  Keras 3 resolves such nested classes only by module;
+- an initializer config carrying `dtype` (tf.keras 2.1, tf_keras 2.18): the layer's dtype
+  decides;
+- initial states passed as extra inbound tensors of an RNN's call (Keras 2.2), which Keras 3
+  takes by the `initial_state` keyword;
+- `batch_input_shape` on a layer other than InputLayer: Keras 3's legacy reader hands it on
+  as `input_shape`, batch axis included; it becomes the `input_shape` it means;
+- node indices of a nested Functional model's calls: Keras 2 counted the node the model
+  makes for itself (its first call is node 1); Keras 3 rebuilds the model without one.
+
+The check runs on a copy of the file whose config is rewritten so, and the report says so.
 
 The copy is written by our own code: the `model_config` attribute of a legacy HDF5 file, or
 `config.json` of a `.keras` archive; weights and everything else are copied as they are.
@@ -12,6 +29,7 @@ The copy is written by our own code: the `model_config` attribute of a legacy HD
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
 import zipfile
@@ -22,7 +40,9 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
-from app.layers.registry import REGISTRY
+from app.formats.keras1 import is_keras1, keras2_class, keras2_config
+from app.formats.keras_v3 import TF_KERAS_LAYERS, windows_layers
+from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.hdf5_attrs import text_attr
 from app.safety.safe_json import load_json
 
@@ -31,7 +51,15 @@ REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_
     for name, entry in REGISTRY.items()
     if entry.traits.keras2_defaults
 }
+INITIAL_STATES = frozenset(name for name, entry in REGISTRY.items() if entry.traits.initial_states)
+MODULES = {
+    **{name: entry.modules[0] for name, entry in REGISTRY.items()},
+    **{name: modules[0] for name, modules in STRUCTURE.items()},
+    "Model": "keras",
+}
+CONTAINERS = frozenset({"Sequential", "Functional", "Model"})
 CONFIG_MEMBER = "config.json"
+WEIGHTS_MEMBER = "model.weights.h5"
 COPY_CHUNK = 1 << 20
 
 
@@ -47,6 +75,14 @@ class Removal:
 
 
 @dataclass(frozen=True)
+class Rewrite(Removal):
+    """A Keras 2 spelling written the way Keras 3 reads it; `value` says how, in words."""
+
+    def sentence(self) -> str:
+        return f"{self.layer} ({self.class_name}): {self.key} {self.value}"
+
+
+@dataclass(frozen=True)
 class Blocker(Removal):
     """A refused key that does not hold its default: the model means something Keras 3
     cannot express."""
@@ -58,21 +94,191 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
     config = copy.deepcopy(model_config)
     removed: list[Removal] = []
     blockers: list[Blocker] = []
-    for entry in _layer_entries(config):
+    _wrap_bare_sequentials(config, removed)
+    _nested_model_calls(config, removed)
+    root_is_entry = isinstance(config, dict) and config.get("class_name") in CONTAINERS
+    for entry, depth in _layer_entries(config, -1 if root_is_entry else 0):
+        _keras1_keys(entry, removed)
         _strip(entry, removed, blockers)
+        _strip_initializer_dtypes(entry, removed)
+        if depth > 0:
+            _name_module(entry, removed)
+        _initial_states_by_keyword(entry, removed)
+        _batch_input_shape(entry, removed)
     return config, removed, blockers
 
 
-def _layer_entries(node: Any):
-    """Every `{"class_name", "config"}` object in a config, at any depth."""
+def _layer_entries(node: Any, depth: int):
+    """Every `{"class_name", "config"}` object in a config, at any depth, with how many
+    layers or models hold it (0: a layer of the model itself)."""
     if isinstance(node, dict):
-        if isinstance(node.get("class_name"), str) and isinstance(node.get("config"), dict):
-            yield node
+        is_entry = isinstance(node.get("class_name"), str) and isinstance(node.get("config"), dict)
+        if is_entry:
+            yield node, depth
         for value in node.values():
-            yield from _layer_entries(value)
+            yield from _layer_entries(value, depth + 1 if is_entry else depth)
     elif isinstance(node, list):
         for value in node:
-            yield from _layer_entries(value)
+            yield from _layer_entries(value, depth)
+
+
+def _wrap_bare_sequentials(node: Any, changes: list[Removal]) -> None:
+    """Keras 2.0/2.1 wrote a Sequential's config as the list of its layers; Keras 3 reads
+    `{"name", "layers"}`. A graph's config (`ModelGraph.config`) arrives wrapped already,
+    without a name: that is how the reader marks it."""
+    if isinstance(node, dict):
+        if node.get("class_name") == "Sequential" and isinstance(node.get("config"), list):
+            node["config"] = {"name": node.get("name", "sequential"), "layers": node["config"]}
+            changes.append(_bare_list(node["config"]["name"]))
+        elif (
+            isinstance(node.get("layers"), list) and "name" not in node and "class_name" not in node
+        ):
+            node["name"] = "sequential"
+            changes.append(_bare_list("sequential"))
+        for value in node.values():
+            _wrap_bare_sequentials(value, changes)
+    elif isinstance(node, list):
+        for value in node:
+            _wrap_bare_sequentials(value, changes)
+
+
+def _bare_list(name: str) -> Rewrite:
+    return Rewrite(
+        name, "Sequential", "config", "written as an object (Keras 2.0/2.1 wrote a list)"
+    )
+
+
+def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
+    """A Keras 1 layer config (`output_dim`, `nb_filter`, `border_mode`, `Convolution2D`) in
+    Keras 2's keys and class names (app.formats.keras1), which Keras 3's legacy reader takes."""
+    config = entry["config"]
+    if not is_keras1(config):
+        return
+    entry["config"] = keras2_config(entry["class_name"], config)
+    name = str(config.get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "config", "in Keras 2's keys (Keras 1)"))
+    entry["class_name"] = keras2_class(entry["class_name"])
+
+
+def _strip_initializer_dtypes(entry: dict, changes: list[Removal]) -> None:
+    """An initializer's `dtype` (tf.keras 2.1, tf_keras 2.18): the layer passes its own."""
+    config = entry["config"]
+    for key, value in config.items():
+        if not (key.endswith("_initializer") and isinstance(value, dict)):
+            continue
+        inner = value.get("config")
+        if isinstance(inner, dict) and "dtype" in inner:
+            dtype = inner.pop("dtype")
+            name = str(config.get("name", "?"))
+            changes.append(Removal(name, entry["class_name"], f"{key}.dtype", dtype))
+
+
+def _name_module(entry: dict, changes: list[Removal]) -> None:
+    """A layer nested in a wrapper or a model, written without `module` (Keras 2.2-2.3)."""
+    module = MODULES.get(entry["class_name"])
+    if "module" in entry or module is None:
+        return
+    entry["module"] = module
+    name = str(entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "module", f"given as {module}"))
+    # With a module, Keras 3 reads the entry as its own: the legacy reader's translation of
+    # a one-element `axis` list is then ours to make.
+    axis = entry["config"].get("axis")
+    if isinstance(axis, list) and len(axis) == 1:
+        entry["config"]["axis"] = axis[0]
+
+
+def _initial_states_by_keyword(entry: dict, changes: list[Removal]) -> None:
+    """Keras 2.2 recorded `rnn(x, initial_state=[h, c])` as one call on `[x, h, c]`; Keras 3
+    calls an RNN on one tensor and takes the states by keyword."""
+    if entry["class_name"] not in INITIAL_STATES or not isinstance(
+        entry.get("inbound_nodes"), list
+    ):
+        return
+    for i, node in enumerate(entry["inbound_nodes"]):
+        if not (isinstance(node, list) and len(node) > 1 and all(_plain_ref(r) for r in node)):
+            continue
+        first, *states = node
+        entry["inbound_nodes"][i] = {
+            "args": [_keras_tensor(first)],
+            "kwargs": {"initial_state": [_keras_tensor(ref) for ref in states]},
+        }
+        name = str(entry["config"].get("name", "?"))
+        changes.append(Rewrite(name, entry["class_name"], "initial states", "passed by keyword"))
+
+
+def _batch_input_shape(entry: dict, changes: list[Removal]) -> None:
+    """`batch_input_shape` on a layer: its shape after the batch axis is its `input_shape`."""
+    config = entry["config"]
+    shape = config.get("batch_input_shape")
+    if entry["class_name"] == "InputLayer" or not isinstance(shape, list) or not shape:
+        return
+    config["input_shape"] = config.pop("batch_input_shape")[1:]
+    name = str(config.get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "batch_input_shape", "given as input_shape"))
+
+
+def _nested_model_calls(node: Any, changes: list[Removal]) -> None:
+    """Keras 2 counted a nested Functional model's own node in the indices of its calls
+    (`["encoder", 1, 0, {}]` is its first call); Keras 3 rebuilds it without that node."""
+    if isinstance(node, dict):
+        layers = node.get("layers")
+        if isinstance(layers, list):
+            _renumber_nested_calls(node, layers, changes)
+        for value in node.values():
+            _nested_model_calls(value, changes)
+    elif isinstance(node, list):
+        for value in node:
+            _nested_model_calls(value, changes)
+
+
+def _renumber_nested_calls(model: dict, layers: list, changes: list[Removal]) -> None:
+    nested = {
+        entry.get("name")
+        for entry in layers
+        if isinstance(entry, dict) and entry.get("class_name") in ("Functional", "Model")
+    }
+    refs = [model.get("output_layers")]
+    for entry in layers:
+        if isinstance(entry, dict) and isinstance(entry.get("inbound_nodes"), list):
+            refs.extend(n for n in entry["inbound_nodes"] if isinstance(n, list))
+    renumbered = set()
+    for group in refs:
+        for ref in group if isinstance(group, list) else []:
+            if _plain_or_keyword_ref(ref) and ref[0] in nested and ref[1] > 0:
+                ref[1] -= 1
+                renumbered.add(ref[0])
+    for name in sorted(renumbered):
+        changes.append(
+            Rewrite(name, "Functional", "calls", "numbered from 0 (Keras 2 counted its own node)")
+        )
+
+
+def _plain_or_keyword_ref(ref: Any) -> bool:
+    return (
+        isinstance(ref, list)
+        and len(ref) in (3, 4)
+        and isinstance(ref[0], str)
+        and isinstance(ref[1], int)
+    )
+
+
+def _plain_ref(ref: Any) -> bool:
+    """A Keras 2 inbound tensor `[layer, node, tensor, {}]` with no keyword arguments."""
+    return (
+        isinstance(ref, list)
+        and len(ref) in (3, 4)
+        and isinstance(ref[0], str)
+        and (len(ref) == 3 or ref[3] == {})
+    )
+
+
+def _keras_tensor(ref: list) -> dict:
+    """A Keras 3 config's reference to a tensor (its shape is not read when rebuilding)."""
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [], "dtype": "float32", "keras_history": list(ref[:3])},
+    }
 
 
 def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None:
@@ -81,7 +287,7 @@ def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None
         if key not in config:
             continue
         name = str(config.get("name", "?"))
-        if config[key] == default:
+        if default == UNUSED_BY_KERAS2 or config[key] == default:
             removed.append(Removal(name, class_name, key, config.pop(key)))
         else:
             blockers.append(Blocker(name, class_name, key, config[key]))
@@ -95,14 +301,38 @@ def rewrite_legacy_h5(source: Path, target: Path, model_config: Any) -> None:
 
 
 def rewrite_keras_v3(source: Path, target: Path, model_config: Any) -> None:
-    """A copy of the .keras archive with `config.json` replaced, other members as they are."""
+    """A copy of the .keras archive with `config.json` replaced and a Windows-written weights
+    file's layer groups nested as Keras 3 reads them; other members as they are."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
             if info.filename == CONFIG_MEMBER:
                 new.writestr(info, json.dumps(model_config))
                 continue
+            if info.filename == WEIGHTS_MEMBER:
+                new.writestr(info, _nested_weights(old.read(info)))
+                continue
             with old.open(info) as src, new.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
+
+
+def _nested_weights(data: bytes) -> bytes:
+    """tf.keras 2.13 on Windows wrote `_layer_checkpoint_dependencies\\dense_2` as one group
+    name, numbering same-class layers with gaps (app.formats.keras_v3.WindowsLayers): the
+    same arrays under `_layer_checkpoint_dependencies/dense_1`, where Keras 3 looks."""
+    with h5py.File(io.BytesIO(data), "r") as old:
+        layers = windows_layers(old)
+        if layers is None:
+            return data
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as new:
+            for name in old:
+                if "\\" not in name:
+                    old.copy(old[name], new, name=name)
+            for base, names in layers.ordered.items():
+                for number, written in enumerate(names):
+                    key = base if number == 0 else f"{base}_{number}"
+                    old.copy(layers.groups[written], new, name=f"{TF_KERAS_LAYERS}/{key}")
+        return buffer.getvalue()
 
 
 def read_model_config(path: Path, fmt: str) -> Any:
@@ -110,6 +340,8 @@ def read_model_config(path: Path, fmt: str) -> Any:
     if fmt == "keras_v3":
         with zipfile.ZipFile(path) as archive:
             text = archive.read(CONFIG_MEMBER)
+    elif fmt == "spec_json":
+        text = path.read_bytes()
     else:
         with h5py.File(path, "r") as h5:
             text = text_attr(h5, "model_config") or "null"
@@ -121,5 +353,8 @@ def write_keras3_copy(path: Path, fmt: str, target: Path) -> None:
     to take out, and whether anything blocks it, the check's plan already says (`sanitize`
     on the same config, in the process that read the file first)."""
     config, _, _ = sanitize(read_model_config(path, fmt))
+    if fmt == "spec_json":
+        target.write_text(json.dumps(config))
+        return
     rewrite = rewrite_keras_v3 if fmt == "keras_v3" else rewrite_legacy_h5
     rewrite(path, target, config)

@@ -186,7 +186,7 @@ def _waits_for_reference(check: Check) -> bool:
 def _needs_keras3_copy(check: Check) -> bool:
     plan = check.plan
     blocked = plan.keras3_blockers or plan.op_layers
-    return check.kind == "file" and bool(plan.keras3_removals) and not blocked
+    return bool(plan.keras3_removals) and not blocked
 
 
 def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
@@ -235,10 +235,13 @@ def _reference_result(check: Check, process: WorkerProcess) -> ReferenceResult:
     if process.kill_reason == "abandoned":
         return _reference_error("abandoned", "Keras failed, so our forward was stopped.")
     try:
-        return ReferenceResult.model_validate_json(path.read_bytes())
+        result = ReferenceResult.model_validate_json(path.read_bytes())
     except (OSError, ValueError):
         logger.warning("the reference side failed: %s", process.stderr_tail())
         return _reference_error("reference-failed", "Our reference forward failed on this model.")
+    if result.code == "reference-failed":  # a bug of ours: its traceback is on stderr
+        logger.warning("the reference side failed: %s", process.stderr_tail())
+    return result
 
 
 def _reference_error(code: str, message: str) -> ReferenceResult:
@@ -249,19 +252,19 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, _Blocked | None
     """The Keras side's check; (None, why) when Keras 3 cannot take the model's config at all."""
     if check.plan.op_layers:
         return None, _Blocked("keras3-op-layers", op_layers_sentence(check.plan.op_layers))
-    if check.kind == "spec":
-        return keras_side.request(check.folder, check.model_path, "spec", check.mode), None
     if check.plan.keras3_blockers:
         keys = "; ".join(check.plan.keras3_blockers)
         message = f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
         return None, _Blocked("keras3-refuses-config", message)
     if not check.plan.keras3_removals:  # the file as it is (nearly always)
-        return keras_side.request(check.folder, check.model_path, "file", check.mode), None
+        return keras_side.request(check.folder, check.model_path, check.kind, check.mode), None
     notes.append(
-        "Keras 3 refuses keys that Keras 2 wrote with their default values; Keras ran the "
-        "model without them: " + "; ".join(check.plan.keras3_removals) + "."
+        "Keras 3 reads some of this Keras 2 config otherwise; Keras "
+        "ran a copy rewritten as follows, which changes nothing the model computes: "
+        + "; ".join(check.plan.keras3_removals)
+        + "."
     )
-    return keras_side.request(check.folder, check.folder.keras3_copy, "file", check.mode), None
+    return keras_side.request(check.folder, check.folder.keras3_copy, check.kind, check.mode), None
 
 
 def op_layers_sentence(op_layers: list[str]) -> str:

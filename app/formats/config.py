@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.formats.keras1 import keras2_config
 from app.graph import LayerNode, ModelGraph, TensorRef
 from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
 
@@ -88,7 +89,7 @@ def _node(entry: LayerEntry) -> LayerNode:
     node = LayerNode(
         name=entry.name,
         class_name=entry.operation or entry.class_name,
-        config=entry.config,
+        config=keras2_config(entry.class_name, entry.config),
         module=entry.module,
         registered_name=entry.registered_name,
     )

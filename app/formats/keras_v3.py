@@ -94,25 +94,72 @@ def clear_stored(graph: ModelGraph) -> None:
             node.stored = []
 
 
-def _layers_group(group: h5py.Group | None) -> h5py.Group | None:
+def _layers_group(group: h5py.Group | None) -> h5py.Group | WindowsLayers | None:
     if group is None:
         return None
     found = child_group(group, "layers")
-    return found if found is not None else child_group(group, TF_KERAS_LAYERS)
+    if found is None:
+        found = child_group(group, TF_KERAS_LAYERS)
+    return found if found is not None else windows_layers(group)
 
 
-def _attach_container(graph: ModelGraph, layers: h5py.Group | None, visited: set[int]) -> None:
+class WindowsLayers:
+    """The layers of a `.keras` archive tf.keras 2.13 wrote on Windows: each layer's group
+    sits at the top, its path joined with backslashes (`_layer_checkpoint_dependencies\\dense_2`),
+    and same-class layers are numbered with gaps (`dense`, `dense_2`, `dense_4` for the
+    first three Dense). A class's n-th layer is the group with its n-th smallest number."""
+
+    def __init__(self, groups: dict[str, h5py.Group]) -> None:
+        by_base: dict[str, list[tuple[int, str]]] = {}
+        for name in groups:
+            base, number = _numbered(name)
+            by_base.setdefault(base, []).append((number, name))
+        self.groups = groups
+        self.ordered = {base: [n for _, n in sorted(found)] for base, found in by_base.items()}
+
+    def get(self, key: str) -> h5py.Group | None:
+        base, number = _numbered(key)  # saving_lib's own name: dense, dense_1, dense_2, ...
+        names = self.ordered.get(base, [])
+        return self.groups[names[number]] if number < len(names) else None
+
+
+def windows_layers(group: h5py.Group) -> WindowsLayers | None:
+    """The backslash-joined layer groups below `group`, when it holds any."""
+    found = {}
+    for name in hard_children(group):
+        prefix, _, key = name.partition("\\")
+        if key and prefix in ("layers", TF_KERAS_LAYERS) and "\\" not in key:
+            item = child_group(group, name)
+            if item is not None:
+                found[key] = item
+    return WindowsLayers(found) if found else None
+
+
+def _numbered(name: str) -> tuple[str, int]:
+    found = re.fullmatch(r"(.*)_(\d+)", name)
+    return (found[1], int(found[2])) if found else (name, 0)
+
+
+def _attach_container(
+    graph: ModelGraph, layers: h5py.Group | WindowsLayers | None, visited: set[int]
+) -> None:
     used: dict[str, int] = {}
     for node in graph.keras_layers():
         key = unique_name(to_snake_case(python_class_name(node.class_name)), used)
         if id(node) in visited:
             continue
         visited.add(id(node))
-        group = child_group(layers, key) if layers is not None else None
+        group = _layer_group(layers, key)
         if node.inner is not None:
             _attach_container(node.inner, _layers_group(group), visited)
         else:
             node.stored = datasets_below(group) if group is not None else []
+
+
+def _layer_group(layers: h5py.Group | WindowsLayers | None, key: str) -> h5py.Group | None:
+    if isinstance(layers, WindowsLayers):
+        return layers.get(key)
+    return child_group(layers, key) if layers is not None else None
 
 
 def datasets_below(group: h5py.Group, prefix: str = "") -> list[StoredWeight]:

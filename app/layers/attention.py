@@ -19,13 +19,18 @@ import string
 from app.graph import Shape
 from app.layers.core import analyze_einsum, einsum_specs
 from app.layers.recurrent import nest
-from app.layers.registry import Config, Traits, WeightSpec, register
+from app.layers.registry import UNUSED_BY_KERAS2, Config, Traits, WeightSpec, register
 
 # The output carries the query's mask (Attention's compute_mask returns mask[0];
 # MultiHeadAttention keeps the default on its first argument, the query). The multi-head
 # layers read their masks from their tensors: a tensor by keyword is an explicit
 # `attention_mask` (or a query/value/key mask), which the reference does not take.
-MULTI_HEAD = Traits(passes_mask=True, tensor_masks_only=True)
+# tf.keras ≥ 2.10 wrote the shapes the layer was built with; Keras 3 builds it from the call.
+MULTI_HEAD = Traits(
+    passes_mask=True,
+    tensor_masks_only=True,
+    keras2_defaults=dict.fromkeys(("query_shape", "key_shape", "value_shape"), UNUSED_BY_KERAS2),
+)
 
 
 def query_value_key(input_shapes: list) -> tuple[Shape, Shape, Shape]:
@@ -196,6 +201,10 @@ def attention_output(config: Config, input_shapes: list) -> tuple:
     return (*query[:-1], value[-1])
 
 
+# tf.keras 2.x took `causal` in the constructor; Keras 3 takes `use_causal_mask` per call.
+KERAS2_ATTENTION = Traits(passes_mask=True, keras2_defaults={"causal": False})
+
+
 register(
     "Attention",
     family="attention",
@@ -204,7 +213,7 @@ register(
         "concat_score_weight·Σ tanh(scale·(query + key)) (concat)."
     ),
     weights=attention_weights,
-    traits=Traits(passes_mask=True),
+    traits=KERAS2_ATTENTION,
 )(attention_output)
 
 
@@ -221,5 +230,5 @@ register(
     family="attention",
     summary="output = softmax(scores)·value, scores = Σ scale·tanh(query + key) (Bahdanau).",
     weights=additive_attention_weights,
-    traits=Traits(passes_mask=True),
+    traits=KERAS2_ATTENTION,
 )(attention_output)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from app.graph import Shape
 from app.layers.registry import (
+    UNUSED_BY_KERAS2,
     Config,
     OutputShapeFn,
     Traits,
@@ -224,6 +225,22 @@ def conv_transpose_output(config: Config, input_shapes: list) -> tuple:
     return _with_spatial(config, shape, lengths, int(config["filters"]))
 
 
+# tf.keras 2.x wrote `groups` (1) into every convolution's config, the transposed,
+# depthwise and separable ones included (tf.keras 2.13+ for Conv*Transpose); Keras 3 takes
+# it only on Conv1D/2D/3D.
+KERAS2_GROUPS = Traits(keras2_defaults={"groups": 1})
+# tf.keras 2.1 SeparableConv also wrote the plain convolution's kernel settings, which it
+# never used (its kernels are depthwise_ and pointwise_).
+KERAS2_SEPARABLE = Traits(
+    keras2_defaults={
+        "groups": 1,
+        **dict.fromkeys(
+            ("kernel_initializer", "kernel_regularizer", "kernel_constraint"), UNUSED_BY_KERAS2
+        ),
+    }
+)
+
+
 def _output_padding(value, rank: int) -> tuple[int, ...]:
     return tuple(int(v) for v in normalize_tuple(value, rank))
 
@@ -239,6 +256,7 @@ for _rank in (1, 2, 3):
             "for same (output_padding, when given, sets the extra length)."
         ),
         weights=conv_transpose_weights,
+        traits=KERAS2_GROUPS,
         aliases=(f"Convolution{_rank}DTranspose",),
     )(for_rank(_rank, conv_transpose_output))
 
@@ -269,7 +287,6 @@ def depthwise_conv_output(config: Config, input_shapes: list) -> tuple:
 
 # Keras 2 wrote `groups: 1` into DepthwiseConv2D configs (a Conv2D subclass there); Keras 3
 # refuses the key.
-_DEPTHWISE_TRAITS = {1: Traits(), 2: Traits(keras2_defaults={"groups": 1})}
 
 for _rank in (1, 2):
     register(
@@ -281,7 +298,7 @@ for _rank in (1, 2):
             "in_channels · depth_multiplier output channels."
         ),
         weights=depthwise_conv_weights,
-        traits=_DEPTHWISE_TRAITS[_rank],
+        traits=KERAS2_GROUPS,
     )(for_rank(_rank, depthwise_conv_output))
 
 
@@ -324,5 +341,6 @@ for _rank in (1, 2):
             "kernels, then a 1×1 convolution to `filters` channels."
         ),
         weights=separable_conv_weights,
+        traits=KERAS2_SEPARABLE,
         aliases=(f"SeparableConvolution{_rank}D",),
     )(for_rank(_rank, separable_conv_output))

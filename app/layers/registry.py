@@ -97,6 +97,11 @@ class Traits:
     op_layer: bool = False
 
 
+# A `keras2_defaults` value for a key whose value, whatever it is, changes nothing Keras 3
+# computes: one the Keras 2 class wrote but never read (SeparableConv's inherited
+# `kernel_initializer`), or a build shape Keras 3 takes from the call (MultiHeadAttention's
+# `query_shape`).
+UNUSED_BY_KERAS2 = "<unused by Keras 2>"
 PLAIN = Traits()
 RECURRENT = Traits(recurrent=True, initial_states=True, keras2_defaults={"time_major": False})
 

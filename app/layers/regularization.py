@@ -7,6 +7,8 @@ None has weights: the random layers keep a `seed_generator` state variable, but 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.graph import Shape
 from app.layers.registry import Config, Traits, register, same_shape, single
 
@@ -53,6 +55,11 @@ def _spatial_output(rank: int):
     return output_shape
 
 
+# Keras 2 wrote the base layer's `trainable` and Dropout's `noise_shape`; Keras 3's
+# SpatialDropout takes neither.
+SPATIAL_DROPOUT = replace(PASSES_MASK, keras2_defaults={"trainable": True, "noise_shape": None})
+
+
 for _dims in (1, 2, 3):
     register(
         f"SpatialDropout{_dims}D",
@@ -61,5 +68,5 @@ for _dims in (1, 2, 3):
             "Inference: output = x; training: whole feature maps (channels) are 0 with "
             "probability rate, the others x / (1 − rate)."
         ),
-        traits=PASSES_MASK,
+        traits=SPATIAL_DROPOUT,
     )(_spatial_output(_dims + 2))

@@ -24,6 +24,7 @@ from app.errors import (
     UnexpectedMember,
     UnsafeMemberName,
 )
+from app.safety.foreign import framework_of_members, refuse
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.member import checksum_mismatch
 
@@ -83,6 +84,8 @@ def check_member_count(fh: BinaryIO) -> None:
 def check_archive(archive: zipfile.ZipFile, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """Every member's name, uniqueness, encryption, compression and declared size."""
     infos = archive.infolist()
+    if framework := framework_of_members(info.filename for info in infos):
+        raise refuse(framework)
     for info in infos:
         _check_name(info.filename)
     _check_unique(infos)

@@ -20,7 +20,13 @@ from app.safety.hdf5_attrs import list_attr, text_attr
 from app.safety.hdf5_scan import scan_hdf5
 from app.safety.limits import ReadLimits
 from app.safety.safe_json import load_json
-from app.safety.scanned import ScannedHdf5, StoredLayer, file_config, translated
+from app.safety.scanned import (
+    ScannedHdf5,
+    ScannedWeights,
+    StoredLayer,
+    file_config,
+    translated,
+)
 
 HDF5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeDecodeError,
                IndexError, OverflowError)  # fmt: skip
@@ -36,6 +42,24 @@ def scan_legacy_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> Scan
         layers = _stored_layers(_weights_root(h5))
         version, backend = _writer(h5)
     return ScannedHdf5(config, layers, version, backend, resources)
+
+
+def scan_weights_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> ScannedWeights:
+    """A weights-only file (`model.save_weights('x.h5')`, Keras 1 to tf.keras 2), walked
+    like a model file, opened in `resources`: its layers' arrays and writer. Its layers are
+    matched to a spec's by name, as a model file's are to its own config."""
+    with translated(HDF5_ERRORS, DAMAGED_HDF5):
+        h5 = resources.enter_context(h5py.File(path, "r"))
+        scan_hdf5(h5, limits)
+        root = _weights_root(h5)
+        if not list_attr(root, "layer_names"):
+            raise MalformedModel(
+                "This HDF5 file lists no layers' weights (no `layer_names`): it is not what "
+                "model.save_weights() writes in the HDF5 format."
+            )
+        layers = _stored_layers(root)
+        version, backend = _writer(h5)
+    return ScannedWeights(layers, version, backend)
 
 
 def _model_config(h5: h5py.File, limits: ReadLimits) -> Any:

@@ -129,8 +129,8 @@ def _container(class_name: str, config: Any, entry: JSON) -> ModelConfig:
 
 
 def _sequential(config: Any, entry: JSON) -> ModelConfig:
-    if isinstance(config, list):  # Keras 2.0 / 2.1 wrote the layer list itself
-        config = {"name": "sequential", "layers": config}
+    if isinstance(config, list):  # Keras 2.0 / 2.1 wrote the layer list itself, and no name
+        config = {"layers": config}
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise InvalidSpec("A Sequential config must hold a `layers` list.")
     name = str(config.get("name", "sequential"))

@@ -67,6 +67,16 @@ class ScannedHdf5:
 
 
 @dataclass(frozen=True)
+class ScannedWeights:
+    """A weights-only HDF5 file, open and walked: its layers' arrays in `layer_names` order
+    and the writer's version and backend (its resources are the caller's)."""
+
+    layers: list[StoredLayer]
+    keras_version: str | None
+    backend: str | None
+
+
+@dataclass(frozen=True)
 class ScannedSpec:
     """The JSON of model.to_json(): its config, and the writer's version and backend when it
     records them (Keras 2 does)."""

@@ -5,7 +5,9 @@
     optional UTF-8 BOM and whitespace, then `{` or `"`                  → spec_json
 
 HDF5 allows a user block before the superblock, so the signature may sit at any power of two
-from 512 up. Anything else is refused with a sentence naming what is accepted.
+from 512 up. Other frameworks' files (PyTorch, ONNX, TFLite, SavedModel) are refused with a
+sentence naming what they are (app.safety.foreign); anything else with one naming what is
+accepted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from app.errors import MalformedModel, UnsupportedFormat
+from app.safety.foreign import framework_of_bytes, refuse
 
 Format = Literal["keras_v3", "legacy_h5", "spec_json"]
 
@@ -73,6 +76,8 @@ def _classify(head: bytes, hdf5: bool) -> Format:
         return "legacy_h5"
     if _looks_like_json(head):
         return "spec_json"
+    if framework := framework_of_bytes(head):
+        raise refuse(framework)
     raise UnsupportedFormat(
         f"This file is not a Keras model the explainer can read. Accepted: a {ACCEPTED}."
     )

@@ -40,6 +40,11 @@ UPLOAD_BODY = {
                     "file": {"type": "string", "format": "binary"},
                     "spec": {"type": "string", "description": "model.to_json()"},
                     "inputs": {"type": "string", "format": "binary"},
+                    "weights": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The weights file saved beside a spec (save_weights).",
+                    },
                 },
                 "oneOf": [{"required": ["file"]}, {"required": ["spec"]}],  # never both
             }
@@ -161,6 +166,7 @@ def _submission(received: Received) -> Submission:
         spec=fields.get("spec"),
         inputs_path=received.inputs_path,
         inputs_json=fields.get("inputs"),
+        weights_path=received.weights_path,
         digest=received.model_digest,
     )
 

@@ -1,6 +1,7 @@
 """Request bodies read as they stream in, under caps, into a private folder.
 
     multipart/form-data    `file` (the model), `inputs` (.npy/.npz or a JSON array), `spec`,
+                           `weights` (the weights file saved beside a spec),
                            and option fields (`check`, `wait`, `mode`, `recompute`)
     application/json       {"spec": ..., "inputs": [...], "check": ..., ...}
     application/octet-stream   the model file itself as the body
@@ -35,10 +36,11 @@ from starlette.requests import ClientDisconnect, Request
 from app.errors import FileTooLarge, InvalidRequest
 from app.safety.safe_json import load_json
 
-FILE_FIELDS = ("file", "inputs")
+FILE_FIELDS = ("file", "inputs", "weights")
 TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
 MODEL_NAME = "model"
 INPUTS_NAME = "inputs"
+WEIGHTS_NAME = "weights"
 MAX_PART_HEADERS = 8
 BATCH_BYTES = 1 << 20  # body bytes handed to the worker thread at once
 
@@ -64,6 +66,7 @@ class Received:
     model_path: Path | None = None
     filename: str | None = None
     inputs_path: Path | None = None
+    weights_path: Path | None = None  # a spec's weights file (save_weights), beside it
     fields: dict[str, Any] = field(default_factory=dict)
     model_digest: tuple[str, int] | None = None  # the model file's (sha256, size)
 
@@ -290,6 +293,11 @@ class _PartSink:
                 raise InvalidRequest("Send one model file per request.")
             received.model_path, received.filename = received.folder / MODEL_NAME, filename
             self._file = _HashingWriter(received.model_path)
+        elif name == WEIGHTS_NAME:
+            if received.weights_path is not None:
+                raise InvalidRequest("Send one weights file per request.")
+            received.weights_path = received.folder / WEIGHTS_NAME
+            self._file = _HashingWriter(received.weights_path)
         else:
             received.inputs_path = received.folder / INPUTS_NAME
             self._file = _HashingWriter(received.inputs_path)

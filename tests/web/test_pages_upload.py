@@ -48,7 +48,7 @@ def test_upload_page_labels_every_control(client):
     html = page(client, "/")
     controls = re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html)
     labelled = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
-    assert len(controls) == 10  # file; spec; per form: check on, off, mode, inputs
+    assert len(controls) == 11  # file, weights; spec; per form: check on, off, mode, inputs
     assert set(controls) <= labelled
 
 

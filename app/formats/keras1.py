@@ -1,0 +1,88 @@
+"""Keras 1 layer configs in Keras 2's words, by rule for every class (Keras 2's own
+`legacy/interfaces.py` conversions): what the registry, our forward and Keras 3 read.
+
+    output_dim → units             nb_filter → filters          (nb_row, nb_col) → kernel_size
+    init → kernel_initializer      inner_init → recurrent_initializer
+    inner_activation → recurrent_activation                     border_mode → padding
+    subsample → strides            dim_ordering → data_format ("tf" → channels_last, "th" → ...)
+    W_/b_/U_regularizer, W_/b_/U_constraint → kernel_/bias_/recurrent_...
+    bias → use_bias                p → rate (Dropout)
+    dropout_W → dropout            dropout_U → recurrent_dropout
+    beta_init/gamma_init → beta_/gamma_initializer               atrous_rate → dilation_rate
+    filter_length → kernel_size, subsample_length → strides (Convolution1D)
+
+A config with none of these keys is given back as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RENAMED = {
+    "output_dim": "units",
+    "nb_filter": "filters",
+    "init": "kernel_initializer",
+    "inner_init": "recurrent_initializer",
+    "inner_activation": "recurrent_activation",
+    "border_mode": "padding",
+    "subsample": "strides",
+    "subsample_length": "strides",
+    "filter_length": "kernel_size",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "U_regularizer": "recurrent_regularizer",
+    "W_constraint": "kernel_constraint",
+    "b_constraint": "bias_constraint",
+    "U_constraint": "recurrent_constraint",
+    "bias": "use_bias",
+    "dropout_W": "dropout",
+    "dropout_U": "recurrent_dropout",
+    "beta_init": "beta_initializer",
+    "gamma_init": "gamma_initializer",
+    "atrous_rate": "dilation_rate",
+}
+KERNEL_SIZE = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
+DATA_FORMATS = {"tf": "channels_last", "th": "channels_first", "default": "channels_last"}
+DROPPED = ("input_dtype",)  # Keras 1's dtype of the InputLayer it made; `dtype` says it
+# `output_dim` is Keras 2's too (Embedding's): it marks no Keras 1 config by itself.
+KERAS1_KEYS = frozenset({*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED} - {"output_dim"})
+CLASSES = {  # Keras 1 class names Keras 3 no longer exports
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D",
+    "AtrousConvolution2D": "Conv2D",
+    "Deconvolution2D": "Conv2DTranspose",
+}
+
+
+def is_keras1(config: dict[str, Any]) -> bool:
+    return any(key in config for key in KERAS1_KEYS)
+
+
+def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` in Keras 2's keys (a new dict; the given one is left as it is)."""
+    if not is_keras1(config):
+        return config
+    out = {_renamed(class_name, key): value for key, value in config.items()}
+    sizes = [out.pop(key) for key in KERNEL_SIZE if key in out]
+    if sizes:
+        out["kernel_size"] = sizes
+    if "dim_ordering" in out:
+        out["data_format"] = DATA_FORMATS.get(out.pop("dim_ordering"), "channels_last")
+    if "p" in out and class_name.endswith("Dropout"):
+        out["rate"] = out.pop("p")
+    for key in DROPPED:
+        out.pop(key, None)
+    if "input_dim" in out and out["input_dim"] is None:  # Keras 1 wrote it unset
+        del out["input_dim"]
+    return out
+
+
+def _renamed(class_name: str, key: str) -> str:
+    if key == "output_dim" and class_name == "Embedding":  # Embedding kept its name
+        return key
+    return RENAMED.get(key, key)
+
+
+def keras2_class(class_name: str) -> str:
+    return CLASSES.get(class_name, class_name)
