@@ -90,7 +90,7 @@ DEFAULT_FILE = CORPUS / "leyuzak_mnist_cnn_bn.keras"
 LAYERS = [
     ("cli", "main", "web", "terminal"),
     ("reports",),
-    ("explain",),
+    ("explain", "pairs"),
     ("check",),
     ("isolation",),
     ("analysis",),

@@ -84,7 +84,7 @@ def check_member_count(fh: BinaryIO) -> None:
 def check_archive(archive: zipfile.ZipFile, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """Every member's name, uniqueness, encryption, compression and declared size."""
     infos = archive.infolist()
-    if framework := framework_of_members(info.filename for info in infos):
+    if framework := framework_of_members([info.filename for info in infos]):
         raise refuse(framework)
     for info in infos:
         _check_name(info.filename)
