@@ -34,7 +34,11 @@ def test_a_weight_of_nothing_but_nan_has_no_statistics_but_its_count():
 def diverged(tmp_path_factory):
     """Dense(4) → BatchNormalization with a NaN and an Inf in the kernel, a NaN in a mean."""
     model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.BatchNormalization()]
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, name="dense"),
+            keras.layers.BatchNormalization(name="batch_normalization"),
+        ]
     )
     weights = model.get_weights()
     weights[0][0, 0], weights[0][1, 1], weights[4][2] = np.nan, np.inf, np.nan
