@@ -83,7 +83,11 @@ class Writer:
 
     def versions(self) -> dict:
         out = {"flavour": self.flavour, "python": sys.version.split()[0], "numpy": np.__version__}
-        out["keras"] = self.keras.__version__ if hasattr(self.keras, "__version__") else None
+        out["keras"] = getattr(self.keras, "__version__", None)
+        if out["keras"] is None:  # tf.keras 2.13+ has no __version__; the keras package has
+            import keras
+
+            out["keras"] = keras.__version__
         try:
             import tensorflow as tf
 
