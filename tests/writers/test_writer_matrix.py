@@ -150,6 +150,7 @@ def keras_3_loads(f: WriterFile) -> bool:
     return False
 
 
+@pytest.mark.slow  # 78 checks, a Keras worker each: about 5 minutes (CI runs make test-slow)
 @pytest.mark.parametrize("f", CHECKED, ids=str)
 def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
     with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
