@@ -23,7 +23,8 @@ BINARY_FUNCTIONS = {
     "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or,
 }  # fmt: skip
 UNARY_FUNCTIONS = {
-    "Negative": np.negative, "Abs": np.abs, "Sqrt": np.sqrt, "Square": np.square,
+    "Negative": np.negative, "Abs": np.abs, "Absolute": np.abs, "Sqrt": np.sqrt,
+    "Square": np.square,
     "Exp": np.exp, "Log": np.log, "LogicalNot": np.logical_not,
 }  # fmt: skip
 REDUCTION_FUNCTIONS = {

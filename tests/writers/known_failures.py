@@ -14,8 +14,6 @@ KERAS_2 = "tf*keras-2.*"
 LAYOUT_2_12 = "tf.keras-2.1[23]"
 KNOWN: list[tuple[str, str, str, str]] = [
     # (test, writer, file, cause)
-    ("reference", "keras-3.*", "keras_ops.*", "keras.ops.abs (class Absolute) has no forward"),
-    ("report", "keras-3.*", "keras_ops.json", "keras.ops.abs (class Absolute) is not registered"),
     *(
         (
             test,
