@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import InvalidSpec, UnknownLayers, WeightMismatch
+from app.formats.keras1 import KERAS1_WEIGHT_ROLES
 from app.graph import (
     LayerNode,
     ModelGraph,
@@ -33,14 +34,6 @@ KNOWN_ROLE_NAMES = frozenset(
 )  # fmt: skip
 
 
-# Keras 1 weight names (`conv1_W`, `bn0_running_mean`) without the layer's name, in Keras 2's.
-KERAS1_ROLES = {
-    "W": "kernel",
-    "b": "bias",
-    "U": "recurrent_kernel",
-    "running_mean": "moving_mean",
-    "running_std": "moving_variance",
-}
 NON_TRAINABLE_ROLES = frozenset({"moving_mean", "moving_variance", "mean", "variance"})
 
 
@@ -310,7 +303,7 @@ def _role_name(name: str, layer: str) -> str:
     if name in KNOWN_ROLE_NAMES:
         return name
     short = name[len(layer) + 1 :] if name.startswith(f"{layer}_") else name
-    return KERAS1_ROLES.get(short, short)
+    return KERAS1_WEIGHT_ROLES.get(short, short)
 
 
 def _variable_name(name: str) -> str:

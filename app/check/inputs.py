@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.check.input_files import MAX_ARRAY_VALUES as MAX_INPUT_VALUES
-from app.check.input_files import read_input_file
+from app.check.input_files import MAX_ARRAY_VALUES, read_input_file
 from app.errors import InvalidRequest
 from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
 from app.safety.safe_json import load_json
@@ -233,9 +232,9 @@ def _fit(info: InputInfo, array: np.ndarray) -> np.ndarray:
         raise InvalidRequest(
             f"The input for {info.name!r} must hold numbers, of equal-length rows."
         )
-    if array.size > MAX_INPUT_VALUES:
+    if array.size > MAX_ARRAY_VALUES:
         raise InvalidRequest(
-            f"The input for {info.name!r} has more than {MAX_INPUT_VALUES:,} values."
+            f"The input for {info.name!r} has more than {MAX_ARRAY_VALUES:,} values."
         )
     if not _fits(expected, array.shape):
         raise InvalidRequest(

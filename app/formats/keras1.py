@@ -11,13 +11,22 @@
     beta_init/gamma_init → beta_/gamma_initializer               atrous_rate → dilation_rate
     filter_length → kernel_size, subsample_length → strides (Convolution1D)
 
-A config with none of these keys is given back as it is.
+A config with none of these keys is given back as it is. Weight names: `<layer>_W` is the
+kernel, `_running_std` the moving variance (KERAS1_WEIGHT_ROLES, used by analysis.resolve).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+# Keras 1 weight names (`conv1_W`, `bn0_running_mean`), without the layer's name, in Keras 2's.
+KERAS1_WEIGHT_ROLES = {
+    "W": "kernel",
+    "b": "bias",
+    "U": "recurrent_kernel",
+    "running_mean": "moving_mean",
+    "running_std": "moving_variance",
+}
 RENAMED = {
     "output_dim": "units",
     "nb_filter": "filters",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.support.api import finished, make_client, npy_upload, post, post_file
+from tests.support.api import finished, npy_upload, post, post_file
 from tests.support.files import as_keras2_file
 from tests.support.kerasref import keras
 from tests.support.models import (
@@ -35,9 +35,8 @@ SEEDED_DISTRIBUTION = "Normal(0, 1) for float inputs; uniform integer ids for Em
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.lent() as pool:
-        with make_client(tmp_path_factory.mktemp("checks"), pool) as client:
-            yield client
+    with warm_pool.client(tmp_path_factory.mktemp("checks")) as client:
+        yield client
 
 
 def conv_bn_model():

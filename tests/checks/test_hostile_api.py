@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.support.api import finished, make_client
+from tests.support.api import finished
 from tests.support.fuzzing import mutate_bytes
 from tests.support.hostile import (
     CANARY,
@@ -36,9 +36,8 @@ def saved(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.lent() as pool:
-        with make_client(tmp_path_factory.mktemp("hostile"), pool) as client:
-            yield client
+    with warm_pool.client(tmp_path_factory.mktemp("hostile")) as client:
+        yield client
 
 
 def submit(client, saved, fmt, text, folder):

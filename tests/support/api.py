@@ -57,6 +57,12 @@ class WarmPool:
         yield self._pool
         self._take_back()
 
+    @contextmanager
+    def client(self, folder: Path, **settings: Any) -> Iterator[TestClient]:
+        """`make_client(folder, pool)` on the lent pool, given back when the client closes."""
+        with self.lent() as pool, make_client(folder, pool, **settings) as client:
+            yield client
+
     def stop(self) -> None:
         if self._pool is not None:
             self._pool.stop()

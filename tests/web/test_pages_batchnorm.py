@@ -131,7 +131,7 @@ def test_batchnorm_page_shows_both_modes_from_a_real_check(tmp_path, warm_pool):
     """DESIGN.md: BatchNormalization(axis=1), fresh, on [[0, 1], [2, 3]]: inference x/√1.001,
     training ±0.9995 (batch mean 1 and 2, variance 1)."""
     model = fresh(seed_batchnorm)
-    with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
+    with warm_pool.client(tmp_path) as client:
         inputs = json.dumps(SEED_INPUT.tolist())
         report_id = upload(client, model, tmp_path, inputs=inputs, mode="training", wait="true")
         html = page(client, BN_URL.format(report_id))

@@ -178,7 +178,7 @@ def test_stage_percent_fills_each_stage_in_turn():
 
 
 def test_real_check_of_the_seed_model_passes_on_the_page(tmp_path, warm_pool):
-    with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
+    with warm_pool.client(tmp_path) as client:
         report_id = upload(client, fresh(seed_model), tmp_path, "seed.keras", wait="true")
         report = client.get(f"/api/v1/reports/{report_id}", headers={"accept": "application/json"})
         html = page(client, f"/reports/{report_id}")

@@ -90,9 +90,8 @@ TOLERANCE = 1e-4  # relative to the output's largest magnitude, as the check's o
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.lent() as pool:
-        with make_client(tmp_path_factory.mktemp("wild2"), pool) as client:
-            yield client
+    with warm_pool.client(tmp_path_factory.mktemp("wild2")) as client:
+        yield client
 
 
 def test_every_row_has_an_expectation():

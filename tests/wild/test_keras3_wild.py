@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.support.api import make_client, post, post_file
+from tests.support.api import post, post_file
 from tests.support.kerasref import keras
 from tests.support.wild import WildModel, manifest
 
@@ -53,9 +53,8 @@ def marked(rows: list[WildModel]) -> list:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.lent() as pool:
-        with make_client(tmp_path_factory.mktemp("wild3"), pool) as client:
-            yield client
+    with warm_pool.client(tmp_path_factory.mktemp("wild3")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from app.check.admission import CheckSettings
 from app.formats import read_model
 from app.formats.config import parse_model
 from app.reference import run_layer
-from tests.support.api import make_client, npy_upload, post_file
+from tests.support.api import npy_upload, post_file
 from tests.support.wild import WildModel, manifest
 
 TOLERANCE = CheckSettings().tolerance  # the check's: max |Δ| / max |tf_keras output|
@@ -118,9 +118,8 @@ def test_tensorflow_op_layer_file_reads_its_nodedef_adds():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.lent() as pool:
-        with make_client(tmp_path_factory.mktemp("op_layers"), pool) as client:
-            yield client
+    with warm_pool.client(tmp_path_factory.mktemp("op_layers")) as client:
+        yield client
 
 
 @pytest.mark.parametrize("row", RUNNABLE, ids=str)

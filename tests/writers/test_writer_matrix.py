@@ -27,7 +27,7 @@ from app.check.keras3_copy import write_keras3_copy
 from app.config import Settings
 from app.explain import explain_file, explain_spec
 from app.formats import ReadLimits, read_model, read_spec
-from tests.support.api import make_client, post, post_file
+from tests.support.api import post, post_file
 
 FILES = Path(__file__).parent / "files"
 FORMATS = {".h5": "legacy_h5", ".keras": "keras_v3", ".json": "spec_json"}
@@ -153,7 +153,7 @@ def keras_3_loads(f: WriterFile) -> bool:
 @pytest.mark.slow  # 78 checks, a Keras worker each: about 5 minutes (CI runs make test-slow)
 @pytest.mark.parametrize("f", CHECKED, ids=str)
 def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
-    with warm_pool.lent() as pool, make_client(tmp_path, pool) as client:
+    with warm_pool.client(tmp_path) as client:
         if f.suffix == ".json":
             response = post(client, json={"spec": f.path.read_text()})
         else:
