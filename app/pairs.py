@@ -24,7 +24,7 @@ from app import isolation
 from app.analysis.resolve import resolve
 from app.errors import InvalidSpec, MalformedModel
 from app.formats import read_model, read_spec_with_weights
-from app.formats.keras_v3 import TF_KERAS_LAYERS
+from app.formats.v3_layout import TF_KERAS_LAYERS
 from app.safety.archive import CONFIG_MEMBER, WEIGHTS_H5
 from app.safety.hdf5_scan import scan_hdf5
 from app.safety.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS, scan_weights_h5

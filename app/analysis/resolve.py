@@ -289,6 +289,9 @@ def _pick(spec: WeightSpec, key: str, remaining: list[StoredWeight]) -> StoredWe
     for stored in remaining:
         if stored.name == key:
             return stored
+    for stored in remaining:  # tf.keras: `_query_dense/vars/0`
+        if _public(stored.name) == _public(key):
+            return stored
     for wanted in (_variable_name(spec.name), spec.role):  # Keras 2: `depthwise_kernel:0`
         for stored in remaining:
             if _variable_name(stored.name) == wanted:
@@ -304,6 +307,13 @@ def _role_name(name: str, layer: str) -> str:
         return name
     short = name[len(layer) + 1 :] if name.startswith(f"{layer}_") else name
     return KERAS1_WEIGHT_ROLES.get(short, short)
+
+
+def _public(key: str) -> str:
+    """A `.keras` key with its attribute names public: tf.keras saved some sublayers at
+    private attributes (MultiHeadAttention's `_query_dense`, `_output_dense`) that Keras 3
+    made public (`query_dense`), while it keeps others private (`_gate_dense`)."""
+    return "/".join(part.removeprefix("_") for part in key.split("/"))
 
 
 def _variable_name(name: str) -> str:

@@ -40,8 +40,9 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
+from app.formats.config import parse_model
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
-from app.formats.keras_v3 import TF_KERAS_LAYERS, windows_layers
+from app.formats.v3_layout import LAYERS, TF_KERAS_LAYERS, Placement, place_layers
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.hdf5_attrs import text_attr
 from app.safety.safe_json import load_json
@@ -301,38 +302,49 @@ def rewrite_legacy_h5(source: Path, target: Path, model_config: Any) -> None:
 
 
 def rewrite_keras_v3(source: Path, target: Path, model_config: Any) -> None:
-    """A copy of the .keras archive with `config.json` replaced and a Windows-written weights
-    file's layer groups nested as Keras 3 reads them; other members as they are."""
+    """A copy of the .keras archive with `config.json` replaced and the weights file's layer
+    groups where Keras 3 looks for them; other members as they are."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
             if info.filename == CONFIG_MEMBER:
                 new.writestr(info, json.dumps(model_config))
                 continue
             if info.filename == WEIGHTS_MEMBER:
-                new.writestr(info, _nested_weights(old.read(info)))
+                new.writestr(info, _keras3_weights(old.read(info), model_config))
                 continue
             with old.open(info) as src, new.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
 
 
-def _nested_weights(data: bytes) -> bytes:
-    """tf.keras 2.13 on Windows wrote `_layer_checkpoint_dependencies\\dense_2` as one group
-    name, numbering same-class layers with gaps (app.formats.keras_v3.WindowsLayers): the
-    same arrays under `_layer_checkpoint_dependencies/dense_1`, where Keras 3 looks."""
+def _keras3_weights(data: bytes, model_config: Any) -> bytes:
+    """tf.keras 2.12-2.13 numbered same-class layers with gaps (`dense`, `dense_2`; on
+    Windows in backslash-joined group names), where Keras 3 looks for `dense_1`
+    (app.formats.v3_layout): the same groups at Keras 3's paths. A weights file Keras 3 reads
+    as written (and a subclassed model's, whose top group Keras 3 names) is kept as it is."""
     with h5py.File(io.BytesIO(data), "r") as old:
-        layers = windows_layers(old)
-        if layers is None:
+        if not any(name == TF_KERAS_LAYERS or "\\" in name for name in old):
+            return data  # Keras 3 and tf.keras >= 2.14 number as Keras 3 reads
+        graph = parse_model(model_config)
+        placed = [p for p in place_layers(graph, old) if p.group is not None]
+        if graph.subclass is not None or all(_where_keras3_looks(p) for p in placed):
             return data
         buffer = io.BytesIO()
         with h5py.File(buffer, "w") as new:
             for name in old:
-                if "\\" not in name:
+                if name not in (LAYERS, TF_KERAS_LAYERS) and "\\" not in name:
                     old.copy(old[name], new, name=name)
-            for base, names in layers.ordered.items():
-                for number, written in enumerate(names):
-                    key = base if number == 0 else f"{base}_{number}"
-                    old.copy(layers.groups[written], new, name=f"{TF_KERAS_LAYERS}/{key}")
+            for p in placed:
+                parent, _, name = p.keras3_path.rpartition("/")
+                old.copy(p.group, new.require_group(parent), name=name)
         return buffer.getvalue()
+
+
+def _where_keras3_looks(placed: Placement) -> bool:
+    """Keras 3 reads a group at its own path, or there with `layers` replaced by
+    tf.keras' container name (H5IOStore.get, "Fix for 2.13 compatibility")."""
+    written = placed.group.name.strip("/")
+    path = placed.keras3_path
+    return written in (path, path.replace(LAYERS, TF_KERAS_LAYERS))
 
 
 def read_model_config(path: Path, fmt: str) -> Any:

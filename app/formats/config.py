@@ -89,7 +89,7 @@ def _node(entry: LayerEntry) -> LayerNode:
     node = LayerNode(
         name=entry.name,
         class_name=entry.operation or entry.class_name,
-        config=keras2_config(entry.class_name, entry.config),
+        config=_numpy_scalars(keras2_config(entry.class_name, entry.config)),
         module=entry.module,
         registered_name=entry.registered_name,
     )
@@ -100,3 +100,23 @@ def _node(entry: LayerEntry) -> LayerNode:
     elif entry.batch_shape is None and entry.build_input_shape is not None:
         node.config = {**entry.config, "_build_input_shape": entry.build_input_shape}
     return node
+
+
+def _numpy_scalars(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with each NumPy scalar given as its number. tf.keras 2.12 wrote a setting
+    the user passed as a NumPy scalar (`ReLU(max_value=np.float32(2))`) as the object
+    `{"class_name": "__numpy__", "config": {"value": 2.0, "dtype": "float32"}}`, which
+    Keras 3 deserializes back into the scalar; arrays keep their marker (their dtype)."""
+    if not any(_is_numpy_scalar(value) for value in config.values()):
+        return config
+    return {
+        key: value["config"]["value"] if _is_numpy_scalar(value) else value
+        for key, value in config.items()
+    }
+
+
+def _is_numpy_scalar(value: Any) -> bool:
+    if not isinstance(value, dict) or value.get("class_name") != "__numpy__":
+        return False
+    inner = value.get("config")
+    return isinstance(inner, dict) and isinstance(inner.get("value"), int | float)

@@ -11,30 +11,8 @@ from __future__ import annotations
 from fnmatch import fnmatch
 
 KERAS_2 = "tf*keras-2.*"
-LAYOUT_2_12 = "tf.keras-2.1[23]"
 KNOWN: list[tuple[str, str, str, str]] = [
     # (test, writer, file, cause)
-    *(
-        (
-            test,
-            LAYOUT_2_12,
-            f"{model}.keras",
-            "tf.keras 2.12-2.13 .keras: weights under "
-            "_layer_checkpoint_dependencies/<layer>/vars are not read",
-        )
-        for test in ("report", "reference")
-        for model in ("core", "image", "normalization", "wrappers", "nested_shared")
-    ),
-    *(
-        (
-            test,
-            KERAS_2,
-            "sequence.keras",
-            "tf.keras .keras: MultiHeadAttention's key/kernel "
-            "stored (2, 2, 4) where the config makes (4, 2, 2)",
-        )
-        for test in ("report", "reference")
-    ),
     *(
         (
             "reference",
