@@ -97,7 +97,9 @@ class LayerNode:
     # Tensors a call takes by keyword that are not data inputs (masks, initial states): parents
     # in the graph (they count for ordering, as in Keras), not inputs of the shape functions.
     call_extras: list[list[TensorRef]] = field(default_factory=list)
-    stored: list[StoredWeight] | None = None  # None: no weights file (a spec)
+    # None: no weights file (a spec). On a nested model: the arrays a Keras 3.0-3.2 `.h5`
+    # stores for it by position (app.formats.legacy_h5), its layers holding None.
+    stored: list[StoredWeight] | None = None
     inner: ModelGraph | None = None  # for nested Sequential / Functional models
     implicit: bool = False  # the InputLayer Keras adds to a Sequential (not in model.layers)
     # Filled in by app.analysis.resolve:

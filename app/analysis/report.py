@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
+from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
     CheckReport,
@@ -29,7 +30,7 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         layers=layers,
         batchnorm=batchnorm_reports(graph),
         warnings=warnings(graph)
-        + changed_meanings(graph, source.keras_version)
+        + writer_semantics(graph, source.keras_version)
         + not_finite(layers),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
     )
@@ -88,52 +89,3 @@ def not_finite(layers: list[LayerReport]) -> list[str]:
         "Weights holding values that are not finite (their statistics are over the finite "
         "ones; a forward pass through them gives NaN or Inf): " + "; ".join(found) + "."
     ]
-
-
-# Activations whose formula changed between Keras 2 and Keras 3 (keras/src/activations).
-CHANGED_ACTIVATIONS = {
-    "hard_sigmoid": "clip(0.2 · x + 0.5, 0, 1) in Keras 2, clip(x / 6 + 0.5, 0, 1) in Keras 3",
-}
-ACTIVATION_KEYS = ("activation", "recurrent_activation")
-
-
-def changed_meanings(graph: ModelGraph, keras_version: str | None) -> list[str]:
-    """For a file written by Keras 1 or 2: the layers whose activation Keras 3 computes with
-    another formula, so Keras 3's predict (and the check) differ from what its writer had."""
-    if not keras_version or keras_version.split(".")[0] not in ("1", "2"):
-        return []
-    found: dict[str, list[str]] = {}
-    batch_statistics: list[str] = []
-    for parents, node in graph.walk():
-        for where, key, name in _activations(node.config, (*parents, node.name)):
-            if name in CHANGED_ACTIVATIONS:
-                found.setdefault(name, []).append(f"{'/'.join(where)} ({key})")
-        if node.class_name == "BatchNormalization" and node.config.get("mode") == 2:
-            batch_statistics.append("/".join((*parents, node.name)))
-    sentences = [
-        f"{name} means {CHANGED_ACTIVATIONS[name]}. This file was written by Keras "
-        f"{keras_version}: Keras 3, and this check, compute {', '.join(where)} differently "
-        "from what its writer computed; a port should use the Keras 2 formula."
-        for name, where in found.items()
-    ]
-    if batch_statistics:
-        sentences.append(
-            f"BatchNormalization mode=2 (Keras 1): {', '.join(batch_statistics)} normalized "
-            "with the statistics of each batch, at inference too, and never updated its "
-            "moving statistics. Keras 2 and 3, and this check, use the moving statistics "
-            "at inference: they do not compute what the writer computed."
-        )
-    return sentences
-
-
-def _activations(config: dict, where: tuple[str, ...]):
-    """(path, key, activation) of a layer's config and of the layers a wrapper holds in it
-    (Bidirectional's `layer` and `backward_layer`, TimeDistributed's `layer`, an RNN's
-    `cell`), so a wrapped layer is warned of as at top level."""
-    for key in ACTIVATION_KEYS:
-        if isinstance(config.get(key), str):
-            yield where, key, config[key]
-    for value in config.values():
-        inner = value.get("config") if isinstance(value, dict) else None
-        if isinstance(inner, dict) and isinstance(value.get("class_name"), str):
-            yield from _activations(inner, (*where, str(inner.get("name", value["class_name"]))))

@@ -146,7 +146,36 @@ def _input_layer_shape(node: LayerNode, fed: dict[str, ShapeTree]) -> ShapeTree 
 def _resolve_container(node: LayerNode, shapes: list, trainable: bool) -> ShapeTree | None:
     assert node.inner is not None
     outputs = _resolve_graph(node.inner, shapes, trainable)
+    if node.stored is not None:
+        bind_by_position(node)
     return outputs[0] if len(outputs) == 1 else outputs
+
+
+def bind_by_position(model: LayerNode) -> None:
+    """Give a nested model's weights the arrays it stores by position (a Keras 3.0-3.2 `.h5`,
+    app.formats.legacy_h5): its `trainable_weights` then `non_trainable_weights`, the order in
+    which Keras saved them and loads them back. Each array's name must be its weight's."""
+    assert model.inner is not None and model.stored is not None
+    weights = list(model.inner.all_weights())
+    ordered = [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
+    if len(ordered) != len(model.stored):
+        raise WeightMismatch(
+            f"Nested model {model.name!r} stores {len(model.stored)} weight arrays where its "
+            f"config creates {len(ordered)}.",
+            details={"layer": model.name, "stored": len(model.stored), "expected": len(ordered)},
+        )
+    for weight, stored in zip(ordered, model.stored, strict=True):
+        if _variable_name(stored.name) != _variable_name(weight.name) or tuple(
+            stored.shape
+        ) != tuple(weight.shape):
+            raise WeightMismatch(
+                f"Nested model {model.name!r} stores {stored.name!r} with shape "
+                f"{tuple(stored.shape)} where its config makes {weight.name} with shape "
+                f"{tuple(weight.shape)}.",
+                details={"layer": model.name, "weight": weight.name},
+            )
+        weight.values, weight.dtype = stored.values, stored.dtype
+        weight.stored_name = stored.path or stored.name
 
 
 def _resolve_layer(

@@ -17,8 +17,9 @@ that changes nothing the model computes:
   takes by the `initial_state` keyword;
 - `batch_input_shape` on a layer other than InputLayer: Keras 3's legacy reader hands it on
   as `input_shape`, batch axis included; it becomes the `input_shape` it means;
-- node indices of a nested Functional model's calls: Keras 2 counted the node the model
-  makes for itself (its first call is node 1); Keras 3 rebuilds the model without one.
+- node indices of a nested model's calls: Keras 2 counted the node a nested model makes for
+  itself (its first call is node 1) where the reader found so (`ModelConfig.counted_from_one`);
+  Keras 3 rebuilds the model without one.
 
 The check runs on a copy of the file whose config is rewritten so, and the report says so.
 
@@ -39,12 +40,13 @@ from typing import Any
 
 import h5py
 
-from app.errors import MalformedModel
+from app.errors import InvalidSpec, MalformedModel
 from app.formats.config import parse_model
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
 from app.formats.v3_layout import LAYERS, TF_KERAS_LAYERS, Placement, place_layers
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.hdf5_attrs import text_attr
+from app.safety.model_config import ModelConfig, check_model_config
 from app.safety.safe_json import load_json
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
@@ -219,40 +221,71 @@ def _batch_input_shape(entry: dict, changes: list[Removal]) -> None:
     changes.append(Rewrite(name, entry["class_name"], "batch_input_shape", "given as input_shape"))
 
 
-def _nested_model_calls(node: Any, changes: list[Removal]) -> None:
-    """Keras 2 counted a nested Functional model's own node in the indices of its calls
-    (`["encoder", 1, 0, {}]` is its first call); Keras 3 rebuilds it without that node."""
-    if isinstance(node, dict):
-        layers = node.get("layers")
-        if isinstance(layers, list):
-            _renumber_nested_calls(node, layers, changes)
-        for value in node.values():
-            _nested_model_calls(value, changes)
-    elif isinstance(node, list):
-        for value in node:
-            _nested_model_calls(value, changes)
+def _nested_model_calls(config: Any, changes: list[Removal]) -> None:
+    """A Keras 2 model's references to its nested models' calls, as Keras 3 reads them.
+
+    Which nested models the file counts from 1 (their own node counted) is the reader's
+    decision, taken on this very config (`ModelConfig.counted_from_one`,
+    app.safety.model_config). Keras 3 rebuilds a nested model without a node of its own: a
+    layer's inbound reference names its call from 0, while a model endpoint naming a
+    Functional counts from 1 (`get_tensor` in `functional_from_config` takes one off) and
+    one naming a Sequential from 0."""
+    model = _checked(config)
+    if model is not None:
+        for functional in _keras2_functionals(model):
+            _renumber_nested_calls(functional, changes)
 
 
-def _renumber_nested_calls(model: dict, layers: list, changes: list[Removal]) -> None:
-    nested = {
-        entry.get("name")
-        for entry in layers
-        if isinstance(entry, dict) and entry.get("class_name") in ("Functional", "Model")
-    }
-    refs = [model.get("output_layers")]
-    for entry in layers:
-        if isinstance(entry, dict) and isinstance(entry.get("inbound_nodes"), list):
-            refs.extend(n for n in entry["inbound_nodes"] if isinstance(n, list))
-    renumbered = set()
-    for group in refs:
-        for ref in group if isinstance(group, list) else []:
-            if _plain_or_keyword_ref(ref) and ref[0] in nested and ref[1] > 0:
-                ref[1] -= 1
+def _checked(config: Any) -> ModelConfig | None:
+    """The checked model of a file's config, or of a graph's (the model's own `config`)."""
+    if isinstance(config, dict) and config.get("class_name") not in CONTAINERS:
+        own = "Functional" if "output_layers" in config else "Sequential"
+        config = {"class_name": own, "config": config}
+    try:
+        return check_model_config(config)
+    except InvalidSpec:
+        return None
+
+
+def _keras2_functionals(model: ModelConfig):
+    if model.keras2_nodes:
+        yield model
+    for entry in model.layers:
+        if entry.inner is not None:
+            yield from _keras2_functionals(entry.inner)
+
+
+def _renumber_nested_calls(model: ModelConfig, changes: list[Removal]) -> None:
+    nested = {entry.name: entry.class_name for entry in model.layers if entry.inner is not None}
+    renumbered: set[str] = set()
+    for item in model.config["layers"]:
+        for node in item.get("inbound_nodes") or [] if isinstance(item, dict) else []:
+            for ref in node if isinstance(node, list) else []:
+                if _plain_or_keyword_ref(ref) and ref[0] in model.counted_from_one:
+                    ref[1] -= 1
+                    renumbered.add(ref[0])
+    for ref in _endpoint_refs(model.config.get("output_layers")):
+        if ref[0] in nested:
+            shift = int(nested[ref[0]] != "Sequential") - int(ref[0] in model.counted_from_one)
+            if shift:
+                ref[1] += shift
                 renumbered.add(ref[0])
     for name in sorted(renumbered):
         changes.append(
-            Rewrite(name, "Functional", "calls", "numbered from 0 (Keras 2 counted its own node)")
+            Rewrite(
+                name,
+                nested[name],
+                "calls",
+                "numbered as Keras 3 reads them (Keras 2 "
+                "counted the node a nested model makes for itself)",
+            )
         )
+
+
+def _endpoint_refs(endpoints: Any) -> list[list]:
+    if _plain_or_keyword_ref(endpoints):
+        return [endpoints]
+    return [ref for ref in endpoints or [] if _plain_or_keyword_ref(ref)]
 
 
 def _plain_or_keyword_ref(ref: Any) -> bool:

@@ -15,7 +15,12 @@ corpus README):
 A nested model's arrays all sit in its top-level group, trainable ones first. Each is given to
 the leaf layer its name mentions (exact name, else the name with a `_<n>` suffix removed);
 each leaf keeps its arrays in stored order, and the variable name (`gamma:0`) stays in
-`StoredWeight.name` for `resolve.bind()` to match by.
+`StoredWeight.name` for `resolve.bind()` to match by. Keras 3.0-3.2 named a nested model's
+arrays by variable name alone (`inner/kernel`, `inner/gamma`: `weight.name`, not yet
+`weight.path`), so no name says whose they are; Keras loads them by position, as the nested
+model's `trainable_weights + non_trainable_weights`. The nested model then keeps them
+itself (`LayerNode.stored` of the container) and `resolve` binds them so, once the registry
+has said which weights each of its layers creates.
 """
 
 from __future__ import annotations
@@ -67,6 +72,10 @@ def _distribute(graph: ModelGraph, name: str, arrays: list[StoredWeight]) -> Non
     if node.inner is None:
         node.stored = arrays
         return
+    if not any(_scopes(stored.name) for stored in arrays):
+        node.stored = arrays  # Keras 3.0-3.2: bound by position (module docstring)
+        _unset_stored(node.inner)
+        return
     for stored in arrays:
         leaf = find_leaf(node.inner, _scopes(stored.name))
         if leaf is None:
@@ -76,6 +85,15 @@ def _distribute(graph: ModelGraph, name: str, arrays: list[StoredWeight]) -> Non
             )
         assert leaf.stored is not None
         leaf.stored.append(stored)
+
+
+def _unset_stored(graph: ModelGraph) -> None:
+    """Leave a nested model's layers without arrays of their own: the model holds them."""
+    for node in graph.layers:
+        if node.inner is not None:
+            _unset_stored(node.inner)
+        else:
+            node.stored = None
 
 
 def _top_level(graph: ModelGraph, name: str) -> LayerNode:

@@ -4,7 +4,8 @@ RandomContrast, RandomBrightness, RandomCrop.
 
 Only Normalization can have weights. The augmentation layers keep a `seed_generator` state
 variable that is neither in `layer.weights` nor stored in a `.keras` file; at inference they
-are the identity, except RandomCrop, which crops (or resizes) to height × width.
+are the identity in Keras 3.15, RandomCrop too, although Keras gives it the output shape
+height × width (Keras 2 and 3.0-3.7 cropped at inference: app/analysis/writer_semantics.py).
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ register(
     "RandomCrop",
     family=FAMILY,
     summary=(
-        "Inference: output = the central height × width window (resized when smaller); "
-        "training: a random height × width window."
+        "Inference (Keras 3.8 and later): output = inputs (Keras 2 and 3.0-3.7 cropped to "
+        "height × width); training: a random height × width window."
     ),
 )(resized_output)
 

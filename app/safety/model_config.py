@@ -86,6 +86,11 @@ class ModelConfig:
     inputs: list[TensorRef] = field(default_factory=list)
     outputs: list[TensorRef] = field(default_factory=list)
     subclass: str | None = None  # the subclassed keras.Model whose config holds this model
+    # Keras 1/2 configs (inbound nodes as lists): the nested models whose calls the file's
+    # references count from 1 (`_nested_calls_from_zero`). The reader numbers every call from
+    # 0; the Keras 3 copy (app/check/keras3_copy.py) writes them as Keras 3 reads them.
+    keras2_nodes: bool = False
+    counted_from_one: frozenset[str] = frozenset()
 
 
 def check_model_config(obj: Any) -> ModelConfig:
@@ -185,15 +190,27 @@ def _functional(config: Any) -> ModelConfig:
     _check_unique([entry.name for entry in layers], name)
     inputs = _endpoints(config.get("input_layers"), "input_layers")
     outputs = _endpoints(config.get("output_layers"), "output_layers")
-    if _keras3_written(config["layers"]):
+    keras2_nodes = not _keras3_written(config["layers"])
+    shifted: frozenset[str] = frozenset()
+    if keras2_nodes:
+        shifted = counted_from_one(layers, outputs)
+        layers, outputs = _nested_calls_from_zero(layers, outputs, shifted)
+    else:
         inputs, outputs = (
             _endpoints_from_zero(layers, inputs),
             _endpoints_from_zero(layers, outputs),
         )
-    else:
-        layers, outputs = _nested_calls_from_zero(layers, outputs)
     _check_connected(layers, inputs + outputs)
-    return ModelConfig("Functional", name, config, layers, inputs=inputs, outputs=outputs)
+    return ModelConfig(
+        "Functional",
+        name,
+        config,
+        layers,
+        inputs=inputs,
+        outputs=outputs,
+        keras2_nodes=keras2_nodes,
+        counted_from_one=shifted,
+    )
 
 
 def _keras3_written(items: list[Any]) -> bool:
@@ -232,11 +249,9 @@ def _endpoints_from_zero(layers: list[LayerEntry], refs: list[TensorRef]) -> lis
     return renumbered
 
 
-def _nested_calls_from_zero(
-    layers: list[LayerEntry], outputs: list[TensorRef]
-) -> tuple[list[LayerEntry], list[TensorRef]]:
-    """References to a nested model's calls counted from 0, as its `inbound_nodes` are, in a
-    model Keras 1 or 2 (tf.keras, tf_keras) wrote.
+def counted_from_one(layers: list[LayerEntry], outputs: list[TensorRef]) -> frozenset[str]:
+    """The nested models whose calls a Keras 1 or 2 (tf.keras, tf_keras) model's references
+    count from 1.
 
     A nested Functional model has a node of its own, made when it was built (its inputs to its
     outputs), which Keras (2 and 3) never saves: the references to its saved calls count
@@ -244,11 +259,17 @@ def _nested_calls_from_zero(
     Keras 3's `node_reindexing_map`). Which count a file uses shows in the references: one
     to call n of a model with n saved calls counts from 1, one to call 0 counts from 0;
     else a Functional counts from 1 and a Sequential from 0."""
-    shifted = {
+    return frozenset(
         entry.name
         for entry in layers
         if entry.inner is not None and _counts_from_one(entry, layers, outputs)
-    }
+    )
+
+
+def _nested_calls_from_zero(
+    layers: list[LayerEntry], outputs: list[TensorRef], shifted: frozenset[str]
+) -> tuple[list[LayerEntry], list[TensorRef]]:
+    """References to the nested models of `shifted` counted from 0, as `inbound_nodes` are."""
     if not shifted:
         return layers, outputs
 

@@ -4,12 +4,15 @@ with h5py the way Keras 2 wrote them (name scopes, `_1` suffixes, nested models)
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from app.errors import MalformedModel
+from app.analysis.resolve import resolve
+from app.errors import MalformedModel, WeightMismatch
 from app.formats import ReadLimits, read_model
 from tests.support.kerascompare import assert_weights_match_keras, resolved
 from tests.support.kerasref import keras
@@ -202,3 +205,37 @@ def test_write_keras2_h5_loads_in_keras(tmp_path):
         np.testing.assert_array_equal(ours, theirs)
     with h5py.File(tmp_path / "k2.h5") as h5:
         assert json.loads(h5.attrs["model_config"])["class_name"] == "Sequential"
+
+
+# Keras 3.0-3.2 named a nested model's arrays by variable name alone; they are bound by
+# position (its trainable weights, then the others), names and shapes checked.
+KERAS_3_0_NESTED = Path(__file__).parents[1] / "writers/files/keras-3.0.5/nested_shared.h5"
+
+
+def _nested_arrays(path: Path) -> list[tuple[str, tuple[int, ...]]]:
+    with read_model(path, ReadLimits(isolate_hdf5=False)) as loaded:
+        resolve(loaded.graph, weights_in_file=True)
+        inner = loaded.graph.layer("inner_sequential").inner
+        return [(w.stored_name, tuple(w.shape)) for w in inner.all_weights()]
+
+
+def test_read_keras_3_0_h5_binds_nested_arrays_by_position():
+    assert _nested_arrays(KERAS_3_0_NESTED) == [
+        ("model_weights/inner_sequential/kernel", (4, 3)),
+        ("model_weights/inner_sequential/bias", (3,)),
+        ("model_weights/inner_sequential/gamma", (3,)),
+        ("model_weights/inner_sequential/moving_mean", (3,)),
+        ("model_weights/inner_sequential/moving_variance", (3,)),
+    ]
+
+
+def test_read_keras_3_0_h5_with_a_nested_array_missing_is_a_weight_mismatch(tmp_path):
+    path = tmp_path / "missing.h5"
+    shutil.copy(KERAS_3_0_NESTED, path)
+    with h5py.File(path, "r+") as h5:
+        group = h5["model_weights/inner_sequential"]
+        del group["gamma"]
+        names = [n for n in group.attrs["weight_names"] if n not in (b"gamma", "gamma")]
+        group.attrs["weight_names"] = names
+    with pytest.raises(WeightMismatch, match="stores 4 weight arrays where its config creates 5"):
+        _nested_arrays(path)

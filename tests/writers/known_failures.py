@@ -12,44 +12,7 @@ from fnmatch import fnmatch
 
 KERAS_2 = "tf*keras-2.*"
 KNOWN: list[tuple[str, str, str, str]] = [
-    # (test, writer, file, cause)
-    *(
-        (
-            "reference",
-            KERAS_2,
-            f"{model}.*",
-            "hard_sigmoid (ConvLSTM's Keras 2 default): the "
-            "test compares with the writer's Keras 2 formula, the reference computes Keras 3's",
-        )
-        for model in ("convlstm", "volume")
-    ),
-    (
-        "reference",
-        KERAS_2,
-        "preprocessing.*",
-        "RandomCrop crops at inference in this writer; Keras 3.8+ (and our reference) does not",
-    ),
-    (
-        "reference",
-        "keras-3.[0-7].*",
-        "preprocessing.*",
-        "RandomCrop crops at inference in this writer; Keras 3.8+ (and our reference) does not",
-    ),
-    *(
-        (
-            test,
-            "keras-3.[012].*",
-            "nested_shared.h5",
-            "a nested Sequential called twice, in a Keras 3.0-3.2 .h5: its weights are not found",
-        )
-        for test in ("report", "reference")
-    ),
-    (
-        "reference",
-        "keras-3.2.1",
-        "nested_shared.*",
-        "a nested Sequential called twice (Keras 3.2): the reference runs the wrong call",
-    ),
+    # (test, writer, file, cause): none known today
 ]
 
 
