@@ -7,6 +7,8 @@ CHECK_CODES: dict[str, str] = {
     "keras-load-failed": "unsupported: Keras 3 cannot load the file; `details.reason` says why.",
     "keras3-refuses-config": "unsupported: Keras 3 refuses a config key that is not at its "
     "default value (Keras 2 files).",
+    "keras3-refuses-name": 'unsupported: Keras 3 refuses a layer name containing "/" '
+    "(Keras 2 accepted them) where the check could not rename it; the message names it.",
     "keras3-op-layers": "unsupported: the model has tf.keras op layers (TFOpLambda, "
     "SlicingOpLambda, TensorFlowOpLayer), which Keras 3 cannot load; our reference's outputs "
     "are shown without a comparison.",

@@ -107,6 +107,8 @@ def run_check(
         write_arrays(check.folder.inputs, "x", arrays)
     sides = _run_sides(check, pool, publish, references)
     reference, keras = sides.reference, sides.keras
+    if keras is not None:  # under the file's names where the Keras 3 copy renamed layers
+        keras = keras_side.in_file_names(keras, check.plan.keras3_names)
     if sides.blocked is not None:
         return _blocked(check, sides.blocked, reference, sides.notes)
     if keras is not None and keras.status != "ok":
