@@ -98,6 +98,9 @@ class LayerNode:
     # in the graph (they count for ordering, as in Keras), not inputs of the shape functions.
     call_extras: list[list[TensorRef]] = field(default_factory=list)
     stored: list[StoredWeight] | None = None  # None: no weights file (a spec)
+    # A legacy HDF5 file lists this layer but stores no arrays for it (no group, or an empty
+    # one): weights its config creates were not saved (a weights section cut short).
+    unsaved: bool = False
     inner: ModelGraph | None = None  # for nested Sequential / Functional models
     implicit: bool = False  # the InputLayer Keras adds to a Sequential (not in model.layers)
     # Filled in by app.analysis.resolve:

@@ -12,6 +12,8 @@ CHECK_CODES: dict[str, str] = {
     "keras3-op-layers": "unsupported: the model has tf.keras op layers (TFOpLambda, "
     "SlicingOpLambda, TensorFlowOpLayer), which Keras 3 cannot load; our reference's outputs "
     "are shown without a comparison.",
+    "weights-not-saved": "unsupported: the file lists layers whose weights it did not save "
+    "(an incomplete weights section); the model is explained from its config, not run.",
     "keras-not-functional": "unsupported: the model has no layer graph (subclassed).",
     "keras-build-failed": "unsupported: Keras cannot build a model over every layer's output.",
     "unsupported-model": "unsupported: our reference has no forward for a class, or a call.",

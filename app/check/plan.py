@@ -15,6 +15,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
+from app.analysis.resolve import unsaved_layers
 from app.check.compare import ComparedModel, compared_model
 from app.check.inputs import PlannedInput, planned_inputs
 from app.check.keras3_copy import Renamed, sanitize
@@ -34,6 +35,8 @@ class CheckPlan(BaseModel):
     keras3_names: dict[str, str] = {}
     # tf.keras op layers (TFOpLambda, ...), which Keras 3 cannot load: `TFOpLambda ×72`.
     op_layers: list[str] = []
+    # Layers whose weights the file lists but did not save: neither side can run the model.
+    unsaved_weights: list[str] = []
 
 
 def plan_check(graph: ModelGraph) -> CheckPlan:
@@ -46,6 +49,7 @@ def plan_check(graph: ModelGraph) -> CheckPlan:
         keras3_blockers=[b.sentence() for b in blockers],
         keras3_names={r.value: r.layer for r in removed if isinstance(r, Renamed)},
         op_layers=op_layer_counts(graph),
+        unsaved_weights=unsaved_layers(graph),
     )
 
 

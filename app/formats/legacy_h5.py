@@ -60,6 +60,19 @@ def attach_h5_weights(graph: ModelGraph, layers: list[StoredLayer]) -> None:
         arrays = [stored_weight(dataset, name) for name, dataset in layer.arrays]
         if arrays:
             _distribute(graph, layer.name, arrays)
+        else:
+            _mark_unsaved(graph, layer.name)
+
+
+def _mark_unsaved(graph: ModelGraph, name: str) -> None:
+    """A layer the file lists with no arrays: a weightless one, or one whose weights were not
+    saved (resolve tells them apart by the weights its config creates)."""
+    try:
+        node = graph.layer(name)
+    except KeyError:
+        return
+    for _, leaf in node.inner.walk() if node.inner is not None else [((), node)]:
+        leaf.unsaved = True
 
 
 def _distribute(graph: ModelGraph, name: str, arrays: list[StoredWeight]) -> None:
