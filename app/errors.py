@@ -31,6 +31,7 @@
     ├── UnsupportedFormat               415 unsupported-format
     ├── Unprocessable                   422
     │   ├── UnknownLayers               unknown-layers
+    │   ├── UnmappedKeras1Keys          unmapped-keras-one-keys
     │   ├── WeightMismatch              weight-mismatch
     │   ├── UnsupportedModel            unsupported-model
     │   └── BudgetExceeded              budget-exceeded
@@ -206,6 +207,13 @@ class Unprocessable(ExplainerError):
 
 class UnknownLayers(Unprocessable):
     code = "unknown-layers"
+
+
+class UnmappedKeras1Keys(Unprocessable):
+    """Keras 1 config keys with no Keras 2 counterpart: the model cannot be read as Keras 2
+    (and 3) would; every such key of the model is named, with its layer."""
+
+    code = "unmapped-keras-one-keys"
 
 
 class WeightMismatch(Unprocessable):

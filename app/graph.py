@@ -100,6 +100,9 @@ class LayerNode:
     # None: no weights file (a spec). On a nested model: the arrays a Keras 3.0-3.2 `.h5`
     # stores for it by position (app.formats.legacy_h5), its layers holding None.
     stored: list[StoredWeight] | None = None
+    # A legacy HDF5 file lists this layer but stores no arrays for it (no group, or an empty
+    # one): weights its config creates were not saved (a weights section cut short).
+    unsaved: bool = False
     inner: ModelGraph | None = None  # for nested Sequential / Functional models
     implicit: bool = False  # the InputLayer Keras adds to a Sequential (not in model.layers)
     # Filled in by app.analysis.resolve:

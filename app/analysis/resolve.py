@@ -37,6 +37,21 @@ KNOWN_ROLE_NAMES = frozenset(
 NON_TRAINABLE_ROLES = frozenset({"moving_mean", "moving_variance", "mean", "variance"})
 
 
+UNSAVED_NOTE = (
+    "The file lists this layer but stores none of its {count} weight arrays (its weights "
+    "section is incomplete): they are counted from its config, without values."
+)
+
+
+def unsaved_layers(graph: ModelGraph) -> list[str]:
+    """The layers (by path) whose weights the file did not save (a resolved graph's)."""
+    return [
+        "/".join((*parents, node.name))
+        for parents, node in graph.walk()
+        if node.unsaved and node.weights and not node.stored
+    ]
+
+
 def resolve(graph: ModelGraph, *, weights_in_file: bool) -> None:
     """Resolve shapes and weights in place; a spec with unknown classes is refused at once."""
     unknown = sorted(unknown_classes(graph))
@@ -232,6 +247,9 @@ def _weights_for(
         return [_from_spec(spec, dtype, trainable) for spec in specs]
     if specs is None:
         return [_generic(stored, trainable, node) for stored in node.stored]
+    if node.unsaved and not node.stored and specs:
+        node.notes.append(UNSAVED_NOTE.format(count=len(specs)))
+        return [_from_spec(spec, dtype, trainable) for spec in specs]
     return bind(node, specs, trainable)
 
 

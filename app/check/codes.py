@@ -7,9 +7,13 @@ CHECK_CODES: dict[str, str] = {
     "keras-load-failed": "unsupported: Keras 3 cannot load the file; `details.reason` says why.",
     "keras3-refuses-config": "unsupported: Keras 3 refuses a config key that is not at its "
     "default value (Keras 2 files).",
+    "keras3-refuses-name": 'unsupported: Keras 3 refuses a layer name containing "/" '
+    "(Keras 2 accepted them) where the check could not rename it; the message names it.",
     "keras3-op-layers": "unsupported: the model has tf.keras op layers (TFOpLambda, "
     "SlicingOpLambda, TensorFlowOpLayer), which Keras 3 cannot load; our reference's outputs "
     "are shown without a comparison.",
+    "weights-not-saved": "unsupported: the file lists layers whose weights it did not save "
+    "(an incomplete weights section); the model is explained from its config, not run.",
     "keras-not-functional": "unsupported: the model has no layer graph (subclassed).",
     "keras-build-failed": "unsupported: Keras cannot build a model over every layer's output.",
     "unsupported-model": "unsupported: our reference has no forward for a class, or a call.",

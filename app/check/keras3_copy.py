@@ -20,6 +20,11 @@ that changes nothing the model computes:
 - node indices of a nested model's calls: Keras 2 counted the node a nested model makes for
   itself (its first call is node 1) where the reader found so (`ModelConfig.counted_from_one`);
   Keras 3 rebuilds the model without one.
+- BatchNormalization's one-element `axis` list in an entry with `module` (tf.keras 2.13+
+  `to_json()`), which Keras 3 then reads as its own: the int it means;
+- a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
+  written with `_`, and Keras' outputs are read back under the file's names
+  (app.check.keras3_names).
 
 The check runs on a copy of the file whose config is rewritten so, and the report says so.
 
@@ -40,6 +45,8 @@ from typing import Any
 
 import h5py
 
+from app.analysis.batchnorm import BN_CLASSES
+from app.check.keras3_names import rename_refused
 from app.errors import InvalidSpec, MalformedModel
 from app.formats.config import parse_model
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
@@ -86,6 +93,16 @@ class Rewrite(Removal):
 
 
 @dataclass(frozen=True)
+class Renamed(Removal):
+    """A layer or model name Keras 3 refuses; `value` is the name the copy gives it."""
+
+    def sentence(self) -> str:
+        return (
+            f'{self.layer} ({self.class_name}): named {self.value} (Keras 3 refuses "/" in a name)'
+        )
+
+
+@dataclass(frozen=True)
 class Blocker(Removal):
     """A refused key that does not hold its default: the model means something Keras 3
     cannot express."""
@@ -106,9 +123,18 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
         _strip_initializer_dtypes(entry, removed)
         if depth > 0:
             _name_module(entry, removed)
+        _batchnorm_axis(entry, removed)
         _initial_states_by_keyword(entry, removed)
         _batch_input_shape(entry, removed)
+    _refused_names(config, removed)
     return config, removed, blockers
+
+
+def _refused_names(config: Any, changes: list[Removal]) -> None:
+    """Layer and model names with `/`, which Keras 3 refuses (app.check.keras3_names); last,
+    so that every other change is told under the file's names."""
+    for old, class_name, new in rename_refused(config):
+        changes.append(Renamed(old, class_name, "name", new))
 
 
 def _layer_entries(node: Any, depth: int):
@@ -189,6 +215,19 @@ def _name_module(entry: dict, changes: list[Removal]) -> None:
     axis = entry["config"].get("axis")
     if isinstance(axis, list) and len(axis) == 1:
         entry["config"]["axis"] = axis[0]
+
+
+def _batchnorm_axis(entry: dict, changes: list[Removal]) -> None:
+    """Keras 2 saved BatchNormalization's `axis` as a list (`[2]`), which Keras 3's legacy
+    reader turns into the int it takes, except for an entry with `module` (tf.keras 2.13+
+    `to_json()`): Keras 3 then reads it as its own, and refuses the list."""
+    axis = entry["config"].get("axis")
+    one_axis = isinstance(axis, list) and len(axis) == 1 and isinstance(axis[0], int)
+    if entry["class_name"] not in BN_CLASSES or "module" not in entry or not one_axis:
+        return
+    entry["config"]["axis"] = axis[0]
+    name = str(entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "axis", f"{axis} given as {axis[0]}"))
 
 
 def _initial_states_by_keyword(entry: dict, changes: list[Removal]) -> None:

@@ -8,6 +8,8 @@ inputs as `x0, x1, ...`, and, once the worker is done, `result.json` and `output
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,13 @@ from app.check.keras import JobRequest, JobResult, load_output
 from app.schemas import CheckOutput
 
 UNSUPPORTED_CODES = frozenset(
-    {"keras-load-failed", "keras-not-functional", "keras-build-failed", "keras-cpu-unsupported"}
+    {
+        "keras-load-failed",
+        "keras3-refuses-name",
+        "keras-not-functional",
+        "keras-build-failed",
+        "keras-cpu-unsupported",
+    }
 )
 REFUSED_CODES = frozenset({"disallowed-class"})
 
@@ -41,6 +49,37 @@ def side(job_dir: Path, result: JobResult) -> Side:
     memory-mapped: the comparison reads one layer at a time."""
     layers = {layer.name: mapped(job_dir, layer.outputs) for layer in result.layers}
     return Side(layers, mapped(job_dir, result.model_outputs))
+
+
+def in_file_names(result: JobResult, names: dict[str, str]) -> JobResult:
+    """Keras' answer under the file's layer names, where the Keras 3 copy renamed layers
+    (`names`: the copy's name → the file's, app.check.keras3_names): its layers, and the
+    names its sentences and reason hold."""
+    if not names:
+        return result
+    back = _renamer(names)
+    layers = [
+        layer.model_copy(update={"name": names.get(layer.name, layer.name)})
+        for layer in result.layers
+    ]
+    update: dict = {"layers": layers, "notes": [back(note) for note in result.notes]}
+    if result.message is not None:
+        update["message"] = back(result.message)
+    if result.reason is not None:
+        update["reason"] = {
+            key: [names.get(v, v) for v in value]
+            if isinstance(value, list)
+            else names.get(value, value)
+            for key, value in result.reason.items()
+        }
+    return result.model_copy(update=update)
+
+
+def _renamer(names: dict[str, str]) -> Callable[[str], str]:
+    """Replace each whole name (not a part of a longer one) by the file's."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./-])(?:{alternatives})(?![\w./-])")
+    return lambda text: pattern.sub(lambda m: names[m.group(0)], text)
 
 
 def mapped(job_dir: Path, paths: list[str]) -> list[np.ndarray]:

@@ -102,11 +102,16 @@ def run_check(
     check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
 ) -> CheckReport:
     """Run both sides and compare them; never raises for a model's fault."""
+    if check.plan.unsaved_weights:  # no values to run: neither side is started
+        message = unsaved_sentence(check.plan.unsaved_weights)
+        return _ended(check, "unsupported", "weights-not-saved", message, notes=[])
     if check.inputs is None:  # seeded: made here, so that a file's Keras side starts at once
         arrays, check.inputs = make_inputs(check.plan.inputs, check.seed)
         write_arrays(check.folder.inputs, "x", arrays)
     sides = _run_sides(check, pool, publish, references)
     reference, keras = sides.reference, sides.keras
+    if keras is not None:  # under the file's names where the Keras 3 copy renamed layers
+        keras = keras_side.in_file_names(keras, check.plan.keras3_names)
     if sides.blocked is not None:
         return _blocked(check, sides.blocked, reference, sides.notes)
     if keras is not None and keras.status != "ok":
@@ -265,6 +270,16 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, _Blocked | None
         + "."
     )
     return keras_side.request(check.folder, check.folder.keras3_copy, check.kind, check.mode), None
+
+
+def unsaved_sentence(layers: list[str]) -> str:
+    """Why a model whose file did not save some weights is not run, naming those layers."""
+    shown = ", ".join(layers[:8]) + (f" and {len(layers) - 8} more" if len(layers) > 8 else "")
+    return (
+        f"The file stores no values for the weights of {len(layers)} layers ({shown}): its "
+        "weights section is incomplete, so the model cannot be run as saved, by Keras or by "
+        "our reference. Its parameters are counted from its config."
+    )
 
 
 def op_layers_sentence(op_layers: list[str]) -> str:

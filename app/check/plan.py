@@ -15,9 +15,10 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
+from app.analysis.resolve import unsaved_layers
 from app.check.compare import ComparedModel, compared_model
 from app.check.inputs import PlannedInput, planned_inputs
-from app.check.keras3_copy import sanitize
+from app.check.keras3_copy import Renamed, sanitize
 from app.graph import ModelGraph
 from app.layers.registry import traits_of
 
@@ -30,8 +31,12 @@ class CheckPlan(BaseModel):
     # Keys Keras 3 refuses: at their default (a copy without them can run), or not.
     keras3_removals: list[str] = []
     keras3_blockers: list[str] = []
+    # Names Keras 3 refuses, renamed in its copy: the copy's name → the file's.
+    keras3_names: dict[str, str] = {}
     # tf.keras op layers (TFOpLambda, ...), which Keras 3 cannot load: `TFOpLambda ×72`.
     op_layers: list[str] = []
+    # Layers whose weights the file lists but did not save: neither side can run the model.
+    unsaved_weights: list[str] = []
 
 
 def plan_check(graph: ModelGraph) -> CheckPlan:
@@ -42,7 +47,9 @@ def plan_check(graph: ModelGraph) -> CheckPlan:
         compared=compared_model(graph),
         keras3_removals=[r.sentence() for r in removed],
         keras3_blockers=[b.sentence() for b in blockers],
+        keras3_names={r.value: r.layer for r in removed if isinstance(r, Renamed)},
         op_layers=op_layer_counts(graph),
+        unsaved_weights=unsaved_layers(graph),
     )
 
 

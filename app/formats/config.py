@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.formats.keras1 import keras2_config
+from app.errors import UnmappedKeras1Keys
+from app.formats.keras1 import keras2_config, unmapped_keys
 from app.graph import LayerNode, ModelGraph, TensorRef
 from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
 
@@ -24,10 +25,39 @@ def parse_model(obj: Any) -> ModelGraph:
 
 def graph_from_config(model: ModelConfig) -> ModelGraph:
     """The graph of a checked Sequential or Functional model config (for a subclassed model,
-    of the one model its config holds, marked with the subclass)."""
+    of the one model its config holds, marked with the subclass). Keras 1 keys that have no
+    Keras 2 counterpart are refused, all of them at once (`UnmappedKeras1Keys`)."""
+    graph = _graph(model)
+    refuse_unmapped_keras1(graph)
+    return graph
+
+
+def _graph(model: ModelConfig) -> ModelGraph:
     graph = _sequential(model) if model.class_name == "Sequential" else _functional(model)
     graph.subclass = model.subclass
     return graph
+
+
+def refuse_unmapped_keras1(graph: ModelGraph) -> None:
+    """One 422 naming every layer's Keras 1 keys without a Keras 2 counterpart."""
+    found = [
+        ("/".join((*parents, node.name)), node.class_name, key)
+        for parents, node in graph.walk()
+        for key in unmapped_keys(node.class_name, node.config)
+    ]
+    if not found:
+        return
+    listed = "; ".join(f"{layer} ({class_name}): {key}" for layer, class_name, key in found)
+    raise UnmappedKeras1Keys(
+        f"This Keras 1 model uses keys that Keras 2 and 3 have no counterpart for, so it "
+        f"cannot be read as they would: {listed}.",
+        details={
+            "keys": [
+                {"layer": layer, "class_name": class_name, "key": key.split("=", 1)[0]}
+                for layer, class_name, key in found
+            ]
+        },
+    )
 
 
 def _sequential(model: ModelConfig) -> ModelGraph:
@@ -94,7 +124,7 @@ def _node(entry: LayerEntry) -> LayerNode:
         registered_name=entry.registered_name,
     )
     if entry.inner is not None:
-        node.inner = graph_from_config(entry.inner)
+        node.inner = _graph(entry.inner)
     elif entry.class_name == "InputLayer":
         node.config = {**entry.config, "batch_shape": entry.batch_shape}
     elif entry.batch_shape is None and entry.build_input_shape is not None:

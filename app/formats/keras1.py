@@ -10,6 +10,16 @@
     dropout_W → dropout            dropout_U → recurrent_dropout
     beta_init/gamma_init → beta_/gamma_initializer               atrous_rate → dilation_rate
     filter_length → kernel_size, subsample_length → strides (Convolution1D)
+    Embedding: init, W_regularizer, W_constraint → embeddings_...; dropout dropped (Keras 2
+        dropped it: it drops whole words in training only)
+    PReLU: init → alpha_initializer            GaussianNoise: sigma → stddev
+    BatchNormalization: mode 0 (its default, the only one Keras 2 took) dropped
+    LSTM: forget_bias_init "one"/"zero" → unit_forget_bias true/false
+    consume_less "cpu"/"mem"/"gpu" → implementation 1/1/2 (Keras 3 has no 0)
+
+A Keras 1 key with no Keras 2 counterpart (`unmapped_keys`: BatchNormalization `mode` 1,
+which normalized each sample; `forget_bias_init` or `consume_less` of another value) is
+refused, every one of the model in one answer (app.formats.config).
 
 A config with none of these keys is given back as it is. Weight names: `<layer>_W` is the
 kernel, `_running_std` the moving variance (KERAS1_WEIGHT_ROLES, used by analysis.resolve).
@@ -17,6 +27,7 @@ kernel, `_running_std` the moving variance (KERAS1_WEIGHT_ROLES, used by analysi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # Keras 1 weight names (`conv1_W`, `bn0_running_mean`), without the layer's name, in Keras 2's.
@@ -50,11 +61,25 @@ RENAMED = {
     "gamma_init": "gamma_initializer",
     "atrous_rate": "dilation_rate",
 }
+BY_CLASS = {  # where Keras 2 gave a Keras 1 key another name for one class
+    "Embedding": {
+        "init": "embeddings_initializer",
+        "W_regularizer": "embeddings_regularizer",
+        "W_constraint": "embeddings_constraint",
+    },
+    "PReLU": {"init": "alpha_initializer"},
+    "GaussianNoise": {"sigma": "stddev"},
+}
+FORGET_BIAS = {"one": True, "zero": False}
+IMPLEMENTATIONS = {"cpu": 1, "mem": 1, "gpu": 2}
 KERNEL_SIZE = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 DATA_FORMATS = {"tf": "channels_last", "th": "channels_first", "default": "channels_last"}
 DROPPED = ("input_dtype",)  # Keras 1's dtype of the InputLayer it made; `dtype` says it
 # `output_dim` is Keras 2's too (Embedding's): it marks no Keras 1 config by itself.
-KERAS1_KEYS = frozenset({*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED} - {"output_dim"})
+KERAS1_KEYS = frozenset(
+    {*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED, "sigma", "forget_bias_init"}
+    | {"consume_less"}
+) - {"output_dim"}
 CLASSES = {  # Keras 1 class names Keras 3 no longer exports
     "Convolution1D": "Conv1D",
     "Convolution2D": "Conv2D",
@@ -84,13 +109,36 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
         out.pop(key, None)
     if "input_dim" in out and out["input_dim"] is None:  # Keras 1 wrote it unset
         del out["input_dim"]
+    if class_name == "Embedding":
+        out.pop("dropout", None)
+    if class_name == "BatchNormalization" and out.get("mode") == 0:  # Keras 2 took only 0
+        del out["mode"]
+    if out.get("forget_bias_init") in FORGET_BIAS:
+        out["unit_forget_bias"] = FORGET_BIAS[out.pop("forget_bias_init")]
+    if out.get("consume_less") in IMPLEMENTATIONS:
+        out["implementation"] = IMPLEMENTATIONS[out.pop("consume_less")]
     return out
+
+
+def unmapped_keys(class_name: str, config: dict[str, Any]) -> list[str]:
+    """A layer config's Keras 1 keys (`key=value`) that Keras 2 has no counterpart for, read
+    from the config `keras2_config` gave (those keys are left in it as they were)."""
+    found = [
+        f"{key}={json.dumps(config[key])}"
+        for key in ("forget_bias_init", "consume_less")
+        if key in config
+    ]
+    # Keras 2 refused `mode` ≠ 0; mode 2 (batch statistics at inference) is explained, with
+    # a warning (app.analysis.report); mode 1 normalized each sample on its own.
+    if class_name == "BatchNormalization" and config.get("mode") not in (None, 0, 2):
+        found.append(f"mode={json.dumps(config['mode'])}")
+    return found
 
 
 def _renamed(class_name: str, key: str) -> str:
     if key == "output_dim" and class_name == "Embedding":  # Embedding kept its name
         return key
-    return RENAMED.get(key, key)
+    return BY_CLASS.get(class_name, {}).get(key) or RENAMED.get(key, key)
 
 
 def keras2_class(class_name: str) -> str:

@@ -65,6 +65,19 @@ def attach_h5_weights(graph: ModelGraph, layers: list[StoredLayer]) -> None:
         arrays = [stored_weight(dataset, name) for name, dataset in layer.arrays]
         if arrays:
             _distribute(graph, layer.name, arrays)
+        else:
+            _mark_unsaved(graph, layer.name)
+
+
+def _mark_unsaved(graph: ModelGraph, name: str) -> None:
+    """A layer the file lists with no arrays: a weightless one, or one whose weights were not
+    saved (resolve tells them apart by the weights its config creates)."""
+    try:
+        node = graph.layer(name)
+    except KeyError:
+        return
+    for _, leaf in node.inner.walk() if node.inner is not None else [((), node)]:
+        leaf.unsaved = True
 
 
 def _distribute(graph: ModelGraph, name: str, arrays: list[StoredWeight]) -> None:
@@ -112,32 +125,44 @@ def _scopes(weight_name: str) -> list[str]:
 
 def find_leaf(graph: ModelGraph, scopes: list[str]) -> LayerNode | None:
     """The leaf layer a weight's scopes name: following nested models' names where the writer
-    recorded them, else any leaf below by exact name, else by name without a `_<n>` suffix."""
+    recorded them, else any leaf below by exact name, else by name without a `_<n>` suffix.
+
+    A layer name may itself hold `/` (tf.keras ports: `layer1/conv/bn`), so each scope is tried
+    joined with the scopes after it, longest first: `block/dense/kernel:0` is the kernel of a
+    layer `block/dense` before it is one of a layer `block` or `dense`. Never by position."""
     direct = _follow(graph, scopes)
     if direct is not None:
         return direct
     leaves = _leaves_by_name(graph)
-    for scope in scopes:
-        if scope in leaves:
-            return leaves[scope]
-    for scope in scopes:
-        match = SCOPE_SUFFIX.match(scope)
+    for name in _joined(scopes):
+        if name in leaves:
+            return leaves[name]
+    for name in _joined(scopes):
+        match = SCOPE_SUFFIX.match(name)
         if match and match.group(1) in leaves:
             return leaves[match.group(1)]
     return None
 
 
+def _joined(scopes: list[str]):
+    """Each scope joined with those after it, longest first: [a, b] → a/b, a, b."""
+    for start in range(len(scopes)):
+        for end in range(len(scopes), start, -1):
+            yield "/".join(scopes[start:end])
+
+
 def _follow(graph: ModelGraph, scopes: list[str]) -> LayerNode | None:
     names = {node.name: node for node in graph.layers}
-    for i, scope in enumerate(scopes):
-        node = names.get(scope)
-        if node is None:
-            continue
-        if node.inner is None:
-            return node
-        found = _follow(node.inner, scopes[i + 1 :])
-        if found is not None:
-            return found
+    for start in range(len(scopes)):
+        for end in range(len(scopes), start, -1):
+            node = names.get("/".join(scopes[start:end]))
+            if node is None:
+                continue
+            if node.inner is None:
+                return node
+            found = _follow(node.inner, scopes[end:])
+            if found is not None:
+                return found
     return None
 
 

@@ -96,7 +96,9 @@ def _stored_layers(root: h5py.Group) -> list[StoredLayer]:
 def _layer_arrays(root: h5py.Group, name: str) -> list[tuple[str, h5py.Dataset]]:
     group = _member(root, name)
     if not isinstance(group, h5py.Group):
-        raise MalformedModel(f"The file lists layer {name!r} but stores no group for it.")
+        # A weights section cut short (tf.keras 2.10 wrote such a file): the layer's weights
+        # are then counted from its config, without values (app.analysis.resolve).
+        return []
     arrays = []
     for weight_name in list_attr(group, "weight_names"):
         dataset = _member(group, weight_name)

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from app.analysis.resolve import resolve
+from app.analysis.resolve import resolve, unsaved_layers
 from app.errors import MalformedModel, WeightMismatch
 from app.formats import ReadLimits, read_model
 from tests.support.kerascompare import assert_weights_match_keras, resolved
@@ -100,13 +100,28 @@ def test_read_legacy_h5_bad_model_config_is_malformed(tmp_path):
         read_model(tmp_path / "bad.h5")
 
 
-def test_read_legacy_h5_missing_layer_group_is_malformed(tmp_path):
+@pytest.mark.parametrize("how", ["group deleted", "group emptied"])
+def test_read_legacy_h5_layer_listed_without_weights_counts_them_from_config(tmp_path, how):
+    """A weights section cut short (tfk2_10_0_transformer_tensorflowoplayer.h5 in the wild):
+    the layer is listed but its arrays are not there. Its weights are counted from its config,
+    without values, and it is named as unsaved; the other layers keep their stored values."""
     model = build("dense_bn")
     model.save(tmp_path / "model.h5")
+    dense = model.layers[0]
     with h5py.File(tmp_path / "model.h5", "a") as h5:
-        del h5["model_weights"][model.layers[0].name]
-    with pytest.raises(MalformedModel, match="stores no group"):
-        read_model(tmp_path / "model.h5")
+        del h5["model_weights"][dense.name]
+        if how == "group emptied":
+            h5["model_weights"].create_group(dense.name).attrs["weight_names"] = []
+    with read_model(tmp_path / "model.h5") as loaded:
+        graph = resolved(loaded)
+        node = graph.layer(dense.name)
+        assert [w.shape for w in node.weights] == [tuple(w.shape) for w in dense.weights]
+        assert all(w.values is None for w in node.weights)
+        assert unsaved_layers(graph) == [dense.name]
+        total = sum(w.count for w in graph.all_weights())
+        assert total == model.count_params()
+        others = [w for n in graph.layers if n is not node for w in n.weights]
+        assert others and all(w.values is not None for w in others)
 
 
 def test_read_legacy_h5_weights_of_undefined_layer_are_malformed(tmp_path):

@@ -157,3 +157,24 @@ def test_check_of_op_layer_spec_is_unsupported_and_shows_our_outputs(client):
     assert (check["status"], check["code"]) == ("unsupported", "keras3-op-layers"), check
     [output] = check["outputs"]
     assert output["shape"] == [2, 15] and np.all(np.isfinite(output["reference"]))
+
+
+def test_tensorflow_op_layer_file_is_explained_and_says_its_weights_were_not_saved(client):
+    """Its weights section stops short (MANIFEST: no MultiHeadAttention group, 277 stored
+    values): the model is explained from its config, the layers without weights are named,
+    and the check says why it cannot run, instead of refusing the file."""
+    response = post_file(client, NODE_DEF_FILE.path)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    # By hand from the config: MultiHeadAttention (2 heads, key_dim 64, on 5 features)
+    # 3 × (5·2·64 + 2·64) + 2·64·5 + 5 = 2,949, four of them; LayerNormalization 2·5, eight;
+    # Conv1D 1·5·4 + 4 and 1·4·5 + 5, four pairs; Dense 50 + 1.
+    assert report["totals"]["params"] == 4 * 2949 + 8 * 10 + 4 * (24 + 25) + 51 == 12123
+    stored = sum(w["count"] for layer in report["layers"] for w in layer["weights"] if w["stats"])
+    assert stored == NODE_DEF_FILE.total == 277
+    unsaved = [w for w in report["warnings"] if "stores none of its" in w]
+    assert len(unsaved) == 9 and unsaved[0].startswith("multi_head_attention_66:")
+    check = report["check"]
+    assert (check["status"], check["code"]) == ("unsupported", "weights-not-saved"), check
+    assert "9 layers (multi_head_attention_66, multi_head_attention_67" in check["message"]
+    assert "incomplete" in check["message"]

@@ -446,6 +446,38 @@ def tf_ops(w: Writer):
     return w.keras.Model([x, y], [i, j, m, k], name="tf_ops")
 
 
+@model("slash_names", keras2_only=True)
+def slash_names(w: Writer):
+    """Layer names with `/`, as tf.keras ports name them (YAMNet's `layer1/conv/bn`), which
+    Keras 3 refuses: an Input, a Conv1D and its BatchNormalization, a wrapped LSTM, a Dense
+    called on two tensors, and the model itself."""
+    L = w.layers
+    x = w.input((6, 3), name="waveform/frames")
+    h = L.Conv1D(4, 2, name="layer1/conv")(x)
+    h = L.BatchNormalization(name="layer1/conv/bn")(h)
+    h = L.Activation("relu", name="layer1/relu")(h)
+    seq = L.Bidirectional(L.LSTM(2, return_sequences=True, name="rnn/lstm"), name="rnn/bi")(h)
+    pooled = L.GlobalAveragePooling1D(name="pool/mean")(h)
+    shared = L.Dense(4, name="shared/dense")
+    a, b = shared(pooled), shared(L.Activation("tanh", name="pool/tanh")(pooled))
+    out = L.Concatenate(name="head/concat")([a, b, L.Flatten(name="rnn/flat")(seq)])
+    return w.keras.Model(x, L.Dense(3, name="logits/dense")(out), name="yamnet/like")
+
+
+@model("slash_nested", keras2_only=True)
+def slash_nested(w: Writer):
+    """A nested model named with `/` whose layers are too: the legacy HDF5 file stores its
+    weights as `encoder/block/block/dense/kernel:0`, nested groups all the way down."""
+    L = w.layers
+    i = w.input((4,), name="block/in")
+    inner = w.keras.Model(
+        i, L.Dense(4, activation="tanh", name="block/dense")(i), name="encoder/block"
+    )
+    x = w.input((4,), name="features/x")
+    h = L.Dense(4, name="dense/dense_1")(x)
+    return w.keras.Model(x, L.Dense(2, name="head/dense")(inner(h)), name="slash/nested")
+
+
 @model("keras_ops", keras3_only=True)
 def keras_ops(w: Writer):
     """keras.ops calls in a functional model: what Keras 3 saves as operations."""

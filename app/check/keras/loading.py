@@ -30,7 +30,8 @@ def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
         model = model_from_text(keras, config)
     except Exception as exc:
         message, reason = explain_load_failure(exc)
-        failed = JobFailed("keras-load-failed", message, exc)
+        code = "keras3-refuses-name" if reason["kind"] == "refused-name" else "keras-load-failed"
+        failed = JobFailed(code, message, exc)
         failed.result.reason = reason
         raise failed from exc
     if request.weights_path is None:
@@ -107,6 +108,8 @@ _UNKNOWN_CLASS = (
 _INPUT_COUNT = re.compile(
     r'Layer "(\w+)" expects (\d+) (?:named )?input\(s\).*?but it received (\d+) input', re.S
 )
+# Keras 3's Operation refuses a name with "/", which Keras 2 took (tf.keras ports).
+_REFUSED_NAME = re.compile(r"cannot contain character `/`\. Received: name=(.*?) \(of type", re.S)
 _NESTED_DICT = re.compile(r"\{[^{}]*\}")
 _IDENT = re.compile(r"[A-Za-z_][\w./]{0,79}")
 
@@ -115,12 +118,20 @@ def explain_load_failure(exc: BaseException) -> tuple[str, dict[str, Any]]:
     """A plain sentence for why Keras refused a file, and the reason as data.
 
     Read from the exception chain, root cause first. The reason's ``kind`` is
-    ``refused-keys`` (with ``class_name`` and ``keys``), ``rebuild-failed`` (a nested model
+    ``refused-keys`` (with ``class_name`` and ``keys``), ``refused-name`` (a layer name with
+    ``/``, which Keras 3 refuses: ``name``), ``rebuild-failed`` (a nested model
     given the wrong number of inputs, ``class_name`` its name), ``unknown-class``
     (``class_name``), ``unsafe-code`` or ``other``.
     """
     texts = [str(e) for e in reversed(_chain(exc))]
     for text in texts:
+        if found := _REFUSED_NAME.search(text):
+            name = _ident(found.group(1))
+            return (
+                f'Keras 3 refuses layer names containing "/", and this model names a layer '
+                f"{name}; Keras 2 accepted such names.",
+                {"kind": "refused-name", "name": name},
+            )
         if found := _REFUSED_KEYS.search(text):
             name, keys = _ident(found.group(1)), _top_level_keys(found.group(2))[:8]
             return (
