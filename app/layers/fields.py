@@ -225,12 +225,13 @@ def _dtype_policy(value: Any) -> Any:
 
 def _object(value: Any) -> Any:
     """A serialized Keras object (activation, initializer, ...): a name, or a dict with a
-    string `class_name` and an object (or no) `config`."""
+    string `class_name` and an object, a name (a function reference: `{"class_name":
+    "function", "config": "relu"}`, which the allowlist judges) or no `config`."""
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, dict) or not isinstance(value.get("class_name"), str):
         _fail()
-    if value.get("config") is not None and not isinstance(value["config"], dict):
+    if value.get("config") is not None and not isinstance(value["config"], dict | str):
         _fail()
     return value
 
@@ -242,7 +243,7 @@ _INITIALIZER_NUMBERS = ("mean", "stddev", "minval", "maxval", "gain", "scale")
 def _initializer(value: Any) -> Any:
     value = _object(value)
     config = value.get("config") if isinstance(value, dict) else None
-    if config:
+    if isinstance(config, dict):
         for key in _INITIALIZER_NUMBERS:
             if config.get(key) is not None:
                 _number(config[key])
@@ -296,6 +297,7 @@ INITIALIZER = Field("an initializer: a name, or an object with finite numbers", 
 LAYER = Field("a layer: an object with a `class_name` and a `config`", _layer, nested=True)
 LAYERS = Field("a list of layers (objects with a `class_name`)", _layers, nested=True)
 PADDING = choice("valid", "same", "causal", "full")
+DIM_ORDERING = choice("tf", "th", "default")  # Keras 1's data_format
 DATA_FORMAT = optional(choice("channels_first", "channels_last"))
 
 _FLAGS = (
@@ -381,7 +383,7 @@ KERAS1_VOCABULARY: Mapping[str, Field] = {
     "subsample_length": SIZES,
     "atrous_rate": SIZES,
     "border_mode": PADDING,
-    "dim_ordering": choice("tf", "th", "default"),
+    "dim_ordering": DIM_ORDERING,
     "p": FRACTION,
     "dropout_W": FRACTION,
     "dropout_U": FRACTION,

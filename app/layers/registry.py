@@ -9,7 +9,8 @@ classes a model is built of besides its layers: InputLayer, the containers, the 
 
 Adding a class: an `@register(...)` on its output-shape function in a file of `app/layers/`,
 its forward (`@forward`) in the file of the same name in `app/reference/` (Dense:
-`layers/core.py`, `reference/core.py`).
+`layers/core.py`, `reference/core.py`), and `fields=` for each config key it reads in a
+meaning of its own (`app.layers.fields`; the shared keys are checked already).
 
 Dependencies point one way: `app.layers` reads `app.reference` (the forwards are plain NumPy
 functions indexed by class name there); `app.reference` never imports `app.layers`, so the

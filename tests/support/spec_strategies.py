@@ -52,6 +52,9 @@ hostile_values = st.one_of(
 )
 
 
+_shape = st.lists(st.one_of(st.none(), st.integers(1, 6)), min_size=1, max_size=4)
+
+
 def _sizes(low: int) -> st.SearchStrategy:
     one = st.integers(min_value=low, max_value=4)
     return st.one_of(one, st.lists(one, min_size=1, max_size=3))
@@ -72,7 +75,25 @@ _VALID: dict[f.Field, st.SearchStrategy] = {
     f.AMOUNTS: _sizes(0),
     f.PADDING_AMOUNTS: _sizes(0),
     f.AXES: st.one_of(st.integers(-3, 3), st.lists(st.integers(-3, 3), min_size=1, max_size=2)),
-    f.SHAPE: st.lists(st.one_of(st.none(), st.integers(1, 6)), min_size=1, max_size=4),
+    f.SHAPE: _shape,
+    f.SHAPE_TREE: st.one_of(_shape, st.lists(_shape, min_size=1, max_size=2)),
+    f.OBJECT: st.sampled_from([None, "relu", "linear", "sigmoid", {"class_name": "ReLU"}]),
+    f.INITIALIZER: st.one_of(
+        st.sampled_from(["zeros", "ones", "glorot_uniform"]),
+        st.builds(
+            lambda value: {"class_name": "Constant", "config": {"value": value}},
+            st.floats(-2, 2),
+        ),
+        st.builds(
+            lambda mean, stddev: {
+                "class_name": "RandomNormal",
+                "config": {"mean": mean, "stddev": stddev},
+            },
+            st.floats(-1, 1),
+            st.floats(0, 1),
+        ),
+    ),
+    f.DIM_ORDERING: st.sampled_from(["tf", "th", "default"]),
     f.DIMS: st.permutations([1, 2]),
     f.TARGET_SHAPE: st.lists(st.integers(1, 6), min_size=1, max_size=3),
     f.OUTPUT_SHAPE: st.integers(1, 6),
