@@ -101,8 +101,10 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     sizes = [out.pop(key) for key in KERNEL_SIZE if key in out]
     if sizes:
         out["kernel_size"] = sizes
-    if "dim_ordering" in out:
-        out["data_format"] = DATA_FORMATS.get(out.pop("dim_ordering"), "channels_last")
+    if "dim_ordering" in out:  # the Keras 3 copy renames objects no field check reads
+        ordering = out.pop("dim_ordering")
+        key = ordering if isinstance(ordering, str) else "default"
+        out["data_format"] = DATA_FORMATS.get(key, "channels_last")
     if "p" in out and class_name.endswith("Dropout"):
         out["rate"] = out.pop("p")
     for key in DROPPED:

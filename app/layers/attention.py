@@ -18,6 +18,7 @@ import string
 
 from app.graph import Shape
 from app.layers.core import analyze_einsum, einsum_specs
+from app.layers.fields import OUTPUT_SHAPE, optional
 from app.layers.recurrent import nest
 from app.layers.registry import UNUSED_BY_KERAS2, Config, Traits, WeightSpec, register
 
@@ -118,6 +119,7 @@ def _mha_output_projection(config: Config, query: Shape, value_dim: int) -> list
 @register(
     "MultiHeadAttention",
     family="attention",
+    fields={"output_shape": optional(OUTPUT_SHAPE)},
     summary=(
         "Per head: softmax(Q·Kᵀ/√key_dim)·V with Q, K, V the query, key and value "
         "projections; the heads are concatenated and projected by attention_output."

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from app.graph import Shape
+from app.layers.fields import OUTPUT_SHAPE
 from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 
@@ -157,6 +158,7 @@ def einsum_specs(shapes: EinsumShapes) -> list[WeightSpec]:
 @register(
     "EinsumDense",
     family="core",
+    fields={"output_shape": OUTPUT_SHAPE},
     summary="output = activation(einsum(equation, inputs, kernel) + bias), bias over bias_axes.",
     weights=einsum_dense_weights,
 )

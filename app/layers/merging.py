@@ -13,6 +13,7 @@ Where an operation of the same name means something else (`ops.average(x, axis)`
 from __future__ import annotations
 
 from app.graph import Shape
+from app.layers.fields import NUMBER
 from app.layers.registry import LAYERS_MODULE, Config, register
 
 FAMILY = "merging"
@@ -181,6 +182,7 @@ def broadcast_shapes(shape1: Shape, shape2: Shape) -> Shape:
 @register(
     "CustomScaleLayer",
     family=FAMILY,
+    fields={"scale": NUMBER},
     summary="output = inputs[0] + inputs[1] · scale (Inception-ResNet-v2's residual scaling).",
     modules=("keras.src.applications.inception_resnet_v2",),  # not in keras.layers
 )

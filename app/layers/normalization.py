@@ -9,6 +9,7 @@ one list of weight specs cannot describe.
 from __future__ import annotations
 
 from app.graph import Shape
+from app.layers.fields import INTEGER, NUMBER, POSITIVE
 from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 FAMILY = "normalization"
@@ -46,6 +47,7 @@ register(
     ),
     weights=batchnorm_weights,
     traits=PASSES_MASK,
+    fields={"mode": INTEGER},  # Keras 1: 0 feature-wise, 2 batch statistics at inference
     aliases=("SyncBatchNormalization",),
 )(same_shape)
 
@@ -176,5 +178,6 @@ register(
     family=FAMILY,
     summary="output = x · gamma, one learned factor per channel (ConvNeXt's layer scale).",
     weights=layer_scale_weights,
+    fields={"projection_dim": POSITIVE, "init_values": NUMBER},
     modules=("keras.src.applications.convnext",),  # ConvNeXt's own: not in keras.layers
 )(same_shape)

@@ -11,6 +11,7 @@ height × width (Keras 2 and 3.0-3.7 cropped at inference: app/analysis/writer_s
 from __future__ import annotations
 
 from app.graph import Shape
+from app.layers.fields import NUMBERS, optional
 from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
 
 FAMILY = "preprocessing"
@@ -19,6 +20,7 @@ PASSES_MASK = Traits(passes_mask=True)
 register(
     "Rescaling",
     family=FAMILY,
+    fields={"scale": NUMBERS},
     summary="output = inputs · scale + offset (scale and offset from the config).",
     traits=PASSES_MASK,
 )(same_shape)
@@ -58,6 +60,7 @@ def normalization_weights(config: Config, input_shapes: list) -> list[WeightSpec
 register(
     "Normalization",
     family=FAMILY,
+    fields={"mean": optional(NUMBERS), "variance": optional(NUMBERS)},
     summary=(
         "output = (inputs − mean) / max(√variance, epsilon) over the kept `axis` "
         "(invert: mean + inputs · max(√variance, epsilon)); epsilon is 1e-7."

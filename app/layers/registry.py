@@ -9,7 +9,8 @@ classes a model is built of besides its layers: InputLayer, the containers, the 
 
 Adding a class: an `@register(...)` on its output-shape function in a file of `app/layers/`,
 its forward (`@forward`) in the file of the same name in `app/reference/` (Dense:
-`layers/core.py`, `reference/core.py`).
+`layers/core.py`, `reference/core.py`), and `fields=` for each config key it reads in a
+meaning of its own (`app.layers.fields`; the shared keys are checked already).
 
 Dependencies point one way: `app.layers` reads `app.reference` (the forwards are plain NumPy
 functions indexed by class name there); `app.reference` never imports `app.layers`, so the
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from app.graph import Shape, ShapeTree
+from app.layers.fields import Field
 from app.reference import COMPUTE_MASK, FORWARDS
 from app.reference.forwards import ForwardFn, Mask, MaskFn
 from app.reference.masking import drops_mask, first_input_mask
@@ -117,7 +119,8 @@ class LayerType:
     `mask_rule` is `fn(config, inputs, masks, outputs) -> one mask (or None) per output`,
     Keras' `compute_mask` (`drops_mask` for a class that does not support masking).
     `modules` are those a config may name for the class, the first being where Keras
-    exports it.
+    exports it. `fields` are the config keys the class reads in a meaning of its own (the
+    others are `app.layers.fields.VOCABULARY`'s): the edge checks each one's type and range.
     """
 
     class_name: str
@@ -131,6 +134,7 @@ class LayerType:
     traits: Traits = PLAIN
     modules: tuple[str, ...] = (LAYERS_MODULE,)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    fields: Mapping[str, Field] = field(default_factory=dict)
 
     @property
     def takes_masks(self) -> bool:
@@ -167,6 +171,7 @@ def register(
     traits: Traits = PLAIN,
     modules: tuple[str, ...] = (LAYERS_MODULE,),
     aliases: tuple[str, ...] = (),
+    fields: Mapping[str, Field] | None = None,
 ) -> Callable[[OutputShapeFn], OutputShapeFn]:
     """Decorator on a layer class's output-shape function: the class's entry.
 
@@ -187,6 +192,7 @@ def register(
             traits=traits,
             modules=modules,
             aliases=aliases,
+            fields=dict(fields or {}),
         )
         for name in (class_name, *aliases):
             if name in REGISTRY:
@@ -235,6 +241,12 @@ def names_of(class_name: str) -> frozenset[str]:
     """The names a class is registered under: its own and its aliases (none if unknown)."""
     entry = lookup(class_name)
     return frozenset((entry.class_name, *entry.aliases)) if entry else frozenset()
+
+
+def fields_of(class_name: str) -> Mapping[str, Field]:
+    """The config fields a registered class declares in a meaning of its own (none if unknown)."""
+    entry = lookup(class_name)
+    return entry.fields if entry is not None else {}
 
 
 def traits_of(class_name: str) -> Traits:

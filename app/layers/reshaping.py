@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from app.layers.convolution import for_rank, spatial_axes
+from app.layers.fields import DIMS, PADDING_AMOUNTS, TARGET_SHAPE
 from app.layers.registry import LAYERS_MODULE, Config, normalize_tuple, register, single
 
 # ZeroPadding, Cropping ---------------------------------------------------------------------
@@ -69,6 +70,7 @@ for _rank in (1, 2, 3):
     register(
         f"ZeroPadding{_rank}D",
         family="reshaping",
+        fields={"padding": PADDING_AMOUNTS},
         summary=(
             "output = inputs with `padding` zeros added before and after each spatial axis: "
             "each length n becomes n + before + after."
@@ -77,6 +79,7 @@ for _rank in (1, 2, 3):
     register(
         f"Cropping{_rank}D",
         family="reshaping",
+        fields={"cropping": PADDING_AMOUNTS},
         summary=(
             "output = inputs with `cropping` entries removed from the start and end of each "
             "spatial axis: each length n becomes n − before − after."
@@ -119,6 +122,7 @@ for _rank in (1, 2, 3):
 @register(
     "Reshape",
     family="reshaping",
+    fields={"target_shape": TARGET_SHAPE},
     summary=(
         "output = inputs with the same entries in row-major order, each sample reshaped to "
         "target_shape (one -1 takes whatever size is left)."
@@ -167,6 +171,7 @@ def flatten_output(config: Config, input_shapes: list) -> tuple:
 @register(
     "Permute",
     family="reshaping",
+    fields={"dims": DIMS},
     summary="output = transpose(inputs, (0, *dims)): the non-batch axes reordered by `dims`.",
 )
 def permute_output(config: Config, input_shapes: list) -> tuple:

@@ -20,8 +20,10 @@ from typing import Any
 
 from app.errors import InvalidSpec
 from app.graph import CONTAINER_CLASSES, TensorRef
+from app.layers.fields import SHAPE_TREE, WrongValue
 from app.layers.operations import operation_name
 from app.layers.registry import traits_of
+from app.safety.layer_fields import Problem, checked_config, raise_problems
 
 JSON = dict[str, Any]
 # tf.keras writes a constant passed where its op layers take a tensor as this reference.
@@ -66,6 +68,7 @@ class LayerEntry:
     calls: list[Call] = field(default_factory=list)  # Functional members only
     operation_call: OperationCall | None = None
     inner: ModelConfig | None = None
+    problems: list[Problem] = field(default_factory=list)  # its fields' (app.safety.layer_fields)
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,29 @@ class ModelConfig:
     # 0; the Keras 3 copy (app/check/keras3_copy.py) writes them as Keras 3 reads them.
     keras2_nodes: bool = False
     counted_from_one: frozenset[str] = frozenset()
+    problems: list[Problem] = field(default_factory=list)  # of `implicit_shape`
+
+    def all_problems(self) -> list[Problem]:
+        """The field problems of every layer, nested models' included, in config order."""
+        found, stack = [], [self]
+        while stack:  # iterative: nesting depth is the JSON's, not the interpreter's
+            model = stack.pop()
+            found.extend(model.problems)
+            for entry in (*([model.input_layer] if model.input_layer else []), *model.layers):
+                found.extend(entry.problems)
+            stack.extend(e.inner for e in reversed(model.layers) if e.inner is not None)
+        return found
 
 
 def check_model_config(obj: Any) -> ModelConfig:
-    """The `{"class_name": ..., "config": ...}` object of a Sequential or Functional model."""
+    """The `{"class_name": ..., "config": ...}` object of a Sequential or Functional model,
+    every layer's fields checked (`InvalidSpec` naming them all when some are wrong)."""
+    model = _model_config(obj)
+    raise_problems(model.all_problems())
+    return model
+
+
+def _model_config(obj: Any) -> ModelConfig:
     if not isinstance(obj, dict) or "class_name" not in obj:
         raise InvalidSpec(
             "The model config has no `class_name`: expected the JSON that model.to_json() writes."
@@ -122,7 +144,7 @@ def _held_model(obj: JSON) -> JSON | None:
     models = [
         value
         for value in config.values()
-        if isinstance(value, dict) and value.get("class_name") in CONTAINER_CLASSES
+        if isinstance(value, dict) and _class_of(value) in CONTAINER_CLASSES
     ]
     return models[0] if len(models) == 1 else None
 
@@ -147,7 +169,10 @@ def _sequential(config: Any, entry: JSON) -> ModelConfig:
     shape = None if input_layer is not None else _implicit_shape(layers, config, entry)
     names = [input_layer.name if input_layer else f"{name}_input", *(e.name for e in layers)]
     _check_unique(names, name)
-    return ModelConfig("Sequential", name, config, layers, input_layer, shape)
+    problems = []
+    if shape is not None:
+        shape, problems = _implicit_checked(shape, names[0])
+    return ModelConfig("Sequential", name, config, layers, input_layer, shape, problems=problems)
 
 
 def _implicit_shape(layers: list[LayerEntry], config: JSON, entry: JSON) -> list[Any] | None:
@@ -160,16 +185,23 @@ def _implicit_shape(layers: list[LayerEntry], config: JSON, entry: JSON) -> list
             shape = layers[0].build_input_shape
     if shape is None:
         shape = config.get("build_input_shape") or _build_shape(entry)
-    return list(shape) if shape else None
+    return list(shape) if isinstance(shape, list) and shape else None
+
+
+def _implicit_checked(shape: list[Any], name: str) -> tuple[list[Any], list[Problem]]:
+    """The implicit InputLayer's shape, checked as an InputLayer's `batch_shape` is."""
+    config, problems = checked_config("InputLayer", name, {"batch_shape": shape})
+    return config["batch_shape"], problems
 
 
 def _declared_batch_shape(cfg: JSON) -> list[Any] | None:
-    if cfg.get("batch_input_shape") is not None:
-        return list(cfg["batch_input_shape"])
-    if cfg.get("batch_shape") is not None:
-        return list(cfg["batch_shape"])
+    """The batch shape a layer config declares. A value of the wrong type is the field
+    check's to report (the config is refused before anything reads what this returns)."""
+    for key in ("batch_input_shape", "batch_shape"):
+        if cfg.get(key) is not None:
+            return list(cfg[key]) if isinstance(cfg[key], list) else None
     if cfg.get("input_shape") is not None:
-        return [None, *cfg["input_shape"]]
+        return [None, *cfg["input_shape"]] if isinstance(cfg["input_shape"], list) else None
     if cfg.get("input_dim") is not None:  # Keras 1 Dense
         return [None, cfg["input_dim"]]
     return None
@@ -339,17 +371,50 @@ def _entry(item: Any) -> LayerEntry:
         raise InvalidSpec(f"A {_quote(class_name)} layer has no name.")
     module = item.get("module")
     container = class_name in CONTAINER_CLASSES
+    operation = operation_name(class_name, module, cfg)
+    problems: list[Problem] = []
+    build_shape = _build_shape(item)
+    if not container:
+        cfg, problems = checked_config(operation or class_name, name, cfg)
+        build_shape = _checked_build_shape(build_shape, name, class_name, problems)
+    problems += _names_problems(item, name, class_name)
     return LayerEntry(
         class_name=class_name,
         name=name,
         config=cfg,
         module=_text(module),
         registered_name=_text(item.get("registered_name")),
-        operation=operation_name(class_name, module, cfg),
+        operation=operation,
         batch_shape=None if container else _declared_batch_shape(cfg),
-        build_input_shape=_build_shape(item),
+        build_input_shape=build_shape,
         inner=_container(class_name, cfg, item) if container else None,
+        problems=problems,
     )
+
+
+def _names_problems(item: JSON, name: str, class_name: str) -> list[Problem]:
+    """`module` and `registered_name` beside `class_name`: strings, or absent."""
+    _, problems = checked_config(
+        class_name, name, {key: item[key] for key in ("module", "registered_name") if key in item}
+    )
+    return problems
+
+
+def _checked_build_shape(
+    shape: list[Any] | None, name: str, class_name: str, problems: list[Problem]
+) -> list[Any] | None:
+    """`build_config`'s input shape: a shape, or a list of them (several inputs)."""
+    if shape is None:
+        return None
+    try:
+        return SHAPE_TREE.read(shape)
+    except WrongValue:
+        problems.append(
+            Problem(
+                name, class_name, "build_config.input_shape", str(shape)[:40], SHAPE_TREE.expected
+            )
+        )
+        return None
 
 
 def _operation_call(inbound: list[Any]) -> OperationCall:
@@ -468,10 +533,11 @@ def _keras2_refs(value: Any) -> list[TensorRef]:
 def _keras3_refs(tree: Any) -> list[TensorRef]:
     if isinstance(tree, dict):
         if tree.get("class_name") == "__keras_tensor__":
-            history = tree.get("config", {}).get("keras_history")
+            config = tree.get("config")
+            history = config.get("keras_history") if isinstance(config, dict) else None
             if not isinstance(history, list) or len(history) != 3:
                 raise InvalidSpec("A tensor in an inbound node has no valid `keras_history`.")
-            return [TensorRef(str(history[0]), int(history[1]), int(history[2]))]
+            return [_ref(history, "A tensor's `keras_history`")]
         return [ref for value in tree.values() for ref in _keras3_refs(value)]
     if isinstance(tree, list):
         return [ref for value in tree for ref in _keras3_refs(value)]
@@ -487,7 +553,24 @@ def _plain_kwargs(kwargs: Any) -> JSON:
 def _keras2_ref(item: Any, layer: str) -> TensorRef:
     if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
         raise InvalidSpec(f"Layer {layer!r} has a malformed inbound tensor.")
-    return TensorRef(item[0], int(item[1]), int(item[2]))
+    return _ref(item, f"Layer {layer!r}'s inbound tensor")
+
+
+def _ref(item: list[Any], what: str) -> TensorRef:
+    """`[layer, node_index, tensor_index]`: a layer name and two non-negative integers."""
+    layer, node, tensor = item[0], item[1], item[2]
+    if not isinstance(layer, str) or not _index(node) or not _index(tensor):
+        raise InvalidSpec(
+            f"{what} is not [layer name, node index, tensor index]: expected a string and "
+            "two non-negative integers."
+        )
+    return TensorRef(layer, int(node), int(tensor))
+
+
+def _index(value: Any) -> bool:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _keras2_kwargs(node: list[Any]) -> JSON:
@@ -512,7 +595,7 @@ def _endpoints(value: Any, key: str) -> list[TensorRef]:
     for item in value:
         if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], str):
             raise InvalidSpec(f"`{key}` holds a malformed entry.")
-        refs.append(TensorRef(item[0], int(item[1]), int(item[2])))
+        refs.append(_ref(item, f"An entry of `{key}`"))
     return refs
 
 
@@ -525,7 +608,8 @@ def _check_unique(names: list[str], model: str) -> None:
 
 
 def _class_of(item: Any) -> str | None:
-    return item.get("class_name") if isinstance(item, dict) else None
+    """An entry's `class_name` when it is one (a string), else None."""
+    return _text(item.get("class_name")) if isinstance(item, dict) else None
 
 
 def _text(value: Any) -> str | None:
