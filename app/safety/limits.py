@@ -31,6 +31,9 @@ class ReadLimits:
     # HDF5 (legacy files and model.weights.h5):
     max_dataset_bytes: int = 2 * GiB  # declared size of one dataset
     max_dataset_expansion: int = 1000  # declared ÷ stored, beyond `expansion_floor_bytes`
+    # One compressed chunk, inflated whole by any read that touches it. h5py's own chunks are
+    # at most 1 MiB, and no Keras version compresses or chunks its weights at all.
+    max_chunk_bytes: int = 16 * MiB
     max_attribute_bytes: int = 16 * MiB  # declared size of one attribute, before reading it
     max_attribute_items: int = 1_000_000  # elements of one attribute
     max_text_item_bytes: int = 1024  # one item of a list of names (layer_names, weight_names)
