@@ -6,6 +6,8 @@ a megabyte that would make a careless server allocate a gibibyte or more.
     subarray_dtype_spec     an Input whose dtype has a sub-array shape: 8 "elements" of
                             128 MiB each
     npz_bomb                a .npz of about 1 MB whose member inflates to 1 GiB
+    deflated_npz            any header followed by a GiB of zeros (a member that inflates far
+                            past what its header declares)
     npy_header_bomb         a .npy header declaring 2⁴⁰ float32 values, and no data
     chunk_bomb              a legacy .h5 whose Dense kernel is one deflated HDF5 chunk of
                             256 MiB stored in about 1 MB: under the scan's whole-dataset ratio,
@@ -14,6 +16,7 @@ a megabyte that would make a careless server allocate a gibibyte or more.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import shutil
@@ -72,15 +75,25 @@ def npy_header_bomb() -> bytes:
 
 def npz_bomb() -> bytes:
     """x0.npy: a header for 2²⁸ float32 values (1 GiB) and the GiB itself, deflated."""
+    return deflated_npz(npy_header((GiB // 4,)), GiB)
+
+
+def deflated_npz(head: bytes, zeros: int) -> bytes:
+    """A .npz of one member, x0.npy: `head` then `zeros` zero bytes, deflated (by streaming:
+    the member is never whole in memory)."""
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    data = npy_header((GiB // 4,))
-    stored = [deflate.compress(data)]
+    # A sync flush ends the head's blocks on a byte boundary, unfinished: the zeros' own
+    # stream (made once per process) follows as the rest of the same deflate stream.
+    first = deflate.compress(head) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    deflated = first + _deflated_zeros(zeros)
+    return _zip_of_one("x0.npy", deflated, len(head) + zeros, _crc_of(head, zeros))
+
+
+@functools.cache
+def _deflated_zeros(size: int) -> bytes:
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
     block = bytes(1 << 20)
-    for _ in range(GiB >> 20):
-        stored.append(deflate.compress(block))
-    stored.append(deflate.flush())
-    raw = b"".join(stored)
-    return _zip_of_one("x0.npy", raw, len(data) + GiB, _crc_of(data, GiB))
+    return b"".join([*(deflate.compress(block) for _ in range(size >> 20)), deflate.flush()])
 
 
 def _crc_of(head: bytes, zeros: int) -> int:
