@@ -21,6 +21,7 @@ STARTUP_S = 60
 class Server:
     base: str
     pid: int
+    returncode: int | None = None  # how the process ended, once `serving` has stopped it
 
 
 def free_port() -> int:
@@ -30,10 +31,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(data_dir: Path, **settings: str) -> Iterator[Server]:
-    """The server on `data_dir`, with `KEX_<NAME>` settings; stopped on exit."""
+def serving(
+    data_dir: Path, environ: dict[str, str] | None = None, **settings: str
+) -> Iterator[Server]:
+    """The server on `data_dir`, with `KEX_<NAME>` settings (and `environ`); stopped on exit
+    with SIGTERM, as `docker stop` and process managers stop it."""
     port = free_port()
-    env = {**os.environ, "KEX_DATA_DIR": str(data_dir)}
+    env = {**os.environ, **(environ or {}), "KEX_DATA_DIR": str(data_dir)}
     env.update({f"KEX_{name.upper()}": str(value) for name, value in settings.items()})
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -42,12 +46,13 @@ def serving(data_dir: Path, **settings: str) -> Iterator[Server]:
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    server = Server(base, proc.pid)
     try:
         wait_for_health(base, proc)
-        yield Server(base, proc.pid)
+        yield server
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        server.returncode = proc.wait(timeout=30)
         proc.stderr.close()
 
 
