@@ -67,3 +67,17 @@ def wait_for_health(base: str, proc: subprocess.Popen) -> None:
         except httpx2.TransportError:
             time.sleep(0.2)
     raise TimeoutError("the server did not answer /api/v1/health")
+
+
+def memory_kb(pid: int, field: str = "VmRSS") -> int:
+    """A /proc/<pid>/status memory field (VmRSS: now; VmHWM: the peak since the last
+    `reset_peak`), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak(pid: int) -> None:
+    """Start VmHWM again from the current RSS (Linux 4.0+; writing 5 to clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
