@@ -23,6 +23,10 @@ class ReadLimits:
     max_json_bytes: int = 16 * MiB
     max_json_depth: int = 100
     max_json_values: int = 2_000_000  # nodes of an already-parsed spec object
+    # Python objects that parsing would make, estimated from the text before parsing it (at
+    # most 72 bytes a container, 64 a string, 40 any value): 12 MB of `[[]],` made
+    # 376 MB of lists. keras.applications' largest configs estimate at 6.6 MB (NASNetLarge).
+    max_json_objects_bytes: int = 48 * MiB
     # .keras archives: the real (decompressed) size of model.weights.h5, and of any
     # compressed member beyond `expansion_floor_bytes`, at most `max_expansion` × stored.
     max_member_bytes: int = 4 * GiB
