@@ -159,13 +159,22 @@ def chunk_bomb(small_h5: Path, target: Path, side: int = CHUNK_BOMB_SIDE) -> Pat
         layers[0]["config"]["batch_shape"] = [None, side]
         layers[1]["config"]["units"] = side
         h5.attrs["model_config"] = json.dumps(config)
-        group = h5["model_weights/d/sequential/d"]
+        group = h5[_kernel_path(h5["model_weights/d"])].parent
         del group["kernel"]
         kernel = group.create_dataset(
             "kernel", shape=(side, side), dtype="<f4", chunks=(side, side), compression="gzip"
         )
         kernel.id.write_direct_chunk((0, 0), _sparse_deflated(side * side * 4))
     return target
+
+
+def _kernel_path(layer: h5py.Group) -> str:
+    """Where the layer's kernel is: model_weights/d/<the model's name>/d/kernel in Keras 3,
+    whose model name (sequential, sequential_1, ...) depends on what the process built
+    before."""
+    found: list[str] = []
+    layer.visititems(lambda name, obj: found.append(obj.name) if name.endswith("kernel") else None)
+    return found[0]
 
 
 def _sparse_deflated(size: int) -> bytes:
