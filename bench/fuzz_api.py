@@ -63,9 +63,9 @@ def _originals(folder: Path) -> dict[str, bytes]:
 
 
 def _files_for(base: str, originals: dict[str, bytes], seconds: float) -> Outcome:
-    total, started, seed = Outcome(), time.monotonic(), 0
-    while time.monotonic() - started < seconds:
-        part = fuzz_files(base, originals, mutants=MUTANTS, first_seed=seed)
+    total, until, seed = Outcome(), time.monotonic() + seconds, 0
+    while time.monotonic() < until:
+        part = fuzz_files(base, originals, mutants=MUTANTS, first_seed=seed, until=until)
         total.cases += part.cases
         total.statuses.update(part.statuses)
         total.server_errors += part.server_errors

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
@@ -80,13 +80,20 @@ def fuzz_api(base: str, *, examples: int, rounds: int | None = None, seconds: fl
 
 
 def fuzz_files(
-    base: str, originals: dict[str, bytes], *, mutants: int, first_seed: int = 0
+    base: str,
+    originals: dict[str, bytes],
+    *,
+    mutants: int,
+    first_seed: int = 0,
+    until: float = float("inf"),
 ) -> Outcome:
     """`mutants` seeded mutations of each original, uploaded with check=false (the reading,
-    not Keras, is what they test)."""
+    not Keras, is what they test); none sent once `time.monotonic()` passes `until`."""
     outcome = Outcome()
     for name, original in originals.items():
         for seed in range(first_seed, first_seed + mutants):
+            if time.monotonic() > until:
+                return outcome
             data = mutation(original, name.endswith(".keras"), random.Random(f"{name}-{seed}"))
             _upload(base, name, seed, data, outcome)
     return outcome
@@ -128,6 +135,7 @@ def _round(base: str, operation, mode, examples: int, outcome: Outcome) -> None:
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def send(case) -> None:
