@@ -6,11 +6,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx2
 
@@ -39,28 +41,31 @@ def serving(
     port = free_port()
     env = {**os.environ, **(environ or {}), "KEX_DATA_DIR": str(data_dir)}
     env.update({f"KEX_{name.upper()}": str(value) for name, value in settings.items()})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    server = Server(base, proc.pid)
-    try:
-        wait_for_health(base, proc)
-        yield server
-    finally:
-        proc.terminate()
-        server.returncode = proc.wait(timeout=30)
-        proc.stderr.close()
+    # The log goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
+    # full one (64 KiB of log) blocks the server and its children at their next write.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        server = Server(base, proc.pid)
+        try:
+            wait_for_health(base, proc, log)
+            yield server
+        finally:
+            proc.terminate()
+            server.returncode = proc.wait(timeout=30)
 
 
-def wait_for_health(base: str, proc: subprocess.Popen) -> None:
+def wait_for_health(base: str, proc: subprocess.Popen, log: IO[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            log.seek(0)
+            raise RuntimeError(log.read().decode(errors="replace")[-2000:])
         try:
             if httpx2.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                 return
