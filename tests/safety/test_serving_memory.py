@@ -3,13 +3,13 @@ each answered with a 4xx and its code (or a report), never a 5xx, each growing t
 peak resident memory by less than MEMORY_LIMIT_MB (the README's promise), and the server
 still serving afterwards.
 
-The worst cases (tests/support/bombs.py): a 560-byte spec of Dense(50_000_000) →
-BatchNormalization, explained (its breakdown needs no arrays: 450,000,000 parameters) and
+The worst cases (tests/support/bombs.py): a spec of a few hundred bytes, Dense(50_000_000)
+→ BatchNormalization, explained (its breakdown needs no arrays: 450,000,000 parameters) and
 its check refused by the parameter budget; an Input whose dtype has a sub-array shape (8
 values of 128 MiB); a 1 MB .npz that inflates to 1 GiB; a .npy header declaring 2⁴⁰ floats;
 an HDF5 chunk bomb (256 MiB in one deflated chunk). The server has one Keras worker, so that
-a check is really decided on (with
-none, every check is `not_run` before any budget is looked at); no case reaches it.
+a check is really decided on (with none, every check is `not_run` before any budget is
+looked at); no case reaches it.
 """
 
 from __future__ import annotations
