@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     check_max_layers: int = Field(10_000, gt=0, description="Most layers a check runs.")
     check_max_input_elements: int = Field(50_000_000, gt=0, description="At batch 1.")
+    check_max_input_bytes: int = Field(
+        200_000_000, gt=0, description="At batch 1, each Input at its dtype (seeded inputs)."
+    )
 
     read_timeout_s: float = Field(
         60.0,

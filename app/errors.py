@@ -61,6 +61,9 @@ class ExplainerError(Exception):
     status: int = 500
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        # A message may quote a file's own text, and text decoded with surrogateescape can
+        # hold lone surrogates that no UTF-8 answer can carry: shown escaped (`\udc80`).
+        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.message = message
         self.details = details or {}

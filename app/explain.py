@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from app import isolation
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
+from app.analysis.stats import value_blocks
 from app.check.model_read import ModelRead, model_read
 from app.errors import UnreadableFile
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
@@ -35,7 +36,6 @@ from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source, new_report_id
 
 HASH_CHUNK = 1 << 20
-ROWS_PER_READ = 1 << 20  # elements per slice, as the breakdown's statistics read them
 
 
 class Explaining(Protocol):
@@ -183,20 +183,8 @@ def read_task(path: Path, limits: ReadLimits, early: isolation.Early) -> dict[st
 
 
 def _read_rows(values: Any) -> None:
-    shape = tuple(values.shape)
-    if not shape:
-        values[()]
-        return
-    row = max(1, ROWS_PER_READ // max(1, _product(shape[1:])))
-    for start in range(0, shape[0], row):
-        values[start : start + row]
-
-
-def _product(dims: tuple[int, ...]) -> int:
-    total = 1
-    for dim in dims:
-        total *= int(dim)
-    return total
+    for block in value_blocks(tuple(values.shape)):
+        values[block]
 
 
 def file_digest(path: Path) -> tuple[str, int]:

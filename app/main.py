@@ -124,6 +124,7 @@ def check_settings(settings: Settings) -> CheckSettings:
             max_activation_bytes=settings.check_max_activation_bytes,
             max_layers=settings.check_max_layers,
             max_input_elements=settings.check_max_input_elements,
+            max_input_bytes=settings.check_max_input_bytes,
         ),
     )
 

@@ -8,6 +8,8 @@ per-channel arrays.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,17 +22,27 @@ STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large ke
 def weight_stats(values: Any) -> WeightStats | None:
     """min, max, mean, std over the finite values, read slice by slice (float64 sums on
     purpose); NaN and ±Inf counted."""
-    shape = tuple(values.shape)
-    if not shape:
-        return _Sums().add(np.asarray(values[()], dtype=np.float64).reshape(1)).stats()
-    count = int(np.prod(shape))
-    if count == 0:
+    shape = tuple(int(d) for d in values.shape)
+    if math.prod(shape) == 0:
         return None
     sums = _Sums()
-    rows_per_chunk = max(1, STATS_CHUNK // max(1, count // shape[0]))
-    for start in range(0, shape[0], rows_per_chunk):
-        sums.add(np.asarray(values[start : start + rows_per_chunk], dtype=np.float64))
+    for block in value_blocks(shape):
+        sums.add(np.asarray(values[block], dtype=np.float64).reshape(-1))
     return sums.stats()
+
+
+def value_blocks(shape: tuple[int, ...], per_block: int = STATS_CHUNK) -> Iterator[tuple]:
+    """Index tuples that cover an array of `shape` in order, each at most `per_block` values
+    (or one value): whole rows when a row is small, slices of one row when a row alone is
+    larger (a (1, 300_000_000) kernel is never read, or converted to float64, whole)."""
+    if not shape:
+        yield ()
+        return
+    axis = next(a for a in range(len(shape)) if math.prod(shape[a + 1 :]) <= per_block)
+    step = max(1, per_block // max(1, math.prod(shape[axis + 1 :])))
+    for outer in np.ndindex(*shape[:axis]):
+        for start in range(0, shape[axis], step):
+            yield (*outer, slice(start, start + step))
 
 
 class _Sums:

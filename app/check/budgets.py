@@ -14,6 +14,11 @@ Every figure is worked out from shapes alone (nothing is allocated, so a spec of
                       lists them among a Functional's layers, not among a Sequential's).
     layers            leaf layers, nested models' included (= totals.layers)
     input_elements    elements of all model inputs together
+    input_bytes       the same in bytes, each Input at the dtype its seeded values are made in
+                      (its variable dtype): the serving process makes them, so they are
+                      counted in bytes before anything is allocated. A dtype with a sub-array
+                      shape ("(4096,4096)f8") weighs what numpy makes of it: 8 such "elements"
+                      are 1 GiB
 
 A dimension the graph leaves unknown (`None` beyond the batch axis, e.g. a sequence length)
 counts as `unknown_dim`; give it the size the check will feed. Limits arrive as an argument:
@@ -37,7 +42,7 @@ from app.errors import (
     ParameterBudgetExceeded,
     TensorBudgetExceeded,
 )
-from app.graph import LayerNode, ModelGraph, compute_dtype, itemsize
+from app.graph import LayerNode, ModelGraph, compute_dtype, itemsize, variable_dtype
 
 DEFAULT_UNKNOWN_DIM = 32
 GiB = 1 << 30
@@ -52,6 +57,7 @@ class BudgetLimits:
     max_activation_bytes: int
     max_layers: int
     max_input_elements: int
+    max_input_bytes: int
 
 
 # The proposal for `Settings`: every keras.applications model passes at its default input
@@ -64,6 +70,7 @@ DEFAULT_BUDGETS = BudgetLimits(
     max_activation_bytes=4 * GiB,
     max_layers=10_000,
     max_input_elements=50_000_000,
+    max_input_bytes=200_000_000,  # 50 million float32 values
 )
 
 
@@ -88,6 +95,7 @@ class BudgetFigures:
     activation_bytes: int
     layers: int
     input_elements: int
+    input_bytes: int
 
 
 # (figure, limit field, error class), in the order an error class is picked when several fail.
@@ -97,6 +105,7 @@ CHECKS: tuple[tuple[str, str, type[BudgetExceeded]], ...] = (
     ("activation_bytes", "max_activation_bytes", ActivationBudgetExceeded),
     ("layers", "max_layers", LayerBudgetExceeded),
     ("input_elements", "max_input_elements", InputBudgetExceeded),
+    ("input_bytes", "max_input_bytes", InputBudgetExceeded),
 )
 WHAT = {
     "params": "parameters",
@@ -104,6 +113,7 @@ WHAT = {
     "activation_bytes": "bytes of layer outputs at batch 1",
     "layers": "layers",
     "input_elements": "input values at batch 1",
+    "input_bytes": "bytes of input values at batch 1",
 }
 
 
@@ -119,6 +129,7 @@ def measure(graph: ModelGraph, *, unknown_dim: int = DEFAULT_UNKNOWN_DIM) -> Bud
         activation_bytes=sum(t.bytes for t in outputs),
         layers=sum(1 for _, node in graph.walk() if node.inner is None),
         input_elements=sum(math.prod(t.shape) for t in inputs),
+        input_bytes=sum(_seeded_bytes(graph, t) for t in inputs),
     )
 
 
@@ -173,6 +184,12 @@ def _input_tensors(graph: ModelGraph, unknown_dim: int) -> Iterator[TensorSize]:
     for ref in graph.inputs:
         node = graph.layer(ref.layer)
         yield from _tensors(node, node.name, "input", unknown_dim, calls=1)
+
+
+def _seeded_bytes(graph: ModelGraph, tensor: TensorSize) -> int:
+    """An input's bytes at the dtype `app.check.inputs` makes it in (not its compute dtype:
+    a mixed_float16 Input is seeded in float32)."""
+    return math.prod(tensor.shape) * itemsize(variable_dtype(graph.layer(tensor.layer).config))
 
 
 def _tensors(

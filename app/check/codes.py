@@ -35,6 +35,7 @@ CHECK_CODES: dict[str, str] = {
     "busy": "error: the worker pool refused the job (it should not: checks are admitted).",
     "pool-error": "error: the worker pool failed running the check.",
     "reference-failed": "error: our reference forward failed (a bug of ours; logged).",
-    "abandoned": "error: Keras failed, so our side was stopped.",
+    "abandoned": "error: Keras failed, so our side was stopped (and a check whose report "
+    "failed after it started is stopped whole, publishing nothing).",
     "check-failed": "error: the check failed on our side (a bug of ours; logged).",
 }

@@ -3,9 +3,10 @@
 `np.load` allocates whatever a header declares: a 128-byte `.npy` declaring 2⁴⁰ floats asks
 for 8 TiB, and a 1 MB `.npz` whose members inflate to 1 GiB is inflated before any shape is
 seen. Here every array's header is read first — its dtype must be a plain number type (no
-Python objects, no structured or sub-array dtypes) and its declared values within
-MAX_ARRAY_VALUES, all arrays together within MAX_TOTAL_VALUES — and only then is the array
-read, which reads exactly the bytes that header declared, so decompression is capped too.
+Python objects, no structured or sub-array dtypes, at most 8 bytes a value, so that values
+bound bytes) and its declared values within MAX_ARRAY_VALUES, all arrays together within
+MAX_TOTAL_VALUES — and only then is the array read, which reads exactly the bytes that
+header declared, so decompression is capped too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.errors import InvalidRequest
 MAX_ARRAY_VALUES = 16 << 20  # one model input (the same cap `caller_inputs` applies)
 MAX_TOTAL_VALUES = 64 << 20  # every array of an .npz together
 MAX_MEMBERS = 64
+MAX_ITEMSIZE = 8  # float64 and int64; a long double (float128) is no Keras dtype
 MAX_HEADER_BYTES = 10_000  # numpy's own default limit for a header
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -95,8 +97,10 @@ def _allowed(header: tuple[tuple[int, ...], np.dtype], what: str) -> int:
     shape, dtype = header
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
         raise InvalidRequest(f"{what} has the dtype {dtype}; send plain numbers.")
-    if dtype.kind not in "biuf" or dtype.itemsize == 0:
-        raise InvalidRequest(f"{what} has the dtype {dtype}; send integers or floats.")
+    if dtype.kind not in "biuf" or not 0 < dtype.itemsize <= MAX_ITEMSIZE:
+        raise InvalidRequest(
+            f"{what} has the dtype {dtype}; send integers or floats of at most 64 bits."
+        )
     values = math.prod(shape)
     if values > MAX_ARRAY_VALUES:
         raise InvalidRequest(

@@ -148,11 +148,18 @@ def _run_sides(
     try:
         notes: list[str] = []
         request, blocked = _keras_request(check, notes)
-        if _waits_for_reference(check) and not _wait_for(process, "prepared", deadline):
+        abandoned = _abandoned(check)
+        if _waits_for_reference(check) and not _wait_for(
+            process, "prepared", deadline, abandon_if=abandoned
+        ):
             return _Sides(_reference_result(check, process), None, notes)
-        future = None if request is None else _submit(pool, request, check, publish)
-        _wait_for(process, "done", deadline, abandon_if=_keras_failed_hard(future))
+        future = None if request is None or abandoned() else _submit(pool, request, check, publish)
+        keras_failed = _keras_failed_hard(future)
+        _wait_for(process, "done", deadline, abandon_if=lambda: abandoned() or keras_failed())
         reference = _reference_result(check, process)
+        if abandoned() and future is not None:
+            future.cancel()  # still queued: it never runs; running: the pool kills it
+            return _Sides(reference, None, notes)
         keras = future.result() if future is not None else None
         return _Sides(reference, keras, notes, blocked)
     finally:
@@ -162,11 +169,17 @@ def _run_sides(
 def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> Future:
     """The Keras side's future; a pool that refuses it gives a future already failed."""
     try:
-        return pool.submit(request, _relay(check, publish))
+        return pool.submit(request, _relay(check, publish), cancelled=_abandoned(check))
     except Busy as exc:
         refused: Future = Future()
         refused.set_result(failure("error", "busy", exc.message))
         return refused
+
+
+def _abandoned(check: Check) -> Callable[[], bool]:
+    """True once the report failed after its check started (a file refused by the full
+    reading, a store error): nothing will ever show this check, so its processes stop."""
+    return lambda: check.abandoned
 
 
 def _keras_failed_hard(future: Future | None) -> Callable[[], bool]:

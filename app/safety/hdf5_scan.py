@@ -11,8 +11,12 @@ root, over every link of every group:
     data types   datasets hold numbers (bfloat16 as Keras writes it included); attributes
                  hold numbers or strings (`UnsupportedDataType`)
     sizes        a dataset declares at most the cap, and not far more than it stores
-                 (`ShapeBomb`); an attribute's size is read from its header, before its
-                 value (`OversizedAttribute`)
+                 (`ShapeBomb`); a compressed chunk inflates to at most its cap
+                 (`DecompressionBomb`: reading any value of a chunk inflates all of it, so
+                 a chunk bomb within the whole-dataset ratio would still cost a chunk's
+                 size per read, found here rather than by the statistics' reads after
+                 the check has started); an attribute's size is read from its header,
+                 before its value (`OversizedAttribute`)
 
 Variable-length string attributes need more than their header: each item refers to an object
 in the file's global heap, and nothing stops a crafted file from pointing every item at the
@@ -38,6 +42,7 @@ import numpy as np
 from h5py import h5a, h5d, h5o, h5t, h5z
 
 from app.errors import (
+    DecompressionBomb,
     ExternalStorage,
     MalformedModel,
     OversizedAttribute,
@@ -178,6 +183,7 @@ def _check_dataset(dataset: Any, limits: ReadLimits) -> None:
     _check_filters(dataset, plist)
     _check_dtype(dataset)
     _check_declared_size(dataset, limits)
+    _check_chunk_size(dataset, plist, limits)
 
 
 def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
@@ -231,6 +237,19 @@ def _check_declared_size(dataset: h5py.Dataset, limits: ReadLimits) -> None:
             f"The weight {_where(dataset)} declares shape {tuple(shape)} ({declared:,} bytes) "
             f"but stores {stored:,} bytes; it is refused as a shape bomb.",
             details={"object": _where(dataset), "bytes": declared, "stored": stored},
+        )
+
+
+def _check_chunk_size(dataset: h5py.Dataset, plist: Any, limits: ReadLimits) -> None:
+    """A filtered chunk's inflated size, from the chunk shape alone (metadata)."""
+    if plist.get_layout() != h5d.CHUNKED or plist.get_nfilters() == 0:
+        return
+    chunk_bytes = math.prod(plist.get_chunk()) * dataset.dtype.itemsize
+    if chunk_bytes > limits.max_chunk_bytes:
+        raise DecompressionBomb(
+            f"The weight {_where(dataset)} is stored in compressed chunks of {chunk_bytes:,} "
+            f"bytes each; the explainer inflates at most {limits.max_chunk_bytes:,} at a time.",
+            details={"object": _where(dataset), "chunk_bytes": chunk_bytes},
         )
 
 

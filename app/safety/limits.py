@@ -23,6 +23,10 @@ class ReadLimits:
     max_json_bytes: int = 16 * MiB
     max_json_depth: int = 100
     max_json_values: int = 2_000_000  # nodes of an already-parsed spec object
+    # Python objects that parsing would make, estimated from the text before parsing it (at
+    # most 72 bytes a container, 64 a string, 40 any value): 12 MB of `[[]],` made
+    # 376 MB of lists. keras.applications' largest configs estimate at 6.6 MB (NASNetLarge).
+    max_json_objects_bytes: int = 48 * MiB
     # .keras archives: the real (decompressed) size of model.weights.h5, and of any
     # compressed member beyond `expansion_floor_bytes`, at most `max_expansion` × stored.
     max_member_bytes: int = 4 * GiB
@@ -31,6 +35,9 @@ class ReadLimits:
     # HDF5 (legacy files and model.weights.h5):
     max_dataset_bytes: int = 2 * GiB  # declared size of one dataset
     max_dataset_expansion: int = 1000  # declared ÷ stored, beyond `expansion_floor_bytes`
+    # One compressed chunk, inflated whole by any read that touches it. h5py's own chunks are
+    # at most 1 MiB, and no Keras version compresses or chunks its weights at all.
+    max_chunk_bytes: int = 16 * MiB
     max_attribute_bytes: int = 16 * MiB  # declared size of one attribute, before reading it
     max_attribute_items: int = 1_000_000  # elements of one attribute
     max_text_item_bytes: int = 1024  # one item of a list of names (layer_names, weight_names)

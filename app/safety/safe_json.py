@@ -4,6 +4,9 @@
     size      checked before decoding (`JsonTooLarge`)
     depth     checked on the text before the parser sees it, so `json.loads` never recurses
               into hostile nesting (`JsonTooDeep`)
+    memory    the Python objects parsing would make, estimated from the text's containers,
+              strings and commas before parsing, within `max_json_objects_bytes`
+              (`JsonTooLarge`): a 16 MiB text could otherwise become half a gigabyte
     keys      a key given twice in one object is refused (`DuplicateKeys`): parsers disagree
               on which value wins, so our reading and Keras' could differ
     numbers   NaN, Infinity, floats that overflow to infinity, and integers longer than any
@@ -36,6 +39,7 @@ from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 OPENING = np.frombuffer(b"[{", dtype=np.uint8)
+DEPTH_BLOCK = 1 << 20  # brackets per block of the depth count
 MAX_DIGITS = 40  # seeds and shared_object_ids have at most 20 digits, floats 17
 LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 SyntaxErrorClass = type[ExplainerError]
@@ -50,7 +54,7 @@ def load_json(
 ) -> Any:
     """Parse `data` under the caps; `what` names it in messages ("The spec", ...)."""
     text = _as_text(data, what, syntax_error, limits)
-    _check_skeleton(_skeleton(text), what, limits.max_json_depth)
+    _check_skeleton(_skeleton(text), what, limits)
     try:
         return json.loads(
             text,
@@ -128,21 +132,41 @@ def max_depth(text: str) -> int:
 
 def _bracket_depth(skeleton: str) -> int:
     """Linear and without recursion: every character but brackets is dropped from the
-    skeleton, and the running depth is a cumulative sum over what remains."""
+    skeleton, and the running depth is a cumulative sum over what remains, taken a block at a
+    time (arrays of a few MB, however many brackets)."""
     brackets = NOT_BRACKET.sub("", skeleton)
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
-    steps = np.where(np.isin(codes, OPENING), np.int8(1), np.int8(-1))
-    return int(np.cumsum(steps, dtype=np.int32).max())
+    deepest = level = 0
+    for start in range(0, len(brackets), DEPTH_BLOCK):
+        codes = np.frombuffer(brackets[start : start + DEPTH_BLOCK].encode("ascii"), np.uint8)
+        steps = np.where((codes == OPENING[0]) | (codes == OPENING[1]), np.int8(1), np.int8(-1))
+        running = np.cumsum(steps, dtype=np.int32) + level
+        deepest, level = max(deepest, int(running.max())), int(running[-1])
+    return deepest
 
 
-def _check_skeleton(skeleton: str, what: str, depth_limit: int) -> None:
-    """Depth, and integers too long to convert in linear time, before `json.loads` runs."""
-    if _bracket_depth(skeleton) > depth_limit:
-        raise _too_deep(what, depth_limit)
+def _check_skeleton(skeleton: str, what: str, limits: ReadLimits) -> None:
+    """Depth, the memory parsing would take, and integers too long to convert in linear time,
+    before `json.loads` runs."""
+    estimate = parsed_bytes(skeleton)
+    if estimate > limits.max_json_objects_bytes:
+        raise JsonTooLarge(
+            f"{what} would take about {estimate:,} bytes of memory once parsed; the explainer "
+            f"parses at most {limits.max_json_objects_bytes:,} (Keras configs take far less).",
+            details={"estimate": estimate, "limit": limits.max_json_objects_bytes},
+        )
+    if _bracket_depth(skeleton) > limits.max_json_depth:
+        raise _too_deep(what, limits.max_json_depth)
     if LONG_NUMBER.search(skeleton):
         raise _Refused("number", f"a number of more than {MAX_DIGITS} digits").error(what)
+
+
+def parsed_bytes(skeleton: str) -> int:
+    """An upper estimate of the memory `json.loads` takes for this skeleton (strings emptied):
+    CPython's empty list or dict, a short string, and for every value a float and its slot in
+    its parent (with the list's over-allocation)."""
+    containers = skeleton.count("[") + skeleton.count("{")
+    strings = skeleton.count('""')
+    return 72 * containers + 64 * strings + 40 * (skeleton.count(",") + 1)
 
 
 def _too_deep(what: str, limit: int) -> JsonTooDeep:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import tracemalloc
 import zipfile
 
@@ -11,6 +12,8 @@ import pytest
 
 from app.check.input_files import MAX_ARRAY_VALUES, read_input_file
 from app.errors import InvalidRequest
+from tests.support.bombs import GiB, deflated_npz
+from tests.support.bombs import npy_header as declared_header
 
 
 def npy_bytes(shape: tuple[int, ...], descr: str = "<f4", data: bytes = b"") -> bytes:
@@ -62,6 +65,22 @@ def test_an_npz_that_inflates_to_a_gibibyte_is_refused_unread(tmp_path):
     assert peak < 4 << 20
 
 
+def test_an_npz_member_inflating_past_its_header_is_read_only_as_far_as_declared(tmp_path):
+    """Four float32 values declared, then a GiB of zeros in the same deflated member: the read
+    inflates the 16 bytes the header declares (and a buffer), never the GiB."""
+    path = tmp_path / "x.npz"
+    path.write_bytes(deflated_npz(declared_header((4,)) + bytes(16), GiB))
+    tracemalloc.start()
+    started = time.perf_counter()
+    arrays = read_input_file(path)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.array_equal(arrays["x0"], np.zeros(4, np.float32))
+    assert peak < 4 << 20
+    assert elapsed < 1.0  # inflating the GiB takes seconds
+
+
 def test_npz_members_together_over_the_total_cap_are_refused(tmp_path):
     each = npy_bytes((MAX_ARRAY_VALUES,))
     message = refused(tmp_path, npz_of({f"x{i}.npy": each for i in range(5)}), "x.npz")
@@ -74,6 +93,7 @@ def test_npz_members_together_over_the_total_cap_are_refused(tmp_path):
         ("|V0", "integers or floats"),  # a void dtype weighs nothing
         ("<U3", "integers or floats"),
         ("<c8", "integers or floats"),
+        ("<f16", "at most 64 bits"),  # long double: 16 bytes a value
         ([("a", "<f4")], "plain numbers"),  # structured
         ("(1048576,)<f4", "plain numbers"),  # sub-array: 8 "elements" of 4 MiB each
     ],

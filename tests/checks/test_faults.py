@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from app.errors import UnreadableFile
 from tests.support.api import finished, make_client
 from tests.support.models import SEED_INPUT, seed_spec, slow_model
 
@@ -99,3 +100,27 @@ def test_worker_over_its_memory_ceiling_ends_the_check_in_error(tmp_path, slow_f
         report = post_file(client, slow_file, wait="true").json()
         check = report["check"]
         assert (check["status"], check["code"]) == ("error", "memory-exceeded"), check
+
+
+@pytest.mark.slow  # a pool of its own, warmed before the upload: about a minute
+def test_a_check_whose_report_failed_stops_its_keras_worker_at_once(
+    tmp_path, slow_file, monkeypatch
+):
+    """The check starts as soon as the model is read; when the report then fails (here its
+    statistics, as a file refused by the full reading would), nothing will ever show the
+    check, so its Keras job and reference process are stopped, not left to run their ~30 s."""
+
+    def refused(self):
+        time.sleep(5)  # the Keras job is running by then
+        raise UnreadableFile("The file could not be read.")
+
+    monkeypatch.setattr("app.explain._InChild.report", refused)
+    with make_client(tmp_path, workers=1, spare_workers=0) as client:
+        assert client.app.state.pool.wait_ready(WAIT_S)  # the job runs, not waits for a worker
+        response = post_file(client, slow_file)
+        answered = time.monotonic()
+        assert (response.status_code, response.json()["code"]) == (400, "unreadable-file")
+        wait_until(lambda: client.app.state.reports.checks.active() == 0, timeout_s=60)
+        assert time.monotonic() - answered < 5
+        wait_until(lambda: client.app.state.pool.state()["busy"] == 0, timeout_s=5)
+        assert list(client.app.state.work_dir.glob("check-*")) == []

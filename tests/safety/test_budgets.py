@@ -25,6 +25,7 @@ from app.errors import (
     TensorBudgetExceeded,
 )
 from app.formats import read_spec
+from tests.support.bombs import subarray_dtype_spec
 from tests.support.kerasref import keras
 from tests.support.models import layers
 
@@ -58,7 +59,7 @@ def test_measure_tiny_model_by_hand():
     assert figures.activation_bytes == (4 + 3 + 2) * 4
     kernel = f"{model.layers[0].name}/kernel"
     assert figures.largest_tensor == TensorSize(kernel, "weight", (4, 3), 48)
-    assert (figures.layers, figures.input_elements) == (2, 4)
+    assert (figures.layers, figures.input_elements, figures.input_bytes) == (2, 4, 16)
 
 
 def test_measure_functional_counts_the_input_once_like_sequential():
@@ -82,6 +83,28 @@ def test_measure_mixed_precision_outputs_at_their_compute_dtype():
     figures = measure(resolved_spec(model.to_json()))
     assert figures.activation_bytes == 4 * 4 + 3 * 2  # float32 input, float16 Dense output
     assert figures.weight_bytes == 15 * 4  # variables stay float32
+
+
+def test_measure_counts_inputs_in_bytes_at_their_dtype():
+    """Input((4,), float64) and Input((2,), mixed_float16, seeded in float32): 4·8 + 2·4."""
+    a = keras.Input((4,), dtype="float64", name="a")
+    b = keras.Input((2,), name="b")
+    joined = layers.Concatenate()([layers.Dense(2)(a), b])
+    spec = json.loads(keras.Model([a, b], joined).to_json())
+    [b_entry] = [e for e in spec["config"]["layers"] if e["config"]["name"] == "b"]
+    b_entry["config"]["dtype"] = "mixed_float16"
+    figures = measure(resolved_spec(spec))
+    assert (figures.input_elements, figures.input_bytes) == (6, 4 * 8 + 2 * 4)
+
+
+def test_check_budgets_refuses_a_subarray_dtype_input_by_its_bytes():
+    """8 "elements" of dtype (4096,4096)f8 are 8 × 128 MiB = 1 GiB of seeded input."""
+    graph = resolved_spec(subarray_dtype_spec())
+    with pytest.raises(InputBudgetExceeded) as info:
+        check_budgets(graph, DEFAULT_BUDGETS)
+    assert info.value.details["figures"]["input_elements"] == 8
+    assert info.value.details["figures"]["input_bytes"] == 8 * 4096 * 4096 * 8 == 1 << 30
+    assert "input_bytes" in info.value.details["exceeded"]
 
 
 def test_check_budgets_explains_then_refuses_ten_billion_parameters():
@@ -122,6 +145,7 @@ def test_check_budgets_refuses_activation_bomb_with_no_parameters():
         ({"max_tensor_bytes": 47}, TensorBudgetExceeded, "largest_tensor_bytes"),
         ({"max_layers": 1}, LayerBudgetExceeded, "layers"),
         ({"max_input_elements": 3}, InputBudgetExceeded, "input_elements"),
+        ({"max_input_bytes": 15}, InputBudgetExceeded, "input_bytes"),
         ({"max_activation_bytes": 35}, ActivationBudgetExceeded, "activation_bytes"),
         ({"max_params": 22}, ParameterBudgetExceeded, "params"),
     ],
@@ -142,7 +166,7 @@ def test_check_budgets_passes_at_the_limits_exactly():
     )
     exact = BudgetLimits(
         max_params=23, max_tensor_bytes=48, max_activation_bytes=36, max_layers=2,
-        max_input_elements=4,
+        max_input_elements=4, max_input_bytes=16,
     )  # fmt: skip
     assert check_budgets(graph, exact).params == 23
 

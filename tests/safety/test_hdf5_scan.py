@@ -18,6 +18,7 @@ import pytest
 from h5py import h5d, h5p, h5s, h5t, h5z
 
 from app.errors import (
+    DecompressionBomb,
     ExternalStorage,
     OversizedAttribute,
     ShapeBomb,
@@ -120,6 +121,14 @@ def shape_bomb_by_ratio(h5, group, folder):
     group.create_dataset("evil", shape=(20_000, 20_000), dtype="f4", chunks=(1000, 1000))
 
 
+def chunk_bomb(h5, group, folder):
+    """One deflated chunk of 64 MiB, never written (so it stores nothing): refused from the
+    chunk shape, whatever the whole dataset's ratio."""
+    group.create_dataset(
+        "evil", shape=(4096, 4096), dtype="f4", chunks=(4096, 4096), compression="gzip"
+    )
+
+
 def long_name_in_list(h5, group, folder):
     group.attrs["weight_names"] = ["x" * 2000, "y"]
 
@@ -138,6 +147,7 @@ CHANGES = {
     "shape-bomb-over-cap": (shape_bomb_over_cap, ShapeBomb),
     "shape-bomb-by-ratio": (shape_bomb_by_ratio, ShapeBomb),
     "long-name-in-list": (long_name_in_list, OversizedAttribute),
+    "chunk-bomb": (chunk_bomb, DecompressionBomb),
 }
 
 

@@ -126,3 +126,12 @@ def test_read_copied_keras_file_without_its_extension_still_reads(saved, tmp_pat
     shutil.copyfile(saved.keras_path, tmp_path / "model.bin")
     with read_model(tmp_path / "model.bin") as loaded:
         assert loaded.format == "keras_v3"
+
+
+def test_an_error_quoting_undecodable_text_has_a_utf8_message():
+    """Found by bench/fuzz_api.py (a mutant of a legacy .h5, seed 1032): a byte 0x80 in the
+    config's class name reached the message as a lone surrogate (text decoded with
+    surrogateescape), which no JSON answer can encode: a 500. It is shown escaped."""
+    error = MalformedModel("The top-level object is a `Sequentia\udc80`, not a model.")
+    assert error.message == "The top-level object is a `Sequentia\\udc80`, not a model."
+    error.message.encode("utf-8")

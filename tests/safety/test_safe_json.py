@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 
 import pytest
 
@@ -17,8 +18,8 @@ from app.errors import (
     MalformedModel,
 )
 from app.formats import read_model, read_spec
-from app.safety.limits import ReadLimits
-from app.safety.safe_json import check_parsed, load_json, max_depth
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
+from app.safety.safe_json import STRING, check_parsed, load_json, max_depth, parsed_bytes
 from tests.support.hostile import FORMATS, save_base, with_member
 
 
@@ -169,3 +170,36 @@ def test_load_json_is_linear_on_a_large_config():
     started = time.perf_counter()
     assert load_json(text, what="The spec") == config
     assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("item", "per_item"),
+    [("[]", 72 + 40), ('""', 64 + 40), ("0.5", 40), ("{}", 72 + 40)],
+)
+def test_parsed_bytes_estimates_each_kind_of_value(item, per_item):
+    text = "[" + ",".join([item] * 1000) + "]"
+    assert parsed_bytes(text) == 72 + 1000 * per_item  # the outer list, then the items
+
+
+def test_parsed_bytes_is_an_upper_bound_of_what_parsing_takes():
+    for item in ("[]", '"ab"', "0.5", "{}", '{"a": [1, 2]}'):
+        text = "[" + ",".join([item] * 100_000) + "]"
+        tracemalloc.start()
+        parsed = json.loads(text)
+        taken = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        del parsed
+        assert taken <= parsed_bytes(STRING.sub('""', text)), item
+
+
+def test_load_json_refuses_text_that_would_parse_into_too_many_objects_before_parsing():
+    """12 MB of `[[]],` parsed into 376 MB of lists in the server; refused from its text."""
+    text = "[" + ",".join(["[[]]"] * 2_000_000) + "]"
+    tracemalloc.start()
+    with pytest.raises(JsonTooLarge) as refused:
+        load_json(text, what="The request body")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert refused.value.details["estimate"] > DEFAULT_LIMITS.max_json_objects_bytes
+    assert (refused.value.code, refused.value.status) == ("json-too-large", 413)
+    assert peak < 2 * len(text)  # the skeleton, never the lists

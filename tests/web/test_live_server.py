@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from pathlib import Path
@@ -100,3 +101,16 @@ def test_serve_refuses_a_declared_length_over_the_cap_at_once(server):
 def test_serve_process_maps_no_tensorflow_library(server):
     maps = Path(f"/proc/{server.pid}/maps").read_text()
     assert "tensorflow" not in maps
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_serve_stopped_by_sigterm_leaves_nothing_in_the_temp_folder(tmp_path, workers):
+    """multiprocessing's pymp-* folder (the fork server's socket) and the workers' folders go
+    with the server: uvicorn ends a SIGTERM by raising the signal again, which used to kill
+    the process before Python's exit handlers ran, leaving one pymp-* folder per stop."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    with serving(tmp_path / "data", environ={"TMPDIR": str(temp)}, workers=workers) as live:
+        assert any(p.name.startswith("pymp-") for p in temp.iterdir())  # the test can fail
+    assert live.returncode == 128 + signal.SIGTERM
+    assert sorted(p.name for p in temp.iterdir()) == []

@@ -56,6 +56,7 @@ class _Job:
     on_progress: ProgressCallback | None
     timeout_s: float
     max_rss_bytes: int | None
+    cancelled: Callable[[], bool] | None = None  # true once nobody wants the answer
 
 
 class WorkerPool:
@@ -111,14 +112,17 @@ class WorkerPool:
         *,
         timeout_s: float | None = None,
         max_rss_bytes: int | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Future:
-        """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's."""
+        """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's.
+        Once `cancelled()` is true, the job's worker is killed (its answer is `abandoned`)."""
         job = _Job(
             request,
             Future(),
             on_progress,
             timeout_s or self.timeout_s,
             max_rss_bytes or self.max_rss_bytes,
+            cancelled,
         )
         with self._lock:
             refusal = self._refusal_locked()
@@ -310,6 +314,8 @@ def _watch(worker: WorkerProcess, job: _Job) -> bool:
             return True
         if time.monotonic() > deadline:
             worker.kill("timeout")
+        elif job.cancelled is not None and job.cancelled():
+            worker.kill("abandoned")
         elif job.max_rss_bytes and (worker.rss_bytes() or 0) > job.max_rss_bytes:
             worker.kill("memory-exceeded")
         elif event is EOF:
@@ -341,6 +347,8 @@ def _outcome(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> JobResu
         )
     if reason == "stopped":
         return _stopped_result()
+    if reason == "abandoned":
+        return failure("error", "abandoned", "Nobody waits for this check any more; stopped.")
     try:
         return read_result(job.request.job_dir, max_output_bytes, max_output_bytes)
     except InvalidResult as exc:
