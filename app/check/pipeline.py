@@ -293,8 +293,7 @@ def _running(check: Check, stage: str, done: int, total: int) -> CheckReport:
 
 
 def _reference_side(folder: Path, reference: ReferenceResult) -> Side:
-    layers = {name: keras_side.mapped(folder, paths) for name, paths in reference.layers.items()}
-    return Side(layers, keras_side.mapped(folder, reference.outputs))
+    return keras_side.mapped_side(folder, reference.layers, reference.outputs)
 
 
 def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:
