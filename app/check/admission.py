@@ -25,8 +25,8 @@ from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
 from app.check.folder import CheckFolder
-from app.check.inputs import caller_inputs, read_caller_arrays
-from app.check.keras import write_arrays
+from app.check.inputs import BATCH_SIZE, caller_inputs, read_caller_arrays
+from app.check.keras import OutputCaps, write_arrays
 from app.check.model_read import ModelRead
 from app.check.pipeline import Check
 from app.check.runner import CheckRunner
@@ -149,6 +149,7 @@ class Admission:
             tolerance=settings.tolerance,
             timeout_s=settings.timeout_s,
             inputs=inputs,
+            caps=output_caps(settings.budgets, inputs.batch_size if inputs else BATCH_SIZE),
         )
 
 
@@ -184,6 +185,17 @@ def enforce_budgets(figures: BudgetFigures, limits: BudgetLimits) -> None:
     except BudgetExceeded as exc:
         exc.message += " Send check=false for the breakdown alone."
         raise
+
+
+def output_caps(limits: BudgetLimits, batch: int) -> OutputCaps:
+    """What a check admitted under `limits` may write, per side, at its batch: one layer
+    output at most the tensor budget, all of them together at most the activation budget,
+    each times the batch (the budgets are per sample). So a check the budgets admit never
+    ends on a result cap: the caps are the budgets, at the batch the check runs."""
+    return OutputCaps(
+        max_file_bytes=limits.max_tensor_bytes * batch,
+        max_total_bytes=limits.max_activation_bytes * batch,
+    )
 
 
 def _caller_inputs(

@@ -81,6 +81,19 @@ def test_read_result_rejects_oversized_output(tmp_path):
         read_result(tmp_path, 1000, MB)
 
 
+def test_read_result_caps_array_bytes_not_the_npy_header(tmp_path):
+    """A cap is what the budgets admit of a layer's output: 1000 float32 values are 4000
+    bytes, in a file of 4128 with its header."""
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.zeros(1000, "float32"))
+    _result(tmp_path, ["outputs/0.npy"], [[1000]])
+    assert (tmp_path / "outputs" / "0.npy").stat().st_size > 4000
+
+    assert read_result(tmp_path, 4000, 4000).status == "ok"
+    with pytest.raises(InvalidResult, match="larger than 3999 bytes together"):
+        read_result(tmp_path, 4000, 3999)
+
+
 def test_read_result_rejects_wrong_declared_shape(tmp_path):
     (tmp_path / "outputs").mkdir()
     np.save(tmp_path / "outputs" / "0.npy", np.zeros((2, 3), "float32"))
