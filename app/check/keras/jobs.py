@@ -32,6 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 RESULT_NAME = "result.json"
 OUTPUTS_DIR = "outputs"
 MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
+# A worker holds every output it is asked for at once, and Keras about three times that at
+# the end of a run (its tensors, the NumPy copies, the run's own). Asked for in groups of
+# 512 MiB, a 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224,
+# batch 2: 284 MiB, one group).
+GROUP_BYTES = 512 << 20
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
 NPY_HEADER_ALLOWANCE = 1 << 16
@@ -76,6 +81,13 @@ class JobRequest(_Strict):
     weights_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
+    group_bytes: int = Field(
+        default=GROUP_BYTES,
+        gt=0,
+        description="The most layer-output bytes Keras is asked for at once: the outputs "
+        "are asked for in groups of about this size, one run per group, each written and "
+        "dropped before the next.",
+    )
 
     @model_validator(mode="after")
     def _paths_inside_job_dir(self) -> JobRequest:
