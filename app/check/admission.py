@@ -178,12 +178,28 @@ def refused_check(refusals: list[Refusal]) -> CheckReport:
     )
 
 
+# What to do about each budget. Layer outputs and inputs scale with the input size the model
+# declares (the figures are per sample); parameters and layers do not.
+_SMALLER_INPUT = (
+    " Save the model with a smaller input size to check it (these figures are for one "
+    "sample at the input shape it declares), or send check=false for the breakdown alone."
+)
+WAY_OUT = {
+    "activation-budget-exceeded": _SMALLER_INPUT,
+    "tensor-budget-exceeded": _SMALLER_INPUT,
+    "input-budget-exceeded": _SMALLER_INPUT,
+}
+CHECK_FALSE = " Send check=false for the breakdown alone."
+
+
 def enforce_budgets(figures: BudgetFigures, limits: BudgetLimits) -> None:
-    """Raise the 422 of the first budget over its limit, with the figures and a way out."""
+    """Raise the 422 of the first budget over its limit, with the figures and a way out,
+    before anything runs: a check these budgets admit never ends on a result cap (its caps
+    are the budgets at its batch, `output_caps`)."""
     try:
         check_figures(figures, limits)
     except BudgetExceeded as exc:
-        exc.message += " Send check=false for the breakdown alone."
+        exc.message += WAY_OUT.get(exc.code, CHECK_FALSE)
         raise
 
 

@@ -75,6 +75,19 @@ def client(tmp_path_factory, warm_pool):
         yield client
 
 
+def test_check_over_the_tensor_budget_is_refused_before_it_starts_saying_what_to_do(client):
+    """UpSampling2D(129) of 64 × 64 × 4: 8,256² × 4 × 4 = 1,090,584,576 bytes per sample,
+    over the 1 GiB tensor budget: 422 before any worker is asked, with a way out."""
+    spec = keras.Sequential([keras.Input((64, 64, 4)), layers.UpSampling2D(size=129)]).to_json()
+    response = client.post("/api/v1/reports", json={"spec": spec})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "tensor-budget-exceeded"
+    assert body["details"]["figures"]["largest_tensor"]["bytes"] == 1_090_584_576
+    assert body["details"]["limits"]["max_tensor_bytes"] == GiB
+    assert "smaller input size" in body["message"] and "check=false" in body["message"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["ResNet50", "MobileNetV2"])
 def test_check_of_an_application_at_its_default_size_passes(client, tmp_path, architecture):
