@@ -25,8 +25,8 @@ from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
 from app.check.folder import CheckFolder
-from app.check.inputs import caller_inputs, read_caller_arrays
-from app.check.keras import write_arrays
+from app.check.inputs import BATCH_SIZE, caller_inputs, read_caller_arrays
+from app.check.keras import OutputCaps, write_arrays
 from app.check.model_read import ModelRead
 from app.check.pipeline import Check
 from app.check.runner import CheckRunner
@@ -149,6 +149,7 @@ class Admission:
             tolerance=settings.tolerance,
             timeout_s=settings.timeout_s,
             inputs=inputs,
+            caps=output_caps(settings.budgets, inputs.batch_size if inputs else BATCH_SIZE),
         )
 
 
@@ -177,13 +178,40 @@ def refused_check(refusals: list[Refusal]) -> CheckReport:
     )
 
 
+# What to do about each budget. Layer outputs and inputs scale with the input size the model
+# declares (the figures are per sample); parameters and layers do not.
+_SMALLER_INPUT = (
+    " Save the model with a smaller input size to check it (these figures are for one "
+    "sample at the input shape it declares), or send check=false for the breakdown alone."
+)
+WAY_OUT = {
+    "activation-budget-exceeded": _SMALLER_INPUT,
+    "tensor-budget-exceeded": _SMALLER_INPUT,
+    "input-budget-exceeded": _SMALLER_INPUT,
+}
+CHECK_FALSE = " Send check=false for the breakdown alone."
+
+
 def enforce_budgets(figures: BudgetFigures, limits: BudgetLimits) -> None:
-    """Raise the 422 of the first budget over its limit, with the figures and a way out."""
+    """Raise the 422 of the first budget over its limit, with the figures and a way out,
+    before anything runs: a check these budgets admit never ends on a result cap (its caps
+    are the budgets at its batch, `output_caps`)."""
     try:
         check_figures(figures, limits)
     except BudgetExceeded as exc:
-        exc.message += " Send check=false for the breakdown alone."
+        exc.message += WAY_OUT.get(exc.code, CHECK_FALSE)
         raise
+
+
+def output_caps(limits: BudgetLimits, batch: int) -> OutputCaps:
+    """What a check admitted under `limits` may write, per side, at its batch: one layer
+    output at most the tensor budget, all of them together at most the activation budget,
+    each times the batch (the budgets are per sample). So a check the budgets admit never
+    ends on a result cap: the caps are the budgets, at the batch the check runs."""
+    return OutputCaps(
+        max_file_bytes=limits.max_tensor_bytes * batch,
+        max_total_bytes=limits.max_activation_bytes * batch,
+    )
 
 
 def _caller_inputs(

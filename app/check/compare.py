@@ -15,7 +15,7 @@ not is the first divergence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +53,12 @@ def compared_model(graph: ModelGraph) -> ComparedModel:
 
 @dataclass
 class Side:
-    """One side's outputs: per layer name, every call's tensors in order; the model outputs."""
+    """One side's outputs: per layer name, every call's tensors in order; the model outputs.
+    In a check both are memory-mapped on demand (app.check.keras_side.mapped_side): the
+    comparison asks for one layer at a time and drops it before the next."""
 
-    layers: dict[str, list[np.ndarray]]
-    outputs: list[np.ndarray]
+    layers: Mapping[str, list[np.ndarray]]
+    outputs: Sequence[np.ndarray]
 
 
 @dataclass
@@ -127,8 +129,8 @@ def _nonfinite_chunk_errors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]
 def _compare_layer(
     name: str,
     class_name: str,
-    ours: dict[str, list[np.ndarray]],
-    keras: dict[str, list[np.ndarray]],
+    ours: Mapping[str, list[np.ndarray]],
+    keras: Mapping[str, list[np.ndarray]],
     tolerance: float,
 ) -> CheckLayer:
     mine, theirs = ours.get(name), keras.get(name)

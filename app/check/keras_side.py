@@ -9,7 +9,7 @@ inputs as `x0, x1, ...`, and, once the worker is done, `result.json` and `output
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +45,16 @@ def request(folder: CheckFolder, model_path: Path, kind: str, mode: str) -> JobR
 
 
 def side(job_dir: Path, result: JobResult) -> Side:
-    """Keras' outputs per layer (every call's tensors, in order) and the model's outputs,
-    memory-mapped: the comparison reads one layer at a time."""
-    layers = {layer.name: mapped(job_dir, layer.outputs) for layer in result.layers}
-    return Side(layers, mapped(job_dir, result.model_outputs))
+    """Keras' outputs per layer (every call's tensors, in order) and the model's outputs."""
+    layers = {layer.name: layer.outputs for layer in result.layers}
+    return mapped_side(job_dir, layers, result.model_outputs)
+
+
+def mapped_side(job_dir: Path, layers: dict[str, list[str]], outputs: list[str]) -> Side:
+    """A side whose arrays are memory-mapped when asked for, one layer (or model output) at a
+    time, and unmapped once the caller drops them: the serving process holds the pages of
+    one layer at a time, not of every layer (ResNet50 at batch 2: 7 MB instead of 570 MB)."""
+    return Side(_MappedLayers(job_dir, layers), _MappedOutputs(job_dir, outputs))
 
 
 def in_file_names(result: JobResult, names: dict[str, str]) -> JobResult:
@@ -84,6 +90,37 @@ def _renamer(names: dict[str, str]) -> Callable[[str], str]:
 
 def mapped(job_dir: Path, paths: list[str]) -> list[np.ndarray]:
     return [load_output(job_dir, path, mmap=True) for path in paths]
+
+
+class _MappedLayers(Mapping):
+    """Layer name → its tensors, mapped anew at each lookup (never cached)."""
+
+    def __init__(self, job_dir: Path, paths: dict[str, list[str]]) -> None:
+        self.job_dir, self.paths = job_dir, paths
+
+    def __getitem__(self, name: str) -> list[np.ndarray]:
+        return mapped(self.job_dir, self.paths[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+class _MappedOutputs(Sequence):
+    """The model's outputs, each mapped anew when asked for."""
+
+    def __init__(self, job_dir: Path, paths: list[str]) -> None:
+        self.job_dir, self.paths = job_dir, paths
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return mapped(self.job_dir, self.paths[index])
+        return load_output(self.job_dir, self.paths[index], mmap=True)
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 def failure_status(result: JobResult) -> str:

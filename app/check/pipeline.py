@@ -28,7 +28,7 @@ from app.check.batchnorm_modes import sample
 from app.check.compare import Side, compare
 from app.check.folder import CheckFolder, Kind
 from app.check.inputs import make_inputs
-from app.check.keras import JobResult, Progress, WorkerPool, write_arrays
+from app.check.keras import JobResult, OutputCaps, Progress, WorkerPool, write_arrays
 from app.check.keras.jobs import failure
 from app.check.keras.pool import job_limits
 from app.check.keras.process import EOF, WorkerProcess
@@ -41,7 +41,9 @@ from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport,
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_MAX_FILE_BYTES = 1 << 30  # one .npy of layer outputs (or a spec's weights)
+# One file our side writes: a spec's weights or a Keras 2 file's Keras 3 copy, or one layer
+# output (at most the check's cap for one output, when that is larger).
+REFERENCE_MAX_FILE_BYTES = 1 << 30
 # Our reference has no forward for a class, or cannot take how it is called.
 REFERENCE_UNSUPPORTED = frozenset({"unsupported-model"})
 
@@ -64,6 +66,9 @@ class Check:
     tolerance: float
     timeout_s: float
     inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
+    # What each side may write: the budgets that admitted it, at its batch (app.check.
+    # admission); None: the pool's own caps.
+    caps: OutputCaps | None = None
     created: float = field(default_factory=time.monotonic)
     # A check starts once the model is read, before its report is stored: it publishes
     # nothing until `stored` is set, and nothing at all once `abandoned` (no report came).
@@ -169,7 +174,9 @@ def _run_sides(
 def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> Future:
     """The Keras side's future; a pool that refuses it gives a future already failed."""
     try:
-        return pool.submit(request, _relay(check, publish), cancelled=_abandoned(check))
+        return pool.submit(
+            request, _relay(check, publish), caps=check.caps, cancelled=_abandoned(check)
+        )
     except Busy as exc:
         refused: Future = Future()
         refused.set_result(failure("error", "busy", exc.message))
@@ -209,7 +216,9 @@ def _needs_keras3_copy(check: Check) -> bool:
 
 def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
     process = references.take()
-    apply_limits(process.pid, job_limits(check.timeout_s, REFERENCE_MAX_FILE_BYTES))
+    caps = check.caps
+    max_file = max(REFERENCE_MAX_FILE_BYTES, caps.max_file_size if caps else 0)
+    apply_limits(process.pid, job_limits(check.timeout_s, max_file))
     request = ReferenceRequest(
         folder=str(check.folder.path),
         model_path=str(check.model_path),
@@ -321,8 +330,7 @@ def _running(check: Check, stage: str, done: int, total: int) -> CheckReport:
 
 
 def _reference_side(folder: Path, reference: ReferenceResult) -> Side:
-    layers = {name: keras_side.mapped(folder, paths) for name, paths in reference.layers.items()}
-    return Side(layers, keras_side.mapped(folder, reference.outputs))
+    return keras_side.mapped_side(folder, reference.layers, reference.outputs)
 
 
 def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:

@@ -19,6 +19,7 @@ from app.check.keras import (
     read_result,
     write_arrays,
 )
+from app.check.keras.worker import output_groups
 
 MB = 1024 * 1024
 
@@ -79,6 +80,19 @@ def test_read_result_rejects_oversized_output(tmp_path):
 
     with pytest.raises(InvalidResult, match="larger than 1000 bytes"):
         read_result(tmp_path, 1000, MB)
+
+
+def test_read_result_caps_array_bytes_not_the_npy_header(tmp_path):
+    """A cap is what the budgets admit of a layer's output: 1000 float32 values are 4000
+    bytes, in a file of 4128 with its header."""
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "0.npy", np.zeros(1000, "float32"))
+    _result(tmp_path, ["outputs/0.npy"], [[1000]])
+    assert (tmp_path / "outputs" / "0.npy").stat().st_size > 4000
+
+    assert read_result(tmp_path, 4000, 4000).status == "ok"
+    with pytest.raises(InvalidResult, match="larger than 3999 bytes together"):
+        read_result(tmp_path, 4000, 3999)
 
 
 def test_read_result_rejects_wrong_declared_shape(tmp_path):
@@ -164,3 +178,20 @@ def test_a_mapped_output_shorter_than_its_header_is_refused(tmp_path):
     (tmp_path / "a.npy").write_bytes(data[:-8])
     with pytest.raises(InvalidResult):
         load_output(tmp_path, "a.npy", mmap=True)
+
+
+class _Tensor:
+    def __init__(self, shape: tuple, dtype: str = "float32") -> None:
+        self.shape, self.dtype = shape, dtype
+
+
+def test_output_groups_hold_at_most_group_bytes_at_the_batch():
+    """At batch 2: (None, 10) float32 is 80 bytes, (None, 5) float64 80, (None, 30) 240."""
+    tensors = [_Tensor((None, 10)), _Tensor((None, 5), "float64"), _Tensor((None, 30))]
+    assert output_groups(tensors, batch=2, group_bytes=160) == [[0, 1], [2]]
+    assert output_groups(tensors, batch=2, group_bytes=159) == [[0], [1], [2]]
+    assert output_groups(tensors, batch=2, group_bytes=10_000) == [[0, 1, 2]]
+
+
+def test_output_groups_count_an_unknown_dimension_as_one():
+    assert output_groups([_Tensor((None, None, 4)), _Tensor((None, 8))], 1, 16) == [[0], [1]]

@@ -97,6 +97,24 @@ def test_run_dense_bn_dense_matches_keras_layer_by_layer(pool, tmp_path):
         np.testing.assert_allclose(actual, reference, rtol=1e-6, atol=1e-6)
 
 
+def test_run_in_groups_of_one_output_gives_the_same_numbers(pool, tmp_path):
+    """group_bytes=1: every output is asked for in a run of its own (the worker then holds
+    one output at a time), and each equals Keras' per-layer predict."""
+    model = dense_bn_dense()
+    x = np.random.default_rng(2).normal(size=(5, 4)).astype("float32")
+    expected = per_layer_predict(model, x)
+    request = file_job(tmp_path, model, [x]).model_copy(update={"group_bytes": 1})
+    stages = []
+
+    result = pool.submit(request, lambda p: stages.append((p.stage, p.total))).result(WAIT_S)
+
+    assert result.status == "ok", result.message
+    assert ("predicting", 3) in stages  # three outputs, three runs
+    got = [_arrays(tmp_path, layer.outputs)[0] for layer in result.layers]
+    for actual, reference in zip(got, expected, strict=True):
+        np.testing.assert_allclose(actual, reference, rtol=1e-6, atol=1e-6)
+
+
 def test_run_training_turns_dropout_off_and_says_so(pool, tmp_path):
     model = dense_bn_dense(dropout=0.5)
     x = np.random.default_rng(2).normal(size=(6, 4)).astype("float32")

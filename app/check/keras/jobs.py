@@ -21,6 +21,7 @@ import json
 import math
 import mmap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 RESULT_NAME = "result.json"
 OUTPUTS_DIR = "outputs"
 MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
+# A worker holds every output it is asked for at once, and Keras about three times that at
+# the end of a run (its tensors, the NumPy copies, the run's own). Asked for in groups of
+# 512 MiB, a 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224,
+# batch 2: 284 MiB, one group).
+GROUP_BYTES = 512 << 20
+# What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
+# version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
+NPY_HEADER_ALLOWANCE = 1 << 16
 
 _HEADER_READERS = {
     (1, 0): npy_format.read_array_header_1_0,
@@ -39,6 +48,20 @@ _HEADER_READERS = {
 
 ResultStatus = Literal["ok", "error", "timeout"]
 Stage = Literal["loading", "building", "predicting", "writing"]
+
+
+@dataclass(frozen=True)
+class OutputCaps:
+    """The most a job's outputs may hold, in array bytes: one file, and all together.
+    A check derives them from the budgets that admitted it (app.check.budgets.output_caps)."""
+
+    max_file_bytes: int
+    max_total_bytes: int
+
+    @property
+    def max_file_size(self) -> int:
+        """A file's size on disk: its array and its header (the worker's RLIMIT_FSIZE)."""
+        return self.max_file_bytes + NPY_HEADER_ALLOWANCE
 
 
 class InvalidResult(ValueError):
@@ -58,6 +81,13 @@ class JobRequest(_Strict):
     weights_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
+    group_bytes: int = Field(
+        default=GROUP_BYTES,
+        gt=0,
+        description="The most layer-output bytes Keras is asked for at once: the outputs "
+        "are asked for in groups of about this size, one run per group, each written and "
+        "dropped before the next.",
+    )
 
     @model_validator(mode="after")
     def _paths_inside_job_dir(self) -> JobRequest:
@@ -142,8 +172,9 @@ def read_result(job_dir: str | Path, max_file_bytes: int, max_total_bytes: int) 
     """Parse and check ``job_dir/result.json``; raise InvalidResult when it breaks the contract.
 
     Checks: size of result.json, schema, every named path is a regular ``.npy`` file inside
-    job_dir, each at most ``max_file_bytes`` and all together at most ``max_total_bytes``,
-    its header readable and its dtype free of Python objects, its shape the one declared.
+    job_dir, its array at most ``max_file_bytes`` and all arrays together at most
+    ``max_total_bytes`` (array bytes: a header is not an output), its header readable and its
+    dtype free of Python objects, its shape the one declared.
     """
     root = Path(job_dir).resolve()
     path = root / RESULT_NAME
@@ -212,11 +243,11 @@ def _check_outputs(root: Path, result: JobResult, max_file: int, max_total: int)
     total = 0
     for relpath in result.output_paths():
         path = _inside(root, relpath)
-        size = path.stat().st_size
+        shape, offset = _npy_shape(path)
+        size = path.stat().st_size - offset
         if size > max_file:
             raise InvalidResult(f"{relpath} is larger than {max_file} bytes")
         total += size
-        shape = _npy_shape(path)
         if relpath in declared and list(shape) != declared[relpath]:
             raise InvalidResult(f"{relpath} does not have its declared shape")
     if total > max_total:
@@ -234,19 +265,21 @@ def _inside(root: Path, relpath: str) -> Path:
     return path
 
 
-def _npy_shape(path: Path) -> tuple[int, ...]:
-    """Read only the .npy header; refuse object dtypes (they would need pickle)."""
+def _npy_shape(path: Path) -> tuple[tuple[int, ...], int]:
+    """Read only the .npy header: the shape and where the array starts; refuse object dtypes
+    (they would need pickle)."""
     try:
         with path.open("rb") as handle:
             reader = _HEADER_READERS.get(npy_format.read_magic(handle))
             if reader is None:
                 raise ValueError("unsupported .npy version")
             shape, _, dtype = reader(handle)
+            offset = handle.tell()
     except (ValueError, OSError) as exc:
         raise InvalidResult(f"{path.name} is not a readable .npy file") from exc
     if dtype.hasobject:
         raise InvalidResult(f"{path.name} holds Python objects")
-    return shape
+    return shape, offset
 
 
 def _is_inside(path: Path, root: Path) -> bool:

@@ -33,6 +33,7 @@ from app.check.keras.jobs import (
     InvalidResult,
     JobRequest,
     JobResult,
+    OutputCaps,
     Progress,
     failure,
     read_result,
@@ -56,6 +57,7 @@ class _Job:
     on_progress: ProgressCallback | None
     timeout_s: float
     max_rss_bytes: int | None
+    caps: OutputCaps
     cancelled: Callable[[], bool] | None = None  # true once nobody wants the answer
 
 
@@ -112,16 +114,19 @@ class WorkerPool:
         *,
         timeout_s: float | None = None,
         max_rss_bytes: int | None = None,
+        caps: OutputCaps | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> Future:
-        """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's.
-        Once `cancelled()` is true, the job's worker is killed (its answer is `abandoned`)."""
+        """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's
+        (`max_output_bytes` for one output and for all of them). Once `cancelled()` is true,
+        the job's worker is killed (its answer is `abandoned`)."""
         job = _Job(
             request,
             Future(),
             on_progress,
             timeout_s or self.timeout_s,
             max_rss_bytes or self.max_rss_bytes,
+            caps or OutputCaps(self.max_output_bytes, self.max_output_bytes),
             cancelled,
         )
         with self._lock:
@@ -267,7 +272,7 @@ class WorkerPool:
 
     def _run_job(self, worker: WorkerProcess, job: _Job) -> None:
         try:
-            result = run_on_worker(worker, job, self.max_output_bytes)
+            result = run_on_worker(worker, job)
         except Exception:  # a bug of ours must not leave the future pending forever
             logger.exception("the pool failed while running a job")
             worker.kill("pool-error")
@@ -281,15 +286,15 @@ class WorkerPool:
         job.future.set_result(result)
 
 
-def run_on_worker(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> JobResult:
+def run_on_worker(worker: WorkerProcess, job: _Job) -> JobResult:
     """Send the request, watch the process until it exits, and read its answer."""
     job_dir = Path(job.request.job_dir)
     (job_dir / RESULT_NAME).unlink(missing_ok=True)
-    apply_limits(worker.pid, job_limits(job.timeout_s, max_output_bytes))
+    apply_limits(worker.pid, job_limits(job.timeout_s, job.caps.max_file_size))
     worker.send(job.request.to_line())
     if not _watch(worker, job):
         worker.proc.wait()
-    return _outcome(worker, job, max_output_bytes)
+    return _outcome(worker, job)
 
 
 def job_limits(timeout_s: float, max_file_bytes: int) -> JobLimits:
@@ -331,7 +336,7 @@ def _wait_exit(worker: WorkerProcess, deadline: float) -> None:
         worker.kill("timeout")
 
 
-def _outcome(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> JobResult:
+def _outcome(worker: WorkerProcess, job: _Job) -> JobResult:
     reason = worker.kill_reason
     if reason == "timeout":
         return failure(
@@ -350,7 +355,8 @@ def _outcome(worker: WorkerProcess, job: _Job, max_output_bytes: int) -> JobResu
     if reason == "abandoned":
         return failure("error", "abandoned", "Nobody waits for this check any more; stopped.")
     try:
-        return read_result(job.request.job_dir, max_output_bytes, max_output_bytes)
+        caps = job.caps
+        return read_result(job.request.job_dir, caps.max_file_bytes, caps.max_total_bytes)
     except InvalidResult as exc:
         if not (Path(job.request.job_dir) / RESULT_NAME).is_file():
             logger.warning("a Keras worker died mid-job: %s", worker.stderr_tail())

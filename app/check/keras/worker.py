@@ -117,21 +117,20 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         report("building", 0, 1)
         entries = _layer_entries(keras, model, notes)
         tensors, position = _flatten(entries, model.outputs)
-        probe = _probe_model(keras, model, tensors)
         inputs = read_inputs(request.inputs_path, model.inputs)
+        groups = output_groups(tensors, len(inputs[0]), request.group_bytes)
         report("building", 1, 1)
-        report("predicting", 0, 1)
-        start = time.perf_counter()
-        arrays = _run(keras, model, probe, inputs, request.mode, notes)
-        predict_s = time.perf_counter() - start
-        report("predicting", 1, 1)
-        paths = _write_outputs(Path(request.job_dir), arrays, report)
+        if request.mode == "training":
+            notes.extend(_make_training_deterministic(keras, model))
+        paths, shapes, predict_s = _run_groups(
+            keras, model, tensors, groups, inputs, request, report
+        )
     except JobFailed as failed:
         return failed.result
     except Exception as exc:  # a bug of ours or an unforeseen Keras state: still answer
         return JobFailed("worker-failed", "The Keras worker failed unexpectedly.", exc).result
     layers = [
-        _layer_record(layer, [position[id(t)] for t in ts], paths, arrays, nested)
+        _layer_record(layer, [position[id(t)] for t in ts], paths, shapes, nested)
         for layer, ts, nested in entries
     ]
     return JobResult(
@@ -221,6 +220,60 @@ def _flatten(entries: list, model_outputs: list) -> tuple[list, dict[int, int]]:
     return tensors, position
 
 
+def output_groups(tensors: list, batch: int, group_bytes: int) -> list[list[int]]:
+    """Positions of `tensors` in consecutive groups of at most `group_bytes` at `batch` (a
+    tensor larger than that alone in its group). An unknown dimension counts as 1: the
+    grouping bounds memory for the shapes the model declares."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for i, tensor in enumerate(tensors):
+        size = _tensor_bytes(tensor, batch)
+        if groups[-1] and held + size > group_bytes:
+            groups.append([])
+            held = 0
+        groups[-1].append(i)
+        held += size
+    return groups
+
+
+def _tensor_bytes(tensor: Any, batch: int) -> int:
+    dims = [batch, *(d or 1 for d in tuple(tensor.shape)[1:])]
+    try:
+        itemsize = np.dtype(str(tensor.dtype)).itemsize
+    except TypeError:
+        itemsize = 4
+    return int(np.prod(dims, dtype=np.int64)) * itemsize
+
+
+def _run_groups(
+    keras: Any,
+    model: Any,
+    tensors: list,
+    groups: list[list[int]],
+    inputs: list,
+    request: JobRequest,
+    report: ProgressSink,
+) -> tuple[list[str], dict[int, list[int]], float]:
+    """Each group's outputs: a model over them, run, written, dropped before the next group,
+    so the worker holds one group's outputs, not every layer's. Returns each tensor's path,
+    its shape, and the seconds Keras ran."""
+    paths: list[str] = [""] * len(tensors)
+    shapes: dict[int, list[int]] = {}
+    predict_s = 0.0
+    for done, group in enumerate(groups):
+        report("predicting", done, len(groups))
+        probe = _probe_model(keras, model, [tensors[i] for i in group])
+        start = time.perf_counter()
+        arrays = _run(keras, model, probe, inputs, request.mode)
+        predict_s += time.perf_counter() - start
+        for i, array in zip(group, arrays, strict=True):
+            paths[i] = _write_output(Path(request.job_dir), i, array)
+            shapes[i] = list(array.shape)
+        del arrays
+    report("predicting", len(groups), len(groups))
+    return paths, shapes, predict_s
+
+
 def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
     try:
         return keras.Model(model.inputs, tensors)
@@ -233,15 +286,13 @@ def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
 # -- running -------------------------------------------------------------------------------
 
 
-def _run(
-    keras: Any, model: Any, probe: Any, inputs: list, mode: str, notes: list[str]
-) -> list[np.ndarray]:
-    """Inference: ``probe.predict(x, batch_size=len(x))``; training: ``probe(x, training=True)``."""
+def _run(keras: Any, model: Any, probe: Any, inputs: list, mode: str) -> list[np.ndarray]:
+    """Inference: ``probe.predict(x, batch_size=len(x))``; training: ``probe(x, training=True)``
+    (dropout already off)."""
     try:
         if mode == "inference":
             outputs = probe.predict(inputs, batch_size=len(inputs[0]), verbose=0)
         else:
-            notes.extend(_make_training_deterministic(keras, model))
             outputs = probe(inputs, training=True)
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         return [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
@@ -316,30 +367,25 @@ def _training_notes(changed: list[str], random_layers: list[str]) -> list[str]:
     return notes
 
 
-def _write_outputs(job_dir: Path, arrays: list[np.ndarray], report: ProgressSink) -> list[str]:
-    """``outputs/<i>.npy`` for each array (never pickled); returns the relative paths."""
-    out_dir = job_dir / OUTPUTS_DIR
-    paths = []
+def _write_output(job_dir: Path, index: int, array: np.ndarray) -> str:
+    """``outputs/<index>.npy`` (never pickled); returns its path relative to ``job_dir``."""
+    path = f"{OUTPUTS_DIR}/{index}.npy"
     try:
-        out_dir.mkdir(exist_ok=True)
-        for i, array in enumerate(arrays):
-            report("writing", i, len(arrays))
-            np.save(out_dir / f"{i}.npy", array, allow_pickle=False)
-            paths.append(f"{OUTPUTS_DIR}/{i}.npy")
+        (job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
+        np.save(job_dir / path, array, allow_pickle=False)
     except OSError as exc:
         raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
-    report("writing", len(arrays), len(arrays))
-    return paths
+    return path
 
 
 def _layer_record(
-    layer: Any, chosen: list[int], paths: list[str], arrays: list, nested: bool
+    layer: Any, chosen: list[int], paths: list[str], shapes: dict[int, list[int]], nested: bool
 ) -> LayerOutputs:
     return LayerOutputs(
         name=layer.name,
         class_name=type(layer).__name__,
         outputs=[paths[i] for i in chosen],
-        shapes=[list(arrays[i].shape) for i in chosen],
+        shapes=[shapes[i] for i in chosen],
         nested=nested,
     )
 
