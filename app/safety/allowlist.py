@@ -74,6 +74,14 @@ LEGACY_OBJECTS = frozenset(
 # keras/src/saving/serialization_lib.py), and the worker then holds every layer it built to
 # the allowlist.
 LAYER_SOURCE_PACKAGES = ("keras.src.layers", "keras.src.models")
+# tf.keras 2.12+ and tf_keras write a nested model with the module its class is defined in
+# (`keras.src.engine.functional`, `tf_keras.src.engine.functional`); those are Keras' own
+# classes. Keras 3 cannot import those modules: the check then says Keras could not load it.
+KERAS2_CONTAINER_MODULES = frozenset(
+    f"{package}.engine.{module}"
+    for package in ("keras", "keras.src", "tf_keras.src")
+    for module in ("functional", "sequential", "training")
+)
 
 # keras.activations (Keras 3.15): the names an `activation` may give.
 ACTIVATIONS = frozenset(
@@ -104,7 +112,8 @@ def layer_modules(class_name: str) -> frozenset[str]:
     registry entry's, or a structure class's (InputLayer, containers, cells)."""
     if class_name.startswith(OPS_PREFIX):  # an operation, known or not: Keras' ops module
         return frozenset({operation_module(class_name)})
-    return frozenset(allowlist().get(class_name, (LAYERS_MODULE,)))
+    modules = frozenset(allowlist().get(class_name, (LAYERS_MODULE,)))
+    return modules | KERAS2_CONTAINER_MODULES if class_name in CONTAINER_CLASSES else modules
 
 
 def layer_module_expected(module: object, class_name: str) -> bool:

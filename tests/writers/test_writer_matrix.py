@@ -121,6 +121,18 @@ def test_report_totals_and_weights_match_the_writer(f):
     assert [list(w.shape) for w in weights] == numbers["weight_shapes"]
 
 
+NESTED = [f for f in ALL if f.model == "nested_shared" and f.suffix != ".h5"]
+
+
+@pytest.mark.parametrize("f", NESTED, ids=str)
+def test_scan_refuses_no_nested_model_a_writer_wrote(f):
+    """tf.keras 2.12+ and tf_keras name a nested model's module where its class is defined
+    (`keras.src.engine.functional`, `tf_keras.src.engine.functional`): Keras' own class."""
+    loaded_cm = read_spec(f.path.read_text()) if f.suffix == ".json" else None
+    with loaded_cm or read_model(f.path, IN_PROCESS) as loaded:
+        assert loaded.refusals == []
+
+
 def spec_of(f: WriterFile) -> Path:
     """The writer's `to_json()` of the same model: the same layers, by the same names."""
     return FILES / f.writer / f"{f.model}.json"
