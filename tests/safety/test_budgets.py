@@ -97,14 +97,19 @@ def test_measure_counts_inputs_in_bytes_at_their_dtype():
     assert (figures.input_elements, figures.input_bytes) == (6, 4 * 8 + 2 * 4)
 
 
-def test_check_budgets_refuses_a_subarray_dtype_input_by_its_bytes():
-    """8 "elements" of dtype (4096,4096)f8 are 8 × 128 MiB = 1 GiB of seeded input."""
-    graph = resolved_spec(subarray_dtype_spec())
+def test_check_budgets_counts_seeded_inputs_in_bytes_at_their_dtype():
+    """40,000,000 float64 values: under the element budget (50,000,000), but 320,000,000
+    bytes, over the byte budget (200,000,000). (A sub-array dtype such as "(4096,4096)f8",
+    which once made 8 values weigh 1 GiB, is refused at the edge: test_spec_fields.)"""
+    spec = subarray_dtype_spec()
+    spec["config"]["layers"][0]["config"].update(batch_shape=[None, 40_000_000], dtype="float64")
+    spec["config"]["layers"][1] = {"class_name": "ReLU", "config": {"name": "relu"}}
+    graph = resolved_spec(json.dumps(spec))
     with pytest.raises(InputBudgetExceeded) as info:
         check_budgets(graph, DEFAULT_BUDGETS)
-    assert info.value.details["figures"]["input_elements"] == 8
-    assert info.value.details["figures"]["input_bytes"] == 8 * 4096 * 4096 * 8 == 1 << 30
-    assert "input_bytes" in info.value.details["exceeded"]
+    assert info.value.details["figures"]["input_elements"] == 40_000_000
+    assert info.value.details["figures"]["input_bytes"] == 320_000_000
+    assert info.value.details["exceeded"] == ["input_bytes"]
 
 
 def test_check_budgets_explains_then_refuses_ten_billion_parameters():
