@@ -49,6 +49,11 @@ calls are that module's calls). Each is a library because:
                      where they would call h5py itself, which is not followed either
     safety.hdf5_attrs an attribute of a scanned HDF5 file read as text (bytes, str or a 0-d
                      array from h5py): h5py's `attrs[name]`, decoded
+    safety.layer_fields a layer config's fields read by the field table (app.layers.fields,
+                     part of the `layers` library): the model config check asks it about each
+                     layer, as the scan asks the allowlist about each object, a read of a table
+    formats.keras1   the Keras 1 → 2 renames (`output_dim` → `units`, ...): a table of names
+                     and the small functions that apply it, asked about each Keras 1 layer
     safety.member    a stored zip member as a file object (seek, readinto): reads of bytes,
                      by the scan and by h5py, as of a file
 
@@ -113,6 +118,8 @@ LIBRARIES = frozenset(
         "formats.hdf5",
         "safety.member",
         "safety.hdf5_attrs",
+        "safety.layer_fields",
+        "formats.keras1",
     }
 )
 LIBRARY_PACKAGES = frozenset({"layers", "reference"})

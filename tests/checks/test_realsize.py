@@ -31,6 +31,7 @@ def test_output_caps_are_the_budgets_times_the_batch():
         max_activation_bytes=4 * GiB,
         max_layers=10,
         max_input_elements=10,
+        max_input_bytes=40,
     )
     caps = output_caps(limits, batch=3)
     assert (caps.max_file_bytes, caps.max_total_bytes) == (3 * GiB, 12 * GiB)
