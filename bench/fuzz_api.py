@@ -25,8 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, uninstalled
 
 from tests.support.api_fuzz import Outcome, fuzz_api, fuzz_files  # noqa: E402
+from tests.support.fuzzing import original_files  # noqa: E402
 from tests.support.live import memory_kb, reset_peak, serving  # noqa: E402
-from tests.support.models import build  # noqa: E402
 
 EXAMPLES = 100  # schemathesis cases per operation and round
 MUTANTS = 50  # per original file and round
@@ -40,7 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory(prefix="kex-fuzz-") as folder:
-        originals = _originals(Path(folder))
+        originals = original_files(Path(folder))
         with serving(Path(folder) / "data", workers=str(args.workers)) as server:
             before = memory_kb(server.pid)
             reset_peak(server.pid)
@@ -51,15 +51,6 @@ def main() -> int:
         _print("mutated files", files)
         print(f"server peak memory growth over the run: {growth:.1f} MB")
     return 1 if api.server_errors or files.server_errors else 0
-
-
-def _originals(folder: Path) -> dict[str, bytes]:
-    files = {}
-    for model in ("dense_bn", "bidirectional_gru"):
-        for suffix in (".keras", ".h5"):
-            build(model).save(folder / f"{model}{suffix}")
-            files[f"{model}{suffix}"] = (folder / f"{model}{suffix}").read_bytes()
-    return files
 
 
 def _files_for(base: str, originals: dict[str, bytes], seconds: float) -> Outcome:

@@ -9,8 +9,8 @@ import httpx2
 import pytest
 
 from tests.support.api_fuzz import fuzz_api, fuzz_files
+from tests.support.fuzzing import original_files
 from tests.support.live import memory_kb, reset_peak, serving
-from tests.support.models import build
 
 pytestmark = pytest.mark.slow  # about a minute in all
 
@@ -28,13 +28,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("originals")
-    files = {}
-    for model in ("dense_bn", "bidirectional_gru"):
-        for suffix in (".keras", ".h5"):
-            build(model).save(folder / f"{model}{suffix}")
-            files[f"{model}{suffix}"] = (folder / f"{model}{suffix}").read_bytes()
-    return files
+    return original_files(tmp_path_factory.mktemp("originals"))
 
 
 def measured(server, run):

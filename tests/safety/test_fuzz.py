@@ -11,8 +11,7 @@ from collections import Counter
 import pytest
 
 from app.safety.limits import ReadLimits
-from tests.support.fuzzing import mutation, our_temporary_files, read_mutant
-from tests.support.models import build
+from tests.support.fuzzing import mutation, original_files, our_temporary_files, read_mutant
 
 MUTANTS_PER_FILE = 75
 TIMEOUT_S = 3.0  # a mutant that hangs libhdf5 is refused after this (see test_isolation_process)
@@ -21,13 +20,7 @@ SLACK_S = 7.0
 
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("originals")
-    files = {}
-    for model in ("dense_bn", "bidirectional_gru"):
-        for suffix in (".keras", ".h5"):
-            build(model).save(folder / f"{model}{suffix}")
-            files[f"{model}{suffix}"] = (folder / f"{model}{suffix}").read_bytes()
-    return files
+    return original_files(tmp_path_factory.mktemp("originals"))
 
 
 def test_fuzz_readers_end_in_a_model_or_a_4xx(originals, tmp_path):

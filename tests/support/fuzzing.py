@@ -112,3 +112,16 @@ def read_mutant(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, float
 def our_temporary_files(folder: str) -> set[str]:
     """Entries of the temporary folder that our readers could have made."""
     return {name for name in os.listdir(folder) if name.startswith(TEMP_PREFIX)}
+
+
+def original_files(folder: Path) -> dict[str, bytes]:
+    """The seeds the fuzzers mutate: two small models (BatchNormalization, a Bidirectional GRU)
+    saved as `.keras` and `.h5` in `folder`, by file name."""
+    from tests.support.models import build  # Keras: only where seeds are made
+
+    files = {}
+    for model in ("dense_bn", "bidirectional_gru"):
+        for suffix in (".keras", ".h5"):
+            build(model).save(folder / f"{model}{suffix}")
+            files[f"{model}{suffix}"] = (folder / f"{model}{suffix}").read_bytes()
+    return files
