@@ -14,6 +14,7 @@ from typing import Any
 from app.errors import UnmappedKeras1Keys
 from app.formats.keras1 import keras2_config, unmapped_keys
 from app.graph import LayerNode, ModelGraph, TensorRef
+from app.layers.fields import numpy_scalar
 from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
 
 
@@ -133,20 +134,6 @@ def _node(entry: LayerEntry) -> LayerNode:
 
 
 def _numpy_scalars(config: dict[str, Any]) -> dict[str, Any]:
-    """`config` with each NumPy scalar given as its number. tf.keras 2.12 wrote a setting
-    the user passed as a NumPy scalar (`ReLU(max_value=np.float32(2))`) as the object
-    `{"class_name": "__numpy__", "config": {"value": 2.0, "dtype": "float32"}}`, which
-    Keras 3 deserializes back into the scalar; arrays keep their marker (their dtype)."""
-    if not any(_is_numpy_scalar(value) for value in config.values()):
-        return config
-    return {
-        key: value["config"]["value"] if _is_numpy_scalar(value) else value
-        for key, value in config.items()
-    }
-
-
-def _is_numpy_scalar(value: Any) -> bool:
-    if not isinstance(value, dict) or value.get("class_name") != "__numpy__":
-        return False
-    inner = value.get("config")
-    return isinstance(inner, dict) and isinstance(inner.get("value"), int | float)
+    """`config` with each NumPy scalar given as its number (`app.layers.fields.numpy_scalar`:
+    the field check reads the fields it knows the same way; this reaches every key)."""
+    return {key: numpy_scalar(value) for key, value in config.items()}

@@ -39,18 +39,18 @@ class Field:
 
     def read(self, value: Any) -> Any:
         """The value in the form downstream code assumes; `WrongValue` when it is not one."""
-        return self.convert(_numpy_scalar(value))
+        return self.convert(numpy_scalar(value))
 
 
-def _numpy_scalar(value: Any) -> Any:
+def numpy_scalar(value: Any) -> Any:
     """A NumPy scalar as its number: tf.keras 2.12 wrote `ReLU(max_value=np.float32(2))` as
     `{"class_name": "__numpy__", "config": {"value": 2.0, "dtype": "float32"}}`, which Keras 3
-    reads back as the scalar (app.formats.config does the same); arrays keep their marker."""
+    reads back as the scalar; an array keeps its marker (its dtype), as does anything else."""
     if not isinstance(value, dict) or value.get("class_name") != "__numpy__":
         return value
     inner = value.get("config")
     number = inner.get("value") if isinstance(inner, dict) else None
-    return number if isinstance(number, int | float) and not isinstance(number, bool) else value
+    return number if isinstance(number, int | float) else value
 
 
 def _fail() -> Any:
