@@ -20,6 +20,7 @@ import functools
 import io
 import json
 import shutil
+import struct
 import zlib
 from pathlib import Path
 from typing import Any
@@ -105,49 +106,22 @@ def _crc_of(head: bytes, zeros: int) -> int:
     return crc
 
 
+# A local header and the central directory both carry these fields, in this order: version
+# needed, flags, method (8: deflate), time and date, CRC-32, compressed size, size, name length.
+_SHARED_FIELDS = struct.Struct("<HHHIIIIH")
+
+
 def _zip_of_one(name: str, deflated: bytes, size: int, crc: int) -> bytes:
     """A zip of one deflated member, written from its already-compressed bytes."""
     # By hand (zipfile would deflate a GiB itself): a local header, the data, a central
     # directory and an end record; no Zip64 below 4 GiB.
     name_bytes = name.encode()
-    local = (
-        b"PK\x03\x04"
-        + (20).to_bytes(2, "little")
-        + (0).to_bytes(2, "little")
-        + (8).to_bytes(2, "little")
-        + (0).to_bytes(4, "little")
-        + crc.to_bytes(4, "little")
-        + len(deflated).to_bytes(4, "little")
-        + size.to_bytes(4, "little")
-        + len(name_bytes).to_bytes(2, "little")
-        + (0).to_bytes(2, "little")
-        + name_bytes
-    )
-    central = (
-        b"PK\x01\x02"
-        + (20).to_bytes(2, "little")
-        + (20).to_bytes(2, "little")
-        + (0).to_bytes(2, "little")
-        + (8).to_bytes(2, "little")
-        + (0).to_bytes(4, "little")
-        + crc.to_bytes(4, "little")
-        + len(deflated).to_bytes(4, "little")
-        + size.to_bytes(4, "little")
-        + len(name_bytes).to_bytes(2, "little")
-        + bytes(8)
-        + (0).to_bytes(4, "little")
-        + (0).to_bytes(4, "little")
-        + name_bytes
-    )
+    shared = _SHARED_FIELDS.pack(20, 0, 8, 0, crc, len(deflated), size, len(name_bytes))
+    local = b"PK\x03\x04" + shared + struct.pack("<H", 0) + name_bytes  # no extra field
+    # version made by; then extra, comment, disk, internal and external attributes, offset 0
+    central = b"PK\x01\x02" + struct.pack("<H", 20) + shared + bytes(16) + name_bytes
     offset = len(local) + len(deflated)
-    end = (
-        b"PK\x05\x06"
-        + bytes(4)
-        + (1).to_bytes(2, "little") * 2
-        + len(central).to_bytes(4, "little")
-        + offset.to_bytes(4, "little")
-        + bytes(2)
-    )
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), offset, 0)
     return local + deflated + central + end
 
 
