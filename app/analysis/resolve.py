@@ -22,7 +22,7 @@ from app.graph import (
     variable_dtype,
 )
 from app.layers.recurrent import RNN_CELLS
-from app.layers.registry import WeightSpec, lookup
+from app.layers.registry import NON_TRAINABLE_ROLES, WeightSpec, lookup
 
 GENERIC_ROLE = "weight"
 WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")  # where configs nest other layers
@@ -32,9 +32,6 @@ KNOWN_ROLE_NAMES = frozenset(
         "recurrent_kernel", "depthwise_kernel", "pointwise_kernel", "alpha", "mean", "variance",
     }
 )  # fmt: skip
-
-
-NON_TRAINABLE_ROLES = frozenset({"moving_mean", "moving_variance", "mean", "variance"})
 
 
 UNSAVED_NOTE = (

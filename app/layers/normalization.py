@@ -33,8 +33,8 @@ def batchnorm_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
         weights.append(WeightSpec("gamma", "gamma", channels))
     if config.get("center", True):
         weights.append(WeightSpec("beta", "beta", channels))
-    weights.append(WeightSpec("moving_mean", "moving_mean", channels, trainable=False))
-    weights.append(WeightSpec("moving_variance", "moving_variance", channels, trainable=False))
+    weights.append(WeightSpec("moving_mean", "moving_mean", channels))
+    weights.append(WeightSpec("moving_variance", "moving_variance", channels))
     return weights
 
 

@@ -51,9 +51,9 @@ def normalization_weights(config: Config, input_shapes: list) -> list[WeightSpec
         return []
     kept = tuple(int(d) for d in kept)
     return [
-        WeightSpec("mean", "mean", kept, trainable=False),
-        WeightSpec("variance", "variance", kept, trainable=False),
-        WeightSpec("count", "count", (), trainable=False),
+        WeightSpec("mean", "mean", kept),
+        WeightSpec("variance", "variance", kept),
+        WeightSpec("count", "count", ()),
     ]
 
 

@@ -45,6 +45,12 @@ OutputShapeFn = Callable[[Config, list[ShapeTree]], ShapeTree]
 LAYERS_MODULE = "keras.layers"
 
 
+# The variables Keras creates with trainable=False, by role: BatchNormalization's moving
+# statistics and Normalization's adapted state. A spec takes its trainability from here, and
+# so does a stored weight of a known class whose specs cannot be worked out.
+NON_TRAINABLE_ROLES = frozenset({"moving_mean", "moving_variance", "mean", "variance", "count"})
+
+
 @dataclass(frozen=True)
 class WeightSpec:
     """One weight a layer creates.
@@ -60,8 +66,12 @@ class WeightSpec:
     name: str
     role: str
     shape: tuple[int, ...]
-    trainable: bool = True
+    trainable: bool | None = None  # None: as its role says (NON_TRAINABLE_ROLES)
     owner: str = ""
+
+    def __post_init__(self):
+        if self.trainable is None:
+            object.__setattr__(self, "trainable", self.role not in NON_TRAINABLE_ROLES)
 
 
 @dataclass(frozen=True)
