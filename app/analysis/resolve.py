@@ -208,6 +208,7 @@ def _resolve_layer(
                 specs = entry.weights(node.config, shapes)  # type: ignore[arg-type]
         except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError) as exc:
             _shape_failure(node, exc)
+        specs = _defined(node, specs, shapes)
     if first:
         node.weights = _weights_for(node, specs, trainable)
     return output
@@ -218,6 +219,31 @@ def _declared_input_shapes(node: LayerNode) -> list[ShapeTree] | None:
     if isinstance(shape, list) and shape and isinstance(shape[0], list):
         return [tuple(s) for s in shape]
     return [tuple(shape)] if isinstance(shape, list) else None
+
+
+def _defined(
+    node: LayerNode, specs: list[WeightSpec] | None, shapes: list
+) -> list[WeightSpec] | None:
+    """`specs`, when every dimension of every weight is known. Keras refuses to create a
+    variable of unknown size (Dense on an input whose last axis is None), so a spec asking for
+    one is refused; a file's stored weights are read as they are, with a note."""
+    undefined = next((spec for spec in specs or () if None in spec.shape), None)
+    if undefined is None:
+        return specs
+    if node.stored is None:
+        raise InvalidSpec(
+            f"Layer {node.name!r} ({node.class_name}) would create its {undefined.name} with "
+            f"shape {_shape_text(undefined.shape)}, which has a dimension of unknown size: it "
+            f"comes from the layer's input shape {_shape_text(shapes[0])}. Give the model's "
+            "Input a size on that axis.",
+            details={"layer": node.name, "weight": undefined.name},
+        )
+    node.notes.append("Its weights' shapes could not be worked out from its config.")
+    return None
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def _shape_failure(node: LayerNode, exc: Exception) -> None:

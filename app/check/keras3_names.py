@@ -44,10 +44,10 @@ def rename_refused(model_config: Any) -> list[tuple[str, str, str]]:
     renamed = keras3_names(model_config)
     if not renamed:
         return []
-    done = {
+    done = {  # any object's config may hold a `name` (an initializer's, unchecked: any JSON)
         (entry["config"]["name"], entry["class_name"]): None
         for entry in _entries(model_config)
-        if entry["config"].get("name") in renamed
+        if isinstance(entry["config"].get("name"), str) and entry["config"]["name"] in renamed
     }
     _rename(model_config, renamed)
     return [(old, class_name, renamed[old]) for old, class_name in done]

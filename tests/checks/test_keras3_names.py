@@ -91,6 +91,25 @@ def test_rename_reaches_every_reference_and_wrapped_layer():
     assert len(done) == 6  # five layers and the model, each once
 
 
+def test_an_objects_name_of_any_json_type_is_left_alone():
+    # Found by bench/fuzz_specs.py: an initializer's config `name` (unchecked, any JSON) that
+    # is a list made the renaming's lookup fail (a 500).
+    initializer = {"class_name": "GlorotUniform", "config": {"name": ["a/b"], "seed": None}}
+    config = _functional(
+        [
+            _layer("InputLayer", "in/x", []),
+            _layer("Dense", "d", [[["in/x", 0, 0, {}]]], kernel_initializer=initializer),
+        ],
+        [["in/x", 0, 0]],
+        [["d", 0, 0]],
+    )
+    assert sorted(rename_refused(config)) == [
+        ("in/x", "InputLayer", "in_x"),
+        ("m/x", "Functional", "m_x"),
+    ]
+    assert initializer["config"]["name"] == ["a/b"]
+
+
 def test_names_without_slash_give_no_rewrite():
     config = _functional([_layer("InputLayer", "x", [])], [["x", 0, 0]], [["x", 0, 0]], "m")
     _, removed, _ = sanitize(config)

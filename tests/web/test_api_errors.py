@@ -225,3 +225,31 @@ def test_post_json_body_with_duplicate_keys_is_refused(client):
         "/api/v1/reports", content=body, headers={"content-type": "application/json"}
     )
     assert_error(response, 400, "duplicate-keys")
+
+
+def _spec_on(batch_shape: list, layer: dict) -> dict:
+    first = {"class_name": "InputLayer", "config": {"batch_shape": batch_shape, "name": "x"}}
+    return {"class_name": "Sequential", "config": {"name": "s", "layers": [first, layer]}}
+
+
+DENSE = {"class_name": "Dense", "config": {"name": "d", "units": 3}}
+CONV1D = {"class_name": "Conv1D", "config": {"name": "d", "filters": 2, "kernel_size": 1}}
+
+
+# Keras refuses both models: "The last dimension of the inputs to a Dense layer should be
+# defined", "The channel dimension of the inputs should be defined".
+@pytest.mark.parametrize(
+    ("batch_shape", "layer", "weight"),
+    [([None, None], DENSE, "kernel"), ([None, 4, None], CONV1D, None)],
+)
+def test_post_spec_whose_weight_has_an_unknown_size_is_invalid_spec(
+    client, batch_shape, layer, weight
+):
+    # Found by bench/fuzz_specs.py: the weights' byte budget multiplied None (a 500).
+    response = client.post("/api/v1/reports", json={"spec": _spec_on(batch_shape, layer)})
+    body = assert_error(response, 400, "invalid-spec")
+    assert body["details"]["layer"] == "d"
+    if weight:
+        assert body["details"]["weight"] == weight
+        assert "kernel with shape (None, 3)" in body["message"]
+    assert leftovers(client) == []
