@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     read_timeout_s: float = Field(
         60.0,
         gt=0,
-        description="Wall-clock limit of the throwaway process that reads an HDF5-bearing "
-        "upload (VGG16's 553 MB .h5 reads in about a second).",
+        description="Most wall-clock time the throwaway process that reads an HDF5-bearing "
+        "upload gets: 10 s for any file plus 1 s per 20 MiB, up to this (VGG16's 553 MB .h5 "
+        "reads in about a second and gets 36 s).",
     )
     read_max_memory_bytes: int = Field(
         2 << 30,

@@ -98,14 +98,15 @@ class Child:
         if function not in _tasks:
             raise ValueError(f"{function.__qualname__} is not a registered task (@task)")
         ctx = _fork_server()
-        self.limits = limits
+        deadline = limits.isolation_deadline_s(path.stat().st_size)
+        self.limits = replace(limits, isolation_timeout_s=deadline)  # what a timeout says
         self._receiver, sender = ctx.Pipe(duplex=False)
         self._process = ctx.Process(
             target=_child_main, args=(function, str(path), limits, arguments, sender), daemon=True
         )
         self._process.start()
         sender.close()
-        self._deadline = time.monotonic() + limits.isolation_timeout_s
+        self._deadline = time.monotonic() + self.limits.isolation_timeout_s
 
     def early(self) -> Answer:
         """The task's next early answer; the error its outcome calls for when it ends first."""

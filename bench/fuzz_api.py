@@ -1,7 +1,7 @@
 """Fuzz a real server for N minutes: schemathesis from its own OpenAPI document, and seeded
 mutations of model files uploaded.
 
-    .venv/bin/python bench/fuzz_api.py --minutes 30 [--workers 0] [--share 0.5]
+    .venv/bin/python bench/fuzz_api.py --minutes 30 [--workers 0] [--share 0.5] [--keep DIR]
 
 A server on a fresh data folder (`KEX_WORKERS=--workers`: with 0, checks are `not_run` and
 the run tests everything before Keras) gets schemathesis rounds (valid data, then invalid, in
@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--share", type=float, default=0.5, help="schemathesis's share")
+    parser.add_argument("--keep", help="a folder where the slowest mutant is written")
     args = parser.parse_args()
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory(prefix="kex-fuzz-") as folder:
@@ -49,6 +50,10 @@ def main() -> int:
             growth = (memory_kb(server.pid, "VmHWM") - before) / 1024
         _print("schemathesis", api)
         _print("mutated files", files)
+        if args.keep and files.slowest_upload is not None:
+            kept = Path(args.keep) / "slowest-mutant"
+            kept.write_bytes(files.slowest_upload)
+            print(f"  the slowest mutant is kept in {kept}")
         print(f"server peak memory growth over the run: {growth:.1f} MB")
     return 1 if api.server_errors or files.server_errors else 0
 
@@ -62,6 +67,7 @@ def _files_for(base: str, originals: dict[str, bytes], seconds: float) -> Outcom
         total.server_errors += part.server_errors
         if part.slowest_s > total.slowest_s:
             total.slowest_s, total.slowest = part.slowest_s, part.slowest
+            total.slowest_upload = part.slowest_upload
         seed += MUTANTS
     return total
 

@@ -53,6 +53,24 @@ def test_read_refuses_file_that_hangs_the_hdf5_library(saved, tmp_path):
         assert loaded.refusals == []
 
 
+def test_a_small_file_gets_the_floor_not_the_whole_timeout(saved, tmp_path):
+    # A fuzzed 40 kB .h5 that made libhdf5 loop was answered after the full minute.
+    spins = spinning_file(saved, tmp_path)
+    assert spins.stat().st_size < 1 << 20
+    started = time.perf_counter()
+    with pytest.raises(UnreadableFile, match="within 3 seconds") as info:
+        read_isolated(spins, ReadLimits(isolation_floor_s=3))
+    assert info.value.details == {"timeout_s": 3}
+    assert 3 <= time.perf_counter() - started < 13
+
+
+def test_the_deadline_grows_with_the_file_up_to_the_timeout():
+    limits = ReadLimits()  # 10 s, plus 1 s per whole 20 MiB (20,971,520 bytes), at most 60 s
+    assert limits.isolation_deadline_s(50_000) == 10
+    assert limits.isolation_deadline_s(553_000_000) == 36  # VGG16: 10 + 26 (26.37 × 20 MiB)
+    assert limits.isolation_deadline_s(2_000_000_000) == 60  # 10 + 95, capped
+
+
 @pytest.mark.parametrize(
     ("outcome", "error", "message"),
     [

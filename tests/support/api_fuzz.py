@@ -46,13 +46,17 @@ class Outcome:
     statuses: Counter = field(default_factory=Counter)
     server_errors: list[ServerError] = field(default_factory=list)
     slowest_s: float = 0.0
-    slowest: str = ""
+    slowest: str = ""  # the operation, what was sent and the answer's status and code
+    slowest_upload: bytes | None = None  # the file sent, when the slowest was an upload
 
     def record(self, operation: str, case, response, seconds: float) -> None:
         self.cases += 1
         self.statuses[(operation, response.status_code)] += 1
         if seconds > self.slowest_s:
-            self.slowest_s, self.slowest = seconds, operation
+            answer = f"{response.status_code} {_code(response)}".strip()
+            sent = _shown(getattr(case, "body", None))
+            self.slowest_s, self.slowest = seconds, f"{operation}: {sent!s:.120} → {answer}"
+            self.slowest_upload = getattr(case, "data", None)
         if response.status_code >= 500:
             self.server_errors.append(
                 ServerError(
@@ -100,7 +104,7 @@ def fuzz_files(
 
 
 def _upload(base: str, name: str, seed: int, data: bytes, outcome: Outcome) -> None:
-    case = _Upload(body=f"mutation of {name}, seed {seed}", query={"check": "false"})
+    case = _Upload(f"mutation of {name}, seed {seed}", {"check": "false"}, data)
     started = time.perf_counter()
     try:
         response = requests.post(
@@ -120,6 +124,16 @@ def _upload(base: str, name: str, seed: int, data: bytes, outcome: Outcome) -> N
 class _Upload:
     body: str
     query: dict
+    data: bytes
+
+
+def _code(response) -> str:
+    """The error `code` of a JSON answer, or nothing."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
 def _left(started: float, seconds: float) -> bool:
