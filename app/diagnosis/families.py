@@ -1,0 +1,5 @@
+"""Every family of mistakes, imported once so that each registers in the catalogue."""
+
+from app.diagnosis import core, normalization, regularization
+
+FAMILIES = (normalization, core, regularization)
