@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas import Report
+
 
 class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,3 +82,10 @@ class Diagnosis(_Schema):
     difference: Difference | None = None
     searched: int = Field(0, description="Mistaken forwards replayed.")
     search_s: float = 0.0
+
+
+class ReportWithDiagnosis(Report):
+    """`POST /api/v1/reports`: the report, and with `yours` the diagnosis of their numbers
+    (answered once; not stored with the report)."""
+
+    diagnosis: Diagnosis | None = Field(None, description="Present when `yours` was sent.")

@@ -35,6 +35,7 @@ from app.diagnosis import families  # noqa: F401  (registers the catalogue)
 from app.diagnosis.catalogue import Mistake, mistakes_for
 from app.diagnosis.differences import describe
 from app.diagnosis.schemas import DiagnosedMistake, Diagnosis, Evidence, TensorError
+from app.diagnosis.yours import check_shapes
 from app.graph import LayerNode, ModelGraph, TensorRef, topological_calls
 from app.reference import forwards
 
@@ -125,6 +126,7 @@ def _order(graph: ModelGraph) -> dict[str, int]:
 
 def _given(layers: dict, theirs: Mapping, keras: Mapping, order: dict[str, int]) -> list[Given]:
     given = []
+    check_shapes(theirs, {name: layers[name][0][0].shape for name in theirs})
     for name, array in theirs.items():
         ours = layers[name][0][0]
         truth, against = (keras[name], "keras") if name in keras else (ours, "reference")
