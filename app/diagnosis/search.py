@@ -85,7 +85,8 @@ def diagnose(
     start = time.perf_counter()
     run = run_reference(graph, weights, inputs)
     order = _order(graph)
-    given = _given(run.layers, theirs, keras or {}, order)
+    computed = {**run.layers, **_model_outputs(graph, run.outputs)}
+    given = _given(computed, theirs, keras or {}, order)
     tensors = [_tensor_error(g, tolerance) for g in given]
     parting = next((g for g, t in zip(given, tensors, strict=True) if not t.matches), None)
     note = against_note or _default_note(given)
@@ -124,6 +125,12 @@ def _order(graph: ModelGraph) -> dict[str, int]:
     return order
 
 
+def _model_outputs(graph: ModelGraph, outputs: list[np.ndarray]) -> dict:
+    """The model's outputs by their layer's name, as `layers` holds each layer's (an output
+    made by a Keras operation, `x + y`, has no entry there)."""
+    return {ref.layer: [[out]] for ref, out in zip(graph.outputs, outputs, strict=True)}
+
+
 def _given(layers: dict, theirs: Mapping, keras: Mapping, order: dict[str, int]) -> list[Given]:
     given = []
     check_shapes(theirs, {name: layers[name][0][0].shape for name in theirs})
@@ -151,11 +158,16 @@ def _tensor_error(g: Given, tolerance: float) -> TensorError:
 
 
 def _search(graph, weights, inputs, layers, given, parting, tolerance) -> tuple[int, list[_Found]]:
+    """Local first (cheap, and exact where the layer is given); model-wide when that finds
+    nothing (the same mistake made upstream too, or only later tensors given)."""
     node = _top_node(graph, parting.name)
-    local = node is not None and bool(mistakes_for(node.class_name))
-    if local:
-        return _search_local(graph, weights, inputs, layers, node, parting, tolerance)
-    return _search_model(graph, weights, inputs, layers, given, parting, tolerance)
+    searched = 0
+    if node is not None and mistakes_for(node.class_name):
+        searched, found = _search_local(graph, weights, inputs, layers, node, parting, tolerance)
+        if found:
+            return searched, found
+    more, found = _search_model(graph, weights, inputs, layers, given, parting, tolerance)
+    return searched + more, found
 
 
 def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
@@ -164,7 +176,7 @@ def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
     own = layer_weights(node, weights)
     searched, found = 0, []
     for mistake in mistakes_for(node.class_name):
-        forms = mistake.replay(node.config, own, args, parting.theirs)
+        forms = _replay(mistake, node.config, own, args, parting.theirs)
         for form, output in forms.items():
             searched += 1
             hit = _hit(parting, np.asarray(output), tolerance)
@@ -182,8 +194,10 @@ def _search_model(graph, weights, inputs, layers, given, parting, tolerance):
             for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
                 searched += 1
                 replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
-                run = run_reference(graph, weights, inputs, replaced=replaced)
-                hit = _hit(parting, run.layers[parting.name][0][0], tolerance)
+                with np.errstate(all="ignore"):  # a mistaken layer's NaNs flow on
+                    run = run_reference(graph, weights, inputs, replaced=replaced)
+                computed = {**run.layers, **_model_outputs(graph, run.outputs)}
+                hit = _hit(parting, computed[parting.name][0][0], tolerance)
                 if hit is not None:
                     names = [n.name for n in nodes]
                     found.append(_Found(mistake, nodes[0], names, form, parting, hit))
@@ -195,12 +209,20 @@ def _form_labels(mistake, first, graph, weights, inputs, layers, given) -> list[
     same labels; only its numbers differ), replayed on what Keras' forward gives it."""
     args = [_tensor_value(graph, inputs, layers, ref) for ref in first.calls[0]]
     theirs = next((g.theirs for g in given if g.name == first.name), None)
-    return list(mistake.replay(first.config, layer_weights(first, weights), args, theirs))
+    return list(_replay(mistake, first.config, layer_weights(first, weights), args, theirs))
+
+
+def _replay(mistake: Mistake, config, weights, args, theirs) -> dict[str, np.ndarray]:
+    """The mistake's forms; a form may put a negative number under a square root (an order
+    of the BatchNormalization arrays): NumPy's warning is no error here, the form's NaNs
+    simply reproduce nobody's numbers."""
+    with np.errstate(all="ignore"):
+        return mistake.replay(config, weights, list(args), theirs)
 
 
 def _replaying(mistake: Mistake, form: str, node: LayerNode):
     def run(config, weights, args, training):
-        forms = mistake.replay(config, weights, list(args), None)
+        forms = _replay(mistake, config, weights, args, None)
         if form in forms:
             return forms[form]
         return forwards.run_layer(node.class_name, config, weights, args, training)
