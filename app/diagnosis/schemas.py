@@ -81,6 +81,9 @@ class Diagnosis(_Schema):
     )
     difference: Difference | None = None
     searched: int = Field(0, description="Mistaken forwards replayed.")
+    complete: bool = Field(
+        True, description="False when the model-wide search ran out of time before the end."
+    )
     search_s: float = 0.0
 
 

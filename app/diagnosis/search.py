@@ -41,6 +41,8 @@ from app.reference import forwards
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 DEFAULT_TOLERANCE = 1e-4
+DEFAULT_MAX_SEARCH_S = 60.0  # the model-wide search's budget (a whole forward per form)
+EXPLAINED = 1e-2  # a mistake within 1% of their distance to Keras reproduces them
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def diagnose(
     keras: Mapping[str, np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     against_note: str = "",
+    max_search_s: float = DEFAULT_MAX_SEARCH_S,
 ) -> Diagnosis:
     """Compare `theirs` with Keras and name the known mistakes that reproduce them."""
     start = time.perf_counter()
@@ -99,12 +102,14 @@ def diagnose(
             tensors=tensors,
             search_s=round(time.perf_counter() - start, 4),
         )
-    searched, found = _search(graph, weights, inputs, run.layers, given, parting, tolerance)
+    searched, found, complete = _search(
+        graph, weights, inputs, run.layers, given, parting, tolerance, max_search_s
+    )
     mistakes = [_diagnosed(f) for f in sorted(found, key=lambda f: f.error / f.tensor.scale)]
     first = _first_layer(given, parting)
     return Diagnosis(
         verdict="explained" if mistakes else "unexplained",
-        message=_sentence(first, mistakes),
+        message=_sentence(first, mistakes, complete),
         tolerance=tolerance,
         against_note=note,
         tensors=tensors,
@@ -114,6 +119,7 @@ def diagnose(
         if mistakes
         else describe(parting.name, parting.theirs, parting.truth, tolerance),
         searched=searched,
+        complete=complete,
         search_s=round(time.perf_counter() - start, 4),
     )
 
@@ -157,7 +163,9 @@ def _tensor_error(g: Given, tolerance: float) -> TensorError:
 # The search ------------------------------------------------------------------------------
 
 
-def _search(graph, weights, inputs, layers, given, parting, tolerance) -> tuple[int, list[_Found]]:
+def _search(
+    graph, weights, inputs, layers, given, parting, tolerance, max_search_s
+) -> tuple[int, list[_Found], bool]:
     """Local first (cheap, and exact where the layer is given); model-wide when that finds
     nothing (the same mistake made upstream too, or only later tensors given)."""
     node = _top_node(graph, parting.name)
@@ -165,9 +173,12 @@ def _search(graph, weights, inputs, layers, given, parting, tolerance) -> tuple[
     if node is not None and mistakes_for(node.class_name):
         searched, found = _search_local(graph, weights, inputs, layers, node, parting, tolerance)
         if found:
-            return searched, found
-    more, found = _search_model(graph, weights, inputs, layers, given, parting, tolerance)
-    return searched + more, found
+            return searched, found, True
+    deadline = time.monotonic() + max_search_s
+    more, found, complete = _search_model(
+        graph, weights, inputs, layers, given, parting, tolerance, deadline
+    )
+    return searched + more, found, complete
 
 
 def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
@@ -185,23 +196,33 @@ def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
     return searched, _best_form_each(found)
 
 
-def _search_model(graph, weights, inputs, layers, given, parting, tolerance):
+def _search_model(graph, weights, inputs, layers, given, parting, tolerance, deadline):
     """Each form of each mistake, on every layer of its class up to the parting tensor, the
-    model run once per form."""
-    searched, found = 0, []
+    model run once per form (lean when the parting tensor is a model output). A run costs a
+    whole forward, so the search stops at the first mistake that reproduces theirs, in
+    catalogue order (the most common first), or at `deadline` (then it is incomplete)."""
+    searched, complete = 0, True
+    lean = parting.name in {ref.layer for ref in graph.outputs}
     for class_name, nodes in _classes(graph, parting.depth).items():
         for mistake in mistakes_for(class_name):
+            found = []
             for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
+                if time.monotonic() > deadline:
+                    return searched, _best_form_each(found), False
                 searched += 1
                 replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
                 with np.errstate(all="ignore"):  # a mistaken layer's NaNs flow on
-                    run = run_reference(graph, weights, inputs, replaced=replaced)
+                    run = run_reference(
+                        graph, weights, inputs, keep_all=not lean, replaced=replaced
+                    )
                 computed = {**run.layers, **_model_outputs(graph, run.outputs)}
                 hit = _hit(parting, computed[parting.name][0][0], tolerance)
                 if hit is not None:
                     names = [n.name for n in nodes]
                     found.append(_Found(mistake, nodes[0], names, form, parting, hit))
-    return searched, _best_form_each(found)
+            if found:
+                return searched, _best_form_each(found), complete
+    return searched, [], complete
 
 
 def _form_labels(mistake, first, graph, weights, inputs, layers, given) -> list[str]:
@@ -231,12 +252,18 @@ def _replaying(mistake: Mistake, form: str, node: LayerNode):
 
 
 def _hit(parting: Given, output: np.ndarray, tolerance: float) -> float | None:
-    """|theirs − output| when it is within the tolerance and output is not Keras' own."""
+    """|theirs − output| when the mistaken forward reproduces theirs and is not Keras' own.
+
+    Reproduces: within the tolerance of the scale, or within EXPLAINED of their distance to
+    Keras (after many layers their float32 or float64 arithmetic and ours part by more than
+    the tolerance; a mistake that accounts for 99% of the difference is still the cause).
+    """
     if output.shape != parting.theirs.shape:
         return None
     limit = tolerance * parting.scale
     error = parting.error(output)
-    if error > limit or float(np.max(np.abs(output - parting.truth), initial=0.0)) <= limit:
+    reproduces = error <= limit or error <= EXPLAINED * parting.error(parting.truth)
+    if not reproduces or float(np.max(np.abs(output - parting.truth), initial=0.0)) <= limit:
         return None
     return error
 
@@ -315,11 +342,12 @@ def _matches_sentence(tensors: list[TensorError]) -> str:
     )
 
 
-def _sentence(first: str, mistakes: list[DiagnosedMistake]) -> str:
+def _sentence(first: str, mistakes: list[DiagnosedMistake], complete: bool) -> str:
     if not mistakes:
+        searched = "" if complete else " (the search ran out of time before trying all)"
         return (
             f"Your numbers part from Keras at {first}, and no mistake in the catalogue "
-            "reproduces them; the difference is described below."
+            f"reproduces them{searched}; the difference is described below."
         )
     top = mistakes[0]
     return (
