@@ -1,5 +1,5 @@
 """Every family of mistakes, imported once so that each registers in the catalogue."""
 
-from app.diagnosis import core, normalization, regularization
+from app.diagnosis import activations, core, normalization, regularization
 
-FAMILIES = (normalization, core, regularization)
+FAMILIES = (normalization, core, regularization, activations)
