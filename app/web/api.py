@@ -18,7 +18,13 @@ from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission
 from app.schemas import CheckReport, ErrorBody, Health, Report, WorkerState
 from app.web.deps import get_diagnoses, get_reports, upload_limits
-from app.web.diagnosis_form import DIAGNOSIS_BODY, DIAGNOSIS_EXAMPLE, diagnosis_ask, has_yours
+from app.web.diagnosis_form import (
+    DIAGNOSIS_BODY,
+    DIAGNOSIS_EXAMPLE,
+    diagnose_received,
+    diagnosis_ask,
+    has_yours,
+)
 from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
 from app.web.negotiation import wants_html
 from app.web.pages import render_report
@@ -173,19 +179,7 @@ async def create_diagnosis(
 ) -> Response:
     """Where your forward's numbers part from Keras, and which known mistake reproduces them."""
     report = await run_in_threadpool(reports.get, report_id)
-    received = await receive(request, upload_limits(request), request.app.state.work_dir)
-    try:
-        if not has_yours(received):
-            raise InvalidRequest(
-                "Send your numbers as `yours`: a .npz keyed by layer name, a .npy for a "
-                'single output, or JSON {"layer_name": array}.',
-                {"field": "yours"},
-            )
-        ask = diagnosis_ask(received)
-        diagnosis = await run_in_threadpool(get_diagnoses(request).run, report, ask)
-    finally:
-        await run_in_threadpool(received.discard)
-    return json_response(diagnosis)
+    return json_response(await diagnose_received(request, report))
 
 
 @router.get("/health", response_model=Health, summary="Service health")

@@ -1,10 +1,17 @@
-"""What a diagnosis request carries (`yours`, `inputs`, the model again), and its OpenAPI
-body and example."""
+"""A diagnosis request (`yours`, `inputs`, the model again) as the API route and the page
+form both read it, and its OpenAPI body and example."""
 
 from __future__ import annotations
 
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
 from app.diagnoses import DiagnosisAsk
-from app.web.upload import Received
+from app.diagnosis.schemas import Diagnosis
+from app.errors import InvalidRequest
+from app.schemas import Report
+from app.web.deps import get_diagnoses, upload_limits
+from app.web.upload import Received, receive
 
 DIAGNOSIS_BODY = {
     "required": True,
@@ -112,3 +119,19 @@ def diagnosis_ask(received: Received) -> DiagnosisAsk:
         model_path=received.model_path,
         spec=received.fields.get("spec"),
     )
+
+
+async def diagnose_received(request: Request, report: Report) -> Diagnosis:
+    """Read the request (multipart or JSON), diagnose `yours` against `report`'s model."""
+    received = await receive(request, upload_limits(request), request.app.state.work_dir)
+    try:
+        if not has_yours(received):
+            raise InvalidRequest(
+                "Send your numbers as `yours`: a .npz keyed by layer name, a .npy for a "
+                'single output, or JSON {"layer_name": array}.',
+                {"field": "yours"},
+            )
+        ask = diagnosis_ask(received)
+        return await run_in_threadpool(get_diagnoses(request).run, report, ask)
+    finally:
+        await run_in_threadpool(received.discard)
