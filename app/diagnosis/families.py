@@ -1,5 +1,5 @@
 """Every family of mistakes, imported once so that each registers in the catalogue."""
 
-from app.diagnosis import activations, core, normalization, regularization
+from app.diagnosis import activations, convolution, core, normalization, regularization
 
-FAMILIES = (normalization, core, regularization, activations)
+FAMILIES = (normalization, core, regularization, activations, convolution)
