@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from app import errors
-from app.check.inputs import caller_inputs, read_caller_arrays
+from app.check.inputs import PlannedInput, caller_inputs, make_inputs, read_caller_arrays
 from app.check.keras.pool import job_limits
 from app.check.keras.process import EOF, WorkerProcess
 from app.check.keras.sandbox import apply_limits
@@ -206,3 +206,41 @@ def _error(result: DiagnosisResult) -> ExplainerError:
         if cls.code == result.code:
             return cls(result.message or "", result.details or {})
     raise RuntimeError(f"the diagnosis process failed: {result.code}")
+
+
+def seeded_inputs(report: Report) -> dict[str, np.ndarray]:
+    """The check's seeded inputs (x0, x1, ...), drawn again from the report alone: each
+    Input's shape and dtype, the seed, and the vocabulary of an Embedding it feeds directly
+    (app.check.inputs.make_inputs, the check's own draw)."""
+    check_inputs = report.check.inputs
+    if check_inputs is None or check_inputs.source != "seeded":
+        raise errors.InvalidRequest(
+            "This report's check did not run on seeded inputs (it ran on the caller's own, "
+            "or did not run), so there are none to download.",
+            {"field": "inputs"},
+        )
+    planned = [_planned(report, info) for info in report.model.inputs]
+    arrays, _ = make_inputs(planned, _seed(report))
+    return {f"x{i}": a for i, a in enumerate(arrays)}
+
+
+def _planned(report: Report, info) -> PlannedInput:
+    consumers = [layer for layer in report.layers if not layer.path and info.name in layer.inbound]
+    if any(layer.is_model for layer in consumers):
+        raise errors.InvalidRequest(
+            f"The Input {info.name!r} feeds a nested model: its seeded inputs are not drawn "
+            "again here; send your own inputs with your numbers.",
+            {"field": "inputs", "input": info.name},
+        )
+    vocabularies = [
+        layer.weights[0].shape[0]
+        for layer in consumers
+        if layer.class_name == "Embedding" and layer.weights
+    ]
+    shape = info.shape if isinstance(info.shape, list) and info.shape else None
+    return PlannedInput(
+        name=info.name,
+        batch_shape=shape,
+        dtype=info.dtype,
+        vocabulary=min(vocabularies) if vocabularies else None,
+    )

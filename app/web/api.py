@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
@@ -12,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.check.keras.sandbox import isolations
+from app.diagnoses import seeded_inputs
 from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
@@ -180,6 +183,25 @@ async def create_diagnosis(
     """Where your forward's numbers part from Keras, and which known mistake reproduces them."""
     report = await run_in_threadpool(reports.get, report_id)
     return json_response(await diagnose_received(request, report))
+
+
+@router.get(
+    "/reports/{report_id}/inputs.npz",
+    summary="Download the check's seeded inputs",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "x0, x1, ..."},
+        400: {"model": ErrorBody, "description": "The check did not run on seeded inputs."},
+        404: {"model": ErrorBody, "description": "No report has this id."},
+    },
+)
+def get_inputs(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
+    """The check's seeded inputs as a .npz (x0, x1, ...): run your own forward on them."""
+    arrays = seeded_inputs(reports.get(report_id))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    headers = {"Content-Disposition": f'attachment; filename="inputs-{report_id[:32]}.npz"'}
+    return Response(buffer.getvalue(), media_type="application/octet-stream", headers=headers)
 
 
 @router.get("/health", response_model=Health, summary="Service health")

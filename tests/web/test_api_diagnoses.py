@@ -185,3 +185,39 @@ def _npy(array) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+def test_after_the_check_seeded_inputs_download_and_keras_own_values_are_used(warm_pool, tmp_path):
+    with warm_pool.client(tmp_path) as client:
+        created = client.post("/api/v1/reports", json={"spec": SPEC}, params={"wait": "true"})
+        assert created.status_code == 201
+        report = created.json()
+        assert report["check"]["status"] == "passed"
+        download = client.get(f"/api/v1/reports/{report['id']}/inputs.npz")
+        assert download.status_code == 200
+        x = np.load(io.BytesIO(download.content))["x0"]
+        keras_output = np.asarray(report["check"]["outputs"][0]["keras"], np.float32)
+        # The downloaded inputs are the check's: Keras gave x / √1.001 for them.
+        np.testing.assert_allclose(keras_output, x / np.sqrt(1.001), rtol=1e-6, atol=1e-7)
+
+        same = diagnose(
+            client, report["id"], spec=SPEC, yours={"batch_normalization": keras_output.tolist()}
+        )
+        assert same.status_code == 200
+        assert same.json()["verdict"] == "matches-keras"
+        assert same.json()["tensors"][0]["against"] == "keras"
+
+        batch = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-3)
+        wrong = diagnose(
+            client, report["id"], spec=SPEC, yours={"batch_normalization": batch.tolist()}
+        )
+        assert wrong.status_code == 200
+        assert wrong.json()["mistakes"][0]["code"] == "batchnorm-batch-statistics"
+        assert wrong.json()["mistakes"][0]["form"] == "with the layer's epsilon"
+
+
+def test_inputs_download_without_a_seeded_check_is_400(client):
+    report = seed_report(client)
+    response = client.get(f"/api/v1/reports/{report['id']}/inputs.npz")
+    assert response.status_code == 400
+    assert response.json()["details"] == {"field": "inputs"}
