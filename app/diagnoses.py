@@ -176,7 +176,7 @@ def _run_process(request: DiagnosisRequest, timeout_s: float) -> Diagnosis:
         process.send((request.model_dump_json() + "\n").encode())
         if not _wait_done(process, time.monotonic() + timeout_s):
             process.kill("timeout")
-            raise errors.Unprocessable(
+            raise errors.DiagnosisTimeout(
                 f"The diagnosis took longer than {timeout_s:g} s.", {"timeout_s": timeout_s}
             )
         result = DiagnosisResult.model_validate_json(Path(request.result_path).read_bytes())

@@ -40,6 +40,7 @@
     │   ├── UnmappedKeras1Keys          unmapped-keras-one-keys
     │   ├── WeightMismatch              weight-mismatch
     │   ├── UnsupportedModel            unsupported-model
+    │   ├── DiagnosisTimeout            diagnosis-timeout
     │   └── BudgetExceeded              budget-exceeded
     │       ├── ParameterBudgetExceeded parameter-budget-exceeded
     │       ├── TensorBudgetExceeded    tensor-budget-exceeded
@@ -259,6 +260,12 @@ class WeightMismatch(Unprocessable):
 
 class UnsupportedModel(Unprocessable):
     code = "unsupported-model"
+
+
+class DiagnosisTimeout(Unprocessable):
+    """The diagnosis of a user's numbers took longer than the check's timeout."""
+
+    code = "diagnosis-timeout"
 
 
 class BudgetExceeded(Unprocessable):
