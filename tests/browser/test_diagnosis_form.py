@@ -16,6 +16,7 @@ from tests.support.models import SEED_INPUT, seed_spec
 def test_pasted_numbers_are_diagnosed_as_batch_statistics(tab, server, tmp_path):
     spec = tmp_path / "seed.json"
     spec.write_text(seed_spec())
+    layer = json.loads(spec.read_text())["config"]["layers"][-1]["config"]["name"]
     inputs = tmp_path / "x.npy"
     np.save(inputs, SEED_INPUT)
     with spec.open("rb") as fh:
@@ -29,7 +30,7 @@ def test_pasted_numbers_are_diagnosed_as_batch_statistics(tab, server, tmp_path)
     tab.open(f"/reports/{report_id}")
     form = page.locator("#yours-form")
     expect(page.get_by_role("heading", name="Compare with your own numbers")).to_be_visible()
-    page.fill("#yours-json", json.dumps({"batch_normalization": [[-1, -1], [1, 1]]}))
+    page.fill("#yours-json", json.dumps({layer: [[-1, -1], [1, 1]]}))
     page.set_input_files("#yours-inputs", str(inputs))
     page.set_input_files("#yours-model", str(spec))
     tab.shoot("diagnosis-form")

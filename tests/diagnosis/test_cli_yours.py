@@ -10,12 +10,13 @@ from app.cli import main
 from tests.support.models import SEED_INPUT, seed_spec
 
 SPEC = seed_spec()  # once: a second model built would name its layer batch_normalization_1
+BN = json.loads(SPEC)["config"]["layers"][-1]["config"]["name"]  # _1, _2 after other tests
 
 
 def seed_files(tmp_path, yours):
     (tmp_path / "seed.json").write_text(SPEC)
     np.save(tmp_path / "x.npy", SEED_INPUT)
-    np.savez(tmp_path / "mine.npz", batch_normalization=np.asarray(yours, np.float32))
+    np.savez(tmp_path / "mine.npz", **{BN: np.asarray(yours, np.float32)})
     return [str(tmp_path / n) for n in ("seed.json", "x.npy", "mine.npz")]
 
 

@@ -21,6 +21,8 @@ from tests.support.models import SEED_INPUT, dense_bn_dense, randomize_weights, 
 KERAS = SEED_INPUT / np.sqrt(np.float32(1.001))
 BATCH_STATISTICS = [[-1.0, -1.0], [1.0, 1.0]]
 SPEC = seed_spec()  # once: each model Keras builds takes a new name, so a new sha256
+# The BatchNormalization's name: batch_normalization, or _1, _2 after other tests built one.
+BN = json.loads(SPEC)["config"]["layers"][-1]["config"]["name"]
 
 
 @pytest.fixture
@@ -53,15 +55,15 @@ def test_diagnose_seed_names_batch_statistics_first(client):
         report["id"],
         spec=SPEC,
         inputs=SEED_INPUT.tolist(),
-        yours={"batch_normalization": BATCH_STATISTICS},
+        yours={BN: BATCH_STATISTICS},
     )
     assert response.status_code == 200
     diagnosis = response.json()
     assert diagnosis["verdict"] == "explained"
-    assert diagnosis["first_divergence"] == "batch_normalization"
+    assert diagnosis["first_divergence"] == BN
     top = diagnosis["mistakes"][0]
     assert top["code"] == "batchnorm-batch-statistics"
-    assert top["layer"] == "batch_normalization"
+    assert top["layer"] == BN
     assert top["evidence"]["error_to_mistake"] <= 1e-6
     assert top["evidence"]["error_to_keras"] == pytest.approx(
         1 + 1 / np.sqrt(1.001), rel=1e-6
@@ -78,7 +80,7 @@ def test_diagnose_keras_numbers_match_keras(client):
         report["id"],
         spec=SPEC,
         inputs=SEED_INPUT.tolist(),
-        yours={"batch_normalization": KERAS.tolist()},
+        yours={BN: KERAS.tolist()},
     )
     assert response.status_code == 200
     diagnosis = response.json()
@@ -112,7 +114,7 @@ def test_diagnose_npy_of_a_kept_h5_upload_runs_outside_the_server(kept, tmp_path
 
 
 def test_post_report_with_yours_answers_the_diagnosis(client):
-    yours = npz_bytes(batch_normalization=np.array(BATCH_STATISTICS))
+    yours = npz_bytes(**{BN: np.array(BATCH_STATISTICS)})
     response = client.post(
         "/api/v1/reports",
         data={"spec": SPEC, "check": "false", "inputs": json.dumps(SEED_INPUT.tolist())},
@@ -128,13 +130,13 @@ def test_post_report_with_yours_answers_the_diagnosis(client):
     ("yours", "code", "layer"),
     [
         ({"dense_9": [[1.0, 2.0], [3.0, 4.0]]}, "yours-unknown-layer", "dense_9"),
-        ({"batch_normalization": [[1.0, 2.0, 3.0]]}, "yours-wrong-shape", "batch_normalization"),
+        ({BN: [[1.0, 2.0, 3.0]]}, "yours-wrong-shape", BN),
         (
-            {"batch_normalization": [["a", "b"], ["c", "d"]]},
+            {BN: [["a", "b"], ["c", "d"]]},
             "yours-wrong-dtype",
-            "batch_normalization",
+            BN,
         ),
-        ({"batch_normalization": 3}, "yours-wrong-dtype", "batch_normalization"),
+        ({BN: 3}, "yours-wrong-dtype", BN),
     ],
 )
 def test_diagnose_bad_numbers_is_400_naming_field_and_layer(client, yours, code, layer):
@@ -149,7 +151,7 @@ def test_diagnose_bad_numbers_is_400_naming_field_and_layer(client, yours, code,
 
 def test_diagnose_infinite_numbers_is_400_not_finite(client):
     report = seed_report(client)
-    yours = npz_bytes(batch_normalization=np.array([[np.inf, 0.0], [np.nan, 1.0]]))
+    yours = npz_bytes(**{BN: np.array([[np.inf, 0.0], [np.nan, 1.0]])})
     response = client.post(
         f"/api/v1/reports/{report['id']}/diagnoses",
         data={"spec": SPEC, "inputs": json.dumps(SEED_INPUT.tolist())},
@@ -158,12 +160,12 @@ def test_diagnose_infinite_numbers_is_400_not_finite(client):
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "yours-not-finite"
-    assert body["details"] == {"field": "yours", "layer": "batch_normalization", "not_finite": 2}
+    assert body["details"] == {"field": "yours", "layer": BN, "not_finite": 2}
 
 
 def test_diagnose_without_the_model_is_400_model_not_kept(client):
     report = seed_report(client)
-    response = diagnose(client, report["id"], yours={"batch_normalization": BATCH_STATISTICS})
+    response = diagnose(client, report["id"], yours={BN: BATCH_STATISTICS})
     assert response.status_code == 400
     assert response.json()["code"] == "model-not-kept"
 
@@ -200,17 +202,13 @@ def test_after_the_check_seeded_inputs_download_and_keras_own_values_are_used(wa
         # The downloaded inputs are the check's: Keras gave x / √1.001 for them.
         np.testing.assert_allclose(keras_output, x / np.sqrt(1.001), rtol=1e-6, atol=1e-7)
 
-        same = diagnose(
-            client, report["id"], spec=SPEC, yours={"batch_normalization": keras_output.tolist()}
-        )
+        same = diagnose(client, report["id"], spec=SPEC, yours={BN: keras_output.tolist()})
         assert same.status_code == 200
         assert same.json()["verdict"] == "matches-keras"
         assert same.json()["tensors"][0]["against"] == "keras"
 
         batch = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-3)
-        wrong = diagnose(
-            client, report["id"], spec=SPEC, yours={"batch_normalization": batch.tolist()}
-        )
+        wrong = diagnose(client, report["id"], spec=SPEC, yours={BN: batch.tolist()})
         assert wrong.status_code == 200
         assert wrong.json()["mistakes"][0]["code"] == "batchnorm-batch-statistics"
         assert wrong.json()["mistakes"][0]["form"] == "with the layer's epsilon"
