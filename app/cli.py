@@ -1,5 +1,8 @@
 """`keras-explainer serve` and `keras-explainer inspect FILE`.
 
+`inspect FILE --yours mine.npz [--inputs x.npy]` diagnoses your own forward's numbers
+(app.diagnoses, as `POST /api/v1/reports/{id}/diagnoses` does).
+
 `inspect` goes through the same `Reports` as the API (no second implementation: app.reports),
 with a store in a temporary folder, and prints the report as tables or, with `--json`,
 exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
@@ -7,7 +10,8 @@ and shows its progress on stderr.
 
 Exit codes:
     0  explained (and, with --check, the check passed)
-    1  the check ran and failed: a layer differs from Keras beyond the tolerance
+    1  the check ran and failed: a layer differs from Keras beyond the tolerance; or, with
+       --yours, your numbers part from Keras (the diagnosis says where and why)
     2  bad usage (no such file, unknown option)
     3  the file was refused: its error code and sentence are printed on stderr
     4  the check could not run: refused, unsupported by Keras, or an error
@@ -57,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
     )
+    inspect.add_argument(
+        "--yours",
+        type=Path,
+        help="your own forward's numbers to diagnose: .npz keyed by layer name, or .npy",
+    )
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
     inspect.set_defaults(run=_inspect)
     return parser
@@ -84,24 +93,51 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    for path in (args.file, args.inputs, args.weights):
+    for path in (args.file, args.inputs, args.weights, args.yours):
         if path is not None and not path.is_file():
             print(f"keras-explainer: no such file: {path}", file=sys.stderr)
             return EXIT_USAGE
+    if args.yours is not None and args.weights is not None:
+        print(
+            "keras-explainer: --yours takes a model file, not a spec and weights", file=sys.stderr
+        )
+        return EXIT_USAGE
     try:
         report = explain(
             args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
         )
+        diagnosis = None if args.yours is None else diagnose(report, args)
     except ExplainerError as exc:
         print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_REFUSED
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2))
+        body = report.model_dump(mode="json")
+        if diagnosis is not None:
+            body["diagnosis"] = diagnosis.model_dump(mode="json")
+        print(json.dumps(body, indent=2))
     else:
-        from app.terminal import render
+        from app.terminal import render, render_diagnosis
 
         print(render(report))
+        if diagnosis is not None:
+            print("\n" + render_diagnosis(diagnosis))
+    if diagnosis is not None and diagnosis.verdict != "matches-keras":
+        return EXIT_CHECK_FAILED
     return exit_code(report.check, args.check)
+
+
+def diagnose(report: Report, args: argparse.Namespace):
+    """The diagnosis of `--yours`, as the API makes it (its own process reads the model)."""
+    from app.config import Settings
+    from app.diagnoses import Diagnoses, DiagnosisAsk
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
+        diagnoses = Diagnoses(
+            Path(folder), None, settings.check_tolerance, settings.check_timeout_s
+        )
+        ask = DiagnosisAsk(yours_path=args.yours, inputs_path=args.inputs, model_path=args.file)
+        return diagnoses.run(report, ask)
 
 
 def exit_code(check: CheckReport, asked: bool) -> int:

@@ -7,6 +7,12 @@
     │   │   ├── DuplicateKeys           duplicate-keys
     │   │   └── InvalidNumber           invalid-number
     │   ├── InvalidRequest              invalid-request
+    │   ├── InvalidYours                invalid-yours (a diagnosis's numbers)
+    │   │   ├── YoursUnknownLayer       yours-unknown-layer
+    │   │   ├── YoursWrongShape         yours-wrong-shape
+    │   │   ├── YoursWrongDtype         yours-wrong-dtype
+    │   │   └── YoursNotFinite          yours-not-finite
+    │   ├── ModelNotKept                model-not-kept
     │   ├── MalformedModel              malformed-model
     │   │   └── UnsafeFile              unsafe-file
     │   │       ├── UnsafeMemberName    unsafe-member-name
@@ -34,6 +40,7 @@
     │   ├── UnmappedKeras1Keys          unmapped-keras-one-keys
     │   ├── WeightMismatch              weight-mismatch
     │   ├── UnsupportedModel            unsupported-model
+    │   ├── DiagnosisTimeout            diagnosis-timeout
     │   └── BudgetExceeded              budget-exceeded
     │       ├── ParameterBudgetExceeded parameter-budget-exceeded
     │       ├── TensorBudgetExceeded    tensor-budget-exceeded
@@ -98,6 +105,34 @@ class InvalidNumber(InvalidSpec):
 
 class InvalidRequest(BadRequest):
     code = "invalid-request"
+
+
+class InvalidYours(BadRequest):
+    """The numbers sent for a diagnosis (`yours`): `details` names the field and the layer."""
+
+    code = "invalid-yours"
+
+
+class YoursUnknownLayer(InvalidYours):
+    code = "yours-unknown-layer"
+
+
+class YoursWrongShape(InvalidYours):
+    code = "yours-wrong-shape"
+
+
+class YoursWrongDtype(InvalidYours):
+    code = "yours-wrong-dtype"
+
+
+class YoursNotFinite(InvalidYours):
+    code = "yours-not-finite"
+
+
+class ModelNotKept(BadRequest):
+    """A diagnosis of a report whose model file was not kept, and was not sent again."""
+
+    code = "model-not-kept"
 
 
 class MalformedModel(BadRequest):
@@ -225,6 +260,12 @@ class WeightMismatch(Unprocessable):
 
 class UnsupportedModel(Unprocessable):
     code = "unsupported-model"
+
+
+class DiagnosisTimeout(Unprocessable):
+    """The diagnosis of a user's numbers took longer than the check's timeout."""
+
+    code = "diagnosis-timeout"
 
 
 class BudgetExceeded(Unprocessable):

@@ -22,6 +22,7 @@ from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner
 from app.config import Settings
+from app.diagnoses import Diagnoses
 from app.errors import all_error_classes
 from app.isolation import start_fork_server
 from app.reports import Reports
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     uploads = settings.uploads_dir if settings.keep_uploads else None
     limits = read_limits(settings)
     app.state.reports = Reports(store, checks, check_settings(settings), uploads, limits)
+    app.state.diagnoses = Diagnoses(
+        settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.diagnosis.schemas import Diagnosis
 from app.display import human_bytes, number, shape
 from app.schemas import BatchNormReport, CheckReport, LayerReport, Report
 
@@ -97,3 +98,25 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def render_diagnosis(diagnosis: Diagnosis) -> str:
+    """A diagnosis of the user's numbers: per tensor its error, then each mistake found."""
+    lines = [f"Your numbers: {diagnosis.message}", f"  ({diagnosis.against_note})"]
+    rows = [
+        (t.name, f"{t.max_abs_error:.3g}", f"{t.max_rel_error:.3g}", "yes" if t.matches else "no")
+        for t in diagnosis.tensors
+    ]
+    lines.append(table(("Tensor", "Max abs error", "Max rel error", "Matches"), rows))
+    for rank, m in enumerate(diagnosis.mistakes, start=1):
+        form = f" ({m.form})" if m.form else ""
+        lines += [
+            f"{rank}. {m.code} on {m.layer}{form}: {m.title}",
+            f"   evidence: {m.evidence.error_to_mistake:.3g} from the mistaken forward, "
+            f"{m.evidence.error_to_keras:.3g} from Keras, on {m.evidence.tensor}",
+            f"   {m.explanation}",
+            f"   fix: {m.fix}",
+        ]
+    if diagnosis.difference is not None:
+        lines.append(f"Difference: {diagnosis.difference.message}")
+    return "\n".join(lines)

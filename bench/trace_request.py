@@ -94,8 +94,8 @@ DEFAULT_FILE = CORPUS / "leyuzak_mnist_cnn_bn.keras"
 # and lower ones (a call up is a climb). The libraries are the lowest layer.
 LAYERS = [
     ("cli", "main", "web", "terminal"),
-    ("reports",),
-    ("explain", "pairs"),
+    ("reports", "diagnoses"),
+    ("explain", "pairs", "diagnosis"),
     ("check",),
     ("isolation",),
     ("analysis",),

@@ -24,7 +24,7 @@ Nothing here imports Keras, TensorFlow or JAX, nor settings or FastAPI.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +59,8 @@ class _Run:
     weights: Sequence[np.ndarray]
     training: bool
     keep_all: bool
+    # Layer name -> a forward run instead of its class's (a known mistake, app.diagnosis).
+    replaced: Mapping[str, forwards.ForwardFn] = field(default_factory=dict)
 
 
 Record = dict[str, dict[int, list[np.ndarray]]]  # layer name -> call -> outputs
@@ -71,18 +73,21 @@ def run_reference(
     *,
     training: bool = False,
     keep_all: bool = True,
+    replaced: Mapping[str, forwards.ForwardFn] | None = None,
 ) -> ReferenceRun:
     """Run the reference forward of `graph` on `inputs` (one array per model input).
 
     keep_all=False is the lean mode `predict` works in: only what the outputs need is
     computed, each tensor is dropped after its last consumer, and `layers` stays empty.
+    `replaced` runs the named layers with other forwards (same contract; app.diagnosis
+    replays known mistakes with it).
     """
     if len(inputs) != len(graph.inputs):
         raise InvalidRequest(
             f"The model takes {len(graph.inputs)} inputs; {len(inputs)} were given.",
             {"expected": len(graph.inputs), "given": len(inputs)},
         )
-    run = _Run(weights, training, keep_all)
+    run = _Run(weights, training, keep_all, replaced or {})
     record: Record | None = {} if keep_all else None
     outputs, _ = _run_graph(graph, list(inputs), [None] * len(inputs), run, record)
     return ReferenceRun(outputs, _layer_outputs(graph, record) if record is not None else {})
@@ -217,10 +222,13 @@ def _run_call(
     keyword_masks, states = _split_extras(node, call, values, masks)
     # Keras fills `mask` in only for a call with one tensor argument, unless it is passed.
     layer_masks = keyword_masks or (None if states else masks)
-    output = forwards.run_layer(
-        node.class_name, node.config, layer_weights(node, run.weights), [*args, *states],
-        run.training, layer_masks,
-    )  # fmt: skip
+    weights = layer_weights(node, run.weights)
+    if node.name in run.replaced:
+        output = run.replaced[node.name](node.config, weights, [*args, *states], run.training)
+    else:
+        output = forwards.run_layer(
+            node.class_name, node.config, weights, [*args, *states], run.training, layer_masks
+        )
     outs = forwards.as_outputs(output)
     previous = keyword_masks or masks  # what Keras' compute_mask receives
     return outs, output_masks(node.class_name, node.config, args, previous, outs)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
@@ -11,11 +14,20 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.check.keras.sandbox import isolations
+from app.diagnoses import seeded_inputs
+from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission
 from app.schemas import CheckReport, ErrorBody, Health, Report, WorkerState
-from app.web.deps import get_reports, upload_limits
+from app.web.deps import get_diagnoses, get_reports, upload_limits
+from app.web.diagnosis_form import (
+    DIAGNOSIS_BODY,
+    DIAGNOSIS_EXAMPLE,
+    diagnose_received,
+    diagnosis_ask,
+    has_yours,
+)
 from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
 from app.web.negotiation import wants_html
 from app.web.pages import render_report
@@ -40,6 +52,12 @@ UPLOAD_BODY = {
                     "file": {"type": "string", "format": "binary"},
                     "spec": {"type": "string", "description": "model.to_json()"},
                     "inputs": {"type": "string", "format": "binary"},
+                    "yours": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "Your own forward's numbers, to diagnose (.npz by "
+                        'layer name, .npy, or JSON {"layer_name": array}).',
+                    },
                     "weights": {
                         "type": "string",
                         "format": "binary",
@@ -70,7 +88,11 @@ FLAG.update({"off": False, "no": False})
     response_model=Report,
     summary="Explain a model",
     responses={
-        201: {"content": {"application/json": {"example": REPORT_EXAMPLE}}},
+        201: {
+            "model": ReportWithDiagnosis,
+            "description": "The report; with `yours`, also the `diagnosis` of your numbers.",
+            "content": {"application/json": {"example": REPORT_EXAMPLE}},
+        },
         200: {"model": Report, "description": "The same upload was explained before."},
         **ERRORS,
     },
@@ -88,17 +110,26 @@ async def create_report(
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
+    diagnosis = None
     try:
         options = _options(received.fields, check, wait, mode, recompute)
+        asks_diagnosis = has_yours(received)
+        if asks_diagnosis:  # their numbers are compared with Keras' once the check has run
+            options = replace(options, wait=True)
         report, created = await run_in_threadpool(reports.create, _submission(received), options)
+        if options.wait and report.check.status in ("queued", "running"):
+            timeout = request.app.state.settings.wait_timeout_s
+            report = await run_in_threadpool(reports.wait, report.id, timeout)
+        if asks_diagnosis:
+            ask = diagnosis_ask(received)
+            diagnosis = await run_in_threadpool(get_diagnoses(request).run, report, ask)
     finally:
         await run_in_threadpool(received.discard)  # rmtree: off the event loop
-    if options.wait and report.check.status in ("queued", "running"):
-        timeout = request.app.state.settings.wait_timeout_s
-        report = await run_in_threadpool(reports.wait, report.id, timeout)
     location = f"/api/v1/reports/{report.id}"
     if wants_html(request):
         return RedirectResponse(f"/reports/{report.id}", status_code=303)
+    if diagnosis is not None:
+        report = ReportWithDiagnosis(**report.__dict__, diagnosis=diagnosis)
     body = await run_in_threadpool(report.model_dump_json)  # a large report: off the loop
     status = 201 if created else 200
     return json_text(body, status_code=status, headers={"Location": location})
@@ -132,6 +163,45 @@ def get_report(
 def get_check(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
     """The check alone (status, progress, results): cheap to poll while it runs."""
     return json_response(reports.get_check(report_id))
+
+
+@router.post(
+    "/reports/{report_id}/diagnoses",
+    response_model=Diagnosis,
+    summary="Diagnose your own numbers",
+    responses={
+        200: {"content": {"application/json": {"example": DIAGNOSIS_EXAMPLE}}},
+        400: {"model": ErrorBody, "description": "Bad numbers or inputs; see `details`."},
+        404: {"model": ErrorBody, "description": "No report has this id."},
+        413: {"model": ErrorBody, "description": "The upload is over the size limit."},
+    },
+    openapi_extra={"requestBody": DIAGNOSIS_BODY},
+)
+async def create_diagnosis(
+    request: Request, report_id: str, reports: Annotated[Reports, Depends(get_reports)]
+) -> Response:
+    """Where your forward's numbers part from Keras, and which known mistake reproduces them."""
+    report = await run_in_threadpool(reports.get, report_id)
+    return json_response(await diagnose_received(request, report))
+
+
+@router.get(
+    "/reports/{report_id}/inputs.npz",
+    summary="Download the check's seeded inputs",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "x0, x1, ..."},
+        400: {"model": ErrorBody, "description": "The check did not run on seeded inputs."},
+        404: {"model": ErrorBody, "description": "No report has this id."},
+    },
+)
+def get_inputs(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
+    """The check's seeded inputs as a .npz (x0, x1, ...): run your own forward on them."""
+    arrays = seeded_inputs(reports.get(report_id))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    headers = {"Content-Disposition": f'attachment; filename="inputs-{report_id[:32]}.npz"'}
+    return Response(buffer.getvalue(), media_type="application/octet-stream", headers=headers)
 
 
 @router.get("/health", response_model=Health, summary="Service health")

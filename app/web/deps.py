@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from app.diagnoses import Diagnoses
 from app.reports import Reports
 from app.web.upload import Limits
 
@@ -19,3 +20,7 @@ def upload_limits(request: Request) -> Limits:
         max_field_bytes=settings.max_field_bytes,
         max_parts=settings.max_parts,
     )
+
+
+def get_diagnoses(request: Request) -> Diagnoses:
+    return request.app.state.diagnoses

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.errors import LayerNotFound
 from app.reports import Reports
 from app.schemas import BatchNormReport, Report
 from app.web.batchnorm_view import batchnorm_view
 from app.web.deps import get_reports
+from app.web.diagnosis_form import diagnose_received
 from app.web.negotiation import wants_html
 from app.web.report_view import report_view
 
@@ -55,6 +57,17 @@ def batchnorm_page(
         return JSONResponse(bn.model_dump(mode="json"))
     context = {"view": batchnorm_view(report, bn), "report": report}
     return request.app.state.templates.TemplateResponse(request, "batchnorm.html", context)
+
+
+@router.post("/reports/{report_id}/diagnoses")
+async def diagnosis_page(
+    request: Request, report_id: str, reports: Annotated[Reports, Depends(get_reports)]
+) -> Response:
+    """The report page's form "Compare with your own numbers": the diagnosis as a page."""
+    report = await run_in_threadpool(reports.get, report_id)
+    diagnosis = await diagnose_received(request, report)
+    context = {"report": report, "diagnosis": diagnosis}
+    return request.app.state.templates.TemplateResponse(request, "diagnosis.html", context)
 
 
 def render_report(request: Request, report: Report) -> Response:

@@ -1,7 +1,8 @@
 """Request bodies read as they stream in, under caps, into a private folder.
 
     multipart/form-data    `file` (the model), `inputs` (.npy/.npz or a JSON array), `spec`,
-                           `weights` (the weights file saved beside a spec),
+                           `weights` (the weights file saved beside a spec), `yours` (a
+                           diagnosis's numbers: .npz/.npy, or JSON {"layer": array}),
                            and option fields (`check`, `wait`, `mode`, `recompute`)
     application/json       {"spec": ..., "inputs": [...], "check": ..., ...}
     application/octet-stream   the model file itself as the body
@@ -36,11 +37,12 @@ from starlette.requests import ClientDisconnect, Request
 from app.errors import FileTooLarge, InvalidRequest
 from app.safety.safe_json import load_json
 
-FILE_FIELDS = ("file", "inputs", "weights")
-TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute")
+FILE_FIELDS = ("file", "inputs", "weights", "yours")
+TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute", "yours")
 MODEL_NAME = "model"
 INPUTS_NAME = "inputs"
 WEIGHTS_NAME = "weights"
+YOURS_NAME = "yours"
 MAX_PART_HEADERS = 8
 BATCH_BYTES = 1 << 20  # body bytes handed to the worker thread at once
 
@@ -67,6 +69,7 @@ class Received:
     filename: str | None = None
     inputs_path: Path | None = None
     weights_path: Path | None = None  # a spec's weights file (save_weights), beside it
+    yours_path: Path | None = None  # a diagnosis's numbers (.npz/.npy), app.diagnosis.yours
     fields: dict[str, Any] = field(default_factory=dict)
     model_digest: tuple[str, int] | None = None  # the model file's (sha256, size)
 
@@ -298,6 +301,11 @@ class _PartSink:
                 raise InvalidRequest("Send one weights file per request.")
             received.weights_path = received.folder / WEIGHTS_NAME
             self._file = _HashingWriter(received.weights_path)
+        elif name == YOURS_NAME:
+            if received.yours_path is not None:
+                raise InvalidRequest("Send one file of your numbers per request.")
+            received.yours_path = received.folder / YOURS_NAME
+            self._file = _HashingWriter(received.yours_path)
         else:
             received.inputs_path = received.folder / INPUTS_NAME
             self._file = _HashingWriter(received.inputs_path)
