@@ -25,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from app import isolation
 from app.errors import ExplainerError
-from app.reports import Options, Reports, Submission
+from app.reports import Options, Reports, Submission, read_limits
 from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
 
@@ -88,6 +89,8 @@ def _inspect(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             print(f"keras-explainer: no such file: {path}", file=sys.stderr)
             return EXIT_USAGE
+    if not args.check:  # one thread until the report is made: its reading process is a fork
+        isolation.fork_directly()
     try:
         report = explain(
             args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
@@ -134,7 +137,7 @@ def explain(
 def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
     from app.check.runner import CheckRunner
     from app.config import Settings
-    from app.main import check_settings, make_pool, read_limits
+    from app.main import check_settings, make_pool
 
     settings = Settings(data_dir=folder, workers=1, spare_workers=0)
     pool = make_pool(settings)
@@ -154,7 +157,6 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
 
 def _settings_limits():
     from app.config import Settings
-    from app.main import read_limits
 
     return read_limits(Settings())
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from app.check import warm_reference
 from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
@@ -79,3 +82,35 @@ def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
     path = corpus / "hls4ml_qkeras-v3_3layer.keras"
     assert main(["inspect", "--check", str(path)]) == EXIT_NOT_CHECKED
     assert "Manual vs predict: refused" in capsys.readouterr().out
+
+
+# What a terminal report without the check has no use for: the web stack and Keras.
+NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "keras")
+MODULES_AFTER_INSPECT = """
+import contextlib, io, json, sys
+from app.cli import main
+if __name__ == "__main__":
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["inspect", sys.argv[1]])
+    print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_inspect_imports_no_web_stack_and_no_keras(tmp_path):
+    """`inspect` without --check starts fast: it imports only what the terminal report uses
+    (a fresh interpreter, so nothing else imported them first)."""
+    path = saved(small_model(), tmp_path / "m.keras")
+    script = tmp_path / "inspect_modules.py"
+    script.write_text(MODULES_AFTER_INSPECT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.splitlines()[-1])
+    assert answer["code"] == EXIT_OK
+    imported = {name.split(".")[0] for name in answer["modules"]}
+    assert imported & set(NOT_FOR_INSPECT) == set()
