@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 from app import isolation
 from app.errors import ExplainerError
 from app.reports import Options, Reports, Submission, read_limits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
 
@@ -155,7 +157,13 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
         pool.stop()
 
 
-def _settings_limits():
+def _settings_limits() -> ReadLimits:
+    """The reading process's caps from the `KEX_*` settings. Settings (pydantic-settings: 0.2 s
+    of CPU to import, a third of the command's imports) is read only when a `KEX_` variable
+    is set (in any case, as pydantic-settings reads them); with none, its defaults are
+    ReadLimits' own (tests/test_cli.py holds them equal)."""
+    if not any(name.upper().startswith("KEX_") for name in os.environ):
+        return DEFAULT_LIMITS
     from app.config import Settings
 
     return read_limits(Settings())

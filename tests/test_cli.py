@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from app.check import warm_reference
-from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, _settings_limits, main
+from app.config import Settings
+from app.reports import read_limits
+from app.safety.limits import DEFAULT_LIMITS
 from tests.support.api import make_client
 from tests.support.files import saved
 from tests.support.models import seed_model, small_model
@@ -114,3 +118,18 @@ def test_inspect_imports_no_web_stack_and_no_keras(tmp_path):
     assert answer["code"] == EXIT_OK
     imported = {name.split(".")[0] for name in answer["modules"]}
     assert imported & set(NOT_FOR_INSPECT) == set()
+
+
+def test_inspect_without_kex_settings_reads_with_the_settings_defaults(monkeypatch):
+    """`inspect` skips reading Settings when no KEX_ variable is set: then the caps it uses
+    must be those Settings' defaults give."""
+    for name in list(os.environ):
+        if name.upper().startswith("KEX_"):
+            monkeypatch.delenv(name)
+    assert _settings_limits() is DEFAULT_LIMITS
+    assert read_limits(Settings()) == DEFAULT_LIMITS
+
+
+def test_inspect_reads_kex_settings_when_set(monkeypatch):
+    monkeypatch.setenv("kex_read_timeout_s", "7")  # pydantic-settings ignores the case
+    assert _settings_limits().isolation_timeout_s == 7.0
