@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -29,8 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from app import isolation
 from app.errors import ExplainerError
-from app.reports import Options, Reports, Submission
+from app.reports import Options, Reports, Submission, read_limits
+from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
 
@@ -102,6 +105,9 @@ def _inspect(args: argparse.Namespace) -> int:
             "keras-explainer: --yours takes a model file, not a spec and weights", file=sys.stderr
         )
         return EXIT_USAGE
+    if not args.check and args.yours is None:  # one thread until the report is made:
+        # its reading process is then a fork of this one
+        isolation.fork_directly()
     try:
         report = explain(
             args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
@@ -170,7 +176,7 @@ def explain(
 def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
     from app.check.runner import CheckRunner
     from app.config import Settings
-    from app.main import check_settings, make_pool, read_limits
+    from app.main import check_settings, make_pool
 
     settings = Settings(data_dir=folder, workers=1, spare_workers=0)
     pool = make_pool(settings)
@@ -188,9 +194,14 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
         pool.stop()
 
 
-def _settings_limits():
+def _settings_limits() -> ReadLimits:
+    """The reading process's caps from the `KEX_*` settings. Settings (pydantic-settings: 0.2 s
+    of CPU to import, a third of the command's imports) is read only when a `KEX_` variable
+    is set (in any case, as pydantic-settings reads them); with none, its defaults are
+    ReadLimits' own (tests/test_cli.py holds them equal)."""
+    if not any(name.upper().startswith("KEX_") for name in os.environ):
+        return DEFAULT_LIMITS
     from app.config import Settings
-    from app.main import read_limits
 
     return read_limits(Settings())
 

@@ -36,6 +36,10 @@ took over must not be able to hand the server an object. Its outcome, judged by 
 Children are forked from a fork server: one clean, single-threaded process started on first
 use with the registered tasks' modules already imported (never forked from the serving
 process, whose threads may hold locks), so a task costs a fork, not an interpreter start.
+A one-shot command that is itself such a process (`keras-explainer inspect` without the
+check: one thread, no TensorFlow) calls `fork_directly()`: its children are then forked from
+it, which saves starting the fork server's interpreter and importing the readers there again
+(most of the command's time on a small file).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +70,7 @@ Task = Callable[..., Answer]  # task(path, limits, early, **arguments)
 
 _tasks: list[Task] = []
 _context: Any = None
+_direct = False
 
 
 def task(function: Task) -> Task:
@@ -97,7 +103,7 @@ class Child:
     def __init__(self, function: Task, path: Path, limits: ReadLimits, arguments: dict):
         if function not in _tasks:
             raise ValueError(f"{function.__qualname__} is not a registered task (@task)")
-        ctx = _fork_server()
+        ctx = _children_context()
         deadline = limits.isolation_deadline_s(path.stat().st_size)
         self.limits = replace(limits, isolation_timeout_s=deadline)  # what a timeout says
         self._receiver, sender = ctx.Pipe(duplex=False)
@@ -167,6 +173,25 @@ def start_fork_server() -> None:
     does not wait for it to import its libraries."""
     _fork_server()
     multiprocessing.forkserver.ensure_running()
+
+
+def fork_directly() -> None:
+    """Fork children from this process from now on, while it is one that may be forked
+    (`_forkable`); the fork server otherwise."""
+    global _direct
+    _direct = True
+
+
+def _children_context() -> Any:
+    if _direct and _forkable():
+        return multiprocessing.get_context("fork")
+    return _fork_server()
+
+
+def _forkable() -> bool:
+    """One Python thread, and no TensorFlow: its native thread pools, which Python does not
+    count, may hold a lock at the moment of the fork, which the child would wait on forever."""
+    return threading.active_count() == 1 and "tensorflow" not in sys.modules
 
 
 def _fork_server() -> Any:

@@ -25,9 +25,8 @@ from app.config import Settings
 from app.diagnoses import Diagnoses
 from app.errors import all_error_classes
 from app.isolation import start_fork_server
-from app.reports import Reports
+from app.reports import Reports, read_limits
 from app.retention import Retention
-from app.safety.limits import ReadLimits
 from app.safety.refusals import REFUSAL_CODES
 from app.store import SqliteReportStore
 from app.web import api, errors, pages
@@ -106,14 +105,6 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         # (batch 1) at the seeded batch. A fixed 256 MiB made a 0.6M-parameter SRGAN at
         # 128×128 (≈ 0.5 GB of layer outputs at batch 2) an `invalid-result`.
         max_output_bytes=settings.check_max_activation_bytes * SEEDED_BATCH,
-    )
-
-
-def read_limits(settings: Settings) -> ReadLimits:
-    """The reading process's caps; the safety scan's own keep their defaults."""
-    return ReadLimits(
-        isolation_timeout_s=settings.read_timeout_s,
-        isolation_memory_bytes=settings.read_max_memory_bytes,
     )
 
 

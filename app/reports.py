@@ -17,11 +17,10 @@ import shutil
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
-from app.check.runner import CheckRunner
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.pairs import COMBINED_NAME, combine
@@ -29,6 +28,10 @@ from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
 from app.schemas import CheckReport, Report, new_report_id
 from app.store import ReportStore
+
+if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
+    from app.check.runner import CheckRunner
+    from app.config import Settings
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
 
@@ -152,6 +155,16 @@ class Reports:
         if self.uploads_dir is not None and submission.model_path is not None:
             self.uploads_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.model_path, self.uploads_dir / report.id)
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The reading process's caps from the settings; the safety scan's own keep their
+    defaults. Here, beside `Reports`, so that `keras-explainer inspect` has them without
+    importing the web app (app.main)."""
+    return ReadLimits(
+        isolation_timeout_s=settings.read_timeout_s,
+        isolation_memory_bytes=settings.read_max_memory_bytes,
+    )
 
 
 def with_weights(submission: Submission, limits: ReadLimits) -> Submission:

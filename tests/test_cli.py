@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from app.check import warm_reference
-from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, _settings_limits, main
+from app.config import Settings
+from app.reports import read_limits
+from app.safety.limits import DEFAULT_LIMITS
 from tests.support.api import make_client
 from tests.support.files import saved
 from tests.support.models import seed_model, small_model
@@ -79,3 +86,50 @@ def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
     path = corpus / "hls4ml_qkeras-v3_3layer.keras"
     assert main(["inspect", "--check", str(path)]) == EXIT_NOT_CHECKED
     assert "Manual vs predict: refused" in capsys.readouterr().out
+
+
+# What a terminal report without the check has no use for: the web stack and Keras.
+NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "keras")
+MODULES_AFTER_INSPECT = """
+import contextlib, io, json, sys
+from app.cli import main
+if __name__ == "__main__":
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["inspect", sys.argv[1]])
+    print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_inspect_imports_no_web_stack_and_no_keras(tmp_path):
+    """`inspect` without --check starts fast: it imports only what the terminal report uses
+    (a fresh interpreter, so nothing else imported them first)."""
+    path = saved(small_model(), tmp_path / "m.keras")
+    script = tmp_path / "inspect_modules.py"
+    script.write_text(MODULES_AFTER_INSPECT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.splitlines()[-1])
+    assert answer["code"] == EXIT_OK
+    imported = {name.split(".")[0] for name in answer["modules"]}
+    assert imported & set(NOT_FOR_INSPECT) == set()
+
+
+def test_inspect_without_kex_settings_reads_with_the_settings_defaults(monkeypatch):
+    """`inspect` skips reading Settings when no KEX_ variable is set: then the caps it uses
+    must be those Settings' defaults give."""
+    for name in list(os.environ):
+        if name.upper().startswith("KEX_"):
+            monkeypatch.delenv(name)
+    assert _settings_limits() is DEFAULT_LIMITS
+    assert read_limits(Settings()) == DEFAULT_LIMITS
+
+
+def test_inspect_reads_kex_settings_when_set(monkeypatch):
+    monkeypatch.setenv("kex_read_timeout_s", "7")  # pydantic-settings ignores the case
+    assert _settings_limits().isolation_timeout_s == 7.0

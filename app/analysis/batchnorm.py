@@ -319,8 +319,13 @@ def _channel_values(
 
 
 def _floats(array: np.ndarray) -> list[float | None]:
-    """JSON numbers; None for NaN and ±Inf, which JSON cannot hold."""
-    return [float(v) if np.isfinite(v) else None for v in array.tolist()]
+    """JSON numbers; None for NaN and ±Inf, which JSON cannot hold. (One test over the array,
+    not one per value: `np.isfinite` value by value took 0.3 s of CPU on ResNet50's 53
+    layers.)"""
+    wide = np.asarray(array, dtype=np.float64)
+    if np.isfinite(wide).all():
+        return wide.tolist()
+    return np.where(np.isfinite(wide), wide, None).tolist()
 
 
 def _num(value: float) -> str:

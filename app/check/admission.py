@@ -19,20 +19,24 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
 from app.check.folder import CheckFolder
 from app.check.inputs import BATCH_SIZE, caller_inputs, read_caller_arrays
-from app.check.keras import OutputCaps, write_arrays
 from app.check.model_read import ModelRead
-from app.check.pipeline import Check
-from app.check.runner import CheckRunner
 from app.errors import BudgetExceeded
 from app.safety.refusals import Refusal
 from app.schemas import CheckInputs, CheckProgress, CheckReport
+
+# The pipeline, the runner and the worker pool are imported where a check starts: a report
+# without one (`keras-explainer inspect`, check=false) never loads them.
+if TYPE_CHECKING:
+    from app.check.keras import OutputCaps
+    from app.check.pipeline import Check
+    from app.check.runner import CheckRunner
 
 Mode = Literal["inference", "training"]
 _REFUSALS = TypeAdapter(list[Refusal])
@@ -99,6 +103,8 @@ class Admission:
         try:
             check = self._check(folder, read, report_id, request, inputs)
             if arrays is not None:
+                from app.check.keras import write_arrays
+
                 write_arrays(folder.inputs, "x", arrays)
             self.runner.start(check)
         except BaseException:
@@ -130,6 +136,8 @@ class Admission:
         request: CheckRequest,
         inputs: CheckInputs | None,
     ) -> Check:
+        from app.check.pipeline import Check
+
         # An uploaded .json file is a spec, like the `spec` field.
         kind = "file" if request.model_path is not None and read.format != "spec_json" else "spec"
         if request.model_path is not None:  # a spec uploaded as a file goes to spec.json
@@ -208,6 +216,8 @@ def output_caps(limits: BudgetLimits, batch: int) -> OutputCaps:
     output at most the tensor budget, all of them together at most the activation budget,
     each times the batch (the budgets are per sample). So a check the budgets admit never
     ends on a result cap: the caps are the budgets, at the batch the check runs."""
+    from app.check.keras import OutputCaps
+
     return OutputCaps(
         max_file_bytes=limits.max_tensor_bytes * batch,
         max_total_bytes=limits.max_activation_bytes * batch,

@@ -15,6 +15,7 @@ not is the first divergence.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -101,7 +102,36 @@ def errors(ours: np.ndarray, keras: np.ndarray) -> tuple[float, float]:
     for start in range(0, a.size, CHUNK):
         worst, big = _chunk_errors(a[start : start + CHUNK], b[start : start + CHUNK])
         abs_error, largest = max(abs_error, worst), max(largest, big)
+        _release(a, start, start + CHUNK)
+        _release(b, start, start + CHUNK)
     return abs_error, abs_error / max(largest, SCALE_FLOOR)
+
+
+def _release(flat: np.ndarray, start: int, stop: int) -> None:
+    """Values [start, stop) of a flat array over a memory-mapped file are read: their pages
+    leave this process's resident set (the kernel keeps them in its page cache, and a later
+    read maps them again). Else a layer's two files, read once, stayed resident until the
+    layer was done: VGG16's first (25.7 MB a side at batch 2) grew the serving process by
+    51.8 MB while checking it."""
+    mapped = _map_of(flat)
+    if mapped is None:
+        return
+    origin = np.frombuffer(mapped, dtype=np.uint8, count=1).ctypes.data
+    begin = flat.ctypes.data - origin + start * flat.itemsize
+    end = flat.ctypes.data - origin + min(stop, flat.size) * flat.itemsize
+    page_start = begin - begin % mmap.PAGESIZE  # a page shared with the next chunk: re-read
+    mapped.madvise(mmap.MADV_DONTNEED, page_start, end - page_start)
+
+
+def _map_of(array: np.ndarray) -> mmap.mmap | None:
+    """The read-only memory map a C-contiguous array views (app.check.keras.jobs maps each
+    output file so), or None."""
+    if not array.flags.c_contiguous:
+        return None
+    base = array.base
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.obj if isinstance(base, memoryview) else base.base
+    return base if isinstance(base, mmap.mmap) else None
 
 
 def _chunk_errors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -9,7 +9,9 @@ its check refused by the parameter budget; an Input whose dtype has a sub-array 
 values of 128 MiB); a 1 MB .npz that inflates to 1 GiB; a .npy header declaring 2⁴⁰ floats;
 an HDF5 chunk bomb (256 MiB in one deflated chunk). The server has one Keras worker, so that
 a check is really decided on (with none, every check is `not_run` before any budget is
-looked at); no case reaches it.
+looked at); no case reaches it. And the largest model a user is likely to send whole,
+VGG16, checked to the end: the worker and the reference process write every layer's
+outputs, the serving process compares them without holding them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.slow  # a Keras worker to start: about 30 s before the 
 
 MEMORY_LIMIT_MB = 50
 TIMEOUT_S = 120
+CHECK_TIMEOUT_S = 900  # VGG16's check: about 40 s here, far longer on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,32 @@ def test_bn_spec_breakdown_is_complete_without_arrays(warm):
     report = response.json()
     # Dense: 4 × 50M + 50M; BatchNormalization: 4 × 50M (gamma, beta, moving mean, variance)
     assert report["totals"]["params"] == 4 * BOMB_UNITS + BOMB_UNITS + 4 * BOMB_UNITS
+
+
+@pytest.fixture(scope="module")
+def vgg16(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16.keras"
+    keras.applications.VGG16(weights=None).save(path)  # 553 MB, 138,357,544 parameters
+    return path
+
+
+def test_checking_vgg16_grows_the_server_by_less_than_the_limit(warm, vgg16):
+    """VGG16 at 224 × 224 on seeded inputs (batch 2): its first layer's output is 25.7 MB a
+    side, and the comparison reads both files once, releasing their pages as it goes (the
+    server grew by 51.8 MB while they stayed resident until the layer was done)."""
+    before = memory_kb(warm.pid)
+    reset_peak(warm.pid)
+    with vgg16.open("rb") as fh:
+        response = httpx2.post(
+            f"{warm.base}/api/v1/reports",
+            files={"file": ("vgg16.keras", fh)},
+            params={"recompute": "true", "wait": "true"},
+            timeout=CHECK_TIMEOUT_S,
+        )
+    growth_mb = (memory_kb(warm.pid, "VmHWM") - before) / 1024
+    assert response.status_code == 201, response.text[:500]
+    check = response.json()["check"]
+    assert check["status"] == "passed", check.get("message")
+    # 13 Conv2D, 5 MaxPooling2D, Flatten, 3 Dense: every layer but the Input, compared
+    assert [layer["verdict"] for layer in check["layers"]] == ["passed"] * 22
+    assert growth_mb < MEMORY_LIMIT_MB, f"the server grew by {growth_mb:.1f} MB"

@@ -295,13 +295,22 @@ def _run(keras: Any, model: Any, probe: Any, inputs: list, mode: str) -> list[np
         else:
             outputs = probe(inputs, training=True)
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-        return [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
+        return [as_numpy(keras, o) for o in outputs]
     except JobFailed:
         raise
     except Exception as exc:
         raise explain_cpu_limit(exc, _layer_facts(keras, model)) or JobFailed(
             "keras-predict-failed", "Keras could not run the model on these inputs.", exc
         ) from exc
+
+
+def as_numpy(keras: Any, output: Any) -> np.ndarray:
+    """An output as a NumPy array, copied only if it must be. `predict` gives NumPy arrays
+    already, which `convert_to_numpy` would copy (`np.array`): a second copy of a group's
+    outputs, up to 512 MiB more at the worker's peak (bench/worker_outputs.py)."""
+    if isinstance(output, np.ndarray):
+        return output
+    return np.asarray(keras.ops.convert_to_numpy(output))
 
 
 def _layer_facts(keras: Any, model: Any) -> list[LayerFacts]:
