@@ -152,17 +152,22 @@ def peak_activation_bytes(graph: ModelGraph) -> int:
         for ref in _reads(node, call):
             last_use[(ref.layer, ref.node_index)] = step
     kept = {(ref.layer, ref.node_index) for ref in graph.outputs}
+    freed: dict[int, list[tuple[str, int]]] = {}
+    for key, last in last_use.items():
+        if key not in kept:
+            freed.setdefault(last, []).append(key)
     alive: dict[tuple[str, int], int] = {}
-    peak = 0
+    peak = held = 0
     for step, (node, call) in enumerate(order):
         produced = call_bytes(node, call)
         inside = _inner_peak(node) if node.inner is not None else produced
-        peak = max(peak, sum(alive.values()) + max(produced, inside))
-        alive[(node.name, call)] = produced
-        for key in [k for k, last in last_use.items() if last == step and k not in kept]:
-            alive.pop(key, None)
-        if (node.name, call) not in last_use and (node.name, call) not in kept:
-            alive.pop((node.name, call), None)  # read by nothing: gone at once
+        peak = max(peak, held + max(produced, inside))
+        key = (node.name, call)
+        if key in last_use or key in kept:
+            alive[key] = produced
+            held += produced
+        for gone in freed.get(step, []):  # read by nothing later: freed after this call
+            held -= alive.pop(gone, 0)
     return peak
 
 

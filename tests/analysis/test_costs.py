@@ -200,3 +200,28 @@ def test_peak_activation_memory_keeps_a_tensor_until_its_last_use():
     c = L.Add()([a, b])
     # a (64 B) is still needed by Add when b is made: a + b + c = 192 B alive at once
     assert graph_totals(keras.Model(x, c)).peak_activation_bytes == 64 * 3
+
+
+def test_a_shared_layer_costs_once_per_call():
+    a, b = keras.Input((4,)), keras.Input((4,))
+    shared = L.Dense(3, use_bias=False, name="shared")
+    found = report(keras.Model([a, b], L.Add()([shared(a), shared(b)])))["shared"]
+    assert found.macs == 2 * (3 * 4)  # two calls of 3 outputs × 4 inputs
+    assert found.macs_formula.startswith("2 calls: ")
+    assert found.output_bytes == 2 * 3 * 4  # two float32 outputs of 3 values
+
+
+def test_a_nested_model_sums_its_layers():
+    inner = keras.Sequential([keras.Input((8,)), L.Dense(4), L.BatchNormalization()], name="inner")
+    x = keras.Input((8,))
+    found = report(keras.Model(x, L.Dense(2, name="head")(inner(x))))
+    assert found["inner"].macs == 4 * 8  # the Dense inside; BatchNormalization has none
+    assert found["inner"].flops == 2 * 32 + 4 + 2 * 4  # + its bias adds + BN's scale and offset
+    assert found["head"].macs == 2 * 4
+
+
+def test_wrappers_cost_what_they_wrap():
+    both = one((3, 4), L.Bidirectional(L.SimpleRNN(2)))
+    assert both.macs == 2 * 3 * (2 * (4 + 2))  # 2 directions × 3 steps × 12 per step: 72
+    each = one((6, 3), L.TimeDistributed(L.Dense(5, use_bias=False)))
+    assert each.macs == 6 * (5 * 3)  # 6 steps × 5 outputs × 3 inputs: 90
