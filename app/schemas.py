@@ -37,6 +37,10 @@ class WeightStats(Schema):
     std: float | None
     nan: int = Field(0, description="Values that are NaN.")
     inf: int = Field(0, description="Values that are +Inf or -Inf.")
+    zeros: int = Field(0, description="Values exactly 0 (+0.0 or -0.0).")
+    zero_fraction: float | None = Field(
+        None, description="zeros over all the weight's values (sparsity), 0 to 1."
+    )
 
 
 class WeightReport(Schema):

@@ -103,6 +103,15 @@ def test_report_page_gives_macs_per_layer_and_the_peak_activation_memory(seeded_
     assert re.search(r'id="peak-activations">18.4 KB<', html)
 
 
+def test_report_page_gives_each_weights_share_of_exact_zeros(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    # Keras initializes a Dense bias to zeros and BatchNormalization's beta and moving_mean
+    # too; a glorot_uniform kernel has none
+    assert html.count("· zeros 0%") >= 2  # the two Dense kernels
+    assert html.count("· zeros 100.0%") >= 4  # two biases, beta, moving_mean
+
+
 def test_report_page_filters_layers_by_class_without_javascript(seeded_report):
     client, report_id = seeded_report
     text = readable(page(client, f"/reports/{report_id}?class=Dense"))
