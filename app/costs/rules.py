@@ -82,7 +82,9 @@ class Cost:
         if n == 1:
             return self
         text = f"{n} {what} × ({self.macs_text})" if self.macs_text else ""
-        return Cost(self.macs * n, text, tuple((c * n, f"{w} × {n} {what}") for c, w in self.other))
+        return Cost(
+            self.macs * n, text, tuple((c * n, f"{w} over {n} {what}") for c, w in self.other)
+        )
 
     def macs_formula(self) -> str:
         if not self.macs:
