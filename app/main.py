@@ -22,6 +22,7 @@ from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner
 from app.config import Settings
+from app.costs.rules import CONVENTION as COST_CONVENTION
 from app.diagnoses import Diagnoses
 from app.errors import all_error_classes
 from app.isolation import start_fork_server
@@ -37,7 +38,8 @@ ABSTRACT = frozenset({"bad-request", "unprocessable", "not-found"})  # bases, ne
 DESCRIPTION = (
     "Explains Keras models: every parameter with its role, shape and `get_weights()` index, "
     "every BatchNormalization layer with its own numbers, and a check that reproduces "
-    "`predict` by hand. Errors are `{code, message, details}` with a stable `code`."
+    "`predict` by hand. Errors are `{code, message, details}` with a stable `code`.\n\n"
+    "**Costs.** " + COST_CONVENTION
 )
 
 

@@ -37,6 +37,10 @@ class WeightStats(Schema):
     std: float | None
     nan: int = Field(0, description="Values that are NaN.")
     inf: int = Field(0, description="Values that are +Inf or -Inf.")
+    zeros: int = Field(0, description="Values exactly 0 (+0.0 or -0.0).")
+    zero_fraction: float | None = Field(
+        None, description="zeros over all the weight's values (sparsity), 0 to 1."
+    )
 
 
 class WeightReport(Schema):
@@ -73,6 +77,15 @@ class LayerReport(Schema):
     summary: str = Field(description="What the layer computes.")
     weights: list[WeightReport]
     notes: list[str] = Field(default_factory=list)
+    macs: int | None = Field(
+        None, description="Multiply-accumulates of a forward pass at batch 1 (all its calls)."
+    )
+    flops: int | None = Field(None, description="FLOPs: 2 × MACs plus the other arithmetic.")
+    macs_formula: str = Field("", description='e.g. "4 × 4 × 8 outputs × (3 × 3 × 3) = ..."')
+    flops_formula: str = Field("", description='e.g. "2 × 3,456 MACs + 128 bias adds = ..."')
+    output_bytes: int | None = Field(
+        None, description="Its outputs at batch 1 in its compute dtype (all its calls)."
+    )
 
 
 class Totals(Schema):
@@ -82,6 +95,16 @@ class Totals(Schema):
     bytes: int
     layers: int
     weights: int = Field(description="Arrays in model.get_weights().")
+    macs: int = Field(0, description="Multiply-accumulates of a forward pass at batch 1.")
+    flops: int = Field(0, description="FLOPs of a forward pass at batch 1 (see the API notes).")
+    cost_unknown: list[str] = Field(
+        default_factory=list, description="Layers whose cost is not known (not in the sums)."
+    )
+    peak_activation_bytes: int = Field(
+        0,
+        description="The most layer outputs alive at once at batch 1, running the layers in "
+        "topological order and freeing each tensor after its last use.",
+    )
 
 
 class TensorInfo(Schema):

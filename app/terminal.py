@@ -8,7 +8,7 @@ from app.diagnosis.schemas import Diagnosis
 from app.display import human_bytes, number, shape
 from app.schemas import BatchNormReport, CheckReport, LayerReport, Report
 
-LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula")
+LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
 
 
 def render(report: Report) -> str:
@@ -29,6 +29,9 @@ def _header(report: Report) -> str:
             f"Total params: {t.params:,} ({human_bytes(t.bytes)})",
             f"Trainable params: {t.trainable:,}",
             f"Non-trainable params: {t.non_trainable:,}",
+            f"MACs: {t.macs:,}, FLOPs: {t.flops:,} (batch 1{_unknown(t.cost_unknown)})",
+            f"Peak activation memory: {human_bytes(t.peak_activation_bytes)} "
+            f"(parameters: {human_bytes(t.bytes)})",
         ]
     )
 
@@ -46,7 +49,17 @@ def _layer_row(layer: LayerReport) -> tuple[str, ...]:
         f"{layer.params:,}",
         f"{layer.trainable_params:,}",
         layer.formula,
+        _count(layer.macs),
+        _count(layer.flops),
     )
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _unknown(layers: Sequence[str]) -> str:
+    return f"; not counted: {', '.join(layers)}" if layers else ""
 
 
 def _batchnorm(bn: BatchNormReport) -> str:

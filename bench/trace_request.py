@@ -102,7 +102,7 @@ LAYERS = [
     ("formats",),
     ("safety",),
     ("layers",),
-    ("reference",),
+    ("reference", "costs"),
     ("store", "retention"),
     ("graph", "schemas", "errors", "config", "display", "app"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.analysis.costs import LayerCost, container_cost, layer_cost, peak_activation_bytes
 from app.analysis.stats import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
@@ -25,7 +26,8 @@ def totals(graph: ModelGraph) -> Totals:
     weights = list(graph.all_weights())
     trainable = sum(w.count for w in weights if w.trainable)
     params = sum(w.count for w in weights)
-    leaves = [node for _, node in graph.walk() if node.inner is None]
+    leaves = [(parents, node) for parents, node in graph.walk() if node.inner is None]
+    costs = [(parents, node, layer_cost(node)) for parents, node in leaves]
     return Totals(
         params=params,
         trainable=trainable,
@@ -33,7 +35,22 @@ def totals(graph: ModelGraph) -> Totals:
         bytes=sum(w.nbytes for w in weights),
         layers=len(leaves),
         weights=len(weights),
+        macs=sum(c.macs or 0 for _, _, c in costs),
+        flops=sum(c.flops or 0 for _, _, c in costs),
+        cost_unknown=["/".join((*p, n.name)) for p, n, c in costs if c.macs is None],
+        peak_activation_bytes=peak_activation_bytes(graph),
     )
+
+
+def cost_fields(cost: LayerCost) -> dict:
+    """A LayerReport's cost fields."""
+    return {
+        "macs": cost.macs,
+        "flops": cost.flops,
+        "macs_formula": cost.macs_formula,
+        "flops_formula": cost.flops_formula,
+        "output_bytes": cost.output_bytes,
+    }
 
 
 def formula(weights: list[WeightRef]) -> str:
@@ -84,6 +101,7 @@ def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) ->
         summary=_summary(node, entry),
         weights=[_weight_report(w, with_stats) for w in node.weights],
         notes=list(node.notes),
+        **cost_fields(layer_cost(node)),
     )
 
 
@@ -118,6 +136,7 @@ def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
         formula=f"sum of its {len(list(node.inner.walk()))} layers = {params:,}",
         summary=f"A nested {node.inner.class_name} model; its layers follow.",
         weights=[],
+        **cost_fields(container_cost(node)),
     )
 
 

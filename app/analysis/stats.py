@@ -21,7 +21,7 @@ STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large ke
 
 def weight_stats(values: Any) -> WeightStats | None:
     """min, max, mean, std over the finite values, read slice by slice (float64 sums on
-    purpose); NaN and ±Inf counted."""
+    purpose); NaN, ±Inf and exact zeros counted (sparsity: zeros over all values)."""
     shape = tuple(int(d) for d in values.shape)
     if math.prod(shape) == 0:
         return None
@@ -50,7 +50,7 @@ class _Sums:
 
     def __init__(self) -> None:
         self.lo, self.hi, self.total, self.squares = np.inf, -np.inf, 0.0, 0.0
-        self.finite = self.nan = self.inf = 0
+        self.finite = self.nan = self.inf = self.zeros = self.count = 0
 
     def add(self, chunk: np.ndarray) -> _Sums:
         """One slice, in its own dtype. Its min and max come first, in that dtype: a NaN or
@@ -73,6 +73,8 @@ class _Sums:
         finite = chunk[np.isfinite(chunk)]
         self.nan += int(np.isnan(chunk).sum())
         self.inf += int(np.isinf(chunk).sum())
+        self.zeros += int((chunk == 0).sum())
+        self.count += chunk.size
         if finite.size:
             self.lo, self.hi = min(self.lo, finite.min()), max(self.hi, finite.max())
             self.total += finite.sum()
@@ -82,7 +84,16 @@ class _Sums:
 
     def stats(self) -> WeightStats:
         if not self.finite:
-            return WeightStats(min=None, max=None, mean=None, std=None, nan=self.nan, inf=self.inf)
+            return WeightStats(
+                min=None,
+                max=None,
+                mean=None,
+                std=None,
+                nan=self.nan,
+                inf=self.inf,
+                zeros=0,
+                zero_fraction=0.0,
+            )
         mean = self.total / self.finite
         variance = max(0.0, self.squares / self.finite - mean * mean)
         return WeightStats(
@@ -92,4 +103,6 @@ class _Sums:
             std=float(variance**0.5),
             nan=self.nan,
             inf=self.inf,
+            zeros=self.zeros,
+            zero_fraction=self.zeros / self.count,
         )

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from app.costs import COSTS, CostFn
 from app.graph import Shape, ShapeTree
 from app.layers.fields import Field
 from app.reference import COMPUTE_MASK, FORWARDS
@@ -125,7 +126,8 @@ class LayerType:
     `family` is Keras' own grouping (`recurrent` for keras.src.layers.rnn: the RNNs, ConvLSTM
     and the wrappers). `source` is the file that holds the class: `app/layers/<source>.py`
     registers it, `app/reference/<source>.py` holds its forward. `forward` is
-    `fn(config, weights, inputs, training[, masks])` (see `app.reference.forwards`);
+    `fn(config, weights, inputs, training[, masks])` (see `app.reference.forwards`); `cost` is
+    `fn(config, inputs, outputs) -> Cost` at batch 1 (see `app.costs.rules`);
     `mask_rule` is `fn(config, inputs, masks, outputs) -> one mask (or None) per output`,
     Keras' `compute_mask` (`drops_mask` for a class that does not support masking).
     `modules` are those a config may name for the class, the first being where Keras
@@ -141,6 +143,7 @@ class LayerType:
     weights: WeightsFn
     forward: ForwardFn | None
     mask_rule: MaskFn
+    cost: CostFn | None = None  # app.costs: MACs and FLOPs from config and shapes
     traits: Traits = PLAIN
     modules: tuple[str, ...] = (LAYERS_MODULE,)
     aliases: tuple[str, ...] = field(default_factory=tuple)
@@ -199,6 +202,7 @@ def register(
             weights=weights,
             forward=FORWARDS.get(class_name),
             mask_rule=_mask_rule(class_name, traits),
+            cost=COSTS.get(class_name),
             traits=traits,
             modules=modules,
             aliases=aliases,

@@ -108,6 +108,17 @@ def test_weight_stats_equal_numpy_over_chunks(shape):
     assert stats.std == pytest.approx(float(values.astype(np.float64).std()), rel=1e-6)
 
 
+def test_weight_stats_count_exact_zeros_over_all_values_across_chunks():
+    values = np.array([[0.0, -0.0, 1.0, np.nan], [2.0, 0.0, np.inf, 3.0]], dtype=np.float32)
+    stats = weight_stats(values)
+    # 0.0, -0.0 and 0.0 are exact zeros; NaN and Inf are not; 3 of the 8 values
+    assert (stats.zeros, stats.zero_fraction) == (3, 3 / 8)
+    sparse = np.zeros((3000, 700), dtype=np.float32)  # read in more than one slice
+    sparse[::2, :] = 1.0  # rows 0, 2, ... 2998 are ones: 1,500 rows of zeros remain
+    stats = weight_stats(sparse)
+    assert (stats.zeros, stats.zero_fraction) == (1500 * 700, 0.5)
+
+
 def test_keras2_file_with_hard_sigmoid_warns_that_keras3_computes_it_otherwise(corpus):
     report = explain_file(corpus / "keras2c_lstm_example.h5").report
     [warning] = [w for w in report.warnings if "hard_sigmoid" in w]

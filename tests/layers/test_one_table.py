@@ -100,3 +100,12 @@ def test_no_module_keeps_its_own_set_of_layer_classes():
     sources = [p for p in sorted(APP.rglob("*.py")) if p.parent.name != "layers"]
     found = {str(p.relative_to(APP)): _class_name_collections(p) for p in sources}
     assert {path: sets for path, sets in found.items() if sets} == {}
+
+
+def test_every_registry_class_has_a_cost_rule():
+    """Issue 16: a class added without `@cost(...)` in app/costs has no MACs or FLOPs."""
+    from app.costs import COSTS
+
+    assert sorted(name for name, entry in REGISTRY.items() if entry.cost is None) == []
+    # and no rule names a class the registry does not know (a stale or misspelt rule)
+    assert sorted(set(COSTS) - set(REGISTRY)) == []

@@ -78,18 +78,38 @@ def test_report_page_layer_table_gives_formulas_and_weight_indices(seeded_report
     client, report_id = seeded_report
     text = readable(page(client, f"/reports/{report_id}"))
     assert (
-        "dense Dense (None, 512) 2,097,664 2,097,664 0 4096 × 512 + 512 = 2,097,664 "
+        "dense Dense (None, 512) 2,097,664 2,097,664 0 2,097,152 4096 × 512 + 512 = 2,097,664 "
         "#0 kernel (4096, 512) 2,097,152 trainable #1 bias (512,) 512 trainable"
     ) in text
     assert (
         "batch_normalization BatchNormalization its BatchNormalization page (None, 512) "
-        "2,048 1,024 1,024 4 × 512 = 2,048 #2 gamma (512,) 512 trainable #3 beta (512,) 512 "
+        "2,048 1,024 1,024 0 4 × 512 = 2,048 #2 gamma (512,) 512 trainable #3 beta (512,) 512 "
         "trainable #4 moving_mean (512,) 512 non-trainable #5 moving_variance (512,) 512 "
         "non-trainable"
     ) in text
-    assert "dropout Dropout (None, 512) 0 0 0 no weights" in text
+    assert "dropout Dropout (None, 512) 0 0 0 0 no weights" in text
     assert "Showing 4 of 4 layers" in text
     assert "Total: 2,140,752 params, 2,139,728 trainable, 1,024 non-trainable" in text
+
+
+def test_report_page_gives_macs_per_layer_and_the_peak_activation_memory(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    # dense: 512 outputs × 4096 inputs; dense_1: 80 × 512; BatchNormalization and Dropout 0
+    assert 'title="512 outputs × 4096 = 2,097,152 MACs;' in html
+    assert "A forward pass at batch 1: 2,138,112 MACs" in readable(html)  # 2,097,152 + 40,960
+    # float32 at batch 1: the input (4096 × 4 = 16,384 B) and dense's output (512 × 4 = 2,048 B)
+    # are alive together: 18,432 B, more than any later pair
+    assert re.search(r'id="peak-activations">18.4 KB<', html)
+
+
+def test_report_page_gives_each_weights_share_of_exact_zeros(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    # Keras initializes a Dense bias to zeros and BatchNormalization's beta and moving_mean
+    # too; a glorot_uniform kernel has none
+    assert html.count("· zeros 0%") >= 2  # the two Dense kernels
+    assert html.count("· zeros 100.0%") >= 4  # two biases, beta, moving_mean
 
 
 def test_report_page_filters_layers_by_class_without_javascript(seeded_report):
