@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.analysis.costs import LayerCost, container_cost, layer_cost, peak_activation_bytes
+from app.analysis.costs import LayerCost, ModelCosts, model_costs
 from app.analysis.stats import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
 from app.schemas import LayerReport, Totals, WeightReport
 
 
-def layer_reports(graph: ModelGraph, *, with_stats: bool = True) -> list[LayerReport]:
-    """Every layer in get_weights() order; nested models are followed by their layers."""
+def layer_reports(
+    graph: ModelGraph, *, with_stats: bool = True, costs: ModelCosts | None = None
+) -> list[LayerReport]:
+    """Every layer in get_weights() order; nested models are followed by their layers.
+    `costs`: the graph's, when the caller worked them out already."""
+    costs = costs or model_costs(graph)
     reports = []
     for parents, node in graph.walk():
         if node.inner is not None:
-            reports.append(_container_report(parents, node))
+            reports.append(_container_report(parents, node, costs.layers[id(node)]))
         else:
-            reports.append(_leaf_report(parents, node, with_stats))
+            reports.append(_leaf_report(parents, node, with_stats, costs.layers[id(node)]))
     return reports
 
 
-def totals(graph: ModelGraph) -> Totals:
+def totals(graph: ModelGraph, costs: ModelCosts | None = None) -> Totals:
+    costs = costs or model_costs(graph)
     weights = list(graph.all_weights())
     trainable = sum(w.count for w in weights if w.trainable)
     params = sum(w.count for w in weights)
     leaves = [(parents, node) for parents, node in graph.walk() if node.inner is None]
-    costs = [(parents, node, layer_cost(node)) for parents, node in leaves]
+    costs_of = [(parents, node, costs.layers[id(node)]) for parents, node in leaves]
     return Totals(
         params=params,
         trainable=trainable,
@@ -35,10 +40,10 @@ def totals(graph: ModelGraph) -> Totals:
         bytes=sum(w.nbytes for w in weights),
         layers=len(leaves),
         weights=len(weights),
-        macs=sum(c.macs or 0 for _, _, c in costs),
-        flops=sum(c.flops or 0 for _, _, c in costs),
-        cost_unknown=["/".join((*p, n.name)) for p, n, c in costs if c.macs is None],
-        peak_activation_bytes=peak_activation_bytes(graph),
+        macs=sum(c.macs or 0 for _, _, c in costs_of),
+        flops=sum(c.flops or 0 for _, _, c in costs_of),
+        cost_unknown=["/".join((*p, n.name)) for p, n, c in costs_of if c.macs is None],
+        peak_activation_bytes=costs.peak_activation_bytes,
     )
 
 
@@ -78,7 +83,9 @@ def _fold_repeats(terms: list[str]) -> list[str]:
     return folded
 
 
-def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) -> LayerReport:
+def _leaf_report(
+    parents: tuple[str, ...], node: LayerNode, with_stats: bool, cost: LayerCost
+) -> LayerReport:
     entry = lookup(node.class_name)
     trainable_params = sum(w.count for w in node.weights if w.trainable)
     params = sum(w.count for w in node.weights)
@@ -101,7 +108,7 @@ def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) ->
         summary=_summary(node, entry),
         weights=[_weight_report(w, with_stats) for w in node.weights],
         notes=list(node.notes),
-        **cost_fields(layer_cost(node)),
+        **cost_fields(cost),
     )
 
 
@@ -113,7 +120,7 @@ def _summary(node: LayerNode, entry: Any) -> str:
     return entry.summary
 
 
-def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
+def _container_report(parents: tuple[str, ...], node: LayerNode, cost: LayerCost) -> LayerReport:
     assert node.inner is not None
     inner_weights = list(node.inner.all_weights())
     params = sum(w.count for w in inner_weights)
@@ -136,7 +143,7 @@ def _container_report(parents: tuple[str, ...], node: LayerNode) -> LayerReport:
         formula=f"sum of its {len(list(node.inner.walk()))} layers = {params:,}",
         summary=f"A nested {node.inner.class_name} model; its layers follow.",
         weights=[],
-        **cost_fields(container_cost(node)),
+        **cost_fields(cost),
     )
 
 

@@ -61,6 +61,23 @@ def layer_cost(node: LayerNode) -> LayerCost:
     )
 
 
+@dataclass(frozen=True)
+class ModelCosts:
+    """Every layer's cost (a nested model's too), by node, and the peak activation memory:
+    worked out once per report."""
+
+    layers: dict[int, LayerCost]  # by id() of the graph's LayerNode: read as a value
+    peak_activation_bytes: int
+
+
+def model_costs(graph: ModelGraph) -> ModelCosts:
+    layers = {
+        id(node): layer_cost(node) if node.inner is None else container_cost(node)
+        for _, node in graph.walk()
+    }
+    return ModelCosts(layers, peak_activation_bytes(graph))
+
+
 def container_cost(node: LayerNode) -> LayerCost:
     """A nested model: the sum of its layers (unknown when any of theirs is)."""
     assert node.inner is not None

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
+from app.analysis.costs import model_costs
 from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
@@ -20,13 +21,14 @@ from app.schemas import (
 
 
 def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
-    layers = layer_reports(graph)
+    costs = model_costs(graph)
+    layers = layer_reports(graph, costs=costs)
     return Report(
         id=report_id,
         created_at=datetime.now(UTC),
         source=source,
         model=model_info(graph),
-        totals=totals(graph),
+        totals=totals(graph, costs),
         layers=layers,
         batchnorm=batchnorm_reports(graph),
         warnings=warnings(graph)

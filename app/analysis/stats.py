@@ -61,6 +61,8 @@ class _Sums:
         lo, hi = chunk.min(), chunk.max()
         if not (np.isfinite(lo) and np.isfinite(hi)):
             return self._add_finite(chunk.astype(np.float64))
+        self.zeros += chunk.size - int(np.count_nonzero(chunk))
+        self.count += chunk.size
         wide = chunk.astype(np.float64)  # float64 sums, on purpose
         self.lo, self.hi = min(self.lo, float(lo)), max(self.hi, float(hi))
         self.total += wide.sum()
