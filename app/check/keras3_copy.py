@@ -10,7 +10,9 @@ that changes nothing the model computes:
 - a Keras 1 layer config, in Keras 2's keys and class names (app.formats.keras1);
 - a Sequential config that is the bare list of its layers (Keras 1, Keras 2.0/2.1);
 - a layer inside a wrapper or a nested model written without `module` (Keras 2.2-2.3):
-  Keras 3 resolves such nested classes only by module;
+  Keras 3 resolves such nested classes only by module; a model (the file's or a nested one)
+  written with the module tf.keras 2.12+ and tf_keras define it in
+  (`keras.src.engine.functional`), which Keras 3 cannot import: Keras 3's module;
 - an initializer config carrying `dtype` (tf.keras 2.1, tf_keras 2.18): the layer's dtype
   decides;
 - initial states passed as extra inbound tensors of an RNN's call (Keras 2.2), which Keras 3
@@ -20,6 +22,7 @@ that changes nothing the model computes:
 - node indices of a nested model's calls: Keras 2 counted the node a nested model makes for
   itself (its first call is node 1) where the reader found so (`ModelConfig.counted_from_one`);
   Keras 3 rebuilds the model without one.
+- a NumPy scalar setting written as a `__numpy__` object (tf.keras 2.12): its number;
 - BatchNormalization's one-element `axis` list in an entry with `module` (tf.keras 2.13+
   `to_json()`), which Keras 3 then reads as its own: the int it means;
 - a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
@@ -50,8 +53,18 @@ from app.check.keras3_names import rename_refused
 from app.errors import InvalidSpec, MalformedModel
 from app.formats.config import parse_model
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
-from app.formats.v3_layout import LAYERS, TF_KERAS_LAYERS, Placement, place_layers
+from app.formats.v3_layout import (
+    LAYERS,
+    TF_KERAS_LAYERS,
+    Placement,
+    keras3_reads,
+    misplaced_for_keras3,
+    place_layers,
+)
+from app.graph import ModelGraph
+from app.layers.fields import numpy_scalar
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
+from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 from app.safety.hdf5_attrs import text_attr
 from app.safety.model_config import ModelConfig, check_model_config
 from app.safety.safe_json import load_json
@@ -119,6 +132,8 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
     root_is_entry = isinstance(config, dict) and config.get("class_name") in CONTAINERS
     for entry, depth in _layer_entries(config, -1 if root_is_entry else 0):
         _keras1_keys(entry, removed)
+        _container_module(entry, removed)
+        _numpy_scalars(entry, removed)
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
         if depth > 0:
@@ -187,6 +202,33 @@ def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
     name = str(config.get("name", "?"))
     changes.append(Rewrite(name, entry["class_name"], "config", "in Keras 2's keys (Keras 1)"))
     entry["class_name"] = keras2_class(entry["class_name"])
+
+
+def _container_module(entry: dict, changes: list[Removal]) -> None:
+    """A model (the file's own or a nested one) written with the module tf.keras 2.12+ or
+    tf_keras defines its class in (`keras.src.engine.functional`), which Keras 3 cannot
+    import: the module Keras 3 writes for the same class."""
+    module = entry.get("module")
+    if module not in KERAS2_CONTAINER_MODULES or entry["class_name"] not in CONTAINERS:
+        return
+    entry["module"] = MODULES[entry["class_name"]]
+    name = str(entry["config"].get("name", "?"))
+    changes.append(
+        Rewrite(name, entry["class_name"], "module", f"{module} given as {entry['module']}")
+    )
+
+
+def _numpy_scalars(entry: dict, changes: list[Removal]) -> None:
+    """A NumPy scalar setting written as a `__numpy__` object (tf.keras 2.12:
+    `ReLU(max_value=np.float32(2))`), which Keras 3's `.keras` reader hands on as a dict:
+    the number it holds (app.layers.fields.numpy_scalar, as our reader takes it)."""
+    config = entry["config"]
+    for key, value in config.items():
+        number = numpy_scalar(value)
+        if number is not value:
+            config[key] = number
+            name = str(config.get("name", "?"))
+            changes.append(Rewrite(name, entry["class_name"], key, f"given as the number {number}"))
 
 
 def _strip_initializer_dtypes(entry: dict, changes: list[Removal]) -> None:
@@ -366,6 +408,31 @@ def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None
             blockers.append(Blocker(name, class_name, key, config[key]))
 
 
+def model_module(graph: ModelGraph) -> list[Removal]:
+    """The rewrite of the module a read file names for its model's own class, which a
+    graph's config (the model's `config`) does not hold: `_container_module`'s rule."""
+    entry = {"class_name": graph.class_name, "module": graph.module, "config": {"name": graph.name}}
+    changes: list[Removal] = []
+    _container_module(entry, changes)
+    return changes
+
+
+def misplaced_weights(graph: ModelGraph) -> list[Rewrite]:
+    """The layers of a read `.keras` graph whose weights tf.keras 2.12-2.13 kept where Keras 3
+    does not look (app.formats.v3_layout): the copy moves them (`_keras3_weights`), even when
+    its config needs no change."""
+    return [
+        Rewrite(
+            node.name,
+            node.class_name,
+            "weights",
+            "moved to where Keras 3 looks for them (tf.keras 2.12-2.13 numbered its layers' "
+            "weight groups otherwise)",
+        )
+        for node in misplaced_for_keras3(graph)
+    ]
+
+
 def rewrite_legacy_h5(source: Path, target: Path, model_config: Any) -> None:
     """A copy of the HDF5 file with `model_config` replaced."""
     shutil.copyfile(source, target)
@@ -412,11 +479,7 @@ def _keras3_weights(data: bytes, model_config: Any) -> bytes:
 
 
 def _where_keras3_looks(placed: Placement) -> bool:
-    """Keras 3 reads a group at its own path, or there with `layers` replaced by
-    tf.keras' container name (H5IOStore.get, "Fix for 2.13 compatibility")."""
-    written = placed.group.name.strip("/")
-    path = placed.keras3_path
-    return written in (path, path.replace(LAYERS, TF_KERAS_LAYERS))
+    return keras3_reads(placed.group.name.strip("/"), placed.keras3_path)
 
 
 def read_model_config(path: Path, fmt: str) -> Any:

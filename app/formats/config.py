@@ -36,6 +36,7 @@ def graph_from_config(model: ModelConfig) -> ModelGraph:
 def _graph(model: ModelConfig) -> ModelGraph:
     graph = _sequential(model) if model.class_name == "Sequential" else _functional(model)
     graph.subclass = model.subclass
+    graph.module = model.module
     return graph
 
 
