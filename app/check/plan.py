@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from app.analysis.resolve import unsaved_layers
 from app.check.compare import ComparedModel, compared_model
 from app.check.inputs import PlannedInput, planned_inputs
-from app.check.keras3_copy import Renamed, misplaced_weights, model_module, sanitize
+from app.check.keras3_copy import Renamed, model_module, sanitize
+from app.check.keras3_files import misplaced_weights
 from app.graph import ModelGraph
 from app.layers.registry import traits_of
 

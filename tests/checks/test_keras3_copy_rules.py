@@ -16,7 +16,7 @@ import pytest
 
 from app.analysis.resolve import resolve
 from app.check.compare import errors
-from app.check.keras3_copy import write_keras3_copy
+from app.check.keras3_files import write_keras3_copy
 from app.check.plan import plan_check
 from app.config import Settings
 from app.formats import ReadLimits, read_model

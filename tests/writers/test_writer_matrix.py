@@ -31,7 +31,7 @@ import pytest
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
 from app.check.compare import errors
-from app.check.keras3_copy import write_keras3_copy
+from app.check.keras3_files import write_keras3_copy
 from app.config import Settings
 from app.explain import explain_file, explain_spec
 from app.formats import ReadLimits, read_model, read_spec
