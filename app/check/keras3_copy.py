@@ -152,7 +152,9 @@ def _container_module(entry: dict, changes: list[Removal]) -> None:
     tf_keras defines its class in (`keras.src.engine.functional`), which Keras 3 cannot
     import: the module Keras 3 writes for the same class."""
     module = entry.get("module")
-    if module not in KERAS2_CONTAINER_MODULES or entry["class_name"] not in CONTAINERS:
+    if not isinstance(module, str) or module not in KERAS2_CONTAINER_MODULES:
+        return
+    if entry["class_name"] not in CONTAINERS:
         return
     entry["module"] = MODULES[entry["class_name"]]
     name = str(entry["config"].get("name", "?"))
