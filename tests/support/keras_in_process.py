@@ -32,15 +32,20 @@ class InProcessPool:
         import tensorflow as tf
 
         self.jobs = 0
+        self._was_eager = tf.config.functions_run_eagerly()
         # `predict` traces a graph per model, seconds each on this machine and most of a
-        # tiny model's check; run eagerly, the same operations give the same values.
+        # tiny model's check; run eagerly, the same operations give the same values. Until
+        # `stop` (the app's shutdown): later tests of the session trace as before.
         tf.config.run_functions_eagerly(True)
 
     def start(self) -> None:
         """Nothing to start: Keras is imported already."""
 
     def stop(self) -> None:
-        """Nothing to stop."""
+        """Give TensorFlow back its tracing."""
+        import tensorflow as tf
+
+        tf.config.run_functions_eagerly(self._was_eager)
 
     def state(self) -> dict[str, Any]:
         import tensorflow as tf

@@ -4,10 +4,11 @@ README there), read by the product and held against the writer's own numbers.
 Per file: the report's totals and its get_weights() order and shapes equal what the writer's
 `count_params()`, trainable/non-trainable split and `get_weights()` said (`NAME.numbers.json`);
 our reference forward, on the writer's seeded input, gives the writer's `predict` within the
-check's tolerance (`NAME.npz`; a spec runs with the writer's weights). Per writer and format,
-one file goes through the whole check with the service's Keras 3.15.1: it passes, or, when
-Keras 3.15.1 itself cannot load the file (even after the product's key fixes), it passes or
-says `unsupported`, never failed, error or refused.
+check's tolerance (`NAME.npz`; a spec runs with the writer's weights). Every model of every
+writer goes through the whole check with Keras 3.15.1 (in one of its formats, turning; every
+file with KEX_MATRIX_CHECKS=all): it passes, or, when Keras 3.15.1 itself cannot load the
+file (even after the product's key fixes), it passes or says `unsupported`, never failed,
+error or refused.
 
 Where a writer computed something Keras 3.15 computes otherwise (Keras 2's hard_sigmoid,
 RandomCrop at inference before Keras 3.8, the calls Keras 3.2 lost from its references), the
@@ -98,8 +99,8 @@ CHECKED = [f for f in ALL if f.model == CHECKED_MODEL and f.writer in POOL_WRITE
 
 def rotated_formats(files: list[WriterFile]) -> list[WriterFile]:
     """Every model of every writer once, its format turning with the writer and the model,
-    so that each (model, format) is checked by several writers of each kind: a check per
-    file takes about an hour here (KEX_MATRIX_CHECKS=all runs them all)."""
+    so that each (model, format) is checked by several writers of each kind: a check of every
+    file takes three times as long (KEX_MATRIX_CHECKS=all runs them all)."""
     writers = sorted({f.writer for f in files})
     models = sorted({f.model for f in files})
     chosen = []
