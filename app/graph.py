@@ -139,6 +139,9 @@ class ModelGraph:
     # A subclassed keras.Model's class when this graph is the one model its config holds
     # (`app.safety.model_config`): explained as far as that config goes, never run by Keras.
     subclass: str | None = None
+    # The module the file names for the model's class (tf.keras 2.12+:
+    # `keras.src.engine.functional`), which the check's Keras 3 copy may have to rewrite.
+    module: str | None = None
 
     def layer(self, name: str) -> LayerNode:
         for node in self.layers:

@@ -29,6 +29,9 @@
     reference_side.py   our side, in a process of its own; warm_reference.py keeps one ready
     keras_side.py       the job a Keras worker is given, and its answer turned into arrays
     keras3_copy.py      Keras 2 config keys Keras 3 refuses, removed where they hold their default
+    keras3_changes.py   what the copy changes, each with its sentence
+    keras3_numbering.py a Keras 2 model's calls of its nested models, as Keras 3 counts them
+    keras3_files.py     the copy of the file itself, weight groups where Keras 3 looks
     batchnorm_modes.py  BatchNormalization in both modes, ours and Keras'
     compare.py          the comparison, one layer in memory at a time
     keras/              the Keras worker pool and the worker: the only code that imports Keras

@@ -36,7 +36,7 @@ from app.analysis.resolve import resolve
 from app.check.batchnorm_modes import batchnorm_modes
 from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
-from app.check.keras3_copy import write_keras3_copy
+from app.check.keras3_files import write_keras3_copy
 from app.errors import ExplainerError, UnsupportedModel
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes

@@ -9,12 +9,14 @@ creates when its first layer carries the input shape, operations (`x + 3.0`) nam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.errors import UnmappedKeras1Keys
-from app.formats.keras1 import keras2_config, unmapped_keys
+from app.formats.keras1 import KERAS1_UNREAD, keras2_config, unmapped_keys
 from app.graph import LayerNode, ModelGraph, TensorRef
-from app.layers.fields import numpy_scalar
+from app.layers.fields import UNIVERSAL, field_of, numpy_scalar
+from app.layers.registry import fields_of, lookup
 from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
 
 
@@ -36,6 +38,7 @@ def graph_from_config(model: ModelConfig) -> ModelGraph:
 def _graph(model: ModelConfig) -> ModelGraph:
     graph = _sequential(model) if model.class_name == "Sequential" else _functional(model)
     graph.subclass = model.subclass
+    graph.module = model.module
     return graph
 
 
@@ -120,7 +123,7 @@ def _node(entry: LayerEntry) -> LayerNode:
     node = LayerNode(
         name=entry.name,
         class_name=entry.operation or entry.class_name,
-        config=_numpy_scalars(keras2_config(entry.class_name, entry.config)),
+        config=_numpy_scalars(_keras2_config(entry.class_name, entry.config)),
         module=entry.module,
         registered_name=entry.registered_name,
     )
@@ -131,6 +134,29 @@ def _node(entry: LayerEntry) -> LayerNode:
     elif entry.batch_shape is None and entry.build_input_shape is not None:
         node.config = {**entry.config, "_build_input_shape": entry.build_input_shape}
     return node
+
+
+def _keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` in Keras 2's keys (app.formats.keras1). A Keras 1 config's keys that no list
+    of ours maps and that its class does not read either (`field_of`) are kept aside under
+    `_keras1_unread`, for `refuse_unmapped_keras1` to name: Keras 2 itself refused keys it did
+    not know, and Keras 3 would answer in its own words."""
+    out = keras2_config(class_name, config)
+    if out is config or lookup(class_name) is None:  # not Keras 1, or a class we do not know
+        return out
+    declared = fields_of(class_name)
+    unread = [k for k in out if k in config and not _read_as_written(k, declared)]
+    return {**out, KERAS1_UNREAD: unread} if unread else out
+
+
+def _read_as_written(key: str, declared: Mapping[str, Any]) -> bool:
+    """A key a Keras 1 config kept as Keras 2 names it, which its class or every layer reads
+    (a renamed key is mapped by definition)."""
+    return (
+        key in UNIVERSAL
+        or field_of(key, declared) is not None
+        or key.endswith(("_regularizer", "_constraint"))
+    )
 
 
 def _numpy_scalars(config: dict[str, Any]) -> dict[str, Any]:

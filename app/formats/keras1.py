@@ -18,8 +18,9 @@
     consume_less "cpu"/"mem"/"gpu" → implementation 1/1/2 (Keras 3 has no 0)
 
 A Keras 1 key with no Keras 2 counterpart (`unmapped_keys`: BatchNormalization `mode` 1,
-which normalized each sample; `forget_bias_init` or `consume_less` of another value) is
-refused, every one of the model in one answer (app.formats.config).
+which normalized each sample; `forget_bias_init` or `consume_less` of another value; a key
+none of these lists maps and the class does not read) is refused, every one of the model in
+one answer (app.formats.config).
 
 A config with none of these keys is given back as it is. Weight names: `<layer>_W` is the
 kernel, `_running_std` the moving variance (KERAS1_WEIGHT_ROLES, used by analysis.resolve).
@@ -74,6 +75,7 @@ FORGET_BIAS = {"one": True, "zero": False}
 IMPLEMENTATIONS = {"cpu": 1, "mem": 1, "gpu": 2}
 KERNEL_SIZE = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 DATA_FORMATS = {"tf": "channels_last", "th": "channels_first", "default": "channels_last"}
+KERAS1_UNREAD = "_keras1_unread"  # a node config's Keras 1 keys no list maps (formats.config)
 DROPPED = ("input_dtype",)  # Keras 1's dtype of the InputLayer it made; `dtype` says it
 # `output_dim` is Keras 2's too (Embedding's): it marks no Keras 1 config by itself.
 KERAS1_KEYS = frozenset(
@@ -127,7 +129,9 @@ def unmapped_keys(class_name: str, config: dict[str, Any]) -> list[str]:
     from the config `keras2_config` gave (those keys are left in it as they were)."""
     found = [
         f"{key}={json.dumps(config[key])}"
-        for key in ("forget_bias_init", "consume_less")
+        for key in dict.fromkeys(
+            ("forget_bias_init", "consume_less", *config.get(KERAS1_UNREAD, ()))
+        )
         if key in config
     ]
     # Keras 2 refused `mode` ≠ 0; mode 2 (batch statistics at inference) is explained, with

@@ -85,6 +85,33 @@ def place_layers(graph: ModelGraph, weights: h5py.File | None) -> list[Placement
     return best
 
 
+def misplaced_for_keras3(graph: ModelGraph) -> list[LayerNode]:
+    """The leaf layers whose stored group (attached by `place_layers`) sits in tf.keras
+    2.12-2.13's container where Keras 3 does not look for it: numbered with gaps (`dense_2`
+    for Keras 3's `dense_1`) or backslash-joined. Keras 3 then cannot load the file as it is."""
+    misplaced = []
+    for placed in _place(graph, None, False, {}, LAYERS):  # Keras 3's paths, without a file
+        written = _stored_group(placed.node)
+        tf_keras = written is not None and (written.startswith(TF_KERAS_LAYERS) or "\\" in written)
+        if tf_keras and not keras3_reads(written, placed.keras3_path):
+            misplaced.append(placed.node)
+    return misplaced
+
+
+def keras3_reads(written: str, keras3_path: str) -> bool:
+    """Keras 3 reads a layer's group at its own path, or there with `layers` replaced by
+    tf.keras' container name (H5IOStore.get, "Fix for 2.13 compatibility")."""
+    return written in (keras3_path, keras3_path.replace(LAYERS, TF_KERAS_LAYERS))
+
+
+def _stored_group(node: LayerNode) -> str | None:
+    """The group a layer's stored arrays were found in (`path` ends with their `name`)."""
+    for stored in node.stored or []:
+        if stored.path.endswith(f"/{stored.name}"):
+            return stored.path[: -len(stored.name) - 1]
+    return None
+
+
 def _found(placements: list[Placement]) -> int:
     return sum(p.group is not None for p in placements)
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from app.graph import Shape
 from app.layers.fields import INTEGER, NUMBER, POSITIVE
-from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
+from app.layers.registry import (
+    LAYERS_MODULE,
+    Config,
+    Traits,
+    WeightSpec,
+    register,
+    same_shape,
+    single,
+)
 
 FAMILY = "normalization"
 PASSES_MASK = Traits(passes_mask=True)
@@ -49,6 +57,8 @@ register(
     traits=PASSES_MASK,
     fields={"mode": INTEGER},  # Keras 1: 0 feature-wise, 2 batch statistics at inference
     aliases=("SyncBatchNormalization",),
+    # tf.keras 2.14+ writes SyncBatchNormalization where it kept it, `keras.layers.experimental`
+    modules=(LAYERS_MODULE, "keras.layers.experimental"),
 )(same_shape)
 
 

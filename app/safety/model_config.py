@@ -89,6 +89,7 @@ class ModelConfig:
     inputs: list[TensorRef] = field(default_factory=list)
     outputs: list[TensorRef] = field(default_factory=list)
     subclass: str | None = None  # the subclassed keras.Model whose config holds this model
+    module: str | None = None  # the module the file names for the model's class, if any
     # Keras 1/2 configs (inbound nodes as lists): the nested models whose calls the file's
     # references count from 1 (`_nested_calls_from_zero`). The reader numbers every call from
     # 0; the Keras 3 copy (app/check/keras3_copy.py) writes them as Keras 3 reads them.
@@ -131,7 +132,9 @@ def _model_config(obj: Any) -> ModelConfig:
             f"The top-level object is a {_quote(class_name)}, not a model: expected a "
             "Sequential or Functional model as model.to_json() writes it."
         )
-    return _container(class_name, obj.get("config"), obj)
+    module = obj.get("module")
+    model = _container(class_name, obj.get("config"), obj)
+    return replace(model, module=module) if isinstance(module, str) else model
 
 
 def _held_model(obj: JSON) -> JSON | None:

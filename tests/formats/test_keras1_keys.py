@@ -114,6 +114,20 @@ def test_keras1_consume_less_of_no_keras2_value_is_named(client):
     ]
 
 
+def test_keras1_key_in_none_of_our_lists_is_named_by_us(client):
+    """A Keras 1 config key that no rename maps and the class does not read is ours to name
+    (Keras would answer in its own words: `Unrecognized keyword arguments`)."""
+    dense = _with(DENSE, W_learning_rate_multiplier=2.0)
+    response = post(client, json={"spec": _spec(EMBEDDING, LSTM, dense)})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "unmapped-keras-one-keys"
+    assert body["details"]["keys"] == [
+        {"layer": "dense_1", "class_name": "Dense", "key": "W_learning_rate_multiplier"}
+    ]
+    assert "dense_1 (Dense): W_learning_rate_multiplier=2.0" in body["message"]
+
+
 def test_keras1_spec_with_mapped_keys_passes_the_check(tmp_path, warm_pool):
     """Keras 3 runs the same spec in Keras 2's words (the check's Keras 3 copy)."""
     with warm_pool.client(tmp_path) as client:

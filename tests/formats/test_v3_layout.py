@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from app.check.keras3_copy import write_keras3_copy
+from app.check.keras3_files import write_keras3_copy
 from app.formats import ReadLimits, read_model
 from app.formats.config import parse_model
 from app.formats.v3_layout import place_layers

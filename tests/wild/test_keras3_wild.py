@@ -183,3 +183,15 @@ def test_wild_keras3_spec_counts_are_the_writers(client, row):
     assert response.status_code == 201, response.json()
     totals = response.json()["totals"]
     assert (totals["params"], totals["non_trainable"]) == (row.total, row.non_trainable)
+
+
+@pytest.mark.parametrize("row", SPECS, ids=str)
+def test_wild_keras3_spec_alone_check_says_it_carries_compile_settings(client, row):
+    """Both wild specs hold a `compile_config` (their writers compiled the model first):
+    Keras would compile the model from it, so the check is refused, saying why, while the
+    breakdown is complete (test_wild_keras3_spec_counts_are_the_writers)."""
+    response = post(client, json={"spec": row.path.read_text()})
+    assert response.status_code == 201, response.json()
+    check = response.json()["check"]
+    assert check["status"] == "refused", (check["status"], check.get("message"))
+    assert "compile settings (optimizer, loss, metrics)" in check["message"]

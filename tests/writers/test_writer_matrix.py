@@ -4,10 +4,11 @@ README there), read by the product and held against the writer's own numbers.
 Per file: the report's totals and its get_weights() order and shapes equal what the writer's
 `count_params()`, trainable/non-trainable split and `get_weights()` said (`NAME.numbers.json`);
 our reference forward, on the writer's seeded input, gives the writer's `predict` within the
-check's tolerance (`NAME.npz`; a spec runs with the writer's weights). Per writer and format,
-one file goes through the whole check with the service's Keras 3.15.1: it passes, or, when
-Keras 3.15.1 itself cannot load the file (even after the product's key fixes), it passes or
-says `unsupported`, never failed, error or refused.
+check's tolerance (`NAME.npz`; a spec runs with the writer's weights). Every model of every
+writer goes through the whole check with Keras 3.15.1 (in one of its formats, turning; every
+file with KEX_MATRIX_CHECKS=all): it passes, or, when Keras 3.15.1 itself cannot load the
+file (even after the product's key fixes), it passes or says `unsupported`, never failed,
+error or refused.
 
 Where a writer computed something Keras 3.15 computes otherwise (Keras 2's hard_sigmoid,
 RandomCrop at inference before Keras 3.8, the calls Keras 3.2 lost from its references), the
@@ -18,8 +19,10 @@ with the writer's behaviour written by hand (writers_semantics.py).
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +32,13 @@ import pytest
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
 from app.check.compare import errors
-from app.check.keras3_copy import write_keras3_copy
+from app.check.keras3_files import write_keras3_copy
 from app.config import Settings
 from app.explain import explain_file, explain_spec
 from app.formats import ReadLimits, read_model, read_spec
 from app.reference import FORWARDS
 from app.reference.activations import ACTIVATIONS
-from tests.support.api import post, post_file
+from tests.support.api import make_client, post, post_file
 from tests.writers.known_failures import known_cause
 from tests.writers.writers_semantics import (
     KERAS_2,
@@ -51,6 +54,8 @@ FORMATS = {".h5": "legacy_h5", ".keras": "keras_v3", ".json": "spec_json"}
 TOLERANCE = Settings().check_tolerance
 IN_PROCESS = ReadLimits(isolate_hdf5=False)  # the files are ours; no throwaway reader needed
 CHECKED_MODEL = "sequential"  # Conv2D, trained-looking BatchNormalization, Dense, Softmax
+# Through the service's own pool (a TensorFlow import per check): one writer of each kind.
+POOL_WRITERS = ("keras-3.15.1", "tf.keras-2.12", "tf_keras-2.21")
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,25 @@ def writer_files() -> list[WriterFile]:
 
 
 ALL = writer_files()
-CHECKED = [f for f in ALL if f.model == CHECKED_MODEL]
+CHECKED = [f for f in ALL if f.model == CHECKED_MODEL and f.writer in POOL_WRITERS]
+
+
+def rotated_formats(files: list[WriterFile]) -> list[WriterFile]:
+    """Every model of every writer once, its format turning with the writer and the model,
+    so that each (model, format) is checked by several writers of each kind: a check of every
+    file takes three times as long (KEX_MATRIX_CHECKS=all runs them all)."""
+    writers = sorted({f.writer for f in files})
+    models = sorted({f.model for f in files})
+    chosen = []
+    for w, writer in enumerate(writers):
+        for m, model in enumerate(models):
+            formats = [f for f in files if (f.writer, f.model) == (writer, model)]
+            if formats:
+                chosen.append(formats[(w + m) % len(formats)])
+    return chosen
+
+
+EVERY_MODEL = ALL if os.environ.get("KEX_MATRIX_CHECKS") == "all" else rotated_formats(ALL)
 
 
 def test_the_matrix_is_there():
@@ -236,40 +259,67 @@ def test_report_says_what_the_writer_computed_otherwise(f):
 
 
 def keras_3_loads(f: WriterFile) -> bool:
-    """Whether the service's Keras 3.15.1 loads the file, after the product's own key fixes
-    (app.check.keras3_copy) where its load refuses the file as written."""
+    """Whether the service's Keras 3.15.1 loads the file, as written or after the product's
+    own key fixes (app.check.keras3_copy), the way the check's worker loads it (a spec
+    without Keras 3's `module` keys through Keras 3's legacy reader)."""
+    from app.check.keras.loading import model_from_text
     from tests.support.kerasref import keras
 
-    if f.suffix == ".json":
-        try:
-            keras.models.model_from_json(f.path.read_text())
-            return True
-        except Exception:
-            return False
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / f"copy{f.suffix}"
         for path in (f.path, copy):
             try:
                 if path == copy:
                     write_keras3_copy(f.path, FORMATS[f.suffix], copy)
-                keras.saving.load_model(path, compile=False, safe_mode=True)
+                with warnings.catch_warnings():  # as in the worker: no errors
+                    warnings.simplefilter("ignore")
+                    if f.suffix == ".json":
+                        model_from_text(keras, path.read_text())
+                    else:
+                        keras.saving.load_model(path, compile=False, safe_mode=True)
                 return True
             except Exception:
                 continue
     return False
 
 
-@pytest.mark.slow  # 78 checks, a Keras worker each: about 5 minutes (CI runs make test-slow)
-@pytest.mark.parametrize("f", CHECKED, ids=str)
-def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
-    with warm_pool.client(tmp_path) as client:
-        if f.suffix == ".json":
-            response = post(client, json={"spec": f.path.read_text()})
-        else:
-            response = post_file(client, f.path)
-        assert response.status_code == 201, response.text
-        check = response.json()["check"]
+@pytest.fixture(scope="module")
+def in_process_client(tmp_path_factory):
+    """One app whose checks run Keras in this process (tests/support/keras_in_process.py):
+    a check per matrix file, without a TensorFlow import per check."""
+    from tests.support.keras_in_process import InProcessPool
+
+    with make_client(tmp_path_factory.mktemp("matrix"), InProcessPool()) as client:
+        yield client
+
+
+def checked(client, f: WriterFile) -> dict:
+    if f.suffix == ".json":
+        response = post(client, json={"spec": f.path.read_text()})
+    else:
+        response = post_file(client, f.path)
+    assert response.status_code == 201, response.text
+    return response.json()["check"]
+
+
+def assert_passes_where_keras_3_loads(f: WriterFile, check: dict) -> None:
     # Where Keras 3.15.1 cannot load the file as written, the product may still run it (its
     # own key fixes, a spec rebuilt); it must then pass, or say why Keras cannot: never fail.
     allowed = ("passed",) if keras_3_loads(f) else ("passed", "unsupported")
     assert check["status"] in allowed, (check["status"], check.get("code"), check.get("message"))
+
+
+@pytest.mark.slow  # 9 checks, a Keras worker each (CI runs make test-slow)
+@pytest.mark.parametrize("f", CHECKED, ids=str)
+def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
+    """Through the service's own pool: a sandboxed Keras worker per check."""
+    with warm_pool.client(tmp_path) as client:
+        check = checked(client, f)
+    assert_passes_where_keras_3_loads(f, check)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("f", EVERY_MODEL, ids=str)
+def test_every_model_checks_where_keras_3_loads(f, in_process_client):
+    """Every model of every writer through the whole check, Keras run in this process."""
+    assert_passes_where_keras_3_loads(f, checked(in_process_client, f))

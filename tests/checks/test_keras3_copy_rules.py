@@ -1,0 +1,132 @@
+"""Keras 2 spellings that Keras 3.15 refuses, rewritten by the check's Keras 3 copy
+(app/check/keras3_copy.py), on files real writers wrote: the plan names each rewrite (so the
+check runs on the copy), and Keras 3.15 itself loads the copy and gives the writer's outputs,
+or the file's own weights."""
+
+from __future__ import annotations
+
+import json
+import warnings
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from app.analysis.resolve import resolve
+from app.check.compare import errors
+from app.check.keras3_files import write_keras3_copy
+from app.check.plan import plan_check
+from app.config import Settings
+from app.formats import ReadLimits, read_model
+from tests.support.kerasref import keras
+
+MATRIX = Path(__file__).parents[1] / "writers" / "files"
+WILD = Path(__file__).parents[2].parent / "shared" / "corpus" / "wild" / "keras2"
+IN_PROCESS = ReadLimits(isolate_hdf5=False)
+TOLERANCE = Settings().check_tolerance
+
+
+def planned_rewrites(path: Path) -> list[str]:
+    with read_model(path, IN_PROCESS) as loaded:
+        resolve(loaded.graph, weights_in_file=True)
+        plan = plan_check(loaded.graph)
+    assert plan.keras3_blockers == []
+    return plan.keras3_removals
+
+
+def keras3_copy(path: Path, folder: Path):
+    copy = folder / f"copy{path.suffix}"
+    write_keras3_copy(path, "keras_v3", copy)
+    with warnings.catch_warnings():  # as in the check's worker (`alpha` is deprecated)
+        warnings.simplefilter("ignore")
+        return keras.saving.load_model(copy, compile=False, safe_mode=True)
+
+
+def writer_arrays(path: Path, prefix: str) -> list[np.ndarray]:
+    with np.load(path.with_suffix(".npz")) as npz:
+        count = sum(1 for key in npz.files if key[0] == prefix and key[1:].isdigit())
+        return [npz[f"{prefix}{i}"] for i in range(count)]
+
+
+def assert_gives_the_writers_outputs(model, path: Path) -> None:
+    outputs = model.predict(writer_arrays(path, "x"), verbose=0)
+    outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+    expected = writer_arrays(path, "y")
+    assert len(outputs) == len(expected)
+    for ours, theirs in zip(outputs, expected, strict=True):
+        assert errors(np.asarray(ours), theirs)[1] <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("writer", "module"),
+    [
+        ("tf.keras-2.12", "keras.engine.functional"),
+        ("tf.keras-2.13", "keras.src.engine.functional"),
+        ("tf.keras-2.14", "keras.src.engine.functional"),
+        ("tf_keras-2.21", "tf_keras.src.engine.functional"),
+    ],
+)
+def test_keras3_copy_names_keras3s_module_for_a_keras2_model_class(writer, module, tmp_path):
+    """tf.keras 2.12+ names a model's class by the module it is defined in, which Keras 3
+    cannot import (`Could not deserialize class 'Functional'`): the file's own model
+    (tf.keras 2.12-2.13) and a nested one (every writer)."""
+    path = MATRIX / writer / "nested_shared.keras"
+    rewrites = planned_rewrites(path)
+    given = f"module {module} given as keras.src.models.functional"
+    assert f"nested_shared (Functional): {given}" in rewrites or any(
+        r.endswith(given) for r in rewrites
+    )
+    with pytest.raises(TypeError, match="Functional"):
+        keras.saving.load_model(path, compile=False, safe_mode=True)
+    assert_gives_the_writers_outputs(keras3_copy(path, tmp_path), path)
+
+
+def test_keras3_copy_gives_numpy_scalar_settings_as_numbers(tmp_path):
+    """tf.keras 2.12 wrote `ReLU(max_value=np.float32(2.0))` as a `__numpy__` object, which
+    Keras 3 hands to ReLU as a dict (`'<' not supported between 'dict' and 'float'`)."""
+    path = MATRIX / "tf.keras-2.12" / "core.keras"
+    rewrites = planned_rewrites(path)
+    assert "re_lu (ReLU): max_value given as the number 2.0" in rewrites
+    assert_gives_the_writers_outputs(keras3_copy(path, tmp_path), path)
+
+
+def as_written_with_an_input_layer(source: Path, target: Path) -> None:
+    """The tf.keras 2.13 Sequential `.keras` file (Dense ×3, written on Windows) as tf.keras
+    2.13 writes `Sequential([Input((122,)), Dense, Dense, Dense])`: without the first
+    Dense's `batch_input_shape`, so that no config key needs a rewrite."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "config.json":
+                config = json.loads(data)
+                del config["config"]["layers"][1]["config"]["batch_input_shape"]
+                data = json.dumps(config).encode()
+            new.writestr(info, data)
+
+
+def test_keras3_copy_moves_a_sequentials_weights_when_no_key_needs_a_rewrite(tmp_path):
+    """tf.keras 2.12-2.13 numbered a class's weighted layers with gaps (`dense`, `dense_2`,
+    `dense_4`, here joined with backslashes): Keras 3 looks for `dense_1`. The plan asks for
+    the copy for that alone, and the copy gives Keras the file's arrays in order."""
+    source = WILD / "tfk2_13_1_dense_classifier.keras"
+    if not source.is_file():
+        pytest.skip("../shared/corpus is not beside the project")
+    path = tmp_path / "dense_classifier.keras"
+    as_written_with_an_input_layer(source, path)
+    rewrites = planned_rewrites(path)
+    assert [r.split(" ")[0] for r in rewrites] == ["dense_4", "dense_5", "dense_6"]
+    assert all("weights moved to where Keras 3 looks" in r for r in rewrites)
+    with pytest.raises(ValueError, match="expected 2 variables, but received 0"):
+        keras.saving.load_model(path, compile=False, safe_mode=True)
+    model = keras3_copy(path, tmp_path)
+    with zipfile.ZipFile(path) as archive, h5py.File(archive.open("model.weights.h5")) as h5:
+        groups = [
+            h5[f"_layer_checkpoint_dependencies\\{name}"]
+            for name in ("dense", "dense_2", "dense_4")
+        ]
+        stored = [group[f"vars/{i}"][()] for group in groups for i in (0, 1)]
+    loaded = model.get_weights()
+    assert [w.shape for w in loaded] == [w.shape for w in stored]
+    assert all(np.array_equal(a, b) for a, b in zip(loaded, stored, strict=True))
