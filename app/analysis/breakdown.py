@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.analysis.forward import layer_forward
 from app.analysis.stats import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
@@ -84,6 +85,7 @@ def _leaf_report(parents: tuple[str, ...], node: LayerNode, with_stats: bool) ->
         summary=_summary(node, entry),
         weights=[_weight_report(w, with_stats) for w in node.weights],
         notes=list(node.notes),
+        forward=layer_forward(node, entry),
     )
 
 

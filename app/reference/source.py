@@ -18,6 +18,7 @@ import inspect
 import textwrap
 import types
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from app.errors import UnsupportedModel
@@ -37,6 +38,13 @@ def forward_function(class_name: str) -> Callable[..., Any]:
     return fn
 
 
+def function_name(class_name: str) -> str:
+    """`core.dense`: the module (inside `app.reference`) and name of the registered forward."""
+    fn = forward_function(class_name)
+    return f"{fn.__module__.removeprefix(PACKAGE + '.')}.{fn.__name__}"
+
+
+@cache
 def forward_source(class_name: str) -> str:
     """The text of `class_name`'s reference forward, from `def` to its last line."""
     return object_source(forward_function(class_name))
@@ -49,11 +57,17 @@ def helper_names(class_name: str) -> list[str]:
 
 def all_helper_names(class_name: str) -> list[str]:
     """Every helper the forward of `class_name` needs, transitively; callees before callers."""
+    return list(_all_helper_names(class_name))
+
+
+@cache
+def _all_helper_names(class_name: str) -> tuple[str, ...]:
     order: list[str] = []
     visit(forward_function(class_name), order, set())
-    return order
+    return tuple(order)
 
 
+@cache
 def helper_source(name: str) -> str:
     """The text of the helper `module.function` (a name from `helper_names`)."""
     return object_source(helper_object(name))
