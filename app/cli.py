@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
     )
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
+    inspect.add_argument(
+        "--code", action="store_true", help="add the NumPy code the check runs for the layers"
+    )
     inspect.set_defaults(run=_inspect)
     return parser
 
@@ -100,7 +103,7 @@ def _inspect(args: argparse.Namespace) -> int:
     else:
         from app.terminal import render
 
-        print(render(report))
+        print(render(report, code=args.code))
     return exit_code(report.check, args.check)
 
 
