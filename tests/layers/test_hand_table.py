@@ -35,4 +35,3 @@ def test_every_class_has_its_settings_line_formula_and_code(name: str, entry: La
 def test_hand_lives_in_the_file_named_like_the_layers_file(name: str, entry: LayerType):
     assert entry.hand is not None
     assert entry.hand.__module__ == f"app.hand.{entry.source}", name
-
