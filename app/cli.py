@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         help="your own forward's numbers to diagnose: .npz keyed by layer name, or .npy",
     )
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
+    inspect.add_argument(
+        "--code", action="store_true", help="add the NumPy code the check runs for the layers"
+    )
     inspect.set_defaults(run=_inspect)
     return parser
 
@@ -124,7 +127,7 @@ def _inspect(args: argparse.Namespace) -> int:
     else:
         from app.terminal import render, render_diagnosis
 
-        print(render(report))
+        print(render(report, code=args.code))
         if diagnosis is not None:
             print("\n" + render_diagnosis(diagnosis))
     if diagnosis is not None and diagnosis.verdict != "matches-keras":

@@ -56,6 +56,35 @@ class WeightReport(Schema):
     stats: WeightStats | None = Field(None, description="Present when the file holds values.")
 
 
+class LayerForward(Schema):
+    """How to compute the layer by hand: its math in Keras vocabulary with its own shapes and
+    numbers, and the NumPy code the reference forward runs for it (its very source text)."""
+
+    settings: str = Field(
+        description='The config values that change the math: "relu · strides 2 · padding same".'
+    )
+    formula: str = Field(description='In Keras vocabulary: "y = relu(x · kernel + bias)".')
+    shapes: str = Field(
+        description='Its tensors and weights: "x (None, 4096) · kernel (4096, 512) · bias (512,) '
+        '→ y (None, 512)".'
+    )
+    values: list[str] = Field(
+        default_factory=list,
+        description='The values of its small weights (at most 8 values): "gamma = [1, 1]".',
+    )
+    conventions: list[str] = Field(
+        default_factory=list,
+        description="What a port by hand gets wrong, where it applies: layouts, padding, gates.",
+    )
+    function: str = Field(description='The reference function: "core.dense".')
+    code: str = Field(description="Its source text, as app/reference runs it.")
+    helpers: list[str] = Field(
+        default_factory=list,
+        description="The app/reference functions it calls, directly or not; their text is in "
+        "the report's reference_code.",
+    )
+
+
 class LayerReport(Schema):
     name: str
     class_name: str
@@ -85,6 +114,9 @@ class LayerReport(Schema):
     flops_formula: str = Field("", description='e.g. "2 × 3,456 MACs + 128 bias adds = ..."')
     output_bytes: int | None = Field(
         None, description="Its outputs at batch 1 in its compute dtype (all its calls)."
+    )
+    forward: LayerForward | None = Field(
+        None, description="The layer by hand; None for inputs, nested models, unknown classes."
     )
 
 
@@ -267,6 +299,10 @@ class Report(Schema):
     batchnorm: list[BatchNormReport]
     warnings: list[str]
     check: CheckReport
+    reference_code: dict[str, str] = Field(
+        default_factory=dict,
+        description="The source text of every helper a layer's forward names (module.function).",
+    )
 
 
 def new_report_id() -> str:

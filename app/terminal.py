@@ -6,13 +6,16 @@ from collections.abc import Sequence
 
 from app.diagnosis.schemas import Diagnosis
 from app.display import human_bytes, number, shape
-from app.schemas import BatchNormReport, CheckReport, LayerReport, Report
+from app.schemas import BatchNormReport, CheckReport, LayerForward, LayerReport, Report
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
 
 
-def render(report: Report) -> str:
-    sections = [_header(report), _layers(report.layers)]
+def render(report: Report, code: bool = False) -> str:
+    """The report as text; `code` adds the reference's NumPy code, each function once."""
+    sections = [_header(report), _layers(report.layers), _by_hand(report.layers)]
+    if code:
+        sections.append(_code(report))
     sections += [_batchnorm(bn) for bn in report.batchnorm]
     sections.append(_check(report.check))
     if report.warnings:
@@ -60,6 +63,34 @@ def _count(value: int | None) -> str:
 
 def _unknown(layers: Sequence[str]) -> str:
     return f"; not counted: {', '.join(layers)}" if layers else ""
+
+
+def _by_hand(layers: Sequence[LayerReport]) -> str:
+    blocks = [_hand(layer, layer.forward) for layer in layers if layer.forward is not None]
+    return "By hand (inspect --code adds the NumPy code):\n\n" + "\n\n".join(blocks)
+
+
+def _hand(layer: LayerReport, fw: LayerForward) -> str:
+    lines = [
+        f"{layer.name} ({layer.class_name})",
+        f"  settings: {fw.settings}",
+        f"  formula:  {fw.formula}",
+        f"  shapes:   {fw.shapes}",
+    ]
+    if fw.values:
+        lines.append(f"  values:   {' · '.join(fw.values)}")
+    lines += [f"  - {c}" for c in fw.conventions]
+    lines.append(f"  code:     {fw.function}")
+    return "\n".join(lines)
+
+
+def _code(report: Report) -> str:
+    """Each forward the layers run, then each helper they call, once."""
+    forwards = [layer.forward for layer in report.layers if layer.forward is not None]
+    texts = {fw.function: fw.code for fw in forwards}
+    texts.update({k: v for k, v in report.reference_code.items() if k not in texts})
+    blocks = [f"# {name}\n{text.rstrip()}" for name, text in texts.items()]
+    return "The reference's NumPy code (app/reference):\n\n" + "\n\n".join(blocks)
 
 
 def _batchnorm(bn: BatchNormReport) -> str:

@@ -44,6 +44,8 @@ calls are that module's calls). Each is a library because:
                      forwards run only in the reference process, not followed here
     costs            the cost column of that table (each class's MACs/FLOPs rule sits on its
                      entry), asked about each layer as its output-shape rule is
+    hand             the hand column of that table (each class's settings line, formula and
+                     conventions sit on its entry), and `reference.source`, the forwards' text
     safety.allowlist the allowlist: the registry's modules plus the few other objects a config
                      may name; the config scan asks it about each object, a read of a table
     formats.hdf5     careful h5py access (a child by path over hard links only, a group's
@@ -104,6 +106,7 @@ LAYERS = [
     ("formats",),
     ("safety",),
     ("layers",),
+    ("hand",),
     ("reference", "costs"),
     ("store", "retention"),
     ("graph", "schemas", "errors", "config", "display", "app"),
@@ -124,7 +127,7 @@ LIBRARIES = frozenset(
         "formats.keras1",
     }
 )
-LIBRARY_PACKAGES = frozenset({"layers", "reference", "costs"})
+LIBRARY_PACKAGES = frozenset({"layers", "hand", "reference", "costs"})
 RANK = {part: len(LAYERS) - i for i, parts in enumerate(LAYERS) for part in parts}
 MAX_ENTRIES = 2  # issue 10's acceptance: each module entered at most twice
 THIRD_PARTY = ("site-packages", "dist-packages")

@@ -1,5 +1,5 @@
-// The layer table, enhanced: the filter applies as you type or choose, and every nested model
-// folds or unfolds at once. Without this script the same filter is a GET form the server
+// The layer table, enhanced: the filter applies as you type or choose, every nested model
+// folds or unfolds at once, and a link to a block of the reference's code opens it. Without this script the same filter is a GET form the server
 // answers, and each nested model folds on its own.
 (function () {
   "use strict";
@@ -24,6 +24,8 @@
     var active = Boolean(wanted.cls || wanted.text || wanted.weights), count = 0;
     rows.forEach(function (row) {
       row.hidden = !keeps(row, wanted);
+      var hand = row.nextElementSibling;  // the layer's "by hand" row goes with it
+      if (hand && hand.hasAttribute("data-hand")) hand.hidden = row.hidden;
       if (!row.hidden) count += 1;
     });
     runs.forEach(function (run) { run.hidden = !run.querySelector("tr[data-layer]:not([hidden])"); });
@@ -67,7 +69,8 @@
   function reveal() {
     var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
     if (!target) return;
-    for (var node = target.parentElement; node; node = node.parentElement) {
+    // A link to a function of the reference's code opens its block too.
+    for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
     }
     if (target.hidden) { cls.value = ""; text.value = ""; weights.checked = false; apply(); }

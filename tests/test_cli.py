@@ -30,6 +30,23 @@ def test_inspect_prints_the_seed_totals_and_batchnorm(tmp_path, capsys):
     assert "gamma #2 (trainable), beta #3 (trainable), moving_mean #4 (non-trainable)" in out
 
 
+def test_inspect_prints_each_layer_by_hand_and_the_code_only_when_asked(tmp_path, capsys):
+    path = tmp_path / "seed.json"
+    path.write_text(seed_model().to_json())
+    assert main(["inspect", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "  settings: relu\n  formula:  y = relu(x · kernel + bias)\n" in out
+    assert "  shapes:   x (None, 4096) · kernel (4096, 512) · bias (512,) → y (None, 512)\n" in out
+    assert "y = gamma · (x − moving_mean) / √(moving_variance + 0.001) + beta" in out
+    assert "  code:     core.dense\n" in out
+    assert "def dense(" not in out
+    assert main(["inspect", "--code", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "# core.dense\ndef dense(config: Config, weights: Weights" in out
+    assert out.count("def dense(") == 1  # two Dense layers, one copy of their code
+    assert "# activations.apply_activation\ndef apply_activation(" in out
+
+
 def test_inspect_json_is_exactly_the_api_json(tmp_path, capsys):
     path = saved(small_model(), tmp_path / "m.keras")
     assert main(["inspect", "--json", str(path)]) == EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.analysis.costs import LayerCost, ModelCosts, model_costs
+from app.analysis.forward import layer_forward
 from app.analysis.stats import weight_stats
 from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
@@ -109,6 +110,7 @@ def _leaf_report(
         weights=[_weight_report(w, with_stats) for w in node.weights],
         notes=list(node.notes),
         **cost_fields(cost),
+        forward=layer_forward(node, entry),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
 from app.analysis.costs import model_costs
+from app.analysis.forward import reference_code
 from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
@@ -35,6 +36,7 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         + writer_semantics(graph, source.keras_version)
         + not_finite(layers),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
+        reference_code=reference_code(layers),
     )
 
 

@@ -9,8 +9,9 @@ classes a model is built of besides its layers: InputLayer, the containers, the 
 
 Adding a class: an `@register(...)` on its output-shape function in a file of `app/layers/`,
 its forward (`@forward`) in the file of the same name in `app/reference/` (Dense:
-`layers/core.py`, `reference/core.py`), and `fields=` for each config key it reads in a
-meaning of its own (`app.layers.fields`; the shared keys are checked already).
+`layers/core.py`, `reference/core.py`), its hand (`@hand`: settings line, formula,
+conventions) in the file of that name in `app/hand/`, and `fields=` for each config key it
+reads in a meaning of its own (`app.layers.fields`; the shared keys are checked already).
 
 Dependencies point one way: `app.layers` reads `app.reference` (the forwards are plain NumPy
 functions indexed by class name there); `app.reference` never imports `app.layers`, so the
@@ -34,6 +35,8 @@ import numpy as np
 
 from app.costs import COSTS, CostFn
 from app.graph import Shape, ShapeTree
+from app.hand import HANDS
+from app.hand.rules import HandFn
 from app.layers.fields import Field
 from app.reference import COMPUTE_MASK, FORWARDS
 from app.reference.forwards import ForwardFn, Mask, MaskFn
@@ -130,9 +133,11 @@ class LayerType:
     `fn(config, inputs, outputs) -> Cost` at batch 1 (see `app.costs.rules`);
     `mask_rule` is `fn(config, inputs, masks, outputs) -> one mask (or None) per output`,
     Keras' `compute_mask` (`drops_mask` for a class that does not support masking).
-    `modules` are those a config may name for the class, the first being where Keras
-    exports it. `fields` are the config keys the class reads in a meaning of its own (the
-    others are `app.layers.fields.VOCABULARY`'s): the edge checks each one's type and range.
+    `hand` is its settings line, formula and conventions (`app.hand`, `fn(facts) -> Hand`),
+    shown beside the forward's code. `modules` are those a config may name for the class, the
+    first being where Keras exports it. `fields` are the config keys the class reads in a
+    meaning of its own (the others are `app.layers.fields.VOCABULARY`'s): the edge checks
+    each one's type and range.
     """
 
     class_name: str
@@ -144,6 +149,7 @@ class LayerType:
     forward: ForwardFn | None
     mask_rule: MaskFn
     cost: CostFn | None = None  # app.costs: MACs and FLOPs from config and shapes
+    hand: HandFn | None = None
     traits: Traits = PLAIN
     modules: tuple[str, ...] = (LAYERS_MODULE,)
     aliases: tuple[str, ...] = field(default_factory=tuple)
@@ -203,6 +209,7 @@ def register(
             forward=FORWARDS.get(class_name),
             mask_rule=_mask_rule(class_name, traits),
             cost=COSTS.get(class_name),
+            hand=HANDS.get(class_name),
             traits=traits,
             modules=modules,
             aliases=aliases,

@@ -52,6 +52,12 @@ class LayerRow:
     anchor: str
     hidden: bool
 
+    @property
+    def shared_roles(self) -> set[str]:
+        """Roles two of its weights share (Bidirectional's two kernels): those are named."""
+        roles = Counter(w.role for w in self.layer.weights)
+        return {role for role, n in roles.items() if n > 1}
+
 
 @dataclass
 class LayerRun:

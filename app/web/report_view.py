@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from app.schemas import LayerReport, Report
 from app.web.charts import ShareBar, share_bar
 from app.web.check_view import CheckView, check_view
+from app.web.code_view import CodeBlock, code_blocks
 from app.web.layer_view import LayerFilter, LayerTable, anchor, anchors_by_name, layer_table
 
 TOP_LAYERS = 10
@@ -46,6 +47,7 @@ class ReportView:
     layers: LayerTable
     check: CheckView
     batchnorm_anchors: dict[str, str]
+    code: list[CodeBlock]
 
 
 def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
@@ -59,6 +61,7 @@ def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
         layers=layer_table(report.layers, LayerFilter.from_query(query)),
         check=check_view(report.check, anchors_by_name(report.layers)),
         batchnorm_anchors=batchnorm_anchors(report),
+        code=code_blocks(report),
     )
 
 
