@@ -18,7 +18,6 @@ from app.diagnosis.catalogue import Config, Forms, Weights, finite_forms, mistak
 from app.reference import activations, forwards
 from app.reference.forwards import scalar, single
 
-WITH_ACTIVATION = ("Activation", "Dense", "Conv1D", "Conv2D", "Conv3D")
 SLOPES = (0.2, 0.3, 0.01)
 
 
@@ -29,7 +28,7 @@ def _activation_name(config: Config) -> str:
 
 
 def _class_of(config: Config) -> str:
-    """Which of WITH_ACTIVATION a config is (a replay is not told its layer's class)."""
+    """Which class with an activation a config is (a replay is not told its layer's class)."""
     if "units" in config:
         return "Dense"
     if "filters" in config:
@@ -48,7 +47,11 @@ def _before_activation(config: Config, weights: Weights, inputs) -> np.ndarray:
 
 @mistake(
     "hard-sigmoid-keras2",
-    *WITH_ACTIVATION,
+    "Activation",
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
     title="Keras 2's hard_sigmoid",
     explain="Keras 3's hard_sigmoid is relu6(x + 3) / 6, a slope of 1/6 between −3 and 3; "
     "Keras 2's was clip(0.2·x + 0.5, 0, 1), a slope of 0.2 between −2.5 and 2.5. Yours "

@@ -19,8 +19,6 @@ from app.reference import forwards
 from app.reference.forwards import as_tuple, is_channels_first, single, weight
 from app.reference.windows import pad_spatial, padding_amounts
 
-CONV = ("Conv1D", "Conv2D", "Conv3D")
-
 
 def _rank(config: Config) -> int:
     kernel = config.get("kernel_size", 1)
@@ -33,7 +31,9 @@ def _class(config: Config) -> str:
 
 @mistake(
     "conv-kernel-flipped",
-    *CONV,
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
     title="Kernel flipped (a true convolution)",
     explain="Keras' convolution layers compute a cross-correlation: out[i] = Σ x[i + k] · "
     "kernel[k]. Yours flip the kernel first (a convolution in the signal-processing sense, "
@@ -51,7 +51,9 @@ def kernel_flipped(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "conv-same-padding-start",
-    *CONV,
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
     title='"same" padding with the extra pixel at the start',
     explain='With padding="same", TensorFlow (and so Keras) pads ⌊total / 2⌋ before and the '
     "rest after: an odd total puts the extra pixel at the end (right, bottom). Yours put it "

@@ -25,7 +25,6 @@ from app.diagnosis.catalogue import Config, Forms, Weights, finite_forms, mistak
 from app.reference.forwards import optional_weight, single
 from app.reference.normalization import affine, along, config_axes, moments
 
-BN = ("BatchNormalization", "SyncBatchNormalization")
 ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 INITIAL = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
 PYTORCH_EPSILON = 1e-5
@@ -64,7 +63,8 @@ def _batch_explain(config: Config, weights: Weights) -> str:
 
 @mistake(
     "batchnorm-batch-statistics",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="Batch statistics at inference",
     explain=_batch_explain,
     fix="(x - moving_mean) / np.sqrt(moving_variance + epsilon) * gamma + beta  "
@@ -86,7 +86,8 @@ def batch_statistics(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "batchnorm-variance-as-std",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="moving_variance used as a standard deviation",
     explain="The fourth BatchNormalization array is moving_variance, a variance: Keras "
     "divides by its square root, √(moving_variance + ε). Yours divide by the array itself, "
@@ -110,7 +111,8 @@ def variance_as_std(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "batchnorm-epsilon-left-out",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="epsilon left out",
     explain=lambda config, _w: (
         "Keras adds the layer's epsilon to the variance before the square root: "
@@ -126,7 +128,8 @@ def epsilon_left_out(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "batchnorm-pytorch-epsilon",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="PyTorch's epsilon 1e-5 instead of the layer's",
     explain=lambda config, _w: (
         f"This layer's epsilon is {_epsilon(config):g} (Keras' default is 1e-3); yours use "
@@ -143,7 +146,8 @@ def pytorch_epsilon(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "batchnorm-weights-order",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="The BatchNormalization arrays in another order",
     explain="get_weights() gives a BatchNormalization's arrays in the order gamma, beta, "
     "moving_mean, moving_variance (those present: center=False drops beta, scale=False "
@@ -170,7 +174,8 @@ def weights_order(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "batchnorm-center-scale-as-on",
-    *BN,
+    "BatchNormalization",
+    "SyncBatchNormalization",
     title="center or scale off, handled as if on",
     explain=lambda config, _w: (
         f"This layer has center={config.get('center', True)} and "

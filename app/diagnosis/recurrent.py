@@ -20,7 +20,6 @@ from app.reference import forwards
 from app.reference.forwards import optional_weight, weight
 from app.reference.recurrent import gru_reset_after
 
-RNN = ("SimpleRNN", "GRU", "LSTM")
 SWAPPED_ACTIVATION = {"sigmoid": "hard_sigmoid", "hard_sigmoid": "sigmoid"}
 
 
@@ -87,7 +86,9 @@ def gru_reset_after_ignored(config: Config, weights: Weights, inputs, theirs) ->
 
 @mistake(
     "rnn-recurrent-activation",
-    *RNN,
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
     title="recurrent_activation sigmoid and hard_sigmoid confused",
     explain=lambda config, _w: (
         "This layer's gates use recurrent_activation="
@@ -108,7 +109,9 @@ def recurrent_activation(config: Config, weights: Weights, inputs, theirs) -> Fo
 
 @mistake(
     "rnn-go-backwards-not-reversed",
-    *RNN,
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
     title="go_backwards: the sequence in input order",
     explain="With go_backwards=True and return_sequences=True, Keras returns the outputs in "
     "the order it computed them: output[:, 0] is the step of the last input. Yours are in "

@@ -17,7 +17,6 @@ import numpy as np
 from app.diagnosis.catalogue import Config, Forms, Weights, finite_forms, mistake
 from app.reference.forwards import scalar, single
 
-DROPOUT = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
 FIX = "model.predict(x)  # or model(x, training=False): dropout is the identity at inference"
 
 
@@ -27,7 +26,10 @@ def _rate(config: Config) -> float:
 
 @mistake(
     "dropout-at-inference-scaled",
-    *DROPOUT,
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     title="Dropout's scaling applied at inference",
     explain=lambda config, _w: (
         "Keras' Dropout is the identity at inference; it scales by 1 / (1 − rate) only "
@@ -47,7 +49,10 @@ def scaled(config: Config, weights: Weights, inputs, theirs) -> Forms:
 
 @mistake(
     "dropout-at-inference-masked",
-    *DROPOUT,
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     title="Dropout applied at inference",
     explain=lambda config, _w: (
         "Keras' Dropout is the identity at inference (predict, or training=False). Yours "
