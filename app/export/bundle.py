@@ -19,8 +19,10 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from app.export.program import program_text
 from app.graph import LayerNode, ModelGraph
@@ -31,6 +33,7 @@ INPUTS = "inputs.npy"
 INPUTS_SEVERAL = "inputs.npz"
 EXPECTED = "expected.npz"
 README = "README.txt"
+RECORD = "export.json"  # not part of the zip: whether the program was written
 FILES = (PROGRAM, WEIGHTS, INPUTS, INPUTS_SEVERAL, EXPECTED, README)
 
 
@@ -57,13 +60,37 @@ def write_program(
     (folder / README).write_text(readme(graph, seeded_weights, expected=False), encoding="utf-8")
 
 
-def add_expected(
-    folder: Path, graph_name: str, outputs: Sequence[np.ndarray], seeded: bool
-) -> None:
-    """Keras' outputs for the same inputs, and the README that says they are there."""
+def add_expected(folder: Path, outputs: Sequence[np.ndarray]) -> None:
+    """Keras' outputs for the same inputs, and the README that says they are there; nothing
+    when no program was written."""
+    if not (folder / PROGRAM).is_file():
+        return
     np.savez(folder / EXPECTED, **{f"y{i}": np.asarray(y) for i, y in enumerate(outputs)})
     text = (folder / README).read_text(encoding="utf-8")
     (folder / README).write_text(text.replace(NO_EXPECTED, WITH_EXPECTED), encoding="utf-8")
+
+
+class ExportRecord(BaseModel):
+    """Whether the program was written (`export.json`), and if not, why: what the route says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["written", "refused", "failed"]
+    code: str | None = None
+    message: str | None = None
+
+
+def record_export(folder: Path, record: ExportRecord) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RECORD).write_text(record.model_dump_json(), encoding="utf-8")
+
+
+def read_record(folder: Path) -> ExportRecord | None:
+    """The record of a kept export folder; None when there is none."""
+    try:
+        return ExportRecord.model_validate_json((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def weight_table(graph: ModelGraph, weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
@@ -81,6 +108,11 @@ def _layer_keys(node: LayerNode) -> list[tuple[str, int]]:
         (w.role if roles[w.role] == 1 else w.name, w.index)  # type: ignore[misc]
         for w in node.weights
     ]
+
+
+def export_folder(exports_dir: Path, report_id: str) -> Path:
+    """Where a report's program is kept (report ids are the service's own)."""
+    return exports_dir / report_id
 
 
 def zipped(folder: Path) -> bytes:

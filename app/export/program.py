@@ -23,15 +23,15 @@ from __future__ import annotations
 import ast
 import keyword
 import pprint
-import textwrap
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.analysis.reference import schedule
 from app.errors import UnsupportedModel
-from app.export.source import Assembly, definitions, definition_text
+from app.export.source import Assembly, definition_text, definitions
 from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
 from app.layers.registry import lookup, traits_of
 from app.reference.activations import ACTIVATIONS
@@ -58,8 +58,8 @@ def program_text(graph: ModelGraph, tolerance: float | None, title: str) -> str:
     _refuse_unwritable(graph)
     classes = _classes(nodes)
     callables = _callables(classes)
-    listing = [c for c in classes if _may_return_list(c)]
-    objects = [*callables.objects, *([_AS_OUTPUTS] if listing else [])]
+    wrapped = any(_wrapped(n, c) for n in nodes if _forward_needed(n) for c in range(len(n.calls)))
+    objects = [*callables.objects, *([_AS_OUTPUTS] if wrapped else [])]
     assembly = definitions(objects)
     activations = _activations(assembly, nodes)
     if activations:  # `get_activation` reads ACTIVATIONS: this model's entries are copied too
@@ -323,17 +323,17 @@ class _Writer:
         refs = node.calls[call]
         args = ", ".join(tensors[_key(r)] for r in refs)
         arg_masks = [masks[_key(r)] for r in refs]
-        multi = len(node.output_shapes) > 1
+        count = _output_count(node, call)
+        multi = count > 1
         if node.inner is not None:
             fn = self._nested(node)
             if self.masked:
                 line = f"{var}, {var}_masks = {fn}([{args}], [{', '.join(arg_masks)}], weights)"
-                self._record(node, call, var, tensors, masks, multi=True, masks_var=f"{var}_masks")
+                self._record(node, call, var, tensors, masks, count, masks_var=f"{var}_masks")
                 return [line]
-            self._record(node, call, var, tensors, masks, multi=True)
+            self._record(node, call, var, tensors, masks, count)
             return [f"{var} = {fn}([{args}], weights)"]
         fn = self.callables.forward_of[node.class_name]
-        key = _identifier(node.name)
         mask_arg = ""
         if node.class_name in MASK_CONSUMERS and any(m != "None" for m in arg_masks):
             mask_arg = f", masks=[{', '.join(arg_masks)}]"
@@ -341,8 +341,7 @@ class _Writer:
             f"{fn}(CONFIG[{node.name!r}], layer_weights(weights, {node.name!r}), [{args}], "
             f"False{mask_arg})"
         )
-        del key
-        if not multi and _may_return_list(node.class_name):
+        if _wrapped(node, call):
             call_text = f"as_outputs({call_text})[0]"
         lines = [f"{var} = {call_text}"]
         rule = self.callables.rule_of.get(node.class_name)
@@ -352,19 +351,18 @@ class _Writer:
                 f"{var}_masks = {rule}(CONFIG[{node.name!r}], [{args}], "
                 f"[{', '.join(arg_masks)}], {outs})"
             )
-            self._record(node, call, var, tensors, masks, multi, masks_var=f"{var}_masks")
+            self._record(node, call, var, tensors, masks, count, masks_var=f"{var}_masks")
         else:
             passed = arg_masks[0] if arg_masks else "None"
             first = self.masked and lookup_rule(node.class_name) is first_input_mask
-            self._record(
-                node, call, var, tensors, masks, multi, same_mask=passed if first else None
-            )
+            same = passed if first else None
+            self._record(node, call, var, tensors, masks, count, same_mask=same)
         return lines
 
-    def _record(self, node, call, var, tensors, masks, multi, masks_var=None, same_mask=None):
-        count = max(1, len(node.output_shapes))
+    def _record(self, node, call, var, tensors, masks, count, masks_var=None, same_mask=None):
+        """Name each output tensor of the call (`var`, or `var[i]` for several), and its mask."""
         for index in range(count):
-            tensors[(node.name, call, index)] = f"{var}[{index}]" if multi else var
+            tensors[(node.name, call, index)] = f"{var}[{index}]" if count > 1 else var
             if masks_var is not None:
                 masks[(node.name, call, index)] = f"{masks_var}[{index}]"
             else:
@@ -376,6 +374,20 @@ class _Writer:
         assert node.inner is not None
         self.nested.append(self.graph_function(name, node.inner, top=False))
         return name
+
+
+def _output_count(node: LayerNode, call: int) -> int:
+    """How many tensors the call gives: its output shape is one shape, or a list of them."""
+    tree = node.output_shapes[call] if call < len(node.output_shapes) else None
+    return len(tree) if isinstance(tree, list) and len(tree) > 1 else 1
+
+
+def _wrapped(node: LayerNode, call: int) -> bool:
+    """A one-output call written `as_outputs(...)[0]`: its forward may give a list."""
+    if node.inner is not None or _output_count(node, call) > 1:
+        return False
+    tree = node.output_shapes[call] if call < len(node.output_shapes) else None
+    return isinstance(tree, list) or _may_return_list(node.class_name)
 
 
 def _may_return_list(class_name: str) -> bool:

@@ -87,3 +87,29 @@ def unzip(data: bytes, target: Path) -> Path:
     with zipfile.ZipFile(__import__("io").BytesIO(data)) as archive:
         archive.extractall(target)
     return target / "model_forward"
+
+
+def export_file(
+    path: Path,
+    inputs: list[np.ndarray],
+    expected: list[np.ndarray] | None,
+    folder: Path,
+    tolerance: float = 1e-4,
+) -> Path:
+    """What a check writes for a model file (app.check.reference_side.export_program's
+    `write_program`, then the pipeline's `add_expected`), without the service around it."""
+    from app.analysis.reference import materialize_weights
+    from app.analysis.resolve import resolve
+    from app.export.bundle import add_expected, write_program
+    from app.formats import read_model
+
+    with read_model(path) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=True)
+        weights = materialize_weights(graph, 0)
+        write_program(
+            folder, graph, weights, inputs, seeded_weights=False, tolerance=tolerance
+        )
+    if expected is not None:
+        add_expected(folder, expected)
+    return folder
