@@ -54,8 +54,8 @@ class _Callables:
 
 def program_text(graph: ModelGraph, tolerance: float | None, title: str) -> str:
     """The whole `model_forward.py` for a resolved graph."""
-    nodes = [node for _, node in graph.walk()]
-    _refuse_unwritable(graph)
+    nodes = all_nodes(graph)
+    _refuse_unwritable(nodes)
     classes = _classes(nodes)
     callables = _callables(classes)
     wrapped = any(_wrapped(n, c) for n in nodes if _forward_needed(n) for c in range(len(n.calls)))
@@ -84,18 +84,31 @@ def program_text(graph: ModelGraph, tolerance: float | None, title: str) -> str:
     )
 
 
-def _refuse_unwritable(graph: ModelGraph) -> None:
-    missing = sorted(
-        {n.class_name for _, n in graph.walk() if _forward_needed(n) and not _has_forward(n)}
-    )
+def all_nodes(graph: ModelGraph) -> list[LayerNode]:
+    """Every node the program runs: layers and Keras operations (`ops.Add`), nested models'
+    included."""
+    found = []
+    for node in graph.layers:
+        found.append(node)
+        if node.inner is not None:
+            found += all_nodes(node.inner)
+    return found
+
+
+def _refuse_unwritable(nodes: list[LayerNode]) -> None:
+    missing = sorted({n.class_name for n in nodes if _forward_needed(n) and not _has_forward(n)})
     if missing:
         raise UnsupportedModel(
             "There is no reference forward for layer class " + ", ".join(missing) + ".",
             {"class_names": missing},
         )
-    for _, node in graph.walk():
-        extras = any(node.call_extras[i] for i in range(len(node.call_extras)))
-        if extras or traits_of(node.class_name).records_mask:
+    by_name = {node.name: node for node in nodes}
+    for node in nodes:
+        traits = traits_of(node.class_name)
+        extras = [r for refs in node.call_extras for r in refs]
+        producers = [by_name.get(r.layer) for r in extras]
+        from_masks = any(p is None or traits_of(p.class_name).records_mask for p in producers)
+        if (extras and (not traits.initial_states or from_masks)) or traits.records_mask:
             raise UnsupportedModel(
                 f"Layer {node.name!r} ({node.class_name}) is called with tensors passed by "
                 "keyword or computes a Keras mask; the exported program does not write those "
@@ -273,6 +286,7 @@ class _Writer:
         self.callables, self.masked = callables, masked
         self.taken = taken | set(dir(__builtins__)) | {"CONFIG", "inputs", "weights", "masks"}
         self.nested: list[str] = []
+        self.nested_names: dict[str, str] = {}  # nested model's layer name -> its function
 
     def graph_function(self, name: str, graph: ModelGraph, top: bool) -> str:
         variables: dict[tuple[str, int], str] = {}
@@ -297,11 +311,12 @@ class _Writer:
         else:
             lines.append(f"return [{outs}]")
         signature = "inputs, masks, weights" if self.masked and not top else "inputs, weights"
+        returned = "(its outputs, their masks)" if self.masked else "its outputs"
         doc = (
             '    """The model\'s outputs (a list, one per output) for `inputs` (a list, one '
             'array per Input, batch first)."""\n'
             if top
-            else f'    """The nested model {graph.name!r}: (outputs, their masks)."""\n'
+            else f'    """The nested model {graph.name!r}: {returned}."""\n'
         )
         body = "\n".join("    " + line for line in lines)
         return f"def {name}({signature}):\n{doc}{body}"
@@ -324,19 +339,25 @@ class _Writer:
         args = ", ".join(tensors[_key(r)] for r in refs)
         arg_masks = [masks[_key(r)] for r in refs]
         count = _output_count(node, call)
-        multi = count > 1
         if node.inner is not None:
             fn = self._nested(node)
+            count = len(node.inner.outputs)
             if self.masked:
                 line = f"{var}, {var}_masks = {fn}([{args}], [{', '.join(arg_masks)}], weights)"
-                self._record(node, call, var, tensors, masks, count, masks_var=f"{var}_masks")
+                self._record(node, call, var, tensors, masks, count, True, f"{var}_masks")
                 return [line]
-            self._record(node, call, var, tensors, masks, count)
+            self._record(node, call, var, tensors, masks, count, True)
             return [f"{var} = {fn}([{args}], weights)"]
+        # Tensors passed by keyword are initial states (`_refuse_unwritable` let no other
+        # kind through); with them Keras hands the layer no mask, as `_run_call` does.
+        states = [tensors[_key(r)] for r in _extras(node, call)]
+        if states:
+            args = ", ".join([*(tensors[_key(r)] for r in refs), *states])
         fn = self.callables.forward_of[node.class_name]
         mask_arg = ""
         if node.class_name in MASK_CONSUMERS and any(m != "None" for m in arg_masks):
-            mask_arg = f", masks=[{', '.join(arg_masks)}]"
+            if not states:
+                mask_arg = f", masks=[{', '.join(arg_masks)}]"
         call_text = (
             f"{fn}(CONFIG[{node.name!r}], layer_weights(weights, {node.name!r}), [{args}], "
             f"False{mask_arg})"
@@ -346,34 +367,44 @@ class _Writer:
         lines = [f"{var} = {call_text}"]
         rule = self.callables.rule_of.get(node.class_name)
         if self.masked and rule is not None:
-            outs = var if multi else f"[{var}]"
+            outs = var if count > 1 else f"[{var}]"
+            previous = ", ".join(arg_masks)
+            seen = ", ".join(tensors[_key(r)] for r in refs)
             lines.append(
-                f"{var}_masks = {rule}(CONFIG[{node.name!r}], [{args}], "
-                f"[{', '.join(arg_masks)}], {outs})"
+                f"{var}_masks = {rule}(CONFIG[{node.name!r}], [{seen}], [{previous}], {outs})"
             )
-            self._record(node, call, var, tensors, masks, count, masks_var=f"{var}_masks")
+            self._record(node, call, var, tensors, masks, count, count > 1, f"{var}_masks")
         else:
             passed = arg_masks[0] if arg_masks else "None"
             first = self.masked and lookup_rule(node.class_name) is first_input_mask
             same = passed if first else None
-            self._record(node, call, var, tensors, masks, count, same_mask=same)
+            self._record(node, call, var, tensors, masks, count, count > 1, same_mask=same)
         return lines
 
-    def _record(self, node, call, var, tensors, masks, count, masks_var=None, same_mask=None):
-        """Name each output tensor of the call (`var`, or `var[i]` for several), and its mask."""
+    def _record(
+        self, node, call, var, tensors, masks, count, indexed, masks_var=None, same_mask=None
+    ):
+        """Name each output tensor of the call (`var`, or `var[i]` for a list), and its mask."""
         for index in range(count):
-            tensors[(node.name, call, index)] = f"{var}[{index}]" if count > 1 else var
+            tensors[(node.name, call, index)] = f"{var}[{index}]" if indexed else var
             if masks_var is not None:
                 masks[(node.name, call, index)] = f"{masks_var}[{index}]"
             else:
                 masks[(node.name, call, index)] = same_mask or "None"
 
     def _nested(self, node: LayerNode) -> str:
-        name = self._variable("model_" + node.name, self.taken)
-        self.taken.add(name)
-        assert node.inner is not None
-        self.nested.append(self.graph_function(name, node.inner, top=False))
-        return name
+        """The function of a nested model, written once however often it is called."""
+        if node.name not in self.nested_names:
+            name = self._variable("model_" + node.name, self.taken)
+            self.taken.add(name)
+            assert node.inner is not None
+            self.nested_names[node.name] = name
+            self.nested.append(self.graph_function(name, node.inner, top=False))
+        return self.nested_names[node.name]
+
+
+def _extras(node: LayerNode, call: int) -> list[TensorRef]:
+    return node.call_extras[call] if call < len(node.call_extras) else []
 
 
 def _output_count(node: LayerNode, call: int) -> int:

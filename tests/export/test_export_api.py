@@ -140,13 +140,24 @@ def test_export_of_an_unknown_report_is_404(client):
     assert response.json()["code"] == "report-not-found"
 
 
-def test_export_uses_keras_vocabulary_for_a_bidirectional_layer(client, tmp_path):
-    model = build("bidirectional_gru")
+def test_export_keys_a_bidirectional_layers_weights_by_direction(client, tmp_path):
+    layers = keras.layers
+    gru = layers.GRU(3, name="gru")
+    model = keras.Sequential(
+        [keras.Input((5, 3)), layers.Bidirectional(gru, name="bidi"), layers.Dense(1)]
+    )
     path = tmp_path / "bidi.keras"
     model.save(path)
-    folder = exported(client, post_file(client, path).json(), tmp_path)
+    report = post_file(client, path).json()
+    folder = exported(client, report, tmp_path)
     with np.load(folder / "weights.npz") as npz:
-        keys = set(npz.files)
-    assert "bidirectional/forward_gru/gru_cell/kernel" in keys
-    assert "bidirectional/backward_gru/gru_cell/recurrent_kernel" in keys
-    assert keras is not None
+        keys = {k for k in npz.files if k.startswith("bidi/")}
+    # Two kernels share the role `kernel`: each is keyed by its name inside the layer.
+    assert keys == {
+        f"bidi/{direction}_gru/gru_cell/{role}"
+        for direction in ("forward", "backward")
+        for role in ("kernel", "recurrent_kernel", "bias")
+    }
+    ran = run_program(folder, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]

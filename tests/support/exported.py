@@ -107,9 +107,7 @@ def export_file(
         graph = loaded.graph
         resolve(graph, weights_in_file=True)
         weights = materialize_weights(graph, 0)
-        write_program(
-            folder, graph, weights, inputs, seeded_weights=False, tolerance=tolerance
-        )
+        write_program(folder, graph, weights, inputs, seeded_weights=False, tolerance=tolerance)
     if expected is not None:
         add_expected(folder, expected)
     return folder
