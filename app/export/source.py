@@ -130,8 +130,9 @@ def _module_index(module_name: str) -> _ModuleIndex:
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                if isinstance(target, ast.Name):
-                    nodes[target.id] = node
+                for bound in ast.walk(target):  # `a = ...`, `a, b = ...`
+                    if isinstance(bound, ast.Name):
+                        nodes[bound.id] = node
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 imports[alias.asname or alias.name.split(".")[0]] = (None, alias.name, alias.asname)
@@ -180,6 +181,7 @@ class _Builder:
     def __init__(self) -> None:
         self.order: list[Definition] = []
         self.seen: set[tuple[str, str]] = set()
+        self.emitted: set[int] = set()  # the statements copied, by id
         self.owners: dict[str, str] = {}  # name in the program -> the module that defines it
         self.imports: dict[str, str] = {}  # bound name -> import line
         self.namespaces: dict[str, dict[str, None]] = {}
@@ -205,7 +207,9 @@ class _Builder:
                 self._resolve(index, used)
         for base, attribute in sorted(attributes):
             self._resolve_attribute(index, base, attribute)
-        self.order.append(Definition(module_name, name, index.text(name)))
+        if id(node) not in self.emitted:  # `a, b = ...` binds two names in one statement
+            self.emitted.add(id(node))
+            self.order.append(Definition(module_name, name, index.text(name)))
 
     def _claim(self, name: str, module_name: str) -> None:
         owner = self.owners.setdefault(name, module_name)
