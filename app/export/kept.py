@@ -1,8 +1,9 @@
 """The programs checks wrote, kept by report id: the zip a report's `/forward` gives, or why
 there is none.
 
-    exported_zip(report, exports_dir) -> bytes     raises ExportRefused / ExportUnavailable /
-                                                   ExportNotReady (409), each with the reason
+    exported_zip(report, exports_dir) -> bytes     the zip; `exported_folder`: its folder.
+                                                   Both raise ExportRefused, ExportUnavailable
+                                                   or ExportNotReady (409), with the reason
     prune_exports(exports_dir, store) -> int       drops the programs of deleted reports
 
 Everything here reads what the check wrote (app.check.runner keeps it): the serving process
@@ -25,6 +26,11 @@ RUNNING = ("queued", "running")
 def exported_zip(report: Report, exports_dir: Path | None) -> bytes:
     """The zip of `report`'s program (model_forward.py, weights.npz, inputs, Keras' outputs,
     README.txt)."""
+    return zipped(exported_folder(report, exports_dir))
+
+
+def exported_folder(report: Report, exports_dir: Path | None) -> Path:
+    """The folder holding `report`'s program, or the 409 that says why there is none."""
     check = report.check
     details = {"check_status": check.status, "check_code": check.code}
     if check.status == "refused":
@@ -53,7 +59,7 @@ def exported_zip(report: Report, exports_dir: Path | None) -> bytes:
         raise ExportUnavailable(
             f"The model is not exported: {reason}", {**details, "reason_code": record.code}
         )
-    return zipped(folder)  # type: ignore[arg-type]
+    return folder  # type: ignore[return-value]
 
 
 def prune_exports(exports_dir: Path, store: ReportStore) -> int:
