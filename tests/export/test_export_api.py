@@ -161,3 +161,23 @@ def test_export_keys_a_bidirectional_layers_weights_by_direction(client, tmp_pat
     ran = run_program(folder, tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
+
+
+def test_report_page_links_the_program_and_a_refused_reports_page_does_not(
+    client, design_report, corpus
+):
+    link = f'href="/api/v1/reports/{design_report["id"]}/forward"'
+    assert link in client.get(f"/reports/{design_report['id']}").text
+    refused = post_file(client, corpus / "carnd_lambda_model.h5").json()
+    assert "/forward" not in client.get(f"/reports/{refused['id']}").text
+
+
+def test_export_failure_on_our_side_is_409_with_a_code_never_a_500(client, tmp_path):
+    body = {"spec": seed_spec(), "inputs": SEED_INPUT.tolist()}
+    report = post(client, json=body, params={"recompute": "true"}).json()  # a report of its own
+    kept = client.app.state.settings.exports_dir / report["id"]
+    (kept / "export.json").write_text('{"status": "failed", "code": "export-failed"}')
+    response = client.get(f"/api/v1/reports/{report['id']}/forward")
+    assert response.status_code == 409
+    assert response.json()["code"] == "export-unavailable"
+    assert response.json()["details"]["reason_code"] == "export-failed"
