@@ -4,10 +4,10 @@ on a daemon thread that stops with the app."""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 
-from app.export.kept import prune_exports
 from app.store import ReportStore
 
 logger = logging.getLogger(__name__)
@@ -51,3 +51,16 @@ class Retention:
                 logger.exception("retention: pruning failed")
             if self._stop.wait(EVERY_S):
                 return
+
+
+def prune_exports(exports_dir: Path, store: ReportStore) -> int:
+    """Remove the kept programs (`exports_dir/<report id>`, app.export.bundle.export_folder)
+    whose report the store no longer has."""
+    if not exports_dir.is_dir():
+        return 0
+    removed = 0
+    for folder in exports_dir.iterdir():
+        if store.get_check(folder.name) is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

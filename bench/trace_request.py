@@ -97,6 +97,7 @@ LAYERS = [
     ("reports",),
     ("explain", "pairs"),
     ("check",),
+    ("export",),
     ("isolation",),
     ("analysis",),
     ("formats",),

@@ -4,7 +4,6 @@ there is none.
     exported_zip(report, exports_dir) -> bytes     the zip; `exported_folder`: its folder.
                                                    Both raise ExportRefused, ExportUnavailable
                                                    or ExportNotReady (409), with the reason
-    prune_exports(exports_dir, store) -> int       drops the programs of deleted reports
 
 Everything here reads what the check wrote (app.check.runner keeps it): the serving process
 never reads the upload for an export.
@@ -12,13 +11,11 @@ never reads the upload for an export.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from app.errors import ExportNotReady, ExportRefused, ExportUnavailable
 from app.export.bundle import export_folder, read_record, zipped
 from app.schemas import Report
-from app.store import ReportStore
 
 RUNNING = ("queued", "running")
 
@@ -60,15 +57,3 @@ def exported_folder(report: Report, exports_dir: Path | None) -> Path:
             f"The model is not exported: {reason}", {**details, "reason_code": record.code}
         )
     return folder  # type: ignore[return-value]
-
-
-def prune_exports(exports_dir: Path, store: ReportStore) -> int:
-    """Remove the kept programs whose report the store no longer has."""
-    if not exports_dir.is_dir():
-        return 0
-    removed = 0
-    for folder in exports_dir.iterdir():
-        if store.get_check(folder.name) is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed

@@ -44,3 +44,15 @@ def test_export_409_renders_as_a_page_for_a_browser(client):
     assert page.status_code == 409
     assert "export-unavailable" in page.text
     assert "/forward" not in client.get(f"/reports/{report['id']}").text  # no link to it
+
+
+def test_retention_removes_the_program_of_a_deleted_report_only(client):
+    from app.retention import Retention
+
+    report = post(client, json={"spec": seed_spec()}).json()
+    exports = client.app.state.settings.exports_dir
+    for name in (report["id"], "deleted-report"):
+        (exports / name).mkdir(parents=True)
+    store = client.app.state.reports.store
+    Retention(store, retention_days=30, max_bytes=1 << 30, exports_dir=exports).prune_once()
+    assert sorted(p.name for p in exports.iterdir()) == [report["id"]]
