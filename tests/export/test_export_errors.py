@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.retention import Retention
 from tests.support.api import make_client, post
 from tests.support.models import seed_spec
 
@@ -47,8 +48,6 @@ def test_export_409_renders_as_a_page_for_a_browser(client):
 
 
 def test_retention_removes_the_program_of_a_deleted_report_only(client):
-    from app.retention import Retention
-
     report = post(client, json={"spec": seed_spec()}).json()
     exports = client.app.state.settings.exports_dir
     for name in (report["id"], "deleted-report"):
