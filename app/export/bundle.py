@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from app.errors import ExportUnavailable
 from app.export.program import program_text
 from app.graph import LayerNode, ModelGraph
 
@@ -35,6 +36,9 @@ EXPECTED = "expected.npz"
 README = "README.txt"
 RECORD = "export.json"  # not part of the zip: whether the program was written
 FILES = (PROGRAM, WEIGHTS, INPUTS, INPUTS_SEVERAL, EXPECTED, README)
+# The reference process may write files of 1 GiB at most (app.check.pipeline): weights.npz
+# stays well under it, and a model past it is explained and checked, not exported.
+MAX_WEIGHT_BYTES = 512 << 20
 
 
 def write_program(
@@ -47,7 +51,15 @@ def write_program(
     tolerance: float | None,
 ) -> None:
     """Write everything but Keras' outputs into `folder` (made here); raises
-    `UnsupportedModel` (naming the classes or the layer) before writing anything."""
+    `UnsupportedModel` (naming the classes or the layer) or `ExportUnavailable` (weights over
+    MAX_WEIGHT_BYTES) before writing anything."""
+    total = sum(np.asarray(w).nbytes for w in weights)
+    if total > MAX_WEIGHT_BYTES:
+        raise ExportUnavailable(
+            f"its weights take {total / 2**20:,.0f} MiB, over the {MAX_WEIGHT_BYTES >> 20:,} "
+            "MiB an exported program holds.",
+            {"weight_bytes": total, "max_weight_bytes": MAX_WEIGHT_BYTES},
+        )
     title = f"{graph.name}: {graph.class_name} model"
     text = program_text(graph, tolerance, title)
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ import pytest
 
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
-from app.errors import UnsupportedModel
+from app.errors import ExportUnavailable, UnsupportedModel
+from app.export import bundle
 from app.export.program import program_text
 from app.export.source import definitions
 from app.formats import read_spec
@@ -105,3 +106,15 @@ def test_the_seed_program_computes_x_over_sqrt_1001_in_this_process():
     [out] = namespace["forward"]([np.array([[0, 1], [2, 3]], dtype="float32")], weights)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [[0, 0.9995004], [1.9990008, 2.9985013]], atol=1e-7)
+
+
+def test_weights_over_the_export_cap_are_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundle, "MAX_WEIGHT_BYTES", 15)  # the seed BN: 4 × 2 float32 = 32 B
+    graph = seed_graph()
+    with pytest.raises(ExportUnavailable) as raised:
+        bundle.write_program(
+            tmp_path / "out", graph, materialize_weights(graph), [np.zeros((1, 2), "float32")],
+            seeded_weights=True, tolerance=1e-4,
+        )  # fmt: skip
+    assert raised.value.details == {"weight_bytes": 32, "max_weight_bytes": 15}
+    assert not (tmp_path / "out").exists()
