@@ -1,6 +1,8 @@
 """`model_forward.py`: a model as a standalone NumPy program, built from the reference's source.
 
-    program_text(graph, tolerance) -> str
+    program_text(graph, tolerance, title) -> str
+    class_source(class_name) -> str    one class's forward and the helpers it uses, as the
+                                       program holds them (what a page can show as its code)
 
 The program holds, in this order: the reference's definitions this model uses
 (`app.export.source`: each class's forward and mask rule, and their helpers, as written in
@@ -93,6 +95,20 @@ def all_nodes(graph: ModelGraph) -> list[LayerNode]:
         if node.inner is not None:
             found += all_nodes(node.inner)
     return found
+
+
+def class_source(class_name: str) -> str:
+    """The source text of `class_name`'s forward and of everything it uses, imports first,
+    in the order the program holds them; a factory-made forward (`ops.Add`) ends with the
+    line that makes it."""
+    if class_name not in FORWARDS:
+        raise UnsupportedModel(
+            f"There is no reference forward for layer class {class_name}.",
+            {"class_names": [class_name]},
+        )
+    callables = _callables([class_name])
+    bindings = [f"{n} = {e}" for n, e in callables.bindings.items()]
+    return "\n\n\n".join([definitions(callables.objects).text().rstrip("\n"), *bindings]) + "\n"
 
 
 def _refuse_unwritable(nodes: list[LayerNode]) -> None:

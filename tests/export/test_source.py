@@ -15,7 +15,7 @@ from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.errors import ExportUnavailable, UnsupportedModel
 from app.export import bundle
-from app.export.program import program_text
+from app.export.program import class_source, program_text
 from app.export.source import definitions
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
@@ -118,3 +118,11 @@ def test_weights_over_the_export_cap_are_refused_before_anything_is_written(tmp_
         )  # fmt: skip
     assert raised.value.details == {"weight_bytes": 32, "max_weight_bytes": 15}
     assert not (tmp_path / "out").exists()
+
+
+def test_class_source_holds_the_forward_and_its_helpers_as_written():
+    text = class_source("Dense")
+    assert inspect.getsource(FORWARDS["Dense"]).split("\n", 1)[1] in text
+    assert "def apply_activation(" in text and "def optional_weight(" in text
+    assert text.startswith("import numpy as np\n")
+    assert class_source("ops.Add").rstrip().endswith("ops_add_forward = _binary('Add')")
