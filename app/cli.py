@@ -1,4 +1,4 @@
-"""`keras-explainer serve` and `keras-explainer inspect FILE`.
+"""`keras-explainer serve`, `keras-explainer inspect FILE`, `keras-explainer export FILE -o DIR`.
 
 `inspect FILE --yours mine.npz [--inputs x.npy]` diagnoses your own forward's numbers
 (app.diagnoses, as `POST /api/v1/reports/{id}/diagnoses` does).
@@ -6,7 +6,9 @@
 `inspect` goes through the same `Reports` as the API (no second implementation: app.reports),
 with a store in a temporary folder, and prints the report as tables or, with `--json`,
 exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
-and shows its progress on stderr.
+and shows its progress on stderr. `export` runs the check the same way and writes the files
+`GET /api/v1/reports/{id}/forward` zips (app.export): model_forward.py, weights.npz, the
+check's inputs, Keras' outputs, README.txt.
 
 Exit codes:
     0  explained (and, with --check, the check passed)
@@ -14,7 +16,8 @@ Exit codes:
        --yours, your numbers part from Keras (the diagnosis says where and why)
     2  bad usage (no such file, unknown option)
     3  the file was refused: its error code and sentence are printed on stderr
-    4  the check could not run: refused, unsupported by Keras, or an error
+    4  the check could not run: refused, unsupported by Keras, or an error (export: no
+       program was written; the reason is printed on stderr)
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from app import isolation
 from app.errors import ExplainerError
+from app.export.bundle import FILES as EXPORT_FILES
 from app.reports import Options, Reports, Submission, read_limits
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
@@ -74,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
         "--code", action="store_true", help="add the NumPy code the check runs for the layers"
     )
     inspect.set_defaults(run=_inspect)
+    export = commands.add_parser(
+        "export", help="write the model as a standalone NumPy program that reproduces predict"
+    )
+    export.add_argument("file", type=Path, help=".keras, legacy .h5, or to_json() spec")
+    export.add_argument("-o", "--output", type=Path, required=True, help="folder to write to")
+    export.add_argument("--inputs", type=Path, help=".npy or .npz inputs for the check")
+    export.add_argument(
+        "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
+    )
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -149,6 +163,45 @@ def diagnose(report: Report, args: argparse.Namespace):
         return diagnoses.run(report, ask)
 
 
+def _export(args: argparse.Namespace) -> int:
+    for path in (args.file, args.inputs, args.weights):
+        if path is not None and not path.is_file():
+            print(f"keras-explainer: no such file: {path}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        written = export(args.file, args.output, inputs=args.inputs, weights=args.weights)
+    except ExplainerError as exc:
+        print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_NOT_CHECKED if exc.status == 409 else EXIT_REFUSED
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def export(
+    path: Path, output: Path, inputs: Path | None = None, weights: Path | None = None
+) -> list[Path]:
+    """Run the check on the file (as `inspect --check`) and copy the program it wrote to
+    `output`; the files written."""
+    from app.export.kept import exported_folder
+
+    with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
+        report = explain(path, check=True, inputs=inputs, weights=weights, data_dir=Path(folder))
+        source = exported_folder(report, _exports_dir(Path(folder)))
+        output.mkdir(parents=True, exist_ok=True)
+        return [
+            Path(shutil.copy(source / name, output / name))
+            for name in EXPORT_FILES
+            if (source / name).is_file()
+        ]
+
+
+def _exports_dir(folder: Path) -> Path:
+    from app.config import Settings
+
+    return Settings(data_dir=folder).exports_dir
+
+
 def exit_code(check: CheckReport, asked: bool) -> int:
     if not asked or check.status == "passed":
         return EXIT_OK
@@ -161,19 +214,23 @@ def explain(
     inputs: Path | None = None,
     mode: str = "inference",
     weights: Path | None = None,
+    data_dir: Path | None = None,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
-    same code path."""
+    same code path; in `data_dir` (what the check keeps: its exported program), else in a
+    folder removed on return."""
+    if data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
+            return explain(path, check, inputs, mode, weights, Path(folder))
     options = Options(check=check, mode=mode)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
-    with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
-        if weights is not None:  # the model file the pair makes is written beside the copy
-            submission.weights_path = Path(shutil.copy(weights, Path(folder) / "weights"))
-        if not check:
-            store = SqliteReportStore(Path(folder) / "reports.sqlite3")
-            reports = Reports(store, limits=_settings_limits())
-            return reports.create(submission, options)[0]
-        return _explain_with_check(Path(folder), submission, options)
+    if weights is not None:  # the model file the pair makes is written beside the copy
+        submission.weights_path = Path(shutil.copy(weights, data_dir / "weights"))
+    if not check:
+        store = SqliteReportStore(data_dir / "reports.sqlite3")
+        reports = Reports(store, limits=_settings_limits())
+        return reports.create(submission, options)[0]
+    return _explain_with_check(data_dir, submission, options)
 
 
 def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
@@ -186,7 +243,9 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
     assert pool is not None
     pool.start()
     store = SqliteReportStore(settings.store_path)
-    runner = CheckRunner(pool, store, settings.work_dir / "checks", max_active=1)
+    runner = CheckRunner(
+        pool, store, settings.work_dir / "checks", max_active=1, exports_dir=settings.exports_dir
+    )
     try:
         limits = read_limits(settings)
         reports = Reports(store, runner, check_settings(settings), limits=limits)

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
     @property
+    def exports_dir(self) -> Path:
+        """Each checked report's standalone program (app.export), kept with the report."""
+        return self.data_dir / "exports"
+
+    @property
     def work_dir(self) -> Path:
         """Private per-request folders live below this one."""
         return self.data_dir / "work"

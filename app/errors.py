@@ -47,6 +47,10 @@
     │       ├── ActivationBudgetExceeded activation-budget-exceeded
     │       ├── LayerBudgetExceeded     layer-budget-exceeded
     │       └── InputBudgetExceeded     input-budget-exceeded
+    ├── Conflict                        409
+    │   ├── ExportRefused               export-refused
+    │   ├── ExportUnavailable           export-unavailable
+    │   └── ExportNotReady              export-not-ready
     └── Busy                            503 busy (with Retry-After)
 
 Codes are part of the API: tools match on them. Messages are sentences for a person and
@@ -292,6 +296,32 @@ class LayerBudgetExceeded(BudgetExceeded):
 
 class InputBudgetExceeded(BudgetExceeded):
     code = "input-budget-exceeded"
+
+
+class Conflict(ExplainerError):
+    """The report exists, but what is asked of it cannot be given in its state."""
+
+    status = 409
+    code = "conflict"
+
+
+class ExportRefused(Conflict):
+    """The check refused the model (a Lambda, a custom class): no program is written for it."""
+
+    code = "export-refused"
+
+
+class ExportUnavailable(Conflict):
+    """No program was written: a class has no reference forward, a call the program cannot
+    write, or no check ran for the report."""
+
+    code = "export-unavailable"
+
+
+class ExportNotReady(Conflict):
+    """The check that writes the program has not finished yet."""
+
+    code = "export-not-ready"
 
 
 def all_error_classes() -> list[type[ExplainerError]]:

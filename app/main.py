@@ -65,8 +65,12 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     checks = None
     if pool is not None:
         max_active = settings.workers + settings.max_queued_checks
-        checks = CheckRunner(pool, store, settings.work_dir / "checks", max_active)
-    retention = Retention(store, settings.retention_days, settings.max_store_bytes)
+        checks = CheckRunner(
+            pool, store, settings.work_dir / "checks", max_active, settings.exports_dir
+        )
+    retention = Retention(
+        store, settings.retention_days, settings.max_store_bytes, settings.exports_dir
+    )
     app = FastAPI(
         title="keras-explainer",
         version=__version__,
@@ -79,7 +83,9 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.pool = pool
     uploads = settings.uploads_dir if settings.keep_uploads else None
     limits = read_limits(settings)
-    app.state.reports = Reports(store, checks, check_settings(settings), uploads, limits)
+    app.state.reports = Reports(
+        store, checks, check_settings(settings), uploads, limits, settings.exports_dir
+    )
     app.state.diagnoses = Diagnoses(
         settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s
     )

@@ -23,6 +23,7 @@ from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
+from app.export.kept import exported_zip
 from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
@@ -88,8 +89,10 @@ class Reports:
         check_settings: CheckSettings | None = None,
         uploads_dir: Path | None = None,
         limits: ReadLimits = DEFAULT_LIMITS,
+        exports_dir: Path | None = None,
     ) -> None:
         self.store, self.checks = store, checks
+        self.exports_dir = exports_dir  # where checks keep the programs they write
         self.admission = Admission(checks, check_settings)
         self.uploads_dir = uploads_dir  # where model files are kept; None: not kept
         self.limits = limits  # the reading process's caps
@@ -144,6 +147,11 @@ class Reports:
         if check is None:
             raise _not_found(report_id)
         return check
+
+    def forward_program(self, report_id: str) -> bytes:
+        """The report's standalone NumPy program as a zip (app.export), or a 409 saying
+        why there is none."""
+        return exported_zip(self.get(report_id), self.exports_dir)
 
     def wait(self, report_id: str, timeout_s: float) -> Report:
         """The report once its check has ended, or as it stands after `timeout_s`."""

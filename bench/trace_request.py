@@ -101,6 +101,7 @@ LAYERS = [
     ("reports", "diagnoses"),
     ("explain", "pairs", "diagnosis"),
     ("check",),
+    ("export",),
     ("isolation",),
     ("analysis",),
     ("formats",),

@@ -129,9 +129,9 @@ def _run_graph(
     """(outputs, their masks) of one graph run on `inputs` carrying `masks`; each call's
     outputs go to `record` when given (the model's own layers, not a nested model's)."""
     values, tensor_masks = _fed(graph, inputs, masks)
-    schedule = _schedule(graph)
-    remaining = None if run.keep_all else _uses(graph, schedule)
-    for node, call in schedule:
+    calls = schedule(graph)
+    remaining = None if run.keep_all else _uses(graph, calls)
+    for node, call in calls:
         refs = _call_refs(node, call)
         if not all(_key(r) in values for r in refs):
             continue  # an InputLayer the model does not take: nothing flows into this call
@@ -177,7 +177,7 @@ def _call_refs(node: LayerNode, call: int) -> list[TensorRef]:
     return [*args, *extras]
 
 
-def _schedule(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
+def schedule(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
     """The calls the outputs need, in topological order: a call whose output leads nowhere
     (a shared layer called on an input that reaches no output) is not part of the model's
     graph in Keras either, so it is neither run nor reported."""

@@ -9,6 +9,8 @@ check-XXXX/                  made by the runner, removed when the check ends
   reference/<i>.npy          our outputs
   result.json                the Keras worker's answer (app.check.keras.jobs) (Keras side)
   outputs/<i>.npy            Keras' outputs
+  export/                    the standalone program (app.export.bundle)    (reference side,
+                             Keras' outputs added by the pipeline; kept by the runner)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class CheckFolder:
     WEIGHTS = "weights.npz"
     REFERENCE_RESULT = "reference.json"
     REFERENCE_OUTPUTS = "reference"
+    EXPORT = "export"
 
     def model(self, kind: Kind) -> Path:
         """Where the model is: the file as uploaded, or the spec's JSON text."""
@@ -53,6 +56,10 @@ class CheckFolder:
     @property
     def reference_result(self) -> Path:
         return self.path / self.REFERENCE_RESULT
+
+    @property
+    def export(self) -> Path:
+        return self.path / self.EXPORT
 
     @property
     def reference_outputs(self) -> Path:

@@ -37,6 +37,7 @@ from app.check.plan import CheckPlan
 from app.check.reference_side import ReferenceRequest, ReferenceResult
 from app.check.warm_reference import WarmReference
 from app.errors import Busy
+from app.export.bundle import add_expected
 from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport, CheckTiming
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def run_check(
     publish(_running(check, "comparing", 0, 1))
     ours = _reference_side(check.folder.path, reference)
     theirs = keras_side.side(check.folder.path, keras)
+    add_expected(check.folder.export, theirs.outputs)
     comparison = compare(check.plan.compared, ours, theirs, check.tolerance)
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
@@ -227,6 +229,7 @@ def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
         mode=check.mode,
         seed=check.seed,
         keras3_copy=_needs_keras3_copy(check),
+        tolerance=check.tolerance,
     )
     process.send((request.model_dump_json() + "\n").encode())
     return process

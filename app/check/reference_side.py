@@ -38,6 +38,7 @@ from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
 from app.check.keras3_files import write_keras3_copy
 from app.errors import ExplainerError, UnsupportedModel
+from app.export.bundle import ExportRecord, record_export, write_program
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes
 
@@ -56,6 +57,7 @@ class ReferenceRequest(_Strict):
     mode: Literal["inference", "training"]
     seed: int
     keras3_copy: bool = False  # write the file without the keys Keras 3 refuses, first
+    tolerance: float | None = None  # the check's, which the exported program states
 
 
 class ReferenceResult(_Strict):
@@ -99,6 +101,7 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
         if request.kind == "spec":
             write_arrays(folder.weights, "w", weights)
     _event("prepared")
+    export_program(folder, graph, weights, inputs, request)
     training = request.mode == "training"
     start = time.perf_counter()
     run_ = run_reference(graph, weights, inputs, training=training)
@@ -111,6 +114,29 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
         reference_s=round(elapsed, 4),
         batchnorm=_both_modes(graph, weights, inputs, run_.layers, training),
     )
+
+
+def export_program(folder: CheckFolder, graph, weights, inputs, request: ReferenceRequest) -> None:
+    """The standalone program (app.export), written while the model is in hand; what keeps
+    it from being written is recorded for the route to say, and never stops the check."""
+    try:
+        write_program(
+            folder.export,
+            graph,
+            weights,
+            inputs,
+            seeded_weights=request.kind == "spec",
+            tolerance=request.tolerance,
+        )
+    except ExplainerError as exc:
+        record_export(
+            folder.export, ExportRecord(status="refused", code=exc.code, message=exc.message)
+        )
+    except Exception:  # a bug of ours: logged; the check itself goes on
+        traceback.print_exc()
+        record_export(folder.export, ExportRecord(status="failed", code="export-failed"))
+    else:
+        record_export(folder.export, ExportRecord(status="written"))
 
 
 def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[BatchNormModes]:

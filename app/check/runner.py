@@ -7,7 +7,8 @@ as soon as its model is read, while the report is still being made: it writes to
 only once the report is there (`Check.stored`), and never for a report that was not
 stored (`Check.abandon`). A check's final report is never overwritten by a late progress
 event; progress is written at most every PROGRESS_EVERY_S seconds, stage changes always. The
-check's folder is removed when the check ends, whatever happened.
+check's folder is removed when the check ends, whatever happened; the standalone program the
+check wrote (app.export) is kept first, under `exports_dir`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.check.folder import CheckFolder
 from app.check.keras import PoolBusy, WorkerPool
 from app.check.pipeline import Check, run_check
 from app.check.warm_reference import WarmReference
+from app.export.bundle import export_folder
 from app.schemas import CheckReport
 from app.store import ReportStore
 
@@ -39,10 +41,16 @@ class CheckRunner:
     """Starts checks, keeps at most `max_active` of them, and publishes what they find."""
 
     def __init__(
-        self, pool: WorkerPool, store: ReportStore, work_dir: Path, max_active: int
+        self,
+        pool: WorkerPool,
+        store: ReportStore,
+        work_dir: Path,
+        max_active: int,
+        exports_dir: Path | None = None,
     ) -> None:
         self.pool, self.store = pool, store
         self.work_dir = Path(work_dir)
+        self.exports_dir = exports_dir  # where each check's exported program is kept
         self.max_active = max_active
         self._threads = ThreadPoolExecutor(max(1, max_active), thread_name_prefix="check")
         self._lock = threading.Lock()
@@ -106,6 +114,19 @@ class CheckRunner:
         self._threads.shutdown(wait=False, cancel_futures=True)
         self.references.stop()
 
+    def _keep_export(self, check: Check) -> None:
+        """Move the program the check wrote (app.export) to `exports_dir/<report id>`,
+        what `GET /api/v1/reports/{id}/forward` zips; an abandoned check's is dropped."""
+        if self.exports_dir is None or check.abandoned or not check.folder.export.is_dir():
+            return
+        try:
+            self.exports_dir.mkdir(parents=True, exist_ok=True)
+            target = export_folder(self.exports_dir, check.report_id)
+            shutil.rmtree(target, ignore_errors=True)  # a recomputed report's
+            shutil.move(check.folder.export, target)
+        except OSError:  # a full disk costs the export, never the check
+            logger.exception("keeping the export of report %s failed", check.report_id)
+
     def _forget(self, report_id: str) -> None:
         with self._lock:
             self._active.pop(report_id, None)
@@ -123,6 +144,7 @@ class CheckRunner:
                 mode=check.mode,
             )
         finally:
+            self._keep_export(check)
             shutil.rmtree(check.folder.path, ignore_errors=True)
         publisher.final(report)
         # The next check's reference process; not on this thread, whose end is what a

@@ -24,9 +24,7 @@ from app.reference.forwards import (
     single,
     weight,
 )
-from app.reference.interpolation import resize
-
-F32 = np.float32
+from app.reference.interpolation import F32, resize
 
 
 def to_batched_nhwc(x: np.ndarray, channels_first: bool) -> np.ndarray:

@@ -111,7 +111,7 @@ def bilinear_weights(size: int, factor: int) -> np.ndarray:
     return weights / weights.sum(axis=0, keepdims=True)
 
 
-def bilinear(x: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+def bilinear_upsampling(x: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
     """Bilinear upsampling of (N, H, W, C) by integer factors, one axis at a time."""
     for axis, factor in enumerate(sizes, start=1):
         w = bilinear_weights(x.shape[axis], factor).astype(x.dtype)
@@ -135,7 +135,7 @@ def upsampling2d(config: Config, weights: Weights, inputs: list[np.ndarray], tra
     if interpolation == "nearest":
         out = repeat_spatial(x, sizes)
     elif interpolation == "bilinear":
-        out = bilinear(x, sizes)
+        out = bilinear_upsampling(x, sizes)
     else:
         raise UnsupportedModel(
             f"UpSampling2D interpolation {interpolation!r} has no reference implementation.",

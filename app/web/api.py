@@ -204,6 +204,33 @@ def get_inputs(report_id: str, reports: Annotated[Reports, Depends(get_reports)]
     return Response(buffer.getvalue(), media_type="application/octet-stream", headers=headers)
 
 
+@router.get(
+    "/reports/{report_id}/forward",
+    summary="Export the model as a NumPy program",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "model_forward/: model_forward.py, weights.npz, inputs.npy, "
+            "expected.npz (when Keras ran), README.txt.",
+        },
+        404: {"model": ErrorBody, "description": "No report has this id."},
+        409: {
+            "model": ErrorBody,
+            "description": "No program for this report: `export-refused` (the check refused "
+            "the model), `export-unavailable` (a class has no forward, or no check ran), "
+            "`export-not-ready` (the check is running).",
+        },
+    },
+)
+def get_forward(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
+    """The model as a standalone NumPy program that reproduces predict, as a zip."""
+    data = reports.forward_program(report_id)
+    filename = f"model_forward-{report_id[:12]}.zip"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(data, media_type="application/zip", headers=headers)
+
+
 @router.get("/health", response_model=Health, summary="Service health")
 def health(request: Request, reports: Annotated[Reports, Depends(get_reports)]) -> Health:
     """Version, what the service can explain, and the state of its Keras workers."""

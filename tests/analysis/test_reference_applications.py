@@ -21,6 +21,7 @@ from app.formats.config import parse_model
 from app.graph import ModelGraph
 from app.reference import FORWARDS
 from tests.analysis.keras_models import keras_layer_outputs
+from tests.support.applications import ARCHITECTURES, MIN_SIZES, randomize_batchnorm
 from tests.support.kerasref import keras
 
 TOLERANCE = 1e-4
@@ -29,34 +30,6 @@ TOLERANCE = 1e-4
 # from itself as much as the reference differs from it), a layer may differ from Keras by up
 # to SPREAD times that self-difference.
 SPREAD = 10.0
-# The smallest input each accepts (keras' `obtain_input_shape` min_size); 32 for the rest.
-MIN_SIZES = {"InceptionV3": 75, "InceptionResNetV2": 75, "Xception": 71}
-ARCHITECTURES = sorted(n for n in dir(keras.applications) if n[:1].isupper())
-
-
-def batchnorm_layers(model) -> list:
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-
-
-def randomize_batchnorm(model, seed: int = 0) -> None:
-    """gamma U(0.5, 1.5), beta N(0, 0.1), moving_mean N(0, 0.1), moving_variance U(0.5, 2)."""
-    rng = np.random.default_rng(seed)
-    draws = {
-        "gamma": lambda n: rng.uniform(0.5, 1.5, n),
-        "beta": lambda n: rng.normal(0.0, 0.1, n),
-        "moving_mean": lambda n: rng.normal(0.0, 0.1, n),
-        "moving_variance": lambda n: rng.uniform(0.5, 2.0, n),
-    }
-    for layer in batchnorm_layers(model):
-        roles = [w.path.rsplit("/", 1)[-1] for w in layer.weights]
-        shapes = [w.shape for w in layer.weights]
-        layer.set_weights(
-            [draws[r](n).astype(np.float32) for r, n in zip(roles, shapes, strict=True)]
-        )
 
 
 def classes_without_forward(graph: ModelGraph) -> list[str]:

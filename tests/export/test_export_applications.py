@@ -1,0 +1,45 @@
+"""Every keras.applications architecture (weights=None, BatchNormalization statistics
+randomized, its smallest input size) exported and run in a fresh interpreter where NumPy is
+the only package it can import: its output against Keras' predict, within the check's
+tolerance of the output's scale, or within 10 times what Keras itself moves when its input is
+nudged by one ulp, for a network that amplifies rounding (as tests/analysis/
+test_reference_applications.py measures the reference). Slow: CI runs them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.support.applications import ARCHITECTURES, application
+from tests.support.exported import (
+    export_file,
+    foreign_imports,
+    largest_relative_difference,
+    run_program,
+)
+
+TOLERANCE = 1e-4
+SPREAD = 10.0
+
+
+def self_spread(model, x: np.ndarray, y: np.ndarray) -> float:
+    """How far Keras' own output moves, relative to its scale, when x is nudged by one ulp."""
+    nudged = model.predict(np.nextafter(x, np.float32(np.inf)), verbose=0)
+    return float(np.abs(nudged - y).max()) / max(float(np.abs(y).max()), 1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_exported_application_reproduces_keras_predict(name, tmp_path):
+    model = application(name)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    x = np.random.default_rng(1).normal(size=(2, *model.input_shape[1:])).astype(np.float32)
+    y = model.predict(x, verbose=0)
+    folder = export_file(path, [x], [y], tmp_path / "export", tolerance=TOLERANCE)
+    assert foreign_imports(folder / "model_forward.py") == set()
+    ran = run_program(folder, tmp_path)
+    assert "Traceback" not in ran.stderr, ran.stderr[-3000:]
+    difference = largest_relative_difference(ran.stdout)
+    if difference > TOLERANCE:  # does the random network amplify float32 rounding by itself?
+        assert difference <= SPREAD * self_spread(model, x, y), (name, difference)

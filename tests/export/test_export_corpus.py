@@ -1,0 +1,100 @@
+"""The exported program of every real file Keras 3 loads reproduces what Keras gave for it
+(the input and output stored beside each file, ../shared/corpus/README.md and wild/), run in
+a fresh interpreter where NumPy is the only package it can import. The program is written as
+the check writes it (`tests.support.exported.export_file`); Keras' numbers are the stored
+ones, so no Keras runs here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.formats import read_model
+from tests.conftest import CORPUS
+from tests.support.exported import (
+    export_file,
+    foreign_imports,
+    largest_relative_difference,
+    run_program,
+)
+from tests.support.wild import WildModel, manifest
+
+TOLERANCE = 1e-4  # the check's default (KEX_CHECK_TOLERANCE)
+
+# corpus/README.md: the files Keras 3.15.1 loads, and where their stored numbers are.
+CORPUS_FILES = {
+    "hls4ml_keras_3layer.h5": "",
+    "hls4ml_keras_3layer_batch_norm.h5": "",
+    "hls4ml_jetTagger_Conv2D_small.h5": "",
+    "keras2c_lstm_example.h5": "",
+    "leyuzak_mnist_cnn_bn.keras": "",
+    "spam_gru_model.keras": "",
+    "extras/face_classification_fer2013_big_XCEPTION.54-0.66.hdf5": "",
+    "extras/leyuzak_mnist_cnn_bn_keras3_written.h5": "",
+    # Keras loads it once named .h5; its numbers are tf_keras 2.21's (corpus/README.md).
+    "extras/darakcheev00_mask_detector.model": "tf_keras",
+}
+
+
+# Over 20 s each here (large images through many convolutions).
+SLOW = {
+    "k2_1_5_conv3d_autoencoder_lipreading.h5",
+    "rkashyap_srgan_generator.keras",
+    "zazamrykh_decoder_small.keras",
+}
+
+
+def wild_rows() -> list:
+    if not CORPUS.is_dir():
+        return []
+    rows = [row for folder in ("keras2", "keras3") for row in manifest(folder)]
+    return [
+        pytest.param(r, id=str(r), marks=[pytest.mark.slow] if r.file in SLOW else [])
+        for r in rows
+        if r.keras3_loads and r.path.suffix != ".json"
+    ]
+
+
+def checked(folder, tmp_path) -> None:
+    assert foreign_imports(folder / "model_forward.py") == set()
+    ran = run_program(folder, tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert largest_relative_difference(ran.stdout) <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_FILES))
+def test_export_of_a_corpus_file_reproduces_keras(corpus, tmp_path, name):
+    path = corpus / name
+    flavour = CORPUS_FILES[name]
+    base = path.with_name(".".join(p for p in (path.name.rsplit(".", 1)[0], flavour) if p))
+    inputs = [np.load(f"{base}.input.npy")]
+    expected = [np.load(f"{base}.output.npy")]
+    checked(export_file(path, inputs, expected, tmp_path / "export"), tmp_path)
+
+
+@pytest.mark.parametrize("row", wild_rows())
+def test_export_of_a_wild_file_reproduces_keras(corpus, tmp_path, row):
+    stored_input, stored_output = row.stored("input"), row.stored("output")
+    if stored_input is None or stored_output is None:
+        pytest.skip("no Keras 3 numbers are stored beside this file")
+    names = input_names(row)
+    if isinstance(stored_input, dict):
+        inputs = [stored_input[name] for name in names]
+    else:
+        inputs = [stored_input]
+    expected = outputs_in_order(stored_output)
+    checked(export_file(row.path, inputs, expected, tmp_path / "export"), tmp_path)
+
+
+def input_names(row: WildModel) -> list[str]:
+    with read_model(row.path) as loaded:
+        return [ref.layer for ref in loaded.graph.inputs]
+
+
+def outputs_in_order(stored) -> list[np.ndarray]:
+    """`output_0..n`, or keyed by output name (Keras orders a dict of outputs by key)."""
+    if not isinstance(stored, dict):
+        return [stored]
+    if all(f"output_{i}" in stored for i in range(len(stored))):
+        return [stored[f"output_{i}"] for i in range(len(stored))]
+    return [stored[name] for name in sorted(stored)]

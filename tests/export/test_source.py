@@ -1,0 +1,128 @@
+"""The exported program's functions are the reference's own text (one implementation), and
+the program imports nothing but NumPy and the standard library."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from app.analysis.reference import materialize_weights
+from app.analysis.resolve import resolve
+from app.errors import ExportUnavailable, UnsupportedModel
+from app.export import bundle
+from app.export.program import class_source, program_text
+from app.export.source import definitions
+from app.formats import read_spec
+from app.layers.registry import REGISTRY
+from app.reference import op_layers, operations
+from app.reference.forwards import FORWARDS
+
+SEED_SPEC = {
+    "class_name": "Sequential",
+    "config": {
+        "name": "seed",
+        "layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [None, 2], "name": "x"}},
+            {"class_name": "BatchNormalization", "config": {"name": "bn", "axis": 1}},
+        ],
+    },
+}
+
+
+def every_class_function(excluded_module) -> list:
+    """Every registry class's forward and mask rule, but those of `excluded_module`: the op
+    layers of tf.keras 2 and Keras 3's operations never meet in one model, and define the
+    same helper names."""
+    found: dict[int, object] = {}
+    for entry in REGISTRY.values():
+        for fn in (entry.forward, entry.mask_rule):
+            if fn is not None and fn.__module__ != excluded_module.__name__:
+                found.setdefault(id(fn), fn)
+    return [fn for fn in found.values() if "<locals>" not in fn.__qualname__]
+
+
+@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+def test_every_copied_definition_is_the_reference_text(excluded):
+    assembly = definitions(every_class_function(excluded))
+    for definition in assembly.definitions:
+        source = inspect.getsource(sys.modules[definition.module])
+        assert definition.text in source, (definition.module, definition.name)
+        assert "@forward" not in definition.text and "@compute_mask" not in definition.text
+
+
+def test_a_forward_in_the_program_is_inspect_getsource_without_its_registration():
+    fn = FORWARDS["BatchNormalization"]
+    program = program_text(seed_graph(), 1e-4, "seed")
+    expected = inspect.getsource(fn).split("\n", 1)[1]  # `@forward(...)` is the first line
+    assert expected.startswith("def batch_normalization(")
+    assert expected in program
+
+
+@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+def test_every_class_function_assembles_into_a_module_importing_numpy_and_stdlib(excluded):
+    text = (
+        "from __future__ import annotations\n" + definitions(every_class_function(excluded)).text()
+    )
+    imported = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported - set(sys.stdlib_module_names) - {"__future__"} == {"numpy"}
+    namespace: dict = {}
+    exec(compile(text, "<assembled>", "exec"), namespace)  # it defines without error
+    assert "batch_normalization" in namespace and "dense" in namespace
+
+
+def seed_graph():
+    with read_spec(json.dumps(SEED_SPEC)) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=False)
+    return graph
+
+
+def test_a_class_with_no_forward_is_named(monkeypatch):
+    monkeypatch.delitem(FORWARDS, "BatchNormalization")
+    with pytest.raises(UnsupportedModel) as raised:
+        program_text(seed_graph(), 1e-4, "seed")
+    assert "BatchNormalization" in raised.value.message
+    assert raised.value.details == {"class_names": ["BatchNormalization"]}
+
+
+def test_the_seed_program_computes_x_over_sqrt_1001_in_this_process():
+    graph = seed_graph()
+    namespace: dict = {"__name__": "model_forward"}
+    exec(compile(program_text(graph, 1e-4, "seed"), "model_forward.py", "exec"), namespace)
+    weights = {
+        f"bn/{w.role}": value
+        for w, value in zip(graph.layer("bn").weights, materialize_weights(graph), strict=True)
+    }
+    [out] = namespace["forward"]([np.array([[0, 1], [2, 3]], dtype="float32")], weights)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[0, 0.9995004], [1.9990008, 2.9985013]], atol=1e-7)
+
+
+def test_weights_over_the_export_cap_are_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundle, "MAX_WEIGHT_BYTES", 15)  # the seed BN: 4 × 2 float32 = 32 B
+    graph = seed_graph()
+    with pytest.raises(ExportUnavailable) as raised:
+        bundle.write_program(
+            tmp_path / "out", graph, materialize_weights(graph), [np.zeros((1, 2), "float32")],
+            seeded_weights=True, tolerance=1e-4,
+        )  # fmt: skip
+    assert raised.value.details == {"weight_bytes": 32, "max_weight_bytes": 15}
+    assert not (tmp_path / "out").exists()
+
+
+def test_class_source_holds_the_forward_and_its_helpers_as_written():
+    text = class_source("Dense")
+    assert inspect.getsource(FORWARDS["Dense"]).split("\n", 1)[1] in text
+    assert "def apply_activation(" in text and "def optional_weight(" in text
+    assert text.startswith("import numpy as np\n")
+    assert class_source("ops.Add").rstrip().endswith("ops_add_forward = _binary('Add')")
