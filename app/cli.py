@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
     )
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
+    inspect.add_argument(
+        "--keras-call",
+        choices=("call", "predict"),
+        default="call",
+        help="how Keras runs the model for the check: an eager call (default) or predict",
+    )
     inspect.set_defaults(run=_inspect)
     return parser
 
@@ -90,7 +96,12 @@ def _inspect(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         report = explain(
-            args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
+            args.file,
+            check=args.check,
+            inputs=args.inputs,
+            mode=args.mode,
+            weights=args.weights,
+            keras_call=args.keras_call,
         )
     except ExplainerError as exc:
         print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
@@ -116,10 +127,11 @@ def explain(
     inputs: Path | None = None,
     mode: str = "inference",
     weights: Path | None = None,
+    keras_call: str = "call",
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path."""
-    options = Options(check=check, mode=mode)
+    options = Options(check=check, mode=mode, keras_call=keras_call)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
         if weights is not None:  # the model file the pair makes is written beside the copy

@@ -32,7 +32,7 @@ from app.check.pipeline import Check
 from app.check.runner import CheckRunner
 from app.errors import BudgetExceeded
 from app.safety.refusals import Refusal
-from app.schemas import CheckInputs, CheckProgress, CheckReport
+from app.schemas import CheckInputs, CheckProgress, CheckReport, KerasCall
 
 Mode = Literal["inference", "training"]
 _REFUSALS = TypeAdapter(list[Refusal])
@@ -54,6 +54,7 @@ class CheckRequest:
 
     asked: bool
     mode: Mode
+    keras_call: KerasCall = "call"
     model_path: Path | None = None  # a file; else `spec`
     spec: Any = None
     owned: bool = True  # the file is ours (an upload): it may be linked into the check's folder
@@ -145,6 +146,7 @@ class Admission:
             format=read.format,
             plan=read.plan,
             mode=request.mode,
+            keras_call=request.keras_call,
             seed=settings.seed,
             tolerance=settings.tolerance,
             timeout_s=settings.timeout_s,

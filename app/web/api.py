@@ -14,7 +14,7 @@ from app.check.keras.sandbox import isolations
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission
-from app.schemas import CheckReport, ErrorBody, Health, Report, WorkerState
+from app.schemas import CheckReport, ErrorBody, Health, KerasCall, Report, WorkerState
 from app.web.deps import get_reports, upload_limits
 from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
 from app.web.negotiation import wants_html
@@ -84,12 +84,20 @@ async def create_report(
     mode: Annotated[Mode, Query(description="inference, or training (batch statistics).")] = (
         "inference"
     ),
+    keras_call: Annotated[
+        KerasCall,
+        Query(
+            description="How Keras runs the model: `call`, an eager `model(x, "
+            "training=False)` (the default), or `predict` (inference mode only)."
+        ),
+    ] = "call",
     recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
     try:
-        options = _options(received.fields, check, wait, mode, recompute)
+        asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
+        options = _options(received.fields, recompute=recompute, **asked)
         report, created = await run_in_threadpool(reports.create, _submission(received), options)
     finally:
         await run_in_threadpool(received.discard)  # rmtree: off the event loop
@@ -171,7 +179,9 @@ def _submission(received: Received) -> Submission:
     )
 
 
-def _options(fields: dict[str, Any], check: bool, wait: bool, mode: str, recompute: bool):
+def _options(
+    fields: dict[str, Any], check: bool, wait: bool, mode: str, keras_call: str, recompute: bool
+) -> Options:
     """Query parameters, overridden by the same names sent as form or JSON fields."""
     mode = fields.get("mode", mode)
     if mode not in ("inference", "training"):
@@ -180,8 +190,15 @@ def _options(fields: dict[str, Any], check: bool, wait: bool, mode: str, recompu
         check=_flag(fields, "check", check),
         wait=_flag(fields, "wait", wait),
         mode=mode,
+        keras_call=_keras_call(fields.get("keras_call", keras_call)),
         recompute=_flag(fields, "recompute", recompute),
     )
+
+
+def _keras_call(value: Any) -> KerasCall:
+    if value not in ("call", "predict"):
+        raise InvalidRequest("The field `keras_call` must be `call` or `predict`.")
+    return value
 
 
 def _flag(fields: dict[str, Any], name: str, default: bool) -> bool:

@@ -29,6 +29,8 @@ import numpy as np
 import numpy.lib.format as npy_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.schemas import KerasCall
+
 RESULT_NAME = "result.json"
 OUTPUTS_DIR = "outputs"
 MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
@@ -81,6 +83,11 @@ class JobRequest(_Strict):
     weights_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
+    keras_call: KerasCall = Field(
+        default="call",
+        description="How Keras runs the model in inference mode: `call`, an eager "
+        "`probe(x, training=False)`, or `predict`. Training mode always calls it.",
+    )
     group_bytes: int = Field(
         default=GROUP_BYTES,
         gt=0,
@@ -140,6 +147,9 @@ class JobResult(_Strict):
         "class_name and keys, or op, limit and layers.",
     )
     mode: Literal["inference", "training"] | None = None
+    keras_call: KerasCall | None = Field(
+        default=None, description="The call Keras ran: `call` (eager) or `predict`."
+    )
     keras_version: str | None = None
     tf_version: str | None = None
     layers: list[LayerOutputs] = []
