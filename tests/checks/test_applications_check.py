@@ -37,9 +37,15 @@ def marks(name: str) -> list:
     return [pytest.mark.sweep, pytest.mark.slow] if name in REPRESENTATIVES else [pytest.mark.sweep]
 
 
+# Not memory: ConvNeXtXLarge's file is 1.4 GB, over the default 1 GiB upload cap (413), and
+# reading a file of 800 MB or more took over the default 60 s on this shared 2-core machine
+# while other work ran (ConvNeXtLarge; it reads in a few seconds when the machine is idle).
+SETTINGS = {"max_upload_bytes": 2 << 30, "read_timeout_s": 600.0}
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
-    with warm_pool.client(tmp_path_factory.mktemp("applications")) as client:
+    with warm_pool.client(tmp_path_factory.mktemp("applications"), **SETTINGS) as client:
         yield client
 
 

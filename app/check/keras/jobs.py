@@ -36,8 +36,9 @@ OUTPUTS_DIR = "outputs"
 MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
 # A worker holds every output it is asked for at once, and Keras about three times that at
 # the end of a run (its tensors, the NumPy copies, the run's own). Asked for in groups of
-# 512 MiB, a 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224,
-# batch 2: 284 MiB, one group).
+# 512 MiB (one layer larger than that in slices of the batch: app.check.keras.outputs), a
+# 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224, batch 2:
+# 284 MiB, one group).
 GROUP_BYTES = 512 << 20
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.

@@ -33,7 +33,6 @@ import numpy as np
 
 from app.check.keras.allowlist import disallowed_layers
 from app.check.keras.jobs import (
-    OUTPUTS_DIR,
     RESULT_NAME,
     JobFailed,
     JobRequest,
@@ -43,7 +42,8 @@ from app.check.keras.jobs import (
     as_line,
 )
 from app.check.keras.loading import load_model, read_inputs
-from app.check.keras.running import call_made, make_training_deterministic, run
+from app.check.keras.outputs import output_groups, run_groups
+from app.check.keras.running import call_made, make_training_deterministic
 
 MAX_REQUEST_BYTES = 1 << 16
 ProgressSink = Callable[[str, int, int], None]
@@ -125,7 +125,7 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         report("building", 1, 1)
         if request.mode == "training":
             notes.extend(make_training_deterministic(keras, model))
-        paths, shapes, predict_s = _run_groups(
+        paths, shapes, predict_s = run_groups(
             keras, model, tensors, groups, inputs, request, report
         )
     except JobFailed as failed:
@@ -222,80 +222,6 @@ def _flatten(entries: list, model_outputs: list) -> tuple[list, dict[int, int]]:
             position[id(tensor)] = len(tensors)
             tensors.append(tensor)
     return tensors, position
-
-
-def output_groups(tensors: list, batch: int, group_bytes: int) -> list[list[int]]:
-    """Positions of `tensors` in consecutive groups of at most `group_bytes` at `batch` (a
-    tensor larger than that alone in its group). An unknown dimension counts as 1: the
-    grouping bounds memory for the shapes the model declares."""
-    groups: list[list[int]] = [[]]
-    held = 0
-    for i, tensor in enumerate(tensors):
-        size = _tensor_bytes(tensor, batch)
-        if groups[-1] and held + size > group_bytes:
-            groups.append([])
-            held = 0
-        groups[-1].append(i)
-        held += size
-    return groups
-
-
-def _tensor_bytes(tensor: Any, batch: int) -> int:
-    dims = [batch, *(d or 1 for d in tuple(tensor.shape)[1:])]
-    try:
-        itemsize = np.dtype(str(tensor.dtype)).itemsize
-    except TypeError:
-        itemsize = 4
-    return int(np.prod(dims, dtype=np.int64)) * itemsize
-
-
-def _run_groups(
-    keras: Any,
-    model: Any,
-    tensors: list,
-    groups: list[list[int]],
-    inputs: list,
-    request: JobRequest,
-    report: ProgressSink,
-) -> tuple[list[str], dict[int, list[int]], float]:
-    """Each group's outputs: a model over them, run, written, dropped before the next group,
-    so the worker holds one group's outputs, not every layer's. Returns each tensor's path,
-    its shape, and the seconds Keras ran."""
-    paths: list[str] = [""] * len(tensors)
-    shapes: dict[int, list[int]] = {}
-    predict_s = 0.0
-    for done, group in enumerate(groups):
-        report("predicting", done, len(groups))
-        probe = _probe_model(keras, model, [tensors[i] for i in group])
-        start = time.perf_counter()
-        arrays = run(keras, model, probe, inputs, request.mode, request.keras_call)
-        predict_s += time.perf_counter() - start
-        for i, array in zip(group, arrays, strict=True):
-            paths[i] = _write_output(Path(request.job_dir), i, array)
-            shapes[i] = list(array.shape)
-        del arrays
-    report("predicting", len(groups), len(groups))
-    return paths, shapes, predict_s
-
-
-def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
-    try:
-        return keras.Model(model.inputs, tensors)
-    except Exception as exc:
-        raise JobFailed(
-            "keras-build-failed", "Keras could not build a model over every layer's output.", exc
-        ) from exc
-
-
-def _write_output(job_dir: Path, index: int, array: np.ndarray) -> str:
-    """``outputs/<index>.npy`` (never pickled); returns its path relative to ``job_dir``."""
-    path = f"{OUTPUTS_DIR}/{index}.npy"
-    try:
-        (job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
-        np.save(job_dir / path, array, allow_pickle=False)
-    except OSError as exc:
-        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
-    return path
 
 
 def _layer_record(
