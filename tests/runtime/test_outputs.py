@@ -3,6 +3,9 @@ larger than a group in slices of the batch (inference only), streamed to its .np
 
 from __future__ import annotations
 
+import os
+import resource
+
 import keras
 import numpy as np
 import pytest
@@ -76,3 +79,18 @@ def test_a_layer_larger_than_a_group_gives_what_one_run_gives(tmp_path, mode):
     ):
         assert ours.shape == theirs.shape
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_group_of_more_layers_than_open_files_allowed_is_written(tmp_path):
+    """64 layers in one group, with 32 files left to open (the worker's sandbox caps open
+    files): each file is open only while it is written (DenseNet169's 597 layers failed)."""
+    layers = [keras.layers.Dense(2) for _ in range(64)]
+    job = file_job(tmp_path, keras.Sequential([keras.Input((2,)), *layers]), [np.ones((2, 2))])
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 32, hard))
+    try:
+        result = run_job(keras, job, _no_progress)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert result.status == "ok", result
+    assert len(result.layers) == 64

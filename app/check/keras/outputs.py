@@ -85,14 +85,14 @@ def run_groups(
         probe = _probe_model(keras, model, chosen)
         size = sum(tensor_bytes(t, batch) for t in chosen)
         rows = rows_per_run(size, batch, request.group_bytes, request.mode)
-        with _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch) as files:
-            for first in range(0, batch, rows):
-                part = [x[first : first + rows] for x in inputs]
-                start = time.perf_counter()
-                arrays = run(keras, model, probe, part, request.mode, request.keras_call)
-                keras_s += time.perf_counter() - start
-                files.append(arrays)
-                del arrays
+        files = _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch)
+        for first in range(0, batch, rows):
+            part = [x[first : first + rows] for x in inputs]
+            start = time.perf_counter()
+            arrays = run(keras, model, probe, part, request.mode, request.keras_call)
+            keras_s += time.perf_counter() - start
+            files.append(arrays)
+            del arrays
         paths_of, shapes_of = files.written()
         for i in group:
             paths[i], shapes[i] = paths_of[i], shapes_of[i]
@@ -110,37 +110,31 @@ def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
 
 
 class _Outputs:
-    """A group's `outputs/<i>.npy` files, each opened at its first slice with a header for
-    the whole batch, each slice appended as it comes (never pickled)."""
+    """A group's `outputs/<i>.npy` files (never pickled): each written with a header for the
+    whole batch at its first slice, each later slice appended. A file is open only while a
+    slice is written: a group can hold hundreds of layers (DenseNet169: 597), more than the
+    worker's open-file limit."""
 
     def __init__(self, job_dir: Path, group: list[int], batch: int, sliced: bool) -> None:
         self.job_dir, self.group, self.batch, self.sliced = job_dir, group, batch, sliced
-        self.handles: dict[int, BinaryIO] = {}
         self.shapes: dict[int, list[int]] = {}
-
-    def __enter__(self) -> _Outputs:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for handle in self.handles.values():
-            handle.close()
 
     def append(self, arrays: list[np.ndarray]) -> None:
         try:
+            (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
             for i, array in zip(self.group, arrays, strict=True):
-                if i not in self.handles:
-                    self._open(i, array)
-                np.ascontiguousarray(array).tofile(self.handles[i])
+                with (self.job_dir / _path(i)).open("ab" if i in self.shapes else "wb") as out:
+                    if i not in self.shapes:
+                        self.shapes[i] = self._header(out, array)
+                    np.ascontiguousarray(array).tofile(out)
         except OSError as exc:
             raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
 
-    def _open(self, i: int, array: np.ndarray) -> None:
-        (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
+    def _header(self, out: BinaryIO, array: np.ndarray) -> list[int]:
         shape = [self.batch, *array.shape[1:]] if self.sliced else list(array.shape)
-        handle = (self.job_dir / _path(i)).open("wb")
         header = {"descr": npy_format.dtype_to_descr(array.dtype), "fortran_order": False}
-        npy_format.write_array_header_2_0(handle, {**header, "shape": tuple(shape)})
-        self.handles[i], self.shapes[i] = handle, shape
+        npy_format.write_array_header_2_0(out, {**header, "shape": tuple(shape)})
+        return shape
 
     def written(self) -> tuple[dict[int, str], dict[int, list[int]]]:
         return {i: _path(i) for i in self.group}, self.shapes
