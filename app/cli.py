@@ -61,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--keras-call",
         choices=("call", "predict"),
-        default="call",
-        help="how Keras runs the model for the check: an eager call (default) or predict",
+        help="how Keras runs the model for the check: an eager call or predict (default: "
+        "the faster for the model)",
     )
     inspect.set_defaults(run=_inspect)
     return parser
@@ -127,7 +127,7 @@ def explain(
     inputs: Path | None = None,
     mode: str = "inference",
     weights: Path | None = None,
-    keras_call: str = "call",
+    keras_call: str | None = None,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path."""

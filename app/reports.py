@@ -40,7 +40,7 @@ class Options:
     check: bool = True
     wait: bool = False
     mode: Mode = "inference"
-    keras_call: KerasCall = "call"
+    keras_call: KerasCall | None = None  # None: the faster for the model (the worker decides)
     recompute: bool = False
 
     def __post_init__(self) -> None:

@@ -214,9 +214,10 @@ class BatchNormModes(Schema):
     keras_mode: Literal["inference", "training"] | None = None
 
 
-# How Keras runs the model: `call`, an eager `probe(x, training=...)` (the default), or
-# `predict` (inference only). Both give the same numbers (bench/keras_call.py); `predict`
-# first traces the model, which a single-use worker pays on every check.
+# How Keras runs the model: `call`, an eager `probe(x, training=...)`, or `predict`
+# (inference only). Both give the same numbers (bench/keras_call.py); `predict` first traces
+# the model, which a single-use worker pays on every check, and which a recurrent layer's
+# loop, run step by step from Python when called eagerly, repays.
 KerasCall = Literal["call", "predict"]
 
 

@@ -54,7 +54,7 @@ class CheckRequest:
 
     asked: bool
     mode: Mode
-    keras_call: KerasCall = "call"
+    keras_call: KerasCall | None = None
     model_path: Path | None = None  # a file; else `spec`
     spec: Any = None
     owned: bool = True  # the file is ours (an upload): it may be linked into the check's folder

@@ -32,7 +32,7 @@ REFUSED_CODES = frozenset({"disallowed-class"})
 
 
 def request(
-    folder: CheckFolder, model_path: Path, kind: str, mode: str, keras_call: KerasCall
+    folder: CheckFolder, model_path: Path, kind: str, mode: str, keras_call: KerasCall | None
 ) -> JobRequest:
     """The worker's request; a spec's weights are `weights.npz`, written by the reference side."""
     weights = str(folder.weights) if kind == "spec" else None

@@ -72,7 +72,7 @@ class Check:
     seed: int
     tolerance: float
     timeout_s: float
-    keras_call: KerasCall = "call"  # how Keras runs it in inference mode (app.schemas)
+    keras_call: KerasCall | None = None  # how Keras runs it; None: the worker's choice
     inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
     # What each side may write: the budgets that admitted it, at its batch (app.check.
     # admission); None: the pool's own caps.

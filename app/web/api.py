@@ -85,12 +85,13 @@ async def create_report(
         "inference"
     ),
     keras_call: Annotated[
-        KerasCall,
+        KerasCall | None,
         Query(
             description="How Keras runs the model: `call`, an eager `model(x, "
-            "training=False)` (the default), or `predict` (inference mode only)."
+            "training=False)`, or `predict` (inference mode only); by default the faster "
+            "for the model (`predict` for a recurrent one). The report names the call made."
         ),
-    ] = "call",
+    ] = None,
     recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
@@ -180,7 +181,12 @@ def _submission(received: Received) -> Submission:
 
 
 def _options(
-    fields: dict[str, Any], check: bool, wait: bool, mode: str, keras_call: str, recompute: bool
+    fields: dict[str, Any],
+    check: bool,
+    wait: bool,
+    mode: str,
+    keras_call: str | None,
+    recompute: bool,
 ) -> Options:
     """Query parameters, overridden by the same names sent as form or JSON fields."""
     mode = fields.get("mode", mode)
@@ -195,8 +201,8 @@ def _options(
     )
 
 
-def _keras_call(value: Any) -> KerasCall:
-    if value not in ("call", "predict"):
+def _keras_call(value: Any) -> KerasCall | None:
+    if value not in ("call", "predict", None):
         raise InvalidRequest("The field `keras_call` must be `call` or `predict`.")
     return value
 

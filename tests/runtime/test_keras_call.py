@@ -92,3 +92,29 @@ def test_training_mode_calls_the_model_whatever_was_asked(tmp_path):
     np.testing.assert_allclose(
         load_output(tmp_path, layer.outputs[0]), [[-0.9995, -0.9995], [0.9995, 0.9995]], atol=1e-4
     )
+
+
+@pytest.mark.parametrize(
+    ("layer", "expected"),
+    [
+        (lambda: keras.layers.Dense(2), "call"),
+        (lambda: keras.layers.GRU(2), "predict"),
+        (lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)), "predict"),
+    ],
+    ids=["dense", "gru", "bidirectional-lstm"],
+)
+def test_the_worker_makes_the_faster_call_when_none_is_asked(
+    tmp_path, monkeypatch, layer, expected
+):
+    """Eagerly, a recurrent layer loops from Python one time step at a time: predict."""
+    predicted = []
+    original = keras.Model.predict
+    monkeypatch.setattr(
+        keras.Model, "predict", lambda self, *a, **k: predicted.append(1) or original(self, *a, **k)
+    )
+    model = keras.Sequential([keras.Input((3, 2)), layer()])
+    x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+    result = run_job(keras, file_job(tmp_path, model, [x]), _no_progress)
+    assert result.status == "ok", result
+    assert result.keras_call == expected
+    assert len(predicted) == (1 if expected == "predict" else 0)

@@ -84,10 +84,11 @@ class JobRequest(_Strict):
     weights_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
-    keras_call: KerasCall = Field(
-        default="call",
+    keras_call: KerasCall | None = Field(
+        default=None,
         description="How Keras runs the model in inference mode: `call`, an eager "
-        "`probe(x, training=False)`, or `predict`. Training mode always calls it.",
+        "`probe(x, training=False)`, or `predict`; None: the faster for the model "
+        "(app.check.keras.running.faster_call). Training mode always calls it.",
     )
     group_bytes: int = Field(
         default=GROUP_BYTES,

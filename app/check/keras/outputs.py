@@ -25,6 +25,7 @@ import numpy.lib.format as npy_format
 
 from app.check.keras.jobs import OUTPUTS_DIR, JobFailed, JobRequest
 from app.check.keras.running import run
+from app.schemas import KerasCall
 
 ProgressSink = Callable[[str, int, int], None]
 
@@ -66,15 +67,16 @@ def rows_per_run(group_size: int, batch: int, group_bytes: int, mode: str) -> in
 def run_groups(
     keras: Any,
     model: Any,
-    tensors: list,
-    groups: list[list[int]],
+    grouped: tuple[list, list[list[int]]],
     inputs: list,
     request: JobRequest,
+    keras_call: KerasCall,
     report: ProgressSink,
 ) -> tuple[list[str], dict[int, list[int]], float]:
-    """Each group's outputs: a model over them, run (whole, or slice by slice), written,
-    dropped before the next group. Returns each tensor's path, its shape, and the seconds
-    Keras ran."""
+    """Each group of `grouped` (the tensors, and their positions in groups): a model over
+    them, run as `keras_call` (whole, or slice by slice), written, dropped before the next
+    group. Returns each tensor's path, its shape, and the seconds Keras ran."""
+    tensors, groups = grouped
     paths: list[str] = [""] * len(tensors)
     shapes: dict[int, list[int]] = {}
     keras_s = 0.0
@@ -89,7 +91,7 @@ def run_groups(
         for first in range(0, batch, rows):
             part = [x[first : first + rows] for x in inputs]
             start = time.perf_counter()
-            arrays = run(keras, model, probe, part, request.mode, request.keras_call)
+            arrays = run(keras, model, probe, part, request.mode, keras_call)
             keras_s += time.perf_counter() - start
             files.append(arrays)
             del arrays

@@ -125,8 +125,9 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         report("building", 1, 1)
         if request.mode == "training":
             notes.extend(make_training_deterministic(keras, model))
+        keras_call = call_made(keras, model, request.keras_call, request.mode)
         paths, shapes, predict_s = run_groups(
-            keras, model, tensors, groups, inputs, request, report
+            keras, model, (tensors, groups), inputs, request, keras_call, report
         )
     except JobFailed as failed:
         return failed.result
@@ -139,7 +140,7 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
     return JobResult(
         status="ok",
         mode=request.mode,
-        keras_call=call_made(request.keras_call, request.mode),
+        keras_call=keras_call,
         layers=layers,
         model_outputs=[paths[position[id(t)]] for t in model.outputs],
         timing=Timing(load_s=round(load_s, 4), predict_s=round(predict_s, 4)),
