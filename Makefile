@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test test-slow lint install install-test
+.PHONY: serve test test-slow test-sweep lint install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,8 @@ test: install-test lint
 # The sweeps marked slow (keras.applications models, the container image): CI runs them too.
 test-slow: install-test
 	$(BIN)/python -m pytest -m slow
+
+# The check of every keras.applications architecture at its default size, but the one per
+# family that test-slow already checks: CI runs it after test-slow.
+test-sweep: install-test
+	$(BIN)/python -m pytest -m "sweep and not slow"

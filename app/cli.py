@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--code", action="store_true", help="add the NumPy code the check runs for the layers"
     )
+    inspect.add_argument(
+        "--keras-call",
+        choices=("call", "predict"),
+        help="how Keras runs the model for the check: an eager call or predict (default: "
+        "the faster for the model)",
+    )
     inspect.set_defaults(run=_inspect)
     export = commands.add_parser(
         "export", help="write the model as a standalone NumPy program that reproduces predict"
@@ -127,7 +133,12 @@ def _inspect(args: argparse.Namespace) -> int:
         isolation.fork_directly()
     try:
         report = explain(
-            args.file, check=args.check, inputs=args.inputs, mode=args.mode, weights=args.weights
+            args.file,
+            check=args.check,
+            inputs=args.inputs,
+            mode=args.mode,
+            weights=args.weights,
+            keras_call=args.keras_call,
         )
         diagnosis = None if args.yours is None else diagnose(report, args)
     except ExplainerError as exc:
@@ -215,14 +226,15 @@ def explain(
     mode: str = "inference",
     weights: Path | None = None,
     data_dir: Path | None = None,
+    keras_call: str | None = None,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path; in `data_dir` (what the check keeps: its exported program), else in a
     folder removed on return."""
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
-            return explain(path, check, inputs, mode, weights, Path(folder))
-    options = Options(check=check, mode=mode)
+            return explain(path, check, inputs, mode, weights, Path(folder), keras_call)
+    options = Options(check=check, mode=mode, keras_call=keras_call)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     if weights is not None:  # the model file the pair makes is written beside the copy
         submission.weights_path = Path(shutil.copy(weights, data_dir / "weights"))

@@ -72,3 +72,12 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 def mebibytes(value: int) -> str:
     """1,024 MiB: the unit the service's size limits are set and refused in."""
     return f"{value / (1 << 20):,.0f} MiB"
+
+
+def keras_call(value: str | None, mode: str = "inference") -> str:
+    """The call Keras ran, as Python: `model(x, training=False)` or `model.predict(x)`."""
+    if value is None:
+        return "—"
+    if value == "predict":
+        return "model.predict(x)"
+    return f"model(x, training={mode == 'training'})"

@@ -27,7 +27,7 @@ from app.export.kept import exported_zip
 from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
-from app.schemas import CheckReport, Report, new_report_id
+from app.schemas import CheckReport, KerasCall, Report, new_report_id
 from app.store import ReportStore
 
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
@@ -44,7 +44,15 @@ class Options:
     check: bool = True
     wait: bool = False
     mode: Mode = "inference"
+    keras_call: KerasCall | None = None  # None: the faster for the model (the worker decides)
     recompute: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keras_call == "predict" and self.mode == "training":
+            raise InvalidRequest(
+                "keras_call=predict runs inference only; in training mode Keras is called "
+                "with training=True (send keras_call=call, or leave it out)."
+            )
 
 
 @dataclass
@@ -71,6 +79,7 @@ class Submission:
         return CheckRequest(
             asked=options.check,
             mode=options.mode,
+            keras_call=options.keras_call,
             model_path=self.model_path,
             spec=self.spec,
             owned=self.owned,
@@ -227,6 +236,7 @@ def content_key(
         "inputs": _inputs_digest(submission),
         "check": options.check,
         "mode": options.mode,
+        "keras_call": options.keras_call,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -269,11 +269,23 @@ class BatchNormModes(Schema):
     keras_mode: Literal["inference", "training"] | None = None
 
 
+# How Keras runs the model: `call`, an eager `probe(x, training=...)`, or `predict`
+# (inference only). Both give the same numbers (bench/keras_call.py); `predict` first traces
+# the model, which a single-use worker pays on every check, and which a recurrent layer's
+# loop, run step by step from Python when called eagerly, repays.
+KerasCall = Literal["call", "predict"]
+
+
 class CheckReport(Schema):
     status: CheckStatus
     message: str | None = None
     code: str | None = Field(None, description="Why it stopped, for refused/unsupported/error.")
     mode: Literal["inference", "training"] = "inference"
+    keras_call: KerasCall | None = Field(
+        None,
+        description="The call Keras ran: `call` (an eager `probe(x, training=False)`, or "
+        "`training=True` in training mode) or `predict`; null until Keras has run.",
+    )
     progress: CheckProgress | None = None
     inputs: CheckInputs | None = None
     tolerance: float | None = Field(None, description="Largest max_rel_error that passes.")

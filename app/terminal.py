@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.diagnosis.schemas import Diagnosis
-from app.display import human_bytes, number, shape
+from app.display import human_bytes, keras_call, number, shape
 from app.schemas import BatchNormReport, CheckReport, LayerForward, LayerReport, Report
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
@@ -116,6 +116,8 @@ def _check(check: CheckReport) -> str:
     lines = [
         f"Manual vs predict: {check.status}" + (f" — {check.message}" if check.message else "")
     ]
+    if check.keras_call is not None:
+        lines.append(f"  Keras ran: {keras_call(check.keras_call, check.mode)}")
     if check.layers:
         rows = [
             (

@@ -1,12 +1,13 @@
 """A full check through the API against Keras doing the same work in a warm process.
 
     .venv/bin/python bench/check_vs_keras.py [--model MobileNetV2] [--repeats 3]
+    .venv/bin/python bench/check_vs_keras.py --model ResNet50
 
 Ours: POST the `.keras` file with wait=true to a real server with one warm worker; the time
 until the answer (upload, breakdown, our forward in its process, Keras in a warm worker:
-load, predict over every layer's output, the comparison). Keras': in this process, warm,
-`load_model` + a model over every layer's output + `predict`, on the same inputs. Target
-(issue 6): ours at most 1.5x.
+load, one call over every layer's output, the comparison). Keras': in this process, warm,
+`load_model` + a model over every layer's output + `predict`, on the same inputs. Targets
+(issue 12): ours at most 1.0x for MobileNetV2, 1.5x for ResNet50 at 224.
 
 Also printed, for what a single-use worker can reach: the same Keras work done once, as the
 first model in a fresh process warmed up the way our workers are (TensorFlow imported, a
@@ -91,7 +92,7 @@ def main() -> None:
     print(f"model                              : {args.model}, batch 2, 224x224")
     print(f"keras load + every layer's predict : {keras_s * 1e3:8.0f} ms (warm process)")
     print(f"explainer full check via the API   : {ours_s * 1e3:8.0f} ms")
-    print(f"ratio                              : {ours_s / keras_s:8.2f}x  (target <= 1.5x)")
+    print(f"ratio                              : {ours_s / keras_s:8.2f}x")
     print(f"the same Keras work, first model   : {first_s * 1e3:8.0f} ms (fresh warmed process)")
     print(f"ratio to that                      : {ours_s / first_s:8.2f}x")
 

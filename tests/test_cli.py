@@ -76,6 +76,7 @@ def test_inspect_check_runs_keras_and_exits_0_when_it_passes(tmp_path, capsys):
     assert main(["inspect", "--check", str(path)]) == EXIT_OK
     captured = capsys.readouterr()
     assert "Manual vs predict: passed" in captured.out
+    assert "Keras ran: model(x, training=False)" in captured.out
     assert "check [" in captured.err
     assert path.is_file()  # the user's file is copied for the check, never moved
 

@@ -29,7 +29,7 @@ from app.check.inputs import BATCH_SIZE, caller_inputs, read_caller_arrays
 from app.check.model_read import ModelRead
 from app.errors import BudgetExceeded
 from app.safety.refusals import Refusal
-from app.schemas import CheckInputs, CheckProgress, CheckReport
+from app.schemas import CheckInputs, CheckProgress, CheckReport, KerasCall
 
 # The pipeline, the runner and the worker pool are imported where a check starts: a report
 # without one (`keras-explainer inspect`, check=false) never loads them.
@@ -58,6 +58,7 @@ class CheckRequest:
 
     asked: bool
     mode: Mode
+    keras_call: KerasCall | None = None
     model_path: Path | None = None  # a file; else `spec`
     spec: Any = None
     owned: bool = True  # the file is ours (an upload): it may be linked into the check's folder
@@ -153,6 +154,7 @@ class Admission:
             format=read.format,
             plan=read.plan,
             mode=request.mode,
+            keras_call=request.keras_call,
             seed=settings.seed,
             tolerance=settings.tolerance,
             timeout_s=settings.timeout_s,

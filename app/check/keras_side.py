@@ -17,7 +17,7 @@ import numpy as np
 from app.check.compare import LISTED_VALUES, Side, plain
 from app.check.folder import CheckFolder
 from app.check.keras import JobRequest, JobResult, load_output
-from app.schemas import CheckOutput
+from app.schemas import CheckOutput, KerasCall
 
 UNSUPPORTED_CODES = frozenset(
     {
@@ -31,7 +31,9 @@ UNSUPPORTED_CODES = frozenset(
 REFUSED_CODES = frozenset({"disallowed-class"})
 
 
-def request(folder: CheckFolder, model_path: Path, kind: str, mode: str) -> JobRequest:
+def request(
+    folder: CheckFolder, model_path: Path, kind: str, mode: str, keras_call: KerasCall | None
+) -> JobRequest:
     """The worker's request; a spec's weights are `weights.npz`, written by the reference side."""
     weights = str(folder.weights) if kind == "spec" else None
     return JobRequest(
@@ -41,6 +43,7 @@ def request(folder: CheckFolder, model_path: Path, kind: str, mode: str) -> JobR
         weights_path=weights,
         inputs_path=str(folder.inputs),
         mode=mode,
+        keras_call=keras_call,
     )
 
 

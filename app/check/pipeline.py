@@ -38,7 +38,14 @@ from app.check.reference_side import ReferenceRequest, ReferenceResult
 from app.check.warm_reference import WarmReference
 from app.errors import Busy
 from app.export.bundle import add_expected
-from app.schemas import BatchNormModes, CheckInputs, CheckProgress, CheckReport, CheckTiming
+from app.schemas import (
+    BatchNormModes,
+    CheckInputs,
+    CheckProgress,
+    CheckReport,
+    CheckTiming,
+    KerasCall,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class Check:
     seed: int
     tolerance: float
     timeout_s: float
+    keras_call: KerasCall | None = None  # how Keras runs it; None: the worker's choice
     inputs: CheckInputs | None = None  # set once inputs.npz is written: how they were made
     # What each side may write: the budgets that admitted it, at its batch (app.check.
     # admission); None: the pool's own caps.
@@ -135,6 +143,7 @@ def run_check(
         status=status,
         message=_verdict(status, comparison.first_divergence, check.tolerance),
         mode=check.mode,
+        keras_call=keras.keras_call,
         inputs=check.inputs,
         tolerance=check.tolerance,
         layers=comparison.layers,
@@ -287,14 +296,18 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, _Blocked | None
         message = f"Keras 3 refuses this config and the values differ from the defaults: {keys}."
         return None, _Blocked("keras3-refuses-config", message)
     if not check.plan.keras3_removals:  # the file as it is (nearly always)
-        return keras_side.request(check.folder, check.model_path, check.kind, check.mode), None
+        return _request(check, check.model_path), None
     notes.append(
         "Keras 3 reads some of this Keras 2 config otherwise; Keras "
         "ran a copy rewritten as follows, which changes nothing the model computes: "
         + "; ".join(check.plan.keras3_removals)
         + "."
     )
-    return keras_side.request(check.folder, check.folder.keras3_copy, check.kind, check.mode), None
+    return _request(check, check.folder.keras3_copy), None
+
+
+def _request(check: Check, model_path: Path) -> Any:
+    return keras_side.request(check.folder, model_path, check.kind, check.mode, check.keras_call)
 
 
 def unsaved_sentence(layers: list[str]) -> str:
@@ -359,6 +372,7 @@ def _keras_failed(
         notes=notes + keras.notes,
     )
     report.inputs = check.inputs
+    report.keras_call = keras.keras_call
     report.details = {"reason": keras.reason} if keras.reason else None
     if reference.status == "ok":
         outputs = check.plan.compared.outputs

@@ -19,7 +19,7 @@ from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission
-from app.schemas import CheckReport, ErrorBody, Health, Report, WorkerState
+from app.schemas import CheckReport, ErrorBody, Health, KerasCall, Report, WorkerState
 from app.web.deps import get_diagnoses, get_reports, upload_limits
 from app.web.diagnosis_form import (
     DIAGNOSIS_BODY,
@@ -106,13 +106,22 @@ async def create_report(
     mode: Annotated[Mode, Query(description="inference, or training (batch statistics).")] = (
         "inference"
     ),
+    keras_call: Annotated[
+        KerasCall | None,
+        Query(
+            description="How Keras runs the model: `call`, an eager `model(x, "
+            "training=False)`, or `predict` (inference mode only); by default the faster "
+            "for the model (`predict` for a recurrent one). The report names the call made."
+        ),
+    ] = None,
     recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
     diagnosis = None
     try:
-        options = _options(received.fields, check, wait, mode, recompute)
+        asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
+        options = _options(received.fields, recompute=recompute, **asked)
         asks_diagnosis = has_yours(received)
         if asks_diagnosis:  # their numbers are compared with Keras' once the check has run
             options = replace(options, wait=True)
@@ -268,7 +277,14 @@ def _submission(received: Received) -> Submission:
     )
 
 
-def _options(fields: dict[str, Any], check: bool, wait: bool, mode: str, recompute: bool):
+def _options(
+    fields: dict[str, Any],
+    check: bool,
+    wait: bool,
+    mode: str,
+    keras_call: str | None,
+    recompute: bool,
+) -> Options:
     """Query parameters, overridden by the same names sent as form or JSON fields."""
     mode = fields.get("mode", mode)
     if mode not in ("inference", "training"):
@@ -277,8 +293,15 @@ def _options(fields: dict[str, Any], check: bool, wait: bool, mode: str, recompu
         check=_flag(fields, "check", check),
         wait=_flag(fields, "wait", wait),
         mode=mode,
+        keras_call=_keras_call(fields.get("keras_call", keras_call)),
         recompute=_flag(fields, "recompute", recompute),
     )
+
+
+def _keras_call(value: Any) -> KerasCall | None:
+    if value not in ("call", "predict", None):
+        raise InvalidRequest("The field `keras_call` must be `call` or `predict`.")
+    return value
 
 
 def _flag(fields: dict[str, Any], name: str, default: bool) -> bool:

@@ -12,7 +12,17 @@ from pathlib import Path
 import jinja2
 from fastapi.templating import Jinja2Templates
 
-from app.display import count, error, human_bytes, mebibytes, number, percent, plural, shape
+from app.display import (
+    count,
+    error,
+    human_bytes,
+    keras_call,
+    mebibytes,
+    number,
+    percent,
+    plural,
+    shape,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -21,6 +31,7 @@ FILTERS = {
     "count": count,
     "error": error,
     "human_bytes": human_bytes,
+    "keras_call": keras_call,
     "mebibytes": mebibytes,
     "number": number,
     "percent": percent,

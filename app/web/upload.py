@@ -38,7 +38,7 @@ from app.errors import FileTooLarge, InvalidRequest
 from app.safety.safe_json import load_json
 
 FILE_FIELDS = ("file", "inputs", "weights", "yours")
-TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "recompute", "yours")
+TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "keras_call", "recompute", "yours")
 MODEL_NAME = "model"
 INPUTS_NAME = "inputs"
 WEIGHTS_NAME = "weights"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.check.keras.cpu_limits import CHANNELS_FIRST, CODE, DILATION, explain_cpu_limit, facts_of
-from app.check.keras.worker import _layer_facts
+from app.check.keras.running import layer_facts
 from tests.support.kerasref import keras
 
 FRAMES = (
@@ -147,7 +147,7 @@ def test_layer_inside_a_nested_model_is_named_by_its_own_name():
     )
     inputs = keras.Input((3, 6, 6))
     model = keras.Model(inputs, inner(L.Activation("relu", name="act")(inputs)))
-    layers = _layer_facts(keras, model)
+    layers = layer_facts(keras, model)
     assert [f.name for f in layers] == ["act", "deep"]
     error = RuntimeError(graph_error("functional_4_1/inner_1/deep_1/convolution", NHWC_ONLY))
     assert explain_cpu_limit(error, layers).result.reason["layers"] == ["deep"]

@@ -19,7 +19,7 @@ from app.check.keras import (
     read_result,
     write_arrays,
 )
-from app.check.keras.worker import output_groups
+from app.check.keras.outputs import output_groups
 
 MB = 1024 * 1024
 

@@ -29,13 +29,16 @@ import numpy as np
 import numpy.lib.format as npy_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.schemas import KerasCall
+
 RESULT_NAME = "result.json"
 OUTPUTS_DIR = "outputs"
 MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
 # A worker holds every output it is asked for at once, and Keras about three times that at
 # the end of a run (its tensors, the NumPy copies, the run's own). Asked for in groups of
-# 512 MiB, a 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224,
-# batch 2: 284 MiB, one group).
+# 512 MiB (one layer larger than that in slices of the batch: app.check.keras.outputs), a
+# 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224, batch 2:
+# 284 MiB, one group).
 GROUP_BYTES = 512 << 20
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
@@ -81,6 +84,12 @@ class JobRequest(_Strict):
     weights_path: str | None = None
     inputs_path: str
     mode: Literal["inference", "training"] = "inference"
+    keras_call: KerasCall | None = Field(
+        default=None,
+        description="How Keras runs the model in inference mode: `call`, an eager "
+        "`probe(x, training=False)`, or `predict`; None: the faster for the model "
+        "(app.check.keras.running.faster_call). Training mode always calls it.",
+    )
     group_bytes: int = Field(
         default=GROUP_BYTES,
         gt=0,
@@ -140,6 +149,9 @@ class JobResult(_Strict):
         "class_name and keys, or op, limit and layers.",
     )
     mode: Literal["inference", "training"] | None = None
+    keras_call: KerasCall | None = Field(
+        default=None, description="The call Keras ran: `call` (eager) or `predict`."
+    )
     keras_version: str | None = None
     tf_version: str | None = None
     layers: list[LayerOutputs] = []

@@ -9,12 +9,13 @@ Anything Keras or TensorFlow prints goes to stderr.
 The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
 ``model_from_json`` + ``set_weights`` for a spec; a Keras 2 file Keras 3 refuses for a
 key at its default arrives as a rewritten copy, app.check.keras3_copy), build
-``keras.Model(model.inputs, [every layer's outputs])`` and run it: ``predict`` in inference
-mode, ``model(x, training=True)`` in training mode with dropout turned off so the run is
-deterministic. A model TensorFlow's kernels cannot run on this CPU is told apart from other
-predict failures (app.check.keras.cpu_limits). Error messages are sentences of ours: Keras
-messages embed configs, so their text never reaches the result (only the exception's class
-name and, for those, the model's own layer names do).
+``keras.Model(model.inputs, [every layer's outputs])`` and run it (app.check.keras.running):
+in inference mode an eager call ``probe(x, training=False)``, or ``predict`` when the request
+asks (``keras_call``); in training mode ``probe(x, training=True)`` with dropout turned off so
+the run is deterministic. A model TensorFlow's kernels cannot run on this CPU is told apart
+from other failures to run it (app.check.keras.cpu_limits). Error messages are sentences of
+ours: Keras messages embed configs, so their text never reaches the result (only the
+exception's class name and, for those, the model's own layer names do).
 
 This is the only module of the project that imports keras, and only inside ``main()``.
 """
@@ -31,9 +32,7 @@ from typing import Any
 import numpy as np
 
 from app.check.keras.allowlist import disallowed_layers
-from app.check.keras.cpu_limits import LayerFacts, explain_cpu_limit, facts_of
 from app.check.keras.jobs import (
-    OUTPUTS_DIR,
     RESULT_NAME,
     JobFailed,
     JobRequest,
@@ -43,6 +42,8 @@ from app.check.keras.jobs import (
     as_line,
 )
 from app.check.keras.loading import load_model, read_inputs
+from app.check.keras.outputs import output_groups, run_groups
+from app.check.keras.running import call_made, make_training_deterministic
 
 MAX_REQUEST_BYTES = 1 << 16
 ProgressSink = Callable[[str, int, int], None]
@@ -93,7 +94,9 @@ def warm_up(keras: Any) -> None:
         ]
     )
     probe = keras.Model(model.inputs, [layer.output for layer in model.layers])
-    probe.predict(np.zeros((2, 8, 8, 3), "float32"), batch_size=2, verbose=0)
+    x = np.zeros((2, 8, 8, 3), "float32")
+    probe(x, training=False)  # both calls a job may make
+    probe.predict(x, batch_size=2, verbose=0)
 
 
 def _claim_stdout() -> Any:
@@ -121,9 +124,10 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         groups = output_groups(tensors, len(inputs[0]), request.group_bytes)
         report("building", 1, 1)
         if request.mode == "training":
-            notes.extend(_make_training_deterministic(keras, model))
-        paths, shapes, predict_s = _run_groups(
-            keras, model, tensors, groups, inputs, request, report
+            notes.extend(make_training_deterministic(keras, model))
+        keras_call = call_made(keras, model, request.keras_call, request.mode)
+        paths, shapes, predict_s = run_groups(
+            keras, model, (tensors, groups), inputs, request, keras_call, report
         )
     except JobFailed as failed:
         return failed.result
@@ -136,6 +140,7 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
     return JobResult(
         status="ok",
         mode=request.mode,
+        keras_call=keras_call,
         layers=layers,
         model_outputs=[paths[position[id(t)]] for t in model.outputs],
         timing=Timing(load_s=round(load_s, 4), predict_s=round(predict_s, 4)),
@@ -218,173 +223,6 @@ def _flatten(entries: list, model_outputs: list) -> tuple[list, dict[int, int]]:
             position[id(tensor)] = len(tensors)
             tensors.append(tensor)
     return tensors, position
-
-
-def output_groups(tensors: list, batch: int, group_bytes: int) -> list[list[int]]:
-    """Positions of `tensors` in consecutive groups of at most `group_bytes` at `batch` (a
-    tensor larger than that alone in its group). An unknown dimension counts as 1: the
-    grouping bounds memory for the shapes the model declares."""
-    groups: list[list[int]] = [[]]
-    held = 0
-    for i, tensor in enumerate(tensors):
-        size = _tensor_bytes(tensor, batch)
-        if groups[-1] and held + size > group_bytes:
-            groups.append([])
-            held = 0
-        groups[-1].append(i)
-        held += size
-    return groups
-
-
-def _tensor_bytes(tensor: Any, batch: int) -> int:
-    dims = [batch, *(d or 1 for d in tuple(tensor.shape)[1:])]
-    try:
-        itemsize = np.dtype(str(tensor.dtype)).itemsize
-    except TypeError:
-        itemsize = 4
-    return int(np.prod(dims, dtype=np.int64)) * itemsize
-
-
-def _run_groups(
-    keras: Any,
-    model: Any,
-    tensors: list,
-    groups: list[list[int]],
-    inputs: list,
-    request: JobRequest,
-    report: ProgressSink,
-) -> tuple[list[str], dict[int, list[int]], float]:
-    """Each group's outputs: a model over them, run, written, dropped before the next group,
-    so the worker holds one group's outputs, not every layer's. Returns each tensor's path,
-    its shape, and the seconds Keras ran."""
-    paths: list[str] = [""] * len(tensors)
-    shapes: dict[int, list[int]] = {}
-    predict_s = 0.0
-    for done, group in enumerate(groups):
-        report("predicting", done, len(groups))
-        probe = _probe_model(keras, model, [tensors[i] for i in group])
-        start = time.perf_counter()
-        arrays = _run(keras, model, probe, inputs, request.mode)
-        predict_s += time.perf_counter() - start
-        for i, array in zip(group, arrays, strict=True):
-            paths[i] = _write_output(Path(request.job_dir), i, array)
-            shapes[i] = list(array.shape)
-        del arrays
-    report("predicting", len(groups), len(groups))
-    return paths, shapes, predict_s
-
-
-def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
-    try:
-        return keras.Model(model.inputs, tensors)
-    except Exception as exc:
-        raise JobFailed(
-            "keras-build-failed", "Keras could not build a model over every layer's output.", exc
-        ) from exc
-
-
-# -- running -------------------------------------------------------------------------------
-
-
-def _run(keras: Any, model: Any, probe: Any, inputs: list, mode: str) -> list[np.ndarray]:
-    """Inference: ``probe.predict(x, batch_size=len(x))``; training: ``probe(x, training=True)``
-    (dropout already off)."""
-    try:
-        if mode == "inference":
-            outputs = probe.predict(inputs, batch_size=len(inputs[0]), verbose=0)
-        else:
-            outputs = probe(inputs, training=True)
-        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-        return [as_numpy(keras, o) for o in outputs]
-    except JobFailed:
-        raise
-    except Exception as exc:
-        raise explain_cpu_limit(exc, _layer_facts(keras, model)) or JobFailed(
-            "keras-predict-failed", "Keras could not run the model on these inputs.", exc
-        ) from exc
-
-
-def as_numpy(keras: Any, output: Any) -> np.ndarray:
-    """An output as a NumPy array, copied only if it must be. `predict` gives NumPy arrays
-    already, which `convert_to_numpy` would copy (`np.array`): a second copy of a group's
-    outputs, up to 512 MiB more at the worker's peak (bench/worker_outputs.py)."""
-    if isinstance(output, np.ndarray):
-        return output
-    return np.asarray(keras.ops.convert_to_numpy(output))
-
-
-def _layer_facts(keras: Any, model: Any) -> list[LayerFacts]:
-    """Every layer of the model, nested models' layers in their place (their names are the
-    graph's scopes), for telling which one TensorFlow could not run."""
-    facts = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            facts.extend(_layer_facts(keras, layer))
-        elif not isinstance(layer, keras.layers.InputLayer):
-            facts.append(facts_of(layer))
-    return facts
-
-
-_DROPOUT_ATTRS = ("dropout", "recurrent_dropout", "_dropout")
-
-
-def _make_training_deterministic(keras: Any, model: Any) -> list[str]:
-    """Set every dropout rate (and GaussianNoise stddev) to 0, and say which layers changed.
-
-    Keras drops units at random in training mode, so after a Dropout layer the two sides of
-    the comparison would differ by chance. Random preprocessing layers cannot be turned off:
-    they are named in a note, and outputs from them on are not comparable.
-    """
-    dropout_family = (
-        keras.layers.Dropout,
-        keras.layers.GaussianDropout,
-        keras.layers.AlphaDropout,
-    )
-    changed, random_layers = [], []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        touched = False
-        if isinstance(layer, dropout_family) and layer.rate > 0:
-            layer.rate, touched = 0.0, True
-        if isinstance(layer, keras.layers.GaussianNoise) and layer.stddev > 0:
-            layer.stddev, touched = 0.0, True
-        for attr in _DROPOUT_ATTRS:
-            value = vars(layer).get(attr)
-            if isinstance(value, float | int) and not isinstance(value, bool) and value > 0:
-                setattr(layer, attr, 0.0)
-                touched = True
-        if touched:
-            changed.append(layer.name)
-        if type(layer).__name__.startswith("Random"):
-            random_layers.append(layer.name)
-    return _training_notes(changed, random_layers)
-
-
-def _training_notes(changed: list[str], random_layers: list[str]) -> list[str]:
-    notes = []
-    if changed:
-        notes.append(
-            "Training mode: dropout was set to 0 in "
-            + ", ".join(changed)
-            + " so the run is deterministic; in real training Keras drops units at random there."
-        )
-    if random_layers:
-        notes.append(
-            "Training mode: "
-            + ", ".join(random_layers)
-            + " transform their inputs at random; outputs from them on cannot be compared."
-        )
-    return notes
-
-
-def _write_output(job_dir: Path, index: int, array: np.ndarray) -> str:
-    """``outputs/<index>.npy`` (never pickled); returns its path relative to ``job_dir``."""
-    path = f"{OUTPUTS_DIR}/{index}.npy"
-    try:
-        (job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
-        np.save(job_dir / path, array, allow_pickle=False)
-    except OSError as exc:
-        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
-    return path
 
 
 def _layer_record(

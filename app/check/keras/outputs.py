@@ -1,0 +1,146 @@
+"""Asking Keras for every layer's output without holding them all: in groups of layers, and a
+group too large for one run in slices of the batch, each output streamed to its .npy file.
+
+A worker holds what one run returns, and Keras about three times that at the end of a run
+(its tensors, the NumPy copies, the run's own). So the outputs are asked for in groups of at
+most `group_bytes` at the check's batch (JobRequest.group_bytes, 512 MiB), one run per group,
+written and dropped before the next. One layer's output can be larger than a group by itself
+(the tensor budget admits 1 GiB per sample, 2 GiB at batch 2, which a 6 GiB worker could not
+run at once): in inference mode, where every sample is computed on its own, such a group runs
+on slices of the batch, as few samples at a time as keep the run under `group_bytes` (one at
+least), and each slice is appended to the output's file. Training mode needs the whole batch
+at once (BatchNormalization's batch statistics), so it never slices.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.lib.format as npy_format
+
+from app.check.keras.jobs import OUTPUTS_DIR, JobFailed, JobRequest
+from app.check.keras.running import run
+from app.schemas import KerasCall
+
+ProgressSink = Callable[[str, int, int], None]
+
+
+def output_groups(tensors: list, batch: int, group_bytes: int) -> list[list[int]]:
+    """Positions of `tensors` in consecutive groups of at most `group_bytes` at `batch` (a
+    tensor larger than that alone in its group). An unknown dimension counts as 1: the
+    grouping bounds memory for the shapes the model declares."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for i, tensor in enumerate(tensors):
+        size = tensor_bytes(tensor, batch)
+        if groups[-1] and held + size > group_bytes:
+            groups.append([])
+            held = 0
+        groups[-1].append(i)
+        held += size
+    return groups
+
+
+def tensor_bytes(tensor: Any, batch: int) -> int:
+    dims = [batch, *(d or 1 for d in tuple(tensor.shape)[1:])]
+    try:
+        itemsize = np.dtype(str(tensor.dtype)).itemsize
+    except TypeError:
+        itemsize = 4
+    return int(np.prod(dims, dtype=np.int64)) * itemsize
+
+
+def rows_per_run(group_size: int, batch: int, group_bytes: int, mode: str) -> int:
+    """How many samples one run of a group takes: the whole batch, unless the group holds
+    more than `group_bytes` at it in inference mode; then as many as fit (one at least)."""
+    if mode != "inference" or group_size <= group_bytes or batch <= 1:
+        return batch
+    per_sample = math.ceil(group_size / batch)
+    return max(1, min(batch, group_bytes // per_sample))
+
+
+def run_groups(
+    keras: Any,
+    model: Any,
+    grouped: tuple[list, list[list[int]]],
+    inputs: list,
+    request: JobRequest,
+    keras_call: KerasCall,
+    report: ProgressSink,
+) -> tuple[list[str], dict[int, list[int]], float]:
+    """Each group of `grouped` (the tensors, and their positions in groups): a model over
+    them, run as `keras_call` (whole, or slice by slice), written, dropped before the next
+    group. Returns each tensor's path, its shape, and the seconds Keras ran."""
+    tensors, groups = grouped
+    paths: list[str] = [""] * len(tensors)
+    shapes: dict[int, list[int]] = {}
+    keras_s = 0.0
+    batch = len(inputs[0])
+    for done, group in enumerate(groups):
+        report("predicting", done, len(groups))
+        chosen = [tensors[i] for i in group]
+        probe = _probe_model(keras, model, chosen)
+        size = sum(tensor_bytes(t, batch) for t in chosen)
+        rows = rows_per_run(size, batch, request.group_bytes, request.mode)
+        files = _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch)
+        for first in range(0, batch, rows):
+            part = [x[first : first + rows] for x in inputs]
+            start = time.perf_counter()
+            arrays = run(keras, model, probe, part, request.mode, keras_call)
+            keras_s += time.perf_counter() - start
+            files.append(arrays)
+            del arrays
+        paths_of, shapes_of = files.written()
+        for i in group:
+            paths[i], shapes[i] = paths_of[i], shapes_of[i]
+    report("predicting", len(groups), len(groups))
+    return paths, shapes, keras_s
+
+
+def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
+    try:
+        return keras.Model(model.inputs, tensors)
+    except Exception as exc:
+        raise JobFailed(
+            "keras-build-failed", "Keras could not build a model over every layer's output.", exc
+        ) from exc
+
+
+class _Outputs:
+    """A group's `outputs/<i>.npy` files (never pickled): each written with a header for the
+    whole batch at its first slice, each later slice appended. A file is open only while a
+    slice is written: a group can hold hundreds of layers (DenseNet169: 597), more than the
+    worker's open-file limit."""
+
+    def __init__(self, job_dir: Path, group: list[int], batch: int, sliced: bool) -> None:
+        self.job_dir, self.group, self.batch, self.sliced = job_dir, group, batch, sliced
+        self.shapes: dict[int, list[int]] = {}
+
+    def append(self, arrays: list[np.ndarray]) -> None:
+        try:
+            (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
+            for i, array in zip(self.group, arrays, strict=True):
+                with (self.job_dir / _path(i)).open("ab" if i in self.shapes else "wb") as out:
+                    if i not in self.shapes:
+                        self.shapes[i] = self._header(out, array)
+                    np.ascontiguousarray(array).tofile(out)
+        except OSError as exc:
+            raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
+
+    def _header(self, out: BinaryIO, array: np.ndarray) -> list[int]:
+        shape = [self.batch, *array.shape[1:]] if self.sliced else list(array.shape)
+        header = {"descr": npy_format.dtype_to_descr(array.dtype), "fortran_order": False}
+        npy_format.write_array_header_2_0(out, {**header, "shape": tuple(shape)})
+        return shape
+
+    def written(self) -> tuple[dict[int, str], dict[int, list[int]]]:
+        return {i: _path(i) for i in self.group}, self.shapes
+
+
+def _path(index: int) -> str:
+    return f"{OUTPUTS_DIR}/{index}.npy"
