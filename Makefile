@@ -33,7 +33,7 @@ test: install-test lint
 test-slow: install-test
 	$(BIN)/python -m pytest -m slow
 
-# The check of every keras.applications architecture at its default size, but the one per
-# family that test-slow already checks: run by hand until it has run whole (not yet in CI).
+# The long sweeps (every keras.applications architecture checked at its default size and
+# exported, every writer-matrix model through the check): by hand until they have run whole.
 test-sweep: install-test
 	$(BIN)/python -m pytest -m "sweep and not slow"

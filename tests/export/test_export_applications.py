@@ -3,7 +3,7 @@ randomized, its smallest input size) exported and run in a fresh interpreter whe
 the only package it can import: its output against Keras' predict, within the check's
 tolerance of the output's scale, or within 10 times what Keras itself moves when its input is
 nudged by one ulp, for a network that amplifies rounding (as tests/analysis/
-test_reference_applications.py measures the reference). Slow: CI runs them."""
+test_reference_applications.py measures the reference)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,18 @@ def self_spread(model, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.abs(nudged - y).max()) / max(float(np.abs(y).max()), 1e-6)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ARCHITECTURES)
+# Seen passing whole on 2026-12-04, one per family: in make test-slow (CI). The others are
+# in make test-sweep, by hand, until the sweep has run to its end.
+IN_CI = {
+    "ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0", "MobileNetV2", "ResNet50",
+}  # fmt: skip
+
+
+def marks(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.slow if name in IN_CI else pytest.mark.sweep
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=marks(n)) for n in ARCHITECTURES])
 def test_exported_application_reproduces_keras_predict(name, tmp_path):
     model = application(name)
     path = tmp_path / f"{name}.keras"

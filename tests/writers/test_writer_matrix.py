@@ -318,7 +318,7 @@ def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
     assert_passes_where_keras_3_loads(f, check)
 
 
-@pytest.mark.slow
+@pytest.mark.sweep  # 340 checks: make test-sweep, by hand (not yet run whole; not in CI)
 @pytest.mark.parametrize("f", EVERY_MODEL, ids=str)
 def test_every_model_checks_where_keras_3_loads(f, in_process_client):
     """Every model of every writer through the whole check, Keras run in this process."""
