@@ -41,7 +41,6 @@ from app.reference.forwards import FORWARDS, MASK_CONSUMERS
 from app.reference.masking import drops_mask, first_input_mask
 
 OPS_PREFIX = "ops."
-MASK_SOURCES = ("Embedding", "Masking")  # the classes that make a mask from no mask
 
 
 @dataclass
@@ -164,9 +163,10 @@ def _nested_class_names(value: Any) -> list[str]:
 
 
 def _makes_masks(node: LayerNode) -> bool:
+    """Whether the layer makes a mask from no mask: an Embedding with mask_zero, a Masking."""
     if node.class_name == "Embedding":
         return bool(node.config.get("mask_zero", False))
-    return node.class_name in MASK_SOURCES
+    return node.class_name == "Masking"
 
 
 # Naming the forwards ----------------------------------------------------------------------

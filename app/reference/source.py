@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 import types
 from collections.abc import Callable
@@ -76,7 +77,7 @@ def helper_source(name: str) -> str:
 def helper_object(name: str) -> Any:
     """The function or class named `module.function` inside `app.reference`."""
     module_name, _, attr = name.rpartition(".")
-    module = __import__(f"{PACKAGE}.{module_name}", fromlist=[attr])
+    module = sys.modules[f"{PACKAGE}.{module_name}"]  # importing app.reference imported it
     return getattr(module, attr)
 
 
