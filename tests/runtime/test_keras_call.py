@@ -100,13 +100,15 @@ def test_training_mode_calls_the_model_whatever_was_asked(tmp_path):
         (lambda: keras.layers.Dense(2), "call"),
         (lambda: keras.layers.GRU(2), "predict"),
         (lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)), "predict"),
+        (lambda: keras.layers.LayerNormalization(), "predict"),
     ],
-    ids=["dense", "gru", "bidirectional-lstm"],
+    ids=["dense", "gru", "bidirectional-lstm", "layer-normalization"],
 )
 def test_the_worker_makes_the_faster_call_when_none_is_asked(
     tmp_path, monkeypatch, layer, expected
 ):
-    """Eagerly, a recurrent layer loops from Python one time step at a time: predict."""
+    """Eagerly, a recurrent layer loops from Python one time step at a time, and a
+    LayerNormalization parts from predict (the corpus's transformers): predict."""
     predicted = []
     original = keras.Model.predict
     monkeypatch.setattr(
