@@ -154,6 +154,13 @@ def field_for(class_name: str, key: str) -> f.Field | None:
 KNOWN_KEYS = tuple(sorted({*f.VOCABULARY, *f.KERAS1_VOCABULARY, "class_name", "module"}))
 
 
+def _fresh(value: Any) -> Any:
+    """A drawn hostile value the spec may own: sampled_from hands back its own dicts and
+    lists, which a later edit would change in place (hypothesis then saw its strategy draw
+    differently: FlakyStrategyDefinition in a 30-minute bench/fuzz_specs.py run)."""
+    return copy.deepcopy(value)
+
+
 @st.composite
 def edit(draw: st.DrawFn, spec: Any) -> str:
     """One edit of the spec in place; its description."""
@@ -165,12 +172,12 @@ def edit(draw: st.DrawFn, spec: Any) -> str:
     config = target["config"]
     if kind == "outer":  # the object's own keys: class_name, module, config, name
         key = draw(st.sampled_from(("class_name", "module", "config", "name", "registered_name")))
-        target[key] = draw(hostile_values)
+        target[key] = _fresh(draw(hostile_values))
         return f"{kind} {key}"
     keys = sorted(config)
     if kind == "add" or not keys:
         key = draw(st.sampled_from(KNOWN_KEYS))
-        config[key] = draw(hostile_values)
+        config[key] = _fresh(draw(hostile_values))
         return f"add {key}"
     key = draw(st.sampled_from(keys))
     if kind == "drop":
@@ -180,7 +187,7 @@ def edit(draw: st.DrawFn, spec: Any) -> str:
     if kind == "redraw" and valid is not None:
         config[key] = draw(valid)
     else:
-        config[key] = draw(hostile_values)
+        config[key] = _fresh(draw(hostile_values))
     return f"{kind} {target['class_name']}.{key}"
 
 
