@@ -111,7 +111,8 @@ async def create_report(
         Query(
             description="How Keras runs the model: `call`, an eager `model(x, "
             "training=False)`, or `predict` (inference mode only); by default the faster "
-            "for the model (`predict` for a recurrent one). The report names the call made."
+            "for the model, where it gives predict's numbers (`predict` for a model with a "
+            "recurrent layer or a LayerNormalization). The report names the call made."
         ),
     ] = None,
     recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
