@@ -35,8 +35,9 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from app.reference.source import is_registry
+
 # Decorators that register into the service's index: dropped from the copied text.
-REGISTRY_DECORATORS = frozenset({"forward", "compute_mask", "activation"})
 OWN_PACKAGE = "app"
 
 
@@ -102,7 +103,7 @@ class _ModuleIndex:
 
     def text(self, name: str) -> str:
         node = self.nodes[name]
-        kept = [d for d in getattr(node, "decorator_list", []) if not _is_registry(d)]
+        kept = [d for d in getattr(node, "decorator_list", []) if not is_registry(d)]
         start = min([node.lineno, *(d.lineno for d in kept)])
         body_start = node.lineno
         # Decorators dropped: the lines before the `def` that belong to them only.
@@ -110,11 +111,6 @@ class _ModuleIndex:
         if not kept:
             lines = self.lines[body_start - 1 : node.end_lineno]
         return "\n".join(lines)
-
-
-def _is_registry(decorator: ast.expr) -> bool:
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return isinstance(target, ast.Name) and target.id in REGISTRY_DECORATORS
 
 
 @cache
@@ -147,7 +143,7 @@ def _used_names(node: ast.stmt) -> tuple[set[str], set[tuple[str, str]]]:
     registry decorators' names excluded."""
     names: set[str] = set()
     attributes: set[tuple[str, str]] = set()
-    skipped = [d for d in getattr(node, "decorator_list", []) if _is_registry(d)]
+    skipped = [d for d in getattr(node, "decorator_list", []) if is_registry(d)]
     skipped_ids = {id(n) for d in skipped for n in ast.walk(d)}
     for sub in ast.walk(node):
         if id(sub) in skipped_ids:

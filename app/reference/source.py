@@ -26,6 +26,8 @@ from app.errors import UnsupportedModel
 from app.reference import FORWARDS
 
 PACKAGE = "app.reference"
+# The decorators that put a function in a table (the forwards, mask rules, activations).
+REGISTRY_DECORATORS = frozenset({"forward", "compute_mask", "activation"})
 
 
 def forward_function(class_name: str) -> Callable[..., Any]:
@@ -82,13 +84,23 @@ def helper_object(name: str) -> Any:
 
 
 def object_source(obj: Any) -> str:
-    """The source of a function or class without its decorators (`@forward(...)`, ...)."""
+    """The source of a function or class as written, its registry decorators left out
+    (`@forward(...)`: a registration, not the function); any other (`@dataclass`) stays, as
+    part of what the object is. The exported program holds the same text."""
     text = textwrap.dedent(inspect.getsource(obj))
     node = ast.parse(text).body[0]
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         raise TypeError(f"{obj!r} is not a function or class")
+    kept = [d for d in node.decorator_list if not is_registry(d)]
+    start = min([node.lineno, *(d.lineno for d in kept)])
     lines = text.splitlines(keepends=True)
-    return "".join(lines[node.lineno - 1 :])
+    return "".join(lines[start - 1 :])
+
+
+def is_registry(decorator: ast.expr) -> bool:
+    """`@forward(...)`, `@compute_mask(...)`, `@activation(...)`: entering a table."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return isinstance(target, ast.Name) and target.id in REGISTRY_DECORATORS
 
 
 def direct_helpers(obj: Any) -> list[str]:

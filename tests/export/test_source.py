@@ -16,10 +16,10 @@ from app.analysis.resolve import resolve
 from app.errors import ExportUnavailable, UnsupportedModel
 from app.export import bundle
 from app.export.program import class_source, program_text
-from app.export.source import definitions
+from app.export.source import definition_text, definitions
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
-from app.reference import op_layers, operations
+from app.reference import op_layers, operations, source
 from app.reference.forwards import FORWARDS
 
 SEED_SPEC = {
@@ -126,3 +126,18 @@ def test_class_source_holds_the_forward_and_its_helpers_as_written():
     assert "def apply_activation(" in text and "def optional_weight(" in text
     assert text.startswith("import numpy as np\n")
     assert class_source("ops.Add").rstrip().endswith("ops_add_forward = _binary('Add')")
+
+
+MODULE_LEVEL = sorted(c for c in FORWARDS if "<locals>" not in FORWARDS[c].__qualname__)
+
+
+@pytest.mark.parametrize("class_name", MODULE_LEVEL)
+def test_the_page_shows_the_text_the_program_holds(class_name):
+    """One text per function: the report's code (app.reference.source) and the exported
+    program (app.export.source) read it with the same rule for decorators. (A forward a
+    factory makes, as ops.Add's, the program writes as the factory and its call.)"""
+    fn = source.forward_function(class_name)
+    assert source.forward_source(class_name).rstrip("\n") == definition_text(fn)
+    for name in source.all_helper_names(class_name):
+        helper = source.helper_object(name)
+        assert source.helper_source(name).rstrip("\n") == definition_text(helper), name
