@@ -24,16 +24,21 @@ def window_facts(facts: Facts, pool: object, strides: object) -> Facts:
     return Facts(facts.class_name, config, facts.input_shapes, facts.output_shape)
 
 
+def window_settings(facts: Facts, rank: int, pool: object, strides: object) -> str:
+    """A pooling window's settings line: pool_size, strides, padding, data_format."""
+    return line(
+        f"pool_size {compact(pool, rank)}",
+        f"strides {compact(strides, rank)}",
+        f"padding {facts.get('padding', 'valid')}",
+        data_format(facts),
+    )
+
+
 @hand("MaxPooling1D", "MaxPooling2D", "MaxPooling3D")
 def max_pooling(facts: Facts) -> Hand:
     rank, pool, strides = window(facts)
     return Hand(
-        settings=line(
-            f"pool_size {compact(pool, rank)}",
-            f"strides {compact(strides, rank)}",
-            f"padding {facts.get('padding', 'valid')}",
-            data_format(facts),
-        ),
+        settings=window_settings(facts, rank, pool, strides),
         formula="y[n, …, c] = max of x[n, window, c], one window per output position",
         conventions=(*padding_convention(window_facts(facts, pool, strides), rank, "−∞"),),
     )
@@ -43,12 +48,7 @@ def max_pooling(facts: Facts) -> Hand:
 def average_pooling(facts: Facts) -> Hand:
     rank, pool, strides = window(facts)
     return Hand(
-        settings=line(
-            f"pool_size {compact(pool, rank)}",
-            f"strides {compact(strides, rank)}",
-            f"padding {facts.get('padding', 'valid')}",
-            data_format(facts),
-        ),
+        settings=window_settings(facts, rank, pool, strides),
         formula="y[n, …, c] = mean of x[n, window, c], one window per output position",
         conventions=(
             "With padding same the mean counts only the input positions inside the window, "
