@@ -16,7 +16,8 @@ RUN useradd --uid 10001 --create-home kex \
 
 # Dependencies first, read from pyproject.toml alone, so this slow layer is rebuilt only when
 # pyproject.toml changes, not when the app's code does. The `keras` extra comes in as
-# tensorflow-cpu: no GPU kernels, 1.3 GB installed instead of 1.9 GB. setuptools is the build
+# tensorflow-cpu: no GPU kernels, 1.3 GB installed instead of 1.9 GB; the `postgres` extra
+# (psycopg, 4 MB) lets the same image serve a team's shared store. setuptools is the build
 # backend, here so the app's own install below needs no download. TensorFlow's C++ headers
 # (290 MB, for building custom ops, never used at run time) are deleted in this same layer:
 # deleting them in a later one would not make the image smaller.
@@ -24,7 +25,8 @@ WORKDIR /app
 COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
 print('\n'.join(p['build-system']['requires'] + p['project']['dependencies'] \
-+ p['project']['optional-dependencies']['keras']))" \
++ p['project']['optional-dependencies']['keras'] \
++ p['project']['optional-dependencies']['postgres']))" \
     | sed -E 's/^tensorflow([<>=!~ ;]|$)/tensorflow-cpu\1/' > /tmp/requirements.txt \
  && pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt \
  && rm -r /tmp/requirements.txt /opt/venv/lib/python3*/site-packages/tensorflow/include

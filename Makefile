@@ -27,6 +27,7 @@ lint: install-test
 
 test: install-test lint
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(BIN)/python -m pytest -m "not slow and not sweep"
 
 # The sweeps marked slow (keras.applications models, the container image): CI runs them too.

@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
         "--weights", type=Path, help="the weights file saved beside a spec (save_weights .h5)"
     )
     export.set_defaults(run=_export)
+    migrate = commands.add_parser(
+        "migrate", help="create or update a PostgreSQL store's tables (run once per release)"
+    )
+    migrate.add_argument(
+        "--url", help="postgresql://user:password@host/db (default: KEX_STORE_URL)"
+    )
+    migrate.set_defaults(run=_migrate)
     return parser
 
 
@@ -107,6 +114,28 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # our warnings, with uvicorn's
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(create_app(Settings(**overrides)), host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    url = args.url or os.environ.get("KEX_STORE_URL", "")
+    if not url.startswith(("postgresql://", "postgres://")):
+        print(
+            "keras-explainer: migrate needs a PostgreSQL store: --url postgresql://… or "
+            "KEX_STORE_URL (SQLite makes its table itself)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    import psycopg
+
+    from app.store.migrate import migrate
+
+    try:
+        applied = migrate(url)
+    except psycopg.Error as error:
+        print(f"keras-explainer: migrate failed: {error}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"applied: {', '.join(applied)}" if applied else "the store is up to date")
     return EXIT_OK
 
 
@@ -254,7 +283,7 @@ def _explain_with_check(folder: Path, submission: Submission, options: Options) 
     pool = make_pool(settings)
     assert pool is not None
     pool.start()
-    store = SqliteReportStore(settings.store_path)
+    store = SqliteReportStore(folder / "reports.sqlite3")  # the command's own, never a team's
     runner = CheckRunner(
         pool, store, settings.work_dir / "checks", max_active=1, exports_dir=settings.exports_dir
     )

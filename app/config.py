@@ -20,7 +20,10 @@ class Settings(BaseSettings):
         Path("data"), description="Where the report store (SQLite) and work folders live."
     )
     store_url: str | None = Field(
-        None, description="sqlite:///path/to/reports.sqlite3; default: <data_dir>/reports.sqlite3."
+        None,
+        description="sqlite:///path/to/reports.sqlite3 (default: <data_dir>/reports.sqlite3), "
+        "or postgresql://user:password@host/db for replicas that share one store (run "
+        "`keras-explainer migrate` first).",
     )
     max_upload_bytes: int = Field(
         1024 * MIB, gt=0, description="Largest model file accepted (VGG16 .h5 is 553 MB)."
@@ -87,6 +90,13 @@ class Settings(BaseSettings):
         would point somewhere else."""
         return value.expanduser().resolve()
 
+    @field_validator("store_url")
+    @classmethod
+    def _store_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
     @field_validator("trusted_hosts")
     @classmethod
     def _host_patterns(cls, value: str) -> str:
@@ -103,8 +113,8 @@ class Settings(BaseSettings):
 
     @property
     def store_path(self) -> Path:
-        """The SQLite file of the report store."""
-        if self.store_url:
+        """The SQLite file of the report store (when `store_url` is not PostgreSQL)."""
+        if self.store_url and self.store_url.startswith("sqlite:///"):
             return Path(self.store_url.removeprefix("sqlite:///"))
         return self.data_dir / "reports.sqlite3"
 

@@ -29,7 +29,7 @@ from app.isolation import start_fork_server
 from app.reports import Reports, read_limits
 from app.retention import Retention
 from app.safety.refusals import REFUSAL_CODES
-from app.store import SqliteReportStore
+from app.store import ReportStore, open_store
 from app.web import api, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     unless `pool` lends it started ones that outlive it (the tests share one warm pool)."""
     settings = settings or Settings()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteReportStore(settings.store_path)
+    store = open_store(settings.store_url, settings.store_path)
     owned = pool is None
     pool = make_pool(settings) if owned else pool
     checks = None
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
         title="keras-explainer",
         version=__version__,
         description=DESCRIPTION + describe_codes(),
-        lifespan=_lifespan(pool if owned else None, checks, retention),
+        lifespan=_lifespan(pool if owned else None, checks, retention, store),
     )
     app.state.settings = settings
     app.state.templates = make_templates()
@@ -132,7 +132,12 @@ def check_settings(settings: Settings) -> CheckSettings:
     )
 
 
-def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Retention):
+def _lifespan(
+    pool: WorkerPool | None,
+    checks: CheckRunner | None,
+    retention: Retention,
+    store: ReportStore,
+):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         start_fork_server()
@@ -149,5 +154,6 @@ def _lifespan(pool: WorkerPool | None, checks: CheckRunner | None, retention: Re
                 checks.stop()
             if pool is not None:
                 pool.stop()
+            store.close()
 
     return lifespan

@@ -29,3 +29,12 @@ def warm_pool() -> Iterator[WarmPool]:
     pool = WarmPool()
     yield pool
     pool.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL server for the run (tests/support/postgres.py)."""
+    from tests.support.postgres import running_cluster
+
+    with running_cluster() as cluster:
+        yield cluster

@@ -51,7 +51,7 @@ def test_the_request_goes_the_whole_way_to_a_stored_report_with_its_check_starte
     assert ("reports", "(start)") in traced.entries
     for module in ("explain", "formats", "analysis.report", "check.admission", "check.runner"):
         assert entered[module] >= 1, module
-    assert ("store", "reports.Reports.create") in traced.entries  # the report stored
+    assert ("store.sqlite", "reports.Reports.create") in traced.entries  # the report stored
 
 
 def test_the_request_enters_each_module_at_most_twice(traced):

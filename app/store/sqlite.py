@@ -1,10 +1,4 @@
-"""Reports kept by id: one small interface, SQLite behind it by default.
-
-A report is written once, whole (the breakdown and BatchNormalization parts never change);
-its check is a separate column that the check updates as it progresses. `prune` keeps
-the store within an age and a size (the size counted as the compressed bodies). A report may
-carry a content key (the file's sha256 plus the options that shape the report) so that the
-same upload can be answered from the store.
+"""Reports in one SQLite file: the default store, with nothing to install.
 
 SQLite runs in WAL mode with one connection per thread: readers never wait for the writer,
 and concurrent writers queue on SQLite's lock (`busy_timeout`) instead of failing.
@@ -15,11 +9,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-import zlib
 from pathlib import Path
-from typing import Protocol
 
 from app.schemas import CheckReport, Report
+from app.store.contract import report_body, report_from_row
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -35,22 +28,6 @@ CREATE INDEX IF NOT EXISTS reports_content_key ON reports (content_key, created_
 """
 
 
-class ReportStore(Protocol):
-    """What the service needs from a store; any backend that does this will do."""
-
-    def add(self, report: Report, content_key: str | None = None) -> None: ...
-
-    def get(self, report_id: str) -> Report | None: ...
-
-    def find(self, content_key: str) -> Report | None: ...
-
-    def set_check(self, report_id: str, check: CheckReport) -> None: ...
-
-    def get_check(self, report_id: str) -> CheckReport | None: ...
-
-    def prune(self, max_age_s: float, max_bytes: int) -> int: ...
-
-
 class SqliteReportStore:
     """Reports in one SQLite file; the report body is compressed JSON."""
 
@@ -62,7 +39,7 @@ class SqliteReportStore:
             db.executescript(SCHEMA)
 
     def add(self, report: Report, content_key: str | None = None) -> None:
-        body = zlib.compress(report.model_dump_json(exclude={"check"}).encode())
+        body = report_body(report)
         with self._connect() as db:
             check = report.check.model_dump_json()
             db.execute(
@@ -73,7 +50,7 @@ class SqliteReportStore:
 
     def get(self, report_id: str) -> Report | None:
         row = self._one("SELECT body, check_json FROM reports WHERE id = ?", (report_id,))
-        return _report(row) if row else None
+        return report_from_row(row) if row else None
 
     def find(self, content_key: str) -> Report | None:
         row = self._one(
@@ -81,7 +58,7 @@ class SqliteReportStore:
             "ORDER BY created_at DESC LIMIT 1",
             (content_key,),
         )
-        return _report(row) if row else None
+        return report_from_row(row) if row else None
 
     def get_check(self, report_id: str) -> CheckReport | None:
         """The check alone, without reading the report's body."""
@@ -114,6 +91,9 @@ class SqliteReportStore:
         row = self._one("SELECT size FROM reports WHERE id = ?", (report_id,))
         return row[0] if row else None
 
+    def close(self) -> None:
+        """Nothing to release: each thread's connection closes with its thread."""
+
     def _one(self, sql: str, args: tuple) -> tuple | None:
         return self._connect().execute(sql, args).fetchone()
 
@@ -126,14 +106,3 @@ class SqliteReportStore:
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
-
-
-def _report(row: tuple) -> Report:
-    """The stored body (the report's JSON object without its check) with the check put back
-    as the last key, read by pydantic from the text: several times faster than json.loads
-    and model_validate on a large report."""
-    body, check_json = row
-    text = zlib.decompress(body).rstrip()
-    if not text.endswith(b"}"):
-        raise ValueError("a stored report body is not a JSON object")
-    return Report.model_validate_json(text[:-1] + b',"check":' + check_json.encode() + b"}")

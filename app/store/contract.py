@@ -1,0 +1,43 @@
+"""What the service needs from a report store, and the stored form every backend shares: the
+report's JSON without its check, compressed, with the check in a column of its own."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Protocol
+
+from app.schemas import CheckReport, Report
+
+
+class ReportStore(Protocol):
+    """What the service needs from a store; any backend that does this will do."""
+
+    def add(self, report: Report, content_key: str | None = None) -> None: ...
+
+    def get(self, report_id: str) -> Report | None: ...
+
+    def find(self, content_key: str) -> Report | None: ...
+
+    def set_check(self, report_id: str, check: CheckReport) -> None: ...
+
+    def get_check(self, report_id: str) -> CheckReport | None: ...
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def report_body(report: Report) -> bytes:
+    """The stored body: the report without its check (the check changes; the body never)."""
+    return zlib.compress(report.model_dump_json(exclude={"check"}).encode())
+
+
+def report_from_row(row: tuple) -> Report:
+    """The stored body (the report's JSON object without its check) with the check put back
+    as the last key, read by pydantic from the text: several times faster than json.loads
+    and model_validate on a large report."""
+    body, check_json = row
+    text = zlib.decompress(body).rstrip()
+    if not text.endswith(b"}"):
+        raise ValueError("a stored report body is not a JSON object")
+    return Report.model_validate_json(text[:-1] + b',"check":' + check_json.encode() + b"}")

@@ -1,0 +1,95 @@
+"""The report store on PostgreSQL: the contract of `ReportStore`, shared by replicas.
+
+Connections come from psycopg's pool; each method is one short transaction. The table is the
+one migration 0001 creates (`keras-explainer migrate`); opening the store checks it is there
+and says which command makes it, rather than failing on the first request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from psycopg_pool import ConnectionPool
+
+from app.schemas import CheckReport, Report
+from app.store.contract import report_body, report_from_row
+
+POOL_MIN, POOL_MAX = 1, 8
+CONNECT_TIMEOUT_S = 10.0
+
+
+class SchemaMissing(RuntimeError):
+    """The database has no `reports` table: `keras-explainer migrate` has not run."""
+
+
+class PostgresReportStore:
+    """Reports in PostgreSQL; the report body is compressed JSON, as in SQLite."""
+
+    def __init__(self, url: str, max_connections: int = POOL_MAX) -> None:
+        self.pool = ConnectionPool(
+            url, min_size=POOL_MIN, max_size=max_connections, open=False, name="kex-store"
+        )
+        self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        with self.pool.connection() as db:
+            if db.execute("SELECT to_regclass('reports')").fetchone()[0] is None:
+                self.close()
+                raise SchemaMissing(
+                    "The PostgreSQL database has no reports table: run `keras-explainer "
+                    "migrate` with the same KEX_STORE_URL first."
+                )
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def add(self, report: Report, content_key: str | None = None) -> None:
+        body = report_body(report)
+        check = report.check.model_dump_json()
+        with self.pool.connection() as db:
+            db.execute(
+                "INSERT INTO reports (id, content_key, created_at, body, check_json, size) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (report.id, content_key, time.time(), body, check, len(body) + len(check)),
+            )
+
+    def get(self, report_id: str) -> Report | None:
+        row = self._one("SELECT body, check_json FROM reports WHERE id = %s", (report_id,))
+        return report_from_row(row) if row else None
+
+    def find(self, content_key: str) -> Report | None:
+        row = self._one(
+            "SELECT body, check_json FROM reports WHERE content_key = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (content_key,),
+        )
+        return report_from_row(row) if row else None
+
+    def get_check(self, report_id: str) -> CheckReport | None:
+        row = self._one("SELECT check_json FROM reports WHERE id = %s", (report_id,))
+        return CheckReport.model_validate_json(row[0]) if row else None
+
+    def set_check(self, report_id: str, check: CheckReport) -> None:
+        with self.pool.connection() as db:
+            db.execute(
+                "UPDATE reports SET check_json = %s WHERE id = %s",
+                (check.model_dump_json(), report_id),
+            )
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int:
+        with self.pool.connection() as db:
+            old = db.execute(
+                "DELETE FROM reports WHERE created_at < %s", (time.time() - max_age_s,)
+            ).rowcount
+            over = db.execute(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
+                "(ORDER BY created_at DESC, id) AS kept FROM reports) AS sized WHERE kept > %s)",
+                (max_bytes,),
+            ).rowcount
+        return old + over
+
+    def size_of(self, report_id: str) -> int | None:
+        row = self._one("SELECT size FROM reports WHERE id = %s", (report_id,))
+        return row[0] if row else None
+
+    def _one(self, sql: str, args: tuple) -> tuple | None:
+        with self.pool.connection() as db:
+            return db.execute(sql, args).fetchone()
