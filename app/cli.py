@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
         "--url", help="postgresql://user:password@host/db (default: KEX_STORE_URL)"
     )
     migrate.set_defaults(run=_migrate)
+    worker = commands.add_parser(
+        "worker", help="run checks from a team's queue (KEX_STORE_URL, KEX_SHARED_DIR)"
+    )
+    worker.add_argument("--workers", type=int, help="checks run at once (KEX_WORKERS)")
+    worker.set_defaults(run=_worker)
     return parser
 
 
@@ -136,6 +141,36 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"keras-explainer: migrate failed: {error}", file=sys.stderr)
         return EXIT_CHECK_FAILED
     print(f"applied: {', '.join(applied)}" if applied else "the store is up to date")
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from app.config import Settings
+
+    workers = args.workers if args.workers is not None else None
+    settings = Settings(**({"workers": workers} if workers is not None else {}))
+    url = settings.store_url or ""
+    if not url.startswith(("postgresql://", "postgres://")) or settings.shared_dir is None:
+        print(
+            "keras-explainer: a worker needs a PostgreSQL store and a shared folder: set "
+            "KEX_STORE_URL=postgresql://… and KEX_SHARED_DIR",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if settings.workers < 1:
+        print("keras-explainer: a worker runs at least one check (--workers 1)", file=sys.stderr)
+        return EXIT_USAGE
+    from app.main import make_pool
+    from app.queue.supervisor import NoNetworkIsolation, run_worker
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    pool = make_pool(settings)
+    assert pool is not None
+    try:
+        run_worker(settings, pool)
+    except NoNetworkIsolation as refusal:
+        print(f"keras-explainer: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
     return EXIT_OK
 
 

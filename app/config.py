@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         "or postgresql://user:password@host/db for replicas that share one store (run "
         "`keras-explainer migrate` first).",
     )
+    shared_dir: Path | None = Field(
+        None,
+        description="A folder every replica and worker mounts (with a PostgreSQL store and "
+        "KEX_WORKERS=0): checks travel through it to `keras-explainer worker` processes.",
+    )
     max_upload_bytes: int = Field(
         1024 * MIB, gt=0, description="Largest model file accepted (VGG16 .h5 is 553 MB)."
     )
@@ -83,12 +88,12 @@ class Settings(BaseSettings):
         "any other gets 400. `*`: any host (pages link by path, never by the Host header).",
     )
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "shared_dir")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
         """Absolute: worker processes run in folders of their own, where a relative path
         would point somewhere else."""
-        return value.expanduser().resolve()
+        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("store_url")
     @classmethod
@@ -119,13 +124,25 @@ class Settings(BaseSettings):
         return self.data_dir / "reports.sqlite3"
 
     @property
+    def queued(self) -> bool:
+        """Checks go to a job queue for `keras-explainer worker` processes, not to workers of
+        this process: a PostgreSQL store, a shared folder, and no workers here."""
+        return (
+            self.store_url is not None
+            and self.store_url.startswith(("postgresql://", "postgres://"))
+            and self.shared_dir is not None
+            and self.workers == 0
+        )
+
+    @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
 
     @property
     def exports_dir(self) -> Path:
-        """Each checked report's standalone program (app.export), kept with the report."""
-        return self.data_dir / "exports"
+        """Each checked report's standalone program (app.export), kept with the report: in
+        the shared folder when there is one, since a worker on another host writes it."""
+        return (self.shared_dir or self.data_dir) / "exports"
 
     @property
     def work_dir(self) -> Path:

@@ -20,7 +20,7 @@ from app.check.admission import CheckSettings
 from app.check.budgets import BudgetLimits
 from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
-from app.check.runner import CheckRunner
+from app.check.runner import CheckRunner, Checks
 from app.config import Settings
 from app.costs.rules import CONVENTION as COST_CONVENTION
 from app.diagnoses import Diagnoses
@@ -62,12 +62,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     store = open_store(settings.store_url, settings.store_path)
     owned = pool is None
     pool = make_pool(settings) if owned else pool
-    checks = None
-    if pool is not None:
-        max_active = settings.workers + settings.max_queued_checks
-        checks = CheckRunner(
-            pool, store, settings.work_dir / "checks", max_active, settings.exports_dir
-        )
+    checks = make_checks(settings, store, pool)
     retention = Retention(
         store, settings.retention_days, settings.max_store_bytes, settings.exports_dir
     )
@@ -96,6 +91,24 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     if settings.trusted_host_list != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list)
     return app
+
+
+def make_checks(settings: Settings, store: ReportStore, pool: WorkerPool | None) -> Checks | None:
+    """Where this replica's checks run: its own workers, the team's queue, or nowhere."""
+    if pool is not None:
+        max_active = settings.workers + settings.max_queued_checks
+        return CheckRunner(
+            pool, store, settings.work_dir / "checks", max_active, settings.exports_dir
+        )
+    if settings.queued:
+        from app.queue.submit import QueuedChecks
+        from app.queue.tasks import queue_app
+        from app.store.postgres import PostgresReportStore
+
+        assert isinstance(store, PostgresReportStore) and settings.shared_dir is not None
+        queue = queue_app(settings.store_url or "")
+        return QueuedChecks(store, queue, settings.shared_dir, settings.max_queued_checks)
+    return None
 
 
 def make_pool(settings: Settings) -> WorkerPool | None:
@@ -134,7 +147,7 @@ def check_settings(settings: Settings) -> CheckSettings:
 
 def _lifespan(
     pool: WorkerPool | None,
-    checks: CheckRunner | None,
+    checks: Checks | None,
     retention: Retention,
     store: ReportStore,
 ):

@@ -31,7 +31,7 @@ from app.schemas import CheckReport, KerasCall, Report, new_report_id
 from app.store import ReportStore
 
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
-    from app.check.runner import CheckRunner
+    from app.check.runner import Checks
     from app.config import Settings
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
@@ -94,7 +94,7 @@ class Reports:
     def __init__(
         self,
         store: ReportStore,
-        checks: CheckRunner | None = None,
+        checks: Checks | None = None,
         check_settings: CheckSettings | None = None,
         uploads_dir: Path | None = None,
         limits: ReadLimits = DEFAULT_LIMITS,
@@ -128,7 +128,7 @@ class Reports:
             try:
                 report = ex.report().model_copy(update={"check": check.report})
                 self._keep_upload(report, submission)
-                self.store.add(report, key)
+                self.store.add(report, key, job=check.job)
             except BaseException:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise

@@ -100,6 +100,7 @@ LAYERS = [
     ("cli", "main", "web", "terminal"),
     ("reports", "diagnoses"),
     ("explain", "pairs", "diagnosis"),
+    ("queue",),
     ("check",),
     ("export",),
     ("isolation",),

@@ -30,13 +30,14 @@ from app.check.model_read import ModelRead
 from app.errors import BudgetExceeded
 from app.safety.refusals import Refusal
 from app.schemas import CheckInputs, CheckProgress, CheckReport, KerasCall
+from app.store.contract import Job
 
 # The pipeline, the runner and the worker pool are imported where a check starts: a report
 # without one (`keras-explainer inspect`, check=false) never loads them.
 if TYPE_CHECKING:
     from app.check.keras import OutputCaps
     from app.check.pipeline import Check
-    from app.check.runner import CheckRunner
+    from app.check.runner import Checks
 
 Mode = Literal["inference", "training"]
 _REFUSALS = TypeAdapter(list[Refusal])
@@ -73,6 +74,7 @@ class DecidedCheck:
 
     report: CheckReport
     check: Check | None = None
+    job: Job | None = None  # a queued check's: stored with its report, in one transaction
 
     def mark_stored(self) -> None:
         if self.check is not None:
@@ -86,7 +88,7 @@ class DecidedCheck:
 class Admission:
     """Decides on checks and prepares the ones that run."""
 
-    def __init__(self, runner: CheckRunner | None, settings: CheckSettings | None = None):
+    def __init__(self, runner: Checks | None, settings: CheckSettings | None = None):
         self.runner = runner
         self.settings = settings or CheckSettings()
 
@@ -107,11 +109,11 @@ class Admission:
                 from app.check.keras import write_arrays
 
                 write_arrays(folder.inputs, "x", arrays)
-            self.runner.start(check)
+            job = self.runner.start(check)
         except BaseException:
             self.runner.release(folder)
             raise
-        return DecidedCheck(_queued(check), check)
+        return DecidedCheck(_queued(check), check, job)
 
     def _refusal(self, read: ModelRead, request: CheckRequest) -> CheckReport | None:
         if not request.asked:

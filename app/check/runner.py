@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+from typing import Protocol
 
 from app.check.folder import CheckFolder
 from app.check.keras import PoolBusy, WorkerPool
@@ -29,12 +30,34 @@ from app.check.warm_reference import WarmReference
 from app.export.bundle import export_folder
 from app.schemas import CheckReport
 from app.store import ReportStore
+from app.store.contract import Job
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
 STORED_WAIT_S = 600.0  # a finished check waits this long at most for its report to be stored
 RETRY_AFTER_S = 15
+
+
+class Checks(Protocol):
+    """Where admitted checks go: this machine's threads (`CheckRunner`), or the queue that
+    workers on any host take them from (app.queue.submit.QueuedChecks)."""
+
+    def start_warm_reference(self) -> None: ...
+
+    def admit(self) -> CheckFolder: ...
+
+    def release(self, folder: CheckFolder | None) -> None: ...
+
+    def start(self, check: Check) -> Job | None:
+        """Run `check`, or give back the job that runs it once stored with its report."""
+        ...
+
+    def wait(self, report_id: str, timeout_s: float) -> None: ...
+
+    def active(self) -> int: ...
+
+    def stop(self) -> None: ...
 
 
 class CheckRunner:
@@ -90,6 +113,7 @@ class CheckRunner:
         return CheckFolder(Path(tempfile.mkdtemp(prefix="check-", dir=self.work_dir)))
 
     def start(self, check: Check) -> None:
+        """Run it now, on a thread of this process: no job to store with the report."""
         with self._lock:
             self._reserved = max(0, self._reserved - 1)
             future = self._threads.submit(self._run, check)

@@ -4,15 +4,22 @@ report's JSON without its check, compressed, with the check in a column of its o
 from __future__ import annotations
 
 import zlib
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from app.schemas import CheckReport, Report
+
+# Work committed with a report, in the transaction that stores it: a queued check's job
+# (app.queue.submit), given the store's connection. Only a store on a server has one.
+Job = Callable[[Any], None]
 
 
 class ReportStore(Protocol):
     """What the service needs from a store; any backend that does this will do."""
 
-    def add(self, report: Report, content_key: str | None = None) -> None: ...
+    def add(
+        self, report: Report, content_key: str | None = None, job: Job | None = None
+    ) -> None: ...
 
     def get(self, report_id: str) -> Report | None: ...
 

@@ -4,6 +4,9 @@
 records which have run. Every replica may call `migrate` at start-up, and the one-shot
 `keras-explainer migrate` does in deployments: the advisory lock makes concurrent callers
 wait for each other, so each file runs exactly once, each in its own transaction.
+
+The job queue's tables (app.queue: procrastinate's) are procrastinate's own schema, applied
+after ours under the same lock when the database lacks them, and recorded as `procrastinate`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import psycopg
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any fixed number, the same in every process: pg_advisory_lock's key for "migrating".
 LOCK_KEY = 0x6B6578_6D6967  # "kex" "mig"
+JOB_QUEUE = "procrastinate"
 FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -60,9 +64,22 @@ def migrate(url: str, folder: Path = MIGRATIONS_DIR) -> list[str]:
                 if migration.version not in done:
                     _apply(db, migration)
                     applied.append(migration.name)
+            if _job_queue_schema(db):
+                applied.append(JOB_QUEUE)
         finally:
             db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied
+
+
+def _job_queue_schema(db: psycopg.Connection) -> bool:
+    """procrastinate's tables, functions and triggers, once: True when applied now."""
+    if db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is not None:
+        return False
+    from procrastinate.schema import SchemaManager
+
+    with db.transaction():
+        db.execute(SchemaManager.get_schema())
+    return True
 
 
 def _apply(db: psycopg.Connection, migration: Migration) -> None:

@@ -12,7 +12,7 @@ import time
 from psycopg_pool import ConnectionPool
 
 from app.schemas import CheckReport, Report
-from app.store.contract import report_body, report_from_row
+from app.store.contract import Job, report_body, report_from_row
 
 POOL_MIN, POOL_MAX = 1, 8
 CONNECT_TIMEOUT_S = 10.0
@@ -41,7 +41,9 @@ class PostgresReportStore:
     def close(self) -> None:
         self.pool.close()
 
-    def add(self, report: Report, content_key: str | None = None) -> None:
+    def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
+        """The report, and `job` (a queued check's) on the same connection: one transaction,
+        so there is never a report whose check was lost, nor a check without its report."""
         body = report_body(report)
         check = report.check.model_dump_json()
         with self.pool.connection() as db:
@@ -50,6 +52,27 @@ class PostgresReportStore:
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (report.id, content_key, time.time(), body, check, len(body) + len(check)),
             )
+            if job is not None:
+                job(db)
+
+    def claim_attempt(self, report_id: str) -> int | None:
+        """A new attempt at the report's check: its number, which every write of this attempt
+        carries (`set_check_fenced`); None when the report is gone."""
+        row = self._one(
+            "UPDATE reports SET attempt = attempt + 1 WHERE id = %s RETURNING attempt",
+            (report_id,),
+        )
+        return row[0] if row else None
+
+    def set_check_fenced(self, report_id: str, check: CheckReport, attempt: int) -> bool:
+        """`set_check` only while `attempt` is the report's latest; False: a later attempt
+        took the check over (this one's writes are dropped)."""
+        with self.pool.connection() as db:
+            updated = db.execute(
+                "UPDATE reports SET check_json = %s WHERE id = %s AND attempt = %s",
+                (check.model_dump_json(), report_id, attempt),
+            ).rowcount
+        return updated == 1
 
     def get(self, report_id: str) -> Report | None:
         row = self._one("SELECT body, check_json FROM reports WHERE id = %s", (report_id,))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from app.schemas import CheckReport, Report
-from app.store.contract import report_body, report_from_row
+from app.store.contract import Job, report_body, report_from_row
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -38,7 +38,9 @@ class SqliteReportStore:
         with self._connect() as db:
             db.executescript(SCHEMA)
 
-    def add(self, report: Report, content_key: str | None = None) -> None:
+    def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
+        if job is not None:
+            raise ValueError("queued checks need the PostgreSQL store (KEX_STORE_URL)")
         body = report_body(report)
         with self._connect() as db:
             check = report.check.model_dump_json()

@@ -249,7 +249,7 @@ def health(request: Request, reports: Annotated[Reports, Depends(get_reports)]) 
         status="ok",
         version=__version__,
         layer_classes=len(known_classes()),
-        checks="enabled" if pool is not None else "disabled",
+        checks="enabled" if reports.checks is not None else "disabled",
         active_checks=reports.checks.active() if reports.checks is not None else 0,
         workers=WorkerState(**pool.state(), isolations=isolations()) if pool else None,
     )

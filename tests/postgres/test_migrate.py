@@ -12,6 +12,9 @@ from app.cli import main
 from app.store.migrate import MIGRATIONS_DIR, migrate, migrations
 from app.store.postgres import PostgresReportStore, SchemaMissing
 
+# Our files in order, then procrastinate's own schema (the job queue's tables).
+ALL = ["0001_reports", "0002_check_attempts", "procrastinate"]
+
 
 @pytest.fixture
 def database(postgres_cluster):
@@ -31,17 +34,17 @@ def test_the_shipped_migrations_are_numbered_from_one_without_gaps():
 
 
 def test_migrate_applies_each_file_once(database):
-    assert migrate(database) == ["0001_reports"]
+    assert migrate(database) == ALL
     assert migrate(database) == []
-    assert applied(database) == [(1, "0001_reports")]
+    assert applied(database) == [(1, "0001_reports"), (2, "0002_check_attempts")]
 
 
 def test_concurrent_migrations_wait_for_each_other(database):
     """Replicas starting together: the lock lets one apply, the others find it done."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: migrate(database), range(4)))
-    assert sorted(results) == [[], [], [], ["0001_reports"]]
-    assert applied(database) == [(1, "0001_reports")]
+    assert sorted(results) == [[], [], [], ALL]
+    assert applied(database) == [(1, "0001_reports"), (2, "0002_check_attempts")]
 
 
 def test_a_failing_migration_leaves_no_trace(database, tmp_path):
@@ -54,6 +57,7 @@ def test_a_failing_migration_leaves_no_trace(database, tmp_path):
     assert applied(database) == [(1, "0001_reports")]
     with psycopg.connect(database) as db:
         assert db.execute("SELECT to_regclass('half_made')").fetchone() == (None,)
+        assert db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,)
 
 
 def test_migration_files_must_be_numbered(tmp_path):
@@ -74,7 +78,7 @@ def test_a_store_on_an_unmigrated_database_names_the_command(database):
 
 def test_the_migrate_command(database, capsys, monkeypatch):
     assert main(["migrate", "--url", database]) == 0
-    assert capsys.readouterr().out == "applied: 0001_reports\n"
+    assert capsys.readouterr().out == f"applied: {', '.join(ALL)}\n"
     monkeypatch.setenv("KEX_STORE_URL", database)
     assert main(["migrate"]) == 0
     assert capsys.readouterr().out == "the store is up to date\n"
