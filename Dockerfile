@@ -12,7 +12,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 # The user the app runs as, and its data folder. Before the app layers, so it stays cached;
 # before VOLUME /data, which would discard later changes to that path.
 RUN useradd --uid 10001 --create-home kex \
- && mkdir /data && chown kex:kex /data
+ && mkdir /data /shared && chown kex:kex /data /shared
 
 # Dependencies first, read from pyproject.toml alone, so this slow layer is rebuilt only when
 # pyproject.toml changes, not when the app's code does. The `keras` extra comes in as

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         description="A folder every replica and worker mounts (with a PostgreSQL store and "
         "KEX_WORKERS=0): checks travel through it to `keras-explainer worker` processes.",
     )
+    queue_heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often a `keras-explainer worker` says it is alive; after three "
+        "silent heartbeats its checks go to another worker.",
+    )
     max_upload_bytes: int = Field(
         1024 * MIB, gt=0, description="Largest model file accepted (VGG16 .h5 is 553 MB)."
     )

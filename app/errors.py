@@ -50,7 +50,8 @@
     ├── Conflict                        409
     │   ├── ExportRefused               export-refused
     │   ├── ExportUnavailable           export-unavailable
-    │   └── ExportNotReady              export-not-ready
+    │   ├── ExportNotReady              export-not-ready
+    │   └── CheckEnded                  check-ended
     └── Busy                            503 busy (with Retry-After)
 
 Codes are part of the API: tools match on them. Messages are sentences for a person and
@@ -322,6 +323,12 @@ class ExportNotReady(Conflict):
     """The check that writes the program has not finished yet."""
 
     code = "export-not-ready"
+
+
+class CheckEnded(Conflict):
+    """A check that is no longer queued or running cannot be cancelled."""
+
+    code = "check-ended"
 
 
 def all_error_classes() -> list[type[ExplainerError]]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
-from app.errors import InvalidRequest, ReportNotFound
+from app.errors import CheckEnded, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.export.kept import exported_zip
 from app.pairs import COMBINED_NAME, combine
@@ -156,6 +156,22 @@ class Reports:
         if check is None:
             raise _not_found(report_id)
         return check
+
+    def cancel_check(self, report_id: str) -> CheckReport:
+        """Cancel the report's check while it is queued or running; its check after."""
+        check = self.get_check(report_id)
+        if check.status not in ("queued", "running") or self.checks is None:
+            raise CheckEnded(
+                f"The check has ended (status {check.status}); there is nothing to cancel.",
+                {"status": check.status},
+            )
+        if not self.checks.cancel(report_id):
+            raise CheckEnded(
+                "The check has ended, or runs on a replica that does not share its checks "
+                "with this one; there is nothing to cancel here.",
+                {"status": check.status},
+            )
+        return self.get_check(report_id)
 
     def forward_program(self, report_id: str) -> bytes:
         """The report's standalone NumPy program as a zip (app.export), or a 409 saying

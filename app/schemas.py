@@ -355,6 +355,8 @@ class Health(Schema):
     status: Literal["ok"]
     version: str
     layer_classes: int = Field(description="Layer classes the registry knows.")
-    checks: Literal["enabled", "disabled"] = Field(description="disabled when KEX_WORKERS=0.")
+    checks: Literal["enabled", "disabled"] = Field(
+        description="disabled when KEX_WORKERS=0 and no queue takes the checks."
+    )
     active_checks: int = Field(0, description="Checks queued or running.")
     workers: WorkerState | None = None

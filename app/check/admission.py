@@ -82,7 +82,9 @@ class DecidedCheck:
 
     def abandon(self) -> None:
         if self.check is not None:
-            self.check.abandon()  # it ends on its own, publishing nothing
+            self.check.abandon()  # a running one ends on its own, publishing nothing
+        if self.job is not None and self.check is not None:
+            shutil.rmtree(self.check.folder.path, ignore_errors=True)  # never queued
 
 
 class Admission:

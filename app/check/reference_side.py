@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from app.analysis.batchnorm import BN_CLASSES
 from app.analysis.reference import materialize_weights, run_reference
 from app.analysis.resolve import resolve
+from app.check import lifeline
 from app.check.batchnorm_modes import batchnorm_modes
 from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
@@ -72,6 +73,7 @@ class ReferenceResult(_Strict):
 
 def main() -> None:
     request = ReferenceRequest.model_validate_json(sys.stdin.buffer.readline())
+    lifeline.hold()  # the check's end (even its process's SIGKILL) ends this one
     folder = CheckFolder(Path(request.folder))
     try:
         result = run(request, folder)

@@ -55,6 +55,10 @@ class Checks(Protocol):
 
     def wait(self, report_id: str, timeout_s: float) -> None: ...
 
+    def cancel(self, report_id: str) -> bool:
+        """End the check of `report_id` as cancelled; False when none is queued or running."""
+        ...
+
     def active(self) -> int: ...
 
     def stop(self) -> None: ...
@@ -78,6 +82,7 @@ class CheckRunner:
         self._threads = ThreadPoolExecutor(max(1, max_active), thread_name_prefix="check")
         self._lock = threading.Lock()
         self._active: dict[str, Future] = {}
+        self._checks: dict[str, Check] = {}
         self._reserved = 0  # admitted, not started yet (its folder and inputs are being made)
         self.references = WarmReference()
 
@@ -118,6 +123,7 @@ class CheckRunner:
             self._reserved = max(0, self._reserved - 1)
             future = self._threads.submit(self._run, check)
             self._active[check.report_id] = future
+            self._checks[check.report_id] = check
         future.add_done_callback(lambda _: self._forget(check.report_id))
 
     def wait(self, report_id: str, timeout_s: float) -> None:
@@ -129,6 +135,17 @@ class CheckRunner:
                 future.result(timeout=timeout_s)
             except FutureTimeout:
                 pass
+
+    def cancel(self, report_id: str) -> bool:
+        """The check stops publishing (its Keras run ends on its own, within its timeout,
+        and is dropped) and its report says cancelled."""
+        with self._lock:
+            check = self._checks.get(report_id)
+        if check is None or check.abandoned:
+            return False
+        check.abandon()
+        self.store.set_check(report_id, cancelled())
+        return True
 
     def active(self) -> int:
         with self._lock:
@@ -154,6 +171,7 @@ class CheckRunner:
     def _forget(self, report_id: str) -> None:
         with self._lock:
             self._active.pop(report_id, None)
+            self._checks.pop(report_id, None)
 
     def _run(self, check: Check) -> CheckReport:
         publisher = _Publisher(self.store, check)
@@ -175,6 +193,14 @@ class CheckRunner:
         # caller waiting for this check waits for.
         threading.Thread(target=self.references.refill, daemon=True).start()
         return report
+
+
+def cancelled() -> CheckReport:
+    return CheckReport(
+        status="not_run",
+        code="cancelled",
+        message="The check was cancelled on request; send the model again to run it.",
+    )
 
 
 def busy(active: int) -> PoolBusy:

@@ -14,17 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
 from procrastinate import App
 
 from app.check.folder import CheckFolder
 from app.check.pipeline import Check
-from app.check.runner import busy
+from app.check.runner import busy, cancelled
 from app.queue.tasks import QUEUE, defer_check
 from app.queue.ticket import write_ticket
 from app.store.contract import Job
-from app.store.postgres import PostgresReportStore
+from app.store.postgres import CHECK_CHANNEL, PostgresReportStore
 
-POLL_S = 0.25
+POLL_S = 2.0  # the fallback: a missed notification costs at most this
 ENDED = frozenset({"passed", "failed", "error", "unsupported", "not_run"})
 
 
@@ -58,12 +59,37 @@ class QueuedChecks:
         return lambda connection: defer_check(self.queue, connection, check.report_id, name)
 
     def wait(self, report_id: str, timeout_s: float) -> None:
+        """Until the check ends (read at every NOTIFY of this report, and every POLL_S in
+        case a notification was missed), or `timeout_s` passes."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            check = self.store.get_check(report_id)
-            if check is None or check.status in ENDED:
-                return
-            time.sleep(POLL_S)
+        with psycopg.connect(self.store.url, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHECK_CHANNEL}")
+            while True:
+                check = self.store.get_check(report_id)
+                left = deadline - time.monotonic()
+                if check is None or check.status in ENDED or left <= 0:
+                    return
+                for _ in listener.notifies(timeout=min(POLL_S, left), stop_after=1):
+                    pass
+
+    def cancel(self, report_id: str) -> bool:
+        """In one transaction: the job cancelled (or, running, asked to abort), a new attempt
+        claimed so that the running one's writes are dropped, and the check cancelled."""
+        with self.store.pool.connection() as db:
+            row = db.execute(
+                "SELECT id FROM procrastinate_jobs WHERE queue_name = %s "
+                "AND args->>'report_id' = %s AND status IN ('todo', 'doing') FOR UPDATE",
+                (QUEUE, report_id),
+            ).fetchone()
+            if row is None:
+                return False
+            self.queue.job_manager.cancel_job_by_id(row[0], abort=True, connection=db)
+            db.execute(
+                "UPDATE reports SET attempt = attempt + 1, check_json = %s WHERE id = %s",
+                (cancelled().model_dump_json(), report_id),
+            )
+            db.execute("SELECT pg_notify(%s, %s)", (CHECK_CHANNEL, report_id))
+        return True
 
     def active(self) -> int:
         """Checks waiting or running, on every replica and worker."""

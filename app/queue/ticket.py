@@ -17,6 +17,8 @@ from app.check.plan import CheckPlan
 from app.schemas import CheckInputs, KerasCall
 
 TICKET = "ticket.json"
+# What the replica put in the folder; the rest is an attempt's own work.
+KEPT_ON_RETRY = frozenset({TICKET, CheckFolder.MODEL, CheckFolder.SPEC, CheckFolder.INPUTS})
 
 
 class CheckTicket(BaseModel):

@@ -8,6 +8,7 @@ and says which command makes it, rather than failing on the first request.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
@@ -15,6 +16,9 @@ from app.schemas import CheckReport, Report
 from app.store.contract import Job, report_body, report_from_row
 
 POOL_MIN, POOL_MAX = 1, 8
+# NOTIFY channel of check updates, payload the report id: a replica waiting on a check that a
+# worker elsewhere runs wakes at once (app.queue.submit), polling being only the fallback.
+CHECK_CHANNEL = "kex_check"
 CONNECT_TIMEOUT_S = 10.0
 
 
@@ -26,6 +30,7 @@ class PostgresReportStore:
     """Reports in PostgreSQL; the report body is compressed JSON, as in SQLite."""
 
     def __init__(self, url: str, max_connections: int = POOL_MAX) -> None:
+        self.url = url
         self.pool = ConnectionPool(
             url, min_size=POOL_MIN, max_size=max_connections, open=False, name="kex-store"
         )
@@ -72,6 +77,8 @@ class PostgresReportStore:
                 "UPDATE reports SET check_json = %s WHERE id = %s AND attempt = %s",
                 (check.model_dump_json(), report_id, attempt),
             ).rowcount
+            if updated:
+                _notify(db, report_id)
         return updated == 1
 
     def get(self, report_id: str) -> Report | None:
@@ -96,6 +103,7 @@ class PostgresReportStore:
                 "UPDATE reports SET check_json = %s WHERE id = %s",
                 (check.model_dump_json(), report_id),
             )
+            _notify(db, report_id)
 
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         with self.pool.connection() as db:
@@ -116,3 +124,8 @@ class PostgresReportStore:
     def _one(self, sql: str, args: tuple) -> tuple | None:
         with self.pool.connection() as db:
             return db.execute(sql, args).fetchone()
+
+
+def _notify(db: Any, report_id: str) -> None:
+    """Sent when the transaction commits, so a listener reads the new check."""
+    db.execute("SELECT pg_notify(%s, %s)", (CHECK_CHANNEL, report_id))

@@ -176,6 +176,22 @@ def get_check(report_id: str, reports: Annotated[Reports, Depends(get_reports)])
 
 
 @router.post(
+    "/reports/{report_id}/check/cancel",
+    response_model=CheckReport,
+    summary="Cancel a report's check",
+    responses={
+        404: {"model": ErrorBody, "description": "No report has this id."},
+        409: {"model": ErrorBody, "description": "`check-ended`: nothing left to cancel."},
+    },
+)
+def cancel_check(report_id: str, reports: Annotated[Reports, Depends(get_reports)]) -> Response:
+    """Stop a queued or running check: its report keeps the breakdown, and its check says
+    `not_run` with the code `cancelled`. On a team's queue a waiting job never starts and a
+    running one's results are dropped."""
+    return json_response(reports.cancel_check(report_id))
+
+
+@router.post(
     "/reports/{report_id}/diagnoses",
     response_model=Diagnosis,
     summary="Diagnose your own numbers",

@@ -57,3 +57,30 @@ def test_worker_environment_is_scrubbed_and_private(listening_port, monkeypatch)
     assert "KEX_SECRET_TOKEN" not in seen["environment"]
     assert seen["home"] == seen["tmpdir"] == seen["private"]
     assert not os.path.exists(seen["private"])  # removed when the worker is reaped
+
+
+def test_without_root_the_namespace_comes_inside_a_user_namespace(monkeypatch):
+    """Where a plain `unshare --net` is refused (any non-root user), the sandbox asks for the
+    network namespace inside a new user namespace; with neither, no prefix at all."""
+    from app.check.keras import sandbox
+
+    refused = {tuple(sandbox.UNSHARE_NET)}
+    monkeypatch.setattr(sandbox, "_works", lambda prefix: tuple(prefix) not in refused)
+    sandbox.network_prefix.cache_clear()
+    try:
+        assert sandbox.command_prefix() == sandbox.UNSHARE_USER_NET
+        refused.add(tuple(sandbox.UNSHARE_USER_NET))
+        sandbox.network_prefix.cache_clear()
+        assert sandbox.command_prefix() == [] and not sandbox.network_isolation()
+    finally:
+        sandbox.network_prefix.cache_clear()
+
+
+def test_a_worker_in_a_user_namespace_cannot_reach_the_host(listening_port, monkeypatch):
+    """The user-namespace form walls the network off too (run here as it would run for a
+    user without root)."""
+    from app.check.keras import sandbox
+
+    monkeypatch.setattr(sandbox, "command_prefix", lambda: list(sandbox.UNSHARE_USER_NET))
+    monkeypatch.setattr("app.check.keras.process.command_prefix", sandbox.command_prefix)
+    assert probe(listening_port)["reached"] is False

@@ -84,10 +84,11 @@ class WorkerProcess:
         return True
 
     def send(self, line: bytes) -> None:
-        """Write the one job line and close stdin; a dead worker is marked crashed."""
+        """Write the one job line and keep stdin open: the worker's lifeline
+        (app.check.lifeline), closed by `reap`; a dead worker is marked crashed."""
         try:
             self.proc.stdin.write(line)
-            self.proc.stdin.close()
+            self.proc.stdin.flush()
         except OSError:
             self.kill("crashed")
 

@@ -1,7 +1,9 @@
 """The walls around a worker process, besides our parser and the allowlist.
 
-    network      a new, empty network namespace (`unshare --net`) when the platform allows
-                 it (root, or a user namespace); probed once, reported by /api/v1/health
+    network      a new, empty network namespace when the platform allows it: `unshare --net`
+                 as root, else inside a new user namespace (`unshare --user
+                 --map-root-user --net`, no privilege outside it); probed once, reported by
+                 /api/v1/health
     rlimits      set by the parent on the child (`prlimit`) when a job starts: CPU seconds
                  for this job, largest file it may write, open files, no core dumps
     environment  scrubbed of everything but PATH and our own variables; a private folder
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 UNSHARE_NET = ["unshare", "--net", "--"]
+UNSHARE_USER_NET = ["unshare", "--user", "--map-root-user", "--net", "--"]
 CPU_GRACE_S = 5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -37,22 +40,33 @@ class JobLimits:
 
 
 @functools.cache
-def network_isolation() -> bool:
-    """True when `unshare --net` works here (probed once)."""
-    if shutil.which("unshare") is None:
-        return False
+def network_prefix() -> tuple[str, ...] | None:
+    """The first way to an empty network namespace that works here (probed once): a plain
+    one (root), else one inside a user namespace (any user, where the kernel allows
+    unprivileged user namespaces); None when neither does."""
+    if shutil.which("unshare") is not None:
+        for prefix in (UNSHARE_NET, UNSHARE_USER_NET):
+            if _works(prefix):
+                return tuple(prefix)
+    logger.warning("workers run without a network namespace: unshare is refused")
+    return None
+
+
+def _works(prefix: list[str]) -> bool:
     try:
-        probe = subprocess.run([*UNSHARE_NET, "true"], capture_output=True, timeout=10)
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    if probe.returncode != 0:
-        logger.warning("workers run without a network namespace: unshare --net is refused")
     return probe.returncode == 0
+
+
+def network_isolation() -> bool:
+    return network_prefix() is not None
 
 
 def command_prefix() -> list[str]:
     """What goes before `python -m ...` to start a worker: the namespace where we can."""
-    return UNSHARE_NET if network_isolation() else []
+    return list(network_prefix() or ())
 
 
 def isolations() -> dict[str, bool]:

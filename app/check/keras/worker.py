@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from app.check import lifeline
 from app.check.keras.allowlist import disallowed_layers
 from app.check.keras.jobs import (
     RESULT_NAME,
@@ -66,6 +67,7 @@ def main() -> None:
     if not line.strip():
         os._exit(0)  # the pool went away before giving a job
     request = JobRequest.model_validate_json(line)
+    lifeline.hold()  # from here on, the pool's end (even by SIGKILL) ends this process
 
     def report(stage: str, done: int, total: int) -> None:
         event = {"event": "progress", "stage": stage, "done": done, "total": total}

@@ -1,0 +1,28 @@
+"""Cancelling a check that runs on this machine's own workers (the queue's cancel is in
+tests/postgres/test_queue_store.py)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.api import make_client
+from tests.support.models import seed_model
+
+
+def test_a_running_check_is_cancelled_and_stays_cancelled(tmp_path):
+    """Cancelled while its Keras worker is still starting (a pool of its own with no spare:
+    the TensorFlow import takes seconds): the check ends `cancelled`, and what the abandoned
+    run finds afterwards is dropped."""
+    spec = json.loads(seed_model().to_json())
+    with make_client(tmp_path, workers=1, spare_workers=0) as client:
+        made = client.post("/api/v1/reports", json={"spec": spec})
+        report_id = made.json()["id"]
+        assert made.json()["check"]["status"] == "queued"
+        cancelled = client.post(f"/api/v1/reports/{report_id}/check/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["code"] == "cancelled"
+        client.app.state.reports.checks.wait(report_id, 300)  # the abandoned run ends
+        check = client.get(f"/api/v1/reports/{report_id}/check").json()
+        assert (check["status"], check["code"]) == ("not_run", "cancelled")
+        again = client.post(f"/api/v1/reports/{report_id}/check/cancel")
+        assert again.status_code == 409 and again.json()["code"] == "check-ended"
