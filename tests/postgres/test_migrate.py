@@ -89,3 +89,31 @@ def test_the_migrate_command_needs_a_postgresql_url(capsys, monkeypatch):
     assert main(["migrate"]) == 2
     assert "needs a PostgreSQL store" in capsys.readouterr().err
     assert main(["migrate", "--url", "sqlite:///x.sqlite3"]) == 2
+
+
+def test_a_worker_refuses_to_run_checks_without_network_isolation(database, tmp_path, capsys):
+    """It holds the database's password: where the sandbox gets no network namespace of its
+    own, the model's code could use it. The command says so and exits 3."""
+    from unittest import mock
+
+    environment = {
+        "KEX_STORE_URL": database,
+        "KEX_SHARED_DIR": str(tmp_path / "shared"),
+        "KEX_DATA_DIR": str(tmp_path / "data"),
+    }
+    migrate(database)
+    with (
+        mock.patch.dict("os.environ", environment),
+        mock.patch("app.queue.supervisor.network_isolation", return_value=False),
+        mock.patch("app.main.make_pool") as make_pool,
+    ):
+        assert main(["worker"]) == 3
+    assert "will not run checks" in capsys.readouterr().err
+    make_pool.return_value.start.assert_not_called()  # no Keras process was started
+
+
+def test_a_worker_needs_a_postgresql_store_and_a_shared_folder(capsys, monkeypatch):
+    monkeypatch.delenv("KEX_STORE_URL", raising=False)
+    monkeypatch.delenv("KEX_SHARED_DIR", raising=False)
+    assert main(["worker"]) == 2
+    assert "KEX_SHARED_DIR" in capsys.readouterr().err

@@ -127,25 +127,25 @@ def test_a_replica_without_workers_queues_the_check_and_a_worker_runs_it(team, t
 
 @pytest.mark.slow
 def test_a_check_whose_worker_is_killed_is_finished_by_another(team, tmp_path):
-    """SIGKILL the worker mid-check: its sandboxed processes end with it (the lifeline), its
-    job goes back in the queue after three silent heartbeats, and the other worker finishes
-    it as the report's second attempt: one final result."""
+    """Two workers; SIGKILL the one running the check: its sandboxed processes end with it
+    (the lifeline), its job goes back in the queue after three silent heartbeats, and the
+    other worker finishes it as the report's second attempt: one final result."""
     spec = json.loads(seed_model().to_json())
     with serving(tmp_path / "api", workers="0", **team) as api:
         made = httpx2.post(f"{api.base}/api/v1/reports", json={"spec": spec}, timeout=60)
         report_id = made.json()["id"]
         with worker(tmp_path / "first", team) as first:
-            wait_for_status(api.base, report_id, "running")
-            below = descendants(first.pid)
-            assert below  # its Keras and reference processes
-            first.kill()
-            first.wait(timeout=30)
-            deadline = time.monotonic() + 30
-            while any(alive(pid) for pid in below) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not any(alive(pid) for pid in below), "sandboxed processes outlived it"
-        with worker(tmp_path / "second", team):
-            check = wait_for_end(api.base, report_id)
+            wait_for_status(api.base, report_id, "running")  # on the first, the only one
+            with worker(tmp_path / "second", team):
+                below = descendants(first.pid)
+                assert below  # its Keras and reference processes
+                first.kill()
+                first.wait(timeout=30)
+                deadline = time.monotonic() + 30
+                while any(alive(pid) for pid in below) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert not any(alive(pid) for pid in below), "sandboxed processes outlived it"
+                check = wait_for_end(api.base, report_id)
         assert check["status"] == "passed", check
         with psycopg.connect(team["store_url"]) as db:
             row = db.execute("SELECT attempt FROM reports WHERE id = %s", (report_id,))
