@@ -139,17 +139,17 @@ def report(pairs: list[dict[str, tuple]], inside: dict[str, float], repeats: int
     def column(variant: str, which: int) -> list[float]:
         return [pair[variant][which] for pair in pairs]
 
-    print(f"{'file':40s}: ResNet50(weights=None) .keras, read in this process")
+    print(f"{'file':42s}: ResNet50(weights=None) .keras, read in this process")
     for which, label in ((1, "CPU"), (0, "wall")):
         with_, without = column("with", which), column("without", which)
         ratios = [a / b - 1 for a, b in zip(with_, without, strict=True)]
         print(
-            f"{f'breakdown with / without ({label})':40s}: "
+            f"{f'breakdown with / without ({label})':42s}: "
             f"{statistics.median(with_) * 1e3:7.1f} / {statistics.median(without) * 1e3:7.1f} ms"
             f" (medians of {repeats}; best {min(with_) * 1e3:.1f} / {min(without) * 1e3:.1f})"
         )
         print(
-            f"{f'added ({label})':40s}: median of the pairs {statistics.median(ratios):+.1%}, "
+            f"{f'added ({label})':42s}: median of the pairs {statistics.median(ratios):+.1%}, "
             f"best / best {min(with_) / min(without) - 1:+.1%}  (target < +10%)"
         )
     base = statistics.median(column("without", 1))
@@ -157,10 +157,10 @@ def report(pairs: list[dict[str, tuple]], inside: dict[str, float], repeats: int
     for key, seconds in inside.items():
         per_run = seconds / repeats
         print(
-            f"{'inside ' + key:40s}: {per_run * 1e3:6.1f} ms CPU a breakdown, {per_run / base:.1%}"
+            f"{'inside ' + key:42s}: {per_run * 1e3:6.1f} ms CPU a breakdown, {per_run / base:.1%}"
         )
     total = sum(inside[key] for key in measured) / repeats
-    print(f"{'inside the measured functions':40s}: {total * 1e3:6.1f} ms CPU, {total / base:.1%}")
+    print(f"{'inside the measured functions':42s}: {total * 1e3:6.1f} ms CPU, {total / base:.1%}")
 
 
 if __name__ == "__main__":
