@@ -110,7 +110,7 @@ def _node(node_id: str, name: str, facts: NodeFacts, href: str | None, kind: str
     attrs = {
         "id": f"g{node_id}",
         "class": f"{kind} fam-{facts.family} {shades}",
-        "label": f"{name}\n{facts.class_name}\n{widest}",
+        "label": (name, facts.class_name, widest),
         "tooltip": facts.tooltip,
         "fillcolor": FAMILY_FILL.get(facts.family, "#ffffff"),
     }
@@ -136,18 +136,18 @@ def _stub(i: int, layer: LayerReport, href: str | None) -> str:
     return f"s{i} [{_attributes(attrs)}];"
 
 
-def _attributes(attrs: Mapping[str, str]) -> str:
+def _attributes(attrs: Mapping[str, str | tuple[str, ...]]) -> str:
+    """`key="value", ...`: a tuple is a label's lines, a value already in quotes is ours."""
     parts = []
     for key, value in attrs.items():
-        raw = value.startswith('"') and value.endswith('"') and len(value) > 1
-        text = value if raw else _label_text(value) if key == "label" else quoted(value)
+        if isinstance(value, tuple):
+            text = '"' + "\\n".join(quoted(line)[1:-1] for line in value) + '"'
+        elif len(value) > 1 and value[0] == value[-1] == '"':
+            text = value
+        else:
+            text = quoted(value)
         parts.append(f"{key}={text}")
     return ", ".join(parts)
-
-
-def _label_text(label: str) -> str:
-    """A label's lines joined by `\\n`, each line quoted on its own terms."""
-    return '"' + "\\n".join(quoted(line)[1:-1] for line in label.split("\n")) + '"'
 
 
 def node_id(group: Group) -> str:

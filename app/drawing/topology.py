@@ -133,10 +133,12 @@ def _prefixes(name: str) -> list[str]:
 def _block_prefixes(names: list[str]) -> set[str]:
     """The prefixes that make blocks, shortest first: shared by MIN_BLOCK names or more but
     not by all of the group they would split, which must hold more than FOLD_OVER layers
-    (ResNet50's `conv2` holds 32: it opens into `conv2_block1`…; a block of 12 stays whole)."""
+    (ResNet50's `conv2` holds 32: it opens into `conv2_block1`…; a block of 12 stays whole).
+    Of two prefixes shared by the same names, the longer names the block."""
     counts = Counter(p for name in names for p in _prefixes(name))
+    longer = {p for p in counts for q in counts if q.startswith(p + "_") and counts[q] == counts[p]}
     kept: set[str] = set()
-    for prefix in sorted(counts, key=lambda p: p.count("_")):
+    for prefix in sorted(set(counts) - longer, key=lambda p: p.count("_")):
         enclosing = [q for q in kept if prefix.startswith(q + "_")]
         around = counts[max(enclosing, key=len)] if enclosing else len(names)
         if around > FOLD_OVER and MIN_BLOCK <= counts[prefix] < around:
