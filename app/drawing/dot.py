@@ -45,7 +45,7 @@ FAMILY_FILL = {
     "operations": "#f3e6d6",
     "op_layers": "#f3e6d6",
     "input": "#ffffff",
-    "model": "#cfe3f7",
+    "model": "#c8d3e0",
     "block": "#f4f6f8",
     "unknown": "#ffffff",
 }

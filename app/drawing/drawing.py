@@ -21,7 +21,7 @@ from app.drawing.svg import DrawingFailed, run_dot, tidy
 from app.drawing.topology import Group, Topology, topology
 from app.schemas import CheckReport, LayerReport
 
-VERSION = "1"  # bump when a kept drawing would no longer fit the page
+VERSION = "2"  # bump when a kept drawing would no longer fit the page
 MAX_NODES = 400  # a view with more nodes is not drawn: dot would take too long, no one reads it
 SHADES = 5
 

@@ -10,25 +10,10 @@ import pytest
 
 from app.drawing import drawing as drawing_module
 from tests.support.api import make_client
-from tests.support.kerasref import keras
+from tests.support.graph_models import residual_with_nested
 from tests.support.pages import fresh, page, section, upload
 
-layers = keras.layers
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
-
-
-def residual_with_nested():
-    """x → Dense a → Dense b; Add(x, b) → Sequential "inner" [Dense, Dense] → Dense head."""
-    inputs = keras.Input((4,), name="x")
-    a = layers.Dense(4, name="a")(inputs)
-    b = layers.Dense(4, name="b")(a)
-    added = layers.Add(name="skip_add")([inputs, b])
-    inner = keras.Sequential(
-        [keras.Input((4,)), layers.Dense(3, name="inner_dense"), layers.Dense(3, name="inner_out")],
-        name="inner",
-    )
-    outputs = layers.Dense(2, name="head")(inner(added))
-    return keras.Model(inputs, outputs, name="residual")
 
 
 @pytest.fixture(scope="module")
