@@ -3,7 +3,7 @@
 A view is the model, or one of its groups, with its sub-groups folded (app.drawing.topology).
 Each node carries its values for the page's overlays: its output shape (the "class" overlay,
 which colours by Keras' family of the class), its parameters, its MACs (a group: the sum of
-its layers'), each with a shade from 0 to 5 on a log scale against the model's largest layer,
+its layers'), each with a shade from 0 to 5 on a log scale against the model's largest layer
 so that one shade means the same in every view. The check's error per layer is added when
 the page is viewed (`error_lines`), since the check may end after the drawing is kept.
 """
@@ -21,7 +21,7 @@ from app.drawing.svg import DrawingFailed, run_dot, tidy
 from app.drawing.topology import Group, Topology, topology
 from app.schemas import CheckReport, LayerReport
 
-VERSION = "2"  # bump when a kept drawing would no longer fit the page
+VERSION = "3"  # bump when a kept drawing would no longer fit the page
 MAX_NODES = 400  # a view with more nodes is not drawn: dot would take too long, no one reads it
 SHADES = 5
 
@@ -125,10 +125,12 @@ def _facts(
 
 
 def shade(value: float, top: float) -> int:
-    """0 for nothing, then 1..SHADES on a log scale up to `top`."""
+    """0 for nothing, else SHADES within √10 (about 3×) of `top`, one shade less for each
+    further √10 below it, never less than 1: a log scale that tells 10 M MACs from 100 M."""
     if value <= 0 or top <= 0:
         return 0
-    return max(1, min(SHADES, math.ceil(SHADES * math.log1p(value) / math.log1p(top))))
+    steps = math.floor(2 * math.log10(top / value)) if value < top else 0
+    return max(1, SHADES - steps)
 
 
 def error_lines(

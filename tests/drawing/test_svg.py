@@ -58,8 +58,9 @@ def test_run_dot_fails_on_text_that_is_not_dot():
         run_dot(["digraph G { a -> }"])
 
 
-def test_shade_is_a_log_scale_up_to_the_largest():
-    assert [shade(v, 10**6) for v in (0, 1, 10, 10**3, 10**5, 10**6)] == [0, 1, 1, 3, 5, 5]
+def test_shade_steps_down_by_half_a_decade_below_the_largest():
+    values = (0, 1, 10**3, 10**5, 2 * 10**5, 5 * 10**5, 10**6, 3 * 10**6)
+    assert [shade(v, 10**6) for v in values] == [0, 1, 1, 3, 4, 5, 5, 5]
 
 
 def test_error_lines_shade_each_layer_against_the_tolerance():
