@@ -1,5 +1,6 @@
 // The graph, enhanced: the overlay switch and a folded group's box work in place, without
-// reloading the page. Without this script the same links reach the server (`?overlay=`,
+// reloading the page, and a group's drawing is loaded when it is opened (the page holds only
+// the open ones'). Without this script the same links reach the server (`?overlay=`,
 // `?open=`), which renders the page that way.
 (function () {
   "use strict";
@@ -25,6 +26,24 @@
     if (summary) summary.focus();
     return true;
   }
+
+  function load(details) {
+    var view = details.querySelector(":scope > .graph-view");
+    var link = view && view.querySelector("[data-graph-src]");
+    if (!link || link.hasAttribute("data-loading")) return;
+    link.setAttribute("data-loading", "");
+    fetch(link.getAttribute("data-graph-src"), { headers: { accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (svg) { view.innerHTML = svg; })
+      .catch(function () { link.removeAttribute("data-loading"); });  // the link still works
+  }
+
+  graph.querySelectorAll("details[data-graph-group]").forEach(function (details) {
+    details.addEventListener("toggle", function () { if (details.open) load(details); });
+  });
 
   graph.addEventListener("click", function (event) {
     var link = event.target.closest("a");

@@ -14,7 +14,7 @@ from app.schemas import BatchNormReport, Report
 from app.web.batchnorm_view import batchnorm_view
 from app.web.deps import get_reports
 from app.web.diagnosis_form import diagnose_received
-from app.web.graph_view import graph_view
+from app.web.graph_view import graph_view, group_drawing
 from app.web.negotiation import wants_html
 from app.web.report_view import report_view
 
@@ -58,6 +58,15 @@ def batchnorm_page(
         return JSONResponse(bn.model_dump(mode="json"))
     context = {"view": batchnorm_view(report, bn), "report": report}
     return request.app.state.templates.TemplateResponse(request, "batchnorm.html", context)
+
+
+@router.get("/reports/{report_id}/graph", response_class=HTMLResponse)
+def graph_group(
+    report_id: str, reports: Annotated[Reports, Depends(get_reports)], view: str = ""
+) -> Response:
+    """One group's drawing of a report's graph, as the page's script loads it when opened."""
+    report = reports.get(report_id)
+    return HTMLResponse(group_drawing(report, view, reports.store))
 
 
 @router.post("/reports/{report_id}/diagnoses")

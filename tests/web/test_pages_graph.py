@@ -61,6 +61,8 @@ def test_report_page_folds_a_nested_model_and_opens_it_by_url(graph_report):
     assert re.search(
         r'<details class="graph-group" id="graph-inner" data-graph-group="inner">', closed
     )
+    assert ">inner_dense</text>" not in closed  # a closed group's drawing is not in the page
+    assert f'data-graph-src="/reports/{report_id}/graph?view=inner">Draw inner here</a>' in closed
     opened = graph(page(client, f"/reports/{report_id}?open=inner"))
     assert '<details class="graph-group" id="graph-inner" data-graph-group="inner" open>' in opened
     inner_view = opened.split('id="graph-inner"')[1]
@@ -97,3 +99,20 @@ def test_report_page_says_why_when_graphviz_is_missing(tmp_path, monkeypatch):
         html = page(client, f"/reports/{report_id}")
     assert "The graph is not drawn: Graphviz is not installed on this server" in html
     assert 'id="total-params"' in html  # the rest of the page is there
+
+
+def test_graph_view_route_answers_a_groups_drawing(graph_report):
+    client, report_id = graph_report
+    response = client.get(f"/reports/{report_id}/graph", params={"view": "inner"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text.startswith("<svg ")
+    assert ">inner_dense</text>" in response.text and ">skip_add</text>" not in response.text
+
+
+def test_graph_view_route_refuses_a_group_it_does_not_have(graph_report):
+    client, report_id = graph_report
+    response = client.get(f"/reports/{report_id}/graph", params={"view": "<nope>"})
+    assert response.status_code == 404
+    assert "group-not-found" in response.text
+    assert "<nope>" not in response.text
