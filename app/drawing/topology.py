@@ -83,8 +83,12 @@ def topology(layers: list[LayerReport]) -> Topology:
     home: dict[int, Group] = {}
     for scope, members in scopes.items():
         _fold_blocks(models.get(scope, root), members, layers, nested, home)
+    taken: set[str] = set()
     for number, group in enumerate(root.walk()):
         group.number = number
+        if group.key in taken:  # a block named as a nested model beside it
+            group.key = f"{group.key}~{number}"
+        taken.add(group.key)
     return Topology(root, list(_edges(layers)), home, nested)
 
 

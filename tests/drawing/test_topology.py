@@ -82,3 +82,20 @@ def test_topology_edges_are_inbound_resolved_in_the_same_model():
 
 def test_topology_keeps_both_inputs_of_an_add():
     assert sorted(topology(skip_connection()).edges) == [(0, 1), (0, 3), (1, 2), (2, 3)]
+
+
+def test_topology_keys_stay_unique_when_a_block_is_named_as_a_nested_model():
+    """A nested model `stage1` beside 30 layers named `stage1_…`: two groups, two keys."""
+    layers = [
+        layer("x", "InputLayer"),
+        layer("stage1", "Functional", ("x",), is_model=True),
+        layer("in", "InputLayer", path=("stage1",)),
+        *chain([f"stage1_{n}" for n in "abcdefghijklmnopqrstuvwxyz"], "stage1"),
+        *chain([f"head{n}_x" for n in range(3)], "stage1_z"),
+    ]
+    topo = topology(layers)
+    assert [(g.key, g.kind) for g in topo.root.walk()] == [
+        ("", "model"),
+        ("stage1", "model"),
+        ("stage1~2", "block"),
+    ]
