@@ -102,6 +102,7 @@ LAYERS = [
     ("explain", "pairs", "diagnosis"),
     ("check",),
     ("export",),
+    ("drawing",),
     ("isolation",),
     ("analysis",),
     ("formats",),

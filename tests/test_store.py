@@ -55,3 +55,21 @@ def test_prune_deletes_old_reports_then_the_oldest_over_the_size(tmp_path, monke
     newest_two = store.size_of(reports[4].id) + store.size_of(reports[3].id)
     assert store.prune(max_age_s=1e9, max_bytes=newest_two) == 2
     assert [store.get(r.id) is not None for r in reports] == [False, False, False, True, True]
+
+
+def test_store_keeps_a_drawing_by_version_and_deletes_it_with_its_report(tmp_path, monkeypatch):
+    store = SqliteReportStore(tmp_path / "r.sqlite3")
+    clock = [1_000_000.0]
+    monkeypatch.setattr("app.store.time.time", lambda: clock[0])
+    old, new = report(), report()
+    store.add(old)
+    clock[0] += 100
+    store.add(new)
+    store.set_drawing(old.id, "1", b"old drawing")
+    store.set_drawing(new.id, "1", b"first")
+    store.set_drawing(new.id, "2", b"second")  # a newer drawing replaces the kept one
+    assert store.get_drawing(new.id, "2") == b"second"
+    assert store.get_drawing(new.id, "1") is None  # another version's is not this one's
+    assert store.prune(max_age_s=50, max_bytes=1 << 30) == 1
+    assert store.get_drawing(old.id, "1") is None
+    assert store.get_drawing(new.id, "2") == b"second"
