@@ -9,6 +9,12 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 
+# Graphviz's `dot` draws the model's graph on the report page (app.drawing). Before the app
+# layers, so it stays cached; the package lists go in the same layer.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends graphviz \
+ && rm -rf /var/lib/apt/lists/*
+
 # The user the app runs as, and its data folder. Before the app layers, so it stays cached;
 # before VOLUME /data, which would discard later changes to that path.
 RUN useradd --uid 10001 --create-home kex \

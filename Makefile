@@ -17,6 +17,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
+	test -x /usr/bin/dot || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz)
 
 serve: install
 	$(BIN)/keras-explainer serve --host $(HOST) --port $(PORT)

@@ -29,7 +29,8 @@
     │   └── PathInConfig                path-in-config
     ├── NotFound                        404
     │   ├── ReportNotFound              report-not-found
-    │   └── LayerNotFound               layer-not-found
+    │   ├── LayerNotFound               layer-not-found
+    │   └── GroupNotFound               group-not-found
     ├── FileTooLarge                    413 file-too-large
     │   ├── JsonTooLarge                json-too-large
     │   ├── DecompressionBomb           decompression-bomb
@@ -215,6 +216,12 @@ class ReportNotFound(NotFound):
 
 class LayerNotFound(NotFound):
     code = "layer-not-found"
+
+
+class GroupNotFound(NotFound):
+    """A view of the graph asked for by a group the report's graph does not have."""
+
+    code = "group-not-found"
 
 
 class FileTooLarge(ExplainerError):

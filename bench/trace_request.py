@@ -103,6 +103,7 @@ LAYERS = [
     ("queue",),
     ("check",),
     ("export",),
+    ("drawing",),
     ("isolation",),
     ("analysis",),
     ("formats",),

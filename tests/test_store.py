@@ -104,3 +104,21 @@ def test_open_store_refuses_an_unknown_scheme(tmp_path):
     with pytest.raises(ValueError, match="sqlite:/// or postgresql://"):
         open_store("mysql://host/db", tmp_path / "r.sqlite3")
     assert isinstance(open_store(None, tmp_path / "r.sqlite3"), SqliteReportStore)
+
+
+def test_store_keeps_a_drawing_by_version_and_deletes_it_with_its_report(open_new, monkeypatch):
+    store = open_new()
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    old, new = report(), report()
+    store.add(old)
+    clock[0] += 100
+    store.add(new)
+    store.set_drawing(old.id, "1", b"old drawing")
+    store.set_drawing(new.id, "1", b"first")
+    store.set_drawing(new.id, "2", b"second")  # a newer drawing replaces the kept one
+    assert store.get_drawing(new.id, "2") == b"second"
+    assert store.get_drawing(new.id, "1") is None  # another version's is not this one's
+    assert store.prune(max_age_s=50, max_bytes=1 << 30) == 1
+    assert store.get_drawing(old.id, "1") is None
+    assert store.get_drawing(new.id, "2") == b"second"

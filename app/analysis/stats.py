@@ -45,6 +45,12 @@ def value_blocks(shape: tuple[int, ...], per_block: int = STATS_CHUNK) -> Iterat
             yield (*outer, slice(start, start + step))
 
 
+def zero_count(chunk: np.ndarray) -> int:
+    """The exact zeros in a slice (NaN is not one): the weight-health part of the statistics,
+    named so that bench/costs_and_health.py can measure what it adds."""
+    return chunk.size - int(np.count_nonzero(chunk))
+
+
 class _Sums:
     """What the statistics need, gathered one slice at a time."""
 
@@ -61,7 +67,7 @@ class _Sums:
         lo, hi = chunk.min(), chunk.max()
         if not (np.isfinite(lo) and np.isfinite(hi)):
             return self._add_finite(chunk.astype(np.float64))
-        self.zeros += chunk.size - int(np.count_nonzero(chunk))
+        self.zeros += zero_count(chunk)
         self.count += chunk.size
         wide = chunk.astype(np.float64)  # float64 sums, on purpose
         self.lo, self.hi = min(self.lo, float(lo)), max(self.hi, float(hi))
@@ -75,7 +81,7 @@ class _Sums:
         finite = chunk[np.isfinite(chunk)]
         self.nan += int(np.isnan(chunk).sum())
         self.inf += int(np.isinf(chunk).sum())
-        self.zeros += int((chunk == 0).sum())
+        self.zeros += zero_count(chunk)
         self.count += chunk.size
         if finite.size:
             self.lo, self.hi = min(self.lo, finite.min()), max(self.hi, finite.max())

@@ -60,5 +60,11 @@ class FencedStore:
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         raise TypeError("a queue worker never prunes the store")
 
+    def get_drawing(self, report_id: str, version: str) -> bytes | None:
+        return self.store.get_drawing(report_id, version)
+
+    def set_drawing(self, report_id: str, version: str, body: bytes) -> None:
+        self.store.set_drawing(report_id, version, body)
+
     def close(self) -> None:
         self.store.close()

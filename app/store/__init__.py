@@ -1,7 +1,8 @@
 """Reports kept by id: one small interface, SQLite behind it by default.
 
 A report is written once, whole (the breakdown and BatchNormalization parts never change);
-its check is a separate column that the check updates as it progresses. `prune` keeps
+its check is a separate column that the check updates as it progresses; its drawing (the
+graph on its page, app.drawing) is kept in a table beside it once first drawn. `prune` keeps
 the store within an age and a size (the size counted as the compressed bodies). A report may
 carry a content key (the file's sha256 plus the options that shape the report) so that the
 same upload can be answered from the store.

@@ -117,6 +117,25 @@ class PostgresReportStore:
             ).rowcount
         return old + over
 
+    def get_drawing(self, report_id: str, version: str) -> bytes | None:
+        row = self._one(
+            "SELECT body FROM drawings WHERE report_id = %s AND version = %s",
+            (report_id, version),
+        )
+        return bytes(row[0]) if row else None
+
+    def set_drawing(self, report_id: str, version: str, body: bytes) -> None:
+        """Kept beside the report (deleted with it: ON DELETE CASCADE); a report deleted
+        meanwhile keeps nothing."""
+        with self.pool.connection() as db:
+            db.execute(
+                "INSERT INTO drawings (report_id, version, body) "
+                "SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM reports WHERE id = %s) "
+                "ON CONFLICT (report_id) DO UPDATE SET version = EXCLUDED.version, "
+                "body = EXCLUDED.body",
+                (report_id, version, body, report_id),
+            )
+
     def size_of(self, report_id: str) -> int | None:
         row = self._one("SELECT size FROM reports WHERE id = %s", (report_id,))
         return row[0] if row else None

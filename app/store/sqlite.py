@@ -25,6 +25,11 @@ CREATE TABLE IF NOT EXISTS reports (
     size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_content_key ON reports (content_key, created_at);
+CREATE TABLE IF NOT EXISTS drawings (
+    report_id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    body BLOB NOT NULL
+);
 """
 
 
@@ -86,7 +91,24 @@ class SqliteReportStore:
                 "(ORDER BY created_at DESC, id) AS kept FROM reports) WHERE kept > ?)",
                 (max_bytes,),
             ).rowcount
+            db.execute("DELETE FROM drawings WHERE report_id NOT IN (SELECT id FROM reports)")
         return old + over
+
+    def get_drawing(self, report_id: str, version: str) -> bytes | None:
+        """A report's drawing (app.drawing) as kept, if kept by this `version` of it."""
+        row = self._one(
+            "SELECT body FROM drawings WHERE report_id = ? AND version = ?", (report_id, version)
+        )
+        return row[0] if row else None
+
+    def set_drawing(self, report_id: str, version: str, body: bytes) -> None:
+        """Keep a report's drawing beside it, so that a page view does not run `dot` again;
+        it goes when the report goes (`prune`)."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO drawings (report_id, version, body) VALUES (?, ?, ?)",
+                (report_id, version, body),
+            )
 
     def size_of(self, report_id: str) -> int | None:
         """The bytes a report takes in the store (what `prune` counts)."""

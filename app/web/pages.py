@@ -14,6 +14,7 @@ from app.schemas import BatchNormReport, Report
 from app.web.batchnorm_view import batchnorm_view
 from app.web.deps import get_reports
 from app.web.diagnosis_form import diagnose_received
+from app.web.graph_view import graph_view, group_drawing
 from app.web.negotiation import wants_html
 from app.web.report_view import report_view
 
@@ -59,6 +60,15 @@ def batchnorm_page(
     return request.app.state.templates.TemplateResponse(request, "batchnorm.html", context)
 
 
+@router.get("/reports/{report_id}/graph", response_class=HTMLResponse)
+def graph_group(
+    report_id: str, reports: Annotated[Reports, Depends(get_reports)], view: str = ""
+) -> Response:
+    """One group's drawing of a report's graph, as the page's script loads it when opened."""
+    report = reports.get(report_id)
+    return HTMLResponse(group_drawing(report, view, reports.store))
+
+
 @router.post("/reports/{report_id}/diagnoses")
 async def diagnosis_page(
     request: Request, report_id: str, reports: Annotated[Reports, Depends(get_reports)]
@@ -71,8 +81,14 @@ async def diagnosis_page(
 
 
 def render_report(request: Request, report: Report) -> Response:
-    """The report page; `?class=`, `?q=` and `?weights=1` filter its layer table."""
-    context = {"view": report_view(report, request.query_params), "report": report}
+    """The report page; `?class=`, `?q=` and `?weights=1` filter its layer table, `?overlay=`
+    and `?open=` set its graph."""
+    store = request.app.state.reports.store
+    context = {
+        "view": report_view(report, request.query_params),
+        "report": report,
+        "graph": graph_view(report, request.query_params, store),
+    }
     return request.app.state.templates.TemplateResponse(request, "report.html", context)
 
 
