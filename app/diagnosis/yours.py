@@ -58,7 +58,9 @@ def _named(outputs: Sequence[str], path: Path | None, value: Any) -> dict[str, A
         loaded = read_input_file(path)
         return _single(outputs, loaded) if isinstance(loaded, np.ndarray) else dict(loaded)
     if isinstance(value, str):
-        value = load_json(value, what="The field `yours`", syntax_error=InvalidYours)
+        value = load_json(  # NaN read as a float: refused below, naming its layer
+            value, what="The field `yours`", syntax_error=InvalidYours, non_finite=True
+        )
     if isinstance(value, dict):
         return value
     if isinstance(value, list):
