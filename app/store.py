@@ -48,6 +48,8 @@ class ReportStore(Protocol):
 
     def get_check(self, report_id: str) -> CheckReport | None: ...
 
+    def remove(self, report_id: str) -> None: ...
+
     def prune(self, max_age_s: float, max_bytes: int) -> int: ...
 
 
@@ -94,6 +96,11 @@ class SqliteReportStore:
                 "UPDATE reports SET check_json = ? WHERE id = ?",
                 (check.model_dump_json(), report_id),
             )
+
+    def remove(self, report_id: str) -> None:
+        """Delete one report (a request that stored it and was then refused)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM reports WHERE id = ?", (report_id,))
 
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         """Delete reports older than `max_age_s`, then the oldest until the stored bodies
