@@ -111,8 +111,9 @@ def diagnose(
             tensors=tensors,
             search_s=round(time.perf_counter() - start, 4),
         )
+    tensors_by_node = {**run.operations, **run.layers}  # a layer's inputs may be an op's
     searched, found, complete = _search(
-        graph, weights, inputs, run.layers, given, parting, tolerance, max_search_s
+        graph, weights, inputs, tensors_by_node, given, parting, tolerance, max_search_s
     )
     if parting.misshapen and not found:
         raise wrong_shape(parting.name, parting.theirs.shape, parting.truth.shape)
