@@ -58,7 +58,8 @@ UPLOAD_BODY = {
                         "type": "string",
                         "format": "binary",
                         "description": "Your own forward's numbers, to diagnose (.npz by "
-                        'layer name, .npy, or JSON {"layer_name": array}).',
+                        'layer name, .npy, or JSON {"layer_name": array}). Numbers refused '
+                        "(400, `details.field` and `details.layer`) store no report.",
                     },
                     "weights": {
                         "type": "string",

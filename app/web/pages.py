@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.diagnosis.families import looked_for
 from app.errors import LayerNotFound
 from app.reports import Reports
 from app.schemas import BatchNormReport, Report
@@ -72,7 +73,11 @@ async def diagnosis_page(
 
 def render_report(request: Request, report: Report) -> Response:
     """The report page; `?class=`, `?q=` and `?weights=1` filter its layer table."""
-    context = {"view": report_view(report, request.query_params), "report": report}
+    context = {
+        "view": report_view(report, request.query_params),
+        "report": report,
+        "mistakes": looked_for(layer.class_name for layer in report.layers),
+    }
     return request.app.state.templates.TemplateResponse(request, "report.html", context)
 
 

@@ -196,6 +196,8 @@ def test_after_the_check_seeded_inputs_download_and_keras_own_values_are_used(wa
         assert created.status_code == 201
         report = created.json()
         assert report["check"]["status"] == "passed"
+        page = client.get(f"/reports/{report['id']}")
+        assert f'href="/api/v1/reports/{report["id"]}/inputs.npz"' in page.text
         download = client.get(f"/api/v1/reports/{report['id']}/inputs.npz")
         assert download.status_code == 200
         x = np.load(io.BytesIO(download.content))["x0"]
