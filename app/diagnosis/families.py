@@ -12,6 +12,7 @@ from app.diagnosis import (
 )
 from app.diagnosis.catalogue import CATALOGUE, Mistake
 
+# The order the model-wide search tries them in, the most common questions first.
 FAMILIES = (normalization, core, regularization, activations, convolution, recurrent)
 
 
@@ -20,3 +21,11 @@ def looked_for(class_names: Iterable[str]) -> list[Mistake]:
     what the report page lists beside its form."""
     wanted = set(class_names)
     return [m for m in CATALOGUE.values() if wanted.intersection(m.class_names)]
+
+
+def most_common_first(mistakes: Iterable[Mistake]) -> list[Mistake]:
+    """`mistakes` by family in FAMILIES' order (BatchNormalization's first), then as each
+    family registers them: the catalogue itself is in import order, which is alphabetical."""
+    rank = {family.__name__: i for i, family in enumerate(FAMILIES)}
+    place = {code: i for i, code in enumerate(CATALOGUE)}
+    return sorted(mistakes, key=lambda m: (rank[m.replay.__module__], place[m.code]))

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.analysis.reference import layer_weights, run_reference, standardize_input
-from app.diagnosis import families  # noqa: F401  (registers the catalogue)
 from app.diagnosis.catalogue import Mistake, mistakes_for
 from app.diagnosis.differences import describe
+from app.diagnosis.families import most_common_first  # (and registers the catalogue)
 from app.diagnosis.schemas import DiagnosedMistake, Diagnosis, Evidence, TensorError
 from app.diagnosis.sentences import default_note, matches_sentence, parting_sentence
 from app.diagnosis.yours import wrong_shape
@@ -227,22 +227,30 @@ def _search_model(graph, weights, inputs, layers, given, parting, tolerance, dea
     catalogue order (the most common first), or at `deadline` (then it is incomplete)."""
     searched, complete = 0, True
     lean = parting.name in {ref.layer for ref in graph.outputs}
-    for class_name, nodes in _classes(graph, parting.depth, reshaping).items():
-        for mistake in mistakes_for(class_name, reshaping):
-            found = []
-            for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
-                if time.monotonic() > deadline:
-                    return searched, _best_form_each(found), False
-                searched += 1
-                replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
-                output = _mistaken_run(graph, weights, inputs, lean, replaced, parting.name)
-                hit = None if output is None else _hit(parting, output, tolerance)
-                if hit is not None:
-                    names = [n.name for n in nodes]
-                    found.append(_Found(mistake, nodes[0], names, form, parting, hit))
-            if found:
-                return searched, _best_form_each(found), complete
+    for mistake, nodes in _in_catalogue_order(_classes(graph, parting.depth, reshaping), reshaping):
+        found = []
+        for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
+            if time.monotonic() > deadline:
+                return searched, _best_form_each(found), False
+            searched += 1
+            replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
+            output = _mistaken_run(graph, weights, inputs, lean, replaced, parting.name)
+            hit = None if output is None else _hit(parting, output, tolerance)
+            if hit is not None:
+                names = [n.name for n in nodes]
+                found.append(_Found(mistake, nodes[0], names, form, parting, hit))
+        if found:
+            return searched, _best_form_each(found), complete
     return searched, [], complete
+
+
+def _in_catalogue_order(classes: dict[str, list[LayerNode]], reshaping: bool):
+    """(mistake, the model's layers of one of its classes), the most common mistakes first
+    (BatchNormalization's before a convolution's, whatever comes first in the model: each
+    pair costs a model run per form, and the budget should go to the common mistakes)."""
+    pairs = [(m, nodes) for name, nodes in classes.items() for m in mistakes_for(name, reshaping)]
+    order = {m.code: i for i, m in enumerate(most_common_first(m for m, _ in pairs))}
+    return sorted(pairs, key=lambda pair: order[pair[0].code])
 
 
 def _mistaken_run(graph, weights, inputs, lean, replaced, name) -> np.ndarray | None:
