@@ -58,14 +58,19 @@ class Diagnoses:
         self.work_dir, self.uploads_dir = Path(work_dir), uploads_dir
         self.tolerance, self.timeout_s = tolerance, timeout_s
 
-    def run(self, report: Report, ask: DiagnosisAsk) -> Diagnosis:
+    def read(self, report: Report, ask: DiagnosisAsk) -> dict[str, np.ndarray]:
+        """Their numbers, checked against the report alone (layer names, numbers, finite):
+        what can be refused before the model runs, or is stored."""
         layers = [
             layer.name
             for layer in report.layers
             if not layer.path and layer.class_name != "InputLayer"
         ]
         outputs = [o.name for o in report.model.outputs]
-        yours = read_yours(layers, outputs, ask.yours_path, ask.yours_json)
+        return read_yours(layers, outputs, ask.yours_path, ask.yours_json)
+
+    def run(self, report: Report, ask: DiagnosisAsk) -> Diagnosis:
+        yours = self.read(report, ask)
         folder = Path(tempfile.mkdtemp(prefix="diagnosis-", dir=self._dir()))
         try:
             request = self._request(report, ask, yours, folder)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.errors import CheckEnded, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
+from app.export.bundle import export_folder
 from app.export.kept import exported_zip
 from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
@@ -106,11 +108,17 @@ class Reports:
         self.uploads_dir = uploads_dir  # where model files are kept; None: not kept
         self.limits = limits  # the reading process's caps
 
-    def create(self, submission: Submission, options: Options) -> tuple[Report, bool]:
+    def create(
+        self,
+        submission: Submission,
+        options: Options,
+        accept: Callable[[Report], object] | None = None,
+    ) -> tuple[Report, bool]:
         """The report for this submission, and whether it was made now (False: from the store).
 
         The submission's files are linked (or copied) into the check's own folder; the
-        caller removes its request folder afterwards.
+        caller removes its request folder afterwards. `accept` sees the report before it
+        is stored: what it raises leaves nothing stored (the check is abandoned).
         """
         submission.validate()
         if submission.weights_path is not None:
@@ -127,6 +135,8 @@ class Reports:
             check = self.admission.start(ex.read, report_id, request)
             try:
                 report = ex.report().model_copy(update={"check": check.report})
+                if accept is not None:
+                    accept(report)
                 self._keep_upload(report, submission)
                 self.store.add(report, key, job=check.job)
             except BaseException:
@@ -183,6 +193,15 @@ class Reports:
         if self.checks is not None:
             self.checks.wait(report_id, timeout_s)
         return self.get(report_id)
+
+    def forget(self, report_id: str) -> None:
+        """Remove a report this request stored and then refused (a diagnosis's numbers that
+        turned out wrong once the check ran): its row, its kept upload and program."""
+        self.store.remove(report_id)
+        if self.uploads_dir is not None:
+            (self.uploads_dir / report_id).unlink(missing_ok=True)
+        if self.exports_dir is not None:
+            shutil.rmtree(export_folder(self.exports_dir, report_id), ignore_errors=True)
 
     def _keep_upload(self, report: Report, submission: Submission) -> None:
         if self.uploads_dir is not None and submission.model_path is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.diagnosis.schemas import Diagnosis
+from app.diagnosis.schemas import Diagnosis, TensorError
 from app.display import human_bytes, keras_call, number, shape
 from app.schemas import BatchNormReport, CheckReport, LayerForward, LayerReport, Report
 
@@ -149,20 +149,28 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
 def render_diagnosis(diagnosis: Diagnosis) -> str:
     """A diagnosis of the user's numbers: per tensor its error, then each mistake found."""
     lines = [f"Your numbers: {diagnosis.message}", f"  ({diagnosis.against_note})"]
-    rows = [
-        (t.name, f"{t.max_abs_error:.3g}", f"{t.max_rel_error:.3g}", "yes" if t.matches else "no")
-        for t in diagnosis.tensors
-    ]
+    rows = [(t.name, *_tensor_errors(t), "yes" if t.matches else "no") for t in diagnosis.tensors]
     lines.append(table(("Tensor", "Max abs error", "Max rel error", "Matches"), rows))
     for rank, m in enumerate(diagnosis.mistakes, start=1):
         form = f" ({m.form})" if m.form else ""
         lines += [
             f"{rank}. {m.code} on {m.layer}{form}: {m.title}",
             f"   evidence: {m.evidence.error_to_mistake:.3g} from the mistaken forward, "
-            f"{m.evidence.error_to_keras:.3g} from Keras, on {m.evidence.tensor}",
+            f"{_from_keras(m.evidence.error_to_keras)}, on {m.evidence.tensor}",
             f"   {m.explanation}",
             f"   fix: {m.fix}",
         ]
     if diagnosis.difference is not None:
         lines.append(f"Difference: {diagnosis.difference.message}")
     return "\n".join(lines)
+
+
+def _tensor_errors(t: TensorError) -> tuple[str, str]:
+    """Max abs and rel error, or the two shapes where theirs is not Keras' shape."""
+    if t.max_abs_error is None or t.max_rel_error is None:
+        return f"shape {t.their_shape}", f"Keras' {t.shape}"
+    return f"{t.max_abs_error:.3g}", f"{t.max_rel_error:.3g}"
+
+
+def _from_keras(error: float | None) -> str:
+    return "another shape than Keras'" if error is None else f"{error:.3g} from Keras"

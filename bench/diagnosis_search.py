@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/diagnosis_search.py
 
-ResNet50(weights=None), batch 1, 224×224×3, BatchNormalization statistics randomized (as
+ResNet50(weights=None), batch 2, 224×224×3, BatchNormalization statistics randomized (as
 bench/reference_vs_keras.py). Three users' numbers, each made here in NumPy by running the
 reference with one layer's forward swapped for a hand-written mistaken one:
 

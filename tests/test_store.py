@@ -122,3 +122,16 @@ def test_store_keeps_a_drawing_by_version_and_deletes_it_with_its_report(open_ne
     assert store.prune(max_age_s=50, max_bytes=1 << 30) == 1
     assert store.get_drawing(old.id, "1") is None
     assert store.get_drawing(new.id, "2") == b"second"
+
+
+def test_remove_deletes_one_report_and_its_drawing(open_new):
+    store = open_new()
+    kept, removed = report(), report()
+    store.add(kept, "kept-key")
+    store.add(removed, "removed-key")
+    store.set_drawing(removed.id, "1", b"drawing")
+    store.remove(removed.id)
+    assert store.get(removed.id) is None and store.find("removed-key") is None
+    assert store.get_drawing(removed.id, "1") is None
+    assert store.get(kept.id) == kept
+    store.remove("absent")  # nothing to delete is no error

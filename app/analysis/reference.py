@@ -48,10 +48,13 @@ class ReferenceRun:
     of `graph.keras_layers()` but InputLayers, each call's outputs a list of arrays in Keras'
     flattened order — what `keras.Model(model.inputs, [every layer's outputs])` gives and the
     worker reports. A nested model is one entry (its outputs); its inner layers are not listed.
+    `operations`: with keep_all, the same for the Keras operations of the graph (`x + y`,
+    TFOpLambda), which Keras does not list as layers; a layer's inputs may be theirs.
     """
 
     outputs: list[np.ndarray]
     layers: dict[str, list[list[np.ndarray]]] = field(default_factory=dict)
+    operations: dict[str, list[list[np.ndarray]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ def run_reference(
     run = _Run(weights, training, keep_all, replaced or {})
     record: Record | None = {} if keep_all else None
     outputs, _ = _run_graph(graph, list(inputs), [None] * len(inputs), run, record)
-    return ReferenceRun(outputs, _layer_outputs(graph, record) if record is not None else {})
+    if record is None:
+        return ReferenceRun(outputs)
+    return ReferenceRun(outputs, _layer_outputs(graph, record), _operation_outputs(graph, record))
 
 
 def materialize_weights(graph: ModelGraph, seed: int = 0) -> list[np.ndarray]:
@@ -138,7 +143,7 @@ def _run_graph(
         outs, out_masks = _run_call(node, call, values, tensor_masks, run)
         for index, (out, mask) in enumerate(zip(outs, out_masks, strict=True)):
             values[(node.name, call, index)], tensor_masks[(node.name, call, index)] = out, mask
-        if record is not None and not node.is_operation:
+        if record is not None:  # operations too: a layer's inputs may be theirs
             record.setdefault(node.name, {})[call] = outs
         if remaining is not None:
             _release(refs, remaining, values, tensor_masks)
@@ -274,6 +279,15 @@ def standardize_input(node: LayerNode, x: np.ndarray) -> np.ndarray:
     elif shape is not None and x.ndim == len(shape) - 1 and shape[-1] == 1:
         x = x[..., None]
     return x.astype(variable_dtype(node.config), copy=False)
+
+
+def _operation_outputs(graph: ModelGraph, record: Record) -> dict[str, list[list[np.ndarray]]]:
+    return {
+        node.name: [calls[i] for i in sorted(calls)]
+        for node in graph.layers
+        if node.is_operation
+        for calls in [record.get(node.name, {})]
+    }
 
 
 def _layer_outputs(graph: ModelGraph, record: Record) -> dict[str, list[list[np.ndarray]]]:

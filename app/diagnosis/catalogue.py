@@ -9,6 +9,8 @@ mistake made with the layer's epsilon or with none, each permutation of four arr
 an empty dict when the mistake cannot be made on this layer (no bias to leave out, a kernel
 that cannot be transposed). `theirs` is the user's output of this very layer when they gave
 it, else None: only a mistake that leaves a random trace (dropout's mask) reads it.
+A mistake that `reshapes` gives an output of another shape than Keras' (return_sequences
+confused): only such mistakes are searched for an array whose shape is not its layer's.
 
 The families live in modules named like app/reference's (normalization, core,
 regularization, activations, convolution, reshaping, recurrent) and register here when
@@ -40,13 +42,19 @@ class Mistake:
     explain: Explain
     fix: str
     replay: Replay
+    reshapes: bool = False
 
 
 CATALOGUE: dict[str, Mistake] = {}
 
 
 def mistake(
-    code: str, *class_names: str, title: str, explain: Explain | str, fix: str
+    code: str,
+    *class_names: str,
+    title: str,
+    explain: Explain | str,
+    fix: str,
+    reshapes: bool = False,
 ) -> Callable[[Replay], Replay]:
     """Register `replay` as the mistake `code` for `class_names`."""
     sentence = explain if callable(explain) else (lambda _config, _weights: explain)
@@ -54,15 +62,20 @@ def mistake(
     def register(replay: Replay) -> Replay:
         if code in CATALOGUE:
             raise RuntimeError(f"mistake {code} registered twice")
-        CATALOGUE[code] = Mistake(code, class_names, title, sentence, fix, replay)
+        CATALOGUE[code] = Mistake(code, class_names, title, sentence, fix, replay, reshapes)
         return replay
 
     return register
 
 
-def mistakes_for(class_name: str) -> list[Mistake]:
-    """The catalogue's mistakes made on a layer of `class_name`, in catalogue order."""
-    return [m for m in CATALOGUE.values() if class_name in m.class_names]
+def mistakes_for(class_name: str, reshaping: bool = False) -> list[Mistake]:
+    """The catalogue's mistakes made on a layer of `class_name`, in catalogue order; with
+    `reshaping`, only those that change the output's shape."""
+    return [
+        m
+        for m in CATALOGUE.values()
+        if class_name in m.class_names and (m.reshapes or not reshaping)
+    ]
 
 
 def finite_forms(forms: Forms) -> Forms:

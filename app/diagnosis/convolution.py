@@ -8,6 +8,10 @@ app.reference.reshaping's forwards). Channels-last layers (Keras' default).
                                split, as PyTorch pads), where TensorFlow puts it at the end
     flatten-channels-first     Flatten in channels-first order (PyTorch's N, C, H, W), where
                                Keras flattens (N, H, W, C) as it is
+    conv-channels-order        channels-first data read as channels-last, or the converse:
+                               an array reshaped where it needed a transpose, at the layer's
+                               input (NCHW data fed as NHWC) or its output (read back in
+                               the other order); the values are all there, in another place
 """
 
 from __future__ import annotations
@@ -92,3 +96,53 @@ def flatten_channels_first(config: Config, weights: Weights, inputs, theirs) -> 
         return {}
     moved = np.moveaxis(x, -1, 1)
     return {"": moved.reshape(len(x), -1)}
+
+
+@mistake(
+    "conv-channels-order",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    title="Channels-first data read as channels-last (or back)",
+    explain="This layer is channels_last: its input and output are (N, H, W, C). An array "
+    "in channels-first order (N, C, H, W), PyTorch's, must be transposed to it; yours was "
+    "reshaped instead (x.reshape(n, h, w, c) keeps the channels-first order of the values "
+    "in memory), on the way in or on the way back out.",
+    fix="x = x_nchw.transpose(0, 2, 3, 1)  # NCHW → NHWC; not x_nchw.reshape(n, h, w, c)",
+)
+def channels_order(config: Config, weights: Weights, inputs, theirs) -> Forms:
+    x = single(inputs)
+    if is_channels_first(config) or not _reorders(x):
+        return {}
+    name = _class(config)
+    forms = {
+        "channels-first input read as channels-last": forwards.run_layer(
+            name, config, weights, [reshaped_to_channels_last(x)]
+        ),
+        "channels-last input read as channels-first": forwards.run_layer(
+            name, config, weights, [reshaped_to_channels_first(x)]
+        ),
+    }
+    y = forwards.run_layer(name, config, weights, [x])
+    if _reorders(y):
+        forms["channels-first output read as channels-last"] = reshaped_to_channels_last(y)
+        forms["channels-last output read as channels-first"] = reshaped_to_channels_first(y)
+    return finite_forms(forms)
+
+
+def _reorders(x: np.ndarray) -> bool:
+    """Whether reading x in the other order moves anything (not with one channel or one
+    position)."""
+    return x.shape[-1] != 1 and int(np.prod(x.shape[1:-1])) != 1
+
+
+def reshaped_to_channels_last(x: np.ndarray) -> np.ndarray:
+    """x's values in channels-first order (N, C, *S), reshaped (not transposed) to x's
+    channels-last shape: data a channels-first program holds, read as channels-last."""
+    return np.moveaxis(x, -1, 1).reshape(x.shape)
+
+
+def reshaped_to_channels_first(x: np.ndarray) -> np.ndarray:
+    """The converse, in channels-last terms: x's values read as (N, C, *S) by a reshape,
+    as a channels-first program reads a channels-last array."""
+    return np.moveaxis(x.reshape(x.shape[0], x.shape[-1], *x.shape[1:-1]), 1, -1)

@@ -9,6 +9,10 @@ rnn-recurrent-activation      recurrent_activation sigmoid and hard_sigmoid conf
 rnn-go-backwards-not-reversed with go_backwards and return_sequences, Keras returns the
                               steps in processing order (last step first); yours in
                               input order
+rnn-return-sequences          return_sequences confused: every step where Keras returns
+                              the last (return_sequences=False), or the last step where it
+                              returns them all; the shapes differ, so this is the one
+                              mistake searched for an array of another shape
 """
 
 from __future__ import annotations
@@ -125,6 +129,31 @@ def go_backwards_not_reversed(config: Config, weights: Weights, inputs, theirs) 
         return {}
     out = _run(_class(config, weights), config, weights, inputs)
     return finite_forms({"": out[:, ::-1]})
+
+
+@mistake(
+    "rnn-return-sequences",
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
+    title="return_sequences confused (last step vs all steps)",
+    explain=lambda config, _w: (
+        "This layer has return_sequences=True: Keras returns the output of every step, "
+        "(batch, timesteps, units); yours hold the last step only, (batch, units)."
+        if config.get("return_sequences")
+        else "This layer has return_sequences=False: Keras returns the last step's output "
+        "only, (batch, units); yours hold every step, (batch, timesteps, units)."
+    ),
+    fix="y = outputs if layer.return_sequences else outputs[:, -1]  # the layer's own setting",
+    reshapes=True,
+)
+def return_sequences_confused(config: Config, weights: Weights, inputs, theirs) -> Forms:
+    if config.get("return_state"):
+        return {}
+    flipped = {**config, "return_sequences": not config.get("return_sequences", False)}
+    out = _run(_class(config, weights), flipped, weights, inputs)
+    label = "the last step only" if config.get("return_sequences") else "every step"
+    return finite_forms({label: out})
 
 
 def _run(class_name: str, config: Config, weights: Weights, inputs) -> np.ndarray:

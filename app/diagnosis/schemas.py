@@ -22,8 +22,15 @@ class TensorError(_Schema):
         description="keras: Keras' own values; reference: our reference forward, which the "
         "check proved equal to Keras (see `against_note`)."
     )
-    max_abs_error: float
-    max_rel_error: float = Field(description="max_abs_error / the largest |value| Keras gives.")
+    their_shape: list[int] | None = Field(
+        None,
+        description="Your array's shape, when it is not Keras' (`shape`): only a mistake that "
+        "changes the shape (return_sequences confused) is searched, and no error is measured.",
+    )
+    max_abs_error: float | None = Field(description="None when the shapes differ.")
+    max_rel_error: float | None = Field(
+        description="max_abs_error / the largest |value| Keras gives; None when the shapes differ."
+    )
     expected_float32_error: float = Field(
         description="The size of float32 rounding expected here: 2⁻²³ × scale × √(layers "
         "up to this one), an estimate."
@@ -34,7 +41,9 @@ class TensorError(_Schema):
 class Evidence(_Schema):
     tensor: str = Field(description="The tensor compared (a layer's output).")
     error_to_mistake: float = Field(description="Max |theirs − the mistaken forward|.")
-    error_to_keras: float = Field(description="Max |theirs − Keras| on the same tensor.")
+    error_to_keras: float | None = Field(
+        description="Max |theirs − Keras| on the same tensor; None when the shapes differ."
+    )
 
 
 class DiagnosedMistake(_Schema):

@@ -9,7 +9,10 @@ for Keras, which the check proves equal to it within its tolerance.
 
 1. The reference forward runs once, every layer kept.
 2. Each tensor given is compared; the first (in the model's order) over `tolerance` of its
-   scale is where theirs part from Keras. None over: "matches Keras".
+   scale, or of another shape than Keras', is where theirs part from Keras. None: "matches
+   Keras". An array of another shape is searched only for the mistakes that change a
+   shape (return_sequences confused); when none reproduces it, it is a 400
+   (`yours-wrong-shape`), as is any other array of the wrong shape.
 3. The search, from the cheapest place to look:
    - local: when their numbers of the parting layer itself are given, each mistake of its
      class is replayed on that layer alone, on the inputs Keras' forward gives it;
@@ -31,11 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.analysis.reference import layer_weights, run_reference, standardize_input
-from app.diagnosis import families  # noqa: F401  (registers the catalogue)
 from app.diagnosis.catalogue import Mistake, mistakes_for
 from app.diagnosis.differences import describe
+from app.diagnosis.families import most_common_first  # (and registers the catalogue)
 from app.diagnosis.schemas import DiagnosedMistake, Diagnosis, Evidence, TensorError
-from app.diagnosis.yours import check_shapes
+from app.diagnosis.sentences import default_note, matches_sentence, parting_sentence
+from app.diagnosis.yours import wrong_shape
 from app.graph import LayerNode, ModelGraph, TensorRef, topological_calls
 from app.reference import forwards
 
@@ -54,6 +58,10 @@ class Given:
     truth: np.ndarray
     against: str  # keras | reference
     depth: int  # its place in the model's order, from 1
+
+    @property
+    def misshapen(self) -> bool:
+        return self.theirs.shape != self.truth.shape
 
     @property
     def scale(self) -> float:
@@ -92,24 +100,28 @@ def diagnose(
     given = _given(computed, theirs, keras or {}, order)
     tensors = [_tensor_error(g, tolerance) for g in given]
     parting = next((g for g, t in zip(given, tensors, strict=True) if not t.matches), None)
-    note = against_note or _default_note(given)
+    _refuse_unsearched_shapes(given, parting)
+    note = against_note or default_note(all(g.against == "keras" for g in given))
     if parting is None:
         return Diagnosis(
             verdict="matches-keras",
-            message=_matches_sentence(tensors),
+            message=matches_sentence(tensors),
             tolerance=tolerance,
             against_note=note,
             tensors=tensors,
             search_s=round(time.perf_counter() - start, 4),
         )
+    tensors_by_node = {**run.operations, **run.layers}  # a layer's inputs may be an op's
     searched, found, complete = _search(
-        graph, weights, inputs, run.layers, given, parting, tolerance, max_search_s
+        graph, weights, inputs, tensors_by_node, given, parting, tolerance, max_search_s
     )
+    if parting.misshapen and not found:
+        raise wrong_shape(parting.name, parting.theirs.shape, parting.truth.shape)
     mistakes = [_diagnosed(f) for f in sorted(found, key=lambda f: f.error / f.tensor.scale)]
-    first = _first_layer(given, parting)
+    first = parting.name
     return Diagnosis(
         verdict="explained" if mistakes else "unexplained",
-        message=_sentence(first, mistakes, complete),
+        message=parting_sentence(first, mistakes, complete),
         tolerance=tolerance,
         against_note=note,
         tensors=tensors,
@@ -139,7 +151,6 @@ def _model_outputs(graph: ModelGraph, outputs: list[np.ndarray]) -> dict:
 
 def _given(layers: dict, theirs: Mapping, keras: Mapping, order: dict[str, int]) -> list[Given]:
     given = []
-    check_shapes(theirs, {name: layers[name][0][0].shape for name in theirs})
     for name, array in theirs.items():
         ours = layers[name][0][0]
         truth, against = (keras[name], "keras") if name in keras else (ours, "reference")
@@ -148,16 +159,26 @@ def _given(layers: dict, theirs: Mapping, keras: Mapping, order: dict[str, int])
 
 
 def _tensor_error(g: Given, tolerance: float) -> TensorError:
-    error = g.error(g.truth)
+    error = None if g.misshapen else g.error(g.truth)
     return TensorError(
         name=g.name,
         shape=list(g.truth.shape),
+        their_shape=list(g.theirs.shape) if g.misshapen else None,
         against=g.against,
         max_abs_error=error,
-        max_rel_error=error / g.scale,
+        max_rel_error=None if error is None else error / g.scale,
         expected_float32_error=FLOAT32_EPS * g.scale * math.sqrt(g.depth),
-        matches=error <= tolerance * g.scale,
+        matches=error is not None and error <= tolerance * g.scale,
     )
+
+
+def _refuse_unsearched_shapes(given: list[Given], parting: Given | None) -> None:
+    """An array of another shape is searched only where it is the first to part (the
+    mistakes that change a shape are sought there); after an earlier parting tensor, the
+    search is that tensor's, so the shape is refused as it stands."""
+    for g in given:
+        if g.misshapen and g is not parting:
+            raise wrong_shape(g.name, g.theirs.shape, g.truth.shape)
 
 
 # The search ------------------------------------------------------------------------------
@@ -167,26 +188,29 @@ def _search(
     graph, weights, inputs, layers, given, parting, tolerance, max_search_s
 ) -> tuple[int, list[_Found], bool]:
     """Local first (cheap, and exact where the layer is given); model-wide when that finds
-    nothing (the same mistake made upstream too, or only later tensors given)."""
+    nothing (the same mistake made upstream too, or only later tensors given). For an
+    array of another shape than Keras', only the mistakes that change a shape."""
     node = _top_node(graph, parting.name)
-    searched = 0
-    if node is not None and mistakes_for(node.class_name):
-        searched, found = _search_local(graph, weights, inputs, layers, node, parting, tolerance)
+    searched, reshaping = 0, parting.misshapen
+    if node is not None and mistakes_for(node.class_name, reshaping):
+        searched, found = _search_local(
+            graph, weights, inputs, layers, node, parting, tolerance, reshaping
+        )
         if found:
             return searched, found, True
     deadline = time.monotonic() + max_search_s
     more, found, complete = _search_model(
-        graph, weights, inputs, layers, given, parting, tolerance, deadline
+        graph, weights, inputs, layers, given, parting, tolerance, deadline, reshaping
     )
     return searched + more, found, complete
 
 
-def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
+def _search_local(graph, weights, inputs, layers, node, parting, tolerance, reshaping):
     """Each mistake of the parting layer's class, on that layer alone."""
     args = [_tensor_value(graph, inputs, layers, ref) for ref in node.calls[0]]
     own = layer_weights(node, weights)
     searched, found = 0, []
-    for mistake in mistakes_for(node.class_name):
+    for mistake in mistakes_for(node.class_name, reshaping):
         forms = _replay(mistake, node.config, own, args, parting.theirs)
         for form, output in forms.items():
             searched += 1
@@ -196,33 +220,49 @@ def _search_local(graph, weights, inputs, layers, node, parting, tolerance):
     return searched, _best_form_each(found)
 
 
-def _search_model(graph, weights, inputs, layers, given, parting, tolerance, deadline):
+def _search_model(graph, weights, inputs, layers, given, parting, tolerance, deadline, reshaping):
     """Each form of each mistake, on every layer of its class up to the parting tensor, the
     model run once per form (lean when the parting tensor is a model output). A run costs a
     whole forward, so the search stops at the first mistake that reproduces theirs, in
     catalogue order (the most common first), or at `deadline` (then it is incomplete)."""
     searched, complete = 0, True
     lean = parting.name in {ref.layer for ref in graph.outputs}
-    for class_name, nodes in _classes(graph, parting.depth).items():
-        for mistake in mistakes_for(class_name):
-            found = []
-            for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
-                if time.monotonic() > deadline:
-                    return searched, _best_form_each(found), False
-                searched += 1
-                replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
-                with np.errstate(all="ignore"):  # a mistaken layer's NaNs flow on
-                    run = run_reference(
-                        graph, weights, inputs, keep_all=not lean, replaced=replaced
-                    )
-                computed = {**run.layers, **_model_outputs(graph, run.outputs)}
-                hit = _hit(parting, computed[parting.name][0][0], tolerance)
-                if hit is not None:
-                    names = [n.name for n in nodes]
-                    found.append(_Found(mistake, nodes[0], names, form, parting, hit))
-            if found:
-                return searched, _best_form_each(found), complete
+    for mistake, nodes in _in_catalogue_order(_classes(graph, parting.depth, reshaping), reshaping):
+        found = []
+        for form in _form_labels(mistake, nodes[0], graph, weights, inputs, layers, given):
+            if time.monotonic() > deadline:
+                return searched, _best_form_each(found), False
+            searched += 1
+            replaced = {n.name: _replaying(mistake, form, n) for n in nodes}
+            output = _mistaken_run(graph, weights, inputs, lean, replaced, parting.name)
+            hit = None if output is None else _hit(parting, output, tolerance)
+            if hit is not None:
+                names = [n.name for n in nodes]
+                found.append(_Found(mistake, nodes[0], names, form, parting, hit))
+        if found:
+            return searched, _best_form_each(found), complete
     return searched, [], complete
+
+
+def _in_catalogue_order(classes: dict[str, list[LayerNode]], reshaping: bool):
+    """(mistake, the model's layers of one of its classes), the most common mistakes first
+    (BatchNormalization's before a convolution's, whatever comes first in the model: each
+    pair costs a model run per form, and the budget should go to the common mistakes)."""
+    pairs = [(m, nodes) for name, nodes in classes.items() for m in mistakes_for(name, reshaping)]
+    order = {m.code: i for i, m in enumerate(most_common_first(m for m, _ in pairs))}
+    return sorted(pairs, key=lambda pair: order[pair[0].code])
+
+
+def _mistaken_run(graph, weights, inputs, lean, replaced, name) -> np.ndarray | None:
+    """The parting tensor's value with the mistaken layers replayed; None when a layer
+    after a mistake that changes a shape cannot take the shape it is given (a Dense can
+    take every step of an LSTM, a Flatten's Dense cannot): no such model gives theirs."""
+    try:
+        with np.errstate(all="ignore"):  # a mistaken layer's NaNs flow on
+            run = run_reference(graph, weights, inputs, keep_all=not lean, replaced=replaced)
+    except (ValueError, IndexError):
+        return None
+    return {**run.layers, **_model_outputs(graph, run.outputs)}[name][0][0]
 
 
 def _form_labels(mistake, first, graph, weights, inputs, layers, given) -> list[str]:
@@ -262,6 +302,8 @@ def _hit(parting: Given, output: np.ndarray, tolerance: float) -> float | None:
         return None
     limit = tolerance * parting.scale
     error = parting.error(output)
+    if parting.misshapen:  # of another shape than Keras': no Keras value to be close to
+        return error if error <= limit else None
     reproduces = error <= limit or error <= EXPLAINED * parting.error(parting.truth)
     if not reproduces or float(np.max(np.abs(output - parting.truth), initial=0.0)) <= limit:
         return None
@@ -276,7 +318,7 @@ def _best_form_each(found: list[_Found]) -> list[_Found]:
     return list(best.values())
 
 
-def _classes(graph: ModelGraph, depth: int) -> dict[str, list[LayerNode]]:
+def _classes(graph: ModelGraph, depth: int, reshaping: bool) -> dict[str, list[LayerNode]]:
     """The model's own layers (not a nested model's) up to `depth` in the model's order
     that the catalogue has mistakes for, by class."""
     classes: dict[str, list[LayerNode]] = {}
@@ -286,7 +328,7 @@ def _classes(graph: ModelGraph, depth: int) -> dict[str, list[LayerNode]]:
             call == 0
             and order[node.name] <= depth
             and node.inner is None
-            and (mistakes_for(node.class_name))
+            and mistakes_for(node.class_name, reshaping)
         ):
             classes.setdefault(node.class_name, []).append(node)
     return classes
@@ -308,7 +350,7 @@ def _tensor_value(graph: ModelGraph, inputs, layers, ref: TensorRef) -> np.ndarr
     return layers[ref.layer][ref.node_index][ref.tensor_index]
 
 
-# Sentences -------------------------------------------------------------------------------
+# The answer -------------------------------------------------------------------------------
 
 
 def _diagnosed(f: _Found) -> DiagnosedMistake:
@@ -322,45 +364,8 @@ def _diagnosed(f: _Found) -> DiagnosedMistake:
         evidence=Evidence(
             tensor=f.tensor.name,
             error_to_mistake=f.error,
-            error_to_keras=f.tensor.error(f.tensor.truth),
+            error_to_keras=None if f.tensor.misshapen else f.tensor.error(f.tensor.truth),
         ),
         explanation=f.mistake.explain(f.node.config, {}),
         fix=f.mistake.fix,
-    )
-
-
-def _first_layer(given: list[Given], parting: Given) -> str:
-    return parting.name
-
-
-def _matches_sentence(tensors: list[TensorError]) -> str:
-    worst = max(tensors, key=lambda t: t.max_rel_error)
-    return (
-        f"Your numbers match Keras within float32 noise: the largest difference, "
-        f"{worst.max_abs_error:.3g} on {worst.name}, is of the size float32 rounding gives "
-        f"there (about {worst.expected_float32_error:.2g}). Not a mistake."
-    )
-
-
-def _sentence(first: str, mistakes: list[DiagnosedMistake], complete: bool) -> str:
-    if not mistakes:
-        searched = "" if complete else " (the search ran out of time before trying all)"
-        return (
-            f"Your numbers part from Keras at {first}, and no mistake in the catalogue "
-            f"reproduces them{searched}; the difference is described below."
-        )
-    top = mistakes[0]
-    return (
-        f"Your numbers part from Keras at {first}. {top.title} on {top.layer} reproduces "
-        f"them (within {top.evidence.error_to_mistake:.2g}, where Keras is "
-        f"{top.evidence.error_to_keras:.3g} away)."
-    )
-
-
-def _default_note(given: list[Given]) -> str:
-    if all(g.against == "keras" for g in given):
-        return "Compared with Keras' own outputs."
-    return (
-        "Compared with our reference forward, which the check proves equal to Keras' within "
-        "its tolerance (Keras' own values are kept for the model's outputs of a check only)."
     )

@@ -12,7 +12,7 @@ check's reader of input files (headers checked before any array is read).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,14 @@ def read_yours(
     return {name: _checked(name, array, layers) for name, array in named.items()}
 
 
-def check_shapes(yours: Mapping[str, np.ndarray], expected: Mapping[str, tuple]) -> None:
-    """Each array's shape against its layer's output computed on the same inputs."""
-    for name, array in yours.items():
-        if tuple(array.shape) != tuple(expected[name]):
-            raise YoursWrongShape(
-                f"Your array for layer {name!r} has shape {list(array.shape)}; that layer's "
-                f"output on these inputs has shape {list(expected[name])}.",
-                {"field": FIELD, "layer": name, "shape": list(array.shape),
-                 "expected": list(expected[name])},
-            )  # fmt: skip
+def wrong_shape(name: str, shape: tuple, expected: tuple) -> YoursWrongShape:
+    """The 400 for an array whose shape is not its layer's output's on the same inputs
+    (and that no mistake of the catalogue that changes a shape explains)."""
+    return YoursWrongShape(
+        f"Your array for layer {name!r} has shape {list(shape)}; that layer's output on "
+        f"these inputs has shape {list(expected)}.",
+        {"field": FIELD, "layer": name, "shape": list(shape), "expected": list(expected)},
+    )
 
 
 def _named(outputs: Sequence[str], path: Path | None, value: Any) -> dict[str, Any]:
@@ -60,7 +58,9 @@ def _named(outputs: Sequence[str], path: Path | None, value: Any) -> dict[str, A
         loaded = read_input_file(path)
         return _single(outputs, loaded) if isinstance(loaded, np.ndarray) else dict(loaded)
     if isinstance(value, str):
-        value = load_json(value, what="The field `yours`", syntax_error=InvalidYours)
+        value = load_json(  # NaN read as a float: refused below, naming its layer
+            value, what="The field `yours`", syntax_error=InvalidYours, non_finite=True
+        )
     if isinstance(value, dict):
         return value
     if isinstance(value, list):

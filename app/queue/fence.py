@@ -57,6 +57,9 @@ class FencedStore:
     def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
         raise TypeError("a queue worker never adds reports")
 
+    def remove(self, report_id: str) -> None:
+        raise TypeError("a queue worker never removes reports")
+
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         raise TypeError("a queue worker never prunes the store")
 

@@ -10,7 +10,9 @@
     keys      a key given twice in one object is refused (`DuplicateKeys`): parsers disagree
               on which value wins, so our reading and Keras' could differ
     numbers   NaN, Infinity, floats that overflow to infinity, and integers longer than any
-              Keras config needs are refused (`InvalidNumber`)
+              Keras config needs are refused (`InvalidNumber`); with `non_finite=True` the
+              first three are read as floats, for a caller that refuses them itself where
+              it can say which array holds them (a diagnosis's `yours`)
 
 Syntax errors are reported with the caller's error class (`InvalidSpec` for a spec,
 `MalformedModel` for a file), with the line and column.
@@ -51,6 +53,7 @@ def load_json(
     what: str,
     syntax_error: SyntaxErrorClass = InvalidSpec,
     limits: ReadLimits = DEFAULT_LIMITS,
+    non_finite: bool = False,
 ) -> Any:
     """Parse `data` under the caps; `what` names it in messages ("The spec", ...)."""
     text = _as_text(data, what, syntax_error, limits)
@@ -59,8 +62,8 @@ def load_json(
         return json.loads(
             text,
             object_pairs_hook=_unique_object,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
+            parse_constant=float if non_finite else _refuse_constant,
+            parse_float=float if non_finite else _finite_float,
         )
     except _Refused as refused:
         raise refused.error(what) from None
@@ -167,6 +170,20 @@ def parsed_bytes(skeleton: str) -> int:
     containers = skeleton.count("[") + skeleton.count("{")
     strings = skeleton.count('""')
     return 72 * containers + 64 * strings + 40 * (skeleton.count(",") + 1)
+
+
+def has_non_finite(obj: Any) -> bool:
+    """Whether parsed JSON holds NaN or ±Infinity anywhere (walked without recursion)."""
+    pending = [obj]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            return True
+    return False
 
 
 def _too_deep(what: str, limit: int) -> JsonTooDeep:

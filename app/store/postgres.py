@@ -105,6 +105,12 @@ class PostgresReportStore:
             )
             _notify(db, report_id)
 
+    def remove(self, report_id: str) -> None:
+        """Delete one report (a request that stored it and was then refused); its drawing
+        goes with it."""
+        with self.pool.connection() as db:
+            db.execute("DELETE FROM reports WHERE id = %s", (report_id,))
+
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         with self.pool.connection() as db:
             old = db.execute(

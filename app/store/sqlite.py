@@ -79,6 +79,12 @@ class SqliteReportStore:
                 (check.model_dump_json(), report_id),
             )
 
+    def remove(self, report_id: str) -> None:
+        """Delete one report (a request that stored it and was then refused)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+            db.execute("DELETE FROM drawings WHERE report_id = ?", (report_id,))
+
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         """Delete reports older than `max_age_s`, then the oldest until the stored bodies
         take at most `max_bytes`; returns how many were deleted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from app.web.diagnosis_form import (
     DIAGNOSIS_BODY,
     DIAGNOSIS_EXAMPLE,
     diagnose_received,
+    diagnose_stored,
     diagnosis_ask,
     has_yours,
 )
@@ -56,7 +58,8 @@ UPLOAD_BODY = {
                         "type": "string",
                         "format": "binary",
                         "description": "Your own forward's numbers, to diagnose (.npz by "
-                        'layer name, .npy, or JSON {"layer_name": array}).',
+                        'layer name, .npy, or JSON {"layer_name": array}). Numbers refused '
+                        "(400, `details.field` and `details.layer`) store no report.",
                     },
                     "weights": {
                         "type": "string",
@@ -123,16 +126,19 @@ async def create_report(
     try:
         asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
         options = _options(received.fields, recompute=recompute, **asked)
-        asks_diagnosis = has_yours(received)
-        if asks_diagnosis:  # their numbers are compared with Keras' once the check has run
+        ask = diagnosis_ask(received) if has_yours(received) else None
+        if ask is not None:  # their numbers are compared with Keras' once the check has run
             options = replace(options, wait=True)
-        report, created = await run_in_threadpool(reports.create, _submission(received), options)
+        accept = None if ask is None else partial(get_diagnoses(request).read, ask=ask)
+        submission = _submission(received)
+        report, created = await run_in_threadpool(reports.create, submission, options, accept)
         if options.wait and report.check.status in ("queued", "running"):
             timeout = request.app.state.settings.wait_timeout_s
             report = await run_in_threadpool(reports.wait, report.id, timeout)
-        if asks_diagnosis:
-            ask = diagnosis_ask(received)
-            diagnosis = await run_in_threadpool(get_diagnoses(request).run, report, ask)
+        if ask is not None:
+            diagnosis = await run_in_threadpool(
+                diagnose_stored, reports, get_diagnoses(request), report, created, ask
+            )
     finally:
         await run_in_threadpool(received.discard)  # rmtree: off the event loop
     location = f"/api/v1/reports/{report.id}"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from app.diagnoses import DiagnosisAsk
+from app.diagnoses import Diagnoses, DiagnosisAsk
 from app.diagnosis.schemas import Diagnosis
-from app.errors import InvalidRequest
+from app.errors import ExplainerError, InvalidRequest
+from app.reports import Reports
 from app.schemas import Report
 from app.web.deps import get_diagnoses, upload_limits
 from app.web.upload import Received, receive
@@ -135,3 +136,18 @@ async def diagnose_received(request: Request, report: Report) -> Diagnosis:
         return await run_in_threadpool(get_diagnoses(request).run, report, ask)
     finally:
         await run_in_threadpool(received.discard)
+
+
+def diagnose_stored(
+    reports: Reports, diagnoses: Diagnoses, report: Report, created: bool, ask: DiagnosisAsk
+) -> Diagnosis:
+    """The diagnosis asked for with `POST /api/v1/reports`, once the report is stored (its
+    numbers were read before it was: Reports.create's `accept`). A refusal only the model
+    can tell (an array of the wrong shape) removes the report this request stored, so that
+    a refused `yours` leaves nothing stored."""
+    try:
+        return diagnoses.run(report, ask)
+    except ExplainerError:
+        if created:
+            reports.forget(report.id)
+        raise

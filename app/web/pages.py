@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.diagnosis.families import looked_for
 from app.errors import LayerNotFound
 from app.reports import Reports
 from app.schemas import BatchNormReport, Report
@@ -88,6 +89,7 @@ def render_report(request: Request, report: Report) -> Response:
         "view": report_view(report, request.query_params),
         "report": report,
         "graph": graph_view(report, request.query_params, store),
+        "mistakes": looked_for(layer.class_name for layer in report.layers),
     }
     return request.app.state.templates.TemplateResponse(request, "report.html", context)
 

@@ -34,8 +34,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
-from app.errors import FileTooLarge, InvalidRequest
-from app.safety.safe_json import load_json
+from app.errors import FileTooLarge, InvalidNumber, InvalidRequest
+from app.safety.safe_json import has_non_finite, load_json
 
 FILE_FIELDS = ("file", "inputs", "weights", "yours")
 TEXT_FIELDS = ("spec", "inputs", "check", "wait", "mode", "keras_call", "recompute", "yours")
@@ -157,12 +157,26 @@ async def _read_small(request: Request, cap: int) -> bytes:
 def _json_fields(body: bytes) -> dict[str, Any]:
     """The JSON body, parsed under the safety scan's caps (depth before parsing, duplicate keys,
     NaN): it carries the spec, so it gets the same parser as every other model JSON."""
-    payload = load_json(body, what="The request body", syntax_error=InvalidRequest)
+    try:
+        payload = load_json(body, what="The request body", syntax_error=InvalidRequest)
+    except InvalidNumber as refused:
+        payload = _with_non_finite_yours(body, refused)
     if not isinstance(payload, dict):
         raise InvalidRequest('The JSON body must be an object: {"spec": <model.to_json()>}.')
     unknown = sorted(set(payload) - set(TEXT_FIELDS))
     if unknown:
         raise _unknown_fields(unknown)
+    return payload
+
+
+def _with_non_finite_yours(body: bytes, refused: InvalidNumber) -> Any:
+    """The body again, NaN and ±Infinity read as floats, when `yours` alone holds them: the
+    diagnosis refuses them naming the layer (`yours-not-finite`); anywhere else, `refused`."""
+    payload = load_json(body, what="The request body", syntax_error=InvalidRequest, non_finite=True)
+    if not isinstance(payload, dict) or not has_non_finite(payload.get(YOURS_NAME)):
+        raise refused
+    if any(has_non_finite(v) for k, v in payload.items() if k != YOURS_NAME):
+        raise refused
     return payload
 
 

@@ -66,7 +66,65 @@ def test_flatten_in_channels_first_order_is_named(tmp_path_factory):
     named_first(model, "flatten", theirs, "flatten-channels-first")
 
 
-@pytest.mark.parametrize("layer", ["conv"])
+@pytest.mark.parametrize("layer", ["conv", "flatten", "dense"])
 def test_keras_own_conv_numbers_match(tmp_path_factory, layer):
+    model = build(
+        tmp_path_factory,
+        layers.Conv2D(3, 3, padding="same", name="conv"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(2, name="dense"),
+    )
+    diagnosis = model.diagnose({layer: model.keras[layer]})
+    assert diagnosis.verdict == "matches-keras"
+    assert diagnosis.mistakes == []
+
+
+def reshaped_from_channels_first(array):
+    """What a channels-first array (N, C, H, W) becomes under a plain reshape to (N, H, W, C):
+    written with an explicit index loop, element by element in memory order."""
+    n, c, h, w = array.shape
+    flat = array.reshape(n, -1)  # C order: the channels-first layout in memory
+    out = np.empty((n, h, w, c), array.dtype)
+    for index in range(c * h * w):  # the index-th value lands at the index-th NHWC place
+        i, rest = divmod(index, w * c)
+        j, k = divmod(rest, c)
+        out[:, i, j, k] = flat[:, index]
+    return out
+
+
+def test_channels_first_data_read_as_channels_last_is_named(tmp_path_factory):
+    # Their data is channels-first, X.transpose(0, 3, 1, 2); they reshaped it where it
+    # needed a transpose, and fed that to the layer (the inputs they send us are X).
     model = build(tmp_path_factory, layers.Conv2D(3, 3, padding="same", name="conv"))
-    assert model.diagnose({layer: model.keras[layer]}).verdict == "matches-keras"
+    kernel, bias = (np.asarray(w, np.float64) for w in model.weights)
+    fed = reshaped_from_channels_first(X.transpose(0, 3, 1, 2))
+    theirs = correlate(fed, kernel, bias, 1, ((1, 1), (1, 1)))
+    diagnosis = named_first(model, "conv", theirs, "conv-channels-order")
+    assert diagnosis.mistakes[0].form == "channels-first input read as channels-last"
+
+
+def test_output_read_back_in_the_other_order_is_named(tmp_path_factory):
+    # Their program is channels-first: it computes Keras' numbers as (N, C, H, W), then
+    # reshapes them to (N, H, W, C) without the transpose.
+    model = build(tmp_path_factory, layers.Conv2D(3, 3, padding="same", name="conv"))
+    kernel, bias = (np.asarray(w, np.float64) for w in model.weights)
+    right = correlate(X, kernel, bias, 1, ((1, 1), (1, 1)))
+    theirs = reshaped_from_channels_first(right.transpose(0, 3, 1, 2))
+    diagnosis = named_first(model, "conv", theirs, "conv-channels-order")
+    assert diagnosis.mistakes[0].form == "channels-first output read as channels-last"
+
+
+def test_channels_first_data_is_named_from_the_model_output_alone(tmp_path_factory):
+    # Only the Dense's output is sent: the model-wide search makes the mistake at the Conv2D.
+    model = build(
+        tmp_path_factory,
+        layers.Conv2D(3, 3, padding="same", name="conv"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(2, name="dense"),
+    )
+    kernel, bias, dense_kernel, dense_bias = (np.asarray(w, np.float64) for w in model.weights)
+    fed = reshaped_from_channels_first(X.transpose(0, 3, 1, 2))
+    conv = correlate(fed, kernel, bias, 1, ((1, 1), (1, 1)))
+    theirs = conv.reshape(2, -1) @ dense_kernel + dense_bias
+    diagnosis = named_first(model, "dense", theirs, "conv-channels-order")
+    assert diagnosis.mistakes[0].layer == "conv"

@@ -4,7 +4,9 @@ NumPy, step by step, with the one thing done wrong."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from app.errors import YoursWrongShape
 from tests.diagnosis.support import case, codes
 from tests.support.kerasref import keras
 from tests.support.models import randomize_weights
@@ -88,3 +90,57 @@ def test_go_backwards_in_input_order_is_named(tmp_path_factory):
     processing_order = gru(X[:, ::-1], *arrays(model))
     np.testing.assert_allclose(processing_order, model.keras["gru"], atol=1e-5)
     named_first(model, processing_order[:, ::-1], "rnn-go-backwards-not-reversed")
+
+
+def test_every_step_where_keras_returns_the_last_is_named(tmp_path_factory):
+    model = build(tmp_path_factory)  # return_sequences=False: Keras gives (2, 4)
+    theirs = gru(X, *arrays(model))  # all five steps: (2, 5, 4)
+    diagnosis = named_first(model, theirs, "rnn-return-sequences")
+    assert diagnosis.mistakes[0].form == "every step"
+    assert diagnosis.mistakes[0].evidence.error_to_keras is None
+    assert diagnosis.tensors[0].their_shape == [2, 5, UNITS]
+    assert diagnosis.tensors[0].shape == [2, UNITS]
+
+
+def test_last_step_where_keras_returns_every_step_is_named(tmp_path_factory):
+    model = build(tmp_path_factory, return_sequences=True)
+    theirs = gru(X, *arrays(model))[:, -1]
+    diagnosis = named_first(model, theirs, "rnn-return-sequences")
+    assert diagnosis.mistakes[0].form == "the last step only"
+    assert diagnosis.first_divergence == "gru"
+
+
+def test_every_step_is_named_from_a_later_dense_alone(tmp_path_factory):
+    # Their GRU returns every step; their Dense then runs on each step: (2, 5, 2) where
+    # Keras gives (2, 2). Only the Dense's output is sent: the model-wide search.
+    model = keras.Sequential(
+        [keras.Input((5, 3)), layers.GRU(UNITS, name="gru"), layers.Dense(2, name="dense")]
+    )
+    randomize_weights(model, seed=52)
+    model_case = case(model, X, tmp_path_factory.mktemp("gru_dense"))
+    kernel, recurrent, bias, dense_kernel, dense_bias = arrays(model_case)
+    theirs = gru(X, kernel, recurrent, bias) @ dense_kernel + dense_bias
+    diagnosis = model_case.diagnose({"dense": np.asarray(theirs, np.float32)})
+    assert diagnosis.verdict == "explained"
+    assert codes(diagnosis) == ["rnn-return-sequences"]
+    assert diagnosis.mistakes[0].layer == "gru"
+
+
+def test_an_array_of_another_shape_no_mistake_gives_is_refused(tmp_path_factory):
+    model = build(tmp_path_factory)
+    with pytest.raises(YoursWrongShape) as refused:
+        model.diagnose({"gru": np.ones((2, 3, UNITS), np.float32)})  # 3 steps, not 5
+    assert refused.value.details == {
+        "field": "yours",
+        "layer": "gru",
+        "shape": [2, 3, UNITS],
+        "expected": [2, UNITS],
+    }
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_keras_own_recurrent_numbers_claim_no_mistake(tmp_path_factory, return_sequences):
+    model = build(tmp_path_factory, return_sequences=return_sequences)
+    diagnosis = model.diagnose({"gru": model.keras["gru"]})
+    assert diagnosis.verdict == "matches-keras"
+    assert diagnosis.mistakes == []

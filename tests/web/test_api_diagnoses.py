@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -195,6 +196,8 @@ def test_after_the_check_seeded_inputs_download_and_keras_own_values_are_used(wa
         assert created.status_code == 201
         report = created.json()
         assert report["check"]["status"] == "passed"
+        page = client.get(f"/reports/{report['id']}")
+        assert f'href="/api/v1/reports/{report["id"]}/inputs.npz"' in page.text
         download = client.get(f"/api/v1/reports/{report['id']}/inputs.npz")
         assert download.status_code == 200
         x = np.load(io.BytesIO(download.content))["x0"]
@@ -219,3 +222,99 @@ def test_inputs_download_without_a_seeded_check_is_400(client):
     response = client.get(f"/api/v1/reports/{report['id']}/inputs.npz")
     assert response.status_code == 400
     assert response.json()["details"] == {"field": "inputs"}
+
+
+def post_json(client, url, text: str):
+    """A JSON body as written (NaN and Infinity are not JSON, but Python's json writes them)."""
+    return client.post(url, content=text, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_diagnose_non_finite_json_names_field_and_layer(client, number):
+    report = seed_report(client)
+    body = (
+        f'{{"spec": {json.dumps(SPEC)}, "inputs": [[0, 1], [2, 3]], '
+        f'"yours": {{"{BN}": [[{number}, 0.0], [1.0, 1.0]]}}}}'
+    )
+    response = post_json(client, f"/api/v1/reports/{report['id']}/diagnoses", body)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "yours-not-finite"
+    assert body["details"] == {"field": "yours", "layer": BN, "not_finite": 1}
+    assert BN in body["message"]
+
+
+def test_diagnose_non_finite_multipart_json_field_names_the_layer(client):
+    report = seed_report(client)
+    response = client.post(
+        f"/api/v1/reports/{report['id']}/diagnoses",
+        files={  # text fields of a multipart form (no filename)
+            "spec": (None, SPEC),
+            "inputs": (None, json.dumps(SEED_INPUT.tolist())),
+            "yours": (None, f'{{"{BN}": [[NaN, Infinity], [1, 1]]}}'),
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "yours-not-finite"
+    assert response.json()["details"] == {"field": "yours", "layer": BN, "not_finite": 2}
+
+
+def test_non_finite_number_outside_yours_is_still_invalid_number(client):
+    report = seed_report(client)
+    body = (
+        f'{{"spec": {json.dumps(SPEC)}, "inputs": [[NaN, 1], [2, 3]], '
+        f'"yours": {{"{BN}": [[NaN, 0.0], [1.0, 1.0]]}}}}'
+    )
+    response = post_json(client, f"/api/v1/reports/{report['id']}/diagnoses", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid-number"
+
+
+def stored_reports(client) -> int:
+    path = client.app.state.settings.store_path
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("yours", "code"),
+    [
+        (f'{{"{BN}": [[1.0, 2.0], [3.0, 4.0]], "dense_9": [[1.0]]}}', "yours-unknown-layer"),
+        (f'{{"{BN}": [[NaN, 2.0], [3.0, 4.0]]}}', "yours-not-finite"),
+        (f'{{"{BN}": [["a", "b"], ["c", "d"]]}}', "yours-wrong-dtype"),
+        # The shape is known only once the model has run (the report is stored by then).
+        (f'{{"{BN}": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]}}', "yours-wrong-shape"),
+    ],
+)
+def test_post_report_with_refused_yours_stores_nothing(client, yours, code):
+    before = stored_reports(client)
+    body = (
+        f'{{"spec": {json.dumps(SPEC)}, "check": false, "inputs": [[0, 1], [2, 3]], '
+        f'"yours": {yours}}}'
+    )
+    response = post_json(client, "/api/v1/reports", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert response.json()["details"]["layer"] in (BN, "dense_9")
+    assert stored_reports(client) == before
+    # The same spec without `yours` is a new report, not one the refused request left behind.
+    again = client.post("/api/v1/reports", json={"spec": SPEC, "check": False})
+    assert again.status_code == 201
+    assert stored_reports(client) == before + 1
+
+
+def test_post_file_with_wrong_shape_yours_keeps_no_upload(kept, tmp_path):
+    path = saved(randomize_weights(dense_bn_dense()), tmp_path / "model.h5")
+    yours = _npy(np.zeros((2, 5), np.float32))  # the model's output is (2, 2)
+    before = stored_reports(kept)
+    with path.open("rb") as fh:
+        response = kept.post(
+            "/api/v1/reports",
+            files={"file": ("model.h5", fh), "yours": ("mine.npy", yours)},
+            data={"check": "false", "inputs": json.dumps(np.zeros((2, 4)).tolist())},
+        )
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "yours-wrong-shape"
+    assert stored_reports(kept) == before
+    uploads = kept.app.state.settings.uploads_dir
+    assert not uploads.exists() or list(uploads.iterdir()) == []

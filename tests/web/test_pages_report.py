@@ -171,3 +171,20 @@ def test_report_page_links_parameter_rows_to_nested_layers(tmp_path):
     chart = html.split('id="share-layers"')[1].split("</table>")[0]
     assert '<a href="#layer-inner/inner_dense">inner_dense</a>' in chart
     assert "Dense in inner" in readable(chart)
+
+
+def test_report_page_lists_the_mistakes_looked_for_in_this_model(seeded_report):
+    client, report_id = seeded_report
+    html = page(client, f"/reports/{report_id}")
+    catalogue = html[html.index('<details class="catalogue">') :]
+    catalogue = catalogue[: catalogue.index("</details>")]
+    for code in (
+        "batchnorm-batch-statistics",
+        "dense-bias-left-out",
+        "dropout-at-inference-scaled",
+    ):
+        assert f"<code>{code}</code>" in catalogue
+    assert "conv-channels-order" not in catalogue  # no convolution in this model
+    assert "rnn-return-sequences" not in catalogue
+    # No check ran (no Keras workers here): no seeded inputs to download.
+    assert "inputs.npz" not in html
