@@ -23,6 +23,7 @@ from app.display import (
     plural,
     shape,
 )
+from app.web.static_files import version
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -49,6 +50,8 @@ def make_templates() -> Jinja2Templates:
 
 @jinja2.pass_context
 def static_url(context: jinja2.runtime.Context, path: str) -> str:
-    """`/static/<path>` below the app's root path: a path, whatever the `Host` header says."""
+    """`/static/<path>?v=<version>` below the app's root path: a path, whatever the `Host`
+    header says; the version lets browsers keep the file until its bytes change."""
     request = context["request"]
-    return request.scope.get("root_path", "") + request.app.url_path_for("static", path=path)
+    where = request.scope.get("root_path", "") + request.app.url_path_for("static", path=path)
+    return f"{where}?v={version(STATIC_DIR / path)}"
