@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import markupsafe
 from fastapi.templating import Jinja2Templates
 
 from app.display import (
@@ -25,10 +26,19 @@ from app.display import (
 )
 from app.web.static_files import version
 
+
+def breakable(name: str) -> markupsafe.Markup:
+    """A layer name that a narrow column breaks after its `_` (`conv2_block1_out`), never
+    mid-word; `<wbr>` is the only markup, the name itself is escaped."""
+    parts = [markupsafe.escape(part) for part in str(name).split("_")]
+    return markupsafe.Markup("_<wbr>").join(parts)
+
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
 FILTERS = {
+    "breakable": breakable,
     "count": count,
     "error": error,
     "human_bytes": human_bytes,
