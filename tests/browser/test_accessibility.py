@@ -92,7 +92,7 @@ def test_resnet50_report_has_no_serious_axe_findings(browser, server, tmp_path):
     expect(block).not_to_have_attribute("open", "")  # 177 layers: blocks start folded
     add = tab.page.locator('[id="layer-conv2_block1_add"]')
     expect(add).to_be_hidden()
-    block.locator("summary").click()
+    block.locator(":scope > summary").click()
     expect(add).to_be_visible()
     # The Add merges the shortcut and the main branch: both are named and linked.
     inbound = add.locator("td.inbound a")

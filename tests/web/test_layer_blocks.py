@@ -4,9 +4,32 @@ from __future__ import annotations
 
 import pytest
 
+from app.schemas import LayerReport
 from app.web.layer_blocks import block_prefix
 from app.web.layer_view import OPEN_UP_TO, LayerFilter, layer_table
-from tests.web.test_pages_charts import layer
+
+
+def layer(name: str, path: list[str]) -> LayerReport:
+    """A layer without weights, named `name`, inside the models of `path`."""
+    return LayerReport(
+        name=name,
+        class_name="Dense",
+        path=path,
+        depth=len(path),
+        known=True,
+        is_model=False,
+        trainable=True,
+        inbound=[],
+        calls=1,
+        output_shape=[None, 1],
+        params=0,
+        trainable_params=0,
+        non_trainable_params=0,
+        bytes=0,
+        formula="0 (no weights)",
+        summary="",
+        weights=[],
+    )
 
 
 @pytest.mark.parametrize(
