@@ -16,6 +16,7 @@ from app.web.deps import get_reports
 from app.web.diagnosis_form import diagnose_received
 from app.web.negotiation import wants_html
 from app.web.report_view import report_view
+from app.web.streaming import stream_template
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +74,7 @@ async def diagnosis_page(
 def render_report(request: Request, report: Report) -> Response:
     """The report page; `?class=`, `?q=` and `?weights=1` filter its layer table."""
     context = {"view": report_view(report, request.query_params), "report": report}
-    return request.app.state.templates.TemplateResponse(request, "report.html", context)
+    return stream_template(request, "report.html", context)
 
 
 def find_batchnorm(report: Report, layer: str) -> BatchNormReport:

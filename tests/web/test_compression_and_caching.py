@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from app.web.streaming import in_pieces
 from app.web.templating import STATIC_DIR
 from tests.support.api import make_client
 from tests.support.models import small_model
@@ -86,3 +87,19 @@ def test_a_missing_static_file_is_a_404_without_cache_control(served):
     response = client.get("/static/nothing-here.css")
     assert response.status_code == 404
     assert "cache-control" not in response.headers
+
+
+def test_pieces_join_to_the_page_and_each_but_the_last_holds_at_least_the_size():
+    texts = ["<p>" + "x" * n + "</p>" for n in range(0, 400, 7)]
+    pieces = list(in_pieces(texts, size=1000))
+    assert b"".join(pieces) == "".join(texts).encode()
+    assert all(len(piece) >= 1000 for piece in pieces[:-1])
+    assert len(pieces) > 3
+
+
+def test_report_page_is_streamed(served):
+    client, report_id = served
+    response, body = raw(client, f"/reports/{report_id}", {**GZIP, "accept": "text/html"})
+    assert response.status_code == 200
+    assert "content-length" not in response.headers  # sent as it is rendered
+    assert gzip.decompress(body).decode().rstrip().endswith("</html>")
