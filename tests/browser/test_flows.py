@@ -217,7 +217,7 @@ def test_hundreds_of_layers_stay_usable(tab):
     shown = page.locator("[data-shown]")
     expect(shown).to_have_text("429")
     group = page.locator("details[data-group]").first
-    expect(group.locator("summary")).to_contain_text("densenet121 Functional 427 layers")
+    expect(group.locator(":scope > summary")).to_contain_text("densenet121 Functional 427 layers")
     conv1 = page.locator('[id="layer-densenet121/conv1_conv"]')
     expect(conv1).to_be_hidden()  # a model this large starts folded
     page.get_by_role("button", name="Expand all").click()
