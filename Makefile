@@ -15,9 +15,20 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[keras]'
 
-install-test: $(BIN)/python
+# axe-core (the accessibility engine the browser tests run in each page) from the npm
+# registry, beside the venv; AXE_VERSION pins it.
+AXE_VERSION ?= 4.14.1
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+
+install-test: $(BIN)/python $(AXE)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	test -x /usr/bin/dot || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz)
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
+$(AXE):
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	npm install -q --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
 
 serve: install
 	$(BIN)/keras-explainer serve --host $(HOST) --port $(PORT)
@@ -27,8 +38,6 @@ lint: install-test
 	$(BIN)/ruff format --check app tests bench
 
 test: install-test lint
-	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(BIN)/python -m pytest -m "not slow and not sweep"
 
 # The sweeps marked slow (keras.applications models, the container image): CI runs them too.

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
@@ -31,6 +31,7 @@ from app.retention import Retention
 from app.safety.refusals import REFUSAL_CODES
 from app.store import ReportStore, open_store
 from app.web import api, errors, pages
+from app.web.static_files import CachedStaticFiles
 from app.web.templating import STATIC_DIR, make_templates
 
 ABSTRACT = frozenset({"bad-request", "unprocessable", "not-found"})  # bases, never raised
@@ -84,10 +85,13 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.diagnoses = Diagnoses(
         settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s
     )
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     errors.install(app)
+    # HTML and JSON shrink about twentyfold (ResNet50's report page: 315 KB, 16 KB gzipped).
+    # Level 6, not 9: nearly the same size for a third of the CPU on a shared machine.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     if settings.trusted_host_list != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list)
     return app

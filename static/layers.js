@@ -61,6 +61,7 @@
   var expand = form.querySelector("[data-expand]"), collapse = form.querySelector("[data-collapse]");
   if (expand && collapse) {
     expand.hidden = collapse.hidden = false;
+    form.querySelectorAll("[data-fold-link]").forEach(function (link) { link.hidden = true; });
     expand.addEventListener("click", function () { foldAll(true); });
     collapse.addEventListener("click", function () { foldAll(false); });
   }

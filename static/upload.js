@@ -57,27 +57,81 @@
     return data;
   }
 
-  function showPage(xhr) {
-    // An error comes back as the error page: show it in place of the form.
-    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-    var main = page.querySelector("main");
-    if (!main) {
-      problem.textContent = "The upload failed (HTTP " + xhr.status + "). Please try again.";
-      problem.hidden = false;
-      return;
-    }
-    document.title = page.title;
-    document.querySelector("main").replaceWith(document.importNode(main, true));
-    document.querySelector("main").focus();
+  // An error comes back as the error page: its code, sentence and next step are shown
+  // beside the form, which keeps the chosen file and options, so the person can fix one thing
+  // and send again. The address gets its own history entry (?error=<code>): Back returns to
+  // the empty form instead of leaving the app.
+  var home = { title: document.title, url: location.pathname + location.search };
+
+  function errorOf(xhr) {
+    var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var code = page.getElementById("error-code");
+    if (!code) return null;
+    var next = page.querySelector(".next p");
+    return {
+      code: code.textContent,
+      message: page.querySelector("h1").textContent,
+      next: next ? next.textContent : "",
+      title: page.title
+    };
   }
 
+  function showError(error, status) {
+    problem.textContent = "";
+    if (!error) {
+      problem.textContent = "The upload failed (HTTP " + status + "). Please try again.";
+    } else {
+      var head = document.createElement("strong");
+      head.textContent = error.message;
+      var code = document.createElement("code");
+      code.id = "error-code";
+      code.textContent = error.code;
+      var line = document.createElement("span");
+      line.className = "code-line";
+      line.append("Code ", code, " (HTTP " + status + ")");
+      var next = document.createElement("span");
+      next.className = "next";
+      next.textContent = error.next;
+      problem.append(head, line, next);
+      document.title = error.title;
+      history.pushState({ error: error.code }, "", "/?error=" + encodeURIComponent(error.code));
+    }
+    problem.hidden = false;
+    problem.scrollIntoView({ block: "nearest" });
+  }
+
+  window.addEventListener("popstate", function () {
+    if (location.search.indexOf("error=") >= 0) return;
+    problem.hidden = true;
+    document.title = home.title;
+  });
+
   function done(xhr) {
+    box.hidden = true;
+    button.disabled = false;
+    clearInterval(ticking);
     if (xhr.status === 200 && /\/reports\/[^/]+$/.test(new URL(xhr.responseURL).pathname)) {
+      box.hidden = false;
       label.textContent = "Done — opening the report…";
       window.location.assign(xhr.responseURL);
     } else {
-      showPage(xhr);
+      showError(errorOf(xhr), xhr.status);
     }
+  }
+
+  // While the server reads the model there is no byte count to show: the steps it takes, and
+  // how long it has been at them, so a slow model does not look like a hung page.
+  var ticking = null;
+  function reading() {
+    var started = Date.now();
+    bar.removeAttribute("value");  // indeterminate
+    function tick() {
+      var s = Math.round((Date.now() - started) / 1000);
+      label.textContent = "Uploaded. Reading the model: safety scan, layers, parameter breakdown" +
+        (s ? " (" + s + " s)" : "") + "…";
+    }
+    tick();
+    ticking = setInterval(tick, 1000);
   }
 
   form.addEventListener("submit", function (event) {
@@ -91,14 +145,12 @@
       bar.value = Math.round((100 * e.loaded) / e.total);
       label.textContent = "Uploading: " + size(e.loaded) + " of " + size(e.total) + " (" + bar.value + "%)";
     });
-    xhr.upload.addEventListener("load", function () {
-      bar.removeAttribute("value");  // indeterminate while the server reads the model
-      label.textContent = "Uploaded. Reading the model…";
-    });
+    xhr.upload.addEventListener("load", reading);
     xhr.addEventListener("load", function () { done(xhr); });
     xhr.addEventListener("error", function () {
       box.hidden = true;
       button.disabled = false;
+      clearInterval(ticking);
       problem.textContent = "The connection failed before the upload finished. Please try again.";
       problem.hidden = false;
     });

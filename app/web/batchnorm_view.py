@@ -56,6 +56,17 @@ class BatchNormView:
     check: CheckView
     role_text: dict[str, str]
     finding_titles: dict[str, str]
+    pager: Pager
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where this layer stands among the report's BatchNormalization layers, in model order."""
+
+    position: int  # from 1
+    total: int
+    previous: str | None  # layer names
+    next: str | None
 
 
 def batchnorm_view(report: Report, bn: BatchNormReport) -> BatchNormView:
@@ -71,6 +82,18 @@ def batchnorm_view(report: Report, bn: BatchNormReport) -> BatchNormView:
         check=check_view(report.check, anchors_by_name(report.layers)),
         role_text=ROLE_TEXT,
         finding_titles=FINDING_TITLES,
+        pager=pager(report, bn),
+    )
+
+
+def pager(report: Report, bn: BatchNormReport) -> Pager:
+    names = [other.layer for other in report.batchnorm]
+    i = report.batchnorm.index(bn)
+    return Pager(
+        position=i + 1,
+        total=len(names),
+        previous=names[i - 1] if i > 0 else None,
+        next=names[i + 1] if i + 1 < len(names) else None,
     )
 
 

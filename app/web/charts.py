@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from app.display import error
+
 SHARE_WIDTH = 1000.0
 MIN_VISIBLE = 2.0  # a non-zero share narrower than this is drawn this wide, so it shows
 ERROR_HEIGHT = 100
@@ -53,8 +55,9 @@ class ErrorBar:
     width: float
     height: float
     verdict: str
-    title: str
+    title: str  # what the bar says, read aloud and shown on hover
     first: bool
+    href: str  # its row in the table of the layers compared, which shows its values
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,14 @@ def _error_bar(i: int, point: ErrorPoint, scale: _LogScale) -> ErrorBar:
         width=round(BAR_SLOT * BAR_FILL, 3),
         height=round(scale.height - y, 3),
         verdict=point.verdict,
-        title=point.name,
+        title=f"{point.name}: max_rel_error {error(point.value)}, {verdict_words(point.verdict)}",
         first=point.first,
+        href=f"#check-row-{i}",
     )
+
+
+def verdict_words(verdict: str) -> str:
+    return verdict.replace("_", " ")
 
 
 def _ticks(low: int, high: int, scale: _LogScale) -> list[Tick]:

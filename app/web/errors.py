@@ -39,6 +39,25 @@ NEXT_STEPS = {
 }
 
 
+def next_step(body: ErrorBody) -> str | None:
+    """What the person should do now: for inputs of the wrong shape or count, the shapes."""
+    details = body.details or {}
+    if "shape" in details and "expected" in details:
+        wanted = ", ".join("any size" if d is None else str(d) for d in details["expected"])
+        given = ", ".join(str(d) for d in details["shape"])
+        return (
+            f"Send inputs of shape ({wanted}) for {details.get('input', 'the input')}; the file "
+            f"held ({given}). The first axis is the batch: numpy.save('inputs.npy', x) with "
+            "x of that shape, or leave the inputs empty for seeded random ones."
+        )
+    if isinstance(details.get("expected"), int) and isinstance(details.get("given"), int):
+        return (
+            f"Send one array per model input: {details['expected']} of them (an .npz with one "
+            f"array per Input), not {details['given']}; or leave the inputs empty."
+        )
+    return NEXT_STEPS.get(body.code)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ExplainerError, _explainer_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -57,7 +76,7 @@ def error_response(
         return request.app.state.templates.TemplateResponse(
             request,
             "error.html",
-            {"status": status, "error": body, "next_step": NEXT_STEPS.get(body.code)},
+            {"status": status, "error": body, "next_step": next_step(body)},
             status_code=status,
             headers=headers,
         )

@@ -1,4 +1,5 @@
-"""The layer table as a person scans it: grouped by nested model, filtered, collapsible.
+"""The layer table as a person scans it: grouped by nested model and by repeated block
+(`app.web.layer_blocks`), filtered, collapsible, each layer with the layers feeding it.
 
 Every layer is rendered; the filter marks rows hidden, so the page answers a filter without
 JavaScript (a GET form) and `static/layers.js` can refine it in place. Nothing here computes a
@@ -11,8 +12,10 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from app.schemas import LayerReport
+from app.web.layer_blocks import BlockGroup, split_into_blocks
 
 OPEN_UP_TO = 40  # a nested model with more layers starts collapsed, unless a filter is on
 ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/-]+")
@@ -25,14 +28,23 @@ class LayerFilter:
     class_name: str = ""
     text: str = ""
     with_weights: bool = False
+    fold: str = ""  # "all" opens every group, "none" folds them all (the links without JS)
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> LayerFilter:
+        fold = query.get("open", "")
         return cls(
             class_name=query.get("class", "")[:100],
             text=query.get("q", "").strip()[:100],
             with_weights=query.get("weights", "") in ("1", "on", "true"),
+            fold=fold if fold in ("all", "none") else "",
         )
+
+    def query(self, **changes: str) -> str:
+        """This filter as a query string, with `changes` (e.g. `open="all"`)."""
+        params = {"class": self.class_name, "q": self.text, "weights": "1" * self.with_weights}
+        params.update({"open": self.fold, **changes})
+        return urlencode({key: value for key, value in params.items() if value})
 
     @property
     def active(self) -> bool:
@@ -51,6 +63,9 @@ class LayerRow:
     layer: LayerReport
     anchor: str
     hidden: bool
+    # "Connected to", as model.summary() prints it: each inbound layer and its row's anchor
+    # (None for a layer without a row, such as an InputLayer a reader leaves out).
+    inbound: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def shared_roles(self) -> set[str]:
@@ -77,7 +92,7 @@ class ModelGroup:
 
     layer: LayerReport | None  # None for the model that was uploaded
     anchor: str
-    items: list[LayerRun | ModelGroup] = field(default_factory=list)
+    items: list[LayerRun | ModelGroup | BlockGroup] = field(default_factory=list)
     kind: str = "group"
     total: int = 0  # layers inside, nested ones included (models themselves not counted)
     shown: int = 0
@@ -99,10 +114,20 @@ class LayerTable:
     total: int
     shown: int
     nested: int  # how many nested models
+    blocks: int = 0  # how many repeated blocks
+
+    def opens(self, group: ModelGroup | BlockGroup) -> bool:
+        """Whether a group starts open: as asked, else when a filter is on or it is small."""
+        if self.filter.fold:
+            return self.filter.fold == "all"
+        return self.filter.active or group.start_open
+
+    def fold_query(self, fold: str) -> str:
+        return self.filter.query(open=fold)
 
     @property
-    def start_open_all(self) -> bool:
-        return self.filter.active
+    def first_block(self) -> str:
+        return _first_block(self.root) or ""
 
 
 def anchor(layer: LayerReport) -> str:
@@ -113,6 +138,7 @@ def anchor(layer: LayerReport) -> str:
 def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
     root = ModelGroup(layer=None, anchor="layer-top")
     groups = {(): root}
+    anchors = {(*layer.path, layer.name): anchor(layer) for layer in layers}
     for layer in layers:
         parent = groups.get(tuple(layer.path), root)
         if layer.is_model:
@@ -120,8 +146,13 @@ def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
             groups[(*layer.path, layer.name)] = group
             parent.items.append(group)
         else:
-            _append_row(parent, LayerRow(layer, anchor(layer), hidden=not keep.keeps(layer)))
+            inbound = [(name, anchors.get((*layer.path, name))) for name in layer.inbound]
+            row = LayerRow(layer, anchor(layer), not keep.keeps(layer), inbound)
+            _append_row(parent, row)
+    for path, group in groups.items():
+        _fold_blocks(group, path)
     _count(root)
+    _close_blocks(root, open_all=root.total <= OPEN_UP_TO)
     return LayerTable(
         root=root,
         classes=class_counts(layers),
@@ -129,6 +160,24 @@ def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
         total=root.total,
         shown=root.shown,
         nested=len(groups) - 1,
+        blocks=_count_blocks(root),
+    )
+
+
+def _first_block(group: ModelGroup) -> str | None:
+    for item in group.items:
+        if isinstance(item, BlockGroup):
+            return item.name
+        if isinstance(item, ModelGroup) and (name := _first_block(item)):
+            return name
+    return None
+
+
+def _count_blocks(group: ModelGroup) -> int:
+    return sum(
+        1 if isinstance(item, BlockGroup) else _count_blocks(item)
+        for item in group.items
+        if not isinstance(item, LayerRun)
     )
 
 
@@ -152,9 +201,33 @@ def _append_row(group: ModelGroup, row: LayerRow) -> None:
         group.items.append(LayerRun([row]))
 
 
-def _count(group: ModelGroup) -> None:
+def _fold_blocks(group: ModelGroup, path: tuple[str, ...]) -> None:
+    """Each run of the group's rows split into plain runs and repeated blocks."""
+
+    def block_anchor(prefix: str) -> str:
+        return "block-" + ANCHOR_UNSAFE.sub("-", "/".join([*path, prefix]))
+
+    items: list[LayerRun | ModelGroup | BlockGroup] = []
     for item in group.items:
-        if isinstance(item, ModelGroup):
+        if isinstance(item, LayerRun):
+            items.extend(split_into_blocks(item.rows, LayerRun, block_anchor))
+        else:
+            items.append(item)
+    group.items = items
+
+
+def _close_blocks(group: ModelGroup, open_all: bool) -> None:
+    """Blocks start open in a model small enough to read whole, folded in a larger one."""
+    for item in group.items:
+        if isinstance(item, BlockGroup):
+            item.start_open = open_all
+        elif isinstance(item, ModelGroup):
+            _close_blocks(item, open_all and item.total <= OPEN_UP_TO)
+
+
+def _count(group: ModelGroup | BlockGroup) -> None:
+    for item in group.items:
+        if isinstance(item, ModelGroup | BlockGroup):
             _count(item)
             group.total += item.total
             group.shown += item.shown

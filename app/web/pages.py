@@ -18,6 +18,7 @@ from app.web.diagnosis_form import diagnose_received
 from app.web.graph_view import graph_view, group_drawing
 from app.web.negotiation import wants_html
 from app.web.report_view import report_view
+from app.web.streaming import stream_template
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,7 +92,7 @@ def render_report(request: Request, report: Report) -> Response:
         "graph": graph_view(report, request.query_params, store),
         "mistakes": looked_for(layer.class_name for layer in report.layers),
     }
-    return request.app.state.templates.TemplateResponse(request, "report.html", context)
+    return stream_template(request, "report.html", context)
 
 
 def find_batchnorm(report: Report, layer: str) -> BatchNormReport:

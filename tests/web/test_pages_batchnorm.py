@@ -43,7 +43,9 @@ def test_batchnorm_page_lists_weights_with_indices_and_trainable(seed_page):
 
 def test_batchnorm_page_gives_the_set_weights_order_as_a_snippet(seed_page):
     _, html = seed_page
-    snippet = html.split('<pre id="set-weights-snippet"><code>')[1].split("</code>")[0]
+    pre = html.split('<pre id="set-weights-snippet"')[1]
+    assert pre.startswith(' tabindex="0" aria-label=')  # it scrolls: reachable by keyboard
+    snippet = pre.split("<code>", 1)[1].split("</code>")[0]
     assert snippet == (
         "layer = model.get_layer(&#34;batch_normalization&#34;)\n"
         "gamma, beta, moving_mean, moving_variance = layer.get_weights()\n"
@@ -97,7 +99,9 @@ def test_batchnorm_page_without_center_has_no_beta(tmp_path):
     with make_client(tmp_path) as client:
         report_id = upload(client, fresh(seed_model, center=False), tmp_path)
         html = page(client, BN_URL.format(report_id))
-    snippet = html.split('<pre id="set-weights-snippet"><code>')[1].split("</code>")[0]
+    pre = html.split('<pre id="set-weights-snippet"')[1]
+    assert pre.startswith(' tabindex="0" aria-label=')  # it scrolls: reachable by keyboard
+    snippet = pre.split("<code>", 1)[1].split("</code>")[0]
     assert "gamma, moving_mean, moving_variance = layer.get_weights()" in snippet
     assert "at indices 2, 3, 4" in snippet
     text = readable(section(html, 'id="weights-title"'))
@@ -141,3 +145,27 @@ def test_batchnorm_page_shows_both_modes_from_a_real_check(tmp_path, warm_pool):
     assert "Channel Input x Inference Training Keras (training)" in text
     assert "0 0 0 -0.9995004 -0.9995004" in text
     assert "1 1 0.9995004 -0.9995004 -0.9995004" in text
+
+
+def three_batchnorms():
+    """Input(4) → BatchNormalization bn_a → bn_b → bn_c."""
+    inputs = keras.Input((4,))
+    x = inputs
+    for name in ("bn_a", "bn_b", "bn_c"):
+        x = keras.layers.BatchNormalization(name=name)(x)
+    return keras.Model(inputs, x)
+
+
+def test_batchnorm_pages_link_to_the_previous_and_next_layer(tmp_path):
+    with make_client(tmp_path) as client:
+        report_id = upload(client, fresh(three_batchnorms), tmp_path, "three.keras")
+        first, middle, last = (
+            page(client, f"/reports/{report_id}/batchnorm/{name}")
+            for name in ("bn_a", "bn_b", "bn_c")
+        )
+    base = f"/reports/{report_id}/batchnorm/"
+    assert f'<a rel="prev" href="{base}bn_a">' in middle
+    assert f'<a rel="next" href="{base}bn_c">' in middle
+    assert "2 of 3" in readable(middle)
+    assert 'rel="prev"' not in first and f'<a rel="next" href="{base}bn_b">' in first
+    assert 'rel="next"' not in last and "3 of 3" in readable(last)

@@ -138,7 +138,7 @@ def test_layer_table_groups_nested_layers_between_outer_runs():
 def test_layer_table_folds_a_large_nested_model_until_a_filter_is_on():
     assert not layer_table(nested(OPEN_UP_TO + 1), LayerFilter()).root.items[1].start_open
     filtered = layer_table(nested(OPEN_UP_TO + 1), LayerFilter(text="l4"))
-    assert filtered.start_open_all
+    assert filtered.opens(filtered.root.items[1])
     # l4 and l40: the rest are hidden, the outer runs entirely.
     assert filtered.shown == 2
     assert [item.hidden for item in filtered.root.items] == [True, False, True]

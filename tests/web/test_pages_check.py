@@ -115,7 +115,11 @@ def test_failed_check_draws_errors_on_a_log_scale_with_the_tolerance(app_and_rep
     assert "tolerance 0.0001" in readable(chart)
     bars = chart.split("<rect ")[1:]
     assert [bar.split('"')[1] for bar in bars] == ["bar passed", "bar failed first", "bar failed"]
-    assert "<title>batch_normalization</title>" in bars[1]
+    label = "batch_normalization: max_rel_error 0.0032, failed"
+    assert f"<title>{label}</title>" in bars[1]
+    # Each bar links to its row of the table below, which shows its values.
+    assert f'<a href="#check-row-1" aria-label="{label}">' in chart
+    assert '<tr id="check-row-1" class="verdict-failed first">' in html
 
 
 def test_passed_check_lists_outputs_side_by_side(app_and_report):
@@ -191,3 +195,15 @@ def test_real_check_of_the_seed_model_passes_on_the_page(tmp_path, warm_pool):
     first = check["outputs"][0]
     ours, keras = first["reference"][0][0], first["keras"][0][0]
     assert f"[0, 0] {ours:.7g} {keras:.7g} [0, 1]" in text
+
+
+def test_batchnorm_page_of_a_check_that_ended_in_error_reads_as_sentences(app_and_report):
+    client, report = app_and_report
+    ended = CheckReport(status="error", message="The Keras worker's answer was not valid.")
+    report_id = with_check(client, report, "ended-error", ended)
+    text = readable(page(client, f"/reports/{report_id}/batchnorm/batch_normalization"))
+    assert (
+        "The check gave no values for this layer: its status is Error. "
+        "The Keras worker's answer was not valid."
+    ) in text
+    assert ".," not in text

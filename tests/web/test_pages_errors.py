@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.schemas import ErrorBody
+from app.web.errors import NEXT_STEPS, next_step
 from tests.support.api import make_client
 from tests.support.pages import HTML, readable
 
@@ -50,3 +52,29 @@ def test_upload_over_the_limit_shows_the_size_page(tmp_path):
     assert "The upload is larger than the 1 MiB this service accepts." in text
     assert "Code file-too-large" in text
     assert "ask the operator to raise KEX_MAX_UPLOAD_BYTES" in text
+
+
+def test_inputs_of_the_wrong_shape_get_the_shapes_as_the_next_step():
+    body = ErrorBody(
+        code="invalid-request",
+        message="The input for 'x' has shape (2, 5); the model expects (None, 4096).",
+        details={"input": "x", "shape": [2, 5], "expected": [None, 4096]},
+    )
+    assert next_step(body) == (
+        "Send inputs of shape (any size, 4096) for x; the file held (2, 5). The first axis is "
+        "the batch: numpy.save('inputs.npy', x) with x of that shape, or leave the inputs empty "
+        "for seeded random ones."
+    )
+
+
+def test_the_wrong_number_of_inputs_gets_the_count_as_the_next_step():
+    body = ErrorBody(code="invalid-request", message="…", details={"expected": 2, "given": 1})
+    assert next_step(body) == (
+        "Send one array per model input: 2 of them (an .npz with one array per Input), not 1; "
+        "or leave the inputs empty."
+    )
+
+
+def test_other_errors_keep_their_code_s_next_step():
+    body = ErrorBody(code="file-too-large", message="…", details={"limit": 10})
+    assert next_step(body) == NEXT_STEPS["file-too-large"]

@@ -78,16 +78,17 @@ def test_report_page_layer_table_gives_formulas_and_weight_indices(seeded_report
     client, report_id = seeded_report
     text = readable(page(client, f"/reports/{report_id}"))
     assert (
-        "dense Dense (None, 512) 2,097,664 2,097,664 0 2,097,152 4096 × 512 + 512 = 2,097,664 "
-        "#0 kernel (4096, 512) 2,097,152 trainable #1 bias (512,) 512 trainable"
+        "dense Dense (None, 512) input_layer 2,097,664 2,097,664 0 2,097,152 "
+        "4096 × 512 + 512 = 2,097,664 #0 kernel (4096, 512) 2,097,152 trainable "
+        "#1 bias (512,) 512 trainable"
     ) in text
     assert (
-        "batch_normalization BatchNormalization its BatchNormalization page (None, 512) "
+        "batch_normalization BatchNormalization its BatchNormalization page (None, 512) dense "
         "2,048 1,024 1,024 0 4 × 512 = 2,048 #2 gamma (512,) 512 trainable #3 beta (512,) 512 "
         "trainable #4 moving_mean (512,) 512 non-trainable #5 moving_variance (512,) 512 "
         "non-trainable"
     ) in text
-    assert "dropout Dropout (None, 512) 0 0 0 0 no weights" in text
+    assert "dropout Dropout (None, 512) batch_normalization 0 0 0 0 no weights" in text
     assert "Showing 4 of 4 layers" in text
     assert "Total: 2,140,752 params, 2,139,728 trainable, 1,024 non-trainable" in text
 
@@ -158,10 +159,12 @@ def test_report_page_groups_a_nested_model(tmp_path):
     assert text.startswith(
         "inner Sequential 2 layers · 52 params (8 non-trainable) · output (None, 4)"
     )
-    assert "inner_dense Dense (None, 4) 36" in text
+    assert re.search(r"inner_dense Dense \(None, 4\) input_layer\S* 36 ", text)
     assert 'id="layer-inner/inner_dense"' in group
     assert "head Dense" not in text  # the outer model's own layer is outside the group
     assert "Showing 4 of 4 layers" in readable(html)  # x, inner_dense, batch_normalization, head
+    # Connected to: head is fed by the nested model (4 × 2 + 2 = 10 params).
+    assert "head Dense (None, 2) inner 10 " in readable(html)
 
 
 def test_report_page_links_parameter_rows_to_nested_layers(tmp_path):
