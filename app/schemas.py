@@ -183,6 +183,23 @@ class Finding(Schema):
     channels: list[int] = Field(default_factory=list)
 
 
+class WeightFinding(Schema):
+    """Something the weights' values show about a layer (app.analysis.health)."""
+
+    code: Literal[
+        "not-finite", "looks-untrained", "bias-all-zero", "dead-channels", "identical-filters"
+    ] = Field(description="Stable, kebab-case: tools match on it.")
+    layer: str
+    path: list[str] = Field(default_factory=list, description="The enclosing models.")
+    weight: str | None = Field(None, description="The weight's name in its layer, if one.")
+    message: str = Field(description="What was found, with its numbers, in one paragraph.")
+    channels: list[int] = Field(
+        default_factory=list,
+        description="The channels concerned (at most 4,096): dead ones, or identical filters "
+        "in groups one after another.",
+    )
+
+
 class BatchNormReport(Schema):
     layer: str
     path: list[str]
@@ -310,6 +327,12 @@ class Report(Schema):
     layers: list[LayerReport]
     batchnorm: list[BatchNormReport]
     warnings: list[str]
+    findings: list[WeightFinding] = Field(
+        default_factory=list,
+        description="What the weights' values show, layer by layer: NaN or ±Inf values, "
+        "kernels whose statistics are their initializer's, all-zero biases, channels that "
+        "a BatchNormalization followed by a ReLU makes dead, identical filters.",
+    )
     check: CheckReport
     reference_code: dict[str, str] = Field(
         default_factory=dict,

@@ -8,6 +8,7 @@ from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
 from app.analysis.costs import model_costs
 from app.analysis.forward import reference_code
+from app.analysis.health import health_findings, weight_scans
 from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
@@ -23,7 +24,8 @@ from app.schemas import (
 
 def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
     costs = model_costs(graph)
-    layers = layer_reports(graph, costs=costs)
+    scans = weight_scans(graph)
+    layers = layer_reports(graph, costs=costs, scans=scans)
     return Report(
         id=report_id,
         created_at=datetime.now(UTC),
@@ -35,6 +37,7 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         warnings=warnings(graph)
         + writer_semantics(graph, source.keras_version)
         + not_finite(layers),
+        findings=health_findings(graph, scans),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
         reference_code=reference_code(layers),
     )
