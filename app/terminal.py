@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from app.diagnosis.schemas import Diagnosis
 from app.display import human_bytes, keras_call, number, shape
-from app.schemas import BatchNormReport, CheckReport, LayerForward, LayerReport, Report
+from app.schemas import (
+    BatchNormReport,
+    CheckReport,
+    LayerForward,
+    LayerReport,
+    Report,
+    WeightFinding,
+)
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
 
@@ -16,6 +23,8 @@ def render(report: Report, code: bool = False) -> str:
     sections = [_header(report), _layers(report.layers), _by_hand(report.layers)]
     if code:
         sections.append(_code(report))
+    if report.findings:
+        sections.append(_findings(report.findings))
     sections += [_batchnorm(bn) for bn in report.batchnorm]
     sections.append(_check(report.check))
     if report.warnings:
@@ -91,6 +100,28 @@ def _code(report: Report) -> str:
     texts.update({k: v for k, v in report.reference_code.items() if k not in texts})
     blocks = [f"# {name}\n{text.rstrip()}" for name, text in texts.items()]
     return "The reference's NumPy code (app/reference):\n\n" + "\n\n".join(blocks)
+
+
+FINDINGS_IN_FULL = 3  # per kind; the others are named only
+
+
+def _findings(findings: Sequence[WeightFinding]) -> str:
+    """What stands out, by kind: the first few in full, then the others' names."""
+    by_code: dict[str, list[WeightFinding]] = {}
+    for finding in findings:
+        by_code.setdefault(finding.code, []).append(finding)
+    lines = ["What stands out:"]
+    for code, found in by_code.items():
+        lines.append(f"  {code} ({len(found)}):")
+        lines += [f"    ! {_where(f)}: {f.message}" for f in found[:FINDINGS_IN_FULL]]
+        rest = found[FINDINGS_IN_FULL:]
+        if rest:
+            lines.append(f"    and {len(rest)} more: {', '.join(_where(f) for f in rest)}")
+    return "\n".join(lines)
+
+
+def _where(finding: WeightFinding) -> str:
+    return "/".join([*finding.path, finding.layer, *([finding.weight] if finding.weight else [])])
 
 
 def _batchnorm(bn: BatchNormReport) -> str:

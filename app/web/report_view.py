@@ -16,6 +16,7 @@ from app.schemas import LayerReport, Report
 from app.web.charts import ShareBar, share_bar
 from app.web.check_view import CheckView, check_view
 from app.web.code_view import CodeBlock, code_blocks
+from app.web.findings_view import FindingGroup, finding_groups
 from app.web.layer_view import LayerFilter, LayerTable, anchor, anchors_by_name, layer_table
 
 TOP_LAYERS = 10
@@ -48,6 +49,7 @@ class ReportView:
     check: CheckView
     batchnorm_anchors: dict[str, str]
     code: list[CodeBlock]
+    findings: list[FindingGroup]
 
 
 def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
@@ -62,6 +64,7 @@ def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
         check=check_view(report.check, anchors_by_name(report.layers)),
         batchnorm_anchors=batchnorm_anchors(report),
         code=code_blocks(report),
+        findings=finding_groups(report.findings),
     )
 
 
