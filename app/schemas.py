@@ -120,6 +120,16 @@ class LayerReport(Schema):
     )
 
 
+class UnknownDim(Schema):
+    """The size costs count a model input's unknown dimensions at (all but the batch axis)."""
+
+    input: str = Field(description="The input's name.")
+    size: int = Field(description="The size used for each of its unknown dimensions.")
+    asked: bool = Field(
+        description="True: asked for (the unknown_dims option); false: the default size."
+    )
+
+
 class Totals(Schema):
     params: int
     trainable: int
@@ -136,6 +146,11 @@ class Totals(Schema):
         0,
         description="The most layer outputs alive at once at batch 1, running the layers in "
         "topological order and freeing each tensor after its last use.",
+    )
+    unknown_dims: list[UnknownDim] = Field(
+        default_factory=list,
+        description="Per input with unknown dimensions, the size MACs, FLOPs and activation "
+        "memory count them at: 32 unless asked otherwise (the unknown_dims option).",
     )
 
 

@@ -12,6 +12,7 @@ from app.schemas import (
     LayerForward,
     LayerReport,
     Report,
+    Totals,
     WeightFinding,
 )
 
@@ -41,7 +42,7 @@ def _header(report: Report) -> str:
             f"Total params: {t.params:,} ({human_bytes(t.bytes)})",
             f"Trainable params: {t.trainable:,}",
             f"Non-trainable params: {t.non_trainable:,}",
-            f"MACs: {t.macs:,}, FLOPs: {t.flops:,} (batch 1{_unknown(t.cost_unknown)})",
+            f"MACs: {t.macs:,}, FLOPs: {t.flops:,} (batch 1{_sizes(t)}{_unknown(t.cost_unknown)})",
             f"Peak activation memory: {human_bytes(t.peak_activation_bytes)} "
             f"(parameters: {human_bytes(t.bytes)})",
         ]
@@ -68,6 +69,15 @@ def _layer_row(layer: LayerReport) -> tuple[str, ...]:
 
 def _count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
+
+
+def _sizes(totals: Totals) -> str:
+    """The size used for each input's unknown dimensions, and whether it was asked for."""
+    used = [
+        f"{d.input} at {d.size}{'' if d.asked else ' (default; --unknown-dims sets it)'}"
+        for d in totals.unknown_dims
+    ]
+    return f"; unknown dimensions: {', '.join(used)}" if used else ""
 
 
 def _unknown(layers: Sequence[str]) -> str:

@@ -53,6 +53,7 @@ def totals(graph: ModelGraph, costs: ModelCosts | None = None) -> Totals:
         flops=sum(c.flops or 0 for _, _, c in costs_of),
         cost_unknown=["/".join((*p, n.name)) for p, n, c in costs_of if c.macs is None],
         peak_activation_bytes=costs.peak_activation_bytes,
+        unknown_dims=costs.unknown_dims,
     )
 
 

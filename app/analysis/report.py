@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
@@ -22,8 +23,12 @@ from app.schemas import (
 )
 
 
-def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
-    costs = model_costs(graph)
+def build_report(
+    graph: ModelGraph, source: Source, report_id: str, unknown_dims: Mapping[str, int] | None = None
+) -> Report:
+    """`unknown_dims`: the size costs count each input's unknown dimensions at (by input
+    name, or "*" for every input), when not the default."""
+    costs = model_costs(graph, unknown_dims)
     scans = weight_scans(graph)
     layers = layer_reports(graph, costs=costs, scans=scans)
     return Report(
