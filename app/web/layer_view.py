@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from app.schemas import LayerReport
 
@@ -25,6 +26,7 @@ class LayerFilter:
     class_name: str = ""
     text: str = ""
     with_weights: bool = False
+    sort: str = ""  # "macs": every layer in one table, most MACs first; "": model order
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> LayerFilter:
@@ -32,7 +34,15 @@ class LayerFilter:
             class_name=query.get("class", "")[:100],
             text=query.get("q", "").strip()[:100],
             with_weights=query.get("weights", "") in ("1", "on", "true"),
+            sort="macs" if query.get("sort") == "macs" else "",
         )
+
+    def query(self, **changes: str) -> str:
+        """This filter as a query string, with `changes` (the sort links keep the filter)."""
+        fields = {"class": self.class_name, "q": self.text, "sort": self.sort}
+        fields["weights"] = "1" if self.with_weights else ""
+        fields.update(changes)
+        return urlencode({k: v for k, v in fields.items() if v})
 
     @property
     def active(self) -> bool:
@@ -113,6 +123,12 @@ def anchor(layer: LayerReport) -> str:
 def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
     root = ModelGroup(layer=None, anchor="layer-top")
     groups = {(): root}
+    if keep.sort == "macs":  # one table of every layer (nested ones too), most MACs first
+        layers = sorted(
+            (layer for layer in layers if not layer.is_model),
+            key=lambda layer: -1 if layer.macs is None else layer.macs,
+            reverse=True,
+        )
     for layer in layers:
         parent = groups.get(tuple(layer.path), root)
         if layer.is_model:

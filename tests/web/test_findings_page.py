@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,51 @@ def test_a_model_without_findings_has_no_section(tmp_path):
         assert response.json()["findings"] == []
         page = client.get(f"/reports/{response.json()['id']}")
         assert 'id="findings"' not in page.text
+
+
+@pytest.fixture(scope="module")
+def conv_report(tmp_path_factory):
+    """Conv2D(4, 3) on (6, 6, 1): 4 × 4 × 4 outputs × 9 = 576 MACs; Dense(2) on 64: 128."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            L.Conv2D(4, 3, name="conv"),
+            L.Flatten(name="flatten"),
+            L.Dense(2, name="head"),
+        ]
+    )
+    folder = tmp_path_factory.mktemp("conv")
+    path = folder / "conv.keras"
+    model.save(path)
+    with make_client(folder) as client:
+        response = post_file(client, path, params={"check": "false"})
+        assert response.status_code == 201
+        yield client, response.json()["id"]
+
+
+def test_the_page_has_a_macs_card_and_a_macs_share_chart(conv_report):
+    client, report_id = conv_report
+    html = client.get(f"/reports/{report_id}").text
+    assert 'id="total-macs">704<' in html  # 576 + 128
+    assert 'id="peak-activations"' in html
+    chart = html[html.index('id="share-macs"') :]
+    chart = chart[: chart.index("</table>")]
+    rows = re.findall(r'<a href="#layer-(\w+)">', chart)
+    assert rows == ["conv", "head"]
+    assert "81.8%" in chart and "18.2%" in chart  # 576 / 704, 128 / 704
+
+
+def test_sort_by_macs_lists_the_layers_most_first_without_javascript(conv_report):
+    client, report_id = conv_report
+    html = client.get(f"/reports/{report_id}", params={"sort": "macs"}).text
+    table = html[html.index('id="layers"') :]
+    order = re.findall(r'<tr id="layer-(\w+)"', table)
+    assert order == ["conv", "head", "input_layer", "flatten"] or order == [
+        "conv",
+        "head",
+        "flatten",
+    ]
+    assert 'aria-sort="descending"' in table
+    plain = client.get(f"/reports/{report_id}").text
+    assert 'href="?sort=macs#layers"' in plain
