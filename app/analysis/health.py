@@ -25,9 +25,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from app.analysis.initializers import CONFIG_KEYS, parse_initializer
+from app.analysis.initializers import CONFIG_KEYS
 from app.analysis.stats import WeightScan, weight_scan
-from app.analysis.untrained import initializer_of, looks_untrained
+from app.analysis.untrained import initializer_name, initializer_of, looks_untrained
 from app.graph import LayerNode, ModelGraph, WeightRef
 from app.hand.rules import activation_name
 from app.layers.registry import names_of, traits_of
@@ -76,7 +76,7 @@ def health_findings(
             if scan is not None and scan.stats is not None:
                 found += [
                     WeightFinding(**where, weight=weight.name, **fields)
-                    for fields in _weight_findings(node, weight, scan)
+                    for fields in _weight_findings(node, weight, scan, scans)
                 ]
         dead = _dead_channels(node, readers.get(node.name, []), scans)
         if dead is not None:
@@ -84,12 +84,19 @@ def health_findings(
     return found
 
 
-def _weight_findings(node: LayerNode, weight: WeightRef, scan: WeightScan) -> Iterator[dict]:
+def _stats_by_name(node: LayerNode, scans: Scans) -> dict[str, WeightStats]:
+    found = {w.name: scans.get(id(w)) for w in node.weights}
+    return {name: scan.stats for name, scan in found.items() if scan and scan.stats}
+
+
+def _weight_findings(
+    node: LayerNode, weight: WeightRef, scan: WeightScan, scans: Scans
+) -> Iterator[dict]:
     stats = scan.stats
     assert stats is not None
     if stats.nan or stats.inf:
         yield _not_finite(weight, stats)
-    evidence = looks_untrained(node, weight, stats)
+    evidence = looks_untrained(node, weight, stats, _stats_by_name(node, scans))
     if evidence is not None:
         yield _untrained(node, weight, evidence)
     if weight.role == "bias" and stats.zeros == weight.count:
@@ -116,7 +123,7 @@ def _not_finite(weight: WeightRef, stats: WeightStats) -> dict:
 
 def _untrained(node: LayerNode, weight: WeightRef, evidence: str) -> dict:
     key = CONFIG_KEYS[weight.role][0]
-    name, _ = parse_initializer(initializer_of(node, weight, weight.role))
+    name, _ = initializer_name(initializer_of(node, weight, weight.role))
     return {
         "code": "looks-untrained",
         "message": (
@@ -129,7 +136,7 @@ def _untrained(node: LayerNode, weight: WeightRef, evidence: str) -> dict:
 
 
 def _zero_bias(node: LayerNode, weight: WeightRef) -> dict:
-    initial = parse_initializer(initializer_of(node, weight, "bias"))[0] == "zeros"
+    initial = initializer_name(initializer_of(node, weight, "bias"))[0] == "zeros"
     return {
         "code": "bias-all-zero",
         "message": (
