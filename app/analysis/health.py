@@ -25,9 +25,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from app.analysis.initializers import CONFIG_KEYS
 from app.analysis.stats import WeightScan, weight_scan
-from app.analysis.untrained import initializer_name, initializer_of, looks_untrained
+from app.analysis.untrained import untrained_kernels
 from app.graph import LayerNode, ModelGraph, WeightRef
 from app.hand.rules import activation_name
 from app.layers.registry import names_of, traits_of
@@ -64,11 +63,29 @@ def health_findings(
     graph: ModelGraph, scans: Scans, parents: tuple[str, ...] = ()
 ) -> list[WeightFinding]:
     """Every finding, in model order (a layer's weights in get_weights() order)."""
+    known = {key: scan.stats for key, scan in scans.items() if scan.stats is not None}
+    untrained = untrained_kernels(_tested(graph, known), known)  # a list: no call back here
+    return _findings(graph, scans, untrained, parents)
+
+
+def _tested(graph: ModelGraph, known: dict[int, WeightStats]) -> list[tuple]:
+    """Every weight with statistics, with its layer: what the untrained test looks at."""
+    return [
+        (node, weight, known[id(weight)])
+        for _, node in graph.walk()
+        for weight in node.weights
+        if id(weight) in known
+    ]
+
+
+def _findings(
+    graph: ModelGraph, scans: Scans, untrained: dict[int, str], parents: tuple[str, ...]
+) -> list[WeightFinding]:
     found: list[WeightFinding] = []
     readers = _readers(graph)
     for node in graph.keras_layers():
         if node.inner is not None:
-            found += health_findings(node.inner, scans, (*parents, node.name))
+            found += _findings(node.inner, scans, untrained, (*parents, node.name))
             continue
         where = {"layer": node.name, "path": list(parents)}
         for weight in node.weights:
@@ -76,7 +93,7 @@ def health_findings(
             if scan is not None and scan.stats is not None:
                 found += [
                     WeightFinding(**where, weight=weight.name, **fields)
-                    for fields in _weight_findings(node, weight, scan, scans)
+                    for fields in _weight_findings(node, weight, scan, untrained.get(id(weight)))
                 ]
         dead = _dead_channels(node, readers.get(node.name, []), scans)
         if dead is not None:
@@ -84,21 +101,15 @@ def health_findings(
     return found
 
 
-def _stats_by_name(node: LayerNode, scans: Scans) -> dict[str, WeightStats]:
-    found = {w.name: scans.get(id(w)) for w in node.weights}
-    return {name: scan.stats for name, scan in found.items() if scan and scan.stats}
-
-
 def _weight_findings(
-    node: LayerNode, weight: WeightRef, scan: WeightScan, scans: Scans
+    node: LayerNode, weight: WeightRef, scan: WeightScan, untrained: str | None
 ) -> Iterator[dict]:
     stats = scan.stats
     assert stats is not None
     if stats.nan or stats.inf:
         yield _not_finite(weight, stats)
-    evidence = looks_untrained(node, weight, stats, _stats_by_name(node, scans))
-    if evidence is not None:
-        yield _untrained(node, weight, evidence)
+    if untrained is not None:
+        yield _untrained(untrained)
     if weight.role == "bias" and stats.zeros == weight.count:
         yield _zero_bias(node, weight)
     if scan.channel_keys is not None:
@@ -121,13 +132,11 @@ def _not_finite(weight: WeightRef, stats: WeightStats) -> dict:
     }
 
 
-def _untrained(node: LayerNode, weight: WeightRef, evidence: str) -> dict:
-    key = CONFIG_KEYS[weight.role][0]
-    name, _ = initializer_name(initializer_of(node, weight, weight.role))
+def _untrained(evidence: str) -> dict:
     return {
         "code": "looks-untrained",
         "message": (
-            f"Its values look like a fresh draw of its {key} ({name}): {evidence}. Training "
+            f"{evidence[:1].upper()}{evidence[1:]}. Training "
             "moves a kernel's values past the bound of its draw and its std away from the "
             "expected one almost surely, so this layer looks untrained: never fitted, or "
             "re-initialized before it was saved."
@@ -136,7 +145,7 @@ def _untrained(node: LayerNode, weight: WeightRef, evidence: str) -> dict:
 
 
 def _zero_bias(node: LayerNode, weight: WeightRef) -> dict:
-    initial = initializer_name(initializer_of(node, weight, "bias"))[0] == "zeros"
+    initial = _named_zeros(node.config.get("bias_initializer", "zeros"))
     return {
         "code": "bias-all-zero",
         "message": (
@@ -147,6 +156,12 @@ def _zero_bias(node: LayerNode, weight: WeightRef) -> dict:
             "folded into the next layer)."
         ),
     }
+
+
+def _named_zeros(spec: object) -> bool:
+    """A layer config's bias_initializer is Zeros (a name or a serialized object)."""
+    name = spec.get("class_name") if isinstance(spec, dict) else spec
+    return isinstance(name, str) and name.lower() in ("zeros", "zero")
 
 
 def identical_channels(weight: WeightRef, keys: np.ndarray, axis: int) -> list[list[int]]:

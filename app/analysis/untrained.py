@@ -29,20 +29,13 @@ there. Orthogonal, identity and initializers this module does not know are not t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from app.analysis.initializers import (
-    CONFIG_KEYS,
-    TRUNCATED_STD,
-    initial_value,
-    owner_config,
-    parse_initializer,
-)
+from app.analysis.initializers import CONFIG_KEYS, TRUNCATED_STD, initial_value, initializer_for
 from app.graph import LayerNode, WeightRef
 from app.schemas import WeightStats
 
@@ -65,7 +58,6 @@ SCALED = {
 }
 CONSTANTS = {"zeros": 0.0, "ones": 1.0}
 CONSTANT_NAMES = ("zeros", "ones", "constant")
-BiasStats = Mapping[str, WeightStats] | None
 
 
 @dataclass(frozen=True)
@@ -78,68 +70,62 @@ class Expected:
     bound: float | None  # the largest |w − mean| it draws; None: unbounded
 
 
+def untrained_kernels(
+    candidates: Iterable[tuple[LayerNode, WeightRef, WeightStats]],
+    known: Mapping[int, WeightStats],
+) -> dict[int, str]:
+    """id() of each weight among `candidates` that looks like a fresh draw of its initializer
+    → the evidence, in a sentence that names the initializer. `known`: every weight's
+    statistics by id() (a zeros bias is judged by them, not read again). One call for the
+    whole model."""
+    found = {}
+    for node, weight, stats in candidates:
+        evidence = looks_untrained(node, weight, stats, known)
+        if evidence is not None:
+            found[id(weight)] = evidence
+    return found
+
+
 def looks_untrained(
-    node: LayerNode, weight: WeightRef, stats: WeightStats, bias_stats: BiasStats = None
+    node: LayerNode, weight: WeightRef, stats: WeightStats, known: Mapping[int, WeightStats]
 ) -> str | None:
-    """The evidence, in a sentence, that `weight` holds its initializer's draw; None when
-    it does not look so, or cannot be tested. `bias_stats`: the statistics of the weights
-    of `node`, by name, when the caller has them (a zeros bias is then not read again)."""
+    """The evidence that `weight` holds its initializer's draw; None when it does not look
+    so, or cannot be tested."""
     if weight.role not in TESTED_ROLES or stats.nan or stats.inf or stats.std is None:
         return None
-    expected = expected_draw(initializer_of(node, weight, weight.role), weight.shape)
+    name, cfg = initializer_for(node, weight, weight.role)
+    expected = expected_draw(name, cfg, weight.shape)
     n = weight.count
     if expected is None or n < (MIN_VALUES if expected.bound is not None else MIN_VALUES_UNBOUNDED):
         return None
     evidence = _evidence(stats, n, expected, _slack(weight.dtype))
-    if evidence is None or bias_moved(node, weight, bias_stats or {}):
+    if evidence is None or bias_moved(node, weight, known):
         return None
-    return evidence
+    key = CONFIG_KEYS[weight.role][0]
+    return f"its values look like a fresh draw of its {key} ({name}): {evidence}"
 
 
-def bias_moved(node: LayerNode, weight: WeightRef, known: Mapping[str, WeightStats]) -> bool:
+def bias_moved(node: LayerNode, weight: WeightRef, known: Mapping[int, WeightStats]) -> bool:
     """Whether the bias beside `weight` (same owner in the layer) left the constant its
     initializer gives (zeros, or an LSTM's unit_forget_bias): then the layer was trained,
     however little its kernel moved. Read only for a kernel that looks untrained, and not
-    at all for a zeros bias whose statistics (`known`, by weight name) count its zeros."""
+    at all for a zeros bias whose statistics (`known`) count its zeros."""
     owner = weight.name.rpartition("/")[0]
     for bias in node.weights:
         if bias.role != "bias" or bias.values is None or bias.name.rpartition("/")[0] != owner:
             continue
-        if initializer_name(initializer_of(node, bias, "bias"))[0] not in CONSTANT_NAMES:
+        if initializer_for(node, bias, "bias")[0] not in CONSTANT_NAMES:
             return False  # a random start: nothing to compare with
         start = initial_value(node, bias, np.random.default_rng(0))
-        stats = known.get(bias.name)
+        stats = known.get(id(bias))
         if stats is not None and not np.any(start):
             return stats.zeros != bias.count
         return not np.array_equal(np.asarray(bias.values[...]).reshape(start.shape), start)
     return False
 
 
-def initializer_name(spec: Any) -> tuple[str, dict[str, Any]]:
-    """`parse_initializer`, its snake_case names kept (a regex per call took half the
-    findings' time on ResNet50)."""
-    if isinstance(spec, str):
-        return _parsed_name(spec), {}
-    if isinstance(spec, dict) and isinstance(spec.get("class_name"), str):
-        return _parsed_name(spec["class_name"]), dict(spec.get("config") or {})
-    return parse_initializer(spec)
-
-
-@lru_cache(maxsize=512)
-def _parsed_name(name: str) -> str:
-    return parse_initializer(name)[0]
-
-
-def initializer_of(node: LayerNode, weight: WeightRef, role: str) -> Any:
-    """The initializer the config of the (sub)layer owning `weight` names for `role`, or
-    Keras' default for it."""
-    key, default = CONFIG_KEYS[role]
-    return owner_config(node.config, weight.name.split("/")).get(key) or default
-
-
-def expected_draw(spec: Any, shape: tuple[int, ...]) -> Expected | None:
-    """What the initializer `spec` (a config's name or serialized object) draws for `shape`."""
-    name, cfg = initializer_name(spec)
+def expected_draw(name: str, cfg: dict[str, Any], shape: tuple[int, ...]) -> Expected | None:
+    """What the initializer `name` (snake_case) with config `cfg` draws for `shape`."""
     if name in CONSTANTS or name == "constant":
         value = float(cfg.get("value", 0.0)) if name == "constant" else CONSTANTS[name]
         return Expected(f"{name} ({_num(value)})", value, 0.0, 0.0)
