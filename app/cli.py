@@ -36,7 +36,7 @@ from pathlib import Path
 from app import isolation
 from app.errors import ExplainerError
 from app.export.bundle import FILES as EXPORT_FILES
-from app.reports import Options, Reports, Submission, read_limits
+from app.reports import Options, Reports, Submission, parse_unknown_dims, read_limits
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--mode", choices=("inference", "training"), default="inference")
     inspect.add_argument(
         "--code", action="store_true", help="add the NumPy code the check runs for the layers"
+    )
+    inspect.add_argument(
+        "--unknown-dims",
+        metavar="SIZES",
+        help="the size costs count the inputs' unknown dimensions at: by input, as "
+        "tokens=128,image=224, or one for all, as 224 (default 32)",
     )
     inspect.add_argument(
         "--keras-call",
@@ -203,6 +209,7 @@ def _inspect(args: argparse.Namespace) -> int:
             mode=args.mode,
             weights=args.weights,
             keras_call=args.keras_call,
+            unknown_dims=args.unknown_dims,
         )
         diagnosis = None if args.yours is None else diagnose(report, args)
     except ExplainerError as exc:
@@ -291,14 +298,18 @@ def explain(
     weights: Path | None = None,
     data_dir: Path | None = None,
     keras_call: str | None = None,
+    unknown_dims: str | None = None,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path; in `data_dir` (what the check keeps: its exported program), else in a
     folder removed on return."""
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
-            return explain(path, check, inputs, mode, weights, Path(folder), keras_call)
-    options = Options(check=check, mode=mode, keras_call=keras_call)
+            return explain(
+                path, check, inputs, mode, weights, Path(folder), keras_call, unknown_dims
+            )
+    sizes = parse_unknown_dims(unknown_dims)
+    options = Options(check=check, mode=mode, keras_call=keras_call, unknown_dims=sizes)
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
     if weights is not None:  # the model file the pair makes is written beside the copy
         submission.weights_path = Path(shutil.copy(weights, data_dir / "weights"))

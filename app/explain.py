@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source, new_report_id
 
 HASH_CHUNK = 1 << 20
+Sizes = Mapping[str, int]  # an input's name ("*": every input) → its unknown dimensions' size
 
 
 class Explaining(Protocol):
@@ -59,30 +60,39 @@ def explaining(
     digest: tuple[str, int] | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     report_id: str | None = None,
+    unknown_dims: Sizes | None = None,
 ) -> Iterator[Explaining]:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
 
-    `digest` is the file's (sha256, size) when the caller already has it."""
+    `digest` is the file's (sha256, size) when the caller already has it; `unknown_dims` the
+    size costs count each input's unknown dimensions at (app.analysis.sizes)."""
     digest = digest or file_digest(path)
     report_id = report_id or new_report_id()
+    sizes = dict(unknown_dims or {})
     if not limits.isolate_hdf5 or sniff_path(path) == "spec_json":
-        with _explaining_here(path, limits, filename, digest, report_id) as here:
+        with _explaining_here(path, limits, filename, digest, report_id, sizes) as here:
             yield here
         return
-    arguments = {"filename": filename, "digest": list(digest), "report_id": report_id}
+    arguments = {
+        "filename": filename,
+        "digest": list(digest),
+        "report_id": report_id,
+        "unknown_dims": sizes,
+    }
     with isolation.started(explain_task, path, limits, **arguments) as child:
         yield _InChild(child)
 
 
 @contextmanager
 def explaining_spec(
-    spec: dict[str, Any] | str, report_id: str | None = None
+    spec: dict[str, Any] | str, report_id: str | None = None, unknown_dims: Sizes | None = None
 ) -> Iterator[Explaining]:
     """Explain the JSON that model.to_json() writes, given as an object or a string."""
     raw = (spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True)).encode()
     digest = hashlib.sha256(raw).hexdigest()
     with read_spec(spec) as loaded:
-        yield _Here(loaded, digest, len(raw), None, report_id or new_report_id())
+        sizes = dict(unknown_dims or {})
+        yield _Here(loaded, digest, len(raw), None, report_id or new_report_id(), sizes)
 
 
 def explain_file(path: Path, **options: Any) -> Explanation:
@@ -102,9 +112,15 @@ class _Here:
     read made at once, the report when asked for."""
 
     def __init__(
-        self, loaded: LoadedModel, sha256: str, size: int, filename: str | None, report_id: str
+        self,
+        loaded: LoadedModel,
+        sha256: str,
+        size: int,
+        filename: str | None,
+        report_id: str,
+        unknown_dims: Sizes,
     ) -> None:
-        self.loaded, self.report_id = loaded, report_id
+        self.loaded, self.report_id, self.unknown_dims = loaded, report_id, unknown_dims
         self.source = Source(
             format=loaded.format,
             sha256=sha256,
@@ -117,7 +133,7 @@ class _Here:
         self.read = model_read(loaded.graph, loaded.format, loaded.refusals)
 
     def report(self) -> Report:
-        return build_report(self.loaded.graph, self.source, self.report_id)
+        return build_report(self.loaded.graph, self.source, self.report_id, self.unknown_dims)
 
 
 class _InChild:
@@ -135,10 +151,15 @@ class _InChild:
 
 @contextmanager
 def _explaining_here(
-    path: Path, limits: ReadLimits, filename: str | None, digest: tuple[str, int], report_id: str
+    path: Path,
+    limits: ReadLimits,
+    filename: str | None,
+    digest: tuple[str, int],
+    report_id: str,
+    unknown_dims: Sizes,
 ) -> Iterator[_Here]:
     with read_model(path, limits) as loaded:
-        yield _Here(loaded, digest[0], digest[1], filename, report_id)
+        yield _Here(loaded, digest[0], digest[1], filename, report_id, unknown_dims)
 
 
 def _from_child(read: Callable[[Any], Any], data: Any) -> Any:
@@ -156,9 +177,11 @@ def explain_task(
     filename: str | None,
     digest: list,
     report_id: str,
+    unknown_dims: Sizes,
 ) -> bytes:
     """The explanation, in the throwaway process: the model read early, then the report."""
-    with _explaining_here(path, limits, filename, (digest[0], digest[1]), report_id) as here:
+    pair = (digest[0], digest[1])
+    with _explaining_here(path, limits, filename, pair, report_id, unknown_dims) as here:
         early(here.read.model_dump_json().encode())
         return here.report().model_dump_json().encode()
 

@@ -40,7 +40,14 @@ DESCRIPTION = (
     "Explains Keras models: every parameter with its role, shape and `get_weights()` index, "
     "every BatchNormalization layer with its own numbers, and a check that reproduces "
     "`predict` by hand. Errors are `{code, message, details}` with a stable `code`.\n\n"
-    "**Costs.** " + COST_CONVENTION
+    "**Costs.** " + COST_CONVENTION + "\n\n"
+    "**Findings.** `findings` lists what the stored values show, per layer and weight: "
+    "`not-finite` (NaN or ±Inf values), `looks-untrained` (a kernel whose values lie within "
+    "the bound of its initializer's draw at its fan-in and fan-out, with the expected std "
+    "and mean, while its zeros-started bias is still 0), `bias-all-zero`, "
+    "`identical-filters` (output channels equal bit for bit, not all 0) and `dead-channels` "
+    "(BatchNormalization channels with gamma exactly 0 and beta ≤ 0 before a ReLU: 0 for "
+    "every input)."
 )
 
 

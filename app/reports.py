@@ -48,6 +48,9 @@ class Options:
     mode: Mode = "inference"
     keras_call: KerasCall | None = None  # None: the faster for the model (the worker decides)
     recompute: bool = False
+    # The size costs count each input's unknown dimensions at: (input name or "*", size)
+    # pairs (app.analysis.sizes); empty: the default.
+    unknown_dims: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.keras_call == "predict" and self.mode == "training":
@@ -129,7 +132,8 @@ class Reports:
         if stored is not None and stored.check.status != "error":  # an error may not recur
             return stored, False
         report_id = new_report_id()
-        with self._explaining(submission, digest, report_id) as ex:  # the model is read
+        sizes = dict(options.unknown_dims)
+        with self._explaining(submission, digest, report_id, sizes) as ex:  # the model is read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
             check = self.admission.start(ex.read, report_id, request)
@@ -146,12 +150,16 @@ class Reports:
         return report, True
 
     def _explaining(
-        self, submission: Submission, digest: tuple[str, int] | None, report_id: str
+        self,
+        submission: Submission,
+        digest: tuple[str, int] | None,
+        report_id: str,
+        sizes: dict[str, int],
     ) -> AbstractContextManager[Explaining]:
         if submission.model_path is None:
-            return explaining_spec(submission.spec, report_id=report_id)
+            return explaining_spec(submission.spec, report_id=report_id, unknown_dims=sizes)
         return explaining(
-            submission.model_path, submission.filename, digest, self.limits, report_id
+            submission.model_path, submission.filename, digest, self.limits, report_id, sizes
         )
 
     def get(self, report_id: str) -> Report:
@@ -246,6 +254,23 @@ def with_weights(submission: Submission, limits: ReadLimits) -> Submission:
     )
 
 
+def parse_unknown_dims(text: str | None) -> tuple[tuple[str, int], ...]:
+    """`tokens=128,image=224` (per input), or `224` (every input), as Options holds it."""
+    if not text or not text.strip():
+        return ()
+    pairs = []
+    for part in text.split(","):
+        name, _, size = part.strip().rpartition("=")
+        try:
+            pairs.append((name.strip() or "*", int(size)))
+        except ValueError:
+            raise InvalidRequest(
+                "unknown_dims takes sizes by input name, as `tokens=128,image=224`, or one size "
+                f"for every input, as `224`; {part.strip()!r} is neither."
+            ) from None
+    return tuple(pairs)
+
+
 def _not_found(report_id: str) -> ReportNotFound:
     return ReportNotFound(
         "No report has this id. Reports are kept for a limited time; upload the model again "
@@ -265,7 +290,7 @@ def content_key(
 ) -> str:
     """sha256 of everything that shapes the report: the model's bytes, the inputs, the
     options that change the check, and this version of the explainer."""
-    parts = {
+    parts: dict[str, Any] = {
         "version": __version__,
         "model": digest[0] if digest else _json_digest(submission.spec),
         "inputs": _inputs_digest(submission),
@@ -273,6 +298,8 @@ def content_key(
         "mode": options.mode,
         "keras_call": options.keras_call,
     }
+    if options.unknown_dims:  # absent otherwise: the keys stored before the option still hold
+        parts["unknown_dims"] = sorted(options.unknown_dims)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

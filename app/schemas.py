@@ -120,6 +120,16 @@ class LayerReport(Schema):
     )
 
 
+class UnknownDim(Schema):
+    """The size costs count a model input's unknown dimensions at (all but the batch axis)."""
+
+    input: str = Field(description="The input's name.")
+    size: int = Field(description="The size used for each of its unknown dimensions.")
+    asked: bool = Field(
+        description="True: asked for (the unknown_dims option); false: the default size."
+    )
+
+
 class Totals(Schema):
     params: int
     trainable: int
@@ -136,6 +146,11 @@ class Totals(Schema):
         0,
         description="The most layer outputs alive at once at batch 1, running the layers in "
         "topological order and freeing each tensor after its last use.",
+    )
+    unknown_dims: list[UnknownDim] = Field(
+        default_factory=list,
+        description="Per input with unknown dimensions, the size MACs, FLOPs and activation "
+        "memory count them at: 32 unless asked otherwise (the unknown_dims option).",
     )
 
 
@@ -181,6 +196,23 @@ class Finding(Schema):
     code: str
     message: str
     channels: list[int] = Field(default_factory=list)
+
+
+class WeightFinding(Schema):
+    """Something the weights' values show about a layer (app.analysis.health)."""
+
+    code: Literal[
+        "not-finite", "looks-untrained", "bias-all-zero", "dead-channels", "identical-filters"
+    ] = Field(description="Stable, kebab-case: tools match on it.")
+    layer: str
+    path: list[str] = Field(default_factory=list, description="The enclosing models.")
+    weight: str | None = Field(None, description="The weight's name in its layer, if one.")
+    message: str = Field(description="What was found, with its numbers, in one paragraph.")
+    channels: list[int] = Field(
+        default_factory=list,
+        description="The channels concerned (at most 4,096): dead ones, or identical filters "
+        "in groups one after another.",
+    )
 
 
 class BatchNormReport(Schema):
@@ -310,6 +342,12 @@ class Report(Schema):
     layers: list[LayerReport]
     batchnorm: list[BatchNormReport]
     warnings: list[str]
+    findings: list[WeightFinding] = Field(
+        default_factory=list,
+        description="What the weights' values show, layer by layer: NaN or ±Inf values, "
+        "kernels whose statistics are their initializer's, all-zero biases, channels that "
+        "a BatchNormalization followed by a ReLU makes dead, identical filters.",
+    )
     check: CheckReport
     reference_code: dict[str, str] = Field(
         default_factory=dict,

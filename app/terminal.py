@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 from app.diagnosis.schemas import Diagnosis, TensorError
 from app.display import human_bytes, keras_call, number, shape
-from app.schemas import BatchNormReport, CheckReport, LayerForward, LayerReport, Report
+from app.schemas import (
+    BatchNormReport,
+    CheckReport,
+    LayerForward,
+    LayerReport,
+    Report,
+    Totals,
+    WeightFinding,
+)
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
 
@@ -16,6 +24,8 @@ def render(report: Report, code: bool = False) -> str:
     sections = [_header(report), _layers(report.layers), _by_hand(report.layers)]
     if code:
         sections.append(_code(report))
+    if report.findings:
+        sections.append(_findings(report.findings))
     sections += [_batchnorm(bn) for bn in report.batchnorm]
     sections.append(_check(report.check))
     if report.warnings:
@@ -32,7 +42,7 @@ def _header(report: Report) -> str:
             f"Total params: {t.params:,} ({human_bytes(t.bytes)})",
             f"Trainable params: {t.trainable:,}",
             f"Non-trainable params: {t.non_trainable:,}",
-            f"MACs: {t.macs:,}, FLOPs: {t.flops:,} (batch 1{_unknown(t.cost_unknown)})",
+            f"MACs: {t.macs:,}, FLOPs: {t.flops:,} (batch 1{_sizes(t)}{_unknown(t.cost_unknown)})",
             f"Peak activation memory: {human_bytes(t.peak_activation_bytes)} "
             f"(parameters: {human_bytes(t.bytes)})",
         ]
@@ -59,6 +69,15 @@ def _layer_row(layer: LayerReport) -> tuple[str, ...]:
 
 def _count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
+
+
+def _sizes(totals: Totals) -> str:
+    """The size used for each input's unknown dimensions, and whether it was asked for."""
+    used = [
+        f"{d.input} at {d.size}{'' if d.asked else ' (default; --unknown-dims sets it)'}"
+        for d in totals.unknown_dims
+    ]
+    return f"; unknown dimensions: {', '.join(used)}" if used else ""
 
 
 def _unknown(layers: Sequence[str]) -> str:
@@ -91,6 +110,28 @@ def _code(report: Report) -> str:
     texts.update({k: v for k, v in report.reference_code.items() if k not in texts})
     blocks = [f"# {name}\n{text.rstrip()}" for name, text in texts.items()]
     return "The reference's NumPy code (app/reference):\n\n" + "\n\n".join(blocks)
+
+
+FINDINGS_IN_FULL = 3  # per kind; the others are named only
+
+
+def _findings(findings: Sequence[WeightFinding]) -> str:
+    """What stands out, by kind: the first few in full, then the others' names."""
+    by_code: dict[str, list[WeightFinding]] = {}
+    for finding in findings:
+        by_code.setdefault(finding.code, []).append(finding)
+    lines = ["What stands out:"]
+    for code, found in by_code.items():
+        lines.append(f"  {code} ({len(found)}):")
+        lines += [f"    ! {_where(f)}: {f.message}" for f in found[:FINDINGS_IN_FULL]]
+        rest = found[FINDINGS_IN_FULL:]
+        if rest:
+            lines.append(f"    and {len(rest)} more: {', '.join(_where(f) for f in rest)}")
+    return "\n".join(lines)
+
+
+def _where(finding: WeightFinding) -> str:
+    return "/".join([*finding.path, finding.layer, *([finding.weight] if finding.weight else [])])
 
 
 def _batchnorm(bn: BatchNormReport) -> str:

@@ -6,24 +6,32 @@ from typing import Any
 
 from app.analysis.costs import LayerCost, ModelCosts, model_costs
 from app.analysis.forward import layer_forward
-from app.analysis.stats import weight_stats
+from app.analysis.health import Scans, weight_scans
+from app.analysis.stats import WeightScan
 from app.graph import LayerNode, ModelGraph, WeightRef, shape_json
 from app.layers.registry import lookup
 from app.schemas import LayerReport, Totals, WeightReport
 
 
 def layer_reports(
-    graph: ModelGraph, *, with_stats: bool = True, costs: ModelCosts | None = None
+    graph: ModelGraph,
+    *,
+    with_stats: bool = True,
+    costs: ModelCosts | None = None,
+    scans: Scans | None = None,
 ) -> list[LayerReport]:
     """Every layer in get_weights() order; nested models are followed by their layers.
-    `costs`: the graph's, when the caller worked them out already."""
+    `costs` and `scans` (every stored weight's statistics): the graph's, when the caller
+    worked them out already."""
     costs = costs or model_costs(graph)
+    if scans is None:
+        scans = weight_scans(graph) if with_stats else {}
     reports = []
     for parents, node in graph.walk():
         if node.inner is not None:
             reports.append(_container_report(parents, node, costs.layers[id(node)]))
         else:
-            reports.append(_leaf_report(parents, node, with_stats, costs.layers[id(node)]))
+            reports.append(_leaf_report(parents, node, scans, costs.layers[id(node)]))
     return reports
 
 
@@ -45,6 +53,7 @@ def totals(graph: ModelGraph, costs: ModelCosts | None = None) -> Totals:
         flops=sum(c.flops or 0 for _, _, c in costs_of),
         cost_unknown=["/".join((*p, n.name)) for p, n, c in costs_of if c.macs is None],
         peak_activation_bytes=costs.peak_activation_bytes,
+        unknown_dims=costs.unknown_dims,
     )
 
 
@@ -85,7 +94,7 @@ def _fold_repeats(terms: list[str]) -> list[str]:
 
 
 def _leaf_report(
-    parents: tuple[str, ...], node: LayerNode, with_stats: bool, cost: LayerCost
+    parents: tuple[str, ...], node: LayerNode, scans: Scans, cost: LayerCost
 ) -> LayerReport:
     entry = lookup(node.class_name)
     trainable_params = sum(w.count for w in node.weights if w.trainable)
@@ -107,7 +116,7 @@ def _leaf_report(
         bytes=sum(w.nbytes for w in node.weights),
         formula=formula(node.weights),
         summary=_summary(node, entry),
-        weights=[_weight_report(w, with_stats) for w in node.weights],
+        weights=[_weight_report(w, scans.get(id(w))) for w in node.weights],
         notes=list(node.notes),
         **cost_fields(cost),
         forward=layer_forward(node, entry),
@@ -155,8 +164,8 @@ def inbound_names(node: LayerNode) -> list[str]:
     return list(dict.fromkeys(ref.layer for ref in node.calls[0]))
 
 
-def _weight_report(weight: WeightRef, with_stats: bool) -> WeightReport:
-    stats = weight_stats(weight.values) if with_stats and weight.values is not None else None
+def _weight_report(weight: WeightRef, scan: WeightScan | None) -> WeightReport:
+    stats = scan.stats if scan is not None else None
     return WeightReport(
         name=weight.name,
         role=weight.role,

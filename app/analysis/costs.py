@@ -10,13 +10,16 @@ last use (the model's inputs and outputs stay alive).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.analysis.sizes import sized_graph, unknown_dims
 from app.costs import UNKNOWN_DIM, Cost
+from app.errors import InvalidRequest
 from app.graph import LayerNode, ModelGraph, compute_dtype, itemsize, topological_calls
 from app.layers.registry import lookup
+from app.schemas import UnknownDim
 
 # A rule refusing a config it cannot read leaves the layer's cost unknown, never the report.
 RULE_ERRORS = (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError, AttributeError)
@@ -36,8 +39,9 @@ class LayerCost:
 UNKNOWN = LayerCost(None, None, "not known", "not known", None)
 
 
-def layer_cost(node: LayerNode) -> LayerCost:
-    """A leaf layer's MACs, FLOPs and output bytes, summed over its calls."""
+def layer_cost(node: LayerNode, sizes_note: str = "") -> LayerCost:
+    """A leaf layer's MACs, FLOPs and output bytes, summed over its calls; `sizes_note`
+    says at what sizes its unknown dimensions were counted (they are known in `node`)."""
     output_bytes = _output_bytes(node)
     entry = lookup(node.class_name)
     if node.class_name == "InputLayer":
@@ -50,7 +54,7 @@ def layer_cost(node: LayerNode) -> LayerCost:
     total = Cost()
     for cost in found:
         total = total + cost  # type: ignore[operator]
-    note = _unknown_note(node)
+    note = sizes_note or _unknown_note(node)
     calls = f"{len(found)} calls: " if len(found) > 1 else ""
     return LayerCost(
         total.macs,
@@ -68,14 +72,48 @@ class ModelCosts:
 
     layers: dict[int, LayerCost]  # by id() of the graph's LayerNode: read as a value
     peak_activation_bytes: int
+    unknown_dims: list[UnknownDim] = field(default_factory=list)
 
 
-def model_costs(graph: ModelGraph) -> ModelCosts:
+def model_costs(graph: ModelGraph, sizes: Mapping[str, int] | None = None) -> ModelCosts:
+    """Every layer's cost; `sizes`: the size of each input's unknown dimensions (by input
+    name, or "*" for all), when the caller asks for other than UNKNOWN_DIM."""
+    chosen = unknown_dims(graph, sizes or {})
+    counted = _counted_graph(graph, chosen)
+    note = _sizes_note(chosen)
     layers = {
-        id(node): layer_cost(node) if node.inner is None else container_cost(node)
-        for _, node in graph.walk()
+        id(node): layer_cost(sized, note if _has_unknown(node) else "")
+        if sized.inner is None
+        else container_cost(sized)
+        for (_, node), (_, sized) in zip(graph.walk(), counted.walk(), strict=True)
     }
-    return ModelCosts(layers, peak_activation_bytes(graph))
+    return ModelCosts(layers, peak_activation_bytes(counted), chosen)
+
+
+def _counted_graph(graph: ModelGraph, chosen: list[UnknownDim]) -> ModelGraph:
+    """The graph at the chosen input sizes. At the default size alone, a model whose shapes
+    cannot be worked out there (a window longer than 32) is counted as it is, each unknown
+    dimension at UNKNOWN_DIM; sizes the caller asked for that do not fit are refused."""
+    if not chosen:
+        return graph
+    if any(dim.asked for dim in chosen):
+        return sized_graph(graph, chosen)
+    try:
+        return sized_graph(graph, chosen)
+    except InvalidRequest:
+        return graph
+
+
+def _sizes_note(chosen: list[UnknownDim]) -> str:
+    sizes = {dim.size for dim in chosen}
+    if len(sizes) == 1:
+        return f" (unknown dimensions counted as {sizes.pop()})"
+    return f" (unknown dimensions counted at {', '.join(f'{d.input} {d.size}' for d in chosen)})"
+
+
+def _has_unknown(node: LayerNode) -> bool:
+    shapes = [*_raw(node.input_shapes), *_raw(node.output_shapes)]
+    return any(None in s[1:] for s in shapes)
 
 
 def container_cost(node: LayerNode) -> LayerCost:

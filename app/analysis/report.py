@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
 from app.analysis.costs import model_costs
 from app.analysis.forward import reference_code
+from app.analysis.health import health_findings, weight_scans
 from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
@@ -21,9 +23,14 @@ from app.schemas import (
 )
 
 
-def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
-    costs = model_costs(graph)
-    layers = layer_reports(graph, costs=costs)
+def build_report(
+    graph: ModelGraph, source: Source, report_id: str, unknown_dims: Mapping[str, int] | None = None
+) -> Report:
+    """`unknown_dims`: the size costs count each input's unknown dimensions at (by input
+    name, or "*" for every input), when not the default."""
+    costs = model_costs(graph, unknown_dims)
+    scans = weight_scans(graph)
+    layers = layer_reports(graph, costs=costs, scans=scans)
     return Report(
         id=report_id,
         created_at=datetime.now(UTC),
@@ -35,6 +42,7 @@ def build_report(graph: ModelGraph, source: Source, report_id: str) -> Report:
         warnings=warnings(graph)
         + writer_semantics(graph, source.keras_version)
         + not_finite(layers),
+        findings=health_findings(graph, scans),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
         reference_code=reference_code(layers),
     )

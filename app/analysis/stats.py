@@ -3,13 +3,16 @@ with its NaN and ±Inf values counted apart (a trained model can hold them; Kera
 
 The breakdown takes them of every stored weight (an h5py dataset is read a slice at a time, so
 memory stays bounded on the largest kernels), the BatchNormalization analysis of its
-per-channel arrays.
+per-channel arrays. A kernel's scan also keys each output channel by its values' bit patterns
+(`WeightScan.channel_keys`), in the same pass: the health findings look for identical
+filters among channels whose keys are equal, without reading the kernel again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,18 +20,68 @@ import numpy as np
 from app.schemas import WeightStats
 
 STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large kernels
+BIT_VIEWS = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # a float's bits, by its itemsize
+
+
+@dataclass(frozen=True)
+class WeightScan:
+    """One pass over a weight: its statistics, and (for a kernel asked with `channel_axis`)
+    one key per output channel: the sum, wrapping at 2**64, of the bit patterns of that
+    channel's values. Equal channels have equal keys, whatever order the slices come in;
+    unequal ones almost never do (the health findings compare the values of those that do).
+    None when the weight is not a float array, or a slice of it cuts across channels."""
+
+    stats: WeightStats | None
+    channel_keys: np.ndarray | None = None
 
 
 def weight_stats(values: Any) -> WeightStats | None:
     """min, max, mean, std over the finite values, read slice by slice (float64 sums on
     purpose); NaN, ±Inf and exact zeros counted (sparsity: zeros over all values)."""
+    return weight_scan(values).stats
+
+
+def weight_scan(values: Any, channel_axis: int | None = None) -> WeightScan:
+    """`weight_stats`, and with `channel_axis` (negative: -1 for a Dense or Conv kernel, -2
+    for a transposed convolution's) the channel keys, from the same slices."""
     shape = tuple(int(d) for d in values.shape)
     if math.prod(shape) == 0:
-        return None
+        return WeightScan(None)
     sums = _Sums()
+    keys = _ChannelKeys.for_shape(shape, channel_axis)
     for block in value_blocks(shape):
-        sums.add(np.asarray(values[block]).reshape(-1))
-    return sums.stats()
+        chunk = np.asarray(values[block])
+        if keys is not None:
+            keys = keys.add(chunk, block)
+        sums.add(chunk.reshape(-1))
+    return WeightScan(sums.stats(), keys.keys if keys is not None else None)
+
+
+class _ChannelKeys:
+    """Per-channel sums of bit patterns, slice by slice (integer sums: exact in any order)."""
+
+    def __init__(self, shape: tuple[int, ...], axis: int) -> None:
+        self.axis, self.channels = axis, shape[axis]
+        self.inner = math.prod(shape[axis + 1 :])
+        self.keys = np.zeros(self.channels, dtype=np.uint64)
+
+    @classmethod
+    def for_shape(cls, shape: tuple[int, ...], channel_axis: int | None) -> _ChannelKeys | None:
+        if channel_axis is None or len(shape) < 2 or not -len(shape) <= channel_axis < 0:
+            return None
+        return cls(shape, len(shape) + channel_axis)
+
+    def add(self, chunk: np.ndarray, block: tuple) -> _ChannelKeys | None:
+        """None (no keys) when the slice cuts the channel axis or what follows it: a
+        block's last index is a slice of one axis, every axis after it whole."""
+        if len(block) > self.axis:
+            return None
+        view = BIT_VIEWS.get(chunk.dtype.itemsize)
+        if chunk.dtype.kind != "f" or view is None:
+            return None
+        bits = np.ascontiguousarray(chunk).view(view).reshape(-1, self.channels, self.inner)
+        self.keys += np.add.reduce(bits, axis=(0, 2), dtype=np.uint64)
+        return self
 
 
 def value_blocks(shape: tuple[int, ...], per_block: int = STATS_CHUNK) -> Iterator[tuple]:

@@ -28,7 +28,9 @@ from typing import Any
 
 # The convention in one paragraph, for the API description and the pages.
 CONVENTION = (
-    "Costs are at batch 1 and the model's input sizes (an unknown dimension counts as 32). "
+    "Costs are at batch 1 and the model's input sizes: an input's unknown dimensions count "
+    "as 32, or the size the `unknown_dims` option sets per input, and the shapes are worked "
+    "out from there (`totals.unknown_dims` states the size used). "
     "`macs` counts multiply-accumulates: products summed into an output (Dense, "
     "convolutions, recurrent kernels per step × steps, attention's contractions, Dot). "
     "`flops` is 2 × MACs plus the layer's other arithmetic, one per element per step: bias "

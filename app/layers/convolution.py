@@ -229,6 +229,7 @@ def conv_transpose_output(config: Config, input_shapes: list) -> tuple:
 # depthwise and separable ones included (tf.keras 2.13+ for Conv*Transpose); Keras 3 takes
 # it only on Conv1D/2D/3D.
 KERAS2_GROUPS = Traits(keras2_defaults={"groups": 1})
+TRANSPOSED = Traits(keras2_defaults={"groups": 1}, channel_axis=-2)  # kernel (..., filters, in)
 # tf.keras 2.1 SeparableConv also wrote the plain convolution's kernel settings, which it
 # never used (its kernels are depthwise_ and pointwise_).
 KERAS2_SEPARABLE = Traits(
@@ -256,7 +257,7 @@ for _rank in (1, 2, 3):
             "for same (output_padding, when given, sets the extra length)."
         ),
         weights=conv_transpose_weights,
-        traits=KERAS2_GROUPS,
+        traits=TRANSPOSED,
         aliases=(f"Convolution{_rank}DTranspose",),
     )(for_rank(_rank, conv_transpose_output))
 

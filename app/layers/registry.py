@@ -100,6 +100,8 @@ class Traits:
     op_layer: a tf.keras op layer (TFOpLambda, ...): it calls the TensorFlow function its
         config names, with its call's arguments as written (tensors at any depth in them,
         constants in place); the safety scan refuses a function the reference does not run.
+    channel_axis: the axis of its `kernel` that runs over its output channels (filters):
+        -1, or -2 for a transposed convolution's `(*kernel_size, filters, in)`.
     """
 
     recurrent: bool = False
@@ -111,6 +113,7 @@ class Traits:
     keras2_defaults: Mapping[str, Any] = field(default_factory=dict)
     records_mask: bool = False
     op_layer: bool = False
+    channel_axis: int = -1
 
 
 # A `keras2_defaults` value for a key whose value, whatever it is, changes nothing Keras 3

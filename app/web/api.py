@@ -19,7 +19,7 @@ from app.diagnoses import seeded_inputs
 from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
-from app.reports import Mode, Options, Reports, Submission
+from app.reports import Mode, Options, Reports, Submission, parse_unknown_dims
 from app.schemas import CheckReport, ErrorBody, Health, KerasCall, Report, WorkerState
 from app.web.deps import get_diagnoses, get_reports, upload_limits
 from app.web.diagnosis_form import (
@@ -119,12 +119,23 @@ async def create_report(
         ),
     ] = None,
     recompute: Annotated[bool, Query(description="Explain again even if seen before.")] = False,
+    unknown_dims: Annotated[
+        str | None,
+        Query(
+            description="The size MACs, FLOPs and activation memory count an input's unknown "
+            "dimensions at (all but the batch axis), by input name: `tokens=128,image=224`, or "
+            "one size for every input: `224`. Shapes are worked out again from those sizes. "
+            "Without it each unknown dimension counts as 32; the report states the size used "
+            "per input in `totals.unknown_dims`."
+        ),
+    ] = None,
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
     diagnosis = None
     try:
         asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
+        asked["unknown_dims"] = unknown_dims
         options = _options(received.fields, recompute=recompute, **asked)
         ask = diagnosis_ask(received) if has_yours(received) else None
         if ask is not None:  # their numbers are compared with Keras' once the check has run
@@ -307,6 +318,7 @@ def _options(
     mode: str,
     keras_call: str | None,
     recompute: bool,
+    unknown_dims: str | None = None,
 ) -> Options:
     """Query parameters, overridden by the same names sent as form or JSON fields."""
     mode = fields.get("mode", mode)
@@ -318,7 +330,14 @@ def _options(
         mode=mode,
         keras_call=_keras_call(fields.get("keras_call", keras_call)),
         recompute=_flag(fields, "recompute", recompute),
+        unknown_dims=parse_unknown_dims(_text(fields.get("unknown_dims", unknown_dims))),
     )
+
+
+def _text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str | int):
+        raise InvalidRequest("The field `unknown_dims` must be a string, as `tokens=128`.")
+    return None if value is None else str(value)
 
 
 def _keras_call(value: Any) -> KerasCall | None:

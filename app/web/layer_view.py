@@ -29,6 +29,7 @@ class LayerFilter:
     text: str = ""
     with_weights: bool = False
     fold: str = ""  # "all" opens every group, "none" folds them all (the links without JS)
+    sort: str = ""  # "macs": every layer in one table, most MACs first; "": model order
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> LayerFilter:
@@ -38,12 +39,14 @@ class LayerFilter:
             text=query.get("q", "").strip()[:100],
             with_weights=query.get("weights", "") in ("1", "on", "true"),
             fold=fold if fold in ("all", "none") else "",
+            sort="macs" if query.get("sort") == "macs" else "",
         )
 
     def query(self, **changes: str) -> str:
-        """This filter as a query string, with `changes` (e.g. `open="all"`)."""
+        """This filter as a query string, with `changes` (e.g. `open="all"`, `sort=""`): the
+        fold and sort links keep the filter."""
         params = {"class": self.class_name, "q": self.text, "weights": "1" * self.with_weights}
-        params.update({"open": self.fold, **changes})
+        params.update({"open": self.fold, "sort": self.sort, **changes})
         return urlencode({key: value for key, value in params.items() if value})
 
     @property
@@ -139,6 +142,12 @@ def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
     root = ModelGroup(layer=None, anchor="layer-top")
     groups = {(): root}
     anchors = {(*layer.path, layer.name): anchor(layer) for layer in layers}
+    if keep.sort == "macs":  # one table of every layer (nested ones too), most MACs first
+        layers = sorted(
+            (layer for layer in layers if not layer.is_model),
+            key=lambda layer: -1 if layer.macs is None else layer.macs,
+            reverse=True,
+        )
     for layer in layers:
         parent = groups.get(tuple(layer.path), root)
         if layer.is_model:
@@ -149,8 +158,9 @@ def layer_table(layers: list[LayerReport], keep: LayerFilter) -> LayerTable:
             inbound = [(name, anchors.get((*layer.path, name))) for name in layer.inbound]
             row = LayerRow(layer, anchor(layer), not keep.keeps(layer), inbound)
             _append_row(parent, row)
-    for path, group in groups.items():
-        _fold_blocks(group, path)
+    if not keep.sort:  # sorted by MACs, a block's layers are no longer side by side
+        for path, group in groups.items():
+            _fold_blocks(group, path)
     _count(root)
     _close_blocks(root, open_all=root.total <= OPEN_UP_TO)
     return LayerTable(

@@ -16,6 +16,7 @@ from app.schemas import LayerReport, Report
 from app.web.charts import ShareBar, share_bar
 from app.web.check_view import CheckView, check_view
 from app.web.code_view import CodeBlock, code_blocks
+from app.web.findings_view import FindingGroup, finding_groups
 from app.web.layer_view import LayerFilter, LayerTable, anchor, anchors_by_name, layer_table
 
 TOP_LAYERS = 10
@@ -38,6 +39,15 @@ class ShareRow:
 
 
 @dataclass(frozen=True)
+class MacsRow:
+    label: str
+    detail: str
+    href: str | None
+    macs: int
+    bar: ShareBar
+
+
+@dataclass(frozen=True)
 class ReportView:
     report: Report
     format_label: str
@@ -48,6 +58,8 @@ class ReportView:
     check: CheckView
     batchnorm_anchors: dict[str, str]
     code: list[CodeBlock]
+    findings: list[FindingGroup]
+    top_macs: list[MacsRow]
 
 
 def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
@@ -62,6 +74,8 @@ def report_view(report: Report, query: Mapping[str, str]) -> ReportView:
         check=check_view(report.check, anchors_by_name(report.layers)),
         batchnorm_anchors=batchnorm_anchors(report),
         code=code_blocks(report),
+        findings=finding_groups(report.findings),
+        top_macs=top_macs(report.layers, total.macs),
     )
 
 
@@ -86,6 +100,35 @@ def top_layers(layers: list[LayerReport], total: int, top: int = TOP_LAYERS) -> 
             )
         )
     return rows
+
+
+def top_macs(layers: list[LayerReport], total: int, top: int = TOP_LAYERS) -> list[MacsRow]:
+    """The `top` layers with the most MACs, then one row for all the others (none when the
+    model computes no MACs)."""
+    if total <= 0:
+        return []
+    counted = [layer for layer in layers if not layer.is_model and layer.macs]
+    ranked = sorted(counted, key=lambda layer: -(layer.macs or 0))
+    rows = [
+        MacsRow(
+            label=layer.name,
+            detail=_where(layer),
+            href=f"#{anchor(layer)}",
+            macs=layer.macs or 0,
+            bar=share_bar(layer.macs or 0, 0, total),
+        )
+        for layer in ranked[:top]
+    ]
+    rest = sum(layer.macs or 0 for layer in ranked[top:])
+    if rest:
+        label = f"{len(ranked) - top:,} other layers"
+        rows.append(MacsRow(label, "with MACs", None, rest, share_bar(rest, 0, total)))
+    return rows
+
+
+def _where(layer: LayerReport) -> str:
+    where = " › ".join(layer.path)
+    return f"{layer.class_name} in {where}" if where else layer.class_name
 
 
 def by_class(layers: list[LayerReport], total: int) -> list[ShareRow]:

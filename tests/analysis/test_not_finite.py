@@ -67,3 +67,14 @@ def test_a_model_with_nan_and_inf_weights_is_explained_with_a_warning(tmp_path, 
         pages = (f"/reports/{report['id']}", f"/reports/{report['id']}/batchnorm/{bn['layer']}")
         for page in pages:
             assert client.get(page, headers={"accept": "text/html"}).status_code == 200
+        not_finite = [
+            (f["layer"], f["weight"], f["message"][:16])
+            for f in report["findings"]
+            if f["code"] == "not-finite"
+        ]
+        assert not_finite == [
+            ("dense", "kernel", "1 NaN and 1 ±Inf"),
+            ("batch_normalization", "moving_mean", "1 NaN among its "),
+        ]
+        html = client.get(f"/reports/{report['id']}").text
+        assert "· NaN 1 · ±Inf 1" in html  # the kernel's tooltip
