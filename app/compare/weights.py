@@ -1,0 +1,121 @@
+"""Per weight of the same role: shape change, max |b − a|, ‖b − a‖ / ‖a‖, equal bit for bit.
+
+Weights of a matched pair of layers are paired by their variable path in the layer
+(`kernel`, `forward_lstm/lstm_cell/kernel`), then, for those left, by role in order. Values
+are read block by block (`app.analysis.stats.value_blocks`), both sides at once, so memory
+stays bounded on the largest kernels; sums are in float64, on purpose.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.analysis.stats import value_blocks
+from app.compare.schemas import WeightDiff
+from app.graph import WeightRef
+
+
+@dataclass
+class Sums:
+    """What the relative change of several weights together needs."""
+
+    change_squares: float = 0.0
+    base_squares: float = 0.0
+
+    def relative(self) -> float | None:
+        if self.base_squares == 0.0:
+            return 0.0 if self.change_squares == 0.0 else None
+        return _finite(math.sqrt(self.change_squares / self.base_squares))
+
+
+def weight_pairs(
+    a: list[WeightRef], b: list[WeightRef]
+) -> list[tuple[WeightRef | None, WeightRef | None]]:
+    """a's weights with b's: by variable path, then by role in order; unpaired ones alone."""
+    by_name = {w.name: w for w in b}
+    paired = {id(w): by_name.pop(w.name) for w in a if w.name in by_name}
+    left_b = [w for w in b if w.name in by_name]
+    for w in a:
+        if id(w) not in paired:
+            same_role = next((x for x in left_b if x.role == w.role), None)
+            if same_role is not None:
+                left_b.remove(same_role)
+                paired[id(w)] = same_role
+    pairs: list[tuple[WeightRef | None, WeightRef | None]] = [(w, paired.get(id(w))) for w in a]
+    return pairs + [(None, w) for w in left_b]
+
+
+def weight_diff(a: WeightRef | None, b: WeightRef | None, sums: Sums) -> WeightDiff:
+    """One pair's differences; the layer's `sums` gather its relative change."""
+    shown = b if b is not None else a
+    assert shown is not None
+    fields = {
+        "name": shown.name,
+        "role": shown.role,
+        "shape_a": list(a.shape) if a else None,
+        "shape_b": list(b.shape) if b else None,
+        "dtype_a": a.dtype if a else None,
+        "dtype_b": b.dtype if b else None,
+    }
+    empty = {"bit_equal": None, "max_abs_change": None, "relative_change": None}
+    if a is None or b is None:
+        return WeightDiff(status="added" if a is None else "removed", **fields, **empty)
+    if tuple(a.shape) != tuple(b.shape):
+        return WeightDiff(status="shape-changed", **fields, **empty)
+    if a.values is None or b.values is None:
+        return WeightDiff(status="not-stored", **fields, **empty)
+    measured = _measure(a, b)
+    sums.change_squares += measured.change_squares
+    sums.base_squares += measured.base_squares
+    return WeightDiff(
+        status="equal" if measured.bit_equal else "changed",
+        bit_equal=measured.bit_equal,
+        max_abs_change=measured.max_abs,
+        relative_change=Sums(measured.change_squares, measured.base_squares).relative(),
+        **fields,
+    )
+
+
+@dataclass
+class _Measured:
+    bit_equal: bool
+    max_abs: float | None
+    change_squares: float
+    base_squares: float
+
+
+def _measure(a: WeightRef, b: WeightRef) -> _Measured:
+    same_dtype = np.dtype(a.dtype) == np.dtype(b.dtype) if _known(a.dtype, b.dtype) else False
+    bit_equal, max_abs, change, base = same_dtype, 0.0, 0.0, 0.0
+    for block in value_blocks(tuple(int(d) for d in a.shape)):
+        x, y = np.asarray(a.values[block]), np.asarray(b.values[block])  # type: ignore[index]
+        if bit_equal and x.tobytes() != y.tobytes():
+            bit_equal = False
+        if bit_equal:  # the same bytes: no change to measure, only ‖a‖
+            wide = x.astype(np.float64).reshape(-1)
+            base += float(np.dot(wide, wide))
+            continue
+        wide_x, wide_y = x.astype(np.float64).reshape(-1), y.astype(np.float64).reshape(-1)
+        delta = np.subtract(wide_y, wide_x, out=wide_y)
+        if delta.size:
+            max_abs = max(max_abs, float(np.abs(delta).max()))
+        change += float(np.dot(delta, delta))
+        base += float(np.dot(wide_x, wide_x))
+    return _Measured(bit_equal, _finite(max_abs), change, base)
+
+
+def _known(*dtypes: str) -> bool:
+    try:
+        for dtype in dtypes:
+            np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or Infinity: a weight holding them has no measured change."""
+    return value if value is not None and math.isfinite(value) else None
