@@ -21,6 +21,8 @@ from app.check.budgets import BudgetLimits
 from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner
+from app.compare.service import Comparisons
+from app.compare.store import SqliteComparisonStore
 from app.config import Settings
 from app.costs.rules import CONVENTION as COST_CONVENTION
 from app.diagnoses import Diagnoses
@@ -30,7 +32,7 @@ from app.reports import Reports, read_limits
 from app.retention import Retention
 from app.safety.refusals import REFUSAL_CODES
 from app.store import SqliteReportStore
-from app.web import api, errors, pages
+from app.web import api, comparisons, errors, pages
 from app.web.templating import STATIC_DIR, make_templates
 
 ABSTRACT = frozenset({"bad-request", "unprocessable", "not-found"})  # bases, never raised
@@ -68,9 +70,11 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
         checks = CheckRunner(
             pool, store, settings.work_dir / "checks", max_active, settings.exports_dir
         )
+    comparison_store = SqliteComparisonStore(settings.store_path)
     retention = Retention(
         store, settings.retention_days, settings.max_store_bytes, settings.exports_dir
     )
+    retention.also(comparison_store)
     app = FastAPI(
         title="keras-explainer",
         version=__version__,
@@ -86,12 +90,15 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.reports = Reports(
         store, checks, check_settings(settings), uploads, limits, settings.exports_dir
     )
+    app.state.comparisons = Comparisons(comparison_store, app.state.reports, uploads, limits)
     app.state.diagnoses = Diagnoses(
         settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
+    app.include_router(comparisons.api)
     app.include_router(pages.router)
+    app.include_router(comparisons.pages)
     errors.install(app)
     if settings.trusted_host_list != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list)
