@@ -25,6 +25,7 @@ from app.compare.writers import drifts
 from app.formats import LoadedModel
 from app.schemas import Source
 
+TRAINING_STATE = frozenset({"trainable"})
 DELTA_FIELDS = ("params", "trainable", "non_trainable", "bytes", "layers", "weights")
 
 
@@ -137,11 +138,19 @@ def _inputs(side: ComparisonSide) -> list[tuple]:
 
 
 def _verdict(layers: list[LayerDiff], inputs_changed: bool) -> Verdict:
-    if inputs_changed or any(layer.status != "unchanged" for layer in layers):
+    if inputs_changed or any(_architecture_changed(layer) for layer in layers):
         return "architecture-differs"
     if any(layer.weights_status not in ("equal", "none") for layer in layers):
         return "weights-differ"
     return "identical"
+
+
+def _architecture_changed(layer: LayerDiff) -> bool:
+    """`trainable` is how the layer was trained, not what it computes: a change of it alone
+    (a backbone frozen for fine-tuning) is listed but leaves the architecture the same."""
+    if layer.status != "changed":
+        return layer.status != "unchanged"
+    return any(change.key not in TRAINING_STATE for change in layer.config)
 
 
 def _counts(layers: list[LayerDiff]) -> ComparisonCounts:

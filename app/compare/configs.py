@@ -18,6 +18,8 @@ from app.graph import LayerNode, dtype_policy
 from app.layers.fields import numpy_scalar
 
 LEFT_OUT = frozenset({"name", "batch_input_shape", "build_config", "compile_config"})
+# A nested model's own layers are compared one by one, as layers: not as its config.
+CONTAINER_KEYS = frozenset({"layers", "input_layers", "output_layers"})
 OBJECT_NOISE = frozenset({"module", "registered_name", "shared_object_id", "build_config"})
 
 
@@ -42,6 +44,8 @@ def normalized(node: LayerNode) -> dict[str, Any]:
     out = {}
     for key, value in node.config.items():
         if key in LEFT_OUT or key.startswith("_"):
+            continue
+        if node.inner is not None and key in CONTAINER_KEYS:
             continue
         if key == "dtype":
             value = dtype_policy(node.config)
