@@ -88,22 +88,25 @@ class _Measured:
 
 
 def _measure(a: WeightRef, b: WeightRef) -> _Measured:
+    """One pass over both arrays, block by block, into two float64 buffers reused for every
+    block: no temporary array per operation (ResNet50's 25.6 million values twice)."""
     same_dtype = np.dtype(a.dtype) == np.dtype(b.dtype) if _known(a.dtype, b.dtype) else False
     bit_equal, max_abs, change, base = same_dtype, 0.0, 0.0, 0.0
+    wide_a = wide_delta = np.empty(0)
     for block in value_blocks(tuple(int(d) for d in a.shape)):
-        x, y = np.asarray(a.values[block]), np.asarray(b.values[block])  # type: ignore[index]
-        if bit_equal and x.tobytes() != y.tobytes():
-            bit_equal = False
-        if bit_equal:  # the same bytes: no change to measure, only ‖a‖
-            wide = x.astype(np.float64).reshape(-1)
-            base += float(np.dot(wide, wide))
-            continue
-        wide_x, wide_y = x.astype(np.float64).reshape(-1), y.astype(np.float64).reshape(-1)
-        delta = np.subtract(wide_y, wide_x, out=wide_y)
-        if delta.size:
-            max_abs = max(max_abs, float(np.abs(delta).max()))
-        change += float(np.dot(delta, delta))
-        base += float(np.dot(wide_x, wide_x))
+        x = np.asarray(a.values[block]).reshape(-1)  # type: ignore[index]
+        y = np.asarray(b.values[block]).reshape(-1)  # type: ignore[index]
+        if wide_a.size != x.size:
+            wide_a, wide_delta = np.empty(x.size), np.empty(x.size)
+        np.copyto(wide_a, x, casting="unsafe")
+        base += float(np.dot(wide_a, wide_a))
+        if bit_equal and np.array_equal(x.view(np.uint8), y.view(np.uint8)):
+            continue  # the same bytes: nothing changed in this block
+        bit_equal = False
+        np.subtract(y, wide_a, out=wide_delta, casting="unsafe")
+        if wide_delta.size:
+            max_abs = max(max_abs, float(wide_delta.max()), -float(wide_delta.min()))
+        change += float(np.dot(wide_delta, wide_delta))
     return _Measured(bit_equal, _finite(max_abs), change, base)
 
 
