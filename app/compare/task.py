@@ -50,7 +50,9 @@ def compare_files(
     if not limits.isolate_hdf5:
         body = compare_task(a.path, limits, lambda _: None, **arguments)
         return Comparison.model_validate_json(body)
-    with isolation.started(compare_task, a.path, _both_files(limits, b.path), **arguments) as child:
+    with isolation.started(
+        compare_task, a.path, _both_files(limits, a.path, b.path), **arguments
+    ) as child:
         for side in ("a", "b"):
             with named(side):
                 child.early()
@@ -79,9 +81,10 @@ def side_error(side: Side, exc: ExplainerError) -> ExplainerError:
     return error
 
 
-def _both_files(limits: ReadLimits, other: Path) -> ReadLimits:
-    """The child's wall-clock limit grows with both files, not only the first."""
-    extra = other.stat().st_size // limits.isolation_bytes_per_s
+def _both_files(limits: ReadLimits, a: Path, b: Path) -> ReadLimits:
+    """The child's wall-clock limit grows with both files, each counted twice: it reads them,
+    then goes over every value of both again to compare them (still at most the cap)."""
+    extra = (a.stat().st_size + 2 * b.stat().st_size) // limits.isolation_bytes_per_s
     return replace(limits, isolation_floor_s=limits.isolation_floor_s + extra)
 
 
