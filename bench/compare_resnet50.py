@@ -20,10 +20,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from app.compare.task import SideFile, compare_files
 from app.explain import explain_file
+from app.safety.limits import DEFAULT_LIMITS
+
+# A loaded machine can take longer than the readers' wall-clock limits; both sides get more.
+PATIENT = replace(DEFAULT_LIMITS, isolation_floor_s=600.0, isolation_timeout_s=600.0)
 
 # Keras runs in a process of its own: imported here, it would be imported again by the fork
 # server that reads the files (it preloads this script's modules), and slow every read.
@@ -54,10 +59,10 @@ def main() -> None:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         command = [sys.executable, "-c", BUILD, *map(str, paths)]
         subprocess.run(command, check=True, env=env, capture_output=True)
-        breakdown_s = best_of(lambda: explain_file(paths[0]), args.repeats)
+        breakdown_s = best_of(lambda: explain_file(paths[0], limits=PATIENT), args.repeats)
         sides = [SideFile(path, path.name) for path in paths]
-        compare_s = best_of(lambda: compare_files(*sides), args.repeats)
-        comparison = compare_files(*sides)
+        compare_s = best_of(lambda: compare_files(*sides, PATIENT), args.repeats)
+        comparison = compare_files(*sides, PATIENT)
         size_mb = paths[0].stat().st_size / 1e6
     changed = comparison.counts.weights_changed
     print(f"files                  : 2 × ResNet50 .keras, {size_mb:.0f} MB")
