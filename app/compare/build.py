@@ -77,7 +77,7 @@ def layer_diff(pair: Pair, same_writer: bool) -> LayerDiff:
         a=_ref(pair.a),
         b=_ref(pair.b),
         config=config,
-        weights_status=_weights_status(weights),
+        weights_status=_weights_status(weights) if pair.a and pair.b else "unmatched",
         weights=weights,
         relative_change=sums.relative() if pair.a and pair.b and weights else None,
     )

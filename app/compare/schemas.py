@@ -14,7 +14,7 @@ Side = Literal["a", "b"]
 Verdict = Literal["identical", "weights-differ", "architecture-differs"]
 LayerStatus = Literal["unchanged", "changed", "renamed", "added", "removed"]
 WeightStatus = Literal["equal", "changed", "shape-changed", "added", "removed", "not-stored"]
-LayerWeights = Literal["equal", "changed", "none", "not-stored"]
+LayerWeights = Literal["equal", "changed", "none", "not-stored", "unmatched"]
 
 
 class ComparisonSide(Schema):

@@ -14,6 +14,7 @@ from app.compare.service import Comparisons, SideAsk
 from app.errors import InvalidRequest
 from app.schemas import ErrorBody
 from app.web.api import _flag, json_response, json_text
+from app.web.comparison_example import COMPARISON_EXAMPLE
 from app.web.comparison_view import comparison_view
 from app.web.deps import upload_limits
 from app.web.negotiation import wants_html
@@ -73,6 +74,7 @@ def get_comparisons(request: Request) -> Comparisons:
     response_model=Comparison,
     summary="Compare two models",
     responses={
+        201: {"content": {"application/json": {"example": COMPARISON_EXAMPLE}}},
         200: {"model": Comparison, "description": "These two models were compared before."},
         **ERRORS,
     },
@@ -108,7 +110,10 @@ async def create_comparison(
     "/comparisons/{comparison_id}",
     response_model=Comparison,
     summary="Fetch a comparison",
-    responses={404: {"model": ErrorBody, "description": "No comparison has this id."}},
+    responses={
+        200: {"content": {"application/json": {"example": COMPARISON_EXAMPLE}}},
+        404: {"model": ErrorBody, "description": "No comparison has this id."},
+    },
 )
 def get_comparison(
     request: Request,
