@@ -59,10 +59,11 @@ def test_compare_head_relative_change_is_keras_weights_by_hand(tmp_path):
         if w.role == "kernel"
     ]
 
+    # b − a is taken in float32 (within half an ulp of the float64 difference)
     delta = after.astype(np.float64) - before
-    assert kernel.max_abs_change == pytest.approx(np.abs(delta).max(), rel=1e-12)
+    assert kernel.max_abs_change == pytest.approx(np.abs(delta).max(), rel=1e-6)
     expected = np.linalg.norm(delta) / np.linalg.norm(before.astype(np.float64))
-    assert kernel.relative_change == pytest.approx(expected, rel=1e-9)
+    assert kernel.relative_change == pytest.approx(expected, rel=1e-6)
     assert kernel.bit_equal is False and kernel.status == "changed"
 
 
