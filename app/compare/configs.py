@@ -4,7 +4,8 @@ Two writers spell the same layer differently: Keras 3 writes a dtype as a serial
 `DTypePolicy`, Keras 2 as a string; Keras 3 adds `module` and `registered_name` to every
 serialized object; tf.keras 2 writes a BatchNormalization's `axis` as `[3]` where Keras 3
 writes `-1`; a Keras 2 Sequential's first layer carries `batch_input_shape`. Those are
-normalized away before comparing. A key that only one side has is a change when both files
+normalized away before comparing, and numbers are compared as the float32 Keras makes of
+them. A key that only one side has (in a nested object too) is a change when both files
 come from the same Keras version; from two versions it is how each writes its config (Keras 3
 added `lora_rank`, `synchronized`, ...), and is left out.
 """
@@ -12,6 +13,8 @@ added `lora_rank`, `synchronized`, ...), and is left out.
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from app.compare.schemas import ConfigChange
 from app.graph import LayerNode, dtype_policy
@@ -34,9 +37,30 @@ def config_changes(a: LayerNode, b: LayerNode, same_writer: bool) -> list[Config
             if same_writer and a.class_name == b.class_name:
                 changes.append(ConfigChange(key=key, a=config_a.get(key), b=config_b.get(key)))
             continue
-        if config_a[key] != config_b[key]:
+        if not same_value(config_a[key], config_b[key], lenient=not same_writer):
             changes.append(ConfigChange(key=key, a=config_a[key], b=config_b[key]))
     return changes
+
+
+def same_value(a: Any, b: Any, lenient: bool) -> bool:
+    """Equal as Keras reads them: numbers that are the same float32 (tf.keras wrote
+    `0.10000000149011612` for Keras 3's `0.1`); nested objects key by key, where `lenient`
+    (two writers) leaves out the keys only one side writes (Keras 3.15 added `input_axes`
+    to GlorotUniform's config)."""
+    if _number(a) and _number(b):
+        return a == b or bool(np.float32(a) == np.float32(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = set(a) & set(b) if lenient else set(a) | set(b)
+        return all(k in a and k in b and same_value(a[k], b[k], lenient) for k in keys)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            same_value(x, y, lenient) for x, y in zip(a, b, strict=True)
+        )
+    return a == b
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def normalized(node: LayerNode) -> dict[str, Any]:

@@ -13,6 +13,11 @@ from app.compare.matching import Pair
 from app.formats import LoadedModel
 
 
+def _other_rules(side: LoadedModel) -> list[str]:
+    said = tuple(f"{name} means" for name in CHANGED_ACTIVATIONS)
+    return [s for s in writer_semantics(side.graph, side.keras_version) if not s.startswith(said)]
+
+
 def major(keras_version: str | None) -> int | None:
     head = (keras_version or "").split(".", 1)[0]
     return int(head) if head.isdigit() else None
@@ -32,9 +37,10 @@ def _activation_drifts(a: LoadedModel, b: LoadedModel, pairs: list[Pair]) -> lis
     for pair in pairs:
         if pair.a is None or pair.b is None:
             continue
-        entry = pair.a if old == "a" else pair.b
+        entry, other = (pair.a, pair.b) if old == "a" else (pair.b, pair.a)
+        kept = {(key, name) for _, key, name in activations(other.node.config, ())}
         for where, key, name in activations(entry.node.config, entry.path):
-            if name in CHANGED_ACTIVATIONS:
+            if name in CHANGED_ACTIVATIONS and (key, name) in kept:
                 found.append(
                     f"{'/'.join(where)} ({key} {name}): {name} means "
                     f"{CHANGED_ACTIVATIONS[name]}. {old} was written by Keras "
@@ -45,8 +51,9 @@ def _activation_drifts(a: LoadedModel, b: LoadedModel, pairs: list[Pair]) -> lis
 
 
 def _writer_sentences(a: LoadedModel, b: LoadedModel) -> list[str]:
-    own_a = writer_semantics(a.graph, a.keras_version)
-    own_b = writer_semantics(b.graph, b.keras_version)
+    """Each side's writer sentences the other does not share; the activations' are said
+    per layer above."""
+    own_a, own_b = _other_rules(a), _other_rules(b)
     return [f"a: {s}" for s in own_a if s not in own_b] + [
         f"b: {s}" for s in own_b if s not in own_a
     ]

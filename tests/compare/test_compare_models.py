@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,3 +251,32 @@ def test_compare_spec_files_match_shifted_names_by_position(tmp_path):
     pairs = [(d.a.name, d.b.name, d.matched_by) for d in comparison.layers]
     assert pairs == [("dense", "dense_1", "position"), ("dense_1", "dense_2", "position")]
     assert all(d.weights_status == "not-stored" for d in comparison.layers)
+
+
+WRITERS = Path(__file__).resolve().parents[1] / "writers" / "files"
+
+
+@pytest.mark.parametrize(
+    "writer", ["tf.keras-2.12", "tf_keras-2.21", "keras-3.0.5", "keras-3.15.1"]
+)
+def test_compare_writer_matrix_h5_and_keras_of_one_writer_are_identical(writer):
+    comparison = compare(WRITERS / writer / "convlstm.h5", WRITERS / writer / "convlstm.keras")
+
+    assert comparison.verdict == "identical"
+
+
+def test_compare_writer_matrix_keras2_against_keras3_shows_only_the_real_changes():
+    """The same ConvLSTM battery written by tf.keras 2.12 and Keras 3.15: their configs are
+    spelled differently throughout; what differs is the recurrent_activation default
+    (hard_sigmoid in Keras 2, sigmoid in Keras 3) of the two layers that kept it."""
+    comparison = compare(
+        WRITERS / "tf.keras-2.12" / "convlstm.h5", WRITERS / "keras-3.15.1" / "convlstm.keras"
+    )
+
+    changed = {(d.b.name, c.key, c.a, c.b) for d in comparison.layers for c in d.config}
+    assert changed == {
+        ("conv_lstm1d", "recurrent_activation", "hard_sigmoid", "sigmoid"),
+        ("conv_lstm3d", "recurrent_activation", "hard_sigmoid", "sigmoid"),
+    }
+    assert [d.status for d in comparison.layers].count("changed") == 2
+    assert comparison.counts.added == comparison.counts.removed == 0
