@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.compare.schemas import Comparison
 from app.compare.service import Comparisons, SideAsk
-from app.errors import InvalidRequest
+from app.compare.task import side_error
+from app.errors import ExplainerError, InvalidRequest
 from app.schemas import ErrorBody
 from app.web.api import _flag, json_response, json_text
 from app.web.comparison_example import COMPARISON_EXAMPLE
@@ -92,7 +93,11 @@ async def create_comparison(
     limits = upload_limits(request)
     limits = type(limits)(**{**limits.__dict__, "model_files": 2})
     work_dir = request.app.state.work_dir
-    received = await receive(request, limits, work_dir, COMPARISON_FORM)
+    try:
+        received = await receive(request, limits, work_dir, COMPARISON_FORM)
+    except ExplainerError as exc:  # a file over the cap: named by its side
+        field = exc.details.get("field")
+        raise side_error(field, exc) if field in ("a", "b") else exc from exc
     try:
         a, b = _side(received, "a"), _side(received, "b")
         check = _flag(received.fields, "check", check)

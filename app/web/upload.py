@@ -355,7 +355,9 @@ class _PartSink:
         self._size += end - start
         if self._file is not None:
             if self._size > self.limits.max_file_bytes:
-                raise _too_large(self.limits.max_file_bytes)
+                error = _too_large(self.limits.max_file_bytes)
+                error.details["field"] = self._name  # which file, when a request has two
+                raise error
             self._file.write(memoryview(data)[start:end])
         elif self._text is not None:
             if self._size > self.limits.max_field_bytes:

@@ -183,3 +183,28 @@ def test_cli_diff_architecture_differs_exits_2(tmp_path, pair, capsys):
 
     assert main(["diff", str(pair / "a.keras"), str(tmp_path / "c.keras"), "--json"]) == 2
     assert '"verdict": "architecture-differs"' in capsys.readouterr().out
+
+
+def test_side_over_the_size_cap_is_413_naming_it(tmp_path, pair):
+    with make_client(tmp_path, max_upload_bytes=2000) as client:
+        files = {"a": ("a.json", b"{}"), "b": ("big.h5", b"\0" * 3000)}
+        response = client.post("/api/v1/comparisons", files=files)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "file-too-large"
+    assert response.json()["details"]["side"] == "b"
+
+
+def test_hostile_archive_side_is_refused_by_the_safety_scan(client, pair, tmp_path):
+    import zipfile
+
+    hostile = tmp_path / "evil.keras"
+    with zipfile.ZipFile(hostile, "w") as archive:
+        archive.writestr("../../etc/cron.d/evil", "* * * * * root true")
+        archive.writestr("config.json", "{}")
+
+    response = post(client, hostile, pair / "b.keras")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unsafe-member-name"
+    assert response.json()["details"]["side"] == "a"
