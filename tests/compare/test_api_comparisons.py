@@ -208,3 +208,22 @@ def test_hostile_archive_side_is_refused_by_the_safety_scan(client, pair, tmp_pa
     assert response.status_code == 400
     assert response.json()["code"] == "unsafe-member-name"
     assert response.json()["details"]["side"] == "a"
+
+
+def test_report_page_form_with_kept_uploads_sends_the_report_id(tmp_path, pair):
+    """The form's hidden `a` is the report's id; `b` a file: one side of each kind."""
+    with make_client(tmp_path, keep_uploads=True) as client:
+        files = {"file": ("a.keras", (pair / "a.keras").read_bytes())}
+        report_id = client.post("/api/v1/reports?check=false", files=files).json()["id"]
+        page = client.get(f"/reports/{report_id}", headers={"accept": "text/html"})
+        assert f'name="a" value="{report_id}"' in page.text
+
+        response = client.post(
+            "/api/v1/comparisons",
+            data={"a": report_id},
+            files={"b": ("b.keras", (pair / "b.keras").read_bytes())},
+        )
+
+    assert response.status_code == 201
+    assert response.json()["a"]["report_id"] == report_id
+    assert response.json()["verdict"] == "weights-differ"
