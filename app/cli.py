@@ -1,5 +1,13 @@
 """`keras-explainer serve`, `keras-explainer inspect FILE`, `keras-explainer export FILE -o DIR`.
 
+`keras-explainer diff A B [--json]` compares two model files (app.compare): what changed,
+layer by layer and weight by weight. Its exit codes are its own:
+    0  identical: the same layers and configs, every weight equal bit for bit
+    1  only weights differ
+    2  the architecture differs (a layer added, removed, renamed or changed; the inputs)
+    3  a file was refused: its side, error code and sentence are printed on stderr
+    4  bad usage (no such file)
+
 `inspect FILE --yours mine.npz [--inputs x.npy]` diagnoses your own forward's numbers
 (app.diagnoses, as `POST /api/v1/reports/{id}/diagnoses` does).
 
@@ -42,6 +50,8 @@ from app.schemas import CheckReport, Report
 from app.store import SqliteReportStore
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
+DIFF_EXITS = {"identical": 0, "weights-differ": 1, "architecture-differs": 2}
+DIFF_USAGE = 4
 POLL_S = 0.2
 LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
 BAR_WIDTH = 30
@@ -112,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--workers", type=int, help="checks run at once (KEX_WORKERS)")
     worker.set_defaults(run=_worker)
+    diff = commands.add_parser("diff", help="compare two model files, layer by layer")
+    diff.add_argument("a", type=Path, help="the first model file (.keras, legacy .h5, spec)")
+    diff.add_argument("b", type=Path, help="the second model file")
+    diff.add_argument("--json", action="store_true", help="print the API's JSON")
+    diff.add_argument("--all", action="store_true", help="list unchanged layers too")
+    diff.set_defaults(run=_diff)
     return parser
 
 
@@ -229,6 +245,31 @@ def _inspect(args: argparse.Namespace) -> int:
     if diagnosis is not None and diagnosis.verdict != "matches-keras":
         return EXIT_CHECK_FAILED
     return exit_code(report.check, args.check)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from app.compare.task import SideFile, compare_files
+    from app.compare.terminal import render_comparison
+
+    for path in (args.a, args.b):
+        if not path.is_file():
+            print(f"keras-explainer: no such file: {path}", file=sys.stderr)
+            return DIFF_USAGE
+    isolation.fork_directly()  # one thread: the reading process is a fork of this one
+    try:
+        comparison = compare_files(
+            SideFile(args.a, filename=args.a.name),
+            SideFile(args.b, filename=args.b.name),
+            _settings_limits(),
+        )
+    except ExplainerError as exc:
+        print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    if args.json:
+        print(json.dumps(comparison.model_dump(mode="json"), indent=2))
+    else:
+        print(render_comparison(comparison, changed_only=not args.all))
+    return DIFF_EXITS[comparison.verdict]
 
 
 def diagnose(report: Report, args: argparse.Namespace):

@@ -29,6 +29,7 @@
     │   └── PathInConfig                path-in-config
     ├── NotFound                        404
     │   ├── ReportNotFound              report-not-found
+    │   ├── ComparisonNotFound          comparison-not-found
     │   ├── LayerNotFound               layer-not-found
     │   └── GroupNotFound               group-not-found
     ├── FileTooLarge                    413 file-too-large
@@ -212,6 +213,10 @@ class NotFound(ExplainerError):
 
 class ReportNotFound(NotFound):
     code = "report-not-found"
+
+
+class ComparisonNotFound(NotFound):
+    code = "comparison-not-found"
 
 
 class LayerNotFound(NotFound):

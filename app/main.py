@@ -21,6 +21,8 @@ from app.check.budgets import BudgetLimits
 from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner, Checks
+from app.compare.service import Comparisons
+from app.compare.store import SqliteComparisonStore
 from app.config import Settings
 from app.costs.rules import CONVENTION as COST_CONVENTION
 from app.diagnoses import Diagnoses
@@ -30,7 +32,7 @@ from app.reports import Reports, read_limits
 from app.retention import Retention
 from app.safety.refusals import REFUSAL_CODES
 from app.store import ReportStore, open_store
-from app.web import api, errors, pages
+from app.web import api, comparisons, errors, pages
 from app.web.static_files import CachedStaticFiles
 from app.web.templating import STATIC_DIR, make_templates
 
@@ -71,9 +73,11 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     owned = pool is None
     pool = make_pool(settings) if owned else pool
     checks = make_checks(settings, store, pool)
+    comparison_store = SqliteComparisonStore(settings.store_path)  # this replica's own
     retention = Retention(
         store, settings.retention_days, settings.max_store_bytes, settings.exports_dir
     )
+    retention.also(comparison_store)
     app = FastAPI(
         title="keras-explainer",
         version=__version__,
@@ -89,12 +93,15 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.reports = Reports(
         store, checks, check_settings(settings), uploads, limits, settings.exports_dir
     )
+    app.state.comparisons = Comparisons(comparison_store, app.state.reports, uploads, limits)
     app.state.diagnoses = Diagnoses(
         settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s
     )
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
     app.include_router(api.router)
+    app.include_router(comparisons.api)
     app.include_router(pages.router)
+    app.include_router(comparisons.pages)
     errors.install(app)
     # HTML and JSON shrink about twentyfold (ResNet50's report page: 315 KB, 16 KB gzipped).
     # Level 6, not 9: nearly the same size for a third of the CPU on a shared machine.

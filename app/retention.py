@@ -7,6 +7,7 @@ import logging
 import shutil
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from app.store import ReportStore
 
@@ -14,6 +15,10 @@ logger = logging.getLogger(__name__)
 
 EVERY_S = 600.0
 DAY_S = 86_400.0
+
+
+class Prunable(Protocol):
+    def prune(self, max_age_s: float, max_bytes: int) -> int: ...
 
 
 class Retention:
@@ -26,8 +31,13 @@ class Retention:
     ) -> None:
         self.store, self.max_age_s, self.max_bytes = store, retention_days * DAY_S, max_bytes
         self.exports_dir = exports_dir  # the programs checks wrote, kept with their reports
+        self._others: list[Prunable] = []  # kept within the same age and size (comparisons)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    def also(self, store: Prunable) -> None:
+        """Keep `store` within the same age and size as well."""
+        self._others.append(store)
 
     def start(self) -> None:
         self._thread.start()
@@ -37,6 +47,8 @@ class Retention:
 
     def prune_once(self) -> int:
         deleted = self.store.prune(self.max_age_s, self.max_bytes)
+        for other in self._others:
+            other.prune(self.max_age_s, self.max_bytes)
         if self.exports_dir is not None:  # a deleted report's program goes with it
             prune_exports(self.exports_dir, self.store)
         if deleted:

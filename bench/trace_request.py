@@ -98,7 +98,7 @@ DEFAULT_FILE = CORPUS / "leyuzak_mnist_cnn_bn.keras"
 # and lower ones (a call up is a climb). The libraries are the lowest layer.
 LAYERS = [
     ("cli", "main", "web", "terminal"),
-    ("reports", "diagnoses"),
+    ("reports", "diagnoses", "compare"),
     ("explain", "pairs", "diagnosis"),
     ("queue",),
     ("check",),

@@ -77,7 +77,7 @@ def _changed_activations(
         return []
     found: dict[str, list[str]] = {}
     for parents, node in graph.walk():
-        for where, key, name in _activations(node.config, (*parents, node.name)):
+        for where, key, name in activations(node.config, (*parents, node.name)):
             if name in CHANGED_ACTIVATIONS:
                 found.setdefault(name, []).append(f"{'/'.join(where)} ({key})")
     return [
@@ -88,7 +88,7 @@ def _changed_activations(
     ]
 
 
-def _activations(config: dict, where: tuple[str, ...]):
+def activations(config: dict, where: tuple[str, ...]):
     """(path, key, activation) of a layer's config and of the layers a wrapper holds in it
     (Bidirectional's `layer` and `backward_layer`, TimeDistributed's `layer`, an RNN's
     `cell`), so a wrapped layer is warned of as at top level."""
@@ -98,7 +98,7 @@ def _activations(config: dict, where: tuple[str, ...]):
     for value in config.values():
         inner = value.get("config") if isinstance(value, dict) else None
         if isinstance(inner, dict) and isinstance(value.get("class_name"), str):
-            yield from _activations(inner, (*where, str(inner.get("name", value["class_name"]))))
+            yield from activations(inner, (*where, str(inner.get("name", value["class_name"]))))
 
 
 def _batch_statistics(graph: ModelGraph, version: tuple[int, int] | None) -> list[str]:

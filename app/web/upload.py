@@ -49,15 +49,40 @@ BATCH_BYTES = 1 << 20  # body bytes handed to the worker thread at once
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps on one request: the model file, each text field, the number of parts."""
+    """Caps on one request: each model file, each text field, the number of parts."""
 
     max_file_bytes: int
     max_field_bytes: int
     max_parts: int
+    model_files: int = 1  # model files the request may carry (a comparison: two)
 
     @property
     def max_body_bytes(self) -> int:
-        return self.max_file_bytes + 2 * self.max_field_bytes
+        return self.model_files * self.max_file_bytes + 2 * self.max_field_bytes
+
+
+@dataclass(frozen=True)
+class Form:
+    """Beyond the report's own fields: file fields kept by name in `Received.files` (a
+    comparison's `a` and `b`), each of which may come as a text value instead."""
+
+    named_files: tuple[str, ...] = ()
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        return (*TEXT_FIELDS, *self.named_files)
+
+
+REPORT_FORM = Form()
+
+
+@dataclass
+class NamedFile:
+    """A file sent under one of a Form's names: where it is, its name as sent, its digest."""
+
+    path: Path
+    filename: str | None
+    digest: tuple[str, int] | None = None
 
 
 @dataclass
@@ -72,20 +97,23 @@ class Received:
     yours_path: Path | None = None  # a diagnosis's numbers (.npz/.npy), app.diagnosis.yours
     fields: dict[str, Any] = field(default_factory=dict)
     model_digest: tuple[str, int] | None = None  # the model file's (sha256, size)
+    files: dict[str, NamedFile] = field(default_factory=dict)  # a Form's named files
 
     def discard(self) -> None:
         """Remove the request's folder and everything written into it."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-async def receive(request: Request, limits: Limits, work_dir: Path) -> Received:
+async def receive(
+    request: Request, limits: Limits, work_dir: Path, form: Form = REPORT_FORM
+) -> Received:
     """Read the request body into a new private folder below `work_dir`."""
     _refuse_declared_length(request, limits)
     media, params = parse_options_header(request.headers.get("content-type"))
     work_dir.mkdir(parents=True, exist_ok=True)
     received = Received(Path(tempfile.mkdtemp(prefix="upload-", dir=work_dir)))
     try:
-        await _read_body(request, media, params, limits, received)
+        await _read_body(request, media, params, limits, received, form)
     except BaseException:
         received.discard()
         raise
@@ -93,12 +121,13 @@ async def receive(request: Request, limits: Limits, work_dir: Path) -> Received:
 
 
 async def _read_body(
-    request: Request, media: bytes, params: dict, limits: Limits, received: Received
+    request: Request, media: bytes, params: dict, limits: Limits, received: Received, form: Form
 ) -> None:
     if media == b"multipart/form-data":
-        await _read_multipart(request, params.get(b"boundary"), limits, received)
+        await _read_multipart(request, params.get(b"boundary"), limits, received, form)
     elif media == b"application/json":
-        received.fields = _json_fields(await _read_small(request, limits.max_field_bytes))
+        body = await _read_small(request, limits.max_field_bytes)
+        received.fields = _json_fields(body, form.text_fields)
     elif media == b"application/octet-stream":
         await _read_octets(request, limits, received)
     else:
@@ -154,7 +183,7 @@ async def _read_small(request: Request, cap: int) -> bytes:
     return b"".join(parts)
 
 
-def _json_fields(body: bytes) -> dict[str, Any]:
+def _json_fields(body: bytes, accepted: tuple[str, ...] = TEXT_FIELDS) -> dict[str, Any]:
     """The JSON body, parsed under the safety scan's caps (depth before parsing, duplicate keys,
     NaN): it carries the spec, so it gets the same parser as every other model JSON."""
     try:
@@ -163,9 +192,9 @@ def _json_fields(body: bytes) -> dict[str, Any]:
         payload = _with_non_finite_yours(body, refused)
     if not isinstance(payload, dict):
         raise InvalidRequest('The JSON body must be an object: {"spec": <model.to_json()>}.')
-    unknown = sorted(set(payload) - set(TEXT_FIELDS))
+    unknown = sorted(set(payload) - set(accepted))
     if unknown:
-        raise _unknown_fields(unknown)
+        raise _unknown_fields(unknown, accepted)
     return payload
 
 
@@ -180,10 +209,10 @@ def _with_non_finite_yours(body: bytes, refused: InvalidNumber) -> Any:
     return payload
 
 
-def _unknown_fields(names: list[str]) -> InvalidRequest:
+def _unknown_fields(names: list[str], accepted: tuple[str, ...] = TEXT_FIELDS) -> InvalidRequest:
     return InvalidRequest(
         f"Unknown field(s): {', '.join(n[:40] for n in names[:5])}. Accepted: file, "
-        f"{', '.join(TEXT_FIELDS)}.",
+        f"{', '.join(accepted)}.",
         {"unknown": [n[:40] for n in names[:5]]},
     )
 
@@ -224,11 +253,11 @@ class _HashingWriter:
 
 
 async def _read_multipart(
-    request: Request, boundary: bytes | None, limits: Limits, received: Received
+    request: Request, boundary: bytes | None, limits: Limits, received: Received, form: Form
 ) -> None:
     if not boundary:
         raise InvalidRequest("The multipart body has no boundary in its Content-Type.")
-    sink = _PartSink(limits, received)
+    sink = _PartSink(limits, received, form)
     try:
         parser = MultipartParser(boundary, sink.callbacks(), max_header_count=MAX_PART_HEADERS)
         async for batch in _batches(request, limits.max_body_bytes):
@@ -245,8 +274,8 @@ async def _read_multipart(
 class _PartSink:
     """python-multipart callbacks: headers per part, file parts to disk, fields to memory."""
 
-    def __init__(self, limits: Limits, received: Received) -> None:
-        self.limits, self.received = limits, received
+    def __init__(self, limits: Limits, received: Received, form: Form = REPORT_FORM) -> None:
+        self.limits, self.received, self.form = limits, received, form
         self.parts = 0
         self.ended = False
         self._header_name = bytearray()
@@ -274,6 +303,8 @@ class _PartSink:
             self._file.close()
             if self._name == "file":
                 self.received.model_digest = self._file.digest()
+            elif self._name in self.received.files:
+                self.received.files[self._name].digest = self._file.digest()
             self._file = None
 
     def _begin(self) -> None:
@@ -294,14 +325,24 @@ class _PartSink:
             raise InvalidRequest("A multipart part has no form-data name.")
         filename = params.get(b"filename")
         self._name, self._size = name, 0
-        if filename == b"" and name in FILE_FIELDS:
+        file_fields = (*FILE_FIELDS, *self.form.named_files)
+        if filename == b"" and name in file_fields:
             self._name = None  # a form's file input left empty: the part is not a file
+        elif filename is not None and name in self.form.named_files:
+            self._open_named(name, filename.decode("utf-8", "replace"))
         elif filename is not None and name in FILE_FIELDS:
             self._open_file(name, filename.decode("utf-8", "replace"))
-        elif name in TEXT_FIELDS or name == "file":
+        elif name in self.form.text_fields or name == "file":
             self._text = bytearray()
         else:
-            raise _unknown_fields([name])
+            raise _unknown_fields([name], self.form.text_fields)
+
+    def _open_named(self, name: str, filename: str) -> None:
+        if name in self.received.files or name in self.received.fields:
+            raise InvalidRequest(f"Send one `{name}` per request.")
+        path = self.received.folder / f"named-{name}"
+        self.received.files[name] = NamedFile(path, filename)
+        self._file = _HashingWriter(path)
 
     def _open_file(self, name: str, filename: str) -> None:
         received = self.received
@@ -328,7 +369,9 @@ class _PartSink:
         self._size += end - start
         if self._file is not None:
             if self._size > self.limits.max_file_bytes:
-                raise _too_large(self.limits.max_file_bytes)
+                error = _too_large(self.limits.max_file_bytes)
+                error.details["field"] = self._name  # which file, when a request has two
+                raise error
             self._file.write(memoryview(data)[start:end])
         elif self._text is not None:
             if self._size > self.limits.max_field_bytes:

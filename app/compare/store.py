@@ -1,0 +1,80 @@
+"""Comparisons kept by id, beside the reports (the same SQLite file, a table of its own).
+
+A comparison is written once, whole; its content key (both files' sha256 and this version
+of the explainer) answers the same pair from the store. `prune` keeps the table within an
+age and a size, as the reports' store does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import zlib
+from pathlib import Path
+
+from app.compare.schemas import Comparison
+
+BUSY_TIMEOUT_S = 30.0
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS comparisons (
+    id TEXT PRIMARY KEY,
+    content_key TEXT,
+    created_at REAL NOT NULL,
+    body BLOB NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comparisons_content_key ON comparisons (content_key, created_at);
+"""
+
+
+class SqliteComparisonStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def add(self, comparison: Comparison, content_key: str | None = None) -> None:
+        body = zlib.compress(comparison.model_dump_json().encode())
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO comparisons (id, content_key, created_at, body, size) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (comparison.id, content_key, time.time(), body, len(body)),
+            )
+
+    def get(self, comparison_id: str) -> Comparison | None:
+        return self._one("SELECT body FROM comparisons WHERE id = ?", (comparison_id,))
+
+    def find(self, content_key: str) -> Comparison | None:
+        return self._one(
+            "SELECT body FROM comparisons WHERE content_key = ? ORDER BY created_at DESC LIMIT 1",
+            (content_key,),
+        )
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int:
+        """Delete comparisons older than `max_age_s`, then the oldest beyond `max_bytes`."""
+        with self._connect() as db:
+            old = db.execute(
+                "DELETE FROM comparisons WHERE created_at < ?", (time.time() - max_age_s,)
+            ).rowcount
+            over = db.execute(
+                "DELETE FROM comparisons WHERE id IN (SELECT id FROM (SELECT id, SUM(size) "
+                "OVER (ORDER BY created_at DESC, id) AS kept FROM comparisons) WHERE kept > ?)",
+                (max_bytes,),
+            ).rowcount
+        return old + over
+
+    def _one(self, sql: str, args: tuple) -> Comparison | None:
+        row = self._connect().execute(sql, args).fetchone()
+        return Comparison.model_validate_json(zlib.decompress(row[0])) if row else None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
