@@ -51,13 +51,22 @@ def no_zeros(chunk) -> int:
     return 0
 
 
-# What costs and weight health compute, as (module, name the caller looks up, stub). After
-# i-health merges, add its findings function here, e.g.
-#     ("app.analysis.report", "weight_findings", lambda *args, **kwargs: []),
-# naming it where its caller looks it up (the module that imports it), as for model_costs.
+def no_findings(graph, scans) -> list:
+    return []
+
+
+def no_channel_keys(node, weight) -> None:
+    """No channel axis: the statistics pass then keys no channels (identical filters)."""
+    return None
+
+
+# What costs and weight health compute, as (module, name the caller looks up, stub): named
+# where the caller looks it up (the module that imports it).
 MEASURED: list[tuple[str, str, Callable]] = [
     ("app.analysis.report", "model_costs", no_costs),  # MACs, FLOPs, bytes, peak memory
     ("app.analysis.stats", "zero_count", no_zeros),  # each weight's exact zeros (sparsity)
+    ("app.analysis.report", "health_findings", no_findings),  # untrained, dead, NaN, ...
+    ("app.analysis.health", "channel_axis", no_channel_keys),  # keys for identical filters
 ]
 # Timed in the runs as they are, never stubbed: for scale, every weight's statistics, which
 # the breakdown made before issue 16 (min, max, mean, std; NaN and ±Inf counted).
