@@ -42,7 +42,7 @@ from app.explain import explain_file, file_digest  # noqa: E402
 from app.safety.limits import DEFAULT_LIMITS  # noqa: E402
 
 
-def no_costs(graph) -> ModelCosts:
+def no_costs(graph, unknown_dims=None) -> ModelCosts:
     """Every layer's cost not known, no peak: what the report held before issue 16."""
     return ModelCosts(defaultdict(lambda: UNKNOWN), 0)
 
