@@ -142,7 +142,9 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
+        """Kept uploads (KEX_KEEP_UPLOADS): in the shared folder when there is one, so that
+        every replica can diagnose or compare a report's model."""
+        return (self.shared_dir or self.data_dir) / "uploads"
 
     @property
     def exports_dir(self) -> Path:

@@ -22,7 +22,7 @@ from app.check.inputs import BATCH_SIZE as SEEDED_BATCH
 from app.check.keras import WorkerPool
 from app.check.runner import CheckRunner, Checks
 from app.compare.service import Comparisons
-from app.compare.store import SqliteComparisonStore
+from app.compare.store import ComparisonStore, SqliteComparisonStore
 from app.config import Settings
 from app.costs.rules import CONVENTION as COST_CONVENTION
 from app.diagnoses import Diagnoses
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     owned = pool is None
     pool = make_pool(settings) if owned else pool
     checks = make_checks(settings, store, pool)
-    comparison_store = SqliteComparisonStore(settings.store_path)  # this replica's own
+    comparison_store = make_comparison_store(settings, store)
     retention = Retention(
         store, settings.retention_days, settings.max_store_bytes, settings.exports_dir
     )
@@ -109,6 +109,15 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     if settings.trusted_host_list != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list)
     return app
+
+
+def make_comparison_store(settings: Settings, store: ReportStore) -> ComparisonStore:
+    """Beside the reports: the same SQLite file, or the team's PostgreSQL (its pool)."""
+    if settings.store_url and settings.store_url.startswith(("postgresql://", "postgres://")):
+        from app.compare.postgres_store import PostgresComparisonStore
+
+        return PostgresComparisonStore(store.pool)  # type: ignore[attr-defined]
+    return SqliteComparisonStore(settings.store_path)
 
 
 def make_checks(settings: Settings, store: ReportStore, pool: WorkerPool | None) -> Checks | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app import __version__
 from app.compare.schemas import Comparison, Side
-from app.compare.store import SqliteComparisonStore
+from app.compare.store import ComparisonStore
 from app.compare.task import SideFile, compare_files, named
 from app.errors import ComparisonNotFound, InvalidRequest, ModelNotKept
 from app.reports import Options, Reports, Submission
@@ -47,7 +47,7 @@ class SideAsk:
 class Comparisons:
     def __init__(
         self,
-        store: SqliteComparisonStore,
+        store: ComparisonStore,
         reports: Reports,
         uploads_dir: Path | None = None,
         limits: ReadLimits = DEFAULT_LIMITS,

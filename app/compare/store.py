@@ -1,4 +1,5 @@
-"""Comparisons kept by id, beside the reports (the same SQLite file, a table of its own).
+"""Comparisons kept by id, beside the reports (the same SQLite file, a table of its own; a
+team's PostgreSQL in app.compare.postgres_store).
 
 A comparison is written once, whole; its content key (both files' sha256 and this version
 of the explainer) answers the same pair from the store. `prune` keeps the table within an
@@ -12,6 +13,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 from app.compare.schemas import Comparison
 
@@ -26,6 +28,19 @@ CREATE TABLE IF NOT EXISTS comparisons (
 );
 CREATE INDEX IF NOT EXISTS comparisons_content_key ON comparisons (content_key, created_at);
 """
+
+
+class ComparisonStore(Protocol):
+    """Where comparisons are kept: SQLite beside one machine's reports, or a team's
+    PostgreSQL (app.compare.postgres_store)."""
+
+    def add(self, comparison: Comparison, content_key: str | None = None) -> None: ...
+
+    def get(self, comparison_id: str) -> Comparison | None: ...
+
+    def find(self, content_key: str) -> Comparison | None: ...
+
+    def prune(self, max_age_s: float, max_bytes: int) -> int: ...
 
 
 class SqliteComparisonStore:
@@ -66,6 +81,14 @@ class SqliteComparisonStore:
                 (max_bytes,),
             ).rowcount
         return old + over
+
+    def size_of(self, comparison_id: str) -> int | None:
+        row = (
+            self._connect()
+            .execute("SELECT size FROM comparisons WHERE id = ?", (comparison_id,))
+            .fetchone()
+        )
+        return row[0] if row else None
 
     def _one(self, sql: str, args: tuple) -> Comparison | None:
         row = self._connect().execute(sql, args).fetchone()

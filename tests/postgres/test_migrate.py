@@ -13,7 +13,12 @@ from app.store.migrate import MIGRATIONS_DIR, migrate, migrations
 from app.store.postgres import PostgresReportStore, SchemaMissing
 
 # Our files in order, then procrastinate's own schema (the job queue's tables).
-OURS = [(1, "0001_reports"), (2, "0002_check_attempts"), (3, "0003_drawings")]
+OURS = [
+    (1, "0001_reports"),
+    (2, "0002_check_attempts"),
+    (3, "0003_drawings"),
+    (4, "0004_comparisons"),
+]
 ALL = [name for _, name in OURS] + ["procrastinate"]
 
 
@@ -37,11 +42,7 @@ def test_the_shipped_migrations_are_numbered_from_one_without_gaps():
 def test_migrate_applies_each_file_once(database):
     assert migrate(database) == ALL
     assert migrate(database) == []
-    assert applied(database) == [
-        (1, "0001_reports"),
-        (2, "0002_check_attempts"),
-        (3, "0003_drawings"),
-    ]
+    assert applied(database) == OURS
 
 
 def test_concurrent_migrations_wait_for_each_other(database):
@@ -49,11 +50,7 @@ def test_concurrent_migrations_wait_for_each_other(database):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: migrate(database), range(4)))
     assert sorted(results) == [[], [], [], ALL]
-    assert applied(database) == [
-        (1, "0001_reports"),
-        (2, "0002_check_attempts"),
-        (3, "0003_drawings"),
-    ]
+    assert applied(database) == OURS
 
 
 def test_a_failing_migration_leaves_no_trace(database, tmp_path):
