@@ -298,7 +298,10 @@ def checked(client, f: WriterFile) -> dict:
         response = post(client, json={"spec": f.path.read_text()})
     else:
         response = post_file(client, f.path)
-    assert response.status_code == 201, response.text
+    # 200: the same bytes were checked already and their report is answered (content
+    # addressed): Keras 3.x specs do not record the version, so writers of several minors
+    # wrote byte-identical `to_json()` for some models (keras-3.2.1/sequence.json is 3.1.1's)
+    assert response.status_code in (200, 201), response.text
     return response.json()["check"]
 
 
