@@ -3,8 +3,8 @@ through the API with default inputs (seeded, batch 2): the check passes, every l
 compared, under the default budgets and the default 6 GiB worker ceiling.
 
 Four small architectures of four families (IN_CI: depthwise convolutions, hard-swish and
-squeeze-excite blocks, DenseNet's concatenations; about 3 minutes together under a load
-average of 15) are marked `slow`, so CI runs them (`make test-slow`); the other 34 are marked
+squeeze-excite blocks, DenseNet's concatenations; 73 s together, measured apart) are
+marked `slow`, so CI runs them (`make test-slow`); the other 34 are marked
 `sweep` (`make test-sweep`, by hand: the README has its last run's counts and duration). One
 architecture per family (REPRESENTATIVES) goes first, so a run stopped early has still
 covered every family. ResNet50 and MobileNetV2 at 224 are in test_realsize.py (slow, in CI).
