@@ -40,11 +40,13 @@ lint: install-test
 test: install-test lint
 	$(BIN)/python -m pytest -m "not slow and not sweep"
 
-# The sweeps marked slow (keras.applications models, the container image): CI runs them too.
+# The sweeps marked slow (keras.applications models, a share of each long sweep, the
+# container image): CI runs them too.
 test-slow: install-test
 	$(BIN)/python -m pytest -m slow
 
 # The long sweeps (every keras.applications architecture checked at its default size and
-# exported, every writer-matrix model through the check): by hand until they have run whole.
+# exported, every writer-matrix model through the check): by hand, too long for CI (the
+# README has their counts and durations).
 test-sweep: install-test
 	$(BIN)/python -m pytest -m "sweep and not slow"

@@ -45,18 +45,19 @@ class ReadLimits:
     max_hdf5_objects: int = 200_000  # groups, datasets and links in one file
     # HDF5-bearing files are read first in a throwaway process (`app.isolation`):
     isolate_hdf5: bool = True
-    # Its wall-clock limit grows with the file: `isolation_floor_s` for any file, plus a
-    # second per `isolation_bytes_per_s`, at most `isolation_timeout_s`. VGG16's 553 MB .h5
-    # reads in about a second and gets 36; a mutated file of 50 kB that makes libhdf5 loop
-    # is refused after 10 seconds instead of a minute.
+    # Its processor time grows with the file: `isolation_floor_s` for any file, plus a
+    # second per `isolation_bytes_per_s`, at most `isolation_timeout_s`, which also caps the
+    # wall clock (a child waiting its turn on a busy machine uses no processor time).
+    # VGG16's 553 MB .h5 reads in about a second and gets 36; a mutated file of 50 kB that
+    # makes libhdf5 loop is refused after 10 seconds instead of a minute.
     isolation_timeout_s: float = 60.0
     isolation_floor_s: float = 10.0
     isolation_bytes_per_s: int = 20 * MiB
     isolation_memory_bytes: int = 2 * GiB  # address space of the child, libraries included
 
     def isolation_deadline_s(self, file_bytes: int) -> float:
-        """The reading process's wall-clock limit for a file of `file_bytes`: the floor and a
-        second per whole `isolation_bytes_per_s`, or the cap when that is lower."""
+        """The reading process's processor-time limit for a file of `file_bytes`: the floor
+        and a second per whole `isolation_bytes_per_s`, or the cap when that is lower."""
         scaled = self.isolation_floor_s + file_bytes // self.isolation_bytes_per_s
         return min(self.isolation_timeout_s, scaled)
 

@@ -5,6 +5,8 @@ A child imports this module to run them: it imports no Keras (the child's memory
 
 from __future__ import annotations
 
+import time
+
 from app import isolation
 from app.explain import explain_task
 
@@ -18,3 +20,20 @@ def sends_the_model_read_twice(path, limits, early, **arguments):
         early(answer)
 
     return explain_task(path, limits, twice, **arguments)
+
+
+@isolation.task
+def waits(path, limits, early, seconds: float):
+    """A child that waits its turn (as on a busy machine): the clock passes, its processor
+    time does not."""
+    time.sleep(seconds)
+    return {"waited": seconds}
+
+
+@isolation.task
+def spins(path, limits, early, seconds: float):
+    """A child that burns the processor for `seconds` of the clock (a libhdf5 loop)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return {"spun": seconds}

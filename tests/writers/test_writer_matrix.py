@@ -115,6 +115,28 @@ def rotated_formats(files: list[WriterFile]) -> list[WriterFile]:
 EVERY_MODEL = ALL if os.environ.get("KEX_MATRIX_CHECKS") == "all" else rotated_formats(ALL)
 
 
+def one_per_model(files: list[WriterFile]) -> set[str]:
+    """Of the rotated checks, one per model, its writer turning with the model (every kind of
+    writer and every format comes up): CI's share of the sweep (`slow`), 51 s measured apart."""
+    models = sorted({f.model for f in files})
+    chosen = set()
+    for m, model in enumerate(models):
+        of_model = [f for f in files if f.model == model]
+        chosen.add(str(of_model[(7 * m) % len(of_model)]))
+    return chosen
+
+
+IN_CI = one_per_model(rotated_formats(ALL))
+
+
+def checks_marked(files: list[WriterFile]) -> list:
+    """Each file as a test parameter: `slow` (CI) when in IN_CI, else `sweep` (by hand)."""
+    return [
+        pytest.param(f, id=str(f), marks=pytest.mark.slow if str(f) in IN_CI else pytest.mark.sweep)
+        for f in files
+    ]
+
+
 def test_the_matrix_is_there():
     """Every writer folder holds files, and every model's files are listed."""
     writers = {f.writer for f in ALL}
@@ -298,7 +320,10 @@ def checked(client, f: WriterFile) -> dict:
         response = post(client, json={"spec": f.path.read_text()})
     else:
         response = post_file(client, f.path)
-    assert response.status_code == 201, response.text
+    # 200: the same bytes were checked already and their report is answered (content
+    # addressed): Keras 3.x specs do not record the version, so writers of several minors
+    # wrote byte-identical `to_json()` for some models (keras-3.2.1/sequence.json is 3.1.1's)
+    assert response.status_code in (200, 201), response.text
     return response.json()["check"]
 
 
@@ -318,8 +343,8 @@ def test_check_passes_where_keras_3_loads(f, warm_pool, tmp_path):
     assert_passes_where_keras_3_loads(f, check)
 
 
-@pytest.mark.sweep  # 340 checks: make test-sweep, by hand (not yet run whole; not in CI)
-@pytest.mark.parametrize("f", EVERY_MODEL, ids=str)
+# 340 checks: one per model in CI (IN_CI, `slow`), the rest in make test-sweep, by hand
+@pytest.mark.parametrize("f", checks_marked(EVERY_MODEL))
 def test_every_model_checks_where_keras_3_loads(f, in_process_client):
     """Every model of every writer through the whole check, Keras run in this process."""
     assert_passes_where_keras_3_loads(f, checked(in_process_client, f))
