@@ -23,7 +23,9 @@ from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
+from app.export.bundle import export_folder
 from app.export.kept import exported_zip
+from app.export.unchecked import write_unchecked
 from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
@@ -133,7 +135,21 @@ class Reports:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise
         check.mark_stored()
+        if check.report.status == "not_run":  # no check writes its program: written now
+            self._export_unchecked(report, submission)
         return report, True
+
+    def _export_unchecked(self, report: Report, submission: Submission) -> None:
+        """The program of a model file whose check does not run, from the weights the file
+        stores (app.export.unchecked). A spec without weights has none: its program is the
+        check's (seeded weights), and the route says to ask for the check."""
+        if self.exports_dir is None or submission.model_path is None:
+            return
+        if report.source.format == "spec_json":
+            return
+        folder = export_folder(self.exports_dir, report.id)
+        seed = self.admission.settings.seed
+        write_unchecked(folder, submission.model_path, self.limits, seed)
 
     def _explaining(
         self, submission: Submission, digest: tuple[str, int] | None, report_id: str

@@ -126,14 +126,6 @@ def test_export_of_a_refused_model_is_409_with_the_reason(client, corpus, name, 
     assert "refused" in body["message"]
 
 
-def test_export_without_a_check_is_409_unavailable(client):
-    report = post(client, json={"spec": seed_spec()}, params={"check": "false"}).json()
-    response = client.get(f"/api/v1/reports/{report['id']}/forward")
-    assert response.status_code == 409
-    assert response.json()["code"] == "export-unavailable"
-    assert "check=true" in response.json()["message"]
-
-
 def test_export_of_an_unknown_report_is_404(client):
     response = client.get("/api/v1/reports/nosuchreport/forward")
     assert response.status_code == 404
