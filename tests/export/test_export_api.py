@@ -99,6 +99,18 @@ def test_export_of_each_shared_model_reproduces_keras(client, tmp_path, name):
     assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
 
 
+def test_export_of_the_wild_spec_without_weights_reproduces_keras(client, corpus, tmp_path):
+    """The corpus's one spec Keras loads with no weights beside it: exported with the check's
+    seeded weights, against Keras' predict on them."""
+    report = post_file(client, corpus / "wild/keras3/maryamkargar_facialemotionmodel.json").json()
+    assert report["check"]["status"] == "passed", report["check"]
+    folder = exported(client, report, tmp_path)
+    assert "seeded" in (folder / "README.txt").read_text()
+    ran = run_program(folder, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
+
+
 def test_export_of_the_program_on_other_inputs_equals_keras_predict(client, tmp_path):
     model = build("conv_bn")
     path = tmp_path / "conv_bn.keras"
