@@ -99,16 +99,16 @@ def test_export_of_each_shared_model_reproduces_keras(client, tmp_path, name):
     assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
 
 
-def test_export_of_the_wild_spec_without_weights_reproduces_keras(client, corpus, tmp_path):
-    """The corpus's one spec Keras loads with no weights beside it: exported with the check's
-    seeded weights, against Keras' predict on them."""
+def test_export_of_the_wild_spec_without_weights_is_refused_as_its_check(client, corpus):
+    """The corpus's one spec Keras loads with no weights beside it carries compile settings,
+    which the check refuses (Keras would compile it even when told not to): nothing of it
+    runs, so nothing is exported."""
     report = post_file(client, corpus / "wild/keras3/maryamkargar_facialemotionmodel.json").json()
-    assert report["check"]["status"] == "passed", report["check"]
-    folder = exported(client, report, tmp_path)
-    assert "seeded" in (folder / "README.txt").read_text()
-    ran = run_program(folder, tmp_path)
-    assert ran.returncode == 0, ran.stderr
-    assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
+    assert report["check"]["status"] == "refused"
+    response = client.get(f"/api/v1/reports/{report['id']}/forward")
+    assert response.status_code == 409
+    assert response.json()["code"] == "export-refused"
+    assert response.json()["details"]["check_code"] == "compile-config"
 
 
 def test_export_of_the_program_on_other_inputs_equals_keras_predict(client, tmp_path):

@@ -3,7 +3,8 @@
 a fresh interpreter where NumPy is the only package it can import. The program is written as
 the check writes it (`tests.support.exported.export_file`); Keras' numbers are the stored
 ones, so no Keras runs here. The wild spec without weights (maryamkargar_facialemotionmodel.
-json: no numbers are stored for it) is exported through the check, in test_export_api.py."""
+json, no numbers stored) carries compile settings, which the check refuses: it exports
+nothing (test_export_api.py)."""
 
 from __future__ import annotations
 
