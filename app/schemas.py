@@ -70,7 +70,9 @@ class LayerForward(Schema):
     )
     values: list[str] = Field(
         default_factory=list,
-        description='The values of its small weights (at most 8 values): "gamma = [1, 1]".',
+        description='The values of its small weights (at most 8 values): "gamma = [1, 1]"; for '
+        "a spec, which stores none, a constant initializer's, marked: \"beta = [0, 0] "
+        '(initializer)".',
     )
     conventions: list[str] = Field(
         default_factory=list,

@@ -99,7 +99,7 @@ def small_values(node: LayerNode) -> list[str]:
         if values is None:
             continue
         listed = ", ".join(f"{float(v):.7g}" for v in values.reshape(-1))
-        initial = " (its initializer's: the spec stores no weights)" if w.values is None else ""
+        initial = " (initializer)" if w.values is None else ""  # a spec stores no weights
         found.append(f"{label} = [{listed}]{initial}")
     return found
 

@@ -215,7 +215,7 @@ def test_batchnormalization_of_a_spec_lists_its_initializers_values():
     moving_mean 0, moving_variance 1."""
     fw = one(keras.Input((2,)), layers.BatchNormalization(axis=1))
     assert fw.formula == "y = gamma · (x − moving_mean) / √(moving_variance + 0.001) + beta"
-    note = " (its initializer's: the spec stores no weights)"
+    note = " (initializer)"
     assert fw.values == [
         f"gamma = [1, 1]{note}",
         f"beta = [0, 0]{note}",
@@ -226,7 +226,7 @@ def test_batchnormalization_of_a_spec_lists_its_initializers_values():
 
 def test_a_spec_lists_no_values_for_a_random_initializer():
     fw = one(keras.Input((2,)), layers.Dense(3))  # kernel: glorot_uniform; bias: zeros
-    assert fw.values == ["bias = [0, 0, 0] (its initializer's: the spec stores no weights)"]
+    assert fw.values == ["bias = [0, 0, 0] (initializer)"]
 
 
 def test_dropout_is_the_identity_at_inference():
