@@ -6,7 +6,9 @@ in an error (a crash or a timeout need not happen again). `Reports.create` reads
 bottom: explain (app.explain) → decide and start the check (app.check.admission) → store →
 answer. The breakdown is complete at once; the check, when asked for and possible, starts as
 soon as the model is read, while the report is still being made, and runs on its own
-(app.check), updating the stored report as it goes.
+(app.check), updating the stored report as it goes. A model file whose check does not run
+(check=false, no workers) gets its exported program before the answer, from the weights the
+file stores (app.export.unchecked); a check writes its own.
 """
 
 from __future__ import annotations
