@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
+from app.check.inputs import make_inputs
+from app.check.model_read import ModelRead
 from app.errors import InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.export.bundle import export_folder
@@ -126,6 +128,7 @@ class Reports:
             return stored, False
         report_id = new_report_id()
         with self._explaining(submission, digest, report_id) as ex:  # the model is read
+            read = ex.read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
             check = self.admission.start(ex.read, report_id, request)
@@ -138,20 +141,27 @@ class Reports:
                 raise
         check.mark_stored()
         if check.report.status == "not_run":  # no check writes its program: written now
-            self._export_unchecked(report, submission)
+            self._export_unchecked(report, submission, read)
         return report, True
 
-    def _export_unchecked(self, report: Report, submission: Submission) -> None:
+    def _export_unchecked(self, report: Report, submission: Submission, read: ModelRead) -> None:
         """The program of a model file whose check does not run, from the weights the file
-        stores (app.export.unchecked). A spec without weights has none: its program is the
-        check's (seeded weights), and the route says to ask for the check."""
+        stores, on the inputs the check would draw (app.export.unchecked). A spec without
+        weights has none: its program is the check's (seeded weights), and the route says to
+        ask for the check."""
         if self.exports_dir is None or submission.model_path is None:
             return
         if report.source.format == "spec_json":
             return
-        folder = export_folder(self.exports_dir, report.id)
-        seed = self.admission.settings.seed
-        write_unchecked(folder, submission.model_path, self.limits, seed)
+        inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
+        write_unchecked(
+            export_folder(self.exports_dir, report.id),
+            submission.model_path,
+            self.limits,
+            inputs,
+            read.refusals,
+            read.plan.unsaved_weights,
+        )
 
     def _explaining(
         self, submission: Submission, digest: tuple[str, int] | None, report_id: str

@@ -1,13 +1,13 @@
 """The program of a report whose check did not run (check=false, or a service without Keras
 workers): written when the report is made, from the weights our own reader reads in the file.
 
-    write_unchecked(folder, path, limits, seed)
+    write_unchecked(folder, path, limits, inputs, refusals, unsaved_weights)
 
 The file is read again in a throwaway process (app.isolation): the serving process never opens
-an upload's HDF5 and never imports Keras. The inputs are the check's seeded draw (the seed
-the check would use); there is no expected.npz, and the README says Keras did not run. What
-keeps the program from being written is recorded (`export.json`) for the route to say; it
-never fails the report.
+an upload's HDF5 and never imports Keras. The inputs are the check's seeded draw, made by the
+caller (app.reports, from the model read); there is no expected.npz, and the README says
+Keras did not run. What keeps the program from being written is recorded (`export.json`) for
+the route to say; it never fails the report.
 
 Not written here: a spec without weights (its weights would be the check's seeded draws:
 the route asks for the check, `export-needs-check`); a model the safety scan refuses, as its
@@ -17,13 +17,14 @@ check would be (`export-refused`); a file that did not save some of its weights.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from app import isolation
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
-from app.check.inputs import make_inputs
-from app.check.model_read import ModelRead, model_read
 from app.errors import ExplainerError
 from app.export.bundle import (
     ExportRecord,
@@ -34,17 +35,32 @@ from app.export.bundle import (
 )
 from app.formats import ReadLimits, read_model
 from app.graph import ModelGraph
+from app.safety.refusals import Refusal
 
 logger = logging.getLogger(__name__)
 
 
-def write_unchecked(folder: Path, path: Path, limits: ReadLimits, seed: int) -> None:
-    """Write the program of the model file at `path` into `folder`, or record why not."""
+def write_unchecked(
+    folder: Path,
+    path: Path,
+    limits: ReadLimits,
+    inputs: Sequence[np.ndarray],
+    refusals: Sequence[Refusal] = (),
+    unsaved_weights: Sequence[str] = (),
+) -> None:
+    """Write the program of the model file at `path` into `folder`, on `inputs` (the check's
+    seeded draw), or record why not: the safety scan's `refusals`, the layers whose weights
+    the file did not save (the model read, app.check.model_read)."""
+    refused = refusal(refusals, unsaved_weights)
+    if refused is not None:
+        record_export(folder, refused)
+        return
+    arrays = [np.asarray(x) for x in inputs]
     try:
         if limits.isolate_hdf5:
-            isolation.run_task(unchecked_task, path, limits, folder=str(folder), seed=seed)
+            isolation.run_task(unchecked_task, path, limits, folder=str(folder), inputs=arrays)
         else:  # limits that read files in this process (isolate_hdf5 off: a trusted caller)
-            write_here(folder, path, limits, seed)
+            write_here(folder, path, limits, arrays)
     except ExplainerError as exc:  # the reading process hung, ran out of memory or crashed
         record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
     except Exception:  # a bug of ours: logged; the report stands
@@ -54,33 +70,28 @@ def write_unchecked(folder: Path, path: Path, limits: ReadLimits, seed: int) -> 
 
 @isolation.task
 def unchecked_task(
-    path: Path, limits: ReadLimits, early: isolation.Early, folder: str, seed: int
+    path: Path, limits: ReadLimits, early: isolation.Early, folder: str, inputs: list
 ) -> dict:
     """`write_here`, in the throwaway process."""
-    write_here(Path(folder), path, limits, seed)
+    write_here(Path(folder), path, limits, inputs)
     return {}
 
 
-def write_here(folder: Path, path: Path, limits: ReadLimits, seed: int) -> None:
+def write_here(folder: Path, path: Path, limits: ReadLimits, inputs: list[np.ndarray]) -> None:
     with read_model(path, limits) as loaded:
         graph = loaded.graph
         resolve(graph, weights_in_file=True)
-        read = model_read(graph, loaded.format, loaded.refusals)
-        refused = refusal(read)
-        if refused is not None:
-            record_export(folder, refused)
-            return
-        record_writing(folder, lambda: _write(folder, graph, read, seed))
+        record_writing(folder, lambda: _write(folder, graph, inputs))
 
 
-def refusal(read: ModelRead) -> ExportRecord | None:
+def refusal(refusals: Sequence[Refusal], unsaved_weights: Sequence[str]) -> ExportRecord | None:
     """What the check would refuse, refused here too: a model the safety scan keeps from
     Keras (a Lambda, a custom class), a file without some of its weights' values."""
-    if read.refusals:
-        first = read.refusals[0]
+    if refusals:
+        first = refusals[0]
         return ExportRecord(status="refused", code=first.code, message=first.reason)
-    if read.plan.unsaved_weights:
-        layers = ", ".join(read.plan.unsaved_weights[:8])
+    if unsaved_weights:
+        layers = ", ".join(unsaved_weights[:8])
         message = (
             f"the file stores no values for the weights of {layers}, so the model cannot be "
             "run as saved."
@@ -89,13 +100,12 @@ def refusal(read: ModelRead) -> ExportRecord | None:
     return None
 
 
-def _write(folder: Path, graph: ModelGraph, read: ModelRead, seed: int) -> None:
+def _write(folder: Path, graph: ModelGraph, inputs: list[np.ndarray]) -> None:
     refuse_over_cap(sum(w.nbytes for _, node in graph.walk() for w in node.weights))
-    inputs, _ = make_inputs(read.plan.inputs, seed)
     write_program(
         folder,
         graph,
-        materialize_weights(graph, seed),
+        materialize_weights(graph),  # every value stored: `refusal` let no unsaved weight by
         inputs,
         seeded_weights=False,
         tolerance=None,
