@@ -326,9 +326,16 @@ class ExportRefused(Conflict):
 
 class ExportUnavailable(Conflict):
     """No program was written: a class has no reference forward, a call the program cannot
-    write, or no check ran for the report."""
+    write, or its check ended before writing one."""
 
     code = "export-unavailable"
+
+
+class ExportNeedsCheck(Conflict):
+    """A spec without weights whose check did not run: its program runs on the weights the
+    check draws (seeded), so it is written by the check."""
+
+    code = "export-needs-check"
 
 
 class ExportNotReady(Conflict):

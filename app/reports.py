@@ -6,15 +6,19 @@ in an error (a crash or a timeout need not happen again). `Reports.create` reads
 bottom: explain (app.explain) → decide and start the check (app.check.admission) → store →
 answer. The breakdown is complete at once; the check, when asked for and possible, starts as
 soon as the model is read, while the report is still being made, and runs on its own
-(app.check), updating the stored report as it goes.
+(app.check), updating the stored report as it goes. A model file whose check does not run
+(check=false, no workers) gets its exported program before the answer, from the weights the
+file stores (app.export.unchecked); a check writes its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
+from app.check.inputs import make_inputs
+from app.check.model_read import ModelRead
 from app.errors import CheckEnded, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
-from app.export.bundle import export_folder
+from app.export.bundle import ExportRecord, export_folder, record_export
 from app.export.kept import exported_zip
+from app.export.unchecked import UNCHECKED_MODEL, write_unchecked
 from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
@@ -110,6 +117,8 @@ class Reports:
         self.admission = Admission(checks, check_settings)
         self.uploads_dir = uploads_dir  # where model files are kept; None: not kept
         self.limits = limits  # the reading process's caps
+        # Programs of reports whose check does not run, written one at a time off the request.
+        self._exports = ThreadPoolExecutor(1, thread_name_prefix="export")
 
     def create(
         self,
@@ -134,6 +143,7 @@ class Reports:
         report_id = new_report_id()
         sizes = dict(options.unknown_dims)
         with self._explaining(submission, digest, report_id, sizes) as ex:  # the model is read
+            read = ex.read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
             check = self.admission.start(ex.read, report_id, request)
@@ -147,7 +157,38 @@ class Reports:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise
         check.mark_stored()
+        if check.report.status == "not_run":  # no check writes its program: written now
+            self._export_unchecked(report, submission, read)
         return report, True
+
+    def _export_unchecked(self, report: Report, submission: Submission, read: ModelRead) -> None:
+        """The program of a model file whose check does not run, from the weights the file
+        stores, on the inputs the check would draw (app.export.unchecked): written after the
+        report is answered, one at a time, from a link to the upload (the request folder goes
+        with the request); until then the route says it is being written. A spec without
+        weights has none: its program is the check's (seeded weights), and the route says to
+        ask for the check."""
+        if self.exports_dir is None or submission.model_path is None:
+            return
+        if report.source.format == "spec_json":
+            return
+        folder = export_folder(self.exports_dir, report.id)
+        record_export(folder, ExportRecord(status="writing"))
+        model = folder / UNCHECKED_MODEL
+        _link_or_copy(submission.model_path, model)
+        inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
+        refusals, unsaved = read.refusals, read.plan.unsaved_weights
+        self._exports.submit(self._write_unchecked, folder, model, inputs, refusals, unsaved)
+
+    def _write_unchecked(self, folder: Path, model: Path, *arguments: Any) -> None:
+        try:
+            write_unchecked(folder, model, self.limits, *arguments)
+        finally:
+            model.unlink(missing_ok=True)
+
+    def wait_for_exports(self) -> None:
+        """Until every program queued so far is written (the tests, the CLI)."""
+        self._exports.submit(lambda: None).result()
 
     def _explaining(
         self,
@@ -269,6 +310,13 @@ def parse_unknown_dims(text: str | None) -> tuple[tuple[str, int], ...]:
                 f"for every input, as `224`; {part.strip()!r} is neither."
             ) from None
     return tuple(pairs)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copyfile(source, target)
 
 
 def _not_found(report_id: str) -> ReportNotFound:

@@ -70,18 +70,25 @@ class LayerForward(Schema):
     )
     values: list[str] = Field(
         default_factory=list,
-        description='The values of its small weights (at most 8 values): "gamma = [1, 1]".',
+        description='The values of its small weights (at most 8 values): "gamma = [1, 1]"; for '
+        "a spec, which stores none, a constant initializer's, marked: \"beta = [0, 0] "
+        '(initializer)".',
     )
     conventions: list[str] = Field(
         default_factory=list,
         description="What a port by hand gets wrong, where it applies: layouts, padding, gates.",
     )
     function: str = Field(description='The reference function: "core.dense".')
-    code: str = Field(description="Its source text, as app/reference runs it.")
+    code: str = Field(
+        description="Its source text, as app/reference runs it and the exported program holds "
+        "it; for a forward a factory makes (ops.Add, RandomFlip), the line that makes it: "
+        "\"ops_add_forward = _binary('Add')\"."
+    )
     helpers: list[str] = Field(
         default_factory=list,
-        description="The app/reference functions it calls, directly or not; their text is in "
-        "the report's reference_code.",
+        description="What it uses, directly or not, callees first (functions, classes, "
+        "constants: forwards.weight, app.errors.UnsupportedModel); their text is in the "
+        "report's reference_code.",
     )
 
 
@@ -351,7 +358,7 @@ class Report(Schema):
     check: CheckReport
     reference_code: dict[str, str] = Field(
         default_factory=dict,
-        description="The source text of every helper a layer's forward names (module.function).",
+        description="The source text of every helper a layer's forward uses (module.name).",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from app.analysis.initializers import initial_value
 from app.graph import LayerNode, ShapeTree, WeightRef
 from app.hand import Facts, Hand
 from app.hand.rules import shape_text
@@ -32,7 +33,7 @@ def layer_forward(node: LayerNode, entry: Any) -> LayerForward | None:
         settings=hand.settings,
         formula=hand.formula,
         shapes=shapes_line(node),
-        values=small_values(node.weights),
+        values=small_values(node),
         conventions=list(hand.conventions),
         function=source.function_name(entry.class_name),
         code=source.forward_source(entry.class_name),
@@ -87,15 +88,30 @@ def labelled(weights: list[WeightRef]) -> Iterable[tuple[str, WeightRef]]:
     return [(w.role if roles[w.role] == 1 else w.name, w) for w in weights]
 
 
-def small_values(weights: list[WeightRef]) -> list[str]:
-    """`gamma = [1, 1]` for each stored weight of at most SMALL values."""
+def small_values(node: LayerNode) -> list[str]:
+    """`gamma = [1, 1]` for each weight of at most SMALL values: the file's, or, where it
+    stores none (a spec), the initializer's when that is a constant (`ones`, `zeros`)."""
     found = []
-    for label, w in labelled(weights):
-        if w.values is None or math.prod(w.shape) > SMALL:
+    for label, w in labelled(node.weights):
+        if math.prod(w.shape) > SMALL:
             continue
-        values = np.asarray(w.values[()]).reshape(-1)
-        found.append(f"{label} = [{', '.join(f'{float(v):.7g}' for v in values)}]")
+        values = np.asarray(w.values[()]) if w.values is not None else constant_initial(node, w)
+        if values is None:
+            continue
+        listed = ", ".join(f"{float(v):.7g}" for v in values.reshape(-1))
+        initial = " (initializer)" if w.values is None else ""  # a spec stores no weights
+        found.append(f"{label} = [{listed}]{initial}")
     return found
+
+
+def constant_initial(node: LayerNode, w: WeightRef) -> np.ndarray | None:
+    """The initial value of a weight whose initializer draws nothing at random (two seeds
+    give the same values); None for a random one, whose values the report does not know."""
+    try:
+        first, second = (initial_value(node, w, np.random.default_rng(s)) for s in (0, 1))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return None  # an initializer config no rule expected: its values are not listed
+    return first if np.array_equal(first, second) else None
 
 
 def reference_code(layers: list[LayerReport]) -> dict[str, str]:

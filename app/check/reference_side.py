@@ -39,7 +39,7 @@ from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
 from app.check.keras3_files import write_keras3_copy
 from app.errors import ExplainerError, UnsupportedModel
-from app.export.bundle import ExportRecord, record_export, write_program
+from app.export.bundle import record_writing, write_program
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes
 
@@ -121,24 +121,17 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
 def export_program(folder: CheckFolder, graph, weights, inputs, request: ReferenceRequest) -> None:
     """The standalone program (app.export), written while the model is in hand; what keeps
     it from being written is recorded for the route to say, and never stops the check."""
-    try:
-        write_program(
+    record_writing(
+        folder.export,
+        lambda: write_program(
             folder.export,
             graph,
             weights,
             inputs,
             seeded_weights=request.kind == "spec",
             tolerance=request.tolerance,
-        )
-    except ExplainerError as exc:
-        record_export(
-            folder.export, ExportRecord(status="refused", code=exc.code, message=exc.message)
-        )
-    except Exception:  # a bug of ours: logged; the check itself goes on
-        traceback.print_exc()
-        record_export(folder.export, ExportRecord(status="failed", code="export-failed"))
-    else:
-        record_export(folder.export, ExportRecord(status="written"))
+        ),
+    )
 
 
 def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[BatchNormModes]:

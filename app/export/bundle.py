@@ -15,18 +15,21 @@ Written by the check's reference side, which holds the model, its weights and th
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.errors import ExportUnavailable
+from app.errors import ExplainerError, ExportUnavailable
 from app.export.program import program_text
 from app.graph import LayerNode, ModelGraph
+
+logger = logging.getLogger(__name__)
 
 PROGRAM = "model_forward.py"
 WEIGHTS = "weights.npz"
@@ -49,17 +52,13 @@ def write_program(
     *,
     seeded_weights: bool,
     tolerance: float | None,
+    checked: bool = True,
 ) -> None:
     """Write everything but Keras' outputs into `folder` (made here); raises
     `UnsupportedModel` (naming the classes or the layer) or `ExportUnavailable` (weights over
-    MAX_WEIGHT_BYTES) before writing anything."""
-    total = sum(np.asarray(w).nbytes for w in weights)
-    if total > MAX_WEIGHT_BYTES:
-        raise ExportUnavailable(
-            f"its weights take {total / 2**20:,.0f} MiB, over the {MAX_WEIGHT_BYTES >> 20:,} "
-            "MiB an exported program holds.",
-            {"weight_bytes": total, "max_weight_bytes": MAX_WEIGHT_BYTES},
-        )
+    MAX_WEIGHT_BYTES) before writing anything. `checked`: a check runs beside it (False: the
+    README says Keras did not run, and the inputs are the check's seeded draw)."""
+    refuse_over_cap(sum(np.asarray(w).nbytes for w in weights))
     title = f"{graph.name}: {graph.class_name} model"
     text = program_text(graph, tolerance, title)
     folder.mkdir(parents=True, exist_ok=True)
@@ -69,7 +68,19 @@ def write_program(
         np.save(folder / INPUTS, np.asarray(inputs[0]), allow_pickle=False)
     else:
         np.savez(folder / INPUTS_SEVERAL, **{f"x{i}": x for i, x in enumerate(inputs)})
-    (folder / README).write_text(readme(graph, seeded_weights, expected=False), encoding="utf-8")
+    (folder / README).write_text(
+        readme(graph, seeded_weights, expected=False, checked=checked), encoding="utf-8"
+    )
+
+
+def refuse_over_cap(total: int) -> None:
+    """`ExportUnavailable` when weights of `total` bytes are more than a program holds."""
+    if total > MAX_WEIGHT_BYTES:
+        raise ExportUnavailable(
+            f"its weights take {total / 2**20:,.0f} MiB, over the {MAX_WEIGHT_BYTES >> 20:,} "
+            "MiB an exported program holds.",
+            {"weight_bytes": total, "max_weight_bytes": MAX_WEIGHT_BYTES},
+        )
 
 
 def add_expected(folder: Path, outputs: Sequence[np.ndarray]) -> None:
@@ -87,7 +98,7 @@ class ExportRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["written", "refused", "failed"]
+    status: Literal["writing", "written", "refused", "failed"]
     code: str | None = None
     message: str | None = None
 
@@ -95,6 +106,20 @@ class ExportRecord(BaseModel):
 def record_export(folder: Path, record: ExportRecord) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RECORD).write_text(record.model_dump_json(), encoding="utf-8")
+
+
+def record_writing(folder: Path, write: Callable[[], None]) -> None:
+    """Call `write` (which writes the program into `folder`) and record what came of it: what
+    keeps the program from being written is recorded for the route to say, never raised."""
+    try:
+        write()
+    except ExplainerError as exc:
+        record_export(folder, ExportRecord(status="refused", code=exc.code, message=exc.message))
+    except Exception:  # a bug of ours: logged; what the caller does goes on
+        logger.exception("writing the program into %s failed", folder)
+        record_export(folder, ExportRecord(status="failed", code="export-failed"))
+    else:
+        record_export(folder, ExportRecord(status="written"))
 
 
 def read_record(folder: Path) -> ExportRecord | None:
@@ -145,15 +170,22 @@ WITH_EXPECTED = (
     "expected.npz holds what Keras' predict returned for inputs.npy; run without arguments,\n"
     "the program also prints the largest difference from it.\n"
 )
+NOT_CHECKED = (
+    "The check did not run for this report (check=false, or a service without Keras\n"
+    "workers): there are no Keras outputs to compare with (no expected.npz), and the program\n"
+    "prints its outputs only. inputs.npy holds seeded inputs, drawn as the check draws them;\n"
+    "to compare, run your own Keras' model.predict on them.\n"
+)
 
 
-def readme(graph: ModelGraph, seeded_weights: bool, expected: bool) -> str:
+def readme(graph: ModelGraph, seeded_weights: bool, expected: bool, checked: bool = True) -> str:
     weights_line = (
         "The model was sent as a spec without weights: weights.npz holds the weights the check\n"
         "made (seeded draws of each initializer), not trained values.\n"
         if seeded_weights
         else "weights.npz holds the weights the model file stores.\n"
     )
+    keras_lines = (WITH_EXPECTED if expected else NO_EXPECTED) if checked else NOT_CHECKED
     return f"""{graph.name}: a standalone NumPy forward, written by keras-explainer
 
 Run it (Python 3.10 or newer, NumPy only):
@@ -161,7 +193,7 @@ Run it (Python 3.10 or newer, NumPy only):
     python model_forward.py            # on the check's inputs (inputs.npy / inputs.npz)
     python model_forward.py x.npy      # on your own inputs (.npz with x0, x1, ... for several)
 
-{WITH_EXPECTED if expected else NO_EXPECTED}
+{keras_lines}
 {weights_line}
 Files:
     model_forward.py  the functions keras-explainer's reference runs for the layer classes of

@@ -1,13 +1,12 @@
 """`model_forward.py`: a model as a standalone NumPy program, built from the reference's source.
 
     program_text(graph, tolerance, title) -> str
-    class_source(class_name) -> str    one class's forward and the helpers it uses, as the
-                                       program holds them (what a page can show as its code)
 
 The program holds, in this order: the reference's definitions this model uses
-(`app.export.source`: each class's forward and mask rule, and their helpers, as written in
-`app/reference/`), each layer's config, and `forward(inputs, weights)`: one line per layer
-call in topological order, the variable named after the layer, e.g.
+(`app.reference.source`: each class's forward and mask rule, and their helpers, as written
+in `app/reference/`, the same text the report shows as the layer's code), each layer's
+config, and `forward(inputs, weights)`: one line per layer call in topological order, the
+variable named after the layer, e.g.
 
     dense_1 = dense(CONFIG["dense_1"], layer_weights(weights, "dense_1"), [flatten], False)
 
@@ -33,14 +32,12 @@ from typing import Any
 
 from app.analysis.reference import schedule
 from app.errors import UnsupportedModel
-from app.export.source import Assembly, definition_text, definitions
 from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
 from app.layers.registry import lookup, traits_of
 from app.reference.activations import ACTIVATIONS
 from app.reference.forwards import FORWARDS, MASK_CONSUMERS
 from app.reference.masking import drops_mask, first_input_mask
-
-OPS_PREFIX = "ops."
+from app.reference.source import Assembly, definition_text, definitions, forward_binding
 
 
 @dataclass
@@ -94,20 +91,6 @@ def all_nodes(graph: ModelGraph) -> list[LayerNode]:
         if node.inner is not None:
             found += all_nodes(node.inner)
     return found
-
-
-def class_source(class_name: str) -> str:
-    """The source text of `class_name`'s forward and of everything it uses, imports first,
-    in the order the program holds them; a factory-made forward (`ops.Add`) ends with the
-    line that makes it."""
-    if class_name not in FORWARDS:
-        raise UnsupportedModel(
-            f"There is no reference forward for layer class {class_name}.",
-            {"class_names": [class_name]},
-        )
-    callables = _callables([class_name])
-    bindings = [f"{n} = {e}" for n, e in callables.bindings.items()]
-    return "\n\n\n".join([definitions(callables.objects).text().rstrip("\n"), *bindings]) + "\n"
 
 
 def _refuse_unwritable(nodes: list[LayerNode]) -> None:
@@ -185,35 +168,16 @@ def _callables(classes: list[str]) -> _Callables:
 
 def _expression(found: _Callables, class_name: str, fn: Callable) -> str:
     """`dense` for a module-level function; for one a factory made (`augmentation("RandomFlip")`,
-    the operations), a name bound to that call."""
-    if "<locals>" not in fn.__qualname__:
-        if fn not in found.objects:
-            found.objects.append(fn)
+    the operations), a name bound to that call (`app.reference.source.forward_binding`: the
+    line the report's code shows too)."""
+    binding = forward_binding(class_name, fn)
+    target = binding.factory if binding is not None else fn
+    if target not in found.objects:
+        found.objects.append(target)
+    if binding is None:
         return fn.__name__
-    factory_name = fn.__qualname__.split(".<locals>")[0]
-    factory = getattr(__import__(fn.__module__, fromlist=[factory_name]), factory_name)
-    for argument in (class_name, class_name.removeprefix(OPS_PREFIX)):
-        if _same_closure(_call_quietly(factory, argument), fn):
-            if factory not in found.objects:
-                found.objects.append(factory)
-            name = _identifier(class_name.replace(".", "_")).lower() + "_forward"
-            found.bindings[name] = f"{factory_name}({argument!r})"
-            return name
-    raise RuntimeError(f"cannot name the forward of {class_name}")  # a bug of ours
-
-
-def _call_quietly(factory: Callable, argument: str) -> Callable | None:
-    try:
-        return factory(argument)
-    except (KeyError, ValueError):
-        return None
-
-
-def _same_closure(made: Callable | None, fn: Callable) -> bool:
-    if made is None or made.__code__ is not fn.__code__:
-        return False
-    cells = lambda f: [c.cell_contents for c in f.__closure__ or ()]  # noqa: E731
-    return cells(made) == cells(fn)
+    found.bindings[binding.name] = binding.line().split(" = ", 1)[1]
+    return binding.name
 
 
 def _forwards_table(assembly: Assembly, callables: _Callables, classes: list[str]) -> str:

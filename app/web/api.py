@@ -255,14 +255,18 @@ def get_inputs(report_id: str, reports: Annotated[Reports, Depends(get_reports)]
         200: {
             "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
             "description": "model_forward/: model_forward.py, weights.npz, inputs.npy, "
-            "expected.npz (when Keras ran), README.txt.",
+            "expected.npz (when Keras ran), README.txt. A model file whose check did not "
+            "run (check=false, no workers) is exported with the weights it stores, seeded "
+            "inputs and no expected.npz (the README says so).",
         },
         404: {"model": ErrorBody, "description": "No report has this id."},
         409: {
             "model": ErrorBody,
             "description": "No program for this report: `export-refused` (the check refused "
-            "the model), `export-unavailable` (a class has no forward, or no check ran), "
-            "`export-not-ready` (the check is running).",
+            "the model, or would have), `export-unavailable` (a class has no forward, a call "
+            "the program cannot write, or the check ended before writing it), "
+            "`export-needs-check` (a spec without weights whose check did not run: its "
+            "weights are the check's seeded draws), `export-not-ready` (the check is running).",
         },
     },
 )

@@ -209,6 +209,26 @@ def test_batchnormalization_values_from_the_file(tmp_path):
     ]
 
 
+def test_batchnormalization_of_a_spec_lists_its_initializers_values():
+    """The seed question (DESIGN.md): a spec stores no weights, and BatchNormalization's
+    initializers are constants, which Keras gives a fresh layer: gamma 1, beta 0,
+    moving_mean 0, moving_variance 1."""
+    fw = one(keras.Input((2,)), layers.BatchNormalization(axis=1))
+    assert fw.formula == "y = gamma · (x − moving_mean) / √(moving_variance + 0.001) + beta"
+    note = " (initializer)"
+    assert fw.values == [
+        f"gamma = [1, 1]{note}",
+        f"beta = [0, 0]{note}",
+        f"moving_mean = [0, 0]{note}",
+        f"moving_variance = [1, 1]{note}",
+    ]
+
+
+def test_a_spec_lists_no_values_for_a_random_initializer():
+    fw = one(keras.Input((2,)), layers.Dense(3))  # kernel: glorot_uniform; bias: zeros
+    assert fw.values == ["bias = [0, 0, 0] (initializer)"]
+
+
 def test_dropout_is_the_identity_at_inference():
     fw = one(keras.Input((3,)), layers.Dropout(0.5))
     assert fw.settings == "rate 0.5"

@@ -99,6 +99,18 @@ def test_export_of_each_shared_model_reproduces_keras(client, tmp_path, name):
     assert largest_relative_difference(ran.stdout) <= report["check"]["tolerance"]
 
 
+def test_export_of_the_wild_spec_without_weights_is_refused_as_its_check(client, corpus):
+    """The corpus's one spec Keras loads with no weights beside it carries compile settings,
+    which the check refuses (Keras would compile it even when told not to): nothing of it
+    runs, so nothing is exported."""
+    report = post_file(client, corpus / "wild/keras3/maryamkargar_facialemotionmodel.json").json()
+    assert report["check"]["status"] == "refused"
+    response = client.get(f"/api/v1/reports/{report['id']}/forward")
+    assert response.status_code == 409
+    assert response.json()["code"] == "export-refused"
+    assert response.json()["details"]["check_code"] == "compile-config"
+
+
 def test_export_of_the_program_on_other_inputs_equals_keras_predict(client, tmp_path):
     model = build("conv_bn")
     path = tmp_path / "conv_bn.keras"
@@ -124,14 +136,6 @@ def test_export_of_a_refused_model_is_409_with_the_reason(client, corpus, name, 
     assert body["code"] == "export-refused"
     assert body["details"]["check_code"] == code
     assert "refused" in body["message"]
-
-
-def test_export_without_a_check_is_409_unavailable(client):
-    report = post(client, json={"spec": seed_spec()}, params={"check": "false"}).json()
-    response = client.get(f"/api/v1/reports/{report['id']}/forward")
-    assert response.status_code == 409
-    assert response.json()["code"] == "export-unavailable"
-    assert "check=true" in response.json()["message"]
 
 
 def test_export_of_an_unknown_report_is_404(client):

@@ -3,13 +3,17 @@ randomized, its smallest input size) exported and run in a fresh interpreter whe
 the only package it can import: its output against Keras' predict, within the check's
 tolerance of the output's scale, or within 10 times what Keras itself moves when its input is
 nudged by one ulp, for a network that amplifies rounding (as tests/analysis/
-test_reference_applications.py measures the reference)."""
+test_reference_applications.py measures the reference). A model whose weights are over
+the cap of an exported program (ConvNeXtLarge and ConvNeXtXLarge) is refused with
+its figures."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from app.errors import ExportUnavailable
+from app.export.bundle import MAX_WEIGHT_BYTES
 from tests.support.applications import ARCHITECTURES, application
 from tests.support.exported import (
     export_file,
@@ -39,6 +43,15 @@ def marks(name: str) -> pytest.MarkDecorator:
     return pytest.mark.slow if name in IN_CI else pytest.mark.sweep
 
 
+def assert_refused_over_cap(model, path, x, y, tmp_path) -> None:
+    """A model whose weights are over what a program holds is refused, with Keras' own count
+    of its weights' bytes, and nothing is written."""
+    with pytest.raises(ExportUnavailable) as raised:
+        export_file(path, [x], [y], tmp_path / "export", tolerance=TOLERANCE)
+    assert raised.value.details["weight_bytes"] == model.count_params() * 4
+    assert not (tmp_path / "export").exists()
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=marks(n)) for n in ARCHITECTURES])
 def test_exported_application_reproduces_keras_predict(name, tmp_path):
     model = application(name)
@@ -46,6 +59,9 @@ def test_exported_application_reproduces_keras_predict(name, tmp_path):
     model.save(path)
     x = np.random.default_rng(1).normal(size=(2, *model.input_shape[1:])).astype(np.float32)
     y = model.predict(x, verbose=0)
+    if model.count_params() * 4 > MAX_WEIGHT_BYTES:  # float32: ConvNeXtLarge, ConvNeXtXLarge
+        assert_refused_over_cap(model, path, x, y, tmp_path)
+        return
     folder = export_file(path, [x], [y], tmp_path / "export", tolerance=TOLERANCE)
     assert foreign_imports(folder / "model_forward.py") == set()
     ran = run_program(folder, tmp_path)

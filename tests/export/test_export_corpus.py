@@ -2,7 +2,9 @@
 (the input and output stored beside each file, ../shared/corpus/README.md and wild/), run in
 a fresh interpreter where NumPy is the only package it can import. The program is written as
 the check writes it (`tests.support.exported.export_file`); Keras' numbers are the stored
-ones, so no Keras runs here."""
+ones, so no Keras runs here. The wild spec without weights (maryamkargar_facialemotionmodel.
+json, no numbers stored) carries compile settings, which the check refuses: it exports
+nothing (test_export_api.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import numpy as np
 import pytest
 
 from app.formats import read_model
+from app.pairs import combine
+from app.safety.limits import DEFAULT_LIMITS
 from tests.conftest import CORPUS
 from tests.support.exported import (
     export_file,
@@ -33,6 +37,9 @@ CORPUS_FILES = {
     "extras/leyuzak_mnist_cnn_bn_keras3_written.h5": "",
     # Keras loads it once named .h5; its numbers are tf_keras 2.21's (corpus/README.md).
     "extras/darakcheev00_mask_detector.model": "tf_keras",
+    # Keras 3 loads it without the `groups` key it refuses (the check's Keras 3 copy); its
+    # numbers are tf_keras 2.21's.
+    "teachable_machine_waste_keras_model.h5": "tf_keras",
 }
 
 
@@ -98,3 +105,16 @@ def outputs_in_order(stored) -> list[np.ndarray]:
     if all(f"output_{i}" in stored for i in range(len(stored))):
         return [stored[f"output_{i}"] for i in range(len(stored))]
     return [stored[name] for name in sorted(stored)]
+
+
+def test_export_of_the_wild_spec_with_its_weights_file_reproduces_keras(corpus, tmp_path):
+    """The one JSON spec of the corpus saved with its weights (`save_weights`): the model file
+    the pair makes (app.pairs, what the service does with both), exported."""
+    folder = corpus / "wild" / "keras3"
+    stem = "delladeldel_cnn_lstm_model_structure"
+    target = tmp_path / "combined.keras"
+    spec = (folder / f"{stem}.json").read_text()
+    combine(spec, folder / f"{stem}.weights.h5", target, DEFAULT_LIMITS)
+    inputs = [np.load(folder / f"{stem}.input.npy")]
+    expected = [np.load(folder / f"{stem}.output.npy")]
+    checked(export_file(target, inputs, expected, tmp_path / "export"), tmp_path)

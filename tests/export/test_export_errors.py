@@ -24,17 +24,18 @@ def test_openapi_documents_the_export_zip_and_its_409_codes(client):
     assert operation["summary"] == "Export the model as a NumPy program"
     assert "application/zip" in operation["responses"]["200"]["content"]
     assert {"404", "409"} <= set(operation["responses"])
-    for code in ("export-refused", "export-unavailable", "export-not-ready"):
+    for code in ("export-refused", "export-unavailable", "export-needs-check", "export-not-ready"):
         assert f"`{code}`" in document["info"]["description"]
+        assert f"`{code}`" in operation["responses"]["409"]["description"]
 
 
-def test_export_of_a_report_whose_check_did_not_run_is_409_with_the_reason(client):
+def test_export_of_a_spec_whose_check_did_not_run_is_409_with_the_reason(client):
     report = post(client, json={"spec": seed_spec()}).json()
     assert report["check"]["status"] == "not_run"
     response = client.get(f"/api/v1/reports/{report['id']}/forward")
     assert response.status_code == 409
     body = response.json()
-    assert body["code"] == "export-unavailable"
+    assert body["code"] == "export-needs-check"
     assert body["details"]["check_status"] == "not_run"
     assert "check=true" in body["message"]
 
@@ -43,7 +44,7 @@ def test_export_409_renders_as_a_page_for_a_browser(client):
     report = post(client, json={"spec": seed_spec()}).json()
     page = client.get(f"/api/v1/reports/{report['id']}/forward", headers={"Accept": "text/html"})
     assert page.status_code == 409
-    assert "export-unavailable" in page.text
+    assert "export-needs-check" in page.text
     assert "/forward" not in client.get(f"/reports/{report['id']}").text  # no link to it
 
 

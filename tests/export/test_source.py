@@ -14,13 +14,13 @@ import pytest
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.errors import ExportUnavailable, UnsupportedModel
-from app.export import bundle
-from app.export.program import class_source, program_text
-from app.export.source import definition_text, definitions
+from app.export import bundle, program
+from app.export.program import program_text
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
 from app.reference import op_layers, operations, source
 from app.reference.forwards import FORWARDS
+from app.reference.source import definitions
 
 SEED_SPEC = {
     "class_name": "Sequential",
@@ -120,24 +120,28 @@ def test_weights_over_the_export_cap_are_refused_before_anything_is_written(tmp_
     assert not (tmp_path / "out").exists()
 
 
-def test_class_source_holds_the_forward_and_its_helpers_as_written():
-    text = class_source("Dense")
-    assert inspect.getsource(FORWARDS["Dense"]).split("\n", 1)[1] in text
-    assert "def apply_activation(" in text and "def optional_weight(" in text
-    assert text.startswith("import numpy as np\n")
-    assert class_source("ops.Add").rstrip().endswith("ops_add_forward = _binary('Add')")
+def program_definitions(class_name: str) -> str:
+    """What a program holds for the class's forward: the definitions it copies (the forward,
+    or the factory that makes it, and what it uses), and the line that makes a factory's."""
+    callables = program._callables([class_name])
+    bindings = [f"{name} = {call}" for name, call in callables.bindings.items()]
+    return "\n\n\n".join([definitions(callables.objects).text(), *bindings])
 
 
-MODULE_LEVEL = sorted(c for c in FORWARDS if "<locals>" not in FORWARDS[c].__qualname__)
-
-
-@pytest.mark.parametrize("class_name", MODULE_LEVEL)
+@pytest.mark.parametrize("class_name", sorted(FORWARDS))
 def test_the_page_shows_the_text_the_program_holds(class_name):
-    """One text per function: the report's code (app.reference.source) and the exported
-    program (app.export.source) read it with the same rule for decorators. (A forward a
-    factory makes, as ops.Add's, the program writes as the factory and its call.)"""
-    fn = source.forward_function(class_name)
-    assert source.forward_source(class_name).rstrip("\n") == definition_text(fn)
+    """One text per definition: the report's code for a layer (its forward, or the line that
+    makes a factory's: ops.Add, RandomFlip) and each helper it names are the exported
+    program's text."""
+    held = program_definitions(class_name)
+    assert source.forward_source(class_name).rstrip("\n") in held
     for name in source.all_helper_names(class_name):
-        helper = source.helper_object(name)
-        assert source.helper_source(name).rstrip("\n") == definition_text(helper), name
+        assert source.helper_source(name).rstrip("\n") in held, name
+
+
+def test_a_factory_made_forward_is_the_line_that_makes_it_on_the_page_and_in_the_program():
+    assert source.forward_source("ops.Add") == "ops_add_forward = _binary('Add')"
+    assert source.function_name("ops.Add") == "operations.ops_add_forward"
+    assert source.all_helper_names("ops.Add")[-1] == "operations._binary"
+    assert source.helper_source("operations._binary").startswith("def _binary(name: str):")
+    assert program_definitions("ops.Add").endswith("\nops_add_forward = _binary('Add')")
