@@ -58,7 +58,15 @@ BAR_WIDTH = 30
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as usage:
+        # argparse's usage errors exit 2, which is diff's "the architecture differs": a
+        # pipeline reading diff's exit code must not take a typo for a verdict.
+        if usage.code == EXIT_USAGE and argv[:1] == ["diff"]:
+            return DIFF_USAGE
+        raise
     return args.run(args)
 
 

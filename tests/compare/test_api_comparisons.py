@@ -185,6 +185,22 @@ def test_cli_diff_architecture_differs_exits_2(tmp_path, pair, capsys):
     assert '"verdict": "architecture-differs"' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["diff"], ["diff", "a.keras"], ["diff", "a.keras", "b.keras", "--no-such-option"]],
+    ids=["no-files", "one-file", "unknown-option"],
+)
+def test_cli_diff_usage_errors_exit_4_not_2(argv, capsys):
+    """2 is "the architecture differs": argparse's own usage exit would read as a verdict."""
+    assert main(argv) == 4
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_cli_diff_missing_file_exits_4(tmp_path, capsys):
+    assert main(["diff", str(tmp_path / "absent.keras"), str(tmp_path / "absent.h5")]) == 4
+    assert "no such file" in capsys.readouterr().err
+
+
 def test_side_over_the_size_cap_is_413_naming_it(tmp_path, pair):
     with make_client(tmp_path, max_upload_bytes=2000) as client:
         files = {"a": ("a.json", b"{}"), "b": ("big.h5", b"\0" * 3000)}
