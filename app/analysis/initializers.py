@@ -133,7 +133,7 @@ def parse_initializer(spec: Any) -> tuple[str, dict[str, Any]]:
     """(snake_case name, config) of a config's initializer: a name or a serialized object."""
     cfg: dict[str, Any] = {}
     if isinstance(spec, dict):
-        cfg = dict(spec.get("config") or {})
+        cfg = _config_of(spec)
         spec = spec.get("class_name")
     name = to_snake_case(str(spec)) if isinstance(spec, str) else "glorot_uniform"
     return ALIASES.get(name, name), cfg
@@ -148,8 +148,15 @@ def initializer_for(node: LayerNode, weight: WeightRef, role: str) -> tuple[str,
     if isinstance(spec, str):
         return _snake_name(spec), {}
     if isinstance(spec, dict) and isinstance(spec.get("class_name"), str):
-        return _snake_name(spec["class_name"]), dict(spec.get("config") or {})
+        return _snake_name(spec["class_name"]), _config_of(spec)
     return parse_initializer(spec)
+
+
+def _config_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """A serialized initializer's config, or none when the file wrote something else there
+    (a hostile config may put any JSON value)."""
+    config = spec.get("config")
+    return dict(config) if isinstance(config, dict) else {}
 
 
 @lru_cache(maxsize=512)

@@ -94,7 +94,10 @@ def looks_untrained(
     if weight.role not in TESTED_ROLES or stats.nan or stats.inf or stats.std is None:
         return None
     name, cfg = initializer_for(node, weight, weight.role)
-    expected = expected_draw(name, cfg, weight.shape)
+    try:
+        expected = expected_draw(name, cfg, weight.shape)
+    except (TypeError, ValueError, ZeroDivisionError):  # a config's own values, not numbers
+        return None
     n = weight.count
     if expected is None or n < (MIN_VALUES if expected.bound is not None else MIN_VALUES_UNBOUNDED):
         return None

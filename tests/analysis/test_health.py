@@ -185,3 +185,16 @@ def test_channel_keys_that_collide_are_compared_by_value():
     bits = kernel.view(np.uint32).astype(np.uint64).sum(axis=0)
     assert bits[0] == bits[1]  # the collision
     assert identical_channels(weight, bits, -1) == [[0, 2]]
+
+
+def test_an_initializer_config_that_is_not_an_object_is_read_as_none():
+    """A hostile file may write any JSON value as an initializer's config (here the function
+    reference of tests/support/hostile.py): it is read as no config, never as a crash."""
+    from app.analysis.initializers import parse_initializer
+
+    hostile = {"module": "os", "class_name": "function", "config": "system"}
+    assert parse_initializer(hostile) == ("function", {})
+    assert parse_initializer({"class_name": "RandomUniform", "config": [1, 2]}) == (
+        "random_uniform",
+        {},
+    )
