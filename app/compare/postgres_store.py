@@ -10,6 +10,7 @@ import zlib
 from psycopg_pool import ConnectionPool
 
 from app.compare.schemas import Comparison
+from app.store.contract import prune_table
 
 
 class PostgresComparisonStore:
@@ -36,16 +37,8 @@ class PostgresComparisonStore:
 
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         with self.pool.connection() as db:
-            old = db.execute(
-                "DELETE FROM comparisons WHERE created_at < %s", (time.time() - max_age_s,)
-            ).rowcount
-            over = db.execute(
-                "DELETE FROM comparisons WHERE id IN (SELECT id FROM (SELECT id, SUM(size) "
-                "OVER (ORDER BY created_at DESC, id) AS kept FROM comparisons) AS sized "
-                "WHERE kept > %s)",
-                (max_bytes,),
-            ).rowcount
-        return old + over
+            deleted = prune_table(db, "comparisons", "%s", max_age_s, max_bytes)
+        return deleted
 
     def size_of(self, comparison_id: str) -> int | None:
         with self.pool.connection() as db:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.compare.schemas import Comparison
+from app.store.contract import prune_table
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -72,15 +73,8 @@ class SqliteComparisonStore:
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         """Delete comparisons older than `max_age_s`, then the oldest beyond `max_bytes`."""
         with self._connect() as db:
-            old = db.execute(
-                "DELETE FROM comparisons WHERE created_at < ?", (time.time() - max_age_s,)
-            ).rowcount
-            over = db.execute(
-                "DELETE FROM comparisons WHERE id IN (SELECT id FROM (SELECT id, SUM(size) "
-                "OVER (ORDER BY created_at DESC, id) AS kept FROM comparisons) WHERE kept > ?)",
-                (max_bytes,),
-            ).rowcount
-        return old + over
+            deleted = prune_table(db, "comparisons", "?", max_age_s, max_bytes)
+        return deleted
 
     def size_of(self, comparison_id: str) -> int | None:
         row = (

@@ -3,6 +3,7 @@ report's JSON without its check, compressed, with the check in a column of its o
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -54,3 +55,20 @@ def report_from_row(row: tuple) -> Report:
     if not text.endswith(b"}"):
         raise ValueError("a stored report body is not a JSON object")
     return Report.model_validate_json(text[:-1] + b',"check":' + check_json.encode() + b"}")
+
+
+def prune_table(db: Any, table: str, placeholder: str, max_age_s: float, max_bytes: int) -> int:
+    """Delete the rows of `table` (reports, comparisons: `id`, `created_at`, `size`) older
+    than `max_age_s`, then the oldest until the rest take at most `max_bytes`; how many went.
+    `db` is a SQLite or psycopg connection, `placeholder` its parameter mark (`?`, `%s`);
+    `table` is one of ours, never a caller's."""
+    old = db.execute(
+        f"DELETE FROM {table} WHERE created_at < {placeholder}", (time.time() - max_age_s,)
+    ).rowcount
+    over = db.execute(
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
+        f"(ORDER BY created_at DESC, id) AS kept FROM {table}) AS sized "
+        f"WHERE kept > {placeholder})",
+        (max_bytes,),
+    ).rowcount
+    return old + over

@@ -13,7 +13,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from app.schemas import CheckReport, Report
-from app.store.contract import Job, report_body, report_from_row
+from app.store.contract import Job, prune_table, report_body, report_from_row
 
 POOL_MIN, POOL_MAX = 1, 8
 # NOTIFY channel of check updates, payload the report id: a replica waiting on a check that a
@@ -113,15 +113,8 @@ class PostgresReportStore:
 
     def prune(self, max_age_s: float, max_bytes: int) -> int:
         with self.pool.connection() as db:
-            old = db.execute(
-                "DELETE FROM reports WHERE created_at < %s", (time.time() - max_age_s,)
-            ).rowcount
-            over = db.execute(
-                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
-                "(ORDER BY created_at DESC, id) AS kept FROM reports) AS sized WHERE kept > %s)",
-                (max_bytes,),
-            ).rowcount
-        return old + over
+            deleted = prune_table(db, "reports", "%s", max_age_s, max_bytes)
+        return deleted
 
     def get_drawing(self, report_id: str, version: str) -> bytes | None:
         row = self._one(

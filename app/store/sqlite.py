@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from app.schemas import CheckReport, Report
-from app.store.contract import Job, report_body, report_from_row
+from app.store.contract import Job, prune_table, report_body, report_from_row
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -89,16 +89,9 @@ class SqliteReportStore:
         """Delete reports older than `max_age_s`, then the oldest until the stored bodies
         take at most `max_bytes`; returns how many were deleted."""
         with self._connect() as db:
-            old = db.execute(
-                "DELETE FROM reports WHERE created_at < ?", (time.time() - max_age_s,)
-            ).rowcount
-            over = db.execute(
-                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
-                "(ORDER BY created_at DESC, id) AS kept FROM reports) WHERE kept > ?)",
-                (max_bytes,),
-            ).rowcount
+            deleted = prune_table(db, "reports", "?", max_age_s, max_bytes)
             db.execute("DELETE FROM drawings WHERE report_id NOT IN (SELECT id FROM reports)")
-        return old + over
+        return deleted
 
     def get_drawing(self, report_id: str, version: str) -> bytes | None:
         """A report's drawing (app.drawing) as kept, if kept by this `version` of it."""
