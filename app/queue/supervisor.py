@@ -65,6 +65,11 @@ class Supervisor:
         the check finds (passed, failed, a timeout or a crash of its sandboxed process) is
         final; only this process's own death makes the queue try again elsewhere."""
         folder = self.shared_dir / "checks" / Path(folder_name).name
+        if _ended(self.store.get_check(report_id)):
+            # A worker killed after its check ended, before the queue heard of it: the job
+            # comes back, but the check is done (its folder already removed).
+            shutil.rmtree(folder, ignore_errors=True)
+            return
         attempt = self.store.begin(report_id)
         if attempt is None:  # the report was deleted meanwhile
             shutil.rmtree(folder, ignore_errors=True)
@@ -82,6 +87,10 @@ class Supervisor:
             shutil.rmtree(folder, ignore_errors=True)
         finally:
             self.store.end(report_id)
+
+
+def _ended(check: CheckReport | None) -> bool:
+    return check is not None and check.status not in ("queued", "running")
 
 
 def clear_earlier_attempt(folder: Path) -> None:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +41,8 @@ def worker(data_dir: Path, team: dict[str, str]) -> Iterator[subprocess.Popen]:
     """A `keras-explainer worker` process, terminated on exit (if still running)."""
     env = {**os.environ, "KEX_DATA_DIR": str(data_dir), "KEX_QUEUE_HEARTBEAT_S": "1"}
     env.update({f"KEX_{name.upper()}": value for name, value in team.items()})
-    with tempfile.TemporaryFile() as log:
+    log_path = data_dir.parent / f"{data_dir.name}.log"  # kept: a failing test prints it
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--workers", "1"],
             env=env,
@@ -55,6 +55,12 @@ def worker(data_dir: Path, team: dict[str, str]) -> Iterator[subprocess.Popen]:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=60)
+
+
+def slow_enough_model():
+    from tests.support.kerasref import keras
+
+    return keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None)
 
 
 def descendants(pid: int) -> set[int]:
@@ -129,8 +135,9 @@ def test_a_replica_without_workers_queues_the_check_and_a_worker_runs_it(team, t
 def test_a_check_whose_worker_is_killed_is_finished_by_another(team, tmp_path):
     """Two workers; SIGKILL the one running the check: its sandboxed processes end with it
     (the lifeline), its job goes back in the queue after three silent heartbeats, and the
-    other worker finishes it as the report's second attempt: one final result."""
-    spec = json.loads(seed_model().to_json())
+    other worker finishes it as the report's second attempt: one final result. The model
+    takes seconds to check (a small MobileNetV2), so the kill lands while it runs."""
+    spec = json.loads(slow_enough_model().to_json())
     with serving(tmp_path / "api", workers="0", **team) as api:
         made = httpx2.post(f"{api.base}/api/v1/reports", json={"spec": spec}, timeout=60)
         report_id = made.json()["id"]
