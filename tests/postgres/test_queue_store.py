@@ -135,3 +135,32 @@ def test_a_queued_check_is_cancelled_once(url, tmp_path):
         assert db.execute("SELECT status FROM procrastinate_jobs").fetchall() == [("cancelled",)]
         row = db.execute("SELECT attempt FROM reports WHERE id = %s", (report_id,)).fetchone()
         assert row == (1,)  # a worker that had started it would now write nothing
+
+
+def test_a_job_back_after_its_check_ended_does_nothing(url, tmp_path):
+    """A worker killed after its check ended but before the queue heard of it: the job comes
+    back; the next worker leaves the ended check as it is (no new attempt, no error) and
+    clears the folder."""
+    from app.config import Settings
+    from app.main import make_pool
+    from app.queue.supervisor import Supervisor
+
+    settings = Settings(
+        data_dir=tmp_path / "data", store_url=url, shared_dir=tmp_path / "shared", workers=1
+    )
+    store = PostgresReportStore(url)
+    made = report()
+    store.add(made)
+    passed = CheckReport(status="passed", message="Every layer within tolerance.")
+    store.set_check(made.id, passed)
+    folder = tmp_path / "shared" / "checks" / "check-left"
+    folder.mkdir(parents=True)
+    supervisor = Supervisor(settings, make_pool(settings))  # its pool never started
+    try:
+        supervisor.run(made.id, folder.name)
+    finally:
+        supervisor.store.close()
+    assert store.get_check(made.id) == passed
+    assert store.claim_attempt(made.id) == 1  # no attempt was taken before this one
+    assert not folder.exists()
+    store.close()
