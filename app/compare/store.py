@@ -9,7 +9,6 @@ age and a size, as the reports' store does.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 import zlib
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Protocol
 
 from app.compare.schemas import Comparison
 from app.store.contract import prune_table
+from app.store.sqlite import SqliteFile
 
-BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS comparisons (
     id TEXT PRIMARY KEY,
@@ -46,11 +45,7 @@ class ComparisonStore(Protocol):
 
 class SqliteComparisonStore:
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        self.file = SqliteFile(path, SCHEMA)
 
     def add(self, comparison: Comparison, content_key: str | None = None) -> None:
         body = zlib.compress(comparison.model_dump_json().encode())
@@ -89,9 +84,4 @@ class SqliteComparisonStore:
         return Comparison.model_validate_json(zlib.decompress(row[0])) if row else None
 
     def _connect(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
+        return self.file.connection()

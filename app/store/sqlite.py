@@ -33,15 +33,35 @@ CREATE TABLE IF NOT EXISTS drawings (
 """
 
 
+class SqliteFile:
+    """One SQLite file in WAL mode, its tables made once, and a connection per thread
+    (sqlite3 connections must not cross threads): the reports' store and the comparisons'
+    (app.compare.store), which keeps its table in the same file."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.connection() as db:
+            db.executescript(schema)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+
 class SqliteReportStore:
     """Reports in one SQLite file; the report body is compressed JSON."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        self.file = SqliteFile(path, SCHEMA)
+        self.path = self.file.path
 
     def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
         if job is not None:
@@ -121,11 +141,4 @@ class SqliteReportStore:
         return self._connect().execute(sql, args).fetchone()
 
     def _connect(self) -> sqlite3.Connection:
-        """This thread's connection (sqlite3 connections must not cross threads)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
+        return self.file.connection()
