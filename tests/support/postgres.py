@@ -86,7 +86,9 @@ def running_cluster() -> Iterator[Cluster]:
 def _run(as_root: bool, command: list, check: bool = True) -> None:
     argv = [str(part) for part in command]
     if as_root:
-        argv = ["runuser", "-u", "postgres", "--", *argv]
+        # /usr/sbin, where Debian keeps runuser, is not on every root's PATH (env -i).
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        argv = [runuser, "-u", "postgres", "--", *argv]
     subprocess.run(argv, check=check, capture_output=True, timeout=START_TIMEOUT_S * 2)
 
 
