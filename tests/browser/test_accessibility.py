@@ -11,34 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.axe import severe_violations
-from tests.support.browser import PHONE, open_tab
+from tests.support.browser import DESKTOP, PHONE, VIEWPORTS, open_tab
 from tests.support.files import saved
 from tests.support.kerasref import keras
-from tests.support.models import seed_model
 from tests.support.pages import fresh
-
-DESKTOP = {"width": 1440, "height": 900}
-VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
-CHECK_TIMEOUT_S = 180  # a cold Keras worker on two shared cores
-
-
-@pytest.fixture(scope="module")
-def seed_file(tmp_path_factory):
-    return saved(fresh(seed_model), tmp_path_factory.mktemp("a11y-seed") / "seed.keras")
-
-
-@pytest.fixture(scope="module")
-def seed_report(server, seed_file) -> str:
-    """The seed model's report with its check passed: chart, outputs box, modes table."""
-    response = httpx2.post(
-        f"{server}/api/v1/reports",
-        files={"file": ("seed.keras", seed_file.read_bytes())},
-        data={"check": "true", "mode": "inference", "wait": "true"},
-        timeout=CHECK_TIMEOUT_S,
-    )
-    assert response.status_code in (200, 201), response.text[:300]
-    assert response.json()["check"]["status"] == "passed"
-    return response.json()["id"]
 
 
 def audited(browser, server, path: str, name: str, statuses=()):

@@ -9,6 +9,7 @@ from app.schemas import CheckOutput, LayerReport
 from app.web.charts import ErrorPoint, channel_chart, error_chart, share_bar
 from app.web.check_view import output_view
 from app.web.layer_view import OPEN_UP_TO, LayerFilter, layer_table
+from tests.support.pages import bare_layer
 
 
 def test_share_bar_spans_a_thousand_units_of_the_total():
@@ -94,34 +95,12 @@ def test_error_format_switches_to_exponents_below_a_thousandth():
     assert [error(v) for v in (0, 0.0032, 6.952e-07, None)] == ["0", "0.0032", "6.95e-07", "—"]
 
 
-def layer(name: str, path: list[str], *, is_model: bool = False) -> LayerReport:
-    return LayerReport(
-        name=name,
-        class_name="Functional" if is_model else "Dense",
-        path=path,
-        depth=len(path),
-        known=True,
-        is_model=is_model,
-        trainable=True,
-        inbound=[],
-        calls=1,
-        output_shape=[None, 1],
-        params=0,
-        trainable_params=0,
-        non_trainable_params=0,
-        bytes=0,
-        formula="0 (no weights)",
-        summary="",
-        weights=[],
-    )
-
-
 def nested(inner_layers: int) -> list[LayerReport]:
     return [
-        layer("stem", []),
-        layer("body", [], is_model=True),
-        *[layer(f"l{i}", ["body"]) for i in range(inner_layers)],
-        layer("head", []),
+        bare_layer("stem", []),
+        bare_layer("body", [], is_model=True),
+        *[bare_layer(f"l{i}", ["body"]) for i in range(inner_layers)],
+        bare_layer("head", []),
     ]
 
 
