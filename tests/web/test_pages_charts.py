@@ -6,7 +6,7 @@ import pytest
 
 from app.display import error, percent
 from app.schemas import CheckOutput, LayerReport
-from app.web.charts import ErrorPoint, channel_chart, error_chart, share_bar
+from app.web.charts import AxisLabel, ErrorPoint, channel_chart, error_chart, share_bar
 from app.web.check_view import output_view
 from app.web.layer_view import OPEN_UP_TO, LayerFilter, layer_table
 from tests.support.pages import bare_layer
@@ -57,6 +57,29 @@ def test_channel_chart_steps_through_values_around_zero():
     assert chart.zero_y == 52.0
     assert chart.flagged == [1]  # channel 7 is not drawn
     assert (chart.top, chart.bottom, chart.width) == (1.0, -1.0, 3)
+
+
+def test_channel_chart_labels_its_ends_and_zero_where_they_clear_each_other():
+    chart = channel_chart([1.0, -1.0, 0.5])
+    # 1 at y 4, 0 at y 52, -1 at y 100: 48 hundredths apart, all three fit.
+    assert chart.labels == [AxisLabel(1.0, 4.0), AxisLabel(0.0, 52.0), AxisLabel(-1.0, 100.0)]
+
+
+def test_channel_chart_drops_the_zero_label_too_close_to_an_end():
+    # A real shift (MobileNetV2's block_2_project_BN): -4.113 .. 21.7 puts 0 at
+    # y 100 - 4.113 / 25.813 · 96 = 84.70, 15.3 hundredths above the -4.113 label at 100.
+    chart = channel_chart([21.7, -4.113])
+    assert chart.zero_y == 84.7
+    assert chart.labels == [AxisLabel(21.7, 4.0), AxisLabel(-4.113, 100.0)]
+    # Near the top: 0.03 .. -0.1863 puts 0 at y 4 + 0.03 / 0.2163 · 96 = 17.31.
+    chart = channel_chart([0.03, -0.1863])
+    assert chart.zero_y == 17.31
+    assert chart.labels == [AxisLabel(0.03, 4.0), AxisLabel(-0.1863, 100.0)]
+
+
+def test_channel_chart_of_positive_values_labels_zero_at_the_bottom():
+    assert channel_chart([2.0, 1.0]).labels == [AxisLabel(2.0, 4.0), AxisLabel(0.0, 100.0)]
+    assert channel_chart([0.0, 0.0]).labels == [AxisLabel(0.0, 100.0)]  # no made-up 1 on top
 
 
 def test_channel_chart_puts_a_value_that_is_not_a_number_on_zero_and_flags_it():
