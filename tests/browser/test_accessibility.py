@@ -142,9 +142,24 @@ def test_error_chart_bars_and_weight_statistics_work_from_the_keyboard(
         bar = page.locator("figure.error-chart a").nth(1)
         label = bar.get_attribute("aria-label")
         assert re.fullmatch(r"batch_normalization: max_rel_error \S+, passed", label)
-        bar.focus()
-        page.keyboard.press("Enter")
-        assert page.url.endswith("#check-row-1")
+        value = page.locator("figure.error-chart [data-bar-value]")
+        expect(value).to_be_hidden()
+        if viewport is PHONE:
+            bar.locator("rect").tap()  # a tap focuses the bar and follows its link
+        else:
+            page.keyboard.press("Tab")  # the focus starts anywhere; the bar is focused by key
+            bar.focus()
+            expect(value).to_have_text(label)  # its value, seen beside the bar
+            expect(value).to_be_visible()
+            beside = value.bounding_box()
+            drawn = bar.locator("rect").bounding_box()
+            centre = drawn["x"] + drawn["width"] / 2
+            assert beside["x"] <= centre <= beside["x"] + beside["width"]  # above its bar
+            tab.shoot(f"a11y-error-bar-focused-{viewport_name}")
+            page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"#check-row-1$"))
+        expect(value).to_have_text(label)
+        expect(value).to_be_visible()
         row = page.locator("#check-row-1")
         expect(row).to_be_visible()
         expect(row).to_contain_text("batch_normalization")
@@ -167,3 +182,31 @@ def test_layer_names_break_at_underscores_on_a_phone(browser, server, seed_repor
     name = tab.page.locator("#layer-batch_normalization th a.self")
     assert "_<wbr>" in name.inner_html()
     tab.page.context.close()
+
+
+def test_class_summary_and_macs_formula_are_read_without_hovering(browser, server, seed_report):
+    for viewport_name, viewport in VIEWPORTS.items():
+        tab = open_tab(browser, server, viewport=viewport, has_touch=viewport is PHONE)
+        page = tab.page
+        tab.open(f"/reports/{seed_report}")
+        row = page.locator('[id="layer-dense"]')
+        about = row.locator("details.about")
+        summary = about.locator("summary")
+        expect(summary).to_have_text("Dense")
+        assert summary.get_attribute("title") is None
+        expect(about.locator("p")).to_be_hidden()
+        if viewport is PHONE:
+            summary.tap()
+        else:
+            summary.focus()
+            page.keyboard.press("Enter")
+        expect(about.locator("p")).to_be_visible()
+        expect(about.locator("p")).to_contain_text("activation(inputs · kernel + bias)")
+        # The MACs formula is printed under the row, with the layer by hand: 4096 · 512.
+        assert row.locator("td.macs").get_attribute("title") is None
+        by_hand = page.locator('[id="layer-dense"] + tr.hand')
+        expect(by_hand).to_contain_text("= 2,097,152 MACs")
+        expect(by_hand.locator("dd", has_text="2,097,152 MACs")).to_be_visible()
+        tab.shoot(f"a11y-class-and-macs-{viewport_name}")
+        assert tab.console_errors() == []
+        page.context.close()
