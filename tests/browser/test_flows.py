@@ -169,7 +169,9 @@ def test_text_file_upload_shows_the_error_page_with_its_code(tab, tmp_path):
     page.get_by_role("button", name="Explain this file").click()
     expect(page.locator("#error-code")).to_have_text("unsupported-format")
     # Beside the form, which stays (tests/browser/test_accessibility.py follows it further).
-    expect(page.locator("[data-upload-error]")).to_contain_text("This file is not a Keras model")
+    expect(page.locator("#upload-form [data-upload-error]")).to_contain_text(
+        "This file is not a Keras model"
+    )
     expect(page.locator(".next")).to_contain_text("Upload a .keras archive")
     expect(page).to_have_title("unsupported-format · keras-explainer")
     tab.shoot("error-unsupported-format")
