@@ -33,6 +33,7 @@ from app.retention import Retention
 from app.safety.refusals import REFUSAL_CODES
 from app.store import ReportStore, open_store
 from app.web import api, comparisons, errors, pages
+from app.web.progress import Progress
 from app.web.static_files import CachedStaticFiles
 from app.web.templating import STATIC_DIR, make_templates
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     app.state.reports = Reports(
         store, checks, check_settings(settings), uploads, limits, settings.exports_dir
     )
+    app.state.progress = Progress()
     app.state.comparisons = Comparisons(comparison_store, app.state.reports, uploads, limits)
     app.state.diagnoses = Diagnoses(
         settings.work_dir, uploads, settings.check_tolerance, settings.check_timeout_s

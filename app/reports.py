@@ -125,12 +125,14 @@ class Reports:
         submission: Submission,
         options: Options,
         accept: Callable[[Report], object] | None = None,
+        mark: Callable[[str], None] = lambda stage: None,
     ) -> tuple[Report, bool]:
         """The report for this submission, and whether it was made now (False: from the store).
 
         The submission's files are linked (or copied) into the check's own folder; the
         caller removes its request folder afterwards. `accept` sees the report before it
-        is stored: what it raises leaves nothing stored (the check is abandoned).
+        is stored: what it raises leaves nothing stored (the check is abandoned). `mark` is
+        told each stage as it begins: `reading` the model, then `reporting`.
         """
         submission.validate()
         if submission.weights_path is not None:
@@ -142,7 +144,9 @@ class Reports:
             return stored, False
         report_id = new_report_id()
         sizes = dict(options.unknown_dims)
+        mark("reading")
         with self._explaining(submission, digest, report_id, sizes) as ex:  # the model is read
+            mark("reporting")
             read = ex.read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.

@@ -260,6 +260,21 @@ class CheckProgress(Schema):
     total: int
 
 
+class ReportProgress(Schema):
+    """How far a `POST /api/v1/reports` sent with `progress=<key>` has got, while it runs."""
+
+    stage: Literal["received", "reading", "reporting", "check"] | None = Field(
+        description="received: the upload is in; reading: the safety scan, then the layers "
+        "and weights, in a throwaway process; reporting: the breakdown, weight statistics, "
+        "BatchNormalization analyses and costs; check: the report is stored and the request "
+        "waits for the check (`wait=true`). null: no request runs under this key here (not "
+        "begun, already answered, or sent to another replica)."
+    )
+    step: int = Field(description="The stage's place, from 1; 0 with no stage.")
+    steps: int
+    seconds: float | None = Field(description="Since the upload was in; null with no stage.")
+
+
 class CheckLayer(Schema):
     """One layer's outputs, ours against Keras', every call and output tensor together."""
 

@@ -20,8 +20,16 @@ from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
 from app.errors import InvalidRequest
 from app.layers.registry import known_classes
 from app.reports import Mode, Options, Reports, Submission, parse_unknown_dims
-from app.schemas import CheckReport, ErrorBody, Health, KerasCall, Report, WorkerState
-from app.web.deps import get_diagnoses, get_reports, upload_limits
+from app.schemas import (
+    CheckReport,
+    ErrorBody,
+    Health,
+    KerasCall,
+    Report,
+    ReportProgress,
+    WorkerState,
+)
+from app.web.deps import get_diagnoses, get_progress, get_reports, upload_limits
 from app.web.diagnosis_form import (
     DIAGNOSIS_BODY,
     DIAGNOSIS_EXAMPLE,
@@ -33,6 +41,7 @@ from app.web.diagnosis_form import (
 from app.web.examples import REPORT_EXAMPLE, SPEC_EXAMPLE
 from app.web.negotiation import wants_html
 from app.web.pages import render_report
+from app.web.progress import KEY_PATTERN, Mark
 from app.web.upload import Received, receive
 
 router = APIRouter(prefix="/api/v1")
@@ -129,27 +138,23 @@ async def create_report(
             "per input in `totals.unknown_dims`."
         ),
     ] = None,
+    progress: Annotated[
+        str | None,
+        Query(
+            pattern=KEY_PATTERN,
+            description="A key of your choosing (16 to 64 letters, digits, - or _) under "
+            "which `GET /api/v1/progress/{key}` says how far this request has got while it runs.",
+        ),
+    ] = None,
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
-    diagnosis = None
     try:
         asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
         asked["unknown_dims"] = unknown_dims
         options = _options(received.fields, recompute=recompute, **asked)
-        ask = diagnosis_ask(received) if has_yours(received) else None
-        if ask is not None:  # their numbers are compared with Keras' once the check has run
-            options = replace(options, wait=True)
-        accept = None if ask is None else partial(get_diagnoses(request).read, ask=ask)
-        submission = _submission(received)
-        report, created = await run_in_threadpool(reports.create, submission, options, accept)
-        if options.wait and report.check.status in ("queued", "running"):
-            timeout = request.app.state.settings.wait_timeout_s
-            report = await run_in_threadpool(reports.wait, report.id, timeout)
-        if ask is not None:
-            diagnosis = await run_in_threadpool(
-                diagnose_stored, reports, get_diagnoses(request), report, created, ask
-            )
+        with get_progress(request).following(progress) as mark:
+            report, created, diagnosis = await _create(request, reports, received, options, mark)
     finally:
         await run_in_threadpool(received.discard)  # rmtree: off the event loop
     location = f"/api/v1/reports/{report.id}"
@@ -160,6 +165,39 @@ async def create_report(
     body = await run_in_threadpool(report.model_dump_json)  # a large report: off the loop
     status = 201 if created else 200
     return json_text(body, status_code=status, headers={"Location": location})
+
+
+async def _create(
+    request: Request, reports: Reports, received: Received, options: Options, mark: Mark
+) -> tuple[Report, bool, Diagnosis | None]:
+    """The report (made now, or found in the store), waited for when asked; with `yours`,
+    the diagnosis of their numbers. `mark` follows the stages (app.web.progress)."""
+    ask = diagnosis_ask(received) if has_yours(received) else None
+    if ask is not None:  # their numbers are compared with Keras' once the check has run
+        options = replace(options, wait=True)
+    accept = None if ask is None else partial(get_diagnoses(request).read, ask=ask)
+    submission = _submission(received)
+    report, created = await run_in_threadpool(reports.create, submission, options, accept, mark)
+    if options.wait and report.check.status in ("queued", "running"):
+        mark("check")
+        timeout = request.app.state.settings.wait_timeout_s
+        report = await run_in_threadpool(reports.wait, report.id, timeout)
+    diagnosis = None
+    if ask is not None:
+        diagnosis = await run_in_threadpool(
+            diagnose_stored, reports, get_diagnoses(request), report, created, ask
+        )
+    return report, created, diagnosis
+
+
+@router.get(
+    "/progress/{key}",
+    response_model=ReportProgress,
+    summary="How far a report being made has got",
+)
+def progress_of(key: str, request: Request) -> Response:
+    """The stage of a `POST /reports` sent with `progress=<key>`, while it runs."""
+    return json_response(get_progress(request).get(key))
 
 
 @router.get(

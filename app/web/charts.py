@@ -23,6 +23,9 @@ BAR_SLOT = 10.0
 BAR_FILL = 0.7
 CHANNEL_HEIGHT = 100
 CHANNEL_HEADROOM = 4
+# An axis label is 18 px tall beside the channel chart's 112 px (7rem) plot: 16 hundredths of
+# its height. Labels closer than this (in hundredths) would overlap; the 0 line's gives way.
+LABEL_CLEARANCE = 20
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,12 @@ def _ticks(low: int, high: int, scale: _LogScale) -> list[Tick]:
 
 
 @dataclass(frozen=True)
+class AxisLabel:
+    value: float
+    top: float  # percent from the top of the plot
+
+
+@dataclass(frozen=True)
 class ChannelChart:
     width: int  # one unit per channel
     height: int
@@ -161,6 +170,7 @@ class ChannelChart:
     flagged: list[int]
     top: float  # the values at the top and bottom of the scale
     bottom: float
+    labels: list[AxisLabel]  # the y axis: the largest and smallest values, and 0 where it fits
 
 
 def channel_chart(values: list[float | None], flagged: list[int] | None = None) -> ChannelChart:
@@ -177,6 +187,7 @@ def channel_chart(values: list[float | None], flagged: list[int] | None = None) 
 
     zero = y(0.0)
     steps = "".join(f"V{y(v)}H{i + 1}" for i, v in enumerate(values))
+    ends = [AxisLabel(v, y(v)) for v in (high, low) if v != 0 and v in finite]
     return ChannelChart(
         width=max(1, len(values)),
         height=CHANNEL_HEIGHT,
@@ -188,4 +199,13 @@ def channel_chart(values: list[float | None], flagged: list[int] | None = None) 
         ),
         top=high,
         bottom=low,
+        labels=_with_zero(ends, AxisLabel(0.0, zero)),
     )
+
+
+def _with_zero(ends: list[AxisLabel], zero: AxisLabel) -> list[AxisLabel]:
+    """The axis labels top to bottom: the ends, and the 0 line's where it clears them both
+    (in a chart of positive values 0 sits at the bottom, on its own)."""
+    if any(abs(label.top - zero.top) < LABEL_CLEARANCE for label in ends):
+        return ends
+    return sorted([*ends, zero], key=lambda label: label.top)

@@ -1,4 +1,5 @@
-"""What routes take from the app: the report service and the request limits."""
+"""What routes take from the app: the report service, the request limits, the stages of
+reports being made."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import Request
 
 from app.diagnoses import Diagnoses
 from app.reports import Reports
+from app.web.progress import Progress
 from app.web.upload import Limits
 
 
@@ -24,3 +26,7 @@ def upload_limits(request: Request) -> Limits:
 
 def get_diagnoses(request: Request) -> Diagnoses:
     return request.app.state.diagnoses
+
+
+def get_progress(request: Request) -> Progress:
+    return request.app.state.progress

@@ -55,6 +55,12 @@ def next_step(body: ErrorBody) -> str | None:
             f"Send one array per model input: {details['expected']} of them (an .npz with one "
             f"array per Input), not {details['given']}; or leave the inputs empty."
         )
+    if body.code == "invalid-spec" and {"line", "column"} <= details.keys():
+        return (
+            f"The JSON breaks at line {details['line']}, column {details['column']} of the "
+            "pasted text: a copy cut short, or Python's print of a dict (single quotes, True, "
+            "None) instead of the JSON. Paste exactly what model.to_json() returns."
+        )
     return NEXT_STEPS.get(body.code)
 
 
@@ -101,6 +107,8 @@ def _problem(error: dict[str, Any]) -> dict[str, Any]:
     where, name = (list(error.get("loc", ())) + ["", ""])[:2]
     expected = {"bool_parsing": "true or false", "literal_error": "one of the listed values"}
     wanted = expected.get(error.get("type", ""), "a valid value")
+    if error.get("type") == "string_pattern_mismatch":
+        wanted = f"text matching {error.get('ctx', {}).get('pattern', 'its pattern')}"
     return {
         "parameter": str(name),
         "in": str(where),

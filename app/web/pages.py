@@ -17,6 +17,7 @@ from app.web.deps import get_reports
 from app.web.diagnosis_form import diagnose_received
 from app.web.graph_view import graph_view, group_drawing
 from app.web.negotiation import wants_html
+from app.web.progress import STAGES
 from app.web.report_view import report_view
 from app.web.streaming import stream_template
 
@@ -31,6 +32,7 @@ def upload_form(request: Request) -> Response:
         "max_upload_bytes": settings.max_upload_bytes,
         "max_field_bytes": settings.max_field_bytes,
         "checks_enabled": settings.workers > 0,
+        "stages": STAGES,
     }
     return request.app.state.templates.TemplateResponse(request, "index.html", context)
 

@@ -11,34 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.axe import severe_violations
-from tests.support.browser import PHONE, open_tab
+from tests.support.browser import DESKTOP, PHONE, VIEWPORTS, open_tab
 from tests.support.files import saved
 from tests.support.kerasref import keras
-from tests.support.models import seed_model
 from tests.support.pages import fresh
-
-DESKTOP = {"width": 1440, "height": 900}
-VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
-CHECK_TIMEOUT_S = 180  # a cold Keras worker on two shared cores
-
-
-@pytest.fixture(scope="module")
-def seed_file(tmp_path_factory):
-    return saved(fresh(seed_model), tmp_path_factory.mktemp("a11y-seed") / "seed.keras")
-
-
-@pytest.fixture(scope="module")
-def seed_report(server, seed_file) -> str:
-    """The seed model's report with its check passed: chart, outputs box, modes table."""
-    response = httpx2.post(
-        f"{server}/api/v1/reports",
-        files={"file": ("seed.keras", seed_file.read_bytes())},
-        data={"check": "true", "mode": "inference", "wait": "true"},
-        timeout=CHECK_TIMEOUT_S,
-    )
-    assert response.status_code in (200, 201), response.text[:300]
-    assert response.json()["check"]["status"] == "passed"
-    return response.json()["id"]
 
 
 def audited(browser, server, path: str, name: str, statuses=()):
@@ -117,7 +93,7 @@ def test_failed_upload_keeps_the_form_with_the_file_chosen(browser, server, tmp_
         page.locator("#file-check-off").check()
         page.set_input_files("#file", notes)
         page.get_by_role("button", name="Explain this file").click()
-        problem = page.locator("[data-upload-error]")
+        problem = page.locator("#upload-form [data-upload-error]")
         expect(problem.locator("#error-code")).to_have_text("unsupported-format")
         expect(problem).to_contain_text("This file is not a Keras model")
         expect(problem.locator(".next")).to_contain_text("Upload a .keras archive")
@@ -146,7 +122,7 @@ def test_wrong_inputs_say_which_shapes_were_expected_and_given(tab, seed_file, t
     page.locator("#upload-form details.more-options summary").click()
     page.set_input_files("#file-inputs", inputs)
     page.get_by_role("button", name="Explain this file").click()
-    problem = page.locator("[data-upload-error]")
+    problem = page.locator("#upload-form [data-upload-error]")
     expect(problem.locator("#error-code")).to_have_text("invalid-request")
     expect(problem).to_contain_text("has shape (2, 5); the model expects (None, 4096)")
     expect(problem.locator(".next")).to_contain_text("Send inputs of shape (any size, 4096)")
@@ -166,9 +142,24 @@ def test_error_chart_bars_and_weight_statistics_work_from_the_keyboard(
         bar = page.locator("figure.error-chart a").nth(1)
         label = bar.get_attribute("aria-label")
         assert re.fullmatch(r"batch_normalization: max_rel_error \S+, passed", label)
-        bar.focus()
-        page.keyboard.press("Enter")
-        assert page.url.endswith("#check-row-1")
+        value = page.locator("figure.error-chart [data-bar-value]")
+        expect(value).to_be_hidden()
+        if viewport is PHONE:
+            bar.locator("rect").tap()  # a tap focuses the bar and follows its link
+        else:
+            page.keyboard.press("Tab")  # the focus starts anywhere; the bar is focused by key
+            bar.focus()
+            expect(value).to_have_text(label)  # its value, seen beside the bar
+            expect(value).to_be_visible()
+            beside = value.bounding_box()
+            drawn = bar.locator("rect").bounding_box()
+            centre = drawn["x"] + drawn["width"] / 2
+            assert beside["x"] <= centre <= beside["x"] + beside["width"]  # above its bar
+            tab.shoot(f"a11y-error-bar-focused-{viewport_name}")
+            page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"#check-row-1$"))
+        expect(value).to_have_text(label)
+        expect(value).to_be_visible()
         row = page.locator("#check-row-1")
         expect(row).to_be_visible()
         expect(row).to_contain_text("batch_normalization")
@@ -191,3 +182,31 @@ def test_layer_names_break_at_underscores_on_a_phone(browser, server, seed_repor
     name = tab.page.locator("#layer-batch_normalization th a.self")
     assert "_<wbr>" in name.inner_html()
     tab.page.context.close()
+
+
+def test_class_summary_and_macs_formula_are_read_without_hovering(browser, server, seed_report):
+    for viewport_name, viewport in VIEWPORTS.items():
+        tab = open_tab(browser, server, viewport=viewport, has_touch=viewport is PHONE)
+        page = tab.page
+        tab.open(f"/reports/{seed_report}")
+        row = page.locator('[id="layer-dense"]')
+        about = row.locator("details.about")
+        summary = about.locator("summary")
+        expect(summary).to_have_text("Dense")
+        assert summary.get_attribute("title") is None
+        expect(about.locator("p")).to_be_hidden()
+        if viewport is PHONE:
+            summary.tap()
+        else:
+            summary.focus()
+            page.keyboard.press("Enter")
+        expect(about.locator("p")).to_be_visible()
+        expect(about.locator("p")).to_contain_text("activation(inputs · kernel + bias)")
+        # The MACs formula is printed under the row, with the layer by hand: 4096 · 512.
+        assert row.locator("td.macs").get_attribute("title") is None
+        by_hand = page.locator('[id="layer-dense"] + tr.hand')
+        expect(by_hand).to_contain_text("= 2,097,152 MACs")
+        expect(by_hand.locator("dd", has_text="2,097,152 MACs")).to_be_visible()
+        tab.shoot(f"a11y-class-and-macs-{viewport_name}")
+        assert tab.console_errors() == []
+        page.context.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.schemas import Report
+from app.schemas import LayerReport, Report
 from tests.support.files import saved
 from tests.support.kerasref import keras
 
@@ -93,3 +93,27 @@ def store(client: TestClient, report: Report) -> str:
 
 def get_report(client: TestClient, report_id: str) -> Report:
     return client.app.state.reports.get(report_id)
+
+
+def bare_layer(name: str, path: list[str], *, is_model: bool = False) -> LayerReport:
+    """A layer without weights named `name` inside the models of `path` (a nested model's own
+    row with `is_model`): what the layer table's folding looks at, and nothing else."""
+    return LayerReport(
+        name=name,
+        class_name="Functional" if is_model else "Dense",
+        path=path,
+        depth=len(path),
+        known=True,
+        is_model=is_model,
+        trainable=True,
+        inbound=[],
+        calls=1,
+        output_shape=[None, 1],
+        params=0,
+        trainable_params=0,
+        non_trainable_params=0,
+        bytes=0,
+        formula="0 (no weights)",
+        summary="",
+        weights=[],
+    )

@@ -4,32 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas import LayerReport
 from app.web.layer_blocks import block_prefix
 from app.web.layer_view import OPEN_UP_TO, LayerFilter, layer_table
-
-
-def layer(name: str, path: list[str]) -> LayerReport:
-    """A layer without weights, named `name`, inside the models of `path`."""
-    return LayerReport(
-        name=name,
-        class_name="Dense",
-        path=path,
-        depth=len(path),
-        known=True,
-        is_model=False,
-        trainable=True,
-        inbound=[],
-        calls=1,
-        output_shape=[None, 1],
-        params=0,
-        trainable_params=0,
-        non_trainable_params=0,
-        bytes=0,
-        formula="0 (no weights)",
-        summary="",
-        weights=[],
-    )
+from tests.support.pages import bare_layer
 
 
 @pytest.mark.parametrize(
@@ -53,7 +30,7 @@ def test_block_prefix_of_keras_applications_names(name, prefix):
 def resnet_like() -> list:
     names = ["conv1_conv", "conv2_block1_1_conv", "conv2_block1_2_conv", "conv2_block1_add"]
     names += ["conv2_block2_1_conv", "conv2_block2_add", "conv3_block1_1_conv", "avg_pool"]
-    return [layer(name, []) for name in names]
+    return [bare_layer(name, []) for name in names]
 
 
 def test_consecutive_layers_of_one_block_fold_together():
@@ -75,7 +52,7 @@ def test_consecutive_layers_of_one_block_fold_together():
 
 
 def test_blocks_fold_in_a_large_model_and_open_on_request_or_under_a_filter():
-    many = [layer(f"conv{i}_block1_{j}", []) for i in range(OPEN_UP_TO) for j in range(2)]
+    many = [bare_layer(f"conv{i}_block1_{j}", []) for i in range(OPEN_UP_TO) for j in range(2)]
     table = layer_table(many, LayerFilter())
     block = table.root.items[0]
     assert table.opens(block) is False
@@ -88,7 +65,7 @@ def test_blocks_fold_in_a_large_model_and_open_on_request_or_under_a_filter():
 
 
 def test_connected_to_links_each_inbound_layer_that_has_a_row():
-    layers = [layer("a", []), layer("b", []), layer("add", [])]
+    layers = [bare_layer("a", []), bare_layer("b", []), bare_layer("add", [])]
     layers[2] = layers[2].model_copy(update={"inbound": ["a", "b", "input_layer"]})
     rows = layer_table(layers, LayerFilter()).root.items[0].rows
     assert rows[2].inbound == [("a", "layer-a"), ("b", "layer-b"), ("input_layer", None)]

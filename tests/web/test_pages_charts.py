@@ -6,9 +6,10 @@ import pytest
 
 from app.display import error, percent
 from app.schemas import CheckOutput, LayerReport
-from app.web.charts import ErrorPoint, channel_chart, error_chart, share_bar
+from app.web.charts import AxisLabel, ErrorPoint, channel_chart, error_chart, share_bar
 from app.web.check_view import output_view
 from app.web.layer_view import OPEN_UP_TO, LayerFilter, layer_table
+from tests.support.pages import bare_layer
 
 
 def test_share_bar_spans_a_thousand_units_of_the_total():
@@ -58,6 +59,29 @@ def test_channel_chart_steps_through_values_around_zero():
     assert (chart.top, chart.bottom, chart.width) == (1.0, -1.0, 3)
 
 
+def test_channel_chart_labels_its_ends_and_zero_where_they_clear_each_other():
+    chart = channel_chart([1.0, -1.0, 0.5])
+    # 1 at y 4, 0 at y 52, -1 at y 100: 48 hundredths apart, all three fit.
+    assert chart.labels == [AxisLabel(1.0, 4.0), AxisLabel(0.0, 52.0), AxisLabel(-1.0, 100.0)]
+
+
+def test_channel_chart_drops_the_zero_label_too_close_to_an_end():
+    # A real shift (MobileNetV2's block_2_project_BN): -4.113 .. 21.7 puts 0 at
+    # y 100 - 4.113 / 25.813 · 96 = 84.70, 15.3 hundredths above the -4.113 label at 100.
+    chart = channel_chart([21.7, -4.113])
+    assert chart.zero_y == 84.7
+    assert chart.labels == [AxisLabel(21.7, 4.0), AxisLabel(-4.113, 100.0)]
+    # Near the top: 0.03 .. -0.1863 puts 0 at y 4 + 0.03 / 0.2163 · 96 = 17.31.
+    chart = channel_chart([0.03, -0.1863])
+    assert chart.zero_y == 17.31
+    assert chart.labels == [AxisLabel(0.03, 4.0), AxisLabel(-0.1863, 100.0)]
+
+
+def test_channel_chart_of_positive_values_labels_zero_at_the_bottom():
+    assert channel_chart([2.0, 1.0]).labels == [AxisLabel(2.0, 4.0), AxisLabel(0.0, 100.0)]
+    assert channel_chart([0.0, 0.0]).labels == [AxisLabel(0.0, 100.0)]  # no made-up 1 on top
+
+
 def test_channel_chart_puts_a_value_that_is_not_a_number_on_zero_and_flags_it():
     chart = channel_chart([1.0, None, -1.0], flagged=[0])
     # the scale is the finite values' (-1 .. 1): None sits on the zero line, y 52
@@ -94,34 +118,12 @@ def test_error_format_switches_to_exponents_below_a_thousandth():
     assert [error(v) for v in (0, 0.0032, 6.952e-07, None)] == ["0", "0.0032", "6.95e-07", "—"]
 
 
-def layer(name: str, path: list[str], *, is_model: bool = False) -> LayerReport:
-    return LayerReport(
-        name=name,
-        class_name="Functional" if is_model else "Dense",
-        path=path,
-        depth=len(path),
-        known=True,
-        is_model=is_model,
-        trainable=True,
-        inbound=[],
-        calls=1,
-        output_shape=[None, 1],
-        params=0,
-        trainable_params=0,
-        non_trainable_params=0,
-        bytes=0,
-        formula="0 (no weights)",
-        summary="",
-        weights=[],
-    )
-
-
 def nested(inner_layers: int) -> list[LayerReport]:
     return [
-        layer("stem", []),
-        layer("body", [], is_model=True),
-        *[layer(f"l{i}", ["body"]) for i in range(inner_layers)],
-        layer("head", []),
+        bare_layer("stem", []),
+        bare_layer("body", [], is_model=True),
+        *[bare_layer(f"l{i}", ["body"]) for i in range(inner_layers)],
+        bare_layer("head", []),
     ]
 
 

@@ -77,18 +77,24 @@ def test_report_page_lists_the_batchnorm_layer_with_its_roles(seeded_report):
 def test_report_page_layer_table_gives_formulas_and_weight_indices(seeded_report):
     client, report_id = seeded_report
     text = readable(page(client, f"/reports/{report_id}"))
+    # Each class name opens what the class computes (a <details> whose text is in the page).
+    dense = "output = activation(inputs · kernel + bias), over the last axis."
+    bn = "Inference: gamma · (x − moving_mean) / √(moving_variance + epsilon) + beta;"
     assert (
-        "dense Dense (None, 512) input_layer 2,097,664 2,097,664 0 2,097,152 "
+        f"dense Dense {dense} (None, 512) input_layer 2,097,664 2,097,664 0 2,097,152 "
         "4096 × 512 + 512 = 2,097,664 #0 kernel (4096, 512) 2,097,152 trainable "
         "#1 bias (512,) 512 trainable"
     ) in text
+    assert f"batch_normalization BatchNormalization {bn}" in text
     assert (
-        "batch_normalization BatchNormalization its BatchNormalization page (None, 512) dense "
+        "its BatchNormalization page (None, 512) dense "
         "2,048 1,024 1,024 0 4 × 512 = 2,048 #2 gamma (512,) 512 trainable #3 beta (512,) 512 "
         "trainable #4 moving_mean (512,) 512 non-trainable #5 moving_variance (512,) 512 "
         "non-trainable"
     ) in text
-    assert "dropout Dropout (None, 512) batch_normalization 0 0 0 0 no weights" in text
+    assert re.search(
+        r"dropout Dropout .+? \(None, 512\) batch_normalization 0 0 0 0 no weights", text
+    )
     assert "Showing 4 of 4 layers" in text
     assert "Total: 2,140,752 params, 2,139,728 trainable, 1,024 non-trainable" in text
 
@@ -97,7 +103,8 @@ def test_report_page_gives_macs_per_layer_and_the_peak_activation_memory(seeded_
     client, report_id = seeded_report
     html = page(client, f"/reports/{report_id}")
     # dense: 512 outputs × 4096 inputs; dense_1: 80 × 512; BatchNormalization and Dropout 0
-    assert 'title="512 outputs × 4096 = 2,097,152 MACs;' in html
+    # Printed under the layer's row, with the layer by hand (no tooltip: keyboard and touch).
+    assert "MACs 512 outputs × 4096 = 2,097,152 MACs; 2 × 2,097,152 MACs" in readable(html)
     assert "A forward pass at batch 1: 2,138,112 MACs" in readable(html)  # 2,097,152 + 40,960
     # float32 at batch 1: the input (4096 × 4 = 16,384 B) and dense's output (512 × 4 = 2,048 B)
     # are alive together: 18,432 B, more than any later pair
@@ -151,7 +158,8 @@ def test_report_page_groups_a_nested_model(tmp_path):
     with make_client(tmp_path) as client:
         report_id = upload(client, fresh(nested_model), tmp_path, "nested.keras")
         html = page(client, f"/reports/{report_id}")
-    opening, group = html.split('id="layer-inner"')[1].split("</details>")[0].split(">", 1)
+    # The group's own </details> (a class name's <details> closes on the same line).
+    opening, group = html.split('id="layer-inner"')[1].split("\n  </details>")[0].split(">", 1)
     assert " open" in opening  # a small nested model starts unfolded
     text = readable(group)
     # Dense(4) on 8 inputs: 8 × 4 + 4 = 36; BatchNormalization on 4: 4 × 4 = 16, 8 of them
@@ -159,12 +167,12 @@ def test_report_page_groups_a_nested_model(tmp_path):
     assert text.startswith(
         "inner Sequential 2 layers · 52 params (8 non-trainable) · output (None, 4)"
     )
-    assert re.search(r"inner_dense Dense \(None, 4\) input_layer\S* 36 ", text)
+    assert re.search(r"inner_dense Dense .+? \(None, 4\) input_layer\S* 36 ", text)
     assert 'id="layer-inner/inner_dense"' in group
     assert "head Dense" not in text  # the outer model's own layer is outside the group
     assert "Showing 4 of 4 layers" in readable(html)  # x, inner_dense, batch_normalization, head
     # Connected to: head is fed by the nested model (4 × 2 + 2 = 10 params).
-    assert "head Dense (None, 2) inner 10 " in readable(html)
+    assert re.search(r"head Dense .+? \(None, 2\) inner 10 ", readable(html))
 
 
 def test_report_page_links_parameter_rows_to_nested_layers(tmp_path):
