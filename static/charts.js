@@ -1,8 +1,8 @@
-// The error chart's bars, refined: a bar that has the focus (reached by Tab, or tapped) or
-// the pointer shows its value beside it, in the page, not only in a tooltip; it stays a link
-// to its row of the layers compared, which shows its values too. Listeners sit on the document, so a chart the live check
-// swaps in works too. Without this script each bar is still that link, and the row has the
-// values.
+// The bars of the check's error chart and of the comparison's change chart, refined: a bar
+// that has the focus (reached by Tab, or tapped) or the pointer shows its value beside it, in
+// the page, not only in a tooltip; it stays a link to its layer's row, which shows its values
+// too. Listeners sit on the document, so a chart the live check swaps in works too. Without
+// this script each bar is still that link, and the row has the values.
 (function () {
   "use strict";
   var GAP = 4;  // px between the value and its bar

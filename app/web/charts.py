@@ -85,6 +85,8 @@ class ErrorPoint:
     value: float | None  # max_rel_error; None: not compared
     verdict: str
     first: bool = False
+    title: str | None = None  # what its bar says; None: its max_rel_error and verdict
+    href: str | None = None  # its row; None: the check's table, row by position
 
 
 def error_chart(points: list[ErrorPoint], tolerance: float | None) -> ErrorChart:
@@ -137,9 +139,10 @@ def _error_bar(i: int, point: ErrorPoint, scale: _LogScale) -> ErrorBar:
         width=round(BAR_SLOT * BAR_FILL, 3),
         height=round(scale.height - y, 3),
         verdict=point.verdict,
-        title=f"{point.name}: max_rel_error {error(point.value)}, {verdict_words(point.verdict)}",
+        title=point.title
+        or f"{point.name}: max_rel_error {error(point.value)}, {verdict_words(point.verdict)}",
         first=point.first,
-        href=f"#check-row-{i}",
+        href=point.href or f"#check-row-{i}",
     )
 
 

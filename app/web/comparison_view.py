@@ -35,6 +35,7 @@ class LayerRow:
     class_name: str
     badges: list[str]
     changed: bool
+    anchor: str  # its id, which its bar in the chart links to
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class ComparisonView:
 
 
 def comparison_view(comparison: Comparison, changed_only: bool) -> ComparisonView:
-    rows = [_row(layer) for layer in comparison.layers]
+    rows = [_row(i, layer) for i, layer in enumerate(comparison.layers)]
     shown = [row for row in rows if row.changed or not changed_only]
     return ComparisonView(
         formats={side: FORMATS[getattr(comparison, side).source.format] for side in ("a", "b")},
@@ -56,7 +57,7 @@ def comparison_view(comparison: Comparison, changed_only: bool) -> ComparisonVie
         rows=shown,
         changed_only=changed_only,
         hidden=len(rows) - len(shown),
-        chart=_chart(comparison.layers),
+        chart=_chart(rows, changed_only),
     )
 
 
@@ -69,7 +70,7 @@ def _path(ref) -> str:
     return "/".join((*ref.path, ref.name))
 
 
-def _row(layer: LayerDiff) -> LayerRow:
+def _row(i: int, layer: LayerDiff) -> LayerRow:
     ref = layer.b or layer.a
     assert ref is not None
     badges = [layer.status]
@@ -86,17 +87,27 @@ def _row(layer: LayerDiff) -> LayerRow:
         class_name=ref.class_name,
         badges=badges,
         changed=changed,
+        anchor=f"change-{i}",
     )
 
 
-def _chart(layers: list[LayerDiff]) -> ErrorChart | None:
+def _chart(rows: list[LayerRow], changed_only: bool) -> ErrorChart | None:
+    """A bar per layer that has weights on both sides, a link to its row: on this page, or,
+    for an unchanged layer that `?changed=1` hides, on the page of every layer."""
     points = [
         ErrorPoint(
-            name=f"{_path(layer.b)}: {layer.relative_change:.3g}",
-            value=layer.relative_change,
-            verdict="failed" if layer.weights_status == "changed" else "passed",
+            name=row.name,
+            value=row.layer.relative_change,
+            verdict="failed" if _weights_changed(row) else "passed",
+            title=f"{row.name}: ‖b − a‖/‖a‖ {row.layer.relative_change:.3g}, "
+            + ("weights changed" if _weights_changed(row) else "weights equal bit for bit"),
+            href=("?" if changed_only and not row.changed else "") + f"#{row.anchor}",
         )
-        for layer in layers
-        if layer.b is not None and layer.relative_change is not None
+        for row in rows
+        if row.layer.b is not None and row.layer.relative_change is not None
     ]
     return error_chart(points, None) if points else None
+
+
+def _weights_changed(row: LayerRow) -> bool:
+    return row.layer.weights_status == "changed"
