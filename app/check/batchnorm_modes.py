@@ -4,6 +4,10 @@ The check's reference run gives one mode; a second run gives the other (NumPy is
 to Keras). For each top-level BatchNormalization layer, the values at the first position of
 the first sample, for the first CHANNELS channels along its axis: what it receives, and what
 it gives in each mode. Keras' values for the mode it ran are added by the check.
+
+The check's reference side writes each layer's outputs away as they are computed, so it takes
+these values on the way (`BatchNormSamples`, handed every call of a run) instead of keeping
+every layer's outputs for `batchnorm_modes`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,62 @@ def batchnorm_modes(
                     training=sample(training[node.name][0][0], axis),
                 )
             )
+    return found
+
+
+class BatchNormSamples:
+    """The values `batchnorm_modes` shows, taken from one run's calls as they pass
+    (`seen`, an `on_call` of app.analysis.reference.run_reference): what each top-level BN
+    layer's first call receives and gives."""
+
+    def __init__(self, graph: ModelGraph, inputs: Sequence[np.ndarray]) -> None:
+        self.layers = [
+            node
+            for node in graph.keras_layers()
+            if node.class_name in BN_CLASSES and node.calls and node.calls[0]
+        ]
+        self.feeds: dict[tuple[str, int, int], list[LayerNode]] = {}
+        for node in self.layers:
+            ref = node.calls[0][0]
+            self.feeds.setdefault((ref.layer, ref.node_index, ref.tensor_index), []).append(node)
+        self.received: dict[str, tuple[int, list[float]]] = {}  # layer -> (axis, its input)
+        self.given: dict[str, list[float]] = {}
+        positions = [r.layer for r in graph.inputs]
+        for node in self.layers:
+            ref = node.calls[0][0]
+            if ref.layer in positions:
+                self._receive(node, np.asarray(inputs[positions.index(ref.layer)]))
+
+    def seen(self, node: LayerNode, call: int, outputs: list) -> None:
+        for index, tensor in enumerate(outputs):
+            for bn in self.feeds.get((node.name, call, index), []):
+                if isinstance(tensor, np.ndarray):
+                    self._receive(bn, tensor)
+        if call == 0 and node.name in self.received and outputs:
+            self.given[node.name] = sample(outputs[0], self.received[node.name][0])
+
+    def _receive(self, node: LayerNode, x: np.ndarray) -> None:
+        axis = bn_axis(node, np.ndim(x))
+        self.received[node.name] = (axis, sample(x, axis))
+
+
+def sampled_modes(inference: BatchNormSamples, training: BatchNormSamples) -> list[BatchNormModes]:
+    """`batchnorm_modes` from the samples of a run in each mode."""
+    found = []
+    for node in inference.layers:
+        if node.name not in inference.given or node.name not in training.given:
+            continue
+        axis, received = inference.received[node.name]
+        found.append(
+            BatchNormModes(
+                layer=node.name,
+                axis=axis,
+                channels=list(range(len(received))),
+                inputs=received,
+                inference=inference.given[node.name],
+                training=training.given[node.name],
+            )
+        )
     return found
 
 

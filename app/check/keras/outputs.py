@@ -25,6 +25,15 @@ import numpy.lib.format as npy_format
 
 from app.check.keras.jobs import OUTPUTS_DIR, JobFailed, JobRequest
 from app.check.keras.running import run
+from app.check.streaming import (
+    KERAS_LIST,
+    KERAS_WAITING,
+    REFERENCE_ENDED,
+    Room,
+    append_line,
+    exists,
+    marker,
+)
 from app.schemas import KerasCall
 
 ProgressSink = Callable[[str, int, int], None]
@@ -72,20 +81,28 @@ def run_groups(
     request: JobRequest,
     keras_call: KerasCall,
     report: ProgressSink,
+    kept: frozenset[int] = frozenset(),
 ) -> tuple[list[str], dict[int, list[int]], float]:
     """Each group of `grouped` (the tensors, and their positions in groups): a model over
     them, run as `keras_call` (whole, or slice by slice), written, dropped before the next
-    group. Returns each tensor's path, its shape, and the seconds Keras ran."""
+    group, and listed for the comparison (app.check.streaming), which deletes the files it
+    has compared but those of `kept` (the model's outputs). With a window
+    (JobRequest.window_bytes), a group waits until it fits beside the files not taken yet.
+    Returns each tensor's path, its shape, and the seconds Keras ran."""
     tensors, groups = grouped
     paths: list[str] = [""] * len(tensors)
     shapes: dict[int, list[int]] = {}
     keras_s = 0.0
     batch = len(inputs[0])
+    job_dir = Path(request.job_dir)
+    room = Room(job_dir, request.window_bytes or 0)
     for done, group in enumerate(groups):
         report("predicting", done, len(groups))
         chosen = [tensors[i] for i in group]
-        probe = _probe_model(keras, model, chosen)
         size = sum(tensor_bytes(t, batch) for t in chosen)
+        if request.window_bytes:
+            room.wait(size, exists(job_dir, REFERENCE_ENDED), marker(job_dir, KERAS_WAITING))
+        probe = _probe_model(keras, model, chosen)
         rows = rows_per_run(size, batch, request.group_bytes, request.mode)
         files = _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch)
         for first in range(0, batch, rows):
@@ -98,8 +115,20 @@ def run_groups(
         paths_of, shapes_of = files.written()
         for i in group:
             paths[i], shapes[i] = paths_of[i], shapes_of[i]
+            _list(job_dir, room, paths[i], shapes[i], kept=i in kept)
     report("predicting", len(groups), len(groups))
     return paths, shapes, keras_s
+
+
+def _list(job_dir: Path, room: Room, path: str, shape: list[int], kept: bool) -> None:
+    """The tensor's file is complete: listed for the comparison, and held in the window
+    until it is taken (a model output never is)."""
+    try:
+        append_line(job_dir / KERAS_LIST, {"path": path, "shape": shape})
+    except OSError as exc:
+        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
+    if not kept:
+        room.add(path, (job_dir / path).stat().st_size)
 
 
 def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
@@ -125,7 +154,8 @@ class _Outputs:
         try:
             (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
             for i, array in zip(self.group, arrays, strict=True):
-                with (self.job_dir / _path(i)).open("ab" if i in self.shapes else "wb") as out:
+                mode = "ab" if i in self.shapes else "wb"
+                with (self.job_dir / output_path(i)).open(mode) as out:
                     if i not in self.shapes:
                         self.shapes[i] = self._header(out, array)
                     np.ascontiguousarray(array).tofile(out)
@@ -139,8 +169,8 @@ class _Outputs:
         return shape
 
     def written(self) -> tuple[dict[int, str], dict[int, list[int]]]:
-        return {i: _path(i) for i in self.group}, self.shapes
+        return {i: output_path(i) for i in self.group}, self.shapes
 
 
-def _path(index: int) -> str:
+def output_path(index: int) -> str:
     return f"{OUTPUTS_DIR}/{index}.npy"
