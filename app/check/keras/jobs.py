@@ -40,6 +40,12 @@ MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
 # 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224, batch 2:
 # 284 MiB, one group).
 GROUP_BYTES = 512 << 20
+# Keras' Functional call keeps every tensor it computes until it returns
+# (keras.src.ops.function.Function._run_through_graph), so an eager run over a group holds
+# every layer output up to the group's last, not only the group's: EfficientNetB7 at
+# 600 × 600 held 7.8 GiB at batch 2 and went over the 6 GiB worker ceiling. A run that would
+# hold more than this goes in slices of the batch (inference only: app.check.keras.outputs).
+HELD_BYTES = 4 << 30
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
 NPY_HEADER_ALLOWANCE = 1 << 16
@@ -96,6 +102,12 @@ class JobRequest(_Strict):
         description="The most bytes of layer outputs written and not yet taken by the "
         "comparison before the worker waits to write more (app.check.streaming); None: "
         "never waits (nothing takes them before the job ends).",
+    )
+    held_bytes: int = Field(
+        default=HELD_BYTES,
+        gt=0,
+        description="The most layer-output bytes an eager run may hold at once (every "
+        "layer's up to the group's last): more, and it runs in slices of the batch.",
     )
     group_bytes: int = Field(
         default=GROUP_BYTES,
