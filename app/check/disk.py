@@ -29,8 +29,8 @@ from app.check.streaming import WINDOW_BYTES
 from app.errors import DiskBudgetExceeded, DiskFull
 
 GiB = 1 << 30
-# Every keras.applications model at its default size, batch 2, needs at most 4.7 GB
-# (ConvNeXtXLarge: its 1.4 GB of weights twice, and two windows); 8 GiB leaves room.
+# Every keras.applications model at its default size, batch 2, needs at most 4.8 GB
+# (ConvNeXtXLarge: its 1.4 GB of weights twice; bench/disk_need.py); 8 GiB leaves room.
 DEFAULT_MAX_DISK_BYTES = 8 * GiB
 
 WAY_OUT = (
