@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     check_max_input_bytes: int = Field(
         200_000_000, gt=0, description="At batch 1, each Input at its dtype (seeded inputs)."
     )
+    check_max_disk_bytes: int = Field(
+        8 << 30,
+        gt=0,
+        description="Most disk one check writes at once, at its batch (both sides' layer "
+        "outputs, its weights and inputs: README, Real-size models).",
+    )
 
     read_timeout_s: float = Field(
         60.0,

@@ -48,13 +48,15 @@
     │       ├── TensorBudgetExceeded    tensor-budget-exceeded
     │       ├── ActivationBudgetExceeded activation-budget-exceeded
     │       ├── LayerBudgetExceeded     layer-budget-exceeded
-    │       └── InputBudgetExceeded     input-budget-exceeded
+    │       ├── InputBudgetExceeded     input-budget-exceeded
+    │       └── DiskBudgetExceeded      disk-budget-exceeded
     ├── Conflict                        409
     │   ├── ExportRefused               export-refused
     │   ├── ExportUnavailable           export-unavailable
     │   ├── ExportNotReady              export-not-ready
     │   └── CheckEnded                  check-ended
-    └── Busy                            503 busy (with Retry-After)
+    ├── Busy                            503 busy (with Retry-After)
+    └── DiskFull                        503 disk-full
 
 Codes are part of the API: tools match on them. Messages are sentences for a person and
 never carry raw library exception text.
@@ -311,6 +313,12 @@ class InputBudgetExceeded(BudgetExceeded):
     code = "input-budget-exceeded"
 
 
+class DiskBudgetExceeded(BudgetExceeded):
+    """The check would write more to disk at once than KEX_CHECK_MAX_DISK_BYTES."""
+
+    code = "disk-budget-exceeded"
+
+
 class Conflict(ExplainerError):
     """The report exists, but what is asked of it cannot be given in its state."""
 
@@ -366,3 +374,10 @@ class Busy(ExplainerError):
 
     status = 503
     code = "busy"
+
+
+class DiskFull(ExplainerError):
+    """The disk the checks write to has less free space than a check needs right now."""
+
+    status = 503
+    code = "disk-full"

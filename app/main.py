@@ -171,6 +171,7 @@ def check_settings(settings: Settings) -> CheckSettings:
             max_input_elements=settings.check_max_input_elements,
             max_input_bytes=settings.check_max_input_bytes,
         ),
+        max_disk_bytes=settings.check_max_disk_bytes,
     )
 
 

@@ -9,8 +9,9 @@ the breakdown must not hold weight values it does not need.
 
 Then a server with one Keras worker checks the `.keras` file (default inputs, `wait=true`):
 its peak grows by at most 50 MB too (issue 12), while the worker and the reference process
-write every layer's outputs (about 120 MB at batch 2) and the comparison maps them. The
-worker's and the reference process's own memory is theirs, not the server's.
+write the layers' outputs (about 120 MB at batch 2) and the comparison maps each layer as
+both sides have written it, then deletes it. The worker's and the reference process's own
+memory is theirs, not the server's.
 """
 
 from __future__ import annotations

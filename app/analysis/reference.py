@@ -2,7 +2,7 @@
 
     materialize_weights(graph, seed=0)            -> list[np.ndarray], get_weights() order
     run_reference(graph, weights, inputs,
-                  *, training=False, keep_all=True) -> ReferenceRun
+                  *, training=False, keep_all=True, on_call=None) -> ReferenceRun
 
 `graph` is resolved (`app.analysis.resolve`), so every weight knows its index in
 `model.get_weights()`; `weights` is that list. Calls run in topological order, as Keras'
@@ -24,7 +24,7 @@ Nothing here imports Keras, TensorFlow or JAX, nor settings or FastAPI.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +67,7 @@ class _Run:
 
 
 Record = dict[str, dict[int, list[np.ndarray]]]  # layer name -> call -> outputs
+OnCall = Callable[[LayerNode, int, list], None]  # a node, its call, that call's outputs
 
 
 def run_reference(
@@ -77,11 +78,16 @@ def run_reference(
     training: bool = False,
     keep_all: bool = True,
     replaced: Mapping[str, forwards.ForwardFn] | None = None,
+    on_call: OnCall | None = None,
 ) -> ReferenceRun:
     """Run the reference forward of `graph` on `inputs` (one array per model input).
 
     keep_all=False is the lean mode `predict` works in: only what the outputs need is
     computed, each tensor is dropped after its last consumer, and `layers` stays empty.
+    `on_call(node, call, outputs)` is handed each call of `graph`'s own layers and operations
+    (not a nested model's) as it is run, in run order, and the run is lean: a caller that
+    writes each layer's outputs away holds the tensors still to be read, never the sum of
+    every layer's (the check's reference side, app.check.reference_side).
     `replaced` runs the named layers with other forwards (same contract; app.diagnosis
     replays known mistakes with it).
     """
@@ -90,9 +96,10 @@ def run_reference(
             f"The model takes {len(graph.inputs)} inputs; {len(inputs)} were given.",
             {"expected": len(graph.inputs), "given": len(inputs)},
         )
+    keep_all = keep_all and on_call is None
     run = _Run(weights, training, keep_all, replaced or {})
     record: Record | None = {} if keep_all else None
-    outputs, _ = _run_graph(graph, list(inputs), [None] * len(inputs), run, record)
+    outputs, _ = _run_graph(graph, list(inputs), [None] * len(inputs), run, record, on_call)
     if record is None:
         return ReferenceRun(outputs)
     return ReferenceRun(outputs, _layer_outputs(graph, record), _operation_outputs(graph, record))
@@ -129,10 +136,16 @@ def _key(ref: TensorRef) -> Key:
 
 
 def _run_graph(
-    graph: ModelGraph, inputs: list[np.ndarray], masks: list[Mask], run: _Run, record: Record | None
+    graph: ModelGraph,
+    inputs: list[np.ndarray],
+    masks: list[Mask],
+    run: _Run,
+    record: Record | None,
+    on_call: OnCall | None = None,
 ) -> tuple[list[np.ndarray], list[Mask]]:
     """(outputs, their masks) of one graph run on `inputs` carrying `masks`; each call's
-    outputs go to `record` when given (the model's own layers, not a nested model's)."""
+    outputs go to `record` and `on_call` when given (the model's own layers, not a nested
+    model's)."""
     values, tensor_masks = _fed(graph, inputs, masks)
     calls = schedule(graph)
     remaining = None if run.keep_all else _uses(graph, calls)
@@ -145,6 +158,8 @@ def _run_graph(
             values[(node.name, call, index)], tensor_masks[(node.name, call, index)] = out, mask
         if record is not None:  # operations too: a layer's inputs may be theirs
             record.setdefault(node.name, {})[call] = outs
+        if on_call is not None:
+            on_call(node, call, outs)
         if remaining is not None:
             _release(refs, remaining, values, tensor_masks)
     outputs = [_data(values[_key(r)], f"output {r.layer!r}") for r in graph.outputs]

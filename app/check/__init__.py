@@ -16,12 +16,15 @@
                  Keras 3 copy (keras3_copy.py)
                               └──────────────────────┬────────────────────────────┘
                                                      ▼
-                                 compare.py: layer by layer ─► CheckReport ─► the store
+                 compare.py: layer by layer, as both sides write them (arrivals.py,
+                 streaming.py) ─► CheckReport ─► the store
 
     model_read.py       ModelRead: what the check needs, sent once the model is read
     plan.py             CheckPlan: how to seed the inputs, what to compare, Keras 3's refusals
     inputs.py           seeded inputs, or the caller's checked against the model's
     budgets.py          what running a model would cost, against the limits
+    disk.py             the disk a check needs at once, against KEX_CHECK_MAX_DISK_BYTES and the
+                        free space
     admission.py        whether a check runs, and its start: DecidedCheck, CheckSettings
     folder.py           CheckFolder: a check's working folder and its file names
     runner.py           CheckRunner: threads, places, progress and results into the store
@@ -34,6 +37,8 @@
     keras3_files.py     the copy of the file itself, weight groups where Keras 3 looks
     batchnorm_modes.py  BatchNormalization in both modes, ours and Keras'
     compare.py          the comparison, one layer in memory at a time
+    streaming.py        how each side lists the layers it has written, and waits for room
+    arrivals.py         the comparison of each layer as both sides list it; its files deleted
     keras/              the Keras worker pool and the worker: the only code that imports Keras
     codes.py            CHECK_CODES, every code a check can end with
 

@@ -24,6 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
+from app.check.disk import (
+    DEFAULT_MAX_DISK_BYTES,
+    disk_need,
+    enforce_disk_budget,
+    enforce_free_space,
+)
 from app.check.folder import CheckFolder
 from app.check.inputs import BATCH_SIZE, caller_inputs, read_caller_arrays
 from app.check.model_read import ModelRead
@@ -51,6 +57,7 @@ class CheckSettings:
     seed: int = 0
     timeout_s: float = 300.0
     budgets: BudgetLimits = DEFAULT_BUDGETS
+    max_disk_bytes: int = DEFAULT_MAX_DISK_BYTES  # what one check may write at once
 
 
 @dataclass(frozen=True)
@@ -103,9 +110,12 @@ class Admission:
             return DecidedCheck(refusal)
         enforce_budgets(read.figures, self.settings.budgets)
         arrays, inputs = _caller_inputs(read, request)
+        need = disk_need(read.figures, inputs.batch_size if inputs else BATCH_SIZE)
+        enforce_disk_budget(need, self.settings.max_disk_bytes)
         assert self.runner is not None
         folder = self.runner.admit()
         try:
+            enforce_free_space(need, folder.path)
             check = self._check(folder, read, report_id, request, inputs)
             if arrays is not None:
                 from app.check.keras import write_arrays

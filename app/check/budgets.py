@@ -12,6 +12,8 @@ Every figure is worked out from shapes alone (nothing is allocated, so a spec of
                       layer outputs), so all of them are alive together; a plain `predict`
                       would need less. InputLayers count once, as the model's inputs (Keras
                       lists them among a Functional's layers, not among a Sequential's).
+    largest_output_bytes  the largest single layer output (a weight may be larger)
+    output_bytes      the model's outputs together
     layers            leaf layers, nested models' included (= totals.layers)
     input_elements    elements of all model inputs together
     input_bytes       the same in bytes, each Input at the dtype its seeded values are made in
@@ -96,6 +98,8 @@ class BudgetFigures:
     layers: int
     input_elements: int
     input_bytes: int
+    largest_output_bytes: int = 0
+    output_bytes: int = 0
 
 
 # (figure, limit field, error class), in the order an error class is picked when several fail.
@@ -121,7 +125,8 @@ def measure(graph: ModelGraph, *, unknown_dim: int = DEFAULT_UNKNOWN_DIM) -> Bud
     """The figures of a resolved graph (see the module docstring)."""
     weights = list(_weight_tensors(graph))
     inputs = list(_input_tensors(graph, unknown_dim))
-    outputs = [*inputs, *_output_tensors(graph, unknown_dim)]
+    layer_outputs = list(_output_tensors(graph, unknown_dim))
+    outputs = [*inputs, *layer_outputs]
     return BudgetFigures(
         params=sum(w.count for w in graph.all_weights()),
         weight_bytes=sum(t.bytes for t in weights),
@@ -130,6 +135,8 @@ def measure(graph: ModelGraph, *, unknown_dim: int = DEFAULT_UNKNOWN_DIM) -> Bud
         layers=sum(1 for _, node in graph.walk() if node.inner is None),
         input_elements=sum(math.prod(t.shape) for t in inputs),
         input_bytes=sum(_seeded_bytes(graph, t) for t in inputs),
+        largest_output_bytes=max((t.bytes for t in layer_outputs), default=0),
+        output_bytes=sum(t.bytes for t in _model_outputs(graph, unknown_dim)),
     )
 
 
@@ -180,6 +187,16 @@ def _output_tensors(graph: ModelGraph, unknown_dim: int) -> Iterator[TensorSize]
         yield from _tensors(node, "/".join((*parents, node.name)), "output", unknown_dim)
 
 
+def _model_outputs(graph: ModelGraph, unknown_dim: int) -> Iterator[TensorSize]:
+    for ref in graph.outputs:
+        node = graph.layer(ref.layer)
+        calls = node.output_shapes[ref.node_index : ref.node_index + 1]
+        shapes = list(_shapes_of(calls))
+        if ref.tensor_index < len(shapes):
+            dims = _at_batch_one(shapes[ref.tensor_index], unknown_dim)
+            yield TensorSize(node.name, "output", dims, math.prod(dims) * _itemsize(node))
+
+
 def _input_tensors(graph: ModelGraph, unknown_dim: int) -> Iterator[TensorSize]:
     for ref in graph.inputs:
         node = graph.layer(ref.layer)
@@ -195,10 +212,14 @@ def _seeded_bytes(graph: ModelGraph, tensor: TensorSize) -> int:
 def _tensors(
     node: LayerNode, path: str, kind: str, unknown_dim: int, calls: int | None = None
 ) -> Iterator[TensorSize]:
-    size = itemsize(compute_dtype(node.config))
+    size = _itemsize(node)
     for shape in _shapes_of(node.output_shapes[:calls]):
         dims = _at_batch_one(shape, unknown_dim)
         yield TensorSize(path, kind, dims, math.prod(dims) * size)
+
+
+def _itemsize(node: LayerNode) -> int:
+    return itemsize(compute_dtype(node.config))
 
 
 def _shapes_of(tree: Any) -> Iterator[tuple]:

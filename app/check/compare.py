@@ -77,10 +77,20 @@ class Comparison:
         )
 
 
-def compare(model: ComparedModel, ours: Side, keras: Side, tolerance: float) -> Comparison:
-    """Every layer of `model` and every model output."""
+def compare(
+    model: ComparedModel,
+    ours: Side,
+    keras: Side,
+    tolerance: float,
+    done: Mapping[str, CheckLayer] | None = None,
+) -> Comparison:
+    """Every layer of `model` and every model output; the layers in `done` are compared
+    already (app.check.arrivals: as both sides wrote them) and their files may be gone."""
+    done = done or {}
     layers = [
-        _compare_layer(name, class_name, ours.layers, keras.layers, tolerance)
+        done[name]
+        if name in done
+        else _compare_layer(name, class_name, ours.layers, keras.layers, tolerance)
         for name, class_name in model.layers
     ]
     first = next((layer.name for layer in layers if layer.verdict == "failed"), None)
@@ -163,7 +173,17 @@ def _compare_layer(
     keras: Mapping[str, list[np.ndarray]],
     tolerance: float,
 ) -> CheckLayer:
-    mine, theirs = ours.get(name), keras.get(name)
+    return compare_layer(name, class_name, ours.get(name), keras.get(name), tolerance)
+
+
+def compare_layer(
+    name: str,
+    class_name: str,
+    mine: Sequence[np.ndarray] | None,
+    theirs: Sequence[np.ndarray] | None,
+    tolerance: float,
+) -> CheckLayer:
+    """One layer: every call's tensors, ours against Keras'."""
     shapes = [list(t.shape) for t in (theirs or mine or [])]
     if mine is None or theirs is None:
         side = "Keras" if theirs is None else "the reference forward"

@@ -6,9 +6,13 @@ check-XXXX/                  made by the runner, removed when the check ends
   inputs.npz                 x0, x1, ...: the caller's or seeded             (admission, pipeline)
   weights.npz                w0, w1, ...: a spec's weights                   (reference side)
   reference.json             our side's answer (ReferenceResult)             (reference side)
-  reference/<i>.npy          our outputs
+  reference/<i>.npy          our outputs, each layer's deleted once compared  (reference side)
+  reference/written.jsonl    the layers written so far (app.check.streaming)  (reference side)
   result.json                the Keras worker's answer (app.check.keras.jobs) (Keras side)
-  outputs/<i>.npy            Keras' outputs
+  outputs/<i>.npy            Keras' outputs, each layer's deleted once compared
+  outputs/layers.json        each layer's files; outputs/written.jsonl: those written so far
+  keras-waiting              while the Keras worker waits for the comparison  (Keras side)
+  reference-ended            our side ended without outputs: Keras need not wait (pipeline)
   export/                    the standalone program (app.export.bundle)    (reference side,
                              Keras' outputs added by the pipeline; kept by the runner)
 """

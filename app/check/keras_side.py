@@ -32,9 +32,16 @@ REFUSED_CODES = frozenset({"disallowed-class"})
 
 
 def request(
-    folder: CheckFolder, model_path: Path, kind: str, mode: str, keras_call: KerasCall | None
+    folder: CheckFolder,
+    model_path: Path,
+    kind: str,
+    mode: str,
+    keras_call: KerasCall | None,
+    window_bytes: int | None = None,
 ) -> JobRequest:
-    """The worker's request; a spec's weights are `weights.npz`, written by the reference side."""
+    """The worker's request; a spec's weights are `weights.npz`, written by the reference side.
+    With `window_bytes` the worker waits for the comparison to take its files
+    (app.check.streaming)."""
     weights = str(folder.weights) if kind == "spec" else None
     return JobRequest(
         job_dir=str(folder.path),
@@ -44,6 +51,7 @@ def request(
         inputs_path=str(folder.inputs),
         mode=mode,
         keras_call=keras_call,
+        window_bytes=window_bytes,
     )
 
 

@@ -4,7 +4,9 @@
     the Keras side (a job for a worker of the pool) loads and predicts; for a spec, or a
         file that needs a Keras 3 copy, it starts once the reference side says "prepared"
     the reference side (a process of ours) reads the model and runs our NumPy forward
-    both done ─► the comparison, layer by layer, one layer in memory at a time
+    both sides list each layer's files as they write them; the comparison takes each layer
+        as soon as both have, and deletes its files (app.check.arrivals), so the folder holds
+        a window of layer outputs, not every one; what is left is compared at the end
 
 Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
 to Keras as a copy without that key, written by the reference side (app.check.keras3_copy:
@@ -19,22 +21,32 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.check import keras_side
+from app.check.arrivals import Arrivals
 from app.check.batchnorm_modes import sample
 from app.check.compare import Side, compare
 from app.check.folder import CheckFolder, Kind
 from app.check.inputs import make_inputs
-from app.check.keras import JobResult, OutputCaps, Progress, WorkerPool, write_arrays
+from app.check.keras import (
+    InvalidResult,
+    JobResult,
+    OutputCaps,
+    Progress,
+    WorkerPool,
+    write_arrays,
+)
 from app.check.keras.jobs import failure
 from app.check.keras.pool import job_limits
 from app.check.keras.process import EOF, WorkerProcess
 from app.check.keras.sandbox import apply_limits
 from app.check.plan import CheckPlan
 from app.check.reference_side import ReferenceRequest, ReferenceResult
+from app.check.streaming import REFERENCE_ENDED, WINDOW_BYTES
 from app.check.warm_reference import WarmReference
 from app.errors import Busy
 from app.export.bundle import add_expected
@@ -110,6 +122,7 @@ class _Sides:
     keras: JobResult | None
     notes: list[str]
     blocked: _Blocked | None = None
+    arrivals: Arrivals | None = None
 
 
 def run_check(
@@ -134,10 +147,19 @@ def run_check(
         status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
         return _ended(check, status, reference.code, reference.message, notes=sides.notes)
     publish(_running(check, "comparing", 0, 1))
+    arrivals = sides.arrivals or _arrivals(check)
     ours = _reference_side(check.folder.path, reference)
     theirs = keras_side.side(check.folder.path, keras)
-    add_expected(check.folder.export, theirs.outputs)
-    comparison = compare(check.plan.compared, ours, theirs, check.tolerance)
+    try:
+        if arrivals.invalid is not None:
+            raise InvalidResult(arrivals.invalid)
+        add_expected(check.folder.export, theirs.outputs)
+        comparison = compare(check.plan.compared, ours, theirs, check.tolerance, arrivals.done)
+        batchnorm = _with_keras(reference.batchnorm, theirs, arrivals, check.mode)
+    except InvalidResult:
+        logger.warning("the Keras worker's outputs broke the result contract", exc_info=True)
+        message = "The Keras worker's answer broke the result contract."
+        return _ended(check, "error", "invalid-result", message, notes=sides.notes)
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
         status=status,
@@ -151,7 +173,7 @@ def run_check(
         outputs=comparison.outputs,
         keras_version=keras.keras_version,
         timing=_timing(check, reference, keras),
-        batchnorm=_with_keras(reference.batchnorm, theirs, check.mode),
+        batchnorm=batchnorm,
         notes=sides.notes + keras.notes,
     )
 
@@ -160,10 +182,12 @@ def _run_sides(
     check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
 ) -> _Sides:
     deadline = time.monotonic() + check.timeout_s
-    process = _start_reference(check, references)
+    notes: list[str] = []
+    request, blocked = _keras_request(check, notes)
+    # Our side waits for the comparison only when Keras runs beside it.
+    process = _start_reference(check, references, streamed=request is not None)
     try:
-        notes: list[str] = []
-        request, blocked = _keras_request(check, notes)
+        arrivals = _arrivals(check)
         abandoned = _abandoned(check)
         if _waits_for_reference(check) and not _wait_for(
             process, "prepared", deadline, abandon_if=abandoned
@@ -171,15 +195,43 @@ def _run_sides(
             return _Sides(_reference_result(check, process), None, notes)
         future = None if request is None or abandoned() else _submit(pool, request, check, publish)
         keras_failed = _keras_failed_hard(future)
-        _wait_for(process, "done", deadline, abandon_if=lambda: abandoned() or keras_failed())
+        _wait_for(
+            process,
+            "done",
+            deadline,
+            abandon_if=lambda: abandoned() or keras_failed(),
+            on_poll=arrivals.take,
+        )
         reference = _reference_result(check, process)
+        if reference.status != "ok":  # nothing will take Keras' files: it need not wait
+            (check.folder.path / REFERENCE_ENDED).touch()
         if abandoned() and future is not None:
             future.cancel()  # still queued: it never runs; running: the pool kills it
             return _Sides(reference, None, notes)
-        keras = future.result() if future is not None else None
-        return _Sides(reference, keras, notes, blocked)
+        keras = _keras_result(future, arrivals)
+        return _Sides(reference, keras, notes, blocked, arrivals)
     finally:
         process.reap()
+
+
+def _arrivals(check: Check) -> Arrivals:
+    return Arrivals(
+        check.folder.path, check.plan.compared, check.tolerance, check.plan.keras3_names
+    )
+
+
+def _keras_result(future: Future | None, arrivals: Arrivals) -> JobResult | None:
+    """Keras' answer, its layers compared as they come meanwhile."""
+    if future is None:
+        return None
+    while not future.done():
+        arrivals.take()
+        try:
+            return future.result(timeout=POLL_S)
+        except FutureTimeout:
+            continue
+    arrivals.take()
+    return future.result()
 
 
 def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> Future:
@@ -225,7 +277,9 @@ def _needs_keras3_copy(check: Check) -> bool:
     return bool(plan.keras3_removals) and not blocked
 
 
-def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
+def _start_reference(
+    check: Check, references: WarmReference, streamed: bool = False
+) -> WorkerProcess:
     process = references.take()
     caps = check.caps
     max_file = max(REFERENCE_MAX_FILE_BYTES, caps.max_file_size if caps else 0)
@@ -239,6 +293,7 @@ def _start_reference(check: Check, references: WarmReference) -> WorkerProcess:
         seed=check.seed,
         keras3_copy=_needs_keras3_copy(check),
         tolerance=check.tolerance,
+        window_bytes=WINDOW_BYTES if streamed else None,
     )
     process.send((request.model_dump_json() + "\n").encode())
     return process
@@ -249,10 +304,13 @@ def _wait_for(
     event: str,
     deadline: float,
     abandon_if: Callable[[], bool] = lambda: False,
+    on_poll: Callable[[], None] = lambda: None,
 ) -> bool:
     """True once the process says `event`; False when it ends first, or when the deadline
-    passes or `abandon_if()` turns true (the process is then killed)."""
+    passes or `abandon_if()` turns true (the process is then killed). `on_poll` runs
+    between polls."""
     while time.monotonic() < deadline and not abandon_if():
+        on_poll()
         try:
             got = process.events.get(timeout=POLL_S)
         except queue.Empty:
@@ -307,7 +365,9 @@ def _keras_request(check: Check, notes: list[str]) -> tuple[Any, _Blocked | None
 
 
 def _request(check: Check, model_path: Path) -> Any:
-    return keras_side.request(check.folder, model_path, check.kind, check.mode, check.keras_call)
+    return keras_side.request(
+        check.folder, model_path, check.kind, check.mode, check.keras_call, WINDOW_BYTES
+    )
 
 
 def unsaved_sentence(layers: list[str]) -> str:
@@ -349,13 +409,18 @@ def _reference_side(folder: Path, reference: ReferenceResult) -> Side:
     return keras_side.mapped_side(folder, reference.layers, reference.outputs)
 
 
-def _with_keras(modes: list[BatchNormModes], keras: Side, mode: str) -> list[BatchNormModes]:
-    """Each layer's modes, with Keras' values for the mode it ran."""
+def _with_keras(
+    modes: list[BatchNormModes], keras: Side, arrivals: Arrivals, mode: str
+) -> list[BatchNormModes]:
+    """Each layer's modes, with Keras' values for the mode it ran (taken as the layer was
+    compared, or from its file when it is left)."""
     found = []
     for entry in modes:
-        outputs = keras.layers.get(entry.layer)
-        if outputs:
-            keras_values = sample(outputs[0], entry.axis)
+        keras_values = arrivals.keras_sample(entry.layer, entry.axis)
+        if keras_values is None and entry.layer not in arrivals.done:
+            outputs = keras.layers.get(entry.layer)
+            keras_values = sample(outputs[0], entry.axis) if outputs else None
+        if keras_values is not None:
             entry = entry.model_copy(update={"keras": keras_values, "keras_mode": mode})
         found.append(entry)
     return found

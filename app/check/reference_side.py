@@ -30,14 +30,22 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.analysis.batchnorm import BN_CLASSES
-from app.analysis.reference import materialize_weights, run_reference
+from app.analysis.reference import materialize_weights, run_reference, schedule
 from app.analysis.resolve import resolve
 from app.check import lifeline
-from app.check.batchnorm_modes import batchnorm_modes
+from app.check.batchnorm_modes import BatchNormSamples, sampled_modes
 from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
+from app.check.keras.jobs import RESULT_NAME
 from app.check.keras3_files import write_keras3_copy
+from app.check.streaming import (
+    REFERENCE_GO,
+    REFERENCE_LIST,
+    REFERENCE_WAITING,
+    Room,
+    append_line,
+    marker,
+)
 from app.errors import ExplainerError, UnsupportedModel
 from app.export.bundle import record_writing, write_program
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec
@@ -58,6 +66,9 @@ class ReferenceRequest(_Strict):
     mode: Literal["inference", "training"]
     seed: int
     keras3_copy: bool = False  # write the file without the keys Keras 3 refuses, first
+    # Wait while this many bytes of layer outputs are written and not yet taken by the
+    # comparison (app.check.streaming); None: never wait.
+    window_bytes: int | None = None
     tolerance: float | None = None  # the check's, which the exported program states
 
 
@@ -105,16 +116,16 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
     _event("prepared")
     export_program(folder, graph, weights, inputs, request)
     training = request.mode == "training"
+    writer = _OutputWriter(folder, graph, inputs, request.window_bytes)
     start = time.perf_counter()
-    run_ = run_reference(graph, weights, inputs, training=training)
+    run_ = run_reference(graph, weights, inputs, training=training, on_call=writer.seen)
     elapsed = time.perf_counter() - start
-    layers, outputs = _write_outputs(folder, run_.layers, run_.outputs)
     return ReferenceResult(
         status="ok",
-        layers=layers,
-        outputs=outputs,
+        layers=writer.layers(),
+        outputs=[writer.save(t) for t in run_.outputs],
         reference_s=round(elapsed, 4),
-        batchnorm=_both_modes(graph, weights, inputs, run_.layers, training),
+        batchnorm=_both_modes(graph, weights, inputs, writer.batchnorm, training),
     )
 
 
@@ -134,18 +145,21 @@ def export_program(folder: CheckFolder, graph, weights, inputs, request: Referen
     )
 
 
-def _both_modes(graph, weights, inputs, ran: dict, training: bool) -> list[BatchNormModes]:
-    """BatchNormalization layers in both modes: `ran` is one, a second run gives the other."""
-    if not any(node.class_name in BN_CLASSES for node in graph.keras_layers()):
+def _both_modes(
+    graph, weights, inputs, ran: BatchNormSamples, training: bool
+) -> list[BatchNormModes]:
+    """BatchNormalization layers in both modes: `ran` is one, a second run gives the other
+    (lean: only its BN layers' first values are kept)."""
+    if not ran.layers:
         return []
+    other = BatchNormSamples(graph, inputs)
     try:
-        other = run_reference(graph, weights, inputs, training=not training).layers
+        run_reference(graph, weights, inputs, training=not training, on_call=other.seen)
     except UnsupportedModel:
         # The other mode cannot be run (a RandomFlip in training mode draws at random): the
         # check of the mode asked for stands; only this side-by-side view is left out.
         return []
-    inference, training_outputs = (other, ran) if training else (ran, other)
-    return batchnorm_modes(graph, inputs, inference, training_outputs)
+    return sampled_modes(*((other, ran) if training else (ran, other)))
 
 
 def _load(request: ReferenceRequest) -> LoadedModel:
@@ -162,19 +176,67 @@ def read_inputs(folder: CheckFolder, count: int) -> list[np.ndarray]:
         return [npz[f"x{i}"] for i in range(count)]
 
 
-def _write_outputs(
-    folder: CheckFolder, layers: dict[str, list[list[np.ndarray]]], outputs: list[np.ndarray]
-) -> tuple[dict[str, list[str]], list[str]]:
-    folder.reference_outputs.mkdir(exist_ok=True)
-    counter = iter(range(1 << 30))
+class _OutputWriter:
+    """Each layer call's outputs written to reference/<i>.npy as the forward runs them (an
+    `on_call` of run_reference), so this process holds the tensors still to be read, not
+    every layer's outputs (EfficientNetB7 at 600 × 600, batch 2: 7.8 GiB of them), and the
+    BN layers' first values on the way. A layer is listed for the comparison once all its
+    calls are written; with a window, a call waits until its outputs fit beside the files
+    the comparison has not taken (app.check.streaming)."""
 
-    def save(array: np.ndarray) -> str:
-        path = f"{folder.REFERENCE_OUTPUTS}/{next(counter)}.npy"
-        np.save(folder.path / path, np.asarray(array), allow_pickle=False)
+    def __init__(
+        self, folder: CheckFolder, graph, inputs: list[np.ndarray], window: int | None = None
+    ) -> None:
+        self.folder = folder
+        self.window = window
+        self.room = Room(folder.path, window or 0)
+        self.listed = [
+            node.name
+            for node in graph.keras_layers()
+            if node.class_name != "InputLayer" and not node.is_operation
+        ]
+        self.is_listed = set(self.listed)
+        self.written: dict[str, dict[int, list[str]]] = {}
+        self.calls: dict[str, int] = {}  # listed layer -> the calls the forward runs
+        for node, _ in schedule(graph):
+            self.calls[node.name] = self.calls.get(node.name, 0) + 1
+        self.batchnorm = BatchNormSamples(graph, inputs)
+        self.count = 0
+        folder.reference_outputs.mkdir(exist_ok=True)
+
+    def seen(self, node, call: int, outputs: list) -> None:
+        self.batchnorm.seen(node, call, outputs)
+        if node.name not in self.is_listed:
+            return
+        if self.window:
+            size = sum(np.asarray(t).nbytes for t in outputs)
+            waiting = marker(self.folder.path, REFERENCE_WAITING)
+            self.room.wait(size, self._told_to_go_on_or_keras_ended, waiting)
+        calls = self.written.setdefault(node.name, {})
+        calls[call] = [self.save(t, held=True) for t in outputs]
+        if len(calls) == self.calls.get(node.name, 0):
+            paths = [path for i in sorted(calls) for path in calls[i]]
+            append_line(self.folder.path / REFERENCE_LIST, {"layer": node.name, "paths": paths})
+
+    def save(self, array: np.ndarray, held: bool = False) -> str:
+        path = f"{self.folder.REFERENCE_OUTPUTS}/{self.count}.npy"
+        self.count += 1
+        np.save(self.folder.path / path, np.asarray(array), allow_pickle=False)
+        if held:
+            self.room.add(path, (self.folder.path / path).stat().st_size)
         return path
 
-    written = {name: [save(t) for call in calls for t in call] for name, calls in layers.items()}
-    return written, [save(t) for t in outputs]
+    def _told_to_go_on_or_keras_ended(self) -> bool:
+        path = self.folder.path
+        return (path / REFERENCE_GO).exists() or (path / RESULT_NAME).exists()
+
+    def layers(self) -> dict[str, list[str]]:
+        """Every listed layer's files, its calls in order (a layer never run: none)."""
+        return {
+            name: [path for call in sorted(calls) for path in calls[call]]
+            for name in self.listed
+            for calls in [self.written.get(name, {})]
+        }
 
 
 def write_result(folder: CheckFolder, result: ReferenceResult) -> None:

@@ -70,6 +70,9 @@ def client(tmp_path_factory, warm_pool):
     family_first([n for n in ARCHITECTURES if n not in ELSEWHERE]),
 )
 def test_check_of_an_application_at_its_default_size_passes(client, tmp_path, architecture):
+    # weights=None draws the initial weights at random: seeded, a run is the next run (the
+    # float32 noise the check is held to depends on how large the drawn activations grow).
+    keras.utils.set_random_seed(0)
     model = getattr(keras.applications, architecture)(weights=None)
     if None in model.input_shape[1:]:  # MobileNetV3: any size; its documented default is 224
         model = getattr(keras.applications, architecture)(weights=None, input_shape=DOCUMENTED_SIZE)

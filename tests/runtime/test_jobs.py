@@ -52,6 +52,28 @@ def test_read_result_accepts_npy_inside_job_dir(tmp_path):
     assert load_output(tmp_path, "outputs/0.npy").tolist() == [[1.0] * 3] * 2
 
 
+def test_read_result_accepts_a_layer_file_the_comparison_took_but_not_a_missing_model_output(
+    tmp_path,
+):
+    """The check's comparison deletes a layer's files once compared (app.check.arrivals);
+    the model's outputs it keeps, so one of them missing breaks the contract."""
+    (tmp_path / "outputs").mkdir()
+    np.save(tmp_path / "outputs" / "1.npy", np.ones((2, 3), "float32"))
+    layer = {
+        "name": "dense",
+        "class_name": "Dense",
+        "outputs": ["outputs/0.npy", "outputs/1.npy"],
+        "shapes": [[2, 3], [2, 3]],
+    }
+    body = {"status": "ok", "layers": [layer], "model_outputs": ["outputs/1.npy"]}
+    (tmp_path / "result.json").write_text(json.dumps(body))
+    assert read_result(tmp_path, MB, MB).status == "ok"
+    body["model_outputs"] = ["outputs/0.npy"]
+    (tmp_path / "result.json").write_text(json.dumps(body))
+    with pytest.raises(InvalidResult, match="not a file inside"):
+        read_result(tmp_path, MB, MB)
+
+
 @pytest.mark.parametrize("path", ["../outside.npy", "/tmp/outside.npy", "outputs/link.npy"])
 def test_read_result_rejects_path_outside_job_dir(tmp_path, path):
     job_dir = tmp_path / "job"

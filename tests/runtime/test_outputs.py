@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+import app.check.keras.outputs as outputs_module
 from app.check.keras import load_output
 from app.check.keras.outputs import rows_per_run
 from app.check.keras.worker import run_job
@@ -36,6 +37,24 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 )
 def test_rows_per_run(size, batch, group, mode, rows):
     assert rows_per_run(size, batch, group, mode) == rows
+
+
+@pytest.mark.parametrize(
+    ("held", "batch", "most", "mode", "rows"),
+    [
+        (8 * MiB, 2, 8 * MiB, "inference", 2),  # what the eager run holds fits
+        (8 * MiB, 2, 4 * MiB, "inference", 1),  # 4 MiB a sample: one at a time
+        (24 * MiB, 6, 9 * MiB, "inference", 2),  # 4 MiB a sample: two fit in 9 MiB
+        (24 * MiB, 6, 1 * MiB, "inference", 1),  # a sample over it: still one
+        (24 * MiB, 6, 1 * MiB, "training", 6),  # batch statistics: never sliced
+    ],
+)
+def test_rows_per_run_of_an_eager_call_that_holds_every_output_up_to_the_group(
+    held, batch, most, mode, rows
+):
+    """The group itself is small (1 MiB, under its 4 MiB); what the eager call keeps until
+    it returns (every layer output up to the group's last) decides."""
+    assert rows_per_run(1 * MiB, batch, 4 * MiB, mode, held, most) == rows
 
 
 def conv_bn_model():
@@ -78,6 +97,35 @@ def test_a_layer_larger_than_a_group_gives_what_one_run_gives(tmp_path, mode):
         outputs(tmp_path / "sliced", got), outputs(tmp_path / "whole", expected), strict=True
     ):
         assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_an_eager_run_holding_more_than_allowed_goes_sample_by_sample(tmp_path, monkeypatch):
+    """held_bytes of 1: every eager run holds more (every layer output up to its group's
+    last), so inference runs sample by sample, one group of all three layers: the files hold
+    the whole batch with the values of one run (float32 noise)."""
+    model = conv_bn_model()
+    x = np.random.default_rng(1).normal(size=(3, 6, 6, 3)).astype("float32")
+    whole = file_job(tmp_path / "whole", model, [x]).model_copy(update={"keras_call": "call"})
+    sliced = file_job(tmp_path / "sliced", model, [x])
+    sliced = sliced.model_copy(update={"keras_call": "call", "held_bytes": 1})
+    expected = run_job(keras, whole, _no_progress)
+    runs: list[int] = []
+    counted = outputs_module.run
+
+    def run(keras_, model_, probe, inputs, mode, keras_call):
+        runs.append(len(inputs[0]))
+        return counted(keras_, model_, probe, inputs, mode, keras_call)
+
+    monkeypatch.setattr(outputs_module, "run", run)
+    got = run_job(keras, sliced, _no_progress)
+    assert expected.status == got.status == "ok"
+    assert runs == [1, 1, 1]
+    assert [layer.shapes for layer in got.layers] == [layer.shapes for layer in expected.layers]
+    for ours, theirs in zip(
+        outputs(tmp_path / "sliced", got), outputs(tmp_path / "whole", expected), strict=True
+    ):
+        assert ours.shape == theirs.shape == (3, *ours.shape[1:])
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 

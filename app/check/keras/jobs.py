@@ -40,6 +40,12 @@ MAX_RESULT_JSON_BYTES = 8 * 1024 * 1024
 # 6 GiB worker runs a model whatever the sum of its outputs (ResNet50 at 224, batch 2:
 # 284 MiB, one group).
 GROUP_BYTES = 512 << 20
+# Keras' Functional call keeps every tensor it computes until it returns
+# (keras.src.ops.function.Function._run_through_graph), so an eager run over a group holds
+# every layer output up to the group's last, not only the group's: EfficientNetB7 at
+# 600 × 600 held 7.8 GiB at batch 2 and went over the 6 GiB worker ceiling. A run that would
+# hold more than this goes in slices of the batch (inference only: app.check.keras.outputs).
+HELD_BYTES = 4 << 30
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
 NPY_HEADER_ALLOWANCE = 1 << 16
@@ -89,6 +95,19 @@ class JobRequest(_Strict):
         description="How Keras runs the model in inference mode: `call`, an eager "
         "`probe(x, training=False)`, or `predict`; None: the faster for the model "
         "(app.check.keras.running.faster_call). Training mode always calls it.",
+    )
+    window_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="The most bytes of layer outputs written and not yet taken by the "
+        "comparison before the worker waits to write more (app.check.streaming); None: "
+        "never waits (nothing takes them before the job ends).",
+    )
+    held_bytes: int = Field(
+        default=HELD_BYTES,
+        gt=0,
+        description="The most layer-output bytes an eager run may hold at once (every "
+        "layer's up to the group's last): more, and it runs in slices of the batch.",
     )
     group_bytes: int = Field(
         default=GROUP_BYTES,
@@ -186,7 +205,10 @@ def read_result(job_dir: str | Path, max_file_bytes: int, max_total_bytes: int) 
     Checks: size of result.json, schema, every named path is a regular ``.npy`` file inside
     job_dir, its array at most ``max_file_bytes`` and all arrays together at most
     ``max_total_bytes`` (array bytes: a header is not an output), its header readable and its
-    dtype free of Python objects, its shape the one declared.
+    dtype free of Python objects, its shape the one declared. A layer's file may be gone:
+    a check's comparison deletes each layer's files once it has compared them
+    (app.check.arrivals), reading them through `load_output`, which checks them the same
+    way; the model's outputs must be there.
     """
     root = Path(job_dir).resolve()
     path = root / RESULT_NAME
@@ -206,6 +228,7 @@ def load_output(job_dir: str | Path, relpath: str, mmap: bool = False) -> np.nda
     """Load one output array named by a checked result (never unpickles); `mmap` maps the
     file instead of reading it, so a large output costs no memory until it is read."""
     path = _inside(Path(job_dir).resolve(), relpath)
+    assert path is not None
     return _mapped(path) if mmap else np.load(path, allow_pickle=False)
 
 
@@ -253,8 +276,11 @@ def _check_outputs(root: Path, result: JobResult, max_file: int, max_total: int)
         for path, shape in zip(layer.outputs, layer.shapes, strict=True)
     }
     total = 0
+    model_outputs = set(result.model_outputs)
     for relpath in result.output_paths():
-        path = _inside(root, relpath)
+        path = _inside(root, relpath, must_exist=relpath in model_outputs)
+        if path is None:
+            continue  # compared and deleted
         shape, offset = _npy_shape(path)
         size = path.stat().st_size - offset
         if size > max_file:
@@ -266,12 +292,15 @@ def _check_outputs(root: Path, result: JobResult, max_file: int, max_total: int)
         raise InvalidResult(f"the outputs are larger than {max_total} bytes together")
 
 
-def _inside(root: Path, relpath: str) -> Path:
-    """``root/relpath`` resolved (symlinks followed), refused unless it stays inside root."""
+def _inside(root: Path, relpath: str, must_exist: bool = True) -> Path | None:
+    """``root/relpath`` resolved (symlinks followed), refused unless it stays inside root;
+    None for a path inside root that names nothing, when it need not exist."""
     candidate = Path(relpath)
     if candidate.is_absolute() or candidate.suffix != ".npy":
         raise InvalidResult(f"{relpath!r} is not a relative .npy path")
     path = (root / candidate).resolve()
+    if path.is_relative_to(root) and not must_exist and not path.exists():
+        return None
     if not path.is_relative_to(root) or not path.is_file():
         raise InvalidResult(f"{relpath!r} is not a file inside the job folder")
     return path

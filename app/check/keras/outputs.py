@@ -8,12 +8,16 @@ written and dropped before the next. One layer's output can be larger than a gro
 (the tensor budget admits 1 GiB per sample, 2 GiB at batch 2, which a 6 GiB worker could not
 run at once): in inference mode, where every sample is computed on its own, such a group runs
 on slices of the batch, as few samples at a time as keep the run under `group_bytes` (one at
-least), and each slice is appended to the output's file. Training mode needs the whole batch
-at once (BatchNormalization's batch statistics), so it never slices.
+least), and each slice is appended to the output's file. An eager call also keeps every
+layer output up to the group's last until it returns: a run that would hold more than
+`held_bytes` (JobRequest, 4 GiB) is sliced the same way (EfficientNetB7 at 600 × 600: 7.8 GiB
+at batch 2, 3.9 GiB a sample). Training mode needs the whole batch at once
+(BatchNormalization's batch statistics), so it never slices.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -25,6 +29,15 @@ import numpy.lib.format as npy_format
 
 from app.check.keras.jobs import OUTPUTS_DIR, JobFailed, JobRequest
 from app.check.keras.running import run
+from app.check.streaming import (
+    KERAS_LIST,
+    KERAS_WAITING,
+    REFERENCE_ENDED,
+    Room,
+    append_line,
+    exists,
+    marker,
+)
 from app.schemas import KerasCall
 
 ProgressSink = Callable[[str, int, int], None]
@@ -55,13 +68,25 @@ def tensor_bytes(tensor: Any, batch: int) -> int:
     return int(np.prod(dims, dtype=np.int64)) * itemsize
 
 
-def rows_per_run(group_size: int, batch: int, group_bytes: int, mode: str) -> int:
-    """How many samples one run of a group takes: the whole batch, unless the group holds
-    more than `group_bytes` at it in inference mode; then as many as fit (one at least)."""
-    if mode != "inference" or group_size <= group_bytes or batch <= 1:
+def rows_per_run(
+    group_size: int,
+    batch: int,
+    group_bytes: int,
+    mode: str,
+    held: int = 0,
+    held_bytes: int | None = None,
+) -> int:
+    """How many samples one run of a group takes: the whole batch, unless in inference mode
+    the group holds more than `group_bytes` at it, or the run more than `held_bytes` (`held`:
+    what an eager run keeps until it returns, every layer output up to the group's last);
+    then as many as fit (one at least)."""
+    if mode != "inference" or batch <= 1:
         return batch
-    per_sample = math.ceil(group_size / batch)
-    return max(1, min(batch, group_bytes // per_sample))
+    rows = batch
+    for size, most in ((group_size, group_bytes), (held, held_bytes)):
+        if most is not None and size > most:
+            rows = min(rows, max(1, most // math.ceil(size / batch)))
+    return rows
 
 
 def run_groups(
@@ -72,21 +97,33 @@ def run_groups(
     request: JobRequest,
     keras_call: KerasCall,
     report: ProgressSink,
+    kept: frozenset[int] = frozenset(),
 ) -> tuple[list[str], dict[int, list[int]], float]:
     """Each group of `grouped` (the tensors, and their positions in groups): a model over
     them, run as `keras_call` (whole, or slice by slice), written, dropped before the next
-    group. Returns each tensor's path, its shape, and the seconds Keras ran."""
+    group, and listed for the comparison (app.check.streaming), which deletes the files it
+    has compared but those of `kept` (the model's outputs). With a window
+    (JobRequest.window_bytes), a group waits until it fits beside the files not taken yet.
+    Returns each tensor's path, its shape, and the seconds Keras ran."""
     tensors, groups = grouped
     paths: list[str] = [""] * len(tensors)
     shapes: dict[int, list[int]] = {}
     keras_s = 0.0
     batch = len(inputs[0])
+    job_dir = Path(request.job_dir)
+    room = Room(job_dir, request.window_bytes or 0)
+    up_to = list(itertools.accumulate(tensor_bytes(t, batch) for t in tensors))
     for done, group in enumerate(groups):
         report("predicting", done, len(groups))
         chosen = [tensors[i] for i in group]
-        probe = _probe_model(keras, model, chosen)
         size = sum(tensor_bytes(t, batch) for t in chosen)
-        rows = rows_per_run(size, batch, request.group_bytes, request.mode)
+        if request.window_bytes:
+            room.wait(size, exists(job_dir, REFERENCE_ENDED), marker(job_dir, KERAS_WAITING))
+        probe = _probe_model(keras, model, chosen)
+        held = up_to[max(group)] if keras_call == "call" else 0  # `predict` frees as it goes
+        rows = rows_per_run(
+            size, batch, request.group_bytes, request.mode, held, request.held_bytes
+        )
         files = _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch)
         for first in range(0, batch, rows):
             part = [x[first : first + rows] for x in inputs]
@@ -98,8 +135,20 @@ def run_groups(
         paths_of, shapes_of = files.written()
         for i in group:
             paths[i], shapes[i] = paths_of[i], shapes_of[i]
+            _list(job_dir, room, paths[i], shapes[i], kept=i in kept)
     report("predicting", len(groups), len(groups))
     return paths, shapes, keras_s
+
+
+def _list(job_dir: Path, room: Room, path: str, shape: list[int], kept: bool) -> None:
+    """The tensor's file is complete: listed for the comparison, and held in the window
+    until it is taken (a model output never is)."""
+    try:
+        append_line(job_dir / KERAS_LIST, {"path": path, "shape": shape})
+    except OSError as exc:
+        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
+    if not kept:
+        room.add(path, (job_dir / path).stat().st_size)
 
 
 def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
@@ -125,7 +174,8 @@ class _Outputs:
         try:
             (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
             for i, array in zip(self.group, arrays, strict=True):
-                with (self.job_dir / _path(i)).open("ab" if i in self.shapes else "wb") as out:
+                mode = "ab" if i in self.shapes else "wb"
+                with (self.job_dir / output_path(i)).open(mode) as out:
                     if i not in self.shapes:
                         self.shapes[i] = self._header(out, array)
                     np.ascontiguousarray(array).tofile(out)
@@ -139,8 +189,8 @@ class _Outputs:
         return shape
 
     def written(self) -> tuple[dict[int, str], dict[int, list[int]]]:
-        return {i: _path(i) for i in self.group}, self.shapes
+        return {i: output_path(i) for i in self.group}, self.shapes
 
 
-def _path(index: int) -> str:
+def output_path(index: int) -> str:
     return f"{OUTPUTS_DIR}/{index}.npy"

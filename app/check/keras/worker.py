@@ -22,6 +22,7 @@ This is the only module of the project that imports keras, and only inside ``mai
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -34,6 +35,7 @@ import numpy as np
 from app.check import lifeline
 from app.check.keras.allowlist import disallowed_layers
 from app.check.keras.jobs import (
+    OUTPUTS_DIR,
     RESULT_NAME,
     JobFailed,
     JobRequest,
@@ -43,8 +45,9 @@ from app.check.keras.jobs import (
     as_line,
 )
 from app.check.keras.loading import load_model, read_inputs
-from app.check.keras.outputs import output_groups, run_groups
+from app.check.keras.outputs import output_groups, output_path, run_groups
 from app.check.keras.running import call_made, make_training_deterministic
+from app.check.streaming import KERAS_LAYERS
 
 MAX_REQUEST_BYTES = 1 << 16
 ProgressSink = Callable[[str, int, int], None]
@@ -128,8 +131,10 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         if request.mode == "training":
             notes.extend(make_training_deterministic(keras, model))
         keras_call = call_made(keras, model, request.keras_call, request.mode)
+        kept = frozenset(position[id(t)] for t in model.outputs)
+        write_layers(Path(request.job_dir), entries, position, kept)
         paths, shapes, predict_s = run_groups(
-            keras, model, (tensors, groups), inputs, request, keras_call, report
+            keras, model, (tensors, groups), inputs, request, keras_call, report, kept
         )
     except JobFailed as failed:
         return failed.result
@@ -148,6 +153,23 @@ def run_job(keras: Any, request: JobRequest, report: ProgressSink) -> JobResult:
         timing=Timing(load_s=round(load_s, 4), predict_s=round(predict_s, 4)),
         notes=notes,
     )
+
+
+def write_layers(job_dir: Path, entries: list, position: dict[int, int], kept: frozenset) -> None:
+    """outputs/layers.json: each layer's tensor files and the model's, for the comparison to
+    take layers as their files are listed (app.check.streaming)."""
+    layers = [
+        {"name": layer.name, "outputs": [output_path(position[id(t)]) for t in ts]}
+        for layer, ts, _ in entries
+    ]
+    listing = {"layers": layers, "model_outputs": [output_path(i) for i in sorted(kept)]}
+    try:
+        (job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
+        partial = job_dir / (KERAS_LAYERS + ".partial")
+        partial.write_text(json.dumps(listing))
+        os.replace(partial, job_dir / KERAS_LAYERS)
+    except OSError as exc:
+        raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
 
 
 def refuse_disallowed(keras: Any, model: Any) -> None:

@@ -1,0 +1,160 @@
+"""The comparison of a check, layer by layer as both sides' files arrive (app.check.streaming):
+each layer is compared once both sides have listed it, then its files are deleted, so the
+check's folder holds a window of layer outputs, not all of them.
+
+`take()` is called every poll while the sides run; what it has compared goes to the final
+comparison (app.check.compare.compare, `done`), which compares whatever is left from the
+sides' own answers. A file that breaks the result contract (outside the folder, not a plain
+.npy) ends the taking and is reported as `invalid-result`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from app.analysis.batchnorm import BN_CLASSES
+from app.check.batchnorm_modes import sample
+from app.check.compare import ComparedModel, compare_layer
+from app.check.keras import InvalidResult, load_output
+from app.check.streaming import (
+    KERAS_LAYERS,
+    KERAS_LIST,
+    KERAS_WAITING,
+    REFERENCE_GO,
+    REFERENCE_LIST,
+    REFERENCE_WAITING,
+    LineReader,
+)
+from app.schemas import CheckLayer
+
+MAX_LISTING_BYTES = 8 * 1024 * 1024
+# Polls in a row with both sides waiting and nothing to take before our side is told to go
+# on (a side that was just given room takes a poll or so to stop waiting).
+STUCK_POLLS = 3
+
+
+class Arrivals:
+    """The layers compared so far, and their Keras values a BN layer's page shows."""
+
+    def __init__(
+        self,
+        folder: Path,
+        compared: ComparedModel,
+        tolerance: float,
+        keras_names: dict[str, str] | None = None,
+    ) -> None:
+        self.folder, self.tolerance = folder, tolerance
+        self.classes = dict(compared.layers)
+        self.keras_names = keras_names or {}  # the Keras 3 copy's name -> the file's
+        self.keras_lines = LineReader(folder / KERAS_LIST)
+        self.ours_lines = LineReader(folder / REFERENCE_LIST)
+        self.keras_layers: dict[str, list[str]] | None = None
+        self.kept: set[str] = set()
+        self.uses: Counter[str] = Counter()
+        self.keras_written: set[str] = set()
+        self.ours: dict[str, list[str]] = {}
+        self.done: dict[str, CheckLayer] = {}
+        self.keras_samples: dict[str, dict[int, list[float]]] = {}
+        self.invalid: str | None = None
+        self.stuck = 0
+
+    def take(self) -> None:
+        """Compare every layer both sides have listed since the last call, and delete its
+        files (a model output's are kept)."""
+        if self.invalid is not None:
+            return
+        try:
+            self._read_lists()
+            ready = self._ready()
+            for name in ready:
+                self._compare(name)
+        except InvalidResult as exc:
+            self.invalid = str(exc)
+            return
+        self._unstick(taken=bool(ready))
+
+    def _unstick(self, taken: bool) -> None:
+        """Both sides waiting with nothing to take, STUCK_POLLS times in a row: their layers
+        come in different orders, so our side goes on (`reference-go`) until a layer can be
+        taken again."""
+        go = self.folder / REFERENCE_GO
+        if taken:
+            self.stuck = 0
+            go.unlink(missing_ok=True)
+            return
+        both = (self.folder / KERAS_WAITING).exists() and (self.folder / REFERENCE_WAITING).exists()
+        self.stuck = self.stuck + 1 if both else 0
+        if self.stuck >= STUCK_POLLS:
+            go.touch()
+
+    def keras_sample(self, layer: str, axis: int) -> list[float] | None:
+        return self.keras_samples.get(layer, {}).get(axis)
+
+    def _read_lists(self) -> None:
+        if self.keras_layers is None:
+            self._read_keras_layers()
+        for entry in self.keras_lines.new():
+            if isinstance(entry.get("path"), str):
+                self.keras_written.add(entry["path"])
+        for entry in self.ours_lines.new():
+            name, paths = entry.get("layer"), entry.get("paths")
+            if isinstance(name, str) and isinstance(paths, list):
+                self.ours[name] = [str(p) for p in paths]
+
+    def _read_keras_layers(self) -> None:
+        path = self.folder / KERAS_LAYERS
+        if not path.is_file():
+            return
+        if path.stat().st_size > MAX_LISTING_BYTES:
+            raise InvalidResult(f"{KERAS_LAYERS} is too large")
+        try:
+            listing = json.loads(path.read_bytes())
+            layers = {
+                self.keras_names.get(str(layer["name"]), str(layer["name"])): [
+                    str(p) for p in layer["outputs"]
+                ]
+                for layer in listing["layers"]
+            }
+            kept = {str(p) for p in listing["model_outputs"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidResult(f"{KERAS_LAYERS} does not list layers") from exc
+        self.keras_layers, self.kept = layers, kept
+        self.uses = Counter(p for paths in layers.values() for p in paths)
+
+    def _ready(self) -> list[str]:
+        if self.keras_layers is None:
+            return []
+        return [
+            name
+            for name, paths in self.ours.items()
+            if name not in self.done
+            and name in self.classes
+            and name in self.keras_layers
+            and all(p in self.keras_written for p in self.keras_layers[name])
+        ]
+
+    def _compare(self, name: str) -> None:
+        assert self.keras_layers is not None
+        theirs_paths = self.keras_layers[name]
+        mine = [load_output(self.folder, p, mmap=True) for p in self.ours[name]]
+        theirs = [load_output(self.folder, p, mmap=True) for p in theirs_paths]
+        self.done[name] = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        if self.classes[name] in BN_CLASSES and theirs and np.ndim(theirs[0]) >= 2:
+            first = theirs[0]
+            self.keras_samples[name] = {a: sample(first, a) for a in range(1, first.ndim)}
+        del mine, theirs
+        for path in self.ours[name]:
+            self._delete(path)
+        for path in theirs_paths:
+            self.uses[path] -= 1
+            if self.uses[path] <= 0 and path not in self.kept:
+                self._delete(path)
+
+    def _delete(self, relpath: str) -> None:
+        path = (self.folder / relpath).resolve()
+        if path.is_relative_to(self.folder.resolve()) and path.suffix == ".npy":
+            path.unlink(missing_ok=True)
