@@ -223,3 +223,33 @@ def test_keras3_copy_loads_the_attention_layers_a_writer_wrote(name, tmp_path):
     with pytest.raises((TypeError, ValueError)):  # Keras 2's `time_major` comes first
         load_as_written(path)
     assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)
+
+
+@pytest.mark.parametrize(
+    ("name", "removed"),
+    [
+        (
+            "keras-3.5.0/preprocessing.keras",
+            "random_rotation (RandomRotation): value_range=[0, 255]",
+        ),
+        ("tf_keras-2.21/preprocessing.h5", 'random_flip (RandomFlip): rng_type="stateful"'),
+    ],
+)
+def test_keras3_copy_leaves_out_settings_augmentations_never_read_at_inference(
+    name, removed, tmp_path
+):
+    """tf_keras 2.20+ writes each augmentation layer's `rng_type`, Keras 3.0-3.5 a
+    RandomRotation `value_range` it never read: Keras 3.15 refuses both. The copy loads and
+    gives the writer's outputs (RandomCrop's, last, aside: writers before Keras 3.8 cropped
+    at inference, test_writer_matrix holds our reference to that)."""
+    path = MATRIX / name
+    assert removed in planned_rewrites(path)
+    with pytest.raises(TypeError):
+        load_as_written(path)
+    model = copy_as_keras3_loads_it(path, tmp_path)
+    outputs = model.predict(writer_arrays(path, "x")[0], verbose=0)
+    expected = writer_arrays(path, "y")
+    assert model.layers[-1].__class__.__name__ == "RandomCrop"
+    assert len(outputs) == len(expected) == 9
+    for ours, theirs in zip(outputs[:-1], expected[:-1], strict=True):
+        assert errors(np.asarray(ours), theirs)[1] <= TOLERANCE
