@@ -34,6 +34,9 @@ that changes nothing the model computes:
   `keras.layers` (Attention's `score_mode: "dot"`): Keras 3's legacy reader turns such a
   string into that function (`keras.layers.dot`); given its module, Keras 3 reads the
   entry as its own;
+- an operation (`keras.ops.abs`: `Absolute`) in a Keras 3 legacy HDF5 file, written without
+  the module its `.keras` files name, which Keras 3's legacy reader then looks up among the
+  layers (and calls a layer `Add` with the operation's two arguments): given its module;
 - MultiHeadAttention's `build_config` as Keras 2 writes it (`input_shape`, the query's
   alone), which Keras 3 would pass as the query's shape, missing the value's: left out,
   Keras 3 builds the layer at its call;
@@ -58,6 +61,7 @@ from app.check.keras3_numbering import CONTAINERS, nested_model_calls
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
 from app.graph import ModelGraph
 from app.layers.fields import numpy_scalar
+from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 
@@ -93,6 +97,7 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
         _sync_batchnorm(entry, removed)
+        _operation_module(entry, removed)
         if depth > 0 or _misread_by_legacy_reader(entry):
             _name_module(entry, removed)
         _batchnorm_axis(entry, removed)
@@ -240,6 +245,24 @@ def _sync_batchnorm(entry: dict, changes: list[Removal]) -> None:
             "given as BatchNormalization(synchronized=True), its Keras 3 name",
         )
     )
+
+
+def _operation_module(entry: dict, changes: list[Removal]) -> None:
+    """An operation Keras 3 wrote to a legacy HDF5 file without its module (`Absolute`,
+    `NotEqual`, `Add`; app.layers.operations tells it from a layer by its config): the module
+    and registered name its `.keras` files give it, so that Keras 3 reads it as an operation
+    instead of looking for a layer of that name."""
+    class_name, inbound = entry["class_name"], entry.get("inbound_nodes")
+    keras3_calls = isinstance(inbound, list) and any(isinstance(node, dict) for node in inbound)
+    if "module" in entry or not keras3_calls:  # operations are Keras 3's, its calls dicts
+        return
+    operation = operation_name(class_name, None, entry["config"])
+    if operation is None:
+        return
+    entry["module"] = MODULES[operation]
+    entry["registered_name"] = class_name
+    name = str(entry.get("name") or entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, class_name, "module", f"given as {entry['module']}"))
 
 
 # The functions of `keras.layers` (Keras 3's legacy reader looks a string setting up there).

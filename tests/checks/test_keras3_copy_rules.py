@@ -253,3 +253,23 @@ def test_keras3_copy_leaves_out_settings_augmentations_never_read_at_inference(
     assert len(outputs) == len(expected) == 9
     for ours, theirs in zip(outputs[:-1], expected[:-1], strict=True):
         assert errors(np.asarray(ours), theirs)[1] <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [
+        ("keras-3.0.5/keras_ops.h5", "max (Max): module given as keras.src.ops.numpy"),
+        ("keras-3.15.1/keras_ops.h5", "add_2 (Add): module given as keras.src.ops.numpy"),
+        ("keras-3.15.1/masks.h5", "not_equal (NotEqual): module given as keras.src.ops.numpy"),
+    ],
+)
+def test_keras3_copy_names_the_module_of_operations_in_keras3s_own_h5(name, given, tmp_path):
+    """Keras 3 writes a functional model's operations (`keras.ops.abs`, the `not_equal` that
+    records Embedding's mask) to legacy HDF5 without their module, and cannot read them back
+    (`Unknown layer: 'Absolute'`; `Add` found as the merge layer, called with two tensors).
+    Given the module its `.keras` files name, the copy loads and gives the writer's outputs."""
+    path = MATRIX / name
+    assert given in planned_rewrites(path)
+    with pytest.raises((ValueError, TypeError)):
+        load_as_written(path)
+    assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)
