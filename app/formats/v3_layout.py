@@ -141,8 +141,8 @@ def _place(
     keras3: dict[str, int] = {}  # Keras 3's
     for node in graph.keras_layers():
         base = to_snake_case(python_class_name(node.class_name))
-        keras3_base = to_snake_case(python_class_name(KERAS3_CLASSES.get(node.class_name, "")))
-        keras3_base = keras3_base or base
+        keras3_class = KERAS3_CLASSES.get(node.class_name, node.class_name)
+        keras3_base = to_snake_case(python_class_name(keras3_class))
         key, keras3_key = _numbered(base, written), _numbered(keras3_base, keras3)
         if id(node) not in seen:
             group = _layer_group(layers, key)
