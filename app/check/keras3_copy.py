@@ -17,6 +17,9 @@ that changes nothing the model computes:
   decides;
 - initial states passed as extra inbound tensors of an RNN's call (Keras 2.2), which Keras 3
   takes by the `initial_state` keyword;
+- tensors passed by keyword in a Keras 2 call (MultiHeadAttention's `value`, an RNN's
+  `initial_state`), which Keras 3's legacy reader hands on as the lists the file writes: the
+  call written as Keras 3 writes one, its tensors as tensors;
 - `batch_input_shape` on a layer other than InputLayer: Keras 3's legacy reader hands it on
   as `input_shape`, batch axis included; it becomes the `input_shape` it means;
 - node indices of a nested model's calls: Keras 2 counted the node a nested model makes for
@@ -25,6 +28,18 @@ that changes nothing the model computes:
 - a NumPy scalar setting written as a `__numpy__` object (tf.keras 2.12): its number;
 - BatchNormalization's one-element `axis` list in an entry with `module` (tf.keras 2.13+
   `to_json()`), which Keras 3 then reads as its own: the int it means;
+- SyncBatchNormalization (tf.keras 2.x), which Keras 3 has as BatchNormalization with
+  `synchronized=True`: the same inference, the same weights;
+- a layer config written without `module` whose setting is a string naming a function of
+  `keras.layers` (Attention's `score_mode: "dot"`): Keras 3's legacy reader turns such a
+  string into that function (`keras.layers.dot`); given its module, Keras 3 reads the
+  entry as its own;
+- an operation (`keras.ops.abs`: `Absolute`) in a Keras 3 legacy HDF5 file, written without
+  the module its `.keras` files name, which Keras 3's legacy reader then looks up among the
+  layers (and calls a layer `Add` with the operation's two arguments): given its module;
+- MultiHeadAttention's `build_config` as Keras 2 writes it (`input_shape`, the query's
+  alone), which Keras 3 would pass as the query's shape, missing the value's: left out,
+  Keras 3 builds the layer at its call;
 - a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
   written with `_`, and Keras' outputs are read back under the file's names
   (app.check.keras3_names).
@@ -46,6 +61,7 @@ from app.check.keras3_numbering import CONTAINERS, nested_model_calls
 from app.formats.keras1 import is_keras1, keras2_class, keras2_config
 from app.graph import ModelGraph
 from app.layers.fields import numpy_scalar
+from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 
@@ -57,6 +73,7 @@ REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_
     if entry.traits.keras2_defaults
 }
 INITIAL_STATES = frozenset(name for name, entry in REGISTRY.items() if entry.traits.initial_states)
+OP_LAYERS = frozenset(name for name, entry in REGISTRY.items() if entry.traits.op_layer)
 MODULES = {
     **{name: entry.modules[0] for name, entry in REGISTRY.items()},
     **{name: modules[0] for name, modules in STRUCTURE.items()},
@@ -79,10 +96,14 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
         _numpy_scalars(entry, removed)
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
-        if depth > 0:
+        _sync_batchnorm(entry, removed)
+        _operation_module(entry, removed)
+        if depth > 0 or _misread_by_legacy_reader(entry):
             _name_module(entry, removed)
         _batchnorm_axis(entry, removed)
         _initial_states_by_keyword(entry, removed)
+        _keyword_tensors(entry, removed)
+        _multi_head_build_config(entry, removed)
         _batch_input_shape(entry, removed)
     _refused_names(config, removed)
     return config, removed, blockers
@@ -190,7 +211,8 @@ def _strip_initializer_dtypes(entry: dict, changes: list[Removal]) -> None:
 
 
 def _name_module(entry: dict, changes: list[Removal]) -> None:
-    """A layer nested in a wrapper or a model, written without `module` (Keras 2.2-2.3)."""
+    """A layer nested in a wrapper or a model, written without `module` (Keras 2.2-2.3), or
+    one the legacy reader would misread (`_misread_by_legacy_reader`)."""
     module = MODULES.get(entry["class_name"])
     if "module" in entry or module is None:
         return
@@ -202,6 +224,65 @@ def _name_module(entry: dict, changes: list[Removal]) -> None:
     axis = entry["config"].get("axis")
     if isinstance(axis, list) and len(axis) == 1:
         entry["config"]["axis"] = axis[0]
+
+
+def _sync_batchnorm(entry: dict, changes: list[Removal]) -> None:
+    """tf.keras' SyncBatchNormalization (`keras.layers.experimental` in 2.14+): Keras 3's
+    BatchNormalization with `synchronized=True`, which differs only in training across
+    devices; its weights are BatchNormalization's, in the same order."""
+    if entry["class_name"] != "SyncBatchNormalization":
+        return
+    entry["class_name"] = "BatchNormalization"
+    entry["config"]["synchronized"] = True
+    if "module" in entry:
+        entry["module"] = MODULES["BatchNormalization"]
+    name = str(entry["config"].get("name", "?"))
+    changes.append(
+        Rewrite(
+            name,
+            "SyncBatchNormalization",
+            "class",
+            "given as BatchNormalization(synchronized=True), its Keras 3 name",
+        )
+    )
+
+
+def _operation_module(entry: dict, changes: list[Removal]) -> None:
+    """An operation Keras 3 wrote to a legacy HDF5 file without its module (`Absolute`,
+    `NotEqual`, `Add`; app.layers.operations tells it from a layer by its config): the module
+    and registered name its `.keras` files give it, so that Keras 3 reads it as an operation
+    instead of looking for a layer of that name."""
+    class_name, inbound = entry["class_name"], entry.get("inbound_nodes")
+    keras3_calls = isinstance(inbound, list) and any(isinstance(node, dict) for node in inbound)
+    if "module" in entry or not keras3_calls:  # operations are Keras 3's, its calls dicts
+        return
+    operation = operation_name(class_name, None, entry["config"])
+    if operation is None:
+        return
+    entry["module"] = MODULES[operation]
+    entry["registered_name"] = class_name
+    name = str(entry.get("name") or entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, class_name, "module", f"given as {entry['module']}"))
+
+
+# The functions of `keras.layers` (Keras 3's legacy reader looks a string setting up there).
+LAYERS_FUNCTIONS = frozenset(
+    ("add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract")
+)
+
+
+def _misread_by_legacy_reader(entry: dict) -> bool:
+    """A setting Keras 3's legacy reader (an entry without `module`) would misread: a string
+    naming a function of `keras.layers` becomes that function (Attention's `score_mode:
+    "dot"`, `keras.layers.dot`), and an `axis` list of several axes is dropped
+    (LayerNormalization over `[1, 2]` would normalize over the last axis alone)."""
+    config = entry["config"]
+    axis = config.get("axis")
+    return (isinstance(axis, list) and len(axis) > 1) or any(
+        isinstance(value, str) and value in LAYERS_FUNCTIONS
+        for key, value in config.items()
+        if key != "name"
+    )
 
 
 def _batchnorm_axis(entry: dict, changes: list[Removal]) -> None:
@@ -234,6 +315,80 @@ def _initial_states_by_keyword(entry: dict, changes: list[Removal]) -> None:
         }
         name = str(entry["config"].get("name", "?"))
         changes.append(Rewrite(name, entry["class_name"], "initial states", "passed by keyword"))
+
+
+def _keyword_tensors(entry: dict, changes: list[Removal]) -> None:
+    """A Keras 2 call whose keywords hold tensors (`[["x", 0, 0, {"value": ["x", 0, 0]}]]`):
+    Keras 3 reads a list node's keywords as they are, so the layer would get lists where it
+    takes tensors. Written as Keras 3 writes a call; a tf.keras op layer's calls are left as
+    they are (Keras 3 cannot load op layers: the check says so)."""
+    inbound = entry.get("inbound_nodes")
+    if entry["class_name"] in OP_LAYERS or not isinstance(inbound, list):
+        return
+    for i, node in enumerate(inbound):
+        if not _keras2_node_with_keyword_tensors(node):
+            continue
+        tensors = [_keras_tensor(ref) for ref in node]
+        inbound[i] = {
+            "args": [tensors[0] if len(tensors) == 1 else tensors],
+            "kwargs": _keyword_values(node[-1][3]),
+        }
+        name = str(entry["config"].get("name", "?"))
+        changes.append(
+            Rewrite(name, entry["class_name"], "call", "written as Keras 3 writes a call")
+        )
+
+
+def _keras2_node_with_keyword_tensors(node: Any) -> bool:
+    if not (isinstance(node, list) and node and all(_keras2_ref(ref) for ref in node)):
+        return False
+    last = node[-1]
+    return len(last) == 4 and isinstance(last[3], dict) and _holds_ref(last[3])
+
+
+def _keras2_ref(value: Any) -> bool:
+    """`[layer, node, tensor]` or `[layer, node, tensor, kwargs]`, as Keras 2 writes one."""
+    return (
+        isinstance(value, list)
+        and len(value) in (3, 4)
+        and isinstance(value[0], str)
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3])
+        and (len(value) == 3 or isinstance(value[3], dict))
+    )
+
+
+def _holds_ref(value: Any) -> bool:
+    if _keras2_ref(value):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_ref(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_ref(item) for item in value)
+    return False
+
+
+def _keyword_values(value: Any) -> Any:
+    """A call's keywords with every tensor reference as Keras 3 writes a tensor."""
+    if _keras2_ref(value):
+        return _keras_tensor(value)
+    if isinstance(value, dict):
+        return {key: _keyword_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_keyword_values(item) for item in value]
+    return value
+
+
+def _multi_head_build_config(entry: dict, changes: list[Removal]) -> None:
+    """Keras 2 records MultiHeadAttention's build as `{"input_shape": query_shape}`; Keras 3
+    builds it from `shapes_dict` (query and value) and would call `build(query_shape)`."""
+    build = entry.get("build_config")
+    if entry["class_name"] != "MultiHeadAttention" or not isinstance(build, dict):
+        return
+    if "input_shape" not in build:
+        return
+    del entry["build_config"]
+    name = str(entry["config"].get("name", "?"))
+    changes.append(Removal(name, entry["class_name"], "build_config", build))
 
 
 def _batch_input_shape(entry: dict, changes: list[Removal]) -> None:

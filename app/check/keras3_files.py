@@ -19,6 +19,7 @@ from app.check.keras3_copy import sanitize
 from app.errors import MalformedModel
 from app.formats.config import parse_model
 from app.formats.v3_layout import (
+    KERAS3_CLASSES,
     LAYERS,
     TF_KERAS_LAYERS,
     Placement,
@@ -58,16 +59,17 @@ def rewrite_legacy_h5(source: Path, target: Path, model_config: Any) -> None:
         h5.attrs["model_config"] = json.dumps(model_config)
 
 
-def rewrite_keras_v3(source: Path, target: Path, model_config: Any) -> None:
-    """A copy of the .keras archive with `config.json` replaced and the weights file's layer
-    groups where Keras 3 looks for them; other members as they are."""
+def rewrite_keras_v3(source: Path, target: Path, model_config: Any, written: Any) -> None:
+    """A copy of the .keras archive with `config.json` replaced by `model_config` and the
+    weights file's layer groups where Keras 3 looks for them (found by the config as
+    `written`); other members as they are."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
             if info.filename == CONFIG_MEMBER:
                 new.writestr(info, json.dumps(model_config))
                 continue
             if info.filename == WEIGHTS_MEMBER:
-                new.writestr(info, _keras3_weights(old.read(info), model_config))
+                new.writestr(info, _keras3_weights(old.read(info), written))
                 continue
             with old.open(info) as src, new.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
@@ -75,11 +77,14 @@ def rewrite_keras_v3(source: Path, target: Path, model_config: Any) -> None:
 
 def _keras3_weights(data: bytes, model_config: Any) -> bytes:
     """tf.keras 2.12-2.13 numbered same-class layers with gaps (`dense`, `dense_2`; on
-    Windows in backslash-joined group names), where Keras 3 looks for `dense_1`
-    (app.formats.v3_layout): the same groups at Keras 3's paths. A weights file Keras 3 reads
-    as written (and a subclassed model's, whose top group Keras 3 names) is kept as it is."""
+    Windows in backslash-joined group names), where Keras 3 looks for `dense_1`, and Keras 3
+    names a renamed class's groups by its own name (SyncBatchNormalization's by
+    BatchNormalization's; app.formats.v3_layout): the same groups at Keras 3's paths. A
+    weights file Keras 3 reads as written (and a subclassed model's, whose top group Keras 3
+    names) is kept as it is."""
     with h5py.File(io.BytesIO(data), "r") as old:
-        if not any(name == TF_KERAS_LAYERS or "\\" in name for name in old):
+        tf_keras = any(name == TF_KERAS_LAYERS or "\\" in name for name in old)
+        if not tf_keras and not _names_renamed_class(model_config):
             return data  # Keras 3 and tf.keras >= 2.14 number as Keras 3 reads
         graph = parse_model(model_config)
         placed = [p for p in place_layers(graph, old) if p.group is not None]
@@ -94,6 +99,17 @@ def _keras3_weights(data: bytes, model_config: Any) -> bytes:
                 parent, _, name = p.keras3_path.rpartition("/")
                 old.copy(p.group, new.require_group(parent), name=name)
         return buffer.getvalue()
+
+
+def _names_renamed_class(node: Any) -> bool:
+    """Whether a config holds a layer of a class Keras 3 names otherwise (KERAS3_CLASSES)."""
+    if isinstance(node, dict):
+        if node.get("class_name") in KERAS3_CLASSES:
+            return True
+        return any(_names_renamed_class(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_names_renamed_class(value) for value in node)
+    return False
 
 
 def _where_keras3_looks(placed: Placement) -> bool:
@@ -117,9 +133,12 @@ def write_keras3_copy(path: Path, fmt: str, target: Path) -> None:
     """Write to `target` the file with the refused keys at their default taken out. What
     to take out, and whether anything blocks it, the check's plan already says (`sanitize`
     on the same config, in the process that read the file first)."""
-    config, _, _ = sanitize(read_model_config(path, fmt))
+    written = read_model_config(path, fmt)
+    config, _, _ = sanitize(written)
     if fmt == "spec_json":
         target.write_text(json.dumps(config))
         return
-    rewrite = rewrite_keras_v3 if fmt == "keras_v3" else rewrite_legacy_h5
-    rewrite(path, target, config)
+    if fmt == "keras_v3":
+        rewrite_keras_v3(path, target, config, written)
+    else:
+        rewrite_legacy_h5(path, target, config)

@@ -47,6 +47,11 @@ ALIASES = {
 }
 
 
+# Classes Keras 3 has under another name (app.check.keras3_copy renames them): Keras 3 looks
+# for their groups under its own class's name.
+KERAS3_CLASSES = {"SyncBatchNormalization": "BatchNormalization"}
+
+
 @dataclass(frozen=True)
 class Placement:
     """A leaf layer, the group the file keeps it in (None: none found), and the path where
@@ -136,7 +141,9 @@ def _place(
     keras3: dict[str, int] = {}  # Keras 3's
     for node in graph.keras_layers():
         base = to_snake_case(python_class_name(node.class_name))
-        key, keras3_key = _numbered(base, written), _numbered(base, keras3)
+        keras3_class = KERAS3_CLASSES.get(node.class_name, node.class_name)
+        keras3_base = to_snake_case(python_class_name(keras3_class))
+        key, keras3_key = _numbered(base, written), _numbered(keras3_base, keras3)
         if id(node) not in seen:
             group = _layer_group(layers, key)
             seen[id(node)] = False
@@ -149,7 +156,7 @@ def _place(
                 seen[id(node)] = group is not None and _has_dataset(group)
         # tf.keras listed a layer that holds weights twice (`layer.weights`): two numbers
         written[base] = written.get(base, 0) + (2 if doubled and seen[id(node)] else 1)
-        keras3[base] = keras3.get(base, 0) + 1
+        keras3[keras3_base] = keras3.get(keras3_base, 0) + 1
 
 
 def _numbered(base: str, taken: dict[str, int]) -> str:

@@ -27,10 +27,14 @@ from app.layers.registry import UNUSED_BY_KERAS2, Config, Traits, WeightSpec, re
 # layers read their masks from their tensors: a tensor by keyword is an explicit
 # `attention_mask` (or a query/value/key mask), which the reference does not take.
 # tf.keras ≥ 2.10 wrote the shapes the layer was built with; Keras 3 builds it from the call.
+# tf_keras 2.21 writes `softmax_robust_masking`: False is the masked softmax Keras 3 computes.
 MULTI_HEAD = Traits(
     passes_mask=True,
     tensor_masks_only=True,
-    keras2_defaults=dict.fromkeys(("query_shape", "key_shape", "value_shape"), UNUSED_BY_KERAS2),
+    keras2_defaults={
+        **dict.fromkeys(("query_shape", "key_shape", "value_shape"), UNUSED_BY_KERAS2),
+        "softmax_robust_masking": False,
+    },
 )
 
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from app.graph import Shape
 from app.layers.fields import NUMBERS, optional
-from app.layers.registry import Config, Traits, WeightSpec, register, same_shape, single
+from app.layers.registry import (
+    UNUSED_BY_KERAS2,
+    Config,
+    Traits,
+    WeightSpec,
+    register,
+    same_shape,
+    single,
+)
 
 FAMILY = "preprocessing"
 PASSES_MASK = Traits(passes_mask=True)
@@ -100,9 +108,18 @@ register(
     ),
 )(resized_output)
 
+# tf_keras 2.20+ writes which random generator the augmentation layers draw from
+# (`rng_type`), and Keras 3.0-3.5 RandomRotation a `value_range` it never read: neither
+# changes what the layer computes at inference (its input), and Keras 3.15 refuses both.
+RANDOM = Traits(keras2_defaults={"rng_type": UNUSED_BY_KERAS2})
+RANDOM_ROTATION = Traits(
+    keras2_defaults={"rng_type": UNUSED_BY_KERAS2, "value_range": UNUSED_BY_KERAS2}
+)
+
 register(
     "RandomCrop",
     family=FAMILY,
+    traits=RANDOM,
     summary=(
         "Inference (Keras 3.8 and later): output = inputs (Keras 2 and 3.0-3.7 cropped to "
         "height × width); training: a random height × width window."
@@ -123,4 +140,5 @@ for _name, _what in AUGMENTATIONS.items():
         _name,
         family=FAMILY,
         summary=f"Inference: output = inputs; training: each image {_what}.",
+        traits=RANDOM_ROTATION if _name == "RandomRotation" else RANDOM,
     )(same_shape)

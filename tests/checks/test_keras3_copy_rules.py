@@ -51,7 +51,8 @@ def writer_arrays(path: Path, prefix: str) -> list[np.ndarray]:
 
 
 def assert_gives_the_writers_outputs(model, path: Path) -> None:
-    outputs = model.predict(writer_arrays(path, "x"), verbose=0)
+    inputs = writer_arrays(path, "x")
+    outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
     outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
     expected = writer_arrays(path, "y")
     assert len(outputs) == len(expected)
@@ -130,3 +131,145 @@ def test_keras3_copy_moves_a_sequentials_weights_when_no_key_needs_a_rewrite(tmp
     loaded = model.get_weights()
     assert [w.shape for w in loaded] == [w.shape for w in stored]
     assert all(np.array_equal(a, b) for a, b in zip(loaded, stored, strict=True))
+
+
+FORMATS = {".h5": "legacy_h5", ".keras": "keras_v3"}
+
+
+def copy_as_keras3_loads_it(path: Path, folder: Path):
+    copy = folder / f"copy{path.suffix}"
+    write_keras3_copy(path, FORMATS[path.suffix], copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return keras.saving.load_model(copy, compile=False, safe_mode=True)
+
+
+def load_as_written(path: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tf.keras-2.12/normalization.h5",
+        "tf.keras-2.12/normalization.keras",  # weights in tf.keras 2.12's numbered container
+        "tf_keras-2.21/normalization.h5",
+        "tf_keras-2.21/normalization.keras",  # module keras.layers.experimental
+    ],
+)
+def test_keras3_copy_gives_sync_batchnorm_as_keras3s_batchnorm(name, tmp_path):
+    """Keras 3 has no SyncBatchNormalization (`Unknown layer`, or its module cannot be
+    imported): BatchNormalization(synchronized=True) is the same layer at inference, its
+    weights (in a `.keras`, under Keras 3's `batch_normalization_4`) the file's."""
+    path = MATRIX / name
+    rewrites = planned_rewrites(path)
+    assert (
+        "sync_batch_normalization (SyncBatchNormalization): class given as "
+        "BatchNormalization(synchronized=True), its Keras 3 name"
+    ) in rewrites
+    with pytest.raises((ValueError, TypeError)):
+        load_as_written(path)
+    model = copy_as_keras3_loads_it(path, tmp_path)
+    assert model.get_layer("sync_batch_normalization").synchronized is True
+    assert_gives_the_writers_outputs(model, path)
+
+
+@pytest.mark.parametrize("writer", ["keras-3.15.1", "keras-3.0.5"])
+def test_keras3_copy_keeps_a_multi_axis_layer_normalization_in_a_legacy_h5(writer, tmp_path):
+    """Keras 3's legacy reader drops an `axis` list of several axes (it keeps one-element
+    lists and ints): LayerNormalization(axis=[1, 2]) would be rebuilt over the last axis,
+    `Shape mismatch ... gamma`, in Keras 3's own `.h5` files too. Given its module, Keras 3
+    reads the entry as its own."""
+    path = MATRIX / writer / "normalization.h5"
+    assert "layer_normalization_1 (LayerNormalization): module given as keras.layers" in (
+        planned_rewrites(path)
+    )
+    with pytest.raises(ValueError, match="Shape mismatch"):
+        load_as_written(path)
+    assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "keras-3.15.1/sequence.h5",  # Keras 3's own legacy file: score_mode "dot"
+        "tf.keras-2.12/sequence.h5",  # and MultiHeadAttention's `value` by keyword
+        "tf.keras-2.15/sequence.keras",  # MultiHeadAttention's Keras 2 build_config
+        "tf_keras-2.21/sequence.h5",  # softmax_robust_masking: false
+        "tf_keras-2.21/sequence.keras",
+    ],
+)
+def test_keras3_copy_loads_the_attention_layers_a_writer_wrote(name, tmp_path):
+    """Keras 3 loads none of these as written: its legacy reader turns Attention's
+    `score_mode: "dot"` into the function `keras.layers.dot`; it hands MultiHeadAttention the
+    `value` a Keras 2 call passed by keyword as the file's list; it builds it from Keras 2's
+    `build_config` (the query's shape alone); it refuses tf_keras 2.21's
+    `softmax_robust_masking`. The copy loads, and gives the writer's outputs."""
+    path = MATRIX / name
+    rewrites = planned_rewrites(path)
+    if path.suffix == ".h5":
+        assert "attention (Attention): module given as keras.layers" in rewrites
+    if name.startswith("tf"):
+        assert (
+            "multi_head_attention (MultiHeadAttention): call written as Keras 3 writes a call"
+            in (rewrites)
+        )
+    if name.startswith("tf_keras-2.21"):
+        assert "multi_head_attention (MultiHeadAttention): softmax_robust_masking=false" in (
+            rewrites
+        )
+    with pytest.raises((TypeError, ValueError)):  # Keras 2's `time_major` comes first
+        load_as_written(path)
+    assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)
+
+
+@pytest.mark.parametrize(
+    ("name", "removed"),
+    [
+        (
+            "keras-3.5.0/preprocessing.keras",
+            "random_rotation (RandomRotation): value_range=[0, 255]",
+        ),
+        ("tf_keras-2.21/preprocessing.h5", 'random_flip (RandomFlip): rng_type="stateful"'),
+    ],
+)
+def test_keras3_copy_leaves_out_settings_augmentations_never_read_at_inference(
+    name, removed, tmp_path
+):
+    """tf_keras 2.20+ writes each augmentation layer's `rng_type`, Keras 3.0-3.5 a
+    RandomRotation `value_range` it never read: Keras 3.15 refuses both. The copy loads and
+    gives the writer's outputs (RandomCrop's, last, aside: writers before Keras 3.8 cropped
+    at inference, test_writer_matrix holds our reference to that)."""
+    path = MATRIX / name
+    assert removed in planned_rewrites(path)
+    with pytest.raises(TypeError):
+        load_as_written(path)
+    model = copy_as_keras3_loads_it(path, tmp_path)
+    outputs = model.predict(writer_arrays(path, "x")[0], verbose=0)
+    expected = writer_arrays(path, "y")
+    assert model.layers[-1].__class__.__name__ == "RandomCrop"
+    assert len(outputs) == len(expected) == 9
+    for ours, theirs in zip(outputs[:-1], expected[:-1], strict=True):
+        assert errors(np.asarray(ours), theirs)[1] <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [
+        ("keras-3.0.5/keras_ops.h5", "max (Max): module given as keras.src.ops.numpy"),
+        ("keras-3.15.1/keras_ops.h5", "add_2 (Add): module given as keras.src.ops.numpy"),
+        ("keras-3.15.1/masks.h5", "not_equal (NotEqual): module given as keras.src.ops.numpy"),
+    ],
+)
+def test_keras3_copy_names_the_module_of_operations_in_keras3s_own_h5(name, given, tmp_path):
+    """Keras 3 writes a functional model's operations (`keras.ops.abs`, the `not_equal` that
+    records Embedding's mask) to legacy HDF5 without their module, and cannot read them back
+    (`Unknown layer: 'Absolute'`; `Add` found as the merge layer, called with two tensors).
+    Given the module its `.keras` files name, the copy loads and gives the writer's outputs."""
+    path = MATRIX / name
+    assert given in planned_rewrites(path)
+    with pytest.raises((ValueError, TypeError)):
+        load_as_written(path)
+    assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)

@@ -247,6 +247,25 @@ def sequence(w: Writer):
     return fan_out(w, x, units, "sequence")
 
 
+@model("attention_settings")
+def attention_settings(w: Writer):
+    """Attention and AdditiveAttention off their defaults: concat scores, scaled, a key of
+    its own (query, value, key)."""
+    q, v, k = (w.input(shape, name=n) for n, shape in (("q", (3, 4)), ("v", (5, 4)), ("k", (5, 4))))
+    outputs = []
+    for cls, kwargs, args in [
+        ("Attention", {"score_mode": "concat", "use_scale": True}, [q, v]),
+        ("Attention", {"use_scale": True}, [q, v, k]),
+        ("Attention", {"score_mode": "concat"}, [q, v, k]),
+        ("AdditiveAttention", {"use_scale": False}, [q, v]),
+        ("AdditiveAttention", {}, [q, v, k]),
+    ]:
+        layer = w.layer(cls, **kwargs)
+        if layer is not None:
+            outputs.append(layer(args))
+    return w.keras.Model([q, v, k], outputs, name="attention_settings")
+
+
 @model("wrappers")
 def wrappers(w: Writer):
     x = w.input((5, 4), name="steps")
