@@ -3,7 +3,8 @@
 Only hard links are followed: a soft or external link in an uploaded file could point
 anywhere, including at another file on the server. Datasets must hold their numbers
 themselves (no virtual or external storage) and be numeric. Arrays are never read here:
-a `StoredWeight` keeps the h5py Dataset, which is sliced later, lazily.
+a `StoredWeight` keeps what is sliced later, lazily: a contiguous dataset's byte range in the
+file (`app.formats.direct`), or else the h5py Dataset.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 import h5py
 
 from app.errors import MalformedModel
+from app.formats.direct import direct_values
 from app.graph import StoredWeight
 from app.safety.hdf5_attrs import decode
+from app.safety.scanned import FileBytes
 
 NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
 
@@ -55,8 +58,10 @@ def _check_hard(link: Any, path: str) -> None:
         )
 
 
-def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:
-    """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages."""
+def stored_weight(dataset: h5py.Dataset, name: str, image: FileBytes | None = None) -> StoredWeight:
+    """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages.
+    Its values are read straight from `image` (the file's bytes) when the dataset is
+    contiguous (`app.formats.direct`), else through h5py."""
     if dataset.is_virtual or dataset.external:
         raise MalformedModel(
             f"The weight {dataset.name!r} keeps its values outside the file; such files are "
@@ -66,7 +71,7 @@ def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:
         name=name,
         shape=tuple(int(d) for d in dataset.shape),
         dtype=_dtype_name(dataset),
-        values=dataset,
+        values=direct_values(dataset, image) or dataset,
         path=dataset.name.lstrip("/"),
     )
 

@@ -32,6 +32,11 @@ class MemberWindow(io.RawIOBase):
         super().__init__()
         self._fd, self._offset, self._size, self._pos = fh.fileno(), offset, size, 0
 
+    @property
+    def offset(self) -> int:
+        """Where the member's bytes start in the file."""
+        return self._offset
+
     def readable(self) -> bool:
         return True
 
