@@ -17,6 +17,7 @@ walked it (`app.safety.hdf5_scan`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import h5py
@@ -63,17 +64,35 @@ class DirectArray:
         return out
 
 
-def direct_values(dataset: h5py.Dataset, raw: FileBytes | None) -> DirectArray | None:
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the readers ask of a dataset, each asked of h5py once."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    plist: Any  # its creation property list
+    layout: int
+
+    @classmethod
+    def of(cls, dataset: h5py.Dataset) -> DatasetFacts:
+        plist = dataset.id.get_create_plist()
+        shape = tuple(int(d) for d in dataset.id.shape or ())
+        return cls(shape, dataset.id.dtype, plist, plist.get_layout())
+
+
+def direct_values(
+    dataset: h5py.Dataset, raw: FileBytes | None, facts: DatasetFacts | None = None
+) -> DirectArray | None:
     """The dataset's values read directly from `raw` (its file's image), or None when they
-    must be read through h5py."""
+    must be read through h5py. `facts`: the dataset's, when the caller has them."""
     if raw is None:
         return None
-    dtype = dataset.dtype
+    facts = facts or DatasetFacts.of(dataset)
+    dtype, shape = facts.dtype, facts.shape
     if dtype.kind not in DIRECT_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         return None
-    if dataset.id.get_create_plist().get_layout() != h5d.CONTIGUOUS:
+    if facts.layout != h5d.CONTIGUOUS:
         return None
-    shape = tuple(int(d) for d in dataset.shape or ())
     nbytes = math.prod(shape) * dtype.itemsize
     offset = dataset.id.get_offset()
     if offset is None or nbytes == 0 or dataset.id.get_storage_size() != nbytes:
