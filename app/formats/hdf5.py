@@ -74,11 +74,12 @@ def stored_weight(dataset: h5py.Dataset, name: str, image: FileBytes | None = No
             f"The weight {dataset.name!r} keeps its values outside the file; such files are "
             "refused."
         )
+    direct = direct_values(dataset, image, facts)
     return StoredWeight(
         name=name,
         shape=facts.shape,
         dtype=_dtype_name(dataset, facts.dtype),
-        values=direct_values(dataset, image, facts) or dataset,
+        values=dataset if direct is None else direct,
         path=dataset.name.lstrip("/"),
     )
 

@@ -13,6 +13,7 @@ import pytest
 from app.analysis.stats import value_blocks
 from app.formats import read_model
 from app.formats.direct import DirectArray, direct_values
+from app.formats.hdf5 import stored_weight
 from app.safety.scanned import FileBytes
 from tests.formats.test_legacy_h5 import write_keras2_h5
 from tests.support.kerascompare import resolved, weights_in_order
@@ -123,6 +124,17 @@ def test_unwritten_empty_and_bool_datasets_are_not_read_directly(tmp_path):
     with image.fh, h5py.File(tmp_path / "w.h5", "r") as h5:
         for name in ("unwritten", "empty", "flags"):
             assert direct_values(h5[name], image) is None
+
+
+def test_a_scalar_weight_is_read_directly_or_through_h5py(tmp_path):
+    """A 0-d dataset has no len(): the reader must not ask a DirectArray for its truth."""
+    with h5py.File(tmp_path / "w.h5", "w") as h5:
+        h5["w"] = np.float32(2.5)
+    image = _image(tmp_path / "w.h5")
+    with image.fh, h5py.File(tmp_path / "w.h5", "r") as h5:
+        stored = stored_weight(h5["w"], "vars/0", image)
+        assert stored.shape == ()
+        assert float(np.asarray(stored.values[()])) == 2.5
 
 
 def test_a_dataset_outside_the_image_is_not_read_directly(tmp_path):
