@@ -2,10 +2,10 @@
 
 Keras writes every weight as a contiguous, unfiltered dataset: its values are one plain byte
 range of the file, at the offset HDF5 reports (`H5Dget_offset`, which counts a user block).
-Reading that range with one `os.pread` into a NumPy array costs one copy; through h5py, whose
+Reading that range with one `os.preadv` into a NumPy array costs one copy; through h5py, whose
 `.keras` weights file is a Python file object (`app.safety.member.MemberWindow`), each read
 went through HDF5's layers and a Python `readinto`: ResNet50's 25.6 million values took
-about 80 ms of CPU that way against 20 ms.
+80-110 ms of CPU that way against 30 ms.
 
 `direct_values(dataset, raw)` gives a `DirectArray` for such a dataset, and None for any
 other (chunked or compressed storage, storage never written, a byte range that is not the
