@@ -17,6 +17,7 @@ walked it (`app.safety.hdf5_scan`).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,18 @@ class DirectArray:
     def _read(self, first: int, shape: tuple[int, ...]) -> np.ndarray:
         """`shape`'s worth of values from the `first`-th (in C order)."""
         out = np.empty(shape, dtype=self.dtype)
-        self.raw.read(self.offset + first * self.dtype.itemsize, out)
+        read_into(self.raw, self.offset + first * self.dtype.itemsize, out)
         return out
+
+
+def read_into(raw: FileBytes, start: int, out: np.ndarray) -> None:
+    """Fill `out` (C-contiguous) with the bytes at `start` of the image `raw`."""
+    wanted = out.nbytes
+    if start < 0 or start + wanted > raw.size:
+        raise ValueError("a read past the end of the HDF5 image")
+    target = memoryview(out.reshape(-1).view(np.uint8))
+    if os.preadv(raw.fh.fileno(), [target], raw.offset + start) != wanted:
+        raise OSError("the file is shorter than the HDF5 image it held")
 
 
 @dataclass(frozen=True)

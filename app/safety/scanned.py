@@ -14,14 +14,12 @@ reads the graph); the reader hands them on to the model it makes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import h5py
-import numpy as np
 
 from app.errors import InvalidSpec, MalformedModel
 from app.safety.config_scan import scan_model_config
@@ -32,23 +30,14 @@ from app.safety.refusals import Refusal
 @dataclass(frozen=True)
 class FileBytes:
     """Bytes [offset, offset + size) of an open file: an HDF5 file's whole image (a legacy
-    file, or a `.keras` archive's stored `model.weights.h5` member). The file object, not its
-    descriptor number, is kept: once closed, a read raises instead of reading whatever file
-    got the number next."""
+    file, or a `.keras` archive's stored `model.weights.h5` member), which the readers read
+    contiguous weights from (`app.formats.direct`). The file object, not its descriptor
+    number, is kept: once closed, a read raises instead of reading whatever file got the
+    number next."""
 
     fh: BinaryIO
     offset: int
     size: int
-
-    def read(self, start: int, out: np.ndarray) -> None:
-        """Fill `out` (C-contiguous) with the bytes at `start` of the image."""
-        wanted = out.nbytes
-        if start < 0 or start + wanted > self.size:
-            raise ValueError("a read past the end of the HDF5 image")
-        target = memoryview(out.reshape(-1).view(np.uint8))
-        got = os.preadv(self.fh.fileno(), [target], self.offset + start)
-        if got != wanted:
-            raise OSError("the file is shorter than the HDF5 image it held")
 
 
 @dataclass(frozen=True)
