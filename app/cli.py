@@ -31,6 +31,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -225,6 +226,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if not args.check and args.yours is None:  # one thread until the report is made:
         # its reading process is then a fork of this one
         isolation.fork_directly()
+    # What is imported now lives as long as the command: left out of every garbage
+    # collection the report's objects cause (ResNet50: 28 ms of CPU → 6).
+    gc.freeze()
     try:
         report = explain(
             args.file,

@@ -44,6 +44,7 @@ it, which saves starting the fork server's interpreter and importing the readers
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import multiprocessing.forkserver
@@ -288,7 +289,12 @@ def _judge(outcome: Any, limits: ReadLimits) -> Answer:
 
 
 def _child_main(function: Task, path: str, limits: ReadLimits, arguments: dict, sender) -> None:
-    """In the child: run the task under the memory limit, answer in JSON."""
+    """In the child: run the task under the memory limit, answer in JSON. What it inherited
+    (modules, the fork server's or the command's objects) is frozen out of its garbage
+    collections, which otherwise walked all of it each time the task's own objects made one
+    run: on ResNet50's breakdown 70 collections took 40 ms of CPU, 11 ms frozen (and a
+    collection no longer writes into every inherited object's pages)."""
+    gc.freeze()
     _limit_memory(limits.isolation_memory_bytes)
 
     def early(result: Answer) -> None:

@@ -51,6 +51,9 @@ calls are that module's calls). Each is a library because:
     formats.hdf5     careful h5py access (a child by path over hard links only, a group's
                      children, a dataset as a lazy StoredWeight): the readers' h5py, called
                      where they would call h5py itself, which is not followed either
+    formats.direct   a contiguous weight's values read from the file's bytes (DirectArray):
+                     an array source the analyses slice as they would an h5py Dataset or
+                     an ndarray, a value, not a step
     safety.hdf5_attrs an attribute of a scanned HDF5 file read as text (bytes, str or a 0-d
                      array from h5py): h5py's `attrs[name]`, decoded
     safety.layer_fields a layer config's fields read by the field table (app.layers.fields,
@@ -124,6 +127,7 @@ LIBRARIES = frozenset(
         "app",
         "safety.allowlist",
         "formats.hdf5",
+        "formats.direct",
         "safety.member",
         "safety.hdf5_attrs",
         "safety.layer_fields",

@@ -106,8 +106,11 @@ def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
     assert "Manual vs predict: refused" in capsys.readouterr().out
 
 
-# What a terminal report without the check has no use for: the web stack and Keras.
+# What a terminal report without the check has no use for: the web stack, Keras, the
+# settings' parser (read only when a KEX_ variable is set), a team's queue and store, an HTTP
+# client. (pydantic is imported: the report is pydantic's, as the API's is.)
 NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "keras")
+NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "httpx", "httpx2")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main

@@ -11,6 +11,7 @@ filters among channels whose keys are equal, without reading the kernel again.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from app.schemas import WeightStats
 
 STATS_CHUNK = 1 << 20  # values read per slice: memory stays bounded on large kernels
+WIDE_PIECE = 1 << 16  # values widened to float64 at a time: 512 KiB, in the CPU's cache
 BIT_VIEWS = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # a float's bits, by its itemsize
 
 
@@ -99,9 +101,33 @@ def value_blocks(shape: tuple[int, ...], per_block: int = STATS_CHUNK) -> Iterat
 
 
 def zero_count(chunk: np.ndarray) -> int:
-    """The exact zeros in a slice (NaN is not one): the weight-health part of the statistics,
-    named so that bench/costs_and_health.py can measure what it adds."""
-    return chunk.size - int(np.count_nonzero(chunk))
+    """The exact zeros in a slice (0.0 and -0.0; NaN is not one): the weight-health part of
+    the statistics, named so that bench/costs_and_health.py can measure what it adds.
+    `chunk == 0` counted, not `count_nonzero(chunk)`: NumPy counts a float array's nonzeros
+    one value at a time, a boolean array's in vector steps (ResNet50's 25.6 million values:
+    11 ms of CPU against 50)."""
+    return int(np.count_nonzero(chunk == 0))
+
+
+_scratch = threading.local()  # each thread's float64 buffer for `wide_sums`
+
+
+def wide_sums(values: np.ndarray) -> tuple[float, float]:
+    """The sum and the sum of squares of a 1-D slice, in float64 (on purpose), widened
+    `WIDE_PIECE` values at a time into a buffer that stays in the CPU's cache: a whole
+    slice widened at once (8 MiB) went to memory and back three times, which took twice
+    the time (ResNet50: 69 ms of CPU against 32)."""
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None:
+        buffer = _scratch.buffer = np.empty(WIDE_PIECE, dtype=np.float64)
+    total = squares = 0.0
+    for start in range(0, values.size, WIDE_PIECE):
+        piece = values[start : start + WIDE_PIECE]
+        wide = buffer[: piece.size]
+        np.copyto(wide, piece, casting="unsafe")
+        total += float(wide.sum())
+        squares += float(np.square(wide, out=wide).sum())
+    return total, squares
 
 
 class _Sums:
@@ -114,19 +140,19 @@ class _Sums:
     def add(self, chunk: np.ndarray) -> _Sums:
         """One slice, in its own dtype. Its min and max come first, in that dtype: a NaN or
         an infinity anywhere shows in them. A slice without one (nearly every slice of every
-        real model) is summed in float64 with no mask, no copy of its finite values and its
-        squares made in place: 1.4 ms of CPU per million values instead of 12.5 (ResNet50's
-        25.6 million: 0.17 s before). The sums are those of the careful way, bit for bit."""
+        real model) is summed in float64 with no mask and no copy of its finite values
+        (`wide_sums`): 1.4 ms of CPU per million values instead of 12.5 (ResNet50's 25.6
+        million: 0.17 s before). The sums are those of the careful way, bit for bit."""
         lo, hi = chunk.min(), chunk.max()
         if not (np.isfinite(lo) and np.isfinite(hi)):
             return self._add_finite(chunk.astype(np.float64))
         self.zeros += zero_count(chunk)
         self.count += chunk.size
-        wide = chunk.astype(np.float64)  # float64 sums, on purpose
         self.lo, self.hi = min(self.lo, float(lo)), max(self.hi, float(hi))
-        self.total += wide.sum()
-        self.squares += np.square(wide, out=wide).sum()
-        self.finite += wide.size
+        total, squares = wide_sums(chunk)
+        self.total += total
+        self.squares += squares
+        self.finite += chunk.size
         return self
 
     def _add_finite(self, chunk: np.ndarray) -> _Sums:
@@ -138,8 +164,9 @@ class _Sums:
         self.count += chunk.size
         if finite.size:
             self.lo, self.hi = min(self.lo, finite.min()), max(self.hi, finite.max())
-            self.total += finite.sum()
-            self.squares += (finite**2).sum()
+            total, squares = wide_sums(finite)
+            self.total += total
+            self.squares += squares
             self.finite += finite.size
         return self
 

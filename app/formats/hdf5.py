@@ -3,7 +3,8 @@
 Only hard links are followed: a soft or external link in an uploaded file could point
 anywhere, including at another file on the server. Datasets must hold their numbers
 themselves (no virtual or external storage) and be numeric. Arrays are never read here:
-a `StoredWeight` keeps the h5py Dataset, which is sliced later, lazily.
+a `StoredWeight` keeps what is sliced later, lazily: a contiguous dataset's byte range in the
+file (`app.formats.direct`), or else the h5py Dataset.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import h5py
+import numpy as np
+from h5py import h5a, h5d, h5l
 
 from app.errors import MalformedModel
+from app.formats.direct import DatasetFacts, direct_values
 from app.graph import StoredWeight
 from app.safety.hdf5_attrs import decode
+from app.safety.scanned import FileBytes
 
 NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
 
@@ -40,10 +45,13 @@ def child_group(group: h5py.Group, path: str) -> h5py.Group | None:
 
 def hard_children(group: h5py.Group) -> list[str]:
     """Names of the members of `group`, in the file's (name) order; refuses any member that is
-    a soft or external link."""
+    a soft or external link (asked of the link table directly: `group.get(name,
+    getlink=True)` looks each name up twice and builds a link object)."""
     names = list(group)
+    links = group.id.links
     for name in names:
-        _check_hard(group.get(name, getlink=True), f"{group.name}/{name}")
+        if links.get_info(name.encode()).type != h5l.TYPE_HARD:
+            _check_hard(group.get(name, getlink=True), f"{group.name}/{name}")
     return names
 
 
@@ -55,26 +63,30 @@ def _check_hard(link: Any, path: str) -> None:
         )
 
 
-def stored_weight(dataset: h5py.Dataset, name: str) -> StoredWeight:
-    """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages."""
-    if dataset.is_virtual or dataset.external:
+def stored_weight(dataset: h5py.Dataset, name: str, image: FileBytes | None = None) -> StoredWeight:
+    """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages.
+    Its values are read straight from `image` (the file's bytes) when the dataset is
+    contiguous (`app.formats.direct`), else through h5py. Its facts are asked of h5py once
+    each (its properties ask again at every use)."""
+    facts = DatasetFacts.of(dataset)
+    if facts.layout == h5d.VIRTUAL or facts.plist.get_external_count() > 0:
         raise MalformedModel(
             f"The weight {dataset.name!r} keeps its values outside the file; such files are "
             "refused."
         )
+    direct = direct_values(dataset, image, facts)
     return StoredWeight(
         name=name,
-        shape=tuple(int(d) for d in dataset.shape),
-        dtype=_dtype_name(dataset),
-        values=dataset,
+        shape=facts.shape,
+        dtype=_dtype_name(dataset, facts.dtype),
+        values=dataset if direct is None else direct,
         path=dataset.name.lstrip("/"),
     )
 
 
-def _dtype_name(dataset: h5py.Dataset) -> str:
-    if dataset.attrs.get("dtype") is not None and decode(dataset.attrs["dtype"]) == "bfloat16":
+def _dtype_name(dataset: h5py.Dataset, dtype: np.dtype) -> str:
+    if h5a.exists(dataset.id, b"dtype") and decode(dataset.attrs["dtype"]) == "bfloat16":
         return "bfloat16"  # Keras stores bfloat16 as 2-byte opaque data with this attribute
-    dtype = dataset.dtype
     if dtype.kind not in NUMERIC_KINDS:
         raise MalformedModel(f"The weight {dataset.name!r} does not hold numbers.")
     return dtype.name

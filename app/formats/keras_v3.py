@@ -18,7 +18,7 @@ from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
 from app.safety.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
-from app.safety.scanned import ScannedArchive
+from app.safety.scanned import FileBytes, ScannedArchive
 
 
 def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
@@ -27,7 +27,7 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
     lazily): the model takes over the scan's `resources`."""
     try:
         graph = graph_from_config(scanned.config.model)
-        attach_v3_weights(graph, scanned.weights)
+        attach_v3_weights(graph, scanned.weights, scanned.image)
     except ARCHIVE_ERRORS as exc:
         raise MalformedModel(DAMAGED_ARCHIVE) from exc
     return LoadedModel(
@@ -39,11 +39,15 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
     )
 
 
-def attach_v3_weights(graph: ModelGraph, weights: h5py.File | None) -> None:
-    """Give every leaf layer of `graph` (nested ones included) its `stored` list."""
+def attach_v3_weights(
+    graph: ModelGraph, weights: h5py.File | None, image: FileBytes | None = None
+) -> None:
+    """Give every leaf layer of `graph` (nested ones included) its `stored` list; `image`:
+    the weights file's bytes, which contiguous weights are read from (`app.formats.direct`)."""
     clear_stored(graph)
     for placed in place_layers(graph, weights):
-        placed.node.stored = datasets_below(placed.group) if placed.group is not None else []
+        group = placed.group
+        placed.node.stored = datasets_below(group, image=image) if group is not None else []
 
 
 def clear_stored(graph: ModelGraph) -> None:
@@ -55,7 +59,9 @@ def clear_stored(graph: ModelGraph) -> None:
             node.stored = []
 
 
-def datasets_below(group: h5py.Group, prefix: str = "") -> list[StoredWeight]:
+def datasets_below(
+    group: h5py.Group, prefix: str = "", image: FileBytes | None = None
+) -> list[StoredWeight]:
     """Every dataset below `group` in saving_lib's visiting order: the object's own `vars`
     by index, then its children by attribute name (private `_x` ones last)."""
     found: list[StoredWeight] = []
@@ -65,13 +71,13 @@ def datasets_below(group: h5py.Group, prefix: str = "") -> list[StoredWeight]:
         for index in sorted(hard_children(own), key=_index_key):
             item = own[index]
             if isinstance(item, h5py.Dataset):
-                found.append(stored_weight(item, f"{prefix}vars/{index}"))
+                found.append(stored_weight(item, f"{prefix}vars/{index}", image))
     for name in sorted((n for n in names if n != "vars"), key=_attribute_key):
         item = group[name]
         if isinstance(item, h5py.Group):
-            found.extend(datasets_below(item, f"{prefix}{name}/"))
+            found.extend(datasets_below(item, f"{prefix}{name}/", image))
         elif isinstance(item, h5py.Dataset):
-            found.append(stored_weight(item, f"{prefix}{name}"))
+            found.append(stored_weight(item, f"{prefix}{name}", image))
     return found
 
 

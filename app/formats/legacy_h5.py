@@ -34,7 +34,7 @@ from app.formats.keras_v3 import clear_stored
 from app.formats.loaded import LoadedModel
 from app.graph import LayerNode, ModelGraph, StoredWeight
 from app.safety.legacy_h5 import DAMAGED_HDF5, HDF5_ERRORS
-from app.safety.scanned import ScannedHdf5, StoredLayer
+from app.safety.scanned import FileBytes, ScannedHdf5, StoredLayer
 
 SCOPE_SUFFIX = re.compile(r"^(.*)_\d+$")
 
@@ -45,7 +45,7 @@ def read_legacy_h5(scanned: ScannedHdf5) -> LoadedModel:
     arrays are read lazily): the model takes over the scan's `resources`."""
     try:
         graph = graph_from_config(scanned.config.model)
-        attach_h5_weights(graph, scanned.layers)
+        attach_h5_weights(graph, scanned.layers, scanned.image)
     except HDF5_ERRORS as exc:
         raise MalformedModel(DAMAGED_HDF5) from exc
     return LoadedModel(
@@ -58,11 +58,14 @@ def read_legacy_h5(scanned: ScannedHdf5) -> LoadedModel:
     )
 
 
-def attach_h5_weights(graph: ModelGraph, layers: list[StoredLayer]) -> None:
-    """Give every leaf layer its stored arrays; a leaf the file has nothing for gets []."""
+def attach_h5_weights(
+    graph: ModelGraph, layers: list[StoredLayer], image: FileBytes | None = None
+) -> None:
+    """Give every leaf layer its stored arrays; a leaf the file has nothing for gets [].
+    `image`: the file's bytes, which contiguous weights are read from (app.formats.direct)."""
     clear_stored(graph)
     for layer in layers:
-        arrays = [stored_weight(dataset, name) for name, dataset in layer.arrays]
+        arrays = [stored_weight(dataset, name, image) for name, dataset in layer.arrays]
         if arrays:
             _distribute(graph, layer.name, arrays)
         else:

@@ -261,6 +261,15 @@ def allowlist() -> dict[str, tuple[str, ...]]:
     return {**{name: entry.modules for name, entry in REGISTRY.items()}, **STRUCTURE}
 
 
+def allowed_modules(class_name: str) -> tuple[str, ...] | None:
+    """`allowlist().get(class_name)` without building the whole table: the scan asks it of
+    every layer of a config (ResNet50: 531 times, 10-30 ms of CPU spent building it)."""
+    if class_name in STRUCTURE:
+        return STRUCTURE[class_name]
+    entry = REGISTRY.get(class_name)
+    return entry.modules if entry is not None else None
+
+
 def names_of(class_name: str) -> frozenset[str]:
     """The names a class is registered under: its own and its aliases (none if unknown)."""
     entry = lookup(class_name)

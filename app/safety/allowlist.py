@@ -19,7 +19,7 @@ from __future__ import annotations
 from app.graph import CONTAINER_CLASSES
 from app.layers.operations import OPS_PREFIX, operation_module
 from app.layers.recurrent import RNN_CELLS  # the cells an RNN holds (their weights: the RNN's)
-from app.layers.registry import LAYERS_MODULE, allowlist, lookup
+from app.layers.registry import LAYERS_MODULE, allowed_modules, lookup
 
 INITIALIZERS = frozenset(
     {
@@ -112,7 +112,8 @@ def layer_modules(class_name: str) -> frozenset[str]:
     registry entry's, or a structure class's (InputLayer, containers, cells)."""
     if class_name.startswith(OPS_PREFIX):  # an operation, known or not: Keras' ops module
         return frozenset({operation_module(class_name)})
-    modules = frozenset(allowlist().get(class_name, (LAYERS_MODULE,)))
+    listed = allowed_modules(class_name)
+    modules = frozenset(listed if listed is not None else (LAYERS_MODULE,))
     return modules | KERAS2_CONTAINER_MODULES if class_name in CONTAINER_CLASSES else modules
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import h5py
 import numpy as np
-from h5py import h5a, h5d, h5o, h5t, h5z
+from h5py import h5a, h5d, h5l, h5o, h5t, h5z
 
 from app.errors import (
     DecompressionBomb,
@@ -78,14 +78,17 @@ class _Walk:
     def members(self, group: h5py.Group) -> list[h5py.Group]:
         """Check every member of `group`; the subgroups not seen before, to walk next."""
         groups = []
+        links = group.id.links
         for name in group:
             self.count()
-            _check_hard(group, name)
+            if links.get_info(name.encode()).type != h5l.TYPE_HARD:
+                _check_hard(group, name)  # refused, with the link's kind
             item = group[name]
-            if _address(item) in self.visited:
+            info = h5o.get_info(item.id)  # one look: its address and its attribute count
+            if (info.fileno, info.addr) in self.visited:
                 continue
-            self.visited.add(_address(item))
-            self.visit_attributes(item)
+            self.visited.add((info.fileno, info.addr))
+            self.visit_attributes(item, info.num_attrs)
             if isinstance(item, h5py.Group):
                 groups.append(item)
             else:
@@ -101,8 +104,9 @@ class _Walk:
                 details={"limit": self.limits.max_hdf5_objects},
             )
 
-    def visit_attributes(self, obj: Any) -> None:
-        count = h5o.get_info(obj.id).num_attrs
+    def visit_attributes(self, obj: Any, count: int | None = None) -> None:
+        """Check `obj`'s attributes (`count` of them, when the caller asked already)."""
+        count = h5o.get_info(obj.id).num_attrs if count is None else count
         if count > self.limits.max_attributes:
             raise OversizedAttribute(
                 f"{_where(obj)} carries {count:,} attributes; Keras writes a handful.",
@@ -179,11 +183,12 @@ def _check_dataset(dataset: Any, limits: ReadLimits) -> None:
             f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
         )
     plist = dataset.id.get_create_plist()
+    dtype = dataset.id.dtype  # asked once: h5py's `dataset.dtype` builds it at every use
     _check_storage(dataset, plist)
     _check_filters(dataset, plist)
-    _check_dtype(dataset)
-    _check_declared_size(dataset, limits)
-    _check_chunk_size(dataset, plist, limits)
+    _check_dtype(dataset, dtype)
+    _check_declared_size(dataset, dtype, limits)
+    _check_chunk_size(dataset, dtype, plist, limits)
 
 
 def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
@@ -206,8 +211,7 @@ def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
             )
 
 
-def _check_dtype(dataset: h5py.Dataset) -> None:
-    dtype = dataset.dtype
+def _check_dtype(dataset: h5py.Dataset, dtype: np.dtype) -> None:
     if dtype.kind in NUMERIC_KINDS and dtype.fields is None:
         return
     if dtype.kind == "V" and dtype.itemsize == BFLOAT16_BYTES and _says_bfloat16(dataset):
@@ -225,9 +229,9 @@ def _says_bfloat16(dataset: h5py.Dataset) -> bool:
     return marker == "bfloat16"
 
 
-def _check_declared_size(dataset: h5py.Dataset, limits: ReadLimits) -> None:
+def _check_declared_size(dataset: h5py.Dataset, dtype: np.dtype, limits: ReadLimits) -> None:
     shape = dataset.shape or ()
-    declared = math.prod(shape) * dataset.dtype.itemsize
+    declared = math.prod(shape) * dtype.itemsize
     stored = dataset.id.get_storage_size()
     over_ratio = (
         declared > limits.expansion_floor_bytes and declared > limits.max_dataset_expansion * stored
@@ -240,11 +244,13 @@ def _check_declared_size(dataset: h5py.Dataset, limits: ReadLimits) -> None:
         )
 
 
-def _check_chunk_size(dataset: h5py.Dataset, plist: Any, limits: ReadLimits) -> None:
+def _check_chunk_size(
+    dataset: h5py.Dataset, dtype: np.dtype, plist: Any, limits: ReadLimits
+) -> None:
     """A filtered chunk's inflated size, from the chunk shape alone (metadata)."""
     if plist.get_layout() != h5d.CHUNKED or plist.get_nfilters() == 0:
         return
-    chunk_bytes = math.prod(plist.get_chunk()) * dataset.dtype.itemsize
+    chunk_bytes = math.prod(plist.get_chunk()) * dtype.itemsize
     if chunk_bytes > limits.max_chunk_bytes:
         raise DecompressionBomb(
             f"The weight {_where(dataset)} is stored in compressed chunks of {chunk_bytes:,} "

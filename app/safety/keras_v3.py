@@ -10,6 +10,7 @@ reading becomes `MalformedModel(DAMAGED_ARCHIVE)`, here and in the reader
 
 from __future__ import annotations
 
+import os
 import struct
 import tempfile
 import zipfile
@@ -34,7 +35,7 @@ from app.safety.hdf5_scan import scan_hdf5
 from app.safety.limits import ReadLimits
 from app.safety.member import open_stored
 from app.safety.safe_json import load_json
-from app.safety.scanned import ScannedArchive, file_config, translated
+from app.safety.scanned import FileBytes, ScannedArchive, file_config, translated
 
 TEMP_PREFIX = "kex-reader-"  # every temporary file the scan makes (tests look for leaks)
 ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError,
@@ -50,8 +51,8 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> Scann
         archive = _open_archive(path, resources, limits)
         config = file_config(_member_json(archive, CONFIG_MEMBER, limits))
         version = _writer_version(archive, limits)
-        weights = _open_weights(archive, resources, limits)
-    return ScannedArchive(config, version, weights, resources)
+        weights, image = _open_weights(archive, resources, limits)
+    return ScannedArchive(config, version, weights, resources, image)
 
 
 def _open_archive(path: Path, resources: ExitStack, limits: ReadLimits) -> zipfile.ZipFile:
@@ -86,9 +87,12 @@ def _member_json(archive: zipfile.ZipFile, name: str, limits: ReadLimits) -> Any
     )
 
 
-def _open_weights(archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits) -> h5py.File:
-    """model.weights.h5, walked before use: read in place when stored uncompressed (as Keras
-    writes it), else decompressed under the caps into an anonymous temporary file."""
+def _open_weights(
+    archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits
+) -> tuple[h5py.File, FileBytes]:
+    """model.weights.h5, walked before use, and where its bytes are: read in place when
+    stored uncompressed (as Keras writes it), else decompressed under the caps into an
+    anonymous temporary file."""
     if not _has(archive, WEIGHTS_H5):
         if _has(archive, WEIGHTS_NPZ):
             raise UnsupportedFormat(
@@ -98,13 +102,15 @@ def _open_weights(archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLi
         raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
     info = archive.getinfo(WEIGHTS_H5)
     if info.compress_type == zipfile.ZIP_STORED:
-        fileobj = resources.enter_context(open_stored(archive.fp, info))
+        window = resources.enter_context(open_stored(archive.fp, info))
+        fileobj, image = window, FileBytes(archive.fp, window.offset, info.file_size)
     else:
         fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))
         copy_member(archive, info, fileobj, limits)
+        image = FileBytes(fileobj, 0, os.fstat(fileobj.fileno()).st_size)
     weights = resources.enter_context(h5py.File(fileobj, "r"))
     scan_hdf5(weights, limits)
-    return weights
+    return weights, image
 
 
 def _text(value: Any) -> str | None:

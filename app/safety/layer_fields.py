@@ -19,7 +19,7 @@ from typing import Any
 
 from app.errors import InvalidSpec
 from app.layers.fields import UNIVERSAL, WrongValue, field_of
-from app.layers.registry import allowlist, fields_of
+from app.layers.registry import allowed_modules, fields_of
 
 JSON = dict[str, Any]
 SHOWN_CHARS = 40
@@ -46,7 +46,7 @@ class Problem:
 def checked_config(class_name: str, layer: str, config: JSON) -> tuple[JSON, list[Problem]]:
     """`config` with every field it holds read by its field, and the problems found."""
     declared = fields_of(class_name)
-    known = class_name in allowlist()
+    known = allowed_modules(class_name) is not None
     out, problems = dict(config), []
     for key, value in config.items():
         field = (field_of(key, declared) if known else None) or UNIVERSAL.get(key)

@@ -9,6 +9,7 @@ in the reader (`app.formats.legacy_h5`).
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from app.safety.hdf5_scan import scan_hdf5
 from app.safety.limits import ReadLimits
 from app.safety.safe_json import load_json
 from app.safety.scanned import (
+    FileBytes,
     ScannedHdf5,
     ScannedWeights,
     StoredLayer,
@@ -41,7 +43,8 @@ def scan_legacy_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> Scan
         config = file_config(_model_config(h5, limits))
         layers = _stored_layers(_weights_root(h5))
         version, backend = _writer(h5)
-    return ScannedHdf5(config, layers, version, backend, resources)
+        image = _image(path, resources)
+    return ScannedHdf5(config, layers, version, backend, resources, image)
 
 
 def scan_weights_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> ScannedWeights:
@@ -60,6 +63,12 @@ def scan_weights_h5(path: Path, resources: ExitStack, limits: ReadLimits) -> Sca
         layers = _stored_layers(root)
         version, backend = _writer(h5)
     return ScannedWeights(layers, version, backend)
+
+
+def _image(path: Path, resources: ExitStack) -> FileBytes:
+    """The file's bytes, for the readers' direct reads of contiguous weights."""
+    fh = resources.enter_context(Path(path).open("rb"))
+    return FileBytes(fh, 0, os.fstat(fh.fileno()).st_size)
 
 
 def _model_config(h5: h5py.File, limits: ReadLimits) -> Any:

@@ -5,6 +5,8 @@ every kind shares.
     ScannedHdf5     a legacy HDF5 file: its config, its layers' arrays, writer and backend
     ScannedSpec     the JSON of model.to_json(): its config, writer and backend when recorded
     ScannedConfig   a config scanned (`config_scan`: refusals) and checked (`model_config`)
+    FileBytes       an HDF5 file's bytes in the file open for it, which the readers read a
+                    contiguous weight's values from directly (`app.formats.direct`)
 
 A file's values hold the files it opened in `resources` (weights are read lazily, by whoever
 reads the graph); the reader hands them on to the model it makes.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import h5py
 
@@ -23,6 +25,19 @@ from app.errors import InvalidSpec, MalformedModel
 from app.safety.config_scan import scan_model_config
 from app.safety.model_config import ModelConfig, check_model_config
 from app.safety.refusals import Refusal
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    """Bytes [offset, offset + size) of an open file: an HDF5 file's whole image (a legacy
+    file, or a `.keras` archive's stored `model.weights.h5` member), which the readers read
+    contiguous weights from (`app.formats.direct`). The file object, not its descriptor
+    number, is kept: once closed, a read raises instead of reading whatever file got the
+    number next."""
+
+    fh: BinaryIO
+    offset: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class ScannedArchive:
     keras_version: str | None
     weights: h5py.File
     resources: ExitStack
+    image: FileBytes | None = None  # the weights file's bytes, for direct reads
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,7 @@ class ScannedHdf5:
     keras_version: str | None
     backend: str | None
     resources: ExitStack
+    image: FileBytes | None = None  # the file's bytes, for direct reads
 
 
 @dataclass(frozen=True)
