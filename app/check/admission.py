@@ -26,8 +26,7 @@ from pydantic import TypeAdapter
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
 from app.check.disk import (
     DEFAULT_MAX_DISK_BYTES,
-    disk_need,
-    enforce_disk_budget,
+    budgeted_need,
     enforce_free_space,
 )
 from app.check.folder import CheckFolder
@@ -110,8 +109,8 @@ class Admission:
             return DecidedCheck(refusal)
         enforce_budgets(read.figures, self.settings.budgets)
         arrays, inputs = _caller_inputs(read, request)
-        need = disk_need(read.figures, inputs.batch_size if inputs else BATCH_SIZE)
-        enforce_disk_budget(need, self.settings.max_disk_bytes)
+        batch = inputs.batch_size if inputs else BATCH_SIZE
+        need = budgeted_need(read.figures, batch, self.settings.max_disk_bytes)
         assert self.runner is not None
         folder = self.runner.admit()
         try:

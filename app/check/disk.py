@@ -81,6 +81,13 @@ def enforce_disk_budget(need: DiskNeed, max_disk_bytes: int) -> None:
         )
 
 
+def budgeted_need(figures: BudgetFigures, batch: int, max_disk_bytes: int) -> DiskNeed:
+    """The disk the check needs at once (`disk_need`), refused over `max_disk_bytes`."""
+    need = disk_need(figures, batch)
+    enforce_disk_budget(need, max_disk_bytes)
+    return need
+
+
 def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
