@@ -49,9 +49,10 @@ def test_reading_a_large_model_shows_the_servers_stages(tab, tmp_path):
     tab.shoot("wait-stage")
     page.wait_for_url(re.compile(r"/reports/[0-9a-f]{32}$"), timeout=120_000)
     stages = [text for text in labels if text.startswith("Step ")]
-    # What only the server knows, in its order: reading the model, then making the report.
+    # What only the server knows: reading the model (seconds for 134 MB). Making the report
+    # after it takes well under the page's half-second poll on a quiet machine, so whether a
+    # poll lands in it is luck; the order is not.
     assert any(t.startswith("Step 2 of 3 · Reading the model: the safety scan") for t in stages)
-    assert any(t.startswith("Step 3 of 3 · Making the report") for t in stages)
     first = [t.split(" · ")[0] for t in stages]
     assert first == sorted(first)  # never back to an earlier stage
     assert tab.console_errors() == []
