@@ -52,20 +52,6 @@ AT_BATCH_1 = 989_504
 
 
 @pytest.fixture(scope="module")
-def conv_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("conv") / "conv.keras"
-    model = keras.Sequential(
-        [
-            keras.Input((64, 64, 3)),
-            layers.Conv2D(8, 3, padding="same"),
-            layers.Conv2D(8, 3, padding="same", activation="relu"),
-        ]
-    )
-    randomize_weights(model).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def client(tmp_path_factory, warm_pool):
     folder = tmp_path_factory.mktemp("disk")
     with warm_pool.client(folder, check_max_disk_bytes=AT_BATCH_2 - 1) as client:

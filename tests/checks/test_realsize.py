@@ -16,11 +16,10 @@ from app.check.budgets import BudgetLimits
 from app.check.keras import WorkerPool
 from tests.support.api import make_client, npy_upload, post_file
 from tests.support.kerasref import keras
-from tests.support.models import randomize_weights
 
 layers = keras.layers
 GiB = 1 << 30
-# Far below what the small model below writes (2 layers × 64 × 64 × 8 float32 per sample).
+# Far below what conv_file (conftest.py) writes: 2 layers × 64 × 64 × 8 float32 per sample.
 TINY_POOL_CAP = 4096
 
 
@@ -35,21 +34,6 @@ def test_output_caps_are_the_budgets_times_the_batch():
     )
     caps = output_caps(limits, batch=3)
     assert (caps.max_file_bytes, caps.max_total_bytes) == (3 * GiB, 12 * GiB)
-
-
-@pytest.fixture(scope="module")
-def conv_file(tmp_path_factory):
-    """Two Conv2D layers of 64 × 64 × 8 float32 outputs: 131,072 bytes each per sample."""
-    path = tmp_path_factory.mktemp("conv") / "conv.keras"
-    model = keras.Sequential(
-        [
-            keras.Input((64, 64, 3)),
-            layers.Conv2D(8, 3, padding="same"),
-            layers.Conv2D(8, 3, padding="same", activation="relu"),
-        ]
-    )
-    randomize_weights(model).save(path)
-    return path
 
 
 def test_check_admitted_by_the_budgets_passes_whatever_the_pools_own_cap(tmp_path, conv_file):
