@@ -12,17 +12,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 
-from tests.support.browser import Tab, open_tab
+from tests.support.browser import Tab, open_tab, post_report
 from tests.support.files import saved
 from tests.support.live import serving
 from tests.support.models import seed_model
 from tests.support.pages import fresh
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHECK_TIMEOUT_S = 180  # a cold Keras worker on two shared cores
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -83,12 +81,4 @@ def seed_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_report(server, seed_file) -> str:
     """The seed model's report with its check passed: chart, outputs box, modes table."""
-    response = httpx2.post(
-        f"{server}/api/v1/reports",
-        files={"file": ("seed.keras", seed_file.read_bytes())},
-        data={"check": "true", "mode": "inference", "wait": "true"},
-        timeout=CHECK_TIMEOUT_S,
-    )
-    assert response.status_code in (200, 201), response.text[:300]
-    assert response.json()["check"]["status"] == "passed"
-    return response.json()["id"]
+    return post_report(server, seed_file, check=True, mode="inference")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 
-import httpx2
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.axe import severe_violations
-from tests.support.browser import DESKTOP, PHONE, VIEWPORTS, open_tab
+from tests.support.browser import DESKTOP, PHONE, VIEWPORTS, open_tab, post_report
 from tests.support.files import saved
 from tests.support.kerasref import keras
 from tests.support.pages import fresh
@@ -51,15 +50,7 @@ def test_error_page_has_no_serious_axe_findings(browser, server):
 def test_resnet50_report_has_no_serious_axe_findings(browser, server, tmp_path):
     model = fresh(keras.applications.ResNet50, weights=None)
     path = saved(model, tmp_path / "resnet50.keras")
-    with path.open("rb") as fh:
-        response = httpx2.post(
-            f"{server}/api/v1/reports",
-            files={"file": ("resnet50.keras", fh)},
-            data={"check": "false"},
-            timeout=300,
-        )
-    assert response.status_code == 201, response.text[:300]
-    report = f"/reports/{response.json()['id']}"
+    report = f"/reports/{post_report(server, path)}"
     audited(browser, server, report, "report-resnet50")
 
     tab = open_tab(browser, server, viewport=DESKTOP)

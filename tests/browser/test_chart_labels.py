@@ -4,12 +4,11 @@ test-artifacts/bn-labels-*.png."""
 
 from __future__ import annotations
 
-import httpx2
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import VIEWPORTS, open_tab
+from tests.support.browser import VIEWPORTS, open_tab, post_report
 from tests.support.files import saved
 from tests.support.kerasref import keras
 from tests.support.pages import fresh
@@ -48,14 +47,7 @@ def crowded_batchnorm():
 @pytest.fixture(scope="module")
 def crowded_report(server, tmp_path_factory) -> str:
     path = saved(fresh(crowded_batchnorm), tmp_path_factory.mktemp("bn") / "crowded.keras")
-    response = httpx2.post(
-        f"{server}/api/v1/reports",
-        files={"file": ("crowded.keras", path.read_bytes())},
-        data={"check": "false"},
-        timeout=120,
-    )
-    assert response.status_code in (200, 201), response.text[:300]
-    return response.json()["id"]
+    return post_report(server, path)
 
 
 def intersects(a: list[float], b: list[float]) -> bool:

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import PHONE, VIEWPORTS, open_tab
+from tests.support.browser import PHONE, VIEWPORTS, open_tab, post_report
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -29,14 +29,10 @@ def _write_pair(folder):
 
 def test_compare_from_the_report_page_shows_what_changed(tab, server, tmp_path):
     _write_pair(tmp_path)
-    with (tmp_path / "a.keras").open("rb") as fh:
-        created = httpx2.post(
-            f"{server}/api/v1/reports", files={"file": ("a.keras", fh)}, data={"check": "false"}
-        )
-    assert created.status_code == 201
+    report_id = post_report(server, tmp_path / "a.keras")
 
     page = tab.page
-    tab.open(f"/reports/{created.json()['id']}")
+    tab.open(f"/reports/{report_id}")
     expect(page.get_by_role("heading", name="Compare with another model")).to_be_visible()
     page.set_input_files("#compare-a", str(tmp_path / "a.keras"))  # uploads are not kept
     page.set_input_files("#compare-b", str(tmp_path / "b.keras"))

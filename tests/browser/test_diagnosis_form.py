@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 
-import httpx2
 import numpy as np
 from playwright.sync_api import expect
 
+from tests.support.browser import post_report
 from tests.support.models import SEED_INPUT, seed_spec
 
 
@@ -19,12 +19,7 @@ def test_pasted_numbers_are_diagnosed_as_batch_statistics(tab, server, tmp_path)
     layer = json.loads(spec.read_text())["config"]["layers"][-1]["config"]["name"]
     inputs = tmp_path / "x.npy"
     np.save(inputs, SEED_INPUT)
-    with spec.open("rb") as fh:
-        created = httpx2.post(
-            f"{server}/api/v1/reports", files={"file": ("seed.json", fh)}, data={"check": "false"}
-        )
-    assert created.status_code == 201
-    report_id = created.json()["id"]
+    report_id = post_report(server, spec)
 
     page = tab.page
     tab.open(f"/reports/{report_id}")

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 
-import httpx2
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import ARTIFACTS, PHONE, open_tab
+from tests.support.browser import ARTIFACTS, PHONE, open_tab, post_report
 from tests.support.files import saved
 from tests.support.graph_models import residual_with_nested
 from tests.support.pages import fresh
 
-CHECK_TIMEOUT_S = 180  # a cold Keras worker on two shared cores
 # Where each edge of the top drawing starts and where its arrowhead is, and each node's box,
 # all in the SVG's own coordinates: what a person sees joined.
 GEOMETRY = """() => {
@@ -37,15 +35,7 @@ GEOMETRY = """() => {
 def graph_report(server, tmp_path_factory) -> str:
     """The residual model's report, its check done (so the error overlay has values)."""
     path = saved(fresh(residual_with_nested), tmp_path_factory.mktemp("g") / "residual.keras")
-    response = httpx2.post(
-        f"{server}/api/v1/reports",
-        files={"file": ("residual.keras", path.read_bytes())},
-        data={"check": "true", "wait": "true"},
-        timeout=CHECK_TIMEOUT_S,
-    )
-    assert response.status_code in (200, 201), response.text[:300]
-    assert response.json()["check"]["status"] == "passed"
-    return response.json()["id"]
+    return post_report(server, path, check=True)
 
 
 def inside(point, box, slack=2.0) -> bool:

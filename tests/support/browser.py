@@ -5,11 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx2
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAPTOP = {"width": 1280, "height": 860}
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}  # what issue 17's pages are checked at
+CHECK_TIMEOUT_S = 180  # a cold Keras worker on two shared cores
+
+
+def post_report(base: str, path: Path, *, check: bool = False, **data: str) -> str:
+    """The id of the report the live server made of the file at `path`; with `check`, the
+    answer waits for the check, which must have passed (the page under test shows it)."""
+    fields = {"check": "true", "wait": "true", **data} if check else {"check": "false", **data}
+    with path.open("rb") as fh:
+        response = httpx2.post(
+            f"{base}/api/v1/reports",
+            files={"file": (path.name, fh)},
+            data=fields,
+            timeout=CHECK_TIMEOUT_S if check else 300,
+        )
+    assert response.status_code in (200, 201), response.text[:300]
+    if check:
+        assert response.json()["check"]["status"] == "passed", response.json()["check"]
+    return response.json()["id"]
 
 
 @dataclass
