@@ -3,7 +3,9 @@
     with explaining(path) as ex:    the model is read: `ex.read` is its `ModelRead`
                                     (app.check.model_read): the scan's refusals, the budget
                                     figures, the inputs and the check's plan. Enough to
-                                    decide on a check and to start it.
+                                    decide on a check and to start it. Made only when asked
+                                    for (`with_read=False`: None; `inspect` without the
+                                    check has no use for it: ResNet50's plan, 26 ms of CPU).
         report = ex.report()        every weight's statistics, the BatchNormalization
                                     analyses, ... (for ResNet50, as long again as reading it)
 
@@ -39,9 +41,10 @@ Sizes = Mapping[str, int]  # an input's name ("*": every input) → its unknown 
 
 
 class Explaining(Protocol):
-    """An explanation under way: the model read (`read`), then `report()`."""
+    """An explanation under way: the model read (`read`; None when not asked for), then
+    `report()`."""
 
-    read: ModelRead
+    read: ModelRead | None
 
     def report(self) -> Report: ...
 
@@ -49,7 +52,7 @@ class Explaining(Protocol):
 @dataclass
 class Explanation:
     report: Report
-    read: ModelRead
+    read: ModelRead | None
 
 
 @contextmanager
@@ -60,16 +63,18 @@ def explaining(
     limits: ReadLimits = DEFAULT_LIMITS,
     report_id: str | None = None,
     unknown_dims: Sizes | None = None,
+    with_read: bool = True,
 ) -> Iterator[Explaining]:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
 
     `digest` is the file's (sha256, size) when the caller already has it; `unknown_dims` the
-    size costs count each input's unknown dimensions at (app.analysis.sizes)."""
+    size costs count each input's unknown dimensions at (app.analysis.sizes); `with_read`
+    whether the model read is made (else `read` is None)."""
     digest = digest or file_digest(path)
     report_id = report_id or new_report_id()
     sizes = dict(unknown_dims or {})
     if not limits.isolate_hdf5 or sniff_path(path) == "spec_json":
-        with _explaining_here(path, limits, filename, digest, report_id, sizes) as here:
+        with _explaining_here(path, limits, filename, digest, report_id, sizes, with_read) as here:
             yield here
         return
     arguments = {
@@ -77,9 +82,10 @@ def explaining(
         "digest": list(digest),
         "report_id": report_id,
         "unknown_dims": sizes,
+        "with_read": with_read,
     }
     with isolation.started(explain_task, path, limits, **arguments) as child:
-        yield _InChild(child)
+        yield _InChild(child, with_read)
 
 
 @contextmanager
@@ -118,6 +124,7 @@ class _Here:
         filename: str | None,
         report_id: str,
         unknown_dims: Sizes,
+        wanted: bool = True,
     ) -> None:
         self.loaded, self.report_id, self.unknown_dims = loaded, report_id, unknown_dims
         self.source = Source(
@@ -129,7 +136,7 @@ class _Here:
             filename=filename,
         )
         resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
-        self.read = model_read(loaded.graph, loaded.format, loaded.refusals)
+        self.read = model_read(loaded.graph, loaded.format, loaded.refusals) if wanted else None
 
     def report(self) -> Report:
         return build_report(self.loaded.graph, self.source, self.report_id, self.unknown_dims)
@@ -138,11 +145,13 @@ class _Here:
 class _InChild:
     """An explanation in a throwaway process: what it sends is validated on arrival (only a
     process a hostile file took over would send what does not validate), once each. The
-    model read is waited for at once: the child sends it first."""
+    model read, when asked for, is waited for at once: the child sends it first."""
 
-    def __init__(self, child: isolation.Child) -> None:
+    def __init__(self, child: isolation.Child, wanted: bool = True) -> None:
         self.child = child
-        self.read: ModelRead = _from_child(ModelRead.model_validate_json, child.early())
+        self.read: ModelRead | None = (
+            _from_child(ModelRead.model_validate_json, child.early()) if wanted else None
+        )
 
     def report(self) -> Report:
         return _from_child(Report.model_validate_json, self.child.result())
@@ -156,9 +165,10 @@ def _explaining_here(
     digest: tuple[str, int],
     report_id: str,
     unknown_dims: Sizes,
+    with_read: bool = True,
 ) -> Iterator[_Here]:
     with read_model(path, limits) as loaded:
-        yield _Here(loaded, digest[0], digest[1], filename, report_id, unknown_dims)
+        yield _Here(loaded, digest[0], digest[1], filename, report_id, unknown_dims, with_read)
 
 
 def _from_child(read: Callable[[Any], Any], data: Any) -> Any:
@@ -177,11 +187,14 @@ def explain_task(
     digest: list,
     report_id: str,
     unknown_dims: Sizes,
+    with_read: bool = True,
 ) -> bytes:
-    """The explanation, in the throwaway process: the model read early, then the report."""
+    """The explanation, in the throwaway process: the model read early (when asked for),
+    then the report."""
     pair = (digest[0], digest[1])
-    with _explaining_here(path, limits, filename, pair, report_id, unknown_dims) as here:
-        early(here.read.model_dump_json().encode())
+    with _explaining_here(path, limits, filename, pair, report_id, unknown_dims, with_read) as here:
+        if here.read is not None:
+            early(here.read.model_dump_json().encode())
         return here.report().model_dump_json().encode()
 
 
