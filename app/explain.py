@@ -64,17 +64,20 @@ def explaining(
     report_id: str | None = None,
     unknown_dims: Sizes | None = None,
     with_read: bool = True,
+    brief: bool = False,
 ) -> Iterator[Explaining]:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
 
     `digest` is the file's (sha256, size) when the caller already has it; `unknown_dims` the
     size costs count each input's unknown dimensions at (app.analysis.sizes); `with_read`
-    whether the model read is made (else `read` is None)."""
+    whether the model read is made (else `read` is None); `brief` the report without what
+    only a page or the JSON shows (app.analysis.report.build_report)."""
     digest = digest or file_digest(path)
     report_id = report_id or new_report_id()
     sizes = dict(unknown_dims or {})
     if not limits.isolate_hdf5 or sniff_path(path) == "spec_json":
-        with _explaining_here(path, limits, filename, digest, report_id, sizes, with_read) as here:
+        here_args = (filename, digest, report_id, sizes, with_read, brief)
+        with _explaining_here(path, limits, *here_args) as here:
             yield here
         return
     arguments = {
@@ -83,6 +86,7 @@ def explaining(
         "report_id": report_id,
         "unknown_dims": sizes,
         "with_read": with_read,
+        "brief": brief,
     }
     with isolation.started(explain_task, path, limits, **arguments) as child:
         yield _InChild(child, with_read)
@@ -125,8 +129,10 @@ class _Here:
         report_id: str,
         unknown_dims: Sizes,
         wanted: bool = True,
+        brief: bool = False,
     ) -> None:
         self.loaded, self.report_id, self.unknown_dims = loaded, report_id, unknown_dims
+        self.brief = brief
         self.source = Source(
             format=loaded.format,
             sha256=sha256,
@@ -139,7 +145,8 @@ class _Here:
         self.read = model_read(loaded.graph, loaded.format, loaded.refusals) if wanted else None
 
     def report(self) -> Report:
-        return build_report(self.loaded.graph, self.source, self.report_id, self.unknown_dims)
+        graph, sizes = self.loaded.graph, self.unknown_dims
+        return build_report(graph, self.source, self.report_id, sizes, self.brief)
 
 
 class _InChild:
@@ -166,9 +173,11 @@ def _explaining_here(
     report_id: str,
     unknown_dims: Sizes,
     with_read: bool = True,
+    brief: bool = False,
 ) -> Iterator[_Here]:
     with read_model(path, limits) as loaded:
-        yield _Here(loaded, digest[0], digest[1], filename, report_id, unknown_dims, with_read)
+        sha256, size = digest
+        yield _Here(loaded, sha256, size, filename, report_id, unknown_dims, with_read, brief)
 
 
 def _from_child(read: Callable[[Any], Any], data: Any) -> Any:
@@ -188,11 +197,13 @@ def explain_task(
     report_id: str,
     unknown_dims: Sizes,
     with_read: bool = True,
+    brief: bool = False,
 ) -> bytes:
     """The explanation, in the throwaway process: the model read early (when asked for),
     then the report."""
     pair = (digest[0], digest[1])
-    with _explaining_here(path, limits, filename, pair, report_id, unknown_dims, with_read) as here:
+    here_args = (filename, pair, report_id, unknown_dims, with_read, brief)
+    with _explaining_here(path, limits, *here_args) as here:
         if here.read is not None:
             early(here.read.model_dump_json().encode())
         return here.report().model_dump_json().encode()

@@ -57,6 +57,9 @@ class Options:
     # The size costs count each input's unknown dimensions at: (input name or "*", size)
     # pairs (app.analysis.sizes); empty: the default.
     unknown_dims: tuple[tuple[str, int], ...] = ()
+    # The report without what only a page or the JSON shows (`inspect`'s terminal tables:
+    # app.analysis.report.build_report); never asked for through the API.
+    brief: bool = False
 
     def __post_init__(self) -> None:
         if self.keras_call == "predict" and self.mode == "training":
@@ -147,7 +150,8 @@ class Reports:
         # The model read serves a check, and the program written when none runs (which a
         # store without an exports folder, `inspect`'s, does not keep): made only for them.
         with_read = options.check or self.exports_dir is not None
-        with self._explaining(submission, digest, report_id, sizes, with_read) as ex:
+        explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
+        with explained as ex:
             mark("reporting")
             read = ex.read
             request = submission.check_request(options)
@@ -209,11 +213,12 @@ class Reports:
         report_id: str,
         sizes: dict[str, int],
         with_read: bool,
+        options: Options,
     ) -> AbstractContextManager[Explaining]:
         if submission.model_path is None:
             return explaining_spec(submission.spec, report_id=report_id, unknown_dims=sizes)
-        path, name = submission.model_path, submission.filename
-        return explaining(path, name, digest, self.limits, report_id, sizes, with_read)
+        path, name, brief = submission.model_path, submission.filename, options.brief
+        return explaining(path, name, digest, self.limits, report_id, sizes, with_read, brief)
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)
@@ -366,6 +371,8 @@ def content_key(
     }
     if options.unknown_dims:  # absent otherwise: the keys stored before the option still hold
         parts["unknown_dims"] = sorted(options.unknown_dims)
+    if options.brief:
+        parts["brief"] = True
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
