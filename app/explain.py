@@ -209,6 +209,10 @@ def explain_task(
         return here.report().model_dump_json().encode()
 
 
+# The fork server explains a small spec once before forking reading processes (app.warm_up).
+isolation.warm_up_with("app.warm_up")
+
+
 def read_isolated(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> LoadedModel:
     """`read_model` in this process, once a throwaway process has read the file whole (every
     stored array) without harm; a spec, or any file when `limits.isolate_hdf5` is off, is
