@@ -44,7 +44,6 @@ from pathlib import Path
 
 from app import isolation
 from app.errors import ExplainerError
-from app.export.bundle import FILES as EXPORT_FILES
 from app.reports import Options, Reports, Submission, parse_unknown_dims, read_limits
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.schemas import CheckReport, Report
@@ -56,6 +55,7 @@ DIFF_USAGE = 4
 POLL_S = 0.2
 LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
 BAR_WIDTH = 30
+NOT_HASHED = ""  # a report's source.sha256 where the terminal report needs none
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,6 +238,8 @@ def _inspect(args: argparse.Namespace) -> int:
             weights=args.weights,
             keras_call=args.keras_call,
             unknown_dims=args.unknown_dims,
+            terminal=not (args.json or args.check or args.yours is not None),
+            code=args.code,
         )
         diagnosis = None if args.yours is None else diagnose(report, args)
     except ExplainerError as exc:
@@ -318,6 +320,7 @@ def export(
 ) -> list[Path]:
     """Run the check on the file (as `inspect --check`) and copy the program it wrote to
     `output`; the files written."""
+    from app.export.bundle import FILES as EXPORT_FILES
     from app.export.kept import exported_folder
 
     with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
@@ -352,18 +355,29 @@ def explain(
     data_dir: Path | None = None,
     keras_call: str | None = None,
     unknown_dims: str | None = None,
+    terminal: bool = False,
+    code: bool = False,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path; in `data_dir` (what the check keeps: its exported program), else in a
-    folder removed on return."""
+    folder removed on return. `terminal`: only what the terminal report prints is made (it
+    prints no digest: `source.sha256` is empty, the file's SHA-256 not taken, ResNet50's
+    103 MB took 77 ms of CPU; and the report is brief, app.analysis.report, unless `code`
+    is asked for)."""
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
             return explain(
-                path, check, inputs, mode, weights, Path(folder), keras_call, unknown_dims
-            )
+                path, check, inputs, mode, weights, Path(folder), keras_call, unknown_dims,
+                terminal, code,
+            )  # fmt: skip
     sizes = parse_unknown_dims(unknown_dims)
-    options = Options(check=check, mode=mode, keras_call=keras_call, unknown_dims=sizes)
+    brief = terminal and not code
+    options = Options(
+        check=check, mode=mode, keras_call=keras_call, unknown_dims=sizes, brief=brief
+    )
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
+    if terminal and weights is None:
+        submission.digest = (NOT_HASHED, path.stat().st_size)
     if weights is not None:  # the model file the pair makes is written beside the copy
         submission.weights_path = Path(shutil.copy(weights, data_dir / "weights"))
     if not check:

@@ -3,7 +3,9 @@
     with explaining(path) as ex:    the model is read: `ex.read` is its `ModelRead`
                                     (app.check.model_read): the scan's refusals, the budget
                                     figures, the inputs and the check's plan. Enough to
-                                    decide on a check and to start it.
+                                    decide on a check and to start it. Made only when asked
+                                    for (`with_read=False`: None; `inspect` without the
+                                    check has no use for it: ResNet50's plan, 26 ms of CPU).
         report = ex.report()        every weight's statistics, the BatchNormalization
                                     analyses, ... (for ResNet50, as long again as reading it)
 
@@ -39,9 +41,10 @@ Sizes = Mapping[str, int]  # an input's name ("*": every input) → its unknown 
 
 
 class Explaining(Protocol):
-    """An explanation under way: the model read (`read`), then `report()`."""
+    """An explanation under way: the model read (`read`; None when not asked for), then
+    `report()`."""
 
-    read: ModelRead
+    read: ModelRead | None
 
     def report(self) -> Report: ...
 
@@ -49,7 +52,7 @@ class Explaining(Protocol):
 @dataclass
 class Explanation:
     report: Report
-    read: ModelRead
+    read: ModelRead | None
 
 
 @contextmanager
@@ -60,16 +63,21 @@ def explaining(
     limits: ReadLimits = DEFAULT_LIMITS,
     report_id: str | None = None,
     unknown_dims: Sizes | None = None,
+    with_read: bool = True,
+    brief: bool = False,
 ) -> Iterator[Explaining]:
     """Explain a model file (.keras, legacy HDF5 or spec JSON; the format comes from the bytes).
 
     `digest` is the file's (sha256, size) when the caller already has it; `unknown_dims` the
-    size costs count each input's unknown dimensions at (app.analysis.sizes)."""
+    size costs count each input's unknown dimensions at (app.analysis.sizes); `with_read`
+    whether the model read is made (else `read` is None); `brief` the report without what
+    only a page or the JSON shows (app.analysis.report.build_report)."""
     digest = digest or file_digest(path)
     report_id = report_id or new_report_id()
     sizes = dict(unknown_dims or {})
     if not limits.isolate_hdf5 or sniff_path(path) == "spec_json":
-        with _explaining_here(path, limits, filename, digest, report_id, sizes) as here:
+        here_args = (filename, digest, report_id, sizes, with_read, brief)
+        with _explaining_here(path, limits, *here_args) as here:
             yield here
         return
     arguments = {
@@ -77,9 +85,11 @@ def explaining(
         "digest": list(digest),
         "report_id": report_id,
         "unknown_dims": sizes,
+        "with_read": with_read,
+        "brief": brief,
     }
     with isolation.started(explain_task, path, limits, **arguments) as child:
-        yield _InChild(child)
+        yield _InChild(child, with_read)
 
 
 @contextmanager
@@ -118,8 +128,11 @@ class _Here:
         filename: str | None,
         report_id: str,
         unknown_dims: Sizes,
+        wanted: bool = True,
+        brief: bool = False,
     ) -> None:
         self.loaded, self.report_id, self.unknown_dims = loaded, report_id, unknown_dims
+        self.brief = brief
         self.source = Source(
             format=loaded.format,
             sha256=sha256,
@@ -129,20 +142,23 @@ class _Here:
             filename=filename,
         )
         resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
-        self.read = model_read(loaded.graph, loaded.format, loaded.refusals)
+        self.read = model_read(loaded.graph, loaded.format, loaded.refusals) if wanted else None
 
     def report(self) -> Report:
-        return build_report(self.loaded.graph, self.source, self.report_id, self.unknown_dims)
+        graph, sizes = self.loaded.graph, self.unknown_dims
+        return build_report(graph, self.source, self.report_id, sizes, self.brief)
 
 
 class _InChild:
     """An explanation in a throwaway process: what it sends is validated on arrival (only a
     process a hostile file took over would send what does not validate), once each. The
-    model read is waited for at once: the child sends it first."""
+    model read, when asked for, is waited for at once: the child sends it first."""
 
-    def __init__(self, child: isolation.Child) -> None:
+    def __init__(self, child: isolation.Child, wanted: bool = True) -> None:
         self.child = child
-        self.read: ModelRead = _from_child(ModelRead.model_validate_json, child.early())
+        self.read: ModelRead | None = (
+            _from_child(ModelRead.model_validate_json, child.early()) if wanted else None
+        )
 
     def report(self) -> Report:
         return _from_child(Report.model_validate_json, self.child.result())
@@ -156,9 +172,12 @@ def _explaining_here(
     digest: tuple[str, int],
     report_id: str,
     unknown_dims: Sizes,
+    with_read: bool = True,
+    brief: bool = False,
 ) -> Iterator[_Here]:
     with read_model(path, limits) as loaded:
-        yield _Here(loaded, digest[0], digest[1], filename, report_id, unknown_dims)
+        sha256, size = digest
+        yield _Here(loaded, sha256, size, filename, report_id, unknown_dims, with_read, brief)
 
 
 def _from_child(read: Callable[[Any], Any], data: Any) -> Any:
@@ -177,12 +196,21 @@ def explain_task(
     digest: list,
     report_id: str,
     unknown_dims: Sizes,
+    with_read: bool = True,
+    brief: bool = False,
 ) -> bytes:
-    """The explanation, in the throwaway process: the model read early, then the report."""
+    """The explanation, in the throwaway process: the model read early (when asked for),
+    then the report."""
     pair = (digest[0], digest[1])
-    with _explaining_here(path, limits, filename, pair, report_id, unknown_dims) as here:
-        early(here.read.model_dump_json().encode())
+    here_args = (filename, pair, report_id, unknown_dims, with_read, brief)
+    with _explaining_here(path, limits, *here_args) as here:
+        if here.read is not None:
+            early(here.read.model_dump_json().encode())
         return here.report().model_dump_json().encode()
+
+
+# The fork server explains a small spec once before forking reading processes (app.warm_up).
+isolation.warm_up_with("app.warm_up")
 
 
 def read_isolated(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> LoadedModel:

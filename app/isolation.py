@@ -36,6 +36,9 @@ took over must not be able to hand the server an object. Its outcome, judged by 
 Children are forked from a fork server: one clean, single-threaded process started on first
 use with the registered tasks' modules already imported (never forked from the serving
 process, whose threads may hold locks), so a task costs a fork, not an interpreter start.
+A module registered with `warm_up_with` is imported there too, last: what it runs on import
+(app.warm_up: one explanation of a small spec) pays, once, what every child would pay on
+its first model.
 A one-shot command that is itself such a process (`keras-explainer inspect` without the
 check: one thread, no TensorFlow) calls `fork_directly()`: its children are then forked from
 it, which saves starting the fork server's interpreter and importing the readers there again
@@ -72,6 +75,7 @@ Early = Callable[[Answer], None]
 Task = Callable[..., Answer]  # task(path, limits, early, **arguments)
 
 _tasks: list[Task] = []
+_warm_ups: list[str] = []  # modules the fork server imports last (`warm_up_with`)
 _context: Any = None
 _direct = False
 
@@ -81,6 +85,13 @@ def task(function: Task) -> Task:
     server before any child is forked from it."""
     _tasks.append(function)
     return function
+
+
+def warm_up_with(module: str) -> None:
+    """Have the fork server import `module` (by name: the caller need not import it) once the
+    tasks' modules are."""
+    if module not in _warm_ups:
+        _warm_ups.append(module)
 
 
 def run_task(function: Task, path: Path, limits: ReadLimits, **arguments: Any) -> Answer:
@@ -243,7 +254,8 @@ def preloaded() -> list[str]:
     module, which multiprocessing runs again in every child (as __mp_main__): preloaded,
     that run finds its imports done and a task starts in about 8 ms instead of about 90
     (measured on ResNet50's breakdown, with `keras-explainer serve`)."""
-    return sorted({function.__module__ for function in _tasks} | _main_modules())
+    modules = sorted({function.__module__ for function in _tasks} | _main_modules())
+    return modules + [m for m in _warm_ups if m not in modules]
 
 
 def _main_modules() -> set[str]:

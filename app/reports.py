@@ -26,14 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
-from app.check.inputs import make_inputs
 from app.check.model_read import ModelRead
 from app.errors import CheckEnded, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
-from app.export.bundle import ExportRecord, export_folder, record_export
-from app.export.kept import exported_zip
-from app.export.unchecked import UNCHECKED_MODEL, write_unchecked
-from app.pairs import COMBINED_NAME, combine
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
 from app.schemas import CheckReport, KerasCall, Report, new_report_id
@@ -42,6 +37,10 @@ from app.store import ReportStore
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
     from app.check.runner import Checks
     from app.config import Settings
+
+# The programs (app.export, app.check.inputs) and spec-and-weights pairs (app.pairs) are
+# imported where they are used: `inspect` without the check uses neither, and importing them
+# (the program writer's modules) was a sixth of its imports' CPU time.
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
 
@@ -58,6 +57,9 @@ class Options:
     # The size costs count each input's unknown dimensions at: (input name or "*", size)
     # pairs (app.analysis.sizes); empty: the default.
     unknown_dims: tuple[tuple[str, int], ...] = ()
+    # The report without what only a page or the JSON shows (`inspect`'s terminal tables:
+    # app.analysis.report.build_report); never asked for through the API.
+    brief: bool = False
 
     def __post_init__(self) -> None:
         if self.keras_call == "predict" and self.mode == "training":
@@ -145,7 +147,11 @@ class Reports:
         report_id = new_report_id()
         sizes = dict(options.unknown_dims)
         mark("reading")
-        with self._explaining(submission, digest, report_id, sizes) as ex:  # the model is read
+        # The model read serves a check, and the program written when none runs (which a
+        # store without an exports folder, `inspect`'s, does not keep): made only for them.
+        with_read = options.check or self.exports_dir is not None
+        explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
+        with explained as ex:
             mark("reporting")
             read = ex.read
             request = submission.check_request(options)
@@ -161,8 +167,8 @@ class Reports:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise
         check.mark_stored()
-        if check.report.status == "not_run":  # no check writes its program: written now
-            self._export_unchecked(report, submission, read)
+        if check.report.status == "not_run" and read is not None:  # no check writes its
+            self._export_unchecked(report, submission, read)  # program: written now
         return report, True
 
     def _export_unchecked(self, report: Report, submission: Submission, read: ModelRead) -> None:
@@ -176,6 +182,10 @@ class Reports:
             return
         if report.source.format == "spec_json":
             return
+        from app.check.inputs import make_inputs
+        from app.export.bundle import ExportRecord, export_folder, record_export
+        from app.export.unchecked import UNCHECKED_MODEL
+
         folder = export_folder(self.exports_dir, report.id)
         record_export(folder, ExportRecord(status="writing"))
         model = folder / UNCHECKED_MODEL
@@ -185,6 +195,8 @@ class Reports:
         self._exports.submit(self._write_unchecked, folder, model, inputs, refusals, unsaved)
 
     def _write_unchecked(self, folder: Path, model: Path, *arguments: Any) -> None:
+        from app.export.unchecked import write_unchecked
+
         try:
             write_unchecked(folder, model, self.limits, *arguments)
         finally:
@@ -200,12 +212,13 @@ class Reports:
         digest: tuple[str, int] | None,
         report_id: str,
         sizes: dict[str, int],
+        with_read: bool,
+        options: Options,
     ) -> AbstractContextManager[Explaining]:
         if submission.model_path is None:
             return explaining_spec(submission.spec, report_id=report_id, unknown_dims=sizes)
-        return explaining(
-            submission.model_path, submission.filename, digest, self.limits, report_id, sizes
-        )
+        path, name, brief = submission.model_path, submission.filename, options.brief
+        return explaining(path, name, digest, self.limits, report_id, sizes, with_read, brief)
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)
@@ -239,6 +252,8 @@ class Reports:
     def forward_program(self, report_id: str) -> bytes:
         """The report's standalone NumPy program as a zip (app.export), or a 409 saying
         why there is none."""
+        from app.export.kept import exported_zip
+
         return exported_zip(self.get(report_id), self.exports_dir)
 
     def wait(self, report_id: str, timeout_s: float) -> Report:
@@ -254,6 +269,8 @@ class Reports:
         if self.uploads_dir is not None:
             (self.uploads_dir / report_id).unlink(missing_ok=True)
         if self.exports_dir is not None:
+            from app.export.bundle import export_folder
+
             shutil.rmtree(export_folder(self.exports_dir, report_id), ignore_errors=True)
 
     def _keep_upload(self, report: Report, submission: Submission) -> None:
@@ -275,6 +292,8 @@ def read_limits(settings: Settings) -> ReadLimits:
 def with_weights(submission: Submission, limits: ReadLimits) -> Submission:
     """A spec (a field, or a .json file) with its weights file: the one model file they make
     (app.pairs), in the weights file's folder, which is the request's."""
+    from app.pairs import COMBINED_NAME, combine
+
     assert submission.weights_path is not None
     if submission.model_path is not None:
         if sniff_path(submission.model_path) != "spec_json":
@@ -352,6 +371,8 @@ def content_key(
     }
     if options.unknown_dims:  # absent otherwise: the keys stored before the option still hold
         parts["unknown_dims"] = sorted(options.unknown_dims)
+    if options.brief:
+        parts["brief"] = True
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -101,7 +101,7 @@ DEFAULT_FILE = CORPUS / "leyuzak_mnist_cnn_bn.keras"
 # and lower ones (a call up is a climb). The libraries are the lowest layer.
 LAYERS = [
     ("cli", "main", "web", "terminal"),
-    ("reports", "diagnoses", "compare"),
+    ("reports", "diagnoses", "compare", "warm_up"),
     ("explain", "pairs", "diagnosis"),
     ("queue",),
     ("check",),

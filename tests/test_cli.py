@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -9,10 +10,19 @@ import sys
 from pathlib import Path
 
 from app.check import warm_reference
-from app.cli import EXIT_NOT_CHECKED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, _settings_limits, main
+from app.cli import (
+    EXIT_NOT_CHECKED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    _settings_limits,
+    explain,
+    main,
+)
 from app.config import Settings
 from app.reports import read_limits
 from app.safety.limits import DEFAULT_LIMITS
+from app.terminal import render
 from tests.support.api import make_client
 from tests.support.files import saved
 from tests.support.models import seed_model, small_model
@@ -45,6 +55,31 @@ def test_inspect_prints_each_layer_by_hand_and_the_code_only_when_asked(tmp_path
     assert "# core.dense\ndef dense(config: Config, weights: Weights" in out
     assert out.count("def dense(") == 1  # two Dense layers, one copy of their code
     assert "# activations.apply_activation\ndef apply_activation(" in out
+
+
+def test_inspect_terminal_report_is_the_full_reports_rendering_without_its_unprinted_parts(
+    corpus,
+):
+    """`inspect` makes only what its tables print (cli.explain `terminal`): the same text as
+    the full report's, which --json gives, with a BatchNormalization model's channel values,
+    the reference's code and the file's digest left out."""
+    path = corpus / "hls4ml_keras_3layer_batch_norm.h5"
+    full = explain(path)
+    brief = explain(path, terminal=True)
+    assert render(brief) == render(full)
+    assert full.batchnorm and full.batchnorm[0].channel_values.listed > 0
+    assert [bn.channel_values.listed for bn in brief.batchnorm] == [0] * len(brief.batchnorm)
+    assert {bn.channel_values.truncated for bn in brief.batchnorm} == {True}
+    assert full.reference_code and not brief.reference_code
+    assert all(layer.forward.code and layer.forward.helpers for layer in _forwards(full))
+    assert not any(layer.forward.code or layer.forward.helpers for layer in _forwards(brief))
+    assert full.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert brief.source.sha256 == "" and brief.source.size == full.source.size
+    assert render(explain(path, terminal=True, code=True), code=True) == render(full, code=True)
+
+
+def _forwards(report):
+    return [layer for layer in report.layers if layer.forward is not None]
 
 
 def test_inspect_json_is_exactly_the_api_json(tmp_path, capsys):

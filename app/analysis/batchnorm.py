@@ -39,15 +39,20 @@ GAMMA_NEAR_ZERO = 1e-3
 KERAS_DEFAULT_EPSILON = 1e-3
 
 
-def batchnorm_reports(graph: ModelGraph) -> list[BatchNormReport]:
+def batchnorm_reports(
+    graph: ModelGraph, channels_listed: int = CHANNELS_LISTED
+) -> list[BatchNormReport]:
+    """Every BatchNormalization layer's; at most `channels_listed` channels' values listed."""
     return [
-        explain_layer(parents, node)
+        explain_layer(parents, node, channels_listed)
         for parents, node in graph.walk()
         if node.class_name in BN_CLASSES and node.weights
     ]
 
 
-def explain_layer(parents: tuple[str, ...], node: LayerNode) -> BatchNormReport:
+def explain_layer(
+    parents: tuple[str, ...], node: LayerNode, channels_listed: int = CHANNELS_LISTED
+) -> BatchNormReport:
     cfg = node.config
     epsilon = float(cfg.get("epsilon", KERAS_DEFAULT_EPSILON))
     by_role = {w.role: w for w in node.weights}
@@ -72,7 +77,7 @@ def explain_layer(parents: tuple[str, ...], node: LayerNode) -> BatchNormReport:
         worked_example=worked_example(values, scale, shift, epsilon),
         training_formula=training_formula(cfg),
         channel_stats=_channel_stats(values, scale, shift),
-        channel_values=_channel_values(values, scale, shift),
+        channel_values=_channel_values(values, scale, shift, channels_listed),
         findings=findings(node, values, epsilon, from_file),
     )
 
@@ -306,9 +311,9 @@ def _stats(array: np.ndarray) -> WeightStats:
 
 
 def _channel_values(
-    values: dict[str, np.ndarray], scale: np.ndarray, shift: np.ndarray
+    values: dict[str, np.ndarray], scale: np.ndarray, shift: np.ndarray, listed: int
 ) -> ChannelValues:
-    n = min(CHANNELS_LISTED, scale.size)
+    n = min(listed, scale.size)
     return ChannelValues(
         **{role: _floats(values[role][:n]) for role in ROLES},
         scale=_floats(scale[:n]),

@@ -19,10 +19,11 @@ def layer_reports(
     with_stats: bool = True,
     costs: ModelCosts | None = None,
     scans: Scans | None = None,
+    code: bool = True,
 ) -> list[LayerReport]:
     """Every layer in get_weights() order; nested models are followed by their layers.
     `costs` and `scans` (every stored weight's statistics): the graph's, when the caller
-    worked them out already."""
+    worked them out already; not `code`: the forwards without their code (`layer_forward`)."""
     costs = costs or model_costs(graph)
     if scans is None:
         scans = weight_scans(graph) if with_stats else {}
@@ -31,7 +32,7 @@ def layer_reports(
         if node.inner is not None:
             reports.append(_container_report(parents, node, costs.layers[id(node)]))
         else:
-            reports.append(_leaf_report(parents, node, scans, costs.layers[id(node)]))
+            reports.append(_leaf_report(parents, node, scans, costs.layers[id(node)], code))
     return reports
 
 
@@ -94,7 +95,7 @@ def _fold_repeats(terms: list[str]) -> list[str]:
 
 
 def _leaf_report(
-    parents: tuple[str, ...], node: LayerNode, scans: Scans, cost: LayerCost
+    parents: tuple[str, ...], node: LayerNode, scans: Scans, cost: LayerCost, code: bool = True
 ) -> LayerReport:
     entry = lookup(node.class_name)
     trainable_params = sum(w.count for w in node.weights if w.trainable)
@@ -119,7 +120,7 @@ def _leaf_report(
         weights=[_weight_report(w, scans.get(id(w))) for w in node.weights],
         notes=list(node.notes),
         **cost_fields(cost),
-        forward=layer_forward(node, entry),
+        forward=layer_forward(node, entry, code),
     )
 
 

@@ -24,8 +24,9 @@ from app.schemas import LayerForward, LayerReport
 SMALL = 8  # a weight with at most this many values has them listed
 
 
-def layer_forward(node: LayerNode, entry: Any) -> LayerForward | None:
-    """The layer by hand, or None when its class has no registry entry, hand or forward."""
+def layer_forward(node: LayerNode, entry: Any, code: bool = True) -> LayerForward | None:
+    """The layer by hand, or None when its class has no registry entry, hand or forward;
+    without its `code` and `helpers` when not `code` (the terminal's brief report)."""
     if entry is None or entry.hand is None or entry.forward is None:
         return None
     hand = hand_of(node, entry)
@@ -36,8 +37,8 @@ def layer_forward(node: LayerNode, entry: Any) -> LayerForward | None:
         values=small_values(node),
         conventions=list(hand.conventions),
         function=source.function_name(entry.class_name),
-        code=source.forward_source(entry.class_name),
-        helpers=source.all_helper_names(entry.class_name),
+        code=source.forward_source(entry.class_name) if code else "",
+        helpers=source.all_helper_names(entry.class_name) if code else [],
     )
 
 

@@ -100,10 +100,13 @@ class Admission:
         self.runner = runner
         self.settings = settings or CheckSettings()
 
-    def start(self, read: ModelRead, report_id: str, request: CheckRequest) -> DecidedCheck:
+    def start(self, read: ModelRead | None, report_id: str, request: CheckRequest) -> DecidedCheck:
         """Why the check does not run, or the check, started (queued for a Keras worker). A
         model over the budgets for running it is refused outright (422, nothing stored) when
-        the check is asked for."""
+        the check is asked for. `read` is None only when it is not (app.reports)."""
+        if read is None:  # made only for a check asked for (app.reports)
+            assert not request.asked
+            return DecidedCheck(_not_asked())
         refusal = self._refusal(read, request)
         if refusal is not None:
             return DecidedCheck(refusal)
@@ -128,7 +131,7 @@ class Admission:
 
     def _refusal(self, read: ModelRead, request: CheckRequest) -> CheckReport | None:
         if not request.asked:
-            return CheckReport(status="not_run", message="Not asked for (check=false).")
+            return _not_asked()
         if self.runner is None:
             return CheckReport(
                 status="not_run",
@@ -270,3 +273,7 @@ def _queued(check: Check) -> CheckReport:
         tolerance=check.tolerance,
         inputs=check.inputs,
     )
+
+
+def _not_asked() -> CheckReport:
+    return CheckReport(status="not_run", message="Not asked for (check=false).")

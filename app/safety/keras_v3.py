@@ -33,7 +33,7 @@ from app.safety.archive import (
 )
 from app.safety.hdf5_scan import scan_hdf5
 from app.safety.limits import ReadLimits
-from app.safety.member import open_stored
+from app.safety.member import StoredMember
 from app.safety.safe_json import load_json
 from app.safety.scanned import FileBytes, ScannedArchive, file_config, translated
 
@@ -49,10 +49,33 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> Scann
     walked weights file."""
     with translated(ARCHIVE_ERRORS, DAMAGED_ARCHIVE):
         archive = _open_archive(path, resources, limits)
-        config = file_config(_member_json(archive, CONFIG_MEMBER, limits))
-        version = _writer_version(archive, limits)
-        weights, image = _open_weights(archive, resources, limits)
+        stored = _stored_weights(archive)  # its CRC-32 checked while the config is scanned
+        try:
+            config = file_config(_member_json(archive, CONFIG_MEMBER, limits))
+            version = _writer_version(archive, limits)
+        except BaseException:
+            if stored is not None:
+                _settle(stored)  # done with the file before the caller closes it
+            raise
+        weights, image = _open_weights(archive, resources, limits, stored)
     return ScannedArchive(config, version, weights, resources, image)
+
+
+def _stored_weights(archive: zipfile.ZipFile) -> StoredMember | None:
+    """model.weights.h5 when stored uncompressed (as Keras writes it), its CRC-32 being
+    checked; None otherwise (absent, or compressed: `_open_weights` says what)."""
+    if not _has(archive, WEIGHTS_H5):
+        return None
+    info = archive.getinfo(WEIGHTS_H5)
+    return StoredMember(archive.fp, info) if info.compress_type == zipfile.ZIP_STORED else None
+
+
+def _settle(stored: StoredMember) -> None:
+    """Wait for the CRC-32's thread, whatever it found: the scan failed already."""
+    try:
+        stored.wait()
+    except Exception:  # noqa: BLE001 - the scan's own error is the one raised
+        pass
 
 
 def _open_archive(path: Path, resources: ExitStack, limits: ReadLimits) -> zipfile.ZipFile:
@@ -88,7 +111,7 @@ def _member_json(archive: zipfile.ZipFile, name: str, limits: ReadLimits) -> Any
 
 
 def _open_weights(
-    archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits
+    archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits, stored: StoredMember | None
 ) -> tuple[h5py.File, FileBytes]:
     """model.weights.h5, walked before use, and where its bytes are: read in place when
     stored uncompressed (as Keras writes it), else decompressed under the caps into an
@@ -101,8 +124,8 @@ def _open_weights(
             )
         raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
     info = archive.getinfo(WEIGHTS_H5)
-    if info.compress_type == zipfile.ZIP_STORED:
-        window = resources.enter_context(open_stored(archive.fp, info))
+    if stored is not None:
+        window = resources.enter_context(stored.window())
         fileobj, image = window, FileBytes(archive.fp, window.offset, info.file_size)
     else:
         fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))

@@ -6,7 +6,9 @@ checking its CRC as it goes), which made reading ResNet50's weights take seconds
 member is a plain byte range of the archive, so this window reads it with `os.pread` at the
 member's offset: no copy, no decompression, bounded to the member's size. Its CRC-32 is
 checked once, in one pass, before the window is handed out: Keras refuses an archive whose
-member does not match its checksum, and so do we.
+member does not match its checksum, and so do we. The check runs on a thread of its own
+(`StoredMember`), while the caller scans the archive's config: zlib lets go of Python's lock
+while it sums, so the two share the time (ResNet50: 47 ms of CRC-32 beside 70 of config scan).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import mmap
 import os
 import struct
+import threading
 import zipfile
 import zlib
 from typing import BinaryIO
@@ -60,8 +63,43 @@ class MemberWindow(io.RawIOBase):
         return len(data)
 
 
+class StoredMember:
+    """A stored member whose local header was checked, and its CRC-32 being checked on
+    another thread; `window()` waits for that check, and is the only way to its bytes."""
+
+    def __init__(self, fh: BinaryIO, info: zipfile.ZipInfo) -> None:
+        self._fh, self._info = fh, info
+        self._offset = member_offset(fh, info)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._check, name="crc-32", daemon=True)
+        self._thread.start()
+
+    def _check(self) -> None:
+        try:
+            check_crc(self._fh, self._offset, self._info)
+        except BaseException as exc:  # raised where the window is asked for
+            self._failure = exc
+
+    def wait(self) -> None:
+        """Until the check is done; its error, if any."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def window(self) -> MemberWindow:
+        self.wait()
+        return MemberWindow(self._fh, self._offset, self._info.file_size)
+
+
 def open_stored(fh: BinaryIO, info: zipfile.ZipInfo) -> MemberWindow:
-    """A window on a stored member of the zip open as `fh`; its local header is checked."""
+    """A window on a stored member of the zip open as `fh`; its local header and CRC-32 are
+    checked."""
+    return StoredMember(fh, info).window()
+
+
+def member_offset(fh: BinaryIO, info: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes start in the zip open as `fh`; its local header is
+    checked, and the file must hold all its bytes."""
     header = os.pread(fh.fileno(), LOCAL_HEADER.size, info.header_offset)
     if len(header) != LOCAL_HEADER.size:
         raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
@@ -72,8 +110,7 @@ def open_stored(fh: BinaryIO, info: zipfile.ZipInfo) -> MemberWindow:
     offset = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
     if offset + info.file_size > os.fstat(fh.fileno()).st_size:
         raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
-    check_crc(fh, offset, info)
-    return MemberWindow(fh, offset, info.file_size)
+    return offset
 
 
 def check_crc(fh: BinaryIO, offset: int, info: zipfile.ZipInfo) -> None:
