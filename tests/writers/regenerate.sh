@@ -8,7 +8,8 @@
 #
 # VENVS (default /work/writer-venvs) holds one venv per TensorFlow version, outside the
 # repository; Keras 3 minors are swapped into the venv of a TensorFlow of their time.
-# Installs use `uv pip` when UV names it (or it is on PATH), else pip.
+# Installs use `uv pip` when UV names it (or it is on PATH), else pip. DROP_VENVS=1 deletes
+# each venv once the last writer given that uses it is written (the disk is shared).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -55,9 +56,13 @@ install() {  # install VENV PACKAGE [--no-deps]
 registry=$(mktemp)
 "$ROOT/.venv/bin/python" -c 'from app.layers.registry import REGISTRY; print("\n".join(sorted(REGISTRY)))' >"$registry"
 wanted=" $* "
-echo "$WRITERS" | while read -r writer venv tf extra flavour; do
+selected=$(echo "$WRITERS" | while read -r writer rest; do
   [ -z "$writer" ] && continue
   [ $# -gt 0 ] && [[ "$wanted" != *" $writer "* ]] && continue
+  echo "$writer $rest"
+done)
+echo "$selected" | while read -r writer venv tf extra flavour; do
+  [ -z "$writer" ] && continue
   venv_dir="$VENVS/$venv"
   if [ ! -x "$venv_dir/bin/python" ]; then
     if [ -x "$UV" ]; then "$UV" venv -q --python "$PYTHON" "$venv_dir"; else "$PYTHON" -m venv "$venv_dir"; fi
@@ -77,5 +82,8 @@ echo "$WRITERS" | while read -r writer venv tf extra flavour; do
   echo "   $(( $(date +%s) - start )) s, $(ls "$out" 2>/dev/null | wc -l) files"
   grep -v -e '^WARNING' -e 'Warning' "$out.log" | tail -3 || true
   rm -f "$out.log"
+  if [ "${DROP_VENVS:-0}" = 1 ] && ! echo "$selected" | awk -v w="$writer" -v v="$venv" 'later && $2 == v {f=1} $1 == w {later=1} END {exit !f}'; then
+    rm -rf "$venv_dir"; echo "   removed $venv_dir"
+  fi
 done
 rm -f "$registry"
