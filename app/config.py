@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         description="Comma-separated `Host` names answered (`kex.example.com,*.example.com`); "
         "any other gets 400. `*`: any host (pages link by path, never by the Host header).",
     )
+    timeline_file: Path | None = Field(
+        None,
+        description="A file the serving process appends each step of a request to (clock "
+        "and CPU time, app.timeline), for bench/check_timeline.py; unset: nothing is written.",
+    )
 
     @field_validator("data_dir", "shared_dir")
     @classmethod
