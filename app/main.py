@@ -156,6 +156,7 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         # (batch 1) at the seeded batch. A fixed 256 MiB made a 0.6M-parameter SRGAN at
         # 128×128 (≈ 0.5 GB of layer outputs at batch 2) an `invalid-result`.
         max_output_bytes=settings.check_max_activation_bytes * SEEDED_BATCH,
+        defer_initializers=settings.check_defer_initializers,
     )
 
 

@@ -74,11 +74,13 @@ class WorkerPool:
         max_queued: int = 8,
         startup_timeout_s: float = 120.0,
         max_output_bytes: int = 256 * 1024 * 1024,
+        defer_initializers: bool = True,
     ) -> None:
         self.size, self.spares = size, spares
         self.timeout_s, self.max_rss_bytes = timeout_s, max_rss_bytes
         self.max_queued, self.startup_timeout_s = max_queued, startup_timeout_s
         self.max_output_bytes = max_output_bytes
+        self.defer_initializers = defer_initializers  # JobRequest.defer_initializers
         self._lock = threading.Lock()
         self._idle: list[WorkerProcess] = []
         self._starting: list[WorkerProcess] = []
@@ -121,6 +123,8 @@ class WorkerPool:
         """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's
         (`max_output_bytes` for one output and for all of them). Once `cancelled()` is true,
         the job's worker is killed (its answer is `abandoned`)."""
+        if not self.defer_initializers:
+            request = request.model_copy(update={"defer_initializers": False})
         job = _Job(
             request,
             Future(),
