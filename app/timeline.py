@@ -3,10 +3,12 @@ far by the process doing it, appended to a file as one JSON line (bench/check_ti
 reads it). Off unless `KEX_TIMELINE_FILE` names the file (Settings.timeline_file): then a
 mark costs one small append.
 
-Marks are made in the serving process only: the steps of the reading process, our reference
-side and the Keras worker are marked when their events arrive here (a worker's progress
-line, the reference side's `prepared` and `done`), with that process's CPU time read from
-/proc/<pid>/stat, so that no sandboxed process is given a path to write to.
+Marks are made in the serving process only, so that no sandboxed process is given a path
+to write to: the steps of our reference side and the Keras worker are marked when their
+events arrive here (a worker's progress lines, the reference side's `prepared` and `done`),
+with that process's CPU time read from /proc/<pid>/stat. The reading process is marked by
+what the serving process sees of it (`model read`, `report made`), with the serving
+process's own CPU time.
 
     {"what": "keras loading done", "wall": 1764892800.12, "cpu": 2.41, "pid": 1234,
      "thread": "check_0"}

@@ -2,26 +2,28 @@
 
 `load_model` rebuilds each layer, and building creates every variable from its initializer
 (a kernel's GlorotUniform draws random numbers; a BatchNormalization's four vectors are
-filled), and then every variable is assigned the file's values. The drawing is a large part
-of a load (MobileNetV2: BatchNormalization.build alone 0.8 s of 3.5 s profiled; ResNet50's
-load 2.35–3.07 s of CPU against 1.51–2.47 s without it), and its values are never seen:
-Keras 3 refuses a file whose stored variables do not match a layer's count
-(`Layer._check_load_own_variables`; `.h5`: `load_weights_from_hdf5_group`), and a spec's
-`set_weights` sets every weight.
+filled), and then every variable is assigned the file's values. Keras 3 refuses a file
+whose stored variables do not match a layer's count (`Layer._check_load_own_variables`;
+`.h5`: `load_weights_from_hdf5_group`), and a spec's `set_weights` sets every weight, so
+those initial values are replaced. Drawing them is 5–10% of a load's CPU time (ResNet50 in
+a fresh warmed worker: 2.00–2.31 s plainly, 1.82–2.22 s without; the rest is Keras building
+and tracking its layers in Python).
 
 So a model is loaded first with `deferred_initializers`: a variable Keras creates from an
 `Initializer` starts as zeros, and is counted unassigned until something assigns it (the
-file's values, `set_weights`). A load that leaves none unassigned is the model Keras would
-have loaded: every variable holds what was assigned to it, as it would have. Otherwise (a
-variable the file does not hold, or one assigned by a path we do not see), or when that load
-raised, the model is loaded again the plain way (`load_faithfully`): the zeros are never
-computed with. Variables made from anything else than an Initializer (a SeedGenerator's
-state, made from its seed by a function of its own; a constant) are made as Keras makes
-them.
+file's values, `set_weights`). Otherwise (a variable the file does not hold, such as a
+Bidirectional layer's unused copy of the layer it wraps, or one assigned by a path not
+seen here), or when that load raised, the model is loaded again the plain way
+(`load_faithfully`). Variables made from anything else than an Initializer (a
+SeedGenerator's state, made from its seed by a function of its own; a constant) are made as
+Keras makes them. The zeros could only matter to code that reads a variable between its
+creation and its assignment: the loads of the corpus (40 files) and of MobileNetV2 and
+ResNet50 give every variable and every layer output equal bit for bit
+(tests/runtime/test_initial_values.py).
 
-bench/check_timeline.py measures it; tests/checks/test_initial_values.py holds the outputs
-equal, bit for bit, with and without it, on the corpus and applications. Switched off by
-KEX_CHECK_DEFER_INITIALIZERS=false (JobRequest.defer_initializers).
+bench/check_vs_keras.py compares a check with it and without it (`--set
+check_defer_initializers=false`); KEX_CHECK_DEFER_INITIALIZERS=false switches it off
+(JobRequest.defer_initializers).
 """
 
 from __future__ import annotations
