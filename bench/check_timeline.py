@@ -67,11 +67,19 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path)
     parser.add_argument("--model", default="MobileNetV2")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting (KEX_NAME), e.g. check_defer_initializers=false",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = args.file or model_file(args.model, Path(folder))
         marks_file = Path(folder) / "timeline.jsonl"
-        with serving(workers=1, timeline_file=str(marks_file)) as (base, _):
+        settings = dict(item.split("=", 1) for item in args.set)
+        with serving(workers=1, timeline_file=str(marks_file), **settings) as (base, _):
             one_request(base, path, marks_file)  # the server's first use
             runs = [one_request(base, path, marks_file) for _ in range(args.repeats)]
     elapsed, marks, check = min(runs, key=lambda run: run[0])
@@ -82,6 +90,7 @@ def main() -> None:
     )
     print_timeline(marks)
     print("check timing:", json.dumps(check.get("timing")), "keras_call:", check.get("keras_call"))
+    print("server settings:", args.set or "defaults")
     print("load average:", " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
