@@ -99,6 +99,17 @@ class Settings(BaseSettings):
         description="Comma-separated `Host` names answered (`kex.example.com,*.example.com`); "
         "any other gets 400. `*`: any host (pages link by path, never by the Host header).",
     )
+    check_defer_initializers: bool = Field(
+        True,
+        description="The Keras worker loads a model without drawing the initial values its "
+        "file's then replace (faster; the same model: app.check.keras.initial_values); "
+        "false: it loads as Keras does.",
+    )
+    timeline_file: Path | None = Field(
+        None,
+        description="A file the serving process appends each step of a request to (clock "
+        "and CPU time, app.timeline), for bench/check_timeline.py; unset: nothing is written.",
+    )
 
     @field_validator("data_dir", "shared_dir")
     @classmethod

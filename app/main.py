@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app import __version__
+from app import __version__, timeline
 from app.check import CHECK_CODES
 from app.check.admission import CheckSettings
 from app.check.budgets import BudgetLimits
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, pool: WorkerPool | None = None)
     unless `pool` lends it started ones that outlive it (the tests share one warm pool)."""
     settings = settings or Settings()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
+    timeline.record_to(settings.timeline_file)
     store = open_store(settings.store_url, settings.store_path)
     owned = pool is None
     pool = make_pool(settings) if owned else pool
@@ -155,6 +156,7 @@ def make_pool(settings: Settings) -> WorkerPool | None:
         # (batch 1) at the seeded batch. A fixed 256 MiB made a 0.6M-parameter SRGAN at
         # 128×128 (≈ 0.5 GB of layer outputs at batch 2) an `invalid-result`.
         max_output_bytes=settings.check_max_activation_bytes * SEEDED_BATCH,
+        defer_initializers=settings.check_defer_initializers,
     )
 
 

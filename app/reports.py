@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import __version__
+from app import __version__, timeline
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
 from app.check.model_read import ModelRead
 from app.errors import CheckEnded, InvalidRequest, ReportNotFound
@@ -153,16 +153,20 @@ class Reports:
         explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
         with explained as ex:
             mark("reporting")
+            timeline.mark("model read")
             read = ex.read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
             check = self.admission.start(ex.read, report_id, request)
+            timeline.mark("check started")
             try:
                 report = ex.report().model_copy(update={"check": check.report})
+                timeline.mark("report made")
                 if accept is not None:
                     accept(report)
                 self._keep_upload(report, submission)
                 self.store.add(report, key, job=check.job)
+                timeline.mark("report stored")
             except BaseException:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise

@@ -38,6 +38,8 @@ calls are that module's calls). Each is a library because:
     display          numbers and shapes written as text: pure functions for pages and the
                      terminal (not on this request)
     app              the package itself: `__version__`
+    timeline         a benchmark's instrument (app.timeline): a mark is a no-op unless
+                     KEX_TIMELINE_FILE is set, not a step
     layers           the layer registry, one table entry per class: `lookup(name)`, an entry's
                      traits and its output-shape rule are reads of that table
     reference        the forward column of that table (each forward sits on its entry); the
@@ -115,7 +117,7 @@ LAYERS = [
     ("hand",),
     ("reference", "costs"),
     ("store", "retention"),
-    ("graph", "schemas", "errors", "config", "display", "app"),
+    ("graph", "schemas", "errors", "config", "display", "app", "timeline"),
 ]
 LIBRARIES = frozenset(
     {
@@ -125,6 +127,7 @@ LIBRARIES = frozenset(
         "config",
         "display",
         "app",
+        "timeline",
         "safety.allowlist",
         "formats.hdf5",
         "formats.direct",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app import timeline
 from app.check import keras_side
 from app.check.arrivals import Arrivals
 from app.check.batchnorm_modes import sample
@@ -155,6 +156,7 @@ def run_check(
             raise InvalidResult(arrivals.invalid)
         add_expected(check.folder.export, theirs.outputs)
         comparison = compare(check.plan.compared, ours, theirs, check.tolerance, arrivals.done)
+        timeline.mark("compared")
         batchnorm = _with_keras(reference.batchnorm, theirs, arrivals, check.mode)
     except InvalidResult:
         logger.warning("the Keras worker's outputs broke the result contract", exc_info=True)
@@ -296,6 +298,7 @@ def _start_reference(
         window_bytes=WINDOW_BYTES if streamed else None,
     )
     process.send((request.model_dump_json() + "\n").encode())
+    timeline.mark("reference started", process.pid)
     return process
 
 
@@ -317,6 +320,8 @@ def _wait_for(
             continue
         if got is EOF:
             return False
+        if isinstance(got, dict):
+            timeline.mark(f"reference {got.get('event')}", process.pid)
         if isinstance(got, dict) and got.get("event") == event:
             return True
     process.kill("abandoned" if abandon_if() else "timeout")

@@ -23,6 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Protocol
 
+from app import timeline
 from app.check.folder import CheckFolder
 from app.check.keras import PoolBusy, WorkerPool
 from app.check.pipeline import Check, run_check
@@ -189,6 +190,7 @@ class CheckRunner:
             self._keep_export(check)
             shutil.rmtree(check.folder.path, ignore_errors=True)
         publisher.final(report)
+        timeline.mark("check published")
         # The next check's reference process; not on this thread, whose end is what a
         # caller waiting for this check waits for.
         threading.Thread(target=self.references.refill, daemon=True).start()

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app import __version__
+from app import __version__, timeline
 from app.check.keras.sandbox import isolations
 from app.diagnoses import seeded_inputs
 from app.diagnosis.schemas import Diagnosis, ReportWithDiagnosis
@@ -149,6 +149,7 @@ async def create_report(
 ) -> Response:
     """Explain a `.keras`, legacy `.h5` or `model.to_json()` spec; 201 with the report."""
     received = await receive(request, upload_limits(request), request.app.state.work_dir)
+    timeline.mark("upload received")
     try:
         asked = {"check": check, "wait": wait, "mode": mode, "keras_call": keras_call}
         asked["unknown_dims"] = unknown_dims
@@ -164,6 +165,7 @@ async def create_report(
         report = ReportWithDiagnosis(**report.__dict__, diagnosis=diagnosis)
     body = await run_in_threadpool(report.model_dump_json)  # a large report: off the loop
     status = 201 if created else 200
+    timeline.mark("answer made")
     return json_text(body, status_code=status, headers={"Location": location})
 
 

@@ -96,6 +96,11 @@ class JobRequest(_Strict):
         "`probe(x, training=False)`, or `predict`; None: the faster for the model "
         "(app.check.keras.running.faster_call). Training mode always calls it.",
     )
+    defer_initializers: bool = Field(
+        default=True,
+        description="Load without drawing the initial values the file's then replace "
+        "(app.check.keras.initial_values); False: load as Keras does.",
+    )
     window_bytes: int | None = Field(
         default=None,
         gt=0,

@@ -12,16 +12,28 @@ import json
 import re
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.check.keras.initial_values import load_faithfully
 from app.check.keras.jobs import JobFailed, JobRequest
 
 
 def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
-    """The request's model, by ``load_model`` (a file) or ``model_from_json`` + weights."""
+    """The request's model, by ``load_model`` (a file) or ``model_from_json`` + weights;
+    without drawing the initial values the file's then replace, unless the request says
+    not to (app.check.keras.initial_values)."""
+    load = partial(_load, keras, request)
+    model = load_faithfully(keras, load) if request.defer_initializers else load()
+    if request.kind == "spec" and request.weights_path is None:
+        notes.append("No weights were given: the model runs with freshly initialized weights.")
+    return model
+
+
+def _load(keras: Any, request: JobRequest) -> Any:
     try:
         if request.kind == "file":
             path = _loadable_path(Path(request.model_path))
@@ -34,9 +46,7 @@ def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
         failed = JobFailed(code, message, exc)
         failed.result.reason = reason
         raise failed from exc
-    if request.weights_path is None:
-        notes.append("No weights were given: the model runs with freshly initialized weights.")
-    else:
+    if request.weights_path is not None:
         _set_weights(model, request.weights_path)
     return model
 

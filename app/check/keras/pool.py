@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import timeline
 from app.check.keras.jobs import (
     RESULT_NAME,
     InvalidResult,
@@ -73,11 +74,13 @@ class WorkerPool:
         max_queued: int = 8,
         startup_timeout_s: float = 120.0,
         max_output_bytes: int = 256 * 1024 * 1024,
+        defer_initializers: bool = True,
     ) -> None:
         self.size, self.spares = size, spares
         self.timeout_s, self.max_rss_bytes = timeout_s, max_rss_bytes
         self.max_queued, self.startup_timeout_s = max_queued, startup_timeout_s
         self.max_output_bytes = max_output_bytes
+        self.defer_initializers = defer_initializers  # JobRequest.defer_initializers
         self._lock = threading.Lock()
         self._idle: list[WorkerProcess] = []
         self._starting: list[WorkerProcess] = []
@@ -120,6 +123,8 @@ class WorkerPool:
         """Queue a job; raise PoolBusy when the queue is full. Limits default to the pool's
         (`max_output_bytes` for one output and for all of them). Once `cancelled()` is true,
         the job's worker is killed (its answer is `abandoned`)."""
+        if not self.defer_initializers:
+            request = request.model_copy(update={"defer_initializers": False})
         job = _Job(
             request,
             Future(),
@@ -291,6 +296,7 @@ def run_on_worker(worker: WorkerProcess, job: _Job) -> JobResult:
     job_dir = Path(job.request.job_dir)
     (job_dir / RESULT_NAME).unlink(missing_ok=True)
     apply_limits(worker.pid, job_limits(job.timeout_s, job.caps.max_file_size))
+    timeline.mark("keras job handed to a worker", worker.pid)
     worker.send(job.request.to_line())
     if not _watch(worker, job):
         worker.proc.wait()
@@ -314,8 +320,10 @@ def _watch(worker: WorkerProcess, job: _Job) -> bool:
         except queue.Empty:
             event = None
         if isinstance(event, dict) and event.get("event") == "progress":
+            _mark_progress(worker, event)
             _relay(job.on_progress, event)
         if isinstance(event, dict) and event.get("event") == "done":
+            timeline.mark("keras result written", worker.pid)
             return True
         if time.monotonic() > deadline:
             worker.kill("timeout")
@@ -365,6 +373,12 @@ def _outcome(worker: WorkerProcess, job: _Job) -> JobResult:
             )
         logger.warning("a Keras worker wrote an invalid result: %s", exc)
         return failure("error", "invalid-result", "The Keras worker's answer was not valid.")
+
+
+def _mark_progress(worker: WorkerProcess, event: dict) -> None:
+    """A stage's end on the timeline (app.timeline): `keras loading done`, ..."""
+    if event.get("done") == event.get("total"):
+        timeline.mark(f"keras {event.get('stage')} done", worker.pid)
 
 
 def _relay(callback: ProgressCallback | None, event: dict) -> None:

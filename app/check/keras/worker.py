@@ -7,7 +7,8 @@ answer is ``job_dir/result.json`` (written last, atomically) and ``job_dir/outpu
 Anything Keras or TensorFlow prints goes to stderr.
 
 The job: load the model (``keras.saving.load_model(safe_mode=True, compile=False)``, or
-``model_from_json`` + ``set_weights`` for a spec; a Keras 2 file Keras 3 refuses for a
+``model_from_json`` + ``set_weights`` for a spec, without drawing the initial values that
+the file's replace: app.check.keras.initial_values; a Keras 2 file Keras 3 refuses for a
 key at its default arrives as a rewritten copy, app.check.keras3_copy), build
 ``keras.Model(model.inputs, [every layer's outputs])`` and run it (app.check.keras.running):
 in inference mode an eager call ``probe(x, training=False)``, or ``predict`` when the request

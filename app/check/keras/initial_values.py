@@ -1,0 +1,80 @@
+"""Loading a model without drawing the initial values its file then overwrites.
+
+`load_model` rebuilds each layer, and building creates every variable from its initializer
+(a kernel's GlorotUniform draws random numbers; a BatchNormalization's four vectors are
+filled), and then every variable is assigned the file's values. Keras 3 refuses a file
+whose stored variables do not match a layer's count (`Layer._check_load_own_variables`;
+`.h5`: `load_weights_from_hdf5_group`), and a spec's `set_weights` sets every weight, so
+those initial values are replaced. Drawing them is 5–10% of a load's CPU time (ResNet50 in
+a fresh warmed worker: 2.00–2.31 s plainly, 1.82–2.22 s without; the rest is Keras building
+and tracking its layers in Python).
+
+So a model is loaded first with `deferred_initializers`: a variable Keras creates from an
+`Initializer` starts as zeros, and is counted unassigned until something assigns it (the
+file's values, `set_weights`). Otherwise (a variable the file does not hold, such as a
+Bidirectional layer's unused copy of the layer it wraps, or one assigned by a path not
+seen here), or when that load raised, the model is loaded again the plain way
+(`load_faithfully`). Variables made from anything else than an Initializer (a
+SeedGenerator's state, made from its seed by a function of its own; a constant) are made as
+Keras makes them. The zeros could only matter to code that reads a variable between its
+creation and its assignment: the loads of the corpus (40 files) and of MobileNetV2 and
+ResNet50 give every variable and every layer output equal bit for bit
+(tests/runtime/test_initial_values.py).
+
+bench/check_vs_keras.py compares a check with it and without it (`--set
+check_defer_initializers=false`); KEX_CHECK_DEFER_INITIALIZERS=false switches it off
+(JobRequest.defer_initializers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def load_faithfully(keras: Any, load: Callable[[], Any]) -> Any:
+    """`load()` with the initializers deferred, or again plainly when that load raised or left
+    a variable unassigned: either way the model plain Keras would have loaded."""
+    try:
+        with deferred_initializers(keras) as unassigned:
+            model = load()
+    except Exception:
+        return load()  # the plain load's own error, if it has one, is the one told
+    return load() if unassigned else model
+
+
+@contextmanager
+def deferred_initializers(keras: Any) -> Iterator[list[Any]]:
+    """Within: variables made from an Initializer start as zeros. Yields a list that, once
+    the block is left, holds the variables so made and never assigned. Keras' own methods
+    are restored whatever happens."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import core
+
+    variable_class = core.Variable
+    initialize, direct_assign = (
+        variable_class._initialize_with_initializer,
+        variable_class._direct_assign,
+    )
+    pending: dict[int, Any] = {}  # id(variable) -> variable, made as zeros, not assigned yet
+    unassigned: list[Any] = []
+
+    def initialize_later(variable: Any, initializer: Any) -> None:
+        if not isinstance(initializer, keras.initializers.Initializer):
+            return initialize(variable, initializer)
+        variable._initialize(tf.zeros(variable._shape, dtype=variable._dtype))
+        pending[id(variable)] = variable
+
+    def assign(variable: Any, value: Any) -> None:
+        pending.pop(id(variable), None)
+        direct_assign(variable, value)
+
+    variable_class._initialize_with_initializer = initialize_later
+    variable_class._direct_assign = assign
+    try:
+        yield unassigned
+    finally:
+        variable_class._initialize_with_initializer = initialize
+        variable_class._direct_assign = direct_assign
+        unassigned.extend(pending.values())
