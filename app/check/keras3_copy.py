@@ -42,7 +42,14 @@ that changes nothing the model computes:
   Keras 3 builds the layer at its call;
 - a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
   written with `_`, and Keras' outputs are read back under the file's names
-  (app.check.keras3_names).
+  (app.check.keras3_names);
+- compile settings (`compile_config`: optimizer, loss, metrics) where Keras would act on them
+  although the worker loads with `compile=False`: on a nested model (Keras' deserializer
+  compiles any object that carries them) and on a spec's own model (`model_from_json`
+  deserializes the spec as such an object): left out, so Keras never compiles anything. A
+  file's own model's settings stay: Keras drops them itself under `compile=False`
+  (saving_lib), and a legacy file's `training_config` is read only when compiling. The safety
+  scan relies on this rule (app.safety.config_scan) and does not refuse them.
 
 The check runs on a copy of the file whose config is rewritten so (app.check.keras3_files),
 and the report says so. The changes and their sentences: app.check.keras3_changes; the
@@ -65,7 +72,15 @@ from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 
-__all__ = ["Blocker", "Removal", "Renamed", "Rewrite", "model_module", "sanitize"]
+__all__ = [
+    "Blocker",
+    "Removal",
+    "Renamed",
+    "Rewrite",
+    "model_compile_settings",
+    "model_module",
+    "sanitize",
+]
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
     name: dict(entry.traits.keras2_defaults)
@@ -81,9 +96,10 @@ MODULES = {
 }
 
 
-def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
+def sanitize(model_config: Any, *, spec: bool = False) -> tuple[Any, list[Removal], list[Blocker]]:
     """A copy of `model_config` without refused keys at their default, what was removed, and
-    the refused keys that hold other values."""
+    the refused keys that hold other values. `spec`: the config is a spec's (the model's own
+    compile settings are then left out too, `_compile_settings`)."""
     config = copy.deepcopy(model_config)
     removed: list[Removal] = []
     blockers: list[Blocker] = []
@@ -91,6 +107,8 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
     nested_model_calls(config, removed)
     root_is_entry = isinstance(config, dict) and config.get("class_name") in CONTAINERS
     for entry, depth in _layer_entries(config, -1 if root_is_entry else 0):
+        if depth >= 0 or spec:
+            _compile_settings(entry, removed)
         _keras1_keys(entry, removed)
         _container_module(entry, removed)
         _numpy_scalars(entry, removed)
@@ -154,6 +172,22 @@ def _bare_list(name: str) -> Rewrite:
     return Rewrite(
         name, "Sequential", "config", "written as an object (Keras 2.0/2.1 wrote a list)"
     )
+
+
+COMPILE_SETTINGS_LEFT_OUT = (
+    "left out (Keras would compile the model from it even with compile=False; the check "
+    "never compiles)"
+)
+
+
+def _compile_settings(entry: dict, changes: list[Removal]) -> None:
+    """A nested model's, or a spec's own model's, `compile_config`: Keras' deserializer
+    compiles any object whose entry carries one (a truthy one: `if compile_config:`)."""
+    if not entry.get("compile_config"):
+        return
+    del entry["compile_config"]
+    name = str(entry.get("name") or entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "compile_config", COMPILE_SETTINGS_LEFT_OUT))
 
 
 def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
@@ -430,6 +464,14 @@ def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None
             removed.append(Removal(name, class_name, key, config.pop(key)))
         else:
             blockers.append(Blocker(name, class_name, key, config[key]))
+
+
+def model_compile_settings(graph: ModelGraph) -> list[Removal]:
+    """The removal of a spec's own `compile_config`, which a graph's config (the model's
+    `config`) does not hold: `_compile_settings`' rule."""
+    if not graph.compile_settings:
+        return []
+    return [Rewrite(graph.name, graph.class_name, "compile_config", COMPILE_SETTINGS_LEFT_OUT)]
 
 
 def model_module(graph: ModelGraph) -> list[Removal]:
