@@ -30,6 +30,9 @@ that changes nothing the model computes:
   `to_json()`), which Keras 3 then reads as its own: the int it means;
 - SyncBatchNormalization (tf.keras 2.x), which Keras 3 has as BatchNormalization with
   `synchronized=True`: the same inference, the same weights;
+- ThresholdedReLU (Keras 2, tf.keras), which Keras 3 does not have: ReLU with
+  `threshold=theta`, which Keras 3 computes as ThresholdedReLU does for every finite input
+  (`_thresholded_relu`);
 - a layer config written without `module` whose setting is a string naming a function of
   `keras.layers` (Attention's `score_mode: "dot"`): Keras 3's legacy reader turns such a
   string into that function (`keras.layers.dot`); given its module, Keras 3 reads the
@@ -115,6 +118,7 @@ def sanitize(model_config: Any, *, spec: bool = False) -> tuple[Any, list[Remova
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
         _sync_batchnorm(entry, removed)
+        _thresholded_relu(entry, removed)
         _operation_module(entry, removed)
         if depth > 0 or _misread_by_legacy_reader(entry):
             _name_module(entry, removed)
@@ -277,6 +281,37 @@ def _sync_batchnorm(entry: dict, changes: list[Removal]) -> None:
             "SyncBatchNormalization",
             "class",
             "given as BatchNormalization(synchronized=True), its Keras 3 name",
+        )
+    )
+
+
+def _thresholded_relu(entry: dict, changes: list[Removal]) -> None:
+    """Keras 2's ThresholdedReLU computes `x · cast(x > theta)`, theta in the input's float
+    type (tf_keras' `thresholded_relu.py`). Keras 3.15's ReLU with `threshold=theta`, no
+    negative slope and no max value computes `where(x > theta, x, 0)` (theta cast to the
+    input's type; `max(x, 0)` when theta is 0: `keras.src.activations.ReLU.static_call`):
+    the same number for every finite input, an input of exactly theta included (0). They
+    part only at ±inf below theta and at NaN (ThresholdedReLU gives NaN, ReLU 0), where the
+    check then fails, as it should: our reference computes ThresholdedReLU's own formula.
+    No weights, so nothing moves in the file."""
+    if entry["class_name"] != "ThresholdedReLU":
+        return
+    config = entry["config"]
+    theta = config.pop("theta", 1.0)  # the class's default
+    config.update(threshold=theta, negative_slope=0.0, max_value=None)
+    entry["class_name"] = "ReLU"
+    if "module" in entry:
+        entry["module"] = MODULES["ReLU"]
+    if entry.get("registered_name") == "ThresholdedReLU":
+        entry["registered_name"] = "ReLU"
+    name = str(config.get("name", "?"))
+    changes.append(
+        Rewrite(
+            name,
+            "ThresholdedReLU",
+            "class",
+            f"given as ReLU(threshold={theta}), which Keras 3 computes as ThresholdedReLU "
+            f"does: x if x > {theta} else 0 (Keras 3 has no ThresholdedReLU)",
         )
     )
 
