@@ -75,15 +75,7 @@ from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 
-__all__ = [
-    "Blocker",
-    "Removal",
-    "Renamed",
-    "Rewrite",
-    "model_compile_settings",
-    "model_module",
-    "sanitize",
-]
+__all__ = ["Blocker", "Removal", "Renamed", "Rewrite", "model_changes", "sanitize"]
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
     name: dict(entry.traits.keras2_defaults)
@@ -501,18 +493,15 @@ def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None
             blockers.append(Blocker(name, class_name, key, config[key]))
 
 
-def model_compile_settings(graph: ModelGraph) -> list[Removal]:
-    """The removal of a spec's own `compile_config`, which a graph's config (the model's
-    `config`) does not hold: `_compile_settings`' rule."""
-    if not graph.compile_settings:
-        return []
-    return [Rewrite(graph.name, graph.class_name, "compile_config", COMPILE_SETTINGS_LEFT_OUT)]
-
-
-def model_module(graph: ModelGraph) -> list[Removal]:
-    """The rewrite of the module a read file names for its model's own class, which a
-    graph's config (the model's `config`) does not hold: `_container_module`'s rule."""
+def model_changes(graph: ModelGraph) -> list[Removal]:
+    """The changes to the model's own entry, which a graph's config (the model's `config`)
+    does not hold: a spec's own `compile_config` (`_compile_settings`' rule) and the module a
+    read file names for the model's class (`_container_module`'s rule)."""
     entry = {"class_name": graph.class_name, "module": graph.module, "config": {"name": graph.name}}
     changes: list[Removal] = []
+    if graph.compile_settings:
+        changes.append(
+            Rewrite(graph.name, graph.class_name, "compile_config", COMPILE_SETTINGS_LEFT_OUT)
+        )
     _container_module(entry, changes)
     return changes
