@@ -142,6 +142,9 @@ class ModelGraph:
     # The module the file names for the model's class (tf.keras 2.12+:
     # `keras.src.engine.functional`), which the check's Keras 3 copy may have to rewrite.
     module: str | None = None
+    # A spec's own `compile_config`, which Keras would compile from when it reads the spec
+    # (`model_from_json`): the check's Keras 3 copy leaves it out (app.check.keras3_copy).
+    compile_settings: bool = False
 
     def layer(self, name: str) -> LayerNode:
         for node in self.layers:

@@ -30,6 +30,9 @@ that changes nothing the model computes:
   `to_json()`), which Keras 3 then reads as its own: the int it means;
 - SyncBatchNormalization (tf.keras 2.x), which Keras 3 has as BatchNormalization with
   `synchronized=True`: the same inference, the same weights;
+- ThresholdedReLU (Keras 2, tf.keras), which Keras 3 does not have: ReLU with
+  `threshold=theta`, which Keras 3 computes as ThresholdedReLU does for every finite input
+  (`_thresholded_relu`);
 - a layer config written without `module` whose setting is a string naming a function of
   `keras.layers` (Attention's `score_mode: "dot"`): Keras 3's legacy reader turns such a
   string into that function (`keras.layers.dot`); given its module, Keras 3 reads the
@@ -42,7 +45,14 @@ that changes nothing the model computes:
   Keras 3 builds the layer at its call;
 - a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
   written with `_`, and Keras' outputs are read back under the file's names
-  (app.check.keras3_names).
+  (app.check.keras3_names);
+- compile settings (`compile_config`: optimizer, loss, metrics) where Keras would act on them
+  although the worker loads with `compile=False`: on a nested model (Keras' deserializer
+  compiles any object that carries them) and on a spec's own model (`model_from_json`
+  deserializes the spec as such an object): left out, so Keras never compiles anything. A
+  file's own model's settings stay: Keras drops them itself under `compile=False`
+  (saving_lib), and a legacy file's `training_config` is read only when compiling. The safety
+  scan relies on this rule (app.safety.config_scan) and does not refuse them.
 
 The check runs on a copy of the file whose config is rewritten so (app.check.keras3_files),
 and the report says so. The changes and their sentences: app.check.keras3_changes; the
@@ -65,7 +75,7 @@ from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
 from app.safety.allowlist import KERAS2_CONTAINER_MODULES
 
-__all__ = ["Blocker", "Removal", "Renamed", "Rewrite", "model_module", "sanitize"]
+__all__ = ["Blocker", "Removal", "Renamed", "Rewrite", "model_changes", "sanitize"]
 
 REFUSED_DEFAULTS: dict[str, dict[str, Any]] = {  # the registry's trait `keras2_defaults`
     name: dict(entry.traits.keras2_defaults)
@@ -81,9 +91,10 @@ MODULES = {
 }
 
 
-def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
+def sanitize(model_config: Any, *, spec: bool = False) -> tuple[Any, list[Removal], list[Blocker]]:
     """A copy of `model_config` without refused keys at their default, what was removed, and
-    the refused keys that hold other values."""
+    the refused keys that hold other values. `spec`: the config is a spec's (the model's own
+    compile settings are then left out too, `_compile_settings`)."""
     config = copy.deepcopy(model_config)
     removed: list[Removal] = []
     blockers: list[Blocker] = []
@@ -91,12 +102,15 @@ def sanitize(model_config: Any) -> tuple[Any, list[Removal], list[Blocker]]:
     nested_model_calls(config, removed)
     root_is_entry = isinstance(config, dict) and config.get("class_name") in CONTAINERS
     for entry, depth in _layer_entries(config, -1 if root_is_entry else 0):
+        if depth >= 0 or spec:
+            _compile_settings(entry, removed)
         _keras1_keys(entry, removed)
         _container_module(entry, removed)
         _numpy_scalars(entry, removed)
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
         _sync_batchnorm(entry, removed)
+        _thresholded_relu(entry, removed)
         _operation_module(entry, removed)
         if depth > 0 or _misread_by_legacy_reader(entry):
             _name_module(entry, removed)
@@ -154,6 +168,22 @@ def _bare_list(name: str) -> Rewrite:
     return Rewrite(
         name, "Sequential", "config", "written as an object (Keras 2.0/2.1 wrote a list)"
     )
+
+
+COMPILE_SETTINGS_LEFT_OUT = (
+    "left out (Keras would compile the model from it even with compile=False; the check "
+    "never compiles)"
+)
+
+
+def _compile_settings(entry: dict, changes: list[Removal]) -> None:
+    """A nested model's, or a spec's own model's, `compile_config`: Keras' deserializer
+    compiles any object whose entry carries one (a truthy one: `if compile_config:`)."""
+    if not entry.get("compile_config"):
+        return
+    del entry["compile_config"]
+    name = str(entry.get("name") or entry["config"].get("name", "?"))
+    changes.append(Rewrite(name, entry["class_name"], "compile_config", COMPILE_SETTINGS_LEFT_OUT))
 
 
 def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
@@ -243,6 +273,37 @@ def _sync_batchnorm(entry: dict, changes: list[Removal]) -> None:
             "SyncBatchNormalization",
             "class",
             "given as BatchNormalization(synchronized=True), its Keras 3 name",
+        )
+    )
+
+
+def _thresholded_relu(entry: dict, changes: list[Removal]) -> None:
+    """Keras 2's ThresholdedReLU computes `x · cast(x > theta)`, theta in the input's float
+    type (tf_keras' `thresholded_relu.py`). Keras 3.15's ReLU with `threshold=theta`, no
+    negative slope and no max value computes `where(x > theta, x, 0)` (theta cast to the
+    input's type; `max(x, 0)` when theta is 0: `keras.src.activations.ReLU.static_call`):
+    the same number for every finite input, an input of exactly theta included (0). They
+    part only at ±inf below theta and at NaN (ThresholdedReLU gives NaN, ReLU 0), where the
+    check then fails, as it should: our reference computes ThresholdedReLU's own formula.
+    No weights, so nothing moves in the file."""
+    if entry["class_name"] != "ThresholdedReLU":
+        return
+    config = entry["config"]
+    theta = config.pop("theta", 1.0)  # the class's default
+    config.update(threshold=theta, negative_slope=0.0, max_value=None)
+    entry["class_name"] = "ReLU"
+    if "module" in entry:
+        entry["module"] = MODULES["ReLU"]
+    if entry.get("registered_name") == "ThresholdedReLU":
+        entry["registered_name"] = "ReLU"
+    name = str(config.get("name", "?"))
+    changes.append(
+        Rewrite(
+            name,
+            "ThresholdedReLU",
+            "class",
+            f"given as ReLU(threshold={theta}), which Keras 3 computes as ThresholdedReLU "
+            f"does: x if x > {theta} else 0 (Keras 3 has no ThresholdedReLU)",
         )
     )
 
@@ -432,10 +493,15 @@ def _strip(entry: dict, removed: list[Removal], blockers: list[Blocker]) -> None
             blockers.append(Blocker(name, class_name, key, config[key]))
 
 
-def model_module(graph: ModelGraph) -> list[Removal]:
-    """The rewrite of the module a read file names for its model's own class, which a
-    graph's config (the model's `config`) does not hold: `_container_module`'s rule."""
+def model_changes(graph: ModelGraph) -> list[Removal]:
+    """The changes to the model's own entry, which a graph's config (the model's `config`)
+    does not hold: a spec's own `compile_config` (`_compile_settings`' rule) and the module a
+    read file names for the model's class (`_container_module`'s rule)."""
     entry = {"class_name": graph.class_name, "module": graph.module, "config": {"name": graph.name}}
     changes: list[Removal] = []
+    if graph.compile_settings:
+        changes.append(
+            Rewrite(graph.name, graph.class_name, "compile_config", COMPILE_SETTINGS_LEFT_OUT)
+        )
     _container_module(entry, changes)
     return changes

@@ -134,7 +134,7 @@ def write_keras3_copy(path: Path, fmt: str, target: Path) -> None:
     to take out, and whether anything blocks it, the check's plan already says (`sanitize`
     on the same config, in the process that read the file first)."""
     written = read_model_config(path, fmt)
-    config, _, _ = sanitize(written)
+    config, _, _ = sanitize(written, spec=fmt == "spec_json")
     if fmt == "spec_json":
         target.write_text(json.dumps(config))
         return

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from app.analysis.resolve import unsaved_layers
 from app.check.compare import ComparedModel, compared_model
 from app.check.inputs import PlannedInput, planned_inputs
-from app.check.keras3_copy import Renamed, model_module, sanitize
+from app.check.keras3_copy import Renamed, model_changes, sanitize
 from app.check.keras3_files import misplaced_weights
 from app.graph import ModelGraph
 from app.layers.registry import traits_of
@@ -43,7 +43,7 @@ class CheckPlan(BaseModel):
 def plan_check(graph: ModelGraph) -> CheckPlan:
     """The plan of a resolved graph."""
     _, removed, blockers = sanitize(graph.config)
-    removed += model_module(graph) + misplaced_weights(graph)
+    removed += model_changes(graph) + misplaced_weights(graph)
     return CheckPlan(
         inputs=planned_inputs(graph),
         compared=compared_model(graph),

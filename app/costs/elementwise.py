@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.costs.rules import Cost, cost, dims, elementwise, free, size
 
 # Activations: one FLOP per element whatever the function (the README's convention).
-cost("ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU")(elementwise("activation"))
+cost("ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "ThresholdedReLU")(elementwise("activation"))
 
 
 @cost("Activation")

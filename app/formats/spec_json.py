@@ -14,9 +14,12 @@ from app.safety.scanned import ScannedSpec
 
 def read_spec_json(scanned: ScannedSpec) -> LoadedModel:
     """The graph of a scanned spec, with its writer's Keras version and backend when the spec
-    records them, and the refusals it earns."""
+    records them, and the refusals it earns; the graph says whether the spec carries compile
+    settings of its own (the check's Keras 3 copy leaves them out)."""
+    graph = graph_from_config(scanned.config.model)
+    graph.compile_settings = scanned.compile_settings
     return LoadedModel(
-        graph=graph_from_config(scanned.config.model),
+        graph=graph,
         format="spec_json",
         keras_version=scanned.keras_version,
         backend=scanned.backend,

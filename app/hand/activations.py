@@ -1,4 +1,5 @@
-"""Activation layers by hand: Activation, ReLU, LeakyReLU, ELU, Softmax, PReLU."""
+"""Activation layers by hand: Activation, ReLU, LeakyReLU, ELU, Softmax, PReLU,
+ThresholdedReLU."""
 
 from __future__ import annotations
 
@@ -43,7 +44,19 @@ def relu(facts: Facts) -> Hand:
             f"negative_slope {slope}" if slope != "0" else None,
             f"threshold {threshold}" if threshold != "0" else None,
         ),
-        formula=f"y = {above} if x ≥ {threshold} else {below}",
+        formula=f"y = {above} if x > {threshold} else {below}",
+    )
+
+
+@hand("ThresholdedReLU")
+def thresholded_relu(facts: Facts) -> Hand:
+    theta = number(facts.get("theta", 1.0))
+    return Hand(
+        settings=line(f"theta {theta}"),
+        formula=f"y = x if x > {theta} else 0",
+        conventions=(
+            f"An input of exactly {theta} gives 0 (Keras 2's ThresholdedReLU; Keras 3 has none).",
+        ),
     )
 
 

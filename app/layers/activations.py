@@ -1,11 +1,13 @@
-"""Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax.
+"""Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, ThresholdedReLU.
 
-All keep the input's shape; only PReLU has a weight. Keras 2's ThresholdedReLU is not
-registered: Keras 3 has no such class, so a check could never rebuild it.
+All keep the input's shape; only PReLU has a weight. ThresholdedReLU is Keras 2's (tf.keras,
+tf_keras): Keras 3 has no such class, and the check's Keras 3 copy gives it as the ReLU that
+computes the same (app.check.keras3_copy).
 """
 
 from __future__ import annotations
 
+from app.layers.fields import NON_NEGATIVE_NUMBER
 from app.layers.registry import (
     LAYERS_MODULE,
     Config,
@@ -22,7 +24,7 @@ PASSES_MASK = Traits(passes_mask=True)  # every activation layer
 SUMMARIES = {
     "Activation": "output = activation(inputs), the named activation applied element-wise.",
     "ReLU": (
-        "output = min(x, max_value) for x ≥ threshold, else negative_slope · (x − threshold)."
+        "output = min(x, max_value) for x > threshold, else negative_slope · (x − threshold)."
     ),
     "LeakyReLU": "output = x for x ≥ 0, else negative_slope · x (Keras 2: alpha · x).",
     "ELU": "output = x for x > 0, else alpha · (exp(x) − 1).",
@@ -64,4 +66,13 @@ register(
     summary="output = x for x ≥ 0, else alpha · x, with a learned alpha per position.",
     weights=prelu_weights,
     traits=PASSES_MASK,
+)(same_shape)
+
+
+register(
+    "ThresholdedReLU",
+    family=FAMILY,
+    summary="output = x for x > theta, else 0 (Keras 2 and tf.keras; Keras 3 has no such class).",
+    traits=PASSES_MASK,
+    fields={"theta": NON_NEGATIVE_NUMBER},
 )(same_shape)

@@ -326,6 +326,17 @@ def relu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], train
     )
 
 
+@forward("ThresholdedReLU")
+def thresholded_relu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """ThresholdedReLU (Keras 2): x for x > theta, else 0, as tf.keras computes it:
+    `x · cast(x > theta)`, theta in the input's float type (an input of exactly theta gives 0;
+    −0 for a negative one; NaN for ±inf below theta)."""
+    x = single(inputs)
+    theta = scalar(float(config.get("theta", 1.0)), x)
+    with np.errstate(invalid="ignore"):  # ±inf · 0 is NaN, as in TensorFlow
+        return x * (x > theta).astype(x.dtype)
+
+
 @forward("LeakyReLU")
 def leaky_relu_layer(config: Config, weights: Weights, inputs: list[np.ndarray], training):
     """LeakyReLU: x if x > 0 else negative_slope·x (default 0.3; Keras 2 calls it alpha)."""

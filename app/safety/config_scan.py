@@ -13,12 +13,14 @@ layers wrappers hold (`layer`, `backward_layer`: Bidirectional, TimeDistributed)
 constraints, dtype policies, inbound-node tensors, build configs. A refused layer is not
 descended into: it will not run, so nothing inside it needs clearing.
 
-`compile_config` is refused wherever Keras would act on it when our worker loads the model
-with `compile=False`: on a nested model (deserialize_keras_object compiles any object that
-carries one) and on a spec (model_from_json deserializes the top object the same way). The top
-model's own `compile_config` in a `.keras` file is dropped by Keras under `compile=False`
-(saving_lib._model_from_config), as is a legacy file's `training_config` (read only when
-compiling), so those are not refused.
+`compile_config` (optimizer, loss, metrics) is neither refused nor walked: Keras never reads
+it. Keras would act on it although our worker loads with `compile=False` on a nested model
+(deserialize_keras_object compiles any object that carries one) and on a spec (model_from_json
+deserializes the top object the same way); the check's Keras 3 copy leaves exactly those out
+(app.check.keras3_copy, `_compile_settings`: the check's plan then names the change, so Keras
+is only ever given the copy). The top model's own `compile_config` in a `.keras` file is
+dropped by Keras under `compile=False` (saving_lib._model_from_config), as is a legacy file's
+`training_config` (read only when compiling).
 """
 
 from __future__ import annotations
@@ -61,11 +63,10 @@ WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 ABSOLUTE_PREFIXES = ("/", "\\", "~/", "~\\")
 
 
-def scan_model_config(config: Any, *, spec: bool) -> list[Refusal]:
-    """Every refusal in a model config (the object model.to_json() writes); raises
-    `PathInConfig` for a path or URL. `spec`: the config arrives as a spec (model_from_json),
-    not inside a `.keras` or legacy file."""
-    scanner = _Scanner(spec)
+def scan_model_config(config: Any) -> list[Refusal]:
+    """Every refusal in a model config (the object model.to_json() writes, or a file's);
+    raises `PathInConfig` for a path or URL."""
+    scanner = _Scanner()
     scanner.model(config, (), top=True)
     return scanner.refusals
 
@@ -83,8 +84,7 @@ def looks_like_path(text: str) -> bool:
 
 
 class _Scanner:
-    def __init__(self, spec: bool) -> None:
-        self.spec = spec
+    def __init__(self) -> None:
         self.refusals: list[Refusal] = []
 
     def refuse(self, code: str, class_name: str | None, path: Path, reason: str) -> None:
@@ -97,8 +97,6 @@ class _Scanner:
             return self.values(entry, path)
         class_name = _class_name(entry)
         if not top and not self.origin_expected(entry, class_name, path):
-            return None
-        if self.compile_refused(entry, class_name, path, top):
             return None
         config = entry.get("config")
         for item in _model_layers(config):
@@ -222,19 +220,6 @@ class _Scanner:
                 f"{_shown(entry.get('registered_name'))}, which only user code registers.",
             )
             return False
-        return True
-
-    def compile_refused(self, entry: dict, class_name: str | None, path: Path, top: bool) -> bool:
-        if not entry.get("compile_config") or (top and not self.spec):
-            return False
-        where = "This spec" if top else "This nested model"
-        self.refuse(
-            "compile-config",
-            class_name,
-            path,
-            f"{where} carries compile settings (optimizer, loss, metrics), which Keras would "
-            "deserialize and compile even when told not to; the explainer never compiles.",
-        )
         return True
 
     def activation(self, value: Any, path: Path, key: str) -> None:

@@ -22,7 +22,6 @@ REFUSAL_CODES: dict[str, str] = {
     "unknown-activation": "An activation that is not one of Keras' own names.",
     "unexpected-module": "A known class named with a module Keras does not write for it.",
     "unexpected-registered-name": "A known class carrying a user-registered name.",
-    "compile-config": "Compile settings Keras would act on even with compile=False.",
 }
 
 

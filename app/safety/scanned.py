@@ -101,22 +101,23 @@ class ScannedSpec:
     config: ScannedConfig
     keras_version: str | None = None
     backend: str | None = None
+    compile_settings: bool = False  # a `compile_config` of its own (to_json() of a compiled model)
 
 
 Scanned = ScannedArchive | ScannedHdf5 | ScannedSpec
 
 
-def scan_config(config: Any, *, spec: bool) -> ScannedConfig:
+def scan_config(config: Any) -> ScannedConfig:
     """Scan a parsed config (refusals; `PathInConfig` for a path), then check its structure
-    (`InvalidSpec`). `spec`: it arrives as a spec, not inside a `.keras` or legacy file."""
-    refusals = scan_model_config(config, spec=spec)
+    (`InvalidSpec`)."""
+    refusals = scan_model_config(config)
     return ScannedConfig(check_model_config(config), refusals)
 
 
 def file_config(config: Any) -> ScannedConfig:
     """A file's config, a bad one reported as a malformed file."""
     try:
-        return scan_config(config, spec=False)
+        return scan_config(config)
     except InvalidSpec as exc:
         raise MalformedModel(
             f"The model config in this file is malformed. {exc.message}", exc.details

@@ -23,7 +23,10 @@ def scan_spec(spec: Any, limits: ReadLimits = DEFAULT_LIMITS) -> ScannedSpec:
     duplicate keys can only be seen there."""
     obj = _decode_spec(spec, limits)
     return ScannedSpec(
-        scan_config(obj, spec=True), _text(obj.get("keras_version")), _text(obj.get("backend"))
+        scan_config(obj),
+        _text(obj.get("keras_version")),
+        _text(obj.get("backend")),
+        compile_settings=bool(obj.get("compile_config")),
     )
 
 

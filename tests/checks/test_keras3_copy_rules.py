@@ -273,3 +273,21 @@ def test_keras3_copy_names_the_module_of_operations_in_keras3s_own_h5(name, give
     with pytest.raises((ValueError, TypeError)):
         load_as_written(path)
     assert_gives_the_writers_outputs(copy_as_keras3_loads_it(path, tmp_path), path)
+
+
+def test_keras3_copy_gives_thresholded_relu_as_keras3s_relu_with_its_threshold(tmp_path):
+    """Keras 3 has no ThresholdedReLU (`Unknown layer`): ReLU(threshold=theta) computes
+    where(x > theta, x, 0), ThresholdedReLU's x · [x > theta], 2.0 itself giving 0."""
+    path = WILD / "tfk2_13_1_thresholded_relu.h5"
+    assert any(
+        r.startswith("thresholded_re_lu (ThresholdedReLU): class given as ReLU(threshold=2.0)")
+        for r in planned_rewrites(path)
+    )
+    with pytest.raises(ValueError, match="ThresholdedReLU"):
+        load_as_written(path)
+    model = copy_as_keras3_loads_it(path, tmp_path)
+    relu = model.get_layer("thresholded_re_lu")
+    assert (relu.threshold, relu.negative_slope, relu.max_value) == (2.0, 0.0, None)
+    x = np.linspace(-3, 3, 50, dtype=np.float32).reshape(2, 25)
+    x[0, :2] = [2.0, 2.5]
+    np.testing.assert_array_equal(model.predict(x, verbose=0), np.where(x > 2, x, 0))

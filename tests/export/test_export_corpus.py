@@ -3,8 +3,7 @@
 a fresh interpreter where NumPy is the only package it can import. The program is written as
 the check writes it (`tests.support.exported.export_file`); Keras' numbers are the stored
 ones, so no Keras runs here. The wild spec without weights (maryamkargar_facialemotionmodel.
-json, no numbers stored) carries compile settings, which the check refuses: it exports
-nothing (test_export_api.py)."""
+json, no numbers stored) is exported with the check's seeded weights (test_export_api.py)."""
 
 from __future__ import annotations
 
@@ -118,3 +117,15 @@ def test_export_of_the_wild_spec_with_its_weights_file_reproduces_keras(corpus, 
     inputs = [np.load(folder / f"{stem}.input.npy")]
     expected = [np.load(folder / f"{stem}.output.npy")]
     checked(export_file(target, inputs, expected, tmp_path / "export"), tmp_path)
+
+
+def test_export_of_the_wild_thresholded_relu_keeps_x_above_theta(corpus, tmp_path):
+    """tf.keras' ThresholdedReLU (theta 2.0; Keras 3 has no such class), on an input across
+    the threshold, 2.0 itself included: x where x > 2, else 0, worked out by hand (the stored
+    input stays below 2)."""
+    folder = corpus / "wild" / "keras2"
+    x = 3 * np.load(folder / "tfk2_13_1_thresholded_relu.tf_keras.input.npy")
+    x[0, :3] = [2.0, np.nextafter(np.float32(2), np.float32(3)), -2.0]
+    expected = np.where(x > 2, x, 0).astype(np.float32)
+    path = folder / "tfk2_13_1_thresholded_relu.h5"
+    checked(export_file(path, [x], [expected], tmp_path / "export"), tmp_path)

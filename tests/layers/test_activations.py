@@ -83,6 +83,11 @@ def test_prelu_refuses_unknown_unshared_axis():
         lookup("PReLU").weights({}, [(None, None, 3)])
 
 
-def test_thresholded_relu_is_not_registered():
-    # Keras 2 only: Keras 3 has no such class to rebuild it with.
-    assert lookup("ThresholdedReLU") is None
+@pytest.mark.parametrize("shapes", [[(None, 25)], [(None, 4, 4, 3)]])
+def test_thresholded_relu_has_no_weights_and_keeps_the_shape(shapes):
+    """Keras 2 only (Keras 3 has no such class, so nothing to build here): tf_keras's layer
+    makes no weight and returns its input's shape (`compute_output_shape`)."""
+    assert registry_facts("ThresholdedReLU", {"theta": 2.0}, shapes) == {
+        "weights": [],
+        "output_shape": shapes[0],
+    }

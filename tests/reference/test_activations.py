@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.reference.activations import ACTIVATIONS, get_activation
+from app.reference.forwards import run_layer
 from tests.reference.harness import TOLERANCE, assert_layer_matches_keras
 from tests.support.kerasref import keras
 
@@ -105,3 +106,44 @@ LAYERS = [
 )
 def test_activation_layer_matches_keras(class_name, config):
     assert_layer_matches_keras(class_name, config, [sample((2, 4, 6))])
+
+
+# ThresholdedReLU (Keras 2, tf.keras): x · cast(x > theta), theta cast to float32 first
+# (tf_keras/src/layers/activation/thresholded_relu.py). Keras 3 has no such class.
+
+
+def thresholded(x: np.ndarray, theta: float) -> np.ndarray:
+    return run_layer("ThresholdedReLU", {"theta": theta}, {}, [x])
+
+
+def test_thresholded_relu_by_hand():
+    x = np.array([[-3.0, -0.5, 0.0, 1.0, 1.5, 2.0, 2.5, 7.0]], np.float32)
+    out = thresholded(x, 2.0)
+    assert out.dtype == np.float32
+    # Worked out: kept only where x > 2 (2.0 itself gives 0), zero elsewhere (−0 below 0).
+    np.testing.assert_array_equal(out, [[0, 0, 0, 0, 0, 0, 2.5, 7.0]])
+    assert np.signbit(out[0, :2]).all() and not np.signbit(out[0, 2])
+    # theta's default is 1.0: 1.0 gives 0, 1.5 stays.
+    np.testing.assert_array_equal(
+        run_layer("ThresholdedReLU", {}, {}, [x]), [[0, 0, 0, 0, 1.5, 2.0, 2.5, 7.0]]
+    )
+
+
+def test_thresholded_relu_compares_in_float32_as_tf_keras():
+    """theta = 0.1 is float32(0.1) = 0.10000000149… in tf.keras: an input of float32(0.1)
+    is not above it (in float64, 0.10000000149 > 0.1 would keep it)."""
+    x = np.array([np.float32(0.1), np.nextafter(np.float32(0.1), np.float32(1))], np.float32)
+    np.testing.assert_array_equal(thresholded(x, 0.1), [0.0, x[1]])
+
+
+def test_thresholded_relu_equals_keras3_relu_with_its_threshold_on_every_finite_input():
+    """The check's Keras 3 copy runs a ThresholdedReLU as ReLU(threshold=theta): the same
+    numbers, x = theta exactly included; NaN and −inf are where they part."""
+    for theta in (0.0, 0.1, 2.0):
+        x = sample()
+        x.flat[-3:] = [theta, np.float32(theta), -theta]
+        relu = keras.layers.ReLU(threshold=theta)
+        np.testing.assert_array_equal(thresholded(x, theta), keras.ops.convert_to_numpy(relu(x)))
+    x = np.array([np.nan, -np.inf], np.float32)
+    assert np.isnan(thresholded(x, 2.0)).all()
+    assert (keras.ops.convert_to_numpy(keras.layers.ReLU(threshold=2.0)(x)) == 0).all()

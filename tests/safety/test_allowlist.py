@@ -89,7 +89,7 @@ def test_allowlist_pairs_resolve_to_keras_layers_or_operations_only(name):
 def test_allowlist_resolves_every_registry_class_somewhere():
     """A class nothing resolves would be one Keras can never load: a registry typo."""
     missing = [n for n in known_classes() if not any(resolve(m, n) for m in layer_modules(n))]
-    keras2_names = ["GroupedQueryAttention", "SyncBatchNormalization"]
+    keras2_names = ["GroupedQueryAttention", "SyncBatchNormalization", "ThresholdedReLU"]
     tf_keras_op_layers = ["SlicingOpLambda", "TFOpLambda", "TensorFlowOpLayer"]  # never loaded
     assert missing == sorted(keras2_names + tf_keras_op_layers)
 

@@ -4,8 +4,15 @@ the RNN a Bidirectional wraps. Each gives exactly one refusal, at that place; no
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import h5py
 import pytest
 
+from app.analysis.resolve import resolve
+from app.check.keras3_files import write_keras3_copy
+from app.check.plan import plan_check
 from app.errors import PathInConfig
 from app.formats import read_model, read_spec
 from app.safety.config_scan import looks_like_path, scan_model_config
@@ -19,6 +26,7 @@ from tests.support.hostile import (
     save_base,
     serialized,
     with_member,
+    with_model_config,
 )
 from tests.support.kerasref import keras
 from tests.support.models import layers
@@ -68,19 +76,70 @@ def test_canary_fires_when_keras_loads_the_same_file_unsafely(saved, tmp_path):
     assert not (ours_dir / CANARY).exists()
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_read_refuses_compile_config_of_nested_model(saved, tmp_path, fmt):
-    compile_config = {"optimizer": "adam", "loss": {"class_name": "function", "config": "x"}}
-    text = inject(saved.config(fmt), "inner", lambda e: e.update(compile_config=compile_config))
-    with saved.read(fmt, text, tmp_path) as loaded:
-        assert [(r.code, r.path) for r in loaded.refusals] == [("compile-config", ("inner",))]
+# Compile settings Keras cannot deserialize: loading fails wherever Keras acts on them (a
+# nested model in a `.keras` file or a spec, a spec's own model), which shows that it does.
+UNCOMPILABLE = {
+    "optimizer": {"module": "keras.optimizers", "class_name": "NoSuchOptimizer", "config": {}},
+    "loss": "mse",
+}
+COMPILE_LEFT_OUT = "compile_config left out"
 
 
-def test_read_spec_refuses_its_own_compile_config(saved):
-    spec = saved.config("spec_json")
-    spec["compile_config"] = {"optimizer": "adam", "loss": "mse"}
-    with read_spec(spec) as loaded:
-        assert [(r.code, r.path) for r in loaded.refusals] == [("compile-config", ())]
+def _with_config(saved, fmt: str, text: str, folder: Path) -> Path:
+    if fmt == "keras_v3":
+        return with_member(saved.keras_path, folder, "config.json", text)
+    if fmt == "legacy_h5":
+        return with_model_config(saved.h5_path, folder, text)
+    path = folder / "spec.json"
+    path.write_text(text)
+    return path
+
+
+def _keras_loads(fmt: str, path: Path) -> bool:
+    try:
+        if fmt == "spec_json":
+            keras.models.model_from_json(path.read_text())
+        else:
+            keras.saving.load_model(path, compile=False, safe_mode=True)
+    except ValueError as exc:
+        assert "NoSuchOptimizer" in str(exc)
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("fmt", "where"), [(f, "inner") for f in FORMATS] + [("spec_json", "")])
+def test_compile_config_keras_acts_on_is_left_out_of_the_keras3_copy(saved, tmp_path, fmt, where):
+    """Not refused, never handed to Keras: the plan names the change (so Keras is given the
+    copy) and Keras loads the copy, where the file as written makes it compile."""
+    config = saved.config(fmt)
+    if where:
+        text = inject(config, where, lambda e: e.update(compile_config=UNCOMPILABLE))
+    else:
+        text = json.dumps({**config, "compile_config": UNCOMPILABLE})
+    path = _with_config(saved, fmt, text, tmp_path)
+    with read_spec(text) if fmt == "spec_json" else read_model(path) as loaded:
+        assert loaded.refusals == []
+        resolve(loaded.graph, weights_in_file=fmt != "spec_json")
+        plan = plan_check(loaded.graph)
+    model = where or "outer"
+    assert [r for r in plan.keras3_removals if COMPILE_LEFT_OUT in r] == [
+        f"{model} ({'Sequential' if where else 'Functional'}): {COMPILE_LEFT_OUT} (Keras would "
+        "compile the model from it even with compile=False; the check never compiles)"
+    ]
+    copy = tmp_path / f"copy{path.suffix}"
+    write_keras3_copy(path, fmt, copy)
+    assert "NoSuchOptimizer" not in _config_text(fmt, copy)
+    assert _keras_loads(fmt, copy)
+    assert _keras_loads(fmt, path) == (fmt == "legacy_h5")  # its legacy reader never compiles
+
+
+def _config_text(fmt: str, path: Path) -> str:
+    if fmt == "keras_v3":
+        return _member(path, "config.json")
+    if fmt == "legacy_h5":
+        with h5py.File(path, "r") as h5:
+            return h5.attrs["model_config"]
+    return path.read_text()
 
 
 def test_read_compiled_model_files_without_refusals(tmp_path):
@@ -166,7 +225,7 @@ def _refusals_with_activation(activation):
     config = {"name": "d", "units": 2, "activation": activation}
     dense = {"module": "keras.layers", "class_name": "Dense", "config": config}
     spec = {"class_name": "Sequential", "config": {"name": "s", "layers": [dense]}}
-    return [(r.code, r.path) for r in scan_model_config(spec, spec=True)]
+    return [(r.code, r.path) for r in scan_model_config(spec)]
 
 
 def test_scan_allows_known_rnn_cells_and_refuses_unknown_ones():
@@ -174,10 +233,10 @@ def test_scan_allows_known_rnn_cells_and_refuses_unknown_ones():
     model = keras.Sequential([keras.Input((5, 3)), layers.RNN(cells, name="rnn")])
     spec = model.get_config()
     spec = {"class_name": "Sequential", "config": spec}
-    assert scan_model_config(spec, spec=True) == []
+    assert scan_model_config(spec) == []
     stacked = spec["config"]["layers"][1]["config"]["cell"]
     stacked["config"]["cells"][1]["class_name"] = "EvilCell"
-    found = [(r.code, r.class_name, r.path) for r in scan_model_config(spec, spec=True)]
+    found = [(r.code, r.class_name, r.path) for r in scan_model_config(spec)]
     evil_path = ("rnn", stacked["config"]["name"], cells[1].name)
     assert found == [("unknown-layer", "EvilCell", evil_path)]
 

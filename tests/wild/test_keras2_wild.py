@@ -64,6 +64,7 @@ PASSES = {  # Keras 3.15.1 loads these, some after our Keras 1/2 → 3 rewrites:
     "tfk2_12_0_multimodal_3in_globalmaxpool.h5",
     "tfk2_13_1_dense_classifier.keras",  # Windows backslash paths: neither Keras ran it
     "tfk2_13_1_prelu.h5",
+    "tfk2_13_1_thresholded_relu.h5",  # Keras 3 has no ThresholdedReLU: run as ReLU(threshold)
     "tfk2_14_0_streaming_wakeword_depthwise.h5",
     "tfk2_15_0_conv1d_bn_arrhythmia.h5",
     "tfk2_18_0_tf_keras_nested_autoencoder.h5",
@@ -76,7 +77,6 @@ REFUSED = {  # (check code, words its message must hold): what the file is, said
     "k1_2_0_datlife_merge_cnn.json": ("lambda-layer", "Lambda"),
     "k2_2_0_cudnnlstm_multi_input.h5": ("unknown-layer", "CuDNNLSTM"),
     "tfk2_8_0_custom_l1dist_lstm.h5": ("unknown-layer", "L1Dist"),
-    "tfk2_13_1_thresholded_relu.h5": ("unknown-layer", "ThresholdedReLU"),
 }
 WEIGHTS_ONLY = {name for name in ROWS if "_weights." in name}
 HARD_SIGMOID = {  # file: its layers that use hard_sigmoid (MANIFEST; the wrapped one by path)
@@ -164,6 +164,32 @@ def test_reference_of_wild_keras2_file_gives_its_writers_outputs(name, writers_s
         resolve(loaded.graph, weights_in_file=True)
         outputs = _run(loaded.graph, stored_in)
     _assert_outputs(name, outputs, stored_out)
+
+
+def test_check_wild_thresholded_relu_runs_as_keras3s_relu_and_says_so(client):
+    """tf.keras' ThresholdedReLU (theta 2.0), a class Keras 3 lacks, is run by Keras 3 as
+    ReLU(threshold=2.0), and the check says so. The stored input stays below 2 (its output
+    is all zeros): here an input across the threshold, 2.0 itself included, whose outputs
+    are worked out by hand: x where x > 2, else 0."""
+    model = ROWS["tfk2_13_1_thresholded_relu.h5"]
+    x = 3 * model.stored("input", "tf_keras")
+    x[0, :4] = [2.0, np.nextafter(np.float32(2), np.float32(3)), -2.0, 5.0]
+    assert (x > 2).sum() >= 10
+    buffer = io.BytesIO()
+    np.save(buffer, x)
+    response = post_file(client, model.path, files={"inputs": ("x.npy", buffer.getvalue())})
+    assert response.status_code in (200, 201), response.json()
+    check = response.json()["check"]
+    assert check["status"] == "passed", check
+    assert any(
+        "thresholded_re_lu (ThresholdedReLU): class given as ReLU(threshold=2.0)" in note
+        for note in check["notes"]
+    )
+    [output] = check["outputs"]
+    by_hand = np.where(x > 2, x, 0)
+    assert by_hand[0, 0] == 0 and by_hand[0, 1] > 2
+    np.testing.assert_array_equal(np.asarray(output["reference"], np.float32), by_hand)
+    np.testing.assert_array_equal(np.asarray(output["keras"], np.float32), by_hand)
 
 
 @pytest.mark.parametrize("name", sorted(HARD_SIGMOID))
