@@ -74,6 +74,38 @@ def test_read_result_accepts_a_layer_file_the_comparison_took_but_not_a_missing_
         read_result(tmp_path, MB, MB)
 
 
+def test_read_result_accepts_a_layer_file_deleted_while_it_is_read(tmp_path, monkeypatch):
+    """The comparison runs on its own thread: a layer's file can be deleted between the check
+    that it exists and the reading of its header (once a `pool-error` under load)."""
+    from app.check.keras import jobs
+
+    (tmp_path / "outputs").mkdir()
+    for i in range(2):
+        np.save(tmp_path / "outputs" / f"{i}.npy", np.ones((2, 3), "float32"))
+    layer = {
+        "name": "dense",
+        "class_name": "Dense",
+        "outputs": ["outputs/0.npy", "outputs/1.npy"],
+        "shapes": [[2, 3], [2, 3]],
+    }
+    body = {"status": "ok", "layers": [layer], "model_outputs": []}
+    (tmp_path / "result.json").write_text(json.dumps(body))
+    header = jobs._npy_shape
+
+    def deleted_first(path: Path):
+        path.unlink()  # the comparison took it just now
+        return header(path)
+
+    monkeypatch.setattr(jobs, "_npy_shape", deleted_first)
+    assert read_result(tmp_path, MB, MB).status == "ok"  # no model output among them
+    for i in range(2):
+        np.save(tmp_path / "outputs" / f"{i}.npy", np.ones((2, 3), "float32"))
+    body["model_outputs"] = ["outputs/1.npy"]  # kept to the end: gone, it breaks the contract
+    (tmp_path / "result.json").write_text(json.dumps(body))
+    with pytest.raises(InvalidResult, match="'outputs/1.npy' is not a file inside"):
+        read_result(tmp_path, MB, MB)
+
+
 @pytest.mark.parametrize("path", ["../outside.npy", "/tmp/outside.npy", "outputs/link.npy"])
 def test_read_result_rejects_path_outside_job_dir(tmp_path, path):
     job_dir = tmp_path / "job"

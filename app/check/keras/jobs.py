@@ -283,11 +283,17 @@ def _check_outputs(root: Path, result: JobResult, max_file: int, max_total: int)
     total = 0
     model_outputs = set(result.model_outputs)
     for relpath in result.output_paths():
-        path = _inside(root, relpath, must_exist=relpath in model_outputs)
+        kept = relpath in model_outputs
+        path = _inside(root, relpath, must_exist=kept)
         if path is None:
             continue  # compared and deleted
-        shape, offset = _npy_shape(path)
-        size = path.stat().st_size - offset
+        try:
+            shape, offset = _npy_shape(path)
+            size = path.stat().st_size - offset
+        except FileNotFoundError:  # compared and deleted while we looked (the comparison
+            if kept:  # runs on its own thread); a model output is never deleted
+                raise InvalidResult(f"{relpath!r} is not a file inside the job folder") from None
+            continue
         if size > max_file:
             raise InvalidResult(f"{relpath} is larger than {max_file} bytes")
         total += size
@@ -321,6 +327,8 @@ def _npy_shape(path: Path) -> tuple[tuple[int, ...], int]:
                 raise ValueError("unsupported .npy version")
             shape, _, dtype = reader(handle)
             offset = handle.tell()
+    except FileNotFoundError:
+        raise  # deleted since it was found: the caller knows whether it may be
     except (ValueError, OSError) as exc:
         raise InvalidResult(f"{path.name} is not a readable .npy file") from exc
     if dtype.hasobject:
