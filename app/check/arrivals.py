@@ -1,6 +1,7 @@
 """The comparison of a check, layer by layer as both sides' files arrive (app.check.streaming):
-each layer is compared once both sides have listed it, then its files are deleted, so the
-check's folder holds a window of layer outputs, not all of them.
+each layer is compared once both sides have listed it, then its files are deleted (Keras'
+are kept while a layer still to be compared takes them, or one taking them failed:
+app.check.rejudge), so the check's folder holds a window of layer outputs, not all of them.
 
 `take()` is called every poll while the sides run; what it has compared goes to the final
 comparison (app.check.compare.compare, `done`), which compares whatever is left from the
@@ -20,6 +21,7 @@ from app.analysis.batchnorm import BN_CLASSES
 from app.check.batchnorm_modes import sample
 from app.check.compare import ComparedModel, compare_layer
 from app.check.keras import InvalidResult, load_output
+from app.check.rejudge import KerasKeep
 from app.check.streaming import (
     KERAS_LAYERS,
     KERAS_LIST,
@@ -59,6 +61,7 @@ class Arrivals:
         self.ours: dict[str, list[str]] = {}
         self.done: dict[str, CheckLayer] = {}
         self.keras_samples: dict[str, dict[int, list[float]]] = {}
+        self.keep = KerasKeep(folder, compared.inbound)
         self.invalid: str | None = None
         self.stuck = 0
 
@@ -142,17 +145,28 @@ class Arrivals:
         theirs_paths = self.keras_layers[name]
         mine = [load_output(self.folder, p, mmap=True) for p in self.ours[name]]
         theirs = [load_output(self.folder, p, mmap=True) for p in theirs_paths]
-        self.done[name] = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        verdict = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        self.done[name] = verdict
         if self.classes[name] in BN_CLASSES and theirs and np.ndim(theirs[0]) >= 2:
             first = theirs[0]
             self.keras_samples[name] = {a: sample(first, a) for a in range(1, first.ndim)}
         del mine, theirs
         for path in self.ours[name]:
             self._delete(path)
+        failed = verdict.verdict == "failed" and verdict.max_rel_error is not None
+        self.keep.compared(name, failed)  # pinned first: `taken` keeps its files
         for path in theirs_paths:
             self.uses[path] -= 1
             if self.uses[path] <= 0 and path not in self.kept:
-                self._delete(path)
+                self.keep.taken(name, path)
+
+    def keras_files(self) -> dict[str, list[str]]:
+        """Each layer's Keras files where they are now (kept/ once moved; a file deleted is
+        listed still, and found missing)."""
+        return {
+            name: [self.keep.where(p) for p in paths]
+            for name, paths in (self.keras_layers or {}).items()
+        }
 
     def _delete(self, relpath: str) -> None:
         path = (self.folder / relpath).resolve()

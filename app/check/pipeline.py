@@ -7,6 +7,8 @@
     both sides list each layer's files as they write them; the comparison takes each layer
         as soon as both have, and deletes its files (app.check.arrivals), so the folder holds
         a window of layer outputs, not every one; what is left is compared at the end
+    a layer over the tolerance end to end is judged again on Keras' own inputs, by a second
+        reference process (app.check.rejudge); a check where none is never starts it
 
 Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
 to Keras as a copy without that key, written by the reference side (app.check.keras3_copy:
@@ -29,7 +31,7 @@ from typing import Any
 from app.check import keras_side
 from app.check.arrivals import Arrivals
 from app.check.batchnorm_modes import sample
-from app.check.compare import Side, compare
+from app.check.compare import Comparison, Side, compare, compare_layer
 from app.check.folder import CheckFolder, Kind
 from app.check.inputs import make_inputs
 from app.check.keras import (
@@ -46,6 +48,13 @@ from app.check.keras.process import EOF, WorkerProcess
 from app.check.keras.sandbox import apply_limits
 from app.check.plan import CheckPlan
 from app.check.reference_side import ReferenceRequest, ReferenceResult
+from app.check.rejudge import (
+    RejudgedCall,
+    calls_for,
+    judged_again,
+    to_judge_again,
+    with_judged_again,
+)
 from app.check.streaming import REFERENCE_ENDED, WINDOW_BYTES
 from app.check.warm_reference import WarmReference
 from app.errors import Busy
@@ -123,6 +132,7 @@ class _Sides:
     notes: list[str]
     blocked: _Blocked | None = None
     arrivals: Arrivals | None = None
+    deadline: float = 0.0  # the check's time is up (time.monotonic())
 
 
 def run_check(
@@ -155,6 +165,7 @@ def run_check(
             raise InvalidResult(arrivals.invalid)
         add_expected(check.folder.export, theirs.outputs)
         comparison = compare(check.plan.compared, ours, theirs, check.tolerance, arrivals.done)
+        comparison = judge_again(check, references, comparison, arrivals, sides.deadline)
         batchnorm = _with_keras(reference.batchnorm, theirs, arrivals, check.mode)
     except InvalidResult:
         logger.warning("the Keras worker's outputs broke the result contract", exc_info=True)
@@ -176,6 +187,66 @@ def run_check(
         batchnorm=batchnorm,
         notes=sides.notes + keras.notes,
     )
+
+
+def judge_again(
+    check: Check,
+    references: WarmReference,
+    comparison: Comparison,
+    arrivals: Arrivals,
+    deadline: float,
+) -> Comparison:
+    """The layers over the tolerance end to end, judged again on Keras' own inputs
+    (app.check.rejudge); nothing is started when there are none."""
+    names = to_judge_again(comparison)
+    if not names:
+        return comparison
+    keras_files = arrivals.keras_files()
+    folder = check.folder.path
+    calls, unjudged = calls_for(names, check.plan.compared, keras_files, folder)
+    result = _rejudged(check, references, calls, deadline)
+    judged = {}
+    for layer in comparison.layers:
+        if layer.name not in names:
+            continue
+        again = None
+        if layer.name in result.layers:
+            mine = keras_side.mapped(folder, result.layers[layer.name])
+            theirs = keras_side.mapped(folder, keras_files[layer.name])
+            again = compare_layer(layer.name, layer.class_name, mine, theirs, check.tolerance)
+        why_not = unjudged.get(layer.name) or result.unjudged.get(layer.name)
+        if why_not is None and result.status != "ok":
+            why_not = f"Not judged on Keras' own inputs: {result.message}"
+        judged[layer.name] = judged_again(layer, again, why_not, check.tolerance)
+    return with_judged_again(comparison, judged)
+
+
+def _rejudged(
+    check: Check, references: WarmReference, calls: list[RejudgedCall], deadline: float
+) -> ReferenceResult:
+    """Our forward of each of `calls`' layers on Keras' inputs, by a reference process, in
+    the check's time left."""
+    if not calls:
+        return ReferenceResult(status="ok")
+    if deadline <= time.monotonic():
+        return _reference_error("timeout", f"the check took longer than {check.timeout_s:g} s.")
+    process = references.take()
+    try:
+        apply_limits(process.pid, job_limits(deadline - time.monotonic(), REFERENCE_MAX_FILE_BYTES))
+        request = ReferenceRequest(
+            folder=str(check.folder.path),
+            model_path=str(check.model_path),
+            kind=check.kind,
+            format=check.format,
+            mode=check.mode,
+            seed=check.seed,
+            rejudge=calls,
+        )
+        process.send((request.model_dump_json() + "\n").encode())
+        _wait_for(process, "done", deadline)
+        return _reference_result(check, process)
+    finally:
+        process.reap()
 
 
 def _run_sides(
@@ -209,7 +280,7 @@ def _run_sides(
             future.cancel()  # still queued: it never runs; running: the pool kills it
             return _Sides(reference, None, notes)
         keras = _keras_result(future, arrivals)
-        return _Sides(reference, keras, notes, blocked, arrivals)
+        return _Sides(reference, keras, notes, blocked, arrivals, deadline)
     finally:
         process.reap()
 

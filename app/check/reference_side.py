@@ -12,6 +12,9 @@ Protocol: one `ReferenceRequest` line on stdin; JSON event lines on stdout:
                             starts at once when it needs no copy)
     {"event": "done"}       reference.json and reference/<i>.npy are written
 
+A request with `rejudge` runs only those layers, each on Keras' outputs of its inbound
+layers (app.check.rejudge), writes rejudged/<i>.npy and says "done".
+
 `reference.json` is a `ReferenceResult`: each layer's outputs (every call's tensors, in order)
 and the model's outputs as .npy paths, and the time of the forward; or a code and a sentence
 when something failed. The inputs (`inputs.npz`: x0, x1, ...) are the check's, written before.
@@ -30,14 +33,21 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.analysis.reference import materialize_weights, run_reference, schedule
+from app.analysis.reference import (
+    materialize_weights,
+    run_one_call,
+    run_reference,
+    schedule,
+    standardize_input,
+)
 from app.analysis.resolve import resolve
 from app.check import lifeline
 from app.check.batchnorm_modes import BatchNormSamples, sampled_modes
 from app.check.folder import CheckFolder
-from app.check.keras import write_arrays
+from app.check.keras import InvalidResult, load_output, write_arrays
 from app.check.keras.jobs import RESULT_NAME
 from app.check.keras3_files import write_keras3_copy
+from app.check.rejudge import RejudgedCall
 from app.check.streaming import (
     REFERENCE_GO,
     REFERENCE_LIST,
@@ -70,6 +80,10 @@ class ReferenceRequest(_Strict):
     # comparison (app.check.streaming); None: never wait.
     window_bytes: int | None = None
     tolerance: float | None = None  # the check's, which the exported program states
+    rejudge: list[RejudgedCall] | None = None  # only these layers, on Keras' inputs
+
+
+REJUDGED_OUTPUTS = "rejudged"
 
 
 class ReferenceResult(_Strict):
@@ -80,6 +94,7 @@ class ReferenceResult(_Strict):
     outputs: list[str] = []
     reference_s: float | None = None
     batchnorm: list[BatchNormModes] = []
+    unjudged: dict[str, str] = {}  # a layer `rejudge` could not run, and why
 
 
 def main() -> None:
@@ -104,6 +119,8 @@ def main() -> None:
 def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
     """Read, prepare inputs (and a spec's weights or a file's Keras 3 copy), say so, run the
     forward, write outputs."""
+    if request.rejudge is not None:
+        return judge_again(request, folder, request.rejudge)
     if request.keras3_copy:
         write_keras3_copy(Path(request.model_path), request.format, folder.keras3_copy)
     with _load(request) as loaded:
@@ -127,6 +144,79 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
         reference_s=round(elapsed, 4),
         batchnorm=_both_modes(graph, weights, inputs, writer.batchnorm, training),
     )
+
+
+def judge_again(
+    request: ReferenceRequest, folder: CheckFolder, calls: list[RejudgedCall]
+) -> ReferenceResult:
+    """Each layer of `calls`, every call of it the model runs, on Keras' outputs of its
+    inbound layers (the model's inputs where it takes them): rejudged/<i>.npy."""
+    with _load(request) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=request.kind == "file")
+        weights = materialize_weights(graph, request.seed)
+    inputs = read_inputs(folder, len(graph.inputs))
+    given = {
+        ref.layer: standardize_input(graph.layer(ref.layer), x)
+        for ref, x in zip(graph.inputs, inputs, strict=True)
+    }
+    runs: dict[str, list[int]] = {}
+    for node, call in schedule(graph):
+        runs.setdefault(node.name, []).append(call)
+    training = request.mode == "training"
+    saved = _Saved(folder.path / REJUDGED_OUTPUTS)
+    layers, unjudged = {}, {}
+    for job in calls:
+        tensor = _keras_tensor(folder, job, runs, given)
+        try:
+            outs = [
+                out
+                for call in runs.get(job.layer, [])
+                for out in run_one_call(
+                    graph, weights, graph.layer(job.layer), call, tensor, training=training
+                )
+            ]
+        except (ExplainerError, _NotListed, InvalidResult) as exc:
+            unjudged[job.layer] = f"Not judged on Keras' own inputs: {getattr(exc, 'message', exc)}"
+            continue
+        layers[job.layer] = [saved.save(out) for out in outs]
+    return ReferenceResult(status="ok", layers=layers, unjudged=unjudged)
+
+
+class _Saved:
+    """Arrays written as <folder>/<i>.npy, named relative to the check's folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.count = folder, 0
+        folder.mkdir(exist_ok=True)
+
+    def save(self, array: np.ndarray) -> str:
+        path = f"{self.folder.name}/{self.count}.npy"
+        np.save(self.folder / f"{self.count}.npy", np.asarray(array), allow_pickle=False)
+        self.count += 1
+        return path
+
+
+class _NotListed(Exception):
+    """An inbound tensor Keras did not write (a Keras operation's output)."""
+
+
+def _keras_tensor(folder: CheckFolder, job: RejudgedCall, runs: dict[str, list[int]], given):
+    """The tensor a TensorRef names: the model's input, or Keras' output of the inbound
+    layer (its files are every call's tensors in order, as many per call)."""
+
+    def tensor(ref) -> np.ndarray:
+        if ref.layer in given:
+            return given[ref.layer]
+        files, calls = job.keras.get(ref.layer), runs.get(ref.layer, [])
+        per_call = len(files) // len(calls) if files and calls else 0
+        if ref.node_index not in calls or ref.tensor_index >= per_call:
+            raise _NotListed(f"its input {ref.layer!r} is not a layer Keras lists.")
+        return load_output(
+            folder.path, files[calls.index(ref.node_index) * per_call + ref.tensor_index]
+        )
+
+    return tensor
 
 
 def export_program(folder: CheckFolder, graph, weights, inputs, request: ReferenceRequest) -> None:
