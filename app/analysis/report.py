@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
-from app.analysis.costs import model_costs
+from app.analysis.costs import ModelCosts, model_costs
 from app.analysis.forward import reference_code
 from app.analysis.health import health_findings, weight_scans
 from app.analysis.writer_semantics import writer_semantics
@@ -24,11 +24,16 @@ from app.schemas import (
 
 
 def build_report(
-    graph: ModelGraph, source: Source, report_id: str, unknown_dims: Mapping[str, int] | None = None
+    graph: ModelGraph,
+    source: Source,
+    report_id: str,
+    unknown_dims: Mapping[str, int] | None = None,
+    costs: ModelCosts | None = None,
 ) -> Report:
     """`unknown_dims`: the size costs count each input's unknown dimensions at (by input
-    name, or "*" for every input), when not the default."""
-    costs = model_costs(graph, unknown_dims)
+    name, or "*" for every input), when not the default; `costs`: `model_costs` at those
+    sizes, when the caller has them already."""
+    costs = costs or model_costs(graph, unknown_dims)
     scans = weight_scans(graph)
     layers = layer_reports(graph, costs=costs, scans=scans)
     return Report(

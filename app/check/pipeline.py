@@ -309,7 +309,11 @@ def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> F
     """The Keras side's future; a pool that refuses it gives a future already failed."""
     try:
         return pool.submit(
-            request, _relay(check, publish), caps=check.caps, cancelled=_abandoned(check)
+            request,
+            _relay(check, publish),
+            caps=check.caps,
+            cancelled=_abandoned(check),
+            timeout_s=check.timeout_s,
         )
     except Busy as exc:
         refused: Future = Future()
