@@ -283,9 +283,15 @@ class CheckLayer(Schema):
     output_shape: list[list[int]] = Field(description="One shape per output tensor.")
     max_abs_error: float | None
     max_rel_error: float | None = Field(
-        description="max |ours − Keras| / max |Keras|: the error relative to the output's scale."
+        description="max |ours − Keras| / max |Keras|: the error relative to the output's "
+        "scale, end to end (ours from our inputs to the layer, Keras' from Keras')."
     )
-    verdict: Literal["passed", "failed", "not_compared"]
+    verdict: Literal["passed", "failed", "not_compared"] = Field(
+        description="`passed`: within the tolerance end to end, or, when over it end to end, "
+        "within it on Keras' own inputs (our forward of this one layer fed Keras' outputs of "
+        "its inbound layers; `note` gives both errors). `failed`: over it on Keras' inputs "
+        "too, or not judged on them (`note` says why), or the output shapes differ."
+    )
     note: str | None = None
 
 

@@ -51,6 +51,7 @@ from app.check.reference_side import ReferenceRequest, ReferenceResult
 from app.check.rejudge import (
     RejudgedCall,
     calls_for,
+    carried_only,
     judged_again,
     to_judge_again,
     with_judged_again,
@@ -174,7 +175,7 @@ def run_check(
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
         status=status,
-        message=_verdict(status, comparison.first_divergence, check.tolerance),
+        message=_verdict(status, comparison),
         mode=check.mode,
         keras_call=keras.keras_call,
         inputs=check.inputs,
@@ -542,12 +543,23 @@ def _ended(
     )
 
 
-def _verdict(status: str, first: str | None, tolerance: float) -> str:
+def _verdict(status: str, comparison: Comparison) -> str:
+    tolerance, first = comparison.tolerance, comparison.first_divergence
+    carried = carried_only(comparison)
+    own = (
+        f" ({len(carried)} over it end to end, within it on Keras' own inputs: float32 "
+        "rounding carried from the layers before)"
+        if carried
+        else ""
+    )
     if status == "passed":
-        return f"Every layer matches Keras within {tolerance:g} of its output's scale."
+        return f"Every layer matches Keras within {tolerance:g} of its output's scale{own}."
     if first is not None:
         return f"The outputs part from Keras at layer {first} (over {tolerance:g})."
-    return f"A model output differs from Keras by more than {tolerance:g} of its scale."
+    return (
+        f"Every layer matches Keras{own}, but a model output differs from Keras by more than "
+        f"{tolerance:g} of its scale end to end."
+    )
 
 
 def _timing(check: Check, reference: ReferenceResult, keras: JobResult) -> CheckTiming:

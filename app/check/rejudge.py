@@ -180,3 +180,14 @@ def with_judged_again(comparison: Comparison, judged: Mapping[str, CheckLayer]) 
     layers = [judged.get(layer.name, layer) for layer in comparison.layers]
     first = next((layer.name for layer in layers if layer.verdict == "failed"), None)
     return Comparison(layers, comparison.outputs, first, comparison.tolerance)
+
+
+def carried_only(comparison: Comparison) -> list[str]:
+    """The layers that passed on Keras' own inputs alone (over the tolerance end to end)."""
+    return [
+        layer.name
+        for layer in comparison.layers
+        if layer.verdict == "passed"
+        and layer.max_rel_error is not None
+        and layer.max_rel_error > comparison.tolerance
+    ]
