@@ -67,7 +67,7 @@ class KerasKeep:
         self.takers = Counter(name for names in inbound.values() for name in set(names))
         self.pinned: set[str] = set()
         self.moved: dict[str, str] = {}  # outputs/<i>.npy -> kept/<i>.npy
-        self.of_layer: dict[str, list[str]] = {}
+        self.of_layer: dict[str, list[tuple[str, int]]] = {}  # kept/<i>.npy, bytes
         self.bytes = 0
 
     def taken(self, layer: str, path: str) -> None:
@@ -87,8 +87,9 @@ class KerasKeep:
         for name in set(self.inbound.get(layer, [])):
             self.takers[name] -= 1
             if self.takers[name] <= 0 and name not in self.pinned:
-                for path in self.of_layer.pop(name, []):
+                for path, size in self.of_layer.pop(name, []):
                     _delete(self.folder, path)
+                    self.bytes -= size
 
     def where(self, path: str) -> str:
         """Where a file of Keras' is now: kept/ once moved there."""
@@ -107,7 +108,7 @@ class KerasKeep:
         os.replace(source, self.folder / kept)
         self.bytes += size
         self.moved[path] = kept
-        self.of_layer.setdefault(layer, []).append(kept)
+        self.of_layer.setdefault(layer, []).append((kept, size))
 
 
 def _delete(folder: Path, relpath: str) -> None:
@@ -136,16 +137,26 @@ def calls_for(
     calls, unjudged = [], {}
     for name in names:
         needed = [name, *model.inbound.get(name, [])]
-        missing = [n for n in needed if not _all_there(keras_files.get(n), folder)]
-        if missing:
-            unjudged[name] = (
-                "Not judged on Keras' own inputs: Keras' outputs of "
-                f"{', '.join(missing)} were not kept (their room, {KEEP_BYTES:,} bytes, was full)."
-            )
+        unlisted = [n for n in needed if n not in keras_files]
+        missing = [n for n in needed if n in keras_files and not _all_there(keras_files[n], folder)]
+        if unlisted or missing:
+            unjudged[name] = _why_not(unlisted, missing)
             continue
         inbound = {n: list(keras_files[n]) for n in model.inbound.get(name, [])}
         calls.append(RejudgedCall(layer=name, keras=inbound))
     return calls, unjudged
+
+
+def _why_not(unlisted: list[str], missing: list[str]) -> str:
+    if unlisted:
+        return (
+            f"Not judged on Keras' own inputs: Keras lists no outputs of {', '.join(unlisted)} "
+            "(a Keras operation, which is not a layer)."
+        )
+    return (
+        f"Not judged on Keras' own inputs: Keras' outputs of {', '.join(missing)} were not "
+        f"kept (their room, {KEEP_BYTES:,} bytes, was full)."
+    )
 
 
 def _all_there(paths: list[str] | None, folder: Path) -> bool:

@@ -167,6 +167,26 @@ def test_keras_files_a_layer_still_to_be_compared_takes_are_kept_then_deleted(tm
     keep.taken("c", "outputs/c.npy")
     assert list((tmp_path / "kept").iterdir()) == []
     assert list((tmp_path / "outputs").iterdir()) == []
+    assert keep.bytes == 0  # the room is free again
+
+
+def test_the_kept_room_holds_files_until_their_takers_have_passed(tmp_path):
+    """Files of 144 bytes (a .npy of 4 float32: its 128-byte header and 16 bytes) in a room
+    of 300: a's and b's fit, c's does not (deleted); once d, which takes them, has passed,
+    the room is empty."""
+    (tmp_path / "outputs").mkdir()
+    for name in "abcd":
+        np.save(tmp_path / f"outputs/{name}.npy", np.zeros(4, np.float32))
+    keep = KerasKeep(tmp_path, {"a": [], "b": [], "c": [], "d": ["a", "b", "c"]}, room=300)
+    for name in "ab":
+        keep.compared(name, failed=False)
+        keep.taken(name, f"outputs/{name}.npy")
+    keep.compared("c", failed=False)
+    keep.taken("c", "outputs/c.npy")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["a.npy", "b.npy"]
+    assert keep.bytes == 288
+    keep.compared("d", failed=False)
+    assert keep.bytes == 0
 
 
 def test_keras_files_of_a_failed_layer_and_its_inputs_are_pinned(tmp_path):
