@@ -230,7 +230,8 @@ def _rejudged(
     if not calls:
         return ReferenceResult(status="ok")
     if deadline <= time.monotonic():
-        return _reference_error("timeout", f"the check took longer than {check.timeout_s:g} s.")
+        return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")
+    check.folder.reference_result.unlink(missing_ok=True)  # the first run's answer: read
     process = references.take()
     try:
         apply_limits(process.pid, job_limits(deadline - time.monotonic(), REFERENCE_MAX_FILE_BYTES))

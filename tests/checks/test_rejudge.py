@@ -103,15 +103,22 @@ def write_sides(folder: Path, keras_b: np.ndarray) -> None:
     np.save(folder / "reference/9.npy", ours["c"].astype(np.float32))
 
 
-def judged(folder: Path, model_file: Path, references, keras_b: np.ndarray):
+def compared(folder: Path, model_file: Path, keras_b: np.ndarray, room: int | None = None):
+    """The check, its arrivals (every layer taken) and the comparison, end to end."""
     check = check_of(folder, model_file)
     write_sides(folder, keras_b)
     arrivals = Arrivals(folder, check.plan.compared, TOLERANCE)
+    if room is not None:
+        arrivals.keep = KerasKeep(folder, check.plan.compared.inbound, room=room)
     arrivals.take()
     assert set(arrivals.done) == set(NAMES)
     ours = mapped_side(folder, {}, ["reference/9.npy"])
     theirs = mapped_side(folder, {}, ["outputs/2.npy"])
-    comparison = compare(check.plan.compared, ours, theirs, TOLERANCE, arrivals.done)
+    return check, arrivals, compare(check.plan.compared, ours, theirs, TOLERANCE, arrivals.done)
+
+
+def judged(folder: Path, model_file: Path, references, keras_b: np.ndarray):
+    check, arrivals, comparison = compared(folder, model_file, keras_b)
     end_to_end = {layer.name: layer for layer in comparison.layers}
     return end_to_end, judge_again(check, references, comparison, arrivals, deadline=1e12)
 
@@ -207,14 +214,7 @@ def test_a_file_beyond_the_kept_room_is_deleted_and_its_taker_not_judged_again(
     tmp_path, model_file, references
 ):
     """A room of 100 bytes holds none of the 144-byte files (a .npy of 2 × 2 float32)."""
-    check = check_of(tmp_path, model_file)
-    write_sides(tmp_path, KERAS_A + BIAS_B)
-    arrivals = Arrivals(tmp_path, check.plan.compared, TOLERANCE)
-    arrivals.keep = KerasKeep(tmp_path, check.plan.compared.inbound, room=100)
-    arrivals.take()
-    ours = mapped_side(tmp_path, {}, ["reference/9.npy"])
-    theirs = mapped_side(tmp_path, {}, ["outputs/2.npy"])
-    comparison = compare(check.plan.compared, ours, theirs, TOLERANCE, arrivals.done)
+    check, arrivals, comparison = compared(tmp_path, model_file, KERAS_A + BIAS_B, room=100)
     comparison = judge_again(check, references, comparison, arrivals, deadline=1e12)
     b = comparison.layers[1]
     assert b.verdict == "failed"
@@ -243,3 +243,14 @@ def test_judged_again_says_both_errors_in_words():
         "failed",
         "Not judged on Keras' own inputs: why.",
     )
+
+
+def test_a_layer_is_not_judged_again_once_the_checks_time_is_up(tmp_path, model_file, references):
+    check, arrivals, comparison = compared(tmp_path, model_file, KERAS_A + BIAS_B)
+    comparison = judge_again(check, references, comparison, arrivals, deadline=0.0)
+    b = comparison.layers[1]
+    assert (b.verdict, b.note) == (
+        "failed",
+        "Not judged on Keras' own inputs: The check took longer than 120 s.",
+    )
+    assert comparison.first_divergence == "b"
