@@ -260,7 +260,7 @@ def _run_sides(
     # Our side waits for the comparison only when Keras runs beside it.
     process = _start_reference(check, references, streamed=request is not None)
     try:
-        arrivals = _arrivals(check)
+        arrivals = _arrivals(check, judging=request is not None)
         abandoned = _abandoned(check)
         if _waits_for_reference(check) and not _wait_for(
             process, "prepared", deadline, abandon_if=abandoned
@@ -282,15 +282,31 @@ def _run_sides(
             future.cancel()  # still queued: it never runs; running: the pool kills it
             return _Sides(reference, None, notes)
         keras = _keras_result(future, arrivals)
+        _settle(arrivals, process, deadline)
         return _Sides(reference, keras, notes, blocked, arrivals, deadline)
     finally:
         process.reap()
 
 
-def _arrivals(check: Check) -> Arrivals:
+def _arrivals(check: Check, judging: bool = False) -> Arrivals:
     return Arrivals(
-        check.folder.path, check.plan.compared, check.tolerance, check.plan.keras3_names
+        check.folder.path,
+        check.plan.compared,
+        check.tolerance,
+        check.plan.keras3_names,
+        judging,
     )
+
+
+def _settle(arrivals: Arrivals, process: WorkerProcess, deadline: float) -> None:
+    """Wait for our side's answers on the layers asked about (app.check.rejudge_side),
+    while it runs and the check has time."""
+    while arrivals.awaiting and process.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        arrivals.take()
+    if arrivals.awaiting:
+        why = "our reference process ended" if process.proc.poll() is not None else "time ran out"
+        arrivals.unanswered(f"Not judged on Keras' own inputs: {why} before it answered.")
 
 
 def _keras_result(future: Future | None, arrivals: Arrivals) -> JobResult | None:
@@ -402,7 +418,7 @@ def _wait_for(
 
 def _reference_result(check: Check, process: WorkerProcess) -> ReferenceResult:
     path = check.folder.reference_result
-    if process.proc.poll() is None:
+    if process.proc.poll() is None and not path.is_file():  # after "done" it judges on
         process.proc.wait(timeout=10)
     if process.kill_reason == "timeout":
         return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")

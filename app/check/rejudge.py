@@ -46,6 +46,9 @@ from app.schemas import CheckLayer
 
 KEEP_BYTES = 1 << 30
 KEPT = "kept"
+# The questions to our side and its answers (app.check.rejudge_side has the protocol).
+ASKED = "rejudge/asked.jsonl"
+JUDGED = "rejudge/judged.jsonl"
 
 
 class RejudgedCall(BaseModel):
@@ -65,7 +68,7 @@ class KerasKeep:
     def __init__(self, folder: Path, inbound: Mapping[str, list[str]], room: int = KEEP_BYTES):
         self.folder, self.inbound, self.room = folder, inbound, room
         self.takers = Counter(name for names in inbound.values() for name in set(names))
-        self.pinned: set[str] = set()
+        self.pinned: Counter[str] = Counter()  # by the failed layers not judged yet
         self.moved: dict[str, str] = {}  # outputs/<i>.npy -> kept/<i>.npy
         self.of_layer: dict[str, list[tuple[str, int]]] = {}  # kept/<i>.npy, bytes
         self.bytes = 0
@@ -73,7 +76,7 @@ class KerasKeep:
     def taken(self, layer: str, path: str) -> None:
         """The comparison is done with `path`, one of Keras' files of `layer`: kept while a
         layer taking it is still to be compared or `layer` is pinned, else deleted."""
-        if self.takers[layer] > 0 or layer in self.pinned:
+        if self.takers[layer] > 0 or self.pinned[layer] > 0:
             self._move(layer, path)
         else:
             _delete(self.folder, path)
@@ -82,14 +85,22 @@ class KerasKeep:
         """`layer` is compared: its inbound layers' files are pinned when it failed (and
         its own, which `taken` then keeps), deleted when nothing else takes them."""
         if failed:
-            self.pinned.add(layer)
-            self.pinned.update(self.inbound.get(layer, []))
+            self.pinned.update({layer, *self.inbound.get(layer, [])})
         for name in set(self.inbound.get(layer, [])):
             self.takers[name] -= 1
-            if self.takers[name] <= 0 and name not in self.pinned:
-                for path, size in self.of_layer.pop(name, []):
-                    _delete(self.folder, path)
-                    self.bytes -= size
+            self._free(name)
+
+    def judged(self, layer: str) -> None:
+        """`layer`, which failed end to end, is judged again: what it pinned is let go."""
+        for name in {layer, *self.inbound.get(layer, [])}:
+            self.pinned[name] -= 1
+            self._free(name)
+
+    def _free(self, name: str) -> None:
+        if self.takers[name] <= 0 and self.pinned[name] <= 0:
+            for path, size in self.of_layer.pop(name, []):
+                _delete(self.folder, path)
+                self.bytes -= size
 
     def where(self, path: str) -> str:
         """Where a file of Keras' is now: kept/ once moved there."""
@@ -118,11 +129,12 @@ def _delete(folder: Path, relpath: str) -> None:
 
 
 def to_judge_again(comparison: Comparison) -> list[str]:
-    """The layers over the tolerance end to end (a shape mismatch is no rounding)."""
+    """The layers over the tolerance end to end not judged again yet (a note says how they
+    were: app.check.arrivals judges them as they come; a shape mismatch is no rounding)."""
     return [
         layer.name
         for layer in comparison.layers
-        if layer.verdict == "failed" and layer.max_rel_error is not None
+        if layer.verdict == "failed" and layer.max_rel_error is not None and layer.note is None
     ]
 
 

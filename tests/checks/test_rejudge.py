@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.analysis.reference import materialize_weights
+from app.analysis.resolve import resolve
 from app.check.arrivals import Arrivals
 from app.check.compare import compare, compared_model
 from app.check.folder import CheckFolder
@@ -29,6 +31,7 @@ from app.check.keras_side import mapped_side
 from app.check.pipeline import Check, judge_again
 from app.check.plan import CheckPlan
 from app.check.rejudge import KerasKeep, judged_again
+from app.check.rejudge_side import Judge
 from app.check.streaming import KERAS_LAYERS, KERAS_LIST, REFERENCE_LIST, append_line
 from app.check.warm_reference import WarmReference
 from app.formats import read_model
@@ -103,14 +106,24 @@ def write_sides(folder: Path, keras_b: np.ndarray) -> None:
     np.save(folder / "reference/9.npy", ours["c"].astype(np.float32))
 
 
-def compared(folder: Path, model_file: Path, keras_b: np.ndarray, room: int | None = None):
-    """The check, its arrivals (every layer taken) and the comparison, end to end."""
+def compared(
+    folder: Path,
+    model_file: Path,
+    keras_b: np.ndarray,
+    room: int | None = None,
+    judge: Judge | None = None,
+):
+    """The check, its arrivals (every layer taken; with `judge`, our side answering as the
+    check's reference process does) and the comparison, end to end."""
     check = check_of(folder, model_file)
     write_sides(folder, keras_b)
-    arrivals = Arrivals(folder, check.plan.compared, TOLERANCE)
+    arrivals = Arrivals(folder, check.plan.compared, TOLERANCE, judging=judge is not None)
     if room is not None:
         arrivals.keep = KerasKeep(folder, check.plan.compared.inbound, room=room)
     arrivals.take()
+    if judge is not None:
+        judge.serve()
+        arrivals.take()
     assert set(arrivals.done) == set(NAMES)
     ours = mapped_side(folder, {}, ["reference/9.npy"])
     theirs = mapped_side(folder, {}, ["outputs/2.npy"])
@@ -138,7 +151,7 @@ def test_a_layer_over_tolerance_end_to_end_and_exact_on_keras_inputs_passes_with
     )
     assert comparison.first_divergence is None
     assert comparison.passed
-    assert list((tmp_path / "rejudged").iterdir())  # our b, run on Keras' a
+    assert (tmp_path / "rejudge/end-0.npy").is_file()  # our b, run on Keras' a
 
 
 def test_a_layer_wrong_on_keras_inputs_is_the_first_divergence(tmp_path, model_file, references):
@@ -254,3 +267,43 @@ def test_a_layer_is_not_judged_again_once_the_checks_time_is_up(tmp_path, model_
         "Not judged on Keras' own inputs: The check took longer than 120 s.",
     )
     assert comparison.first_divergence == "b"
+
+
+def judge_of(folder: Path, model_file: Path) -> Judge:
+    """Our side's judge, as the check's reference process holds it."""
+    with read_model(model_file) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=True)
+        weights = materialize_weights(graph)
+    return Judge(folder, graph, weights, [X], training=False)
+
+
+def test_a_layer_is_judged_on_keras_inputs_as_it_comes_and_its_kept_files_freed(
+    tmp_path, model_file
+):
+    """Asked as b fails end to end, answered by our side, judged: b passes, and Keras'
+    files kept for it (a's, b's) are deleted once it is, like our answer's."""
+    judge = judge_of(tmp_path, model_file)
+    _, arrivals, comparison = compared(tmp_path, model_file, KERAS_A + BIAS_B, judge=judge)
+    b = comparison.layers[1]
+    assert (b.verdict, b.max_rel_error) == ("passed", pytest.approx(3.6e-4 / 2.10036, rel=1e-3))
+    assert b.note == (
+        "On Keras' own inputs this layer is within 0.00e+00; the 1.71e-04 it shows end to end "
+        "is what its inputs carry."
+    )
+    assert comparison.passed and arrivals.awaiting == {}
+    assert list((tmp_path / "kept").iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "rejudge").iterdir()) == [
+        "asked.jsonl",
+        "judged.jsonl",
+    ]
+
+
+def test_a_layer_wrong_on_keras_inputs_as_it_comes_is_the_first_divergence(tmp_path, model_file):
+    wrong = (KERAS_A + BIAS_B).copy()
+    wrong[1, 0] += np.float32(1e-3)
+    judge = judge_of(tmp_path, model_file)
+    _, _, comparison = compared(tmp_path, model_file, wrong, judge=judge)
+    b = comparison.layers[1]
+    assert (b.verdict, comparison.first_divergence) == ("failed", "b")
+    assert b.note.startswith("On Keras' own inputs this layer is off by 4.76e-04 too")
