@@ -78,9 +78,13 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        """No layer over tolerance, and every model output within it."""
+        """No layer failed, and every model output within the tolerance end to end or given
+        by a layer that passed (on Keras' own inputs: app.check.rejudge says why that is
+        enough); an output no compared layer gives (a Keras operation's) is held to the
+        tolerance end to end."""
+        passed = {layer.name for layer in self.layers if layer.verdict == "passed"}
         return self.first_divergence is None and all(
-            o.max_rel_error <= self.tolerance for o in self.outputs
+            o.max_rel_error <= self.tolerance or o.name in passed for o in self.outputs
         )
 
 

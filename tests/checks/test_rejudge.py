@@ -25,17 +25,17 @@ import pytest
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.check.arrivals import Arrivals
-from app.check.compare import compare, compared_model
+from app.check.compare import Comparison, compare, compared_model
 from app.check.folder import CheckFolder
 from app.check.keras_side import mapped_side
 from app.check.pipeline import Check, judge_again
 from app.check.plan import CheckPlan
-from app.check.rejudge import KerasKeep, judged_again
+from app.check.rejudge import KerasKeep, judged_again, with_outputs_noted
 from app.check.rejudge_side import Judge
 from app.check.streaming import KERAS_LAYERS, KERAS_LIST, REFERENCE_LIST, append_line
 from app.check.warm_reference import WarmReference
 from app.formats import read_model
-from app.schemas import CheckLayer
+from app.schemas import CheckLayer, CheckOutput
 from tests.support.kerasref import keras
 
 TOLERANCE = 1e-4
@@ -307,3 +307,37 @@ def test_a_layer_wrong_on_keras_inputs_as_it_comes_is_the_first_divergence(tmp_p
     b = comparison.layers[1]
     assert (b.verdict, comparison.first_divergence) == ("failed", "b")
     assert b.note.startswith("On Keras' own inputs this layer is off by 4.76e-04 too")
+
+
+def carried_layer(name: str) -> CheckLayer:
+    """Over the tolerance end to end (2e-4), within it on Keras' own inputs."""
+    layer = CheckLayer(
+        name=name,
+        class_name="Dense",
+        output_shape=[[2, 3]],
+        max_abs_error=4e-4,
+        max_rel_error=2e-4,
+        verdict="failed",
+    )
+    return judged_again(layer, layer.model_copy(update={"max_rel_error": 1e-7}), None, TOLERANCE)
+
+
+def output(name: str) -> CheckOutput:
+    return CheckOutput(name=name, shape=[2, 3], max_abs_error=4e-4, max_rel_error=2e-4)
+
+
+def test_a_model_output_over_tolerance_passes_when_its_layer_passed_on_keras_inputs():
+    comparison = Comparison([carried_layer("c")], [output("c")], None, TOLERANCE)
+    assert comparison.passed
+    [noted] = with_outputs_noted(comparison).outputs
+    assert noted.note == (
+        "2.00e-04 from Keras' end to end, over the tolerance; its layer c: On Keras' own inputs "
+        "this layer is within 1.00e-07; the 2.00e-04 it shows end to end is what its inputs carry."
+    )
+
+
+def test_a_model_output_no_compared_layer_gives_is_held_to_the_tolerance_end_to_end():
+    """`x * 2.0` after layer c is a Keras operation: no layer verdict covers its output."""
+    comparison = Comparison([carried_layer("c")], [output("multiply_op")], None, TOLERANCE)
+    assert not comparison.passed
+    assert with_outputs_noted(comparison).outputs[0].note is None
