@@ -162,9 +162,24 @@ def test_a_layer_passed_on_keras_own_inputs_shows_both_errors(app_and_report):
         "before).",
         tolerance=TOLERANCE,
         layers=[layer("dense", "Dense", 1e-7, "passed"), carried],
+        outputs=[
+            CheckOutput(
+                name="se_expand",
+                shape=[1, 2],
+                max_abs_error=2.08e-4,
+                max_rel_error=1.04e-4,
+                note=f"1.04e-04 from Keras' end to end, over the tolerance; its layer "
+                f"se_expand: {note}",
+                reference=[[0.5, 1.0]],
+                keras=[[0.5, 1.0001]],
+            )
+        ],
     )
     html = check_section(client, with_check(client, report, "carried", passed))
     text = readable(html)
+    assert f"1.04e-04 from Keras' end to end, over the tolerance; its layer se_expand: {note}" in (
+        text
+    )
     assert "The 2 layers compared, 1 over it end to end and within it on Keras' own inputs" in text
     assert "A layer over the tolerance end to end is judged again on Keras' own inputs" in text
     assert f"se_expand Conv2D (2, 512) 2.08e-04 1.04e-04 passed {note}" in text
