@@ -115,7 +115,7 @@ class KerasKeep:
     def _free(self, name: str) -> None:
         if self.takers[name] <= 0 and self.pinned[name] <= 0:
             for path, size in self.of_layer.pop(name, []):
-                _delete(self.folder, path)
+                (self.folder / path).unlink(missing_ok=True)  # kept/<i>.npy: named here
                 self.bytes -= size
 
     def where(self, path: str) -> str:
@@ -124,14 +124,16 @@ class KerasKeep:
 
     def _move(self, layer: str, path: str) -> None:
         source = self.folder / path
-        if not source.is_file():
+        try:
+            size = os.stat(source).st_size
+        except FileNotFoundError:
             return
-        size = source.stat().st_size
         if self.bytes + size > self.room:  # no room: deleted, its takers not judged again
             _delete(self.folder, path)
             return
-        kept = f"{KEPT}/{Path(path).name}"
-        (self.folder / KEPT).mkdir(exist_ok=True)
+        kept = f"{KEPT}/{source.name}"
+        if not self.bytes:
+            (self.folder / KEPT).mkdir(exist_ok=True)
         os.replace(source, self.folder / kept)
         self.bytes += size
         self.moved[path] = kept
