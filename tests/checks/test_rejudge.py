@@ -1,7 +1,8 @@
 """A layer over the tolerance end to end is judged again on Keras' own inputs
-(app.check.rejudge): the comparison as the serving process runs it (app.check.arrivals, then
-app.check.pipeline.judge_again with a real reference process), on Keras' outputs written
-here by hand.
+(app.check.rejudge): the comparison as the serving process runs it (app.check.arrivals),
+its questions answered as they come by our side's `Judge` (app.check.rejudge_side, as the
+check's reference process holds it), or at the end by a reference process of its own
+(app.check.pipeline.judge_again), on Keras' outputs written here by hand.
 
 The model: Input(2) → Dense a (kernel I) → Dense b (kernel I, bias [-0.9, -1.9]) →
 Dense c (kernel I, bias [100, 100]), the inputs x = [[1, 2], [3, 4]]. Our forward gives
