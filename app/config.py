@@ -46,7 +46,18 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, description="Keras worker processes running checks at once.")
     spare_workers: int = Field(1, ge=0, description="Warm workers waiting for the next check.")
     max_queued_checks: int = Field(8, ge=0, description="Checks waiting before 503 busy.")
-    check_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit of one Keras run.")
+    check_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock limit of one check, at the least: a larger model gets its "
+        "forward's MACs at its batch over KEX_CHECK_MACS_PER_S.",
+    )
+    check_macs_per_s: float = Field(
+        1e8,
+        gt=0,
+        description="The slowest forward a check is given time for, in multiply-accumulates "
+        "per second (EfficientNetB7 at 600 × 600 ran at 2.8e8 on a loaded 2-core machine).",
+    )
     worker_max_rss_bytes: int = Field(
         6 << 30, gt=0, description="A Keras worker over this resident memory is killed."
     )

@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app import isolation
+from app.analysis.costs import ModelCosts, model_costs, total_macs
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
 from app.analysis.stats import value_blocks
 from app.check.model_read import ModelRead, model_read
-from app.errors import UnreadableFile
+from app.errors import InvalidRequest, UnreadableFile
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
+from app.graph import ModelGraph
 from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source, new_report_id
 
@@ -142,11 +144,26 @@ class _Here:
             filename=filename,
         )
         resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
-        self.read = model_read(loaded.graph, loaded.format, loaded.refusals) if wanted else None
+        # Counted before the model read is sent: the check's timeout follows its MACs.
+        self.costs = _costs(loaded.graph, unknown_dims)
+        self.read = None
+        if wanted:
+            macs = total_macs(loaded.graph, self.costs) if self.costs else 0
+            self.read = model_read(loaded.graph, loaded.format, loaded.refusals, macs)
 
     def report(self) -> Report:
         graph, sizes = self.loaded.graph, self.unknown_dims
-        return build_report(graph, self.source, self.report_id, sizes, self.brief)
+        return build_report(
+            graph, self.source, self.report_id, sizes, brief=self.brief, costs=self.costs
+        )
+
+
+def _costs(graph: ModelGraph, unknown_dims: Sizes) -> ModelCosts | None:
+    """The report's costs; None at sizes the model cannot take (the report says so)."""
+    try:
+        return model_costs(graph, unknown_dims)
+    except InvalidRequest:
+        return None
 
 
 class _InChild:

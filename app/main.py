@@ -165,6 +165,7 @@ def check_settings(settings: Settings) -> CheckSettings:
         tolerance=settings.check_tolerance,
         seed=settings.check_seed,
         timeout_s=settings.check_timeout_s,
+        macs_per_s=settings.check_macs_per_s,
         budgets=BudgetLimits(
             max_params=settings.check_max_params,
             max_tensor_bytes=settings.check_max_tensor_bytes,

@@ -283,9 +283,15 @@ class CheckLayer(Schema):
     output_shape: list[list[int]] = Field(description="One shape per output tensor.")
     max_abs_error: float | None
     max_rel_error: float | None = Field(
-        description="max |ours − Keras| / max |Keras|: the error relative to the output's scale."
+        description="max |ours − Keras| / max |Keras|: the error relative to the output's "
+        "scale, end to end (ours from our inputs to the layer, Keras' from Keras')."
     )
-    verdict: Literal["passed", "failed", "not_compared"]
+    verdict: Literal["passed", "failed", "not_compared"] = Field(
+        description="`passed`: within the tolerance end to end, or, when over it end to end, "
+        "within it on Keras' own inputs (our forward of this one layer fed Keras' outputs of "
+        "its inbound layers; `note` gives both errors). `failed`: over it on Keras' inputs "
+        "too, or not judged on them (`note` says why), or the output shapes differ."
+    )
     note: str | None = None
 
 
@@ -293,7 +299,12 @@ class CheckOutput(Schema):
     name: str
     shape: list[int]
     max_abs_error: float | None = Field(None, description="None when Keras gave no output.")
-    max_rel_error: float | None = None
+    max_rel_error: float | None = Field(None, description="End to end, as a layer's.")
+    note: str | None = Field(
+        None,
+        description="Over the tolerance end to end while the layer giving it is within it on "
+        "Keras' own inputs: both numbers (the check passes it, as it passes that layer).",
+    )
     reference: Any = Field(None, description="Our values, when at most 4,096.")
     keras: Any = Field(None, description="Keras' values, when at most 4,096.")
 

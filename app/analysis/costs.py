@@ -90,6 +90,11 @@ def model_costs(graph: ModelGraph, sizes: Mapping[str, int] | None = None) -> Mo
     return ModelCosts(layers, peak_activation_bytes(counted), chosen)
 
 
+def total_macs(graph: ModelGraph, costs: ModelCosts) -> int:
+    """The MACs of every leaf layer whose cost is known (= totals.macs)."""
+    return sum(costs.layers[id(node)].macs or 0 for _, node in graph.walk() if node.inner is None)
+
+
 def _counted_graph(graph: ModelGraph, chosen: list[UnknownDim]) -> ModelGraph:
     """The graph at the chosen input sizes. At the default size alone, a model whose shapes
     cannot be worked out there (a window longer than 32) is counted as it is, each unknown

@@ -3,6 +3,7 @@
     materialize_weights(graph, seed=0)            -> list[np.ndarray], get_weights() order
     run_reference(graph, weights, inputs,
                   *, training=False, keep_all=True, on_call=None) -> ReferenceRun
+    run_one_call(graph, weights, node, call, tensor, *, training=False) -> list[np.ndarray]
 
 `graph` is resolved (`app.analysis.resolve`), so every weight knows its index in
 `model.get_weights()`; `weights` is that list. Calls run in topological order, as Keras'
@@ -150,7 +151,7 @@ def _run_graph(
     calls = schedule(graph)
     remaining = None if run.keep_all else _uses(graph, calls)
     for node, call in calls:
-        refs = _call_refs(node, call)
+        refs = call_refs(node, call)
         if not all(_key(r) in values for r in refs):
             continue  # an InputLayer the model does not take: nothing flows into this call
         outs, out_masks = _run_call(node, call, values, tensor_masks, run)
@@ -164,6 +165,27 @@ def _run_graph(
             _release(refs, remaining, values, tensor_masks)
     outputs = [_data(values[_key(r)], f"output {r.layer!r}") for r in graph.outputs]
     return outputs, [tensor_masks.get(_key(r)) for r in graph.outputs]
+
+
+def run_one_call(
+    graph: ModelGraph,
+    weights: Sequence[np.ndarray],
+    node: LayerNode,
+    call: int,
+    tensor: Callable[[TensorRef], np.ndarray],
+    *,
+    training: bool = False,
+) -> list[np.ndarray]:
+    """The outputs of call `call` of `node` (a layer of `graph`, not an InputLayer), its
+    input tensors given by `tensor(ref)` for each of `call_refs(node, call)`: one layer's
+    computation on inputs computed elsewhere (Keras', app.check.rejudge).
+
+    No masks travel with given tensors (a file of Keras' outputs holds none): a call whose
+    inputs carry one in the model runs without it here, so its outputs may differ from the
+    model's, never agree by accident where the model's would not."""
+    values = {_key(ref): tensor(ref) for ref in call_refs(node, call)}
+    outs, _ = _run_call(node, call, values, {}, _Run(weights, training, keep_all=False))
+    return [_data(out, f"output of layer {node.name!r}") for out in outs]
 
 
 def _fed(graph: ModelGraph, inputs: list[np.ndarray], masks: list[Mask]) -> tuple[dict, dict]:
@@ -191,7 +213,8 @@ def _data(value, where: str) -> np.ndarray:
     return value
 
 
-def _call_refs(node: LayerNode, call: int) -> list[TensorRef]:
+def call_refs(node: LayerNode, call: int) -> list[TensorRef]:
+    """The tensors call `call` of `node` takes: its arguments, then those passed by keyword."""
     args = node.calls[call] if call < len(node.calls) else []
     extras = node.call_extras[call] if call < len(node.call_extras) else []
     return [*args, *extras]
@@ -208,13 +231,13 @@ def schedule(graph: ModelGraph) -> list[tuple[LayerNode, int]]:
         name, call = pending.pop()
         if (name, call) not in needed:
             needed.add((name, call))
-            pending += [(r.layer, r.node_index) for r in _call_refs(graph.layer(name), call)]
+            pending += [(r.layer, r.node_index) for r in call_refs(graph.layer(name), call)]
     return [(n, c) for n, c in order if (n.name, c) in needed]
 
 
 def _uses(graph: ModelGraph, schedule: list[tuple[LayerNode, int]]) -> Counter[Key]:
     """How many times each tensor is still to be read: by a call, or as a model output."""
-    uses: Counter[Key] = Counter(_key(r) for n, c in schedule for r in _call_refs(n, c))
+    uses: Counter[Key] = Counter(_key(r) for n, c in schedule for r in call_refs(n, c))
     uses.update(_key(r) for r in graph.outputs)
     return uses
 
@@ -262,7 +285,7 @@ def _split_extras(
     A mask is a mask operation's output (then the propagated mask of the first input) or a
     boolean tensor; the other tensors are initial states, which only recurrent layers take.
     """
-    extras = [values[_key(r)] for r in _call_refs(node, call)[len(node.calls[call]) :]]
+    extras = [values[_key(r)] for r in call_refs(node, call)[len(node.calls[call]) :]]
     keyword = [masks[0] if x is PROPAGATED else x for x in extras if _is_mask(x)]
     states = [x for x in extras if not _is_mask(x)]
     traits = traits_of(node.class_name)  # initial states, or masks from tensors only

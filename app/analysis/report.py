@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from app.analysis.batchnorm import CHANNELS_LISTED, batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
-from app.analysis.costs import model_costs
+from app.analysis.costs import ModelCosts, model_costs
 from app.analysis.forward import reference_code
 from app.analysis.health import health_findings, weight_scans
 from app.analysis.writer_semantics import writer_semantics
@@ -29,13 +29,15 @@ def build_report(
     report_id: str,
     unknown_dims: Mapping[str, int] | None = None,
     brief: bool = False,
+    costs: ModelCosts | None = None,
 ) -> Report:
     """`unknown_dims`: the size costs count each input's unknown dimensions at (by input
-    name, or "*" for every input), when not the default. `brief`: without what only a page
-    or the JSON shows, not the terminal's tables (`inspect` without --json or --code): no
+    name, or "*" for every input), when not the default; `costs`: `model_costs` at those
+    sizes, when the caller has them already. `brief`: without what only a page or the JSON
+    shows, not the terminal's tables (`inspect` without --json or --code): no
     BatchNormalization channel's values listed, no reference code (ResNet50: 1.0 of its
     1.7 MB of JSON; ~60 ms of CPU made, sent, validated and stored)."""
-    costs = model_costs(graph, unknown_dims)
+    costs = costs or model_costs(graph, unknown_dims)
     scans = weight_scans(graph)
     layers = layer_reports(graph, costs=costs, scans=scans, code=not brief)
     return Report(

@@ -1,6 +1,7 @@
 """The comparison of a check, layer by layer as both sides' files arrive (app.check.streaming):
-each layer is compared once both sides have listed it, then its files are deleted, so the
-check's folder holds a window of layer outputs, not all of them.
+each layer is compared once both sides have listed it, then its files are deleted (Keras'
+are kept while a layer still to be compared takes them, or one taking them failed:
+app.check.rejudge), so the check's folder holds a window of layer outputs, not all of them.
 
 `take()` is called every poll while the sides run; what it has compared goes to the final
 comparison (app.check.compare.compare, `done`), which compares whatever is left from the
@@ -20,6 +21,7 @@ from app.analysis.batchnorm import BN_CLASSES
 from app.check.batchnorm_modes import sample
 from app.check.compare import ComparedModel, compare_layer
 from app.check.keras import InvalidResult, load_output
+from app.check.rejudge import ASKED, JUDGED, KerasKeep, calls_for, judged_again
 from app.check.streaming import (
     KERAS_LAYERS,
     KERAS_LIST,
@@ -28,6 +30,7 @@ from app.check.streaming import (
     REFERENCE_LIST,
     REFERENCE_WAITING,
     LineReader,
+    append_line,
 )
 from app.schemas import CheckLayer
 
@@ -46,8 +49,15 @@ class Arrivals:
         compared: ComparedModel,
         tolerance: float,
         keras_names: dict[str, str] | None = None,
+        judging: bool = False,
     ) -> None:
         self.folder, self.tolerance = folder, tolerance
+        self.compared = compared
+        # Our side answers as we go (app.check.rejudge_side): a layer over the tolerance end
+        # to end is asked for at once, and judged on Keras' inputs when the answer comes.
+        self.judging = judging
+        self.awaiting: dict[str, CheckLayer] = {}  # asked, not answered yet
+        self.judged_lines = LineReader(folder / JUDGED)
         self.classes = dict(compared.layers)
         self.keras_names = keras_names or {}  # the Keras 3 copy's name -> the file's
         self.keras_lines = LineReader(folder / KERAS_LIST)
@@ -59,6 +69,7 @@ class Arrivals:
         self.ours: dict[str, list[str]] = {}
         self.done: dict[str, CheckLayer] = {}
         self.keras_samples: dict[str, dict[int, list[float]]] = {}
+        self.keep = KerasKeep(folder, compared.inbound)
         self.invalid: str | None = None
         self.stuck = 0
 
@@ -72,6 +83,7 @@ class Arrivals:
             ready = self._ready()
             for name in ready:
                 self._compare(name)
+            self._read_answers()
         except InvalidResult as exc:
             self.invalid = str(exc)
             return
@@ -142,17 +154,70 @@ class Arrivals:
         theirs_paths = self.keras_layers[name]
         mine = [load_output(self.folder, p, mmap=True) for p in self.ours[name]]
         theirs = [load_output(self.folder, p, mmap=True) for p in theirs_paths]
-        self.done[name] = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        verdict = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        self.done[name] = verdict
         if self.classes[name] in BN_CLASSES and theirs and np.ndim(theirs[0]) >= 2:
             first = theirs[0]
             self.keras_samples[name] = {a: sample(first, a) for a in range(1, first.ndim)}
         del mine, theirs
         for path in self.ours[name]:
             self._delete(path)
+        failed = verdict.verdict == "failed" and verdict.max_rel_error is not None
+        self.keep.compared(name, failed)  # pinned first: `taken` keeps its files
         for path in theirs_paths:
             self.uses[path] -= 1
             if self.uses[path] <= 0 and path not in self.kept:
-                self._delete(path)
+                self.keep.taken(name, path)
+        if failed and self.judging:
+            self._ask(name, verdict)
+
+    def _ask(self, name: str, verdict: CheckLayer) -> None:
+        """Ask our side for `name` on Keras' inputs, or say at once why it cannot be."""
+        needed = [name, *self.compared.inbound.get(name, [])]
+        files = self.keras_files(needed)
+        calls, unjudged = calls_for([name], self.compared, files, self.folder)
+        if unjudged:
+            self.done[name] = judged_again(verdict, None, unjudged[name], self.tolerance)
+            self.keep.judged(name)
+            return
+        (self.folder / ASKED).parent.mkdir(exist_ok=True)
+        append_line(self.folder / ASKED, calls[0].model_dump())
+        self.awaiting[name] = verdict
+
+    def _read_answers(self) -> None:
+        for entry in self.judged_lines.new():
+            verdict = self.awaiting.pop(str(entry.get("layer")), None)
+            if verdict is None:
+                continue
+            self.done[verdict.name] = self._judged(verdict, entry)
+            self.keep.judged(verdict.name)
+
+    def _judged(self, verdict: CheckLayer, answer: dict) -> CheckLayer:
+        paths = answer.get("paths")
+        if not isinstance(paths, list):
+            why = str(answer.get("why") or "Not judged on Keras' own inputs.")
+            return judged_again(verdict, None, why, self.tolerance)
+        mine = [load_output(self.folder, str(p), mmap=True) for p in paths]
+        keras = self.keras_files([verdict.name])[verdict.name]
+        theirs = [load_output(self.folder, p, mmap=True) for p in keras]
+        again = compare_layer(verdict.name, verdict.class_name, mine, theirs, self.tolerance)
+        del mine, theirs
+        for path in paths:
+            self._delete(str(path))
+        return judged_again(verdict, again, None, self.tolerance)
+
+    def unanswered(self, why: str) -> None:
+        """The layers asked for and never answered keep their end-to-end verdict, and say why."""
+        for name, verdict in self.awaiting.items():
+            self.done[name] = judged_again(verdict, None, why, self.tolerance)
+        self.awaiting.clear()
+
+    def keras_files(self, names: list[str] | None = None) -> dict[str, list[str]]:
+        """Each layer's (or each of `names`') Keras files where they are now (kept/ once
+        moved; a file deleted is listed still, and found missing)."""
+        layers = self.keras_layers or {}
+        chosen = layers if names is None else [n for n in names if n in layers]
+        return {name: [self.keep.where(p) for p in layers[name]] for name in chosen}
 
     def _delete(self, relpath: str) -> None:
         path = (self.folder / relpath).resolve()

@@ -5,10 +5,13 @@ Both sides write each layer's output to the check's folder as a `.npy` file, and
 comparison takes each layer as soon as both sides have written it and deletes its files
 (app.check.streaming). A side that is ahead waits while the files it wrote and the comparison
 has not taken come to WINDOW_BYTES, so at any moment each side holds at most the window or
-one layer output, whichever is larger, and never more than every layer output together:
+one layer output, whichever is larger, and never more than every layer output together.
+Keras' files of a compared layer that a layer still to be compared takes (or one that
+failed: app.check.rejudge judges it again on them) are kept beside, within KEEP_BYTES:
 
-    layer outputs  2 × min(activation_bytes × batch,
-                           max(WINDOW_BYTES, largest_output_bytes × batch))
+    layer outputs  at_once + min(activation_bytes × batch, at_once + KEEP_BYTES)
+                   at_once = min(activation_bytes × batch,
+                                 max(WINDOW_BYTES, largest_output_bytes × batch))
     model outputs  2 × output_bytes × batch      kept to the end (compared last, and exported)
     weights        2 × weight_bytes               the exported program's weights.npz, and a
                                                   spec's weights.npz or a Keras 3 copy of a file
@@ -25,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app.check.budgets import BudgetFigures
+from app.check.rejudge import KEEP_BYTES
 from app.check.streaming import WINDOW_BYTES
 from app.errors import DiskBudgetExceeded, DiskFull
 
@@ -54,12 +58,14 @@ class DiskNeed:
         return self.layer_outputs + self.model_outputs + self.weights + self.inputs
 
 
-def disk_need(figures: BudgetFigures, batch: int, window: int = WINDOW_BYTES) -> DiskNeed:
+def disk_need(
+    figures: BudgetFigures, batch: int, window: int = WINDOW_BYTES, keep: int = KEEP_BYTES
+) -> DiskNeed:
     """What a check of a model with `figures` writes at once at `batch` (module docstring)."""
     every_layer = figures.activation_bytes * batch
     at_once = min(every_layer, max(window, figures.largest_output_bytes * batch))
     return DiskNeed(
-        layer_outputs=2 * at_once,
+        layer_outputs=at_once + min(every_layer, at_once + keep),
         model_outputs=2 * figures.output_bytes * batch,
         weights=2 * figures.weight_bytes,
         inputs=2 * figures.input_bytes * batch,

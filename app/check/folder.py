@@ -11,6 +11,10 @@ check-XXXX/                  made by the runner, removed when the check ends
   result.json                the Keras worker's answer (app.check.keras.jobs) (Keras side)
   outputs/<i>.npy            Keras' outputs, each layer's deleted once compared
   outputs/layers.json        each layer's files; outputs/written.jsonl: those written so far
+  kept/<i>.npy               Keras' outputs a layer still to be compared, or to be judged
+                             again on Keras' inputs, takes (app.check.rejudge) (pipeline)
+  rejudge/asked.jsonl        layers to run on Keras' inputs; judged.jsonl and <i>.npy: our
+                             answers (app.check.rejudge_side)   (pipeline, reference side)
   keras-waiting              while the Keras worker waits for the comparison  (Keras side)
   reference-ended            our side ended without outputs: Keras need not wait (pipeline)
   export/                    the standalone program (app.export.bundle)    (reference side,

@@ -29,10 +29,14 @@ class ModelRead(BaseModel):
     inputs: list[InputInfo]  # the model's Inputs, which a caller's inputs must fit
     plan: CheckPlan
     subclass: str | None = None  # a subclassed keras.Model: Keras is never asked to load it
+    # Multiply-accumulates of one sample's forward (the report's totals.macs; 0: not
+    # counted): what the check's timeout follows (app.check.admission.check_timeout).
+    macs: int = 0
 
 
-def model_read(graph: ModelGraph, fmt: str, refusals: list[Refusal]) -> ModelRead:
-    """What the check needs of a resolved graph, read from a file of format `fmt`."""
+def model_read(graph: ModelGraph, fmt: str, refusals: list[Refusal], macs: int = 0) -> ModelRead:
+    """What the check needs of a resolved graph, read from a file of format `fmt`; `macs`:
+    its forward's, counted by the report's costs (app.analysis.costs)."""
     inputs = model_info(graph).inputs
     return ModelRead(
         format=fmt,
@@ -41,4 +45,5 @@ def model_read(graph: ModelGraph, fmt: str, refusals: list[Refusal]) -> ModelRea
         inputs=inputs,
         plan=plan_check(graph),
         subclass=graph.subclass,
+        macs=macs,
     )

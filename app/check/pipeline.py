@@ -7,6 +7,8 @@
     both sides list each layer's files as they write them; the comparison takes each layer
         as soon as both have, and deletes its files (app.check.arrivals), so the folder holds
         a window of layer outputs, not every one; what is left is compared at the end
+    a layer over the tolerance end to end is judged again on Keras' own inputs, by a second
+        reference process (app.check.rejudge); a check where none is never starts it
 
 Keras 2 files whose only obstacle in Keras 3 is a refused key at its default value are given
 to Keras as a copy without that key, written by the reference side (app.check.keras3_copy:
@@ -30,7 +32,7 @@ from app import timeline
 from app.check import keras_side
 from app.check.arrivals import Arrivals
 from app.check.batchnorm_modes import sample
-from app.check.compare import Side, compare
+from app.check.compare import Comparison, Side, compare, compare_layer
 from app.check.folder import CheckFolder, Kind
 from app.check.inputs import make_inputs
 from app.check.keras import (
@@ -47,6 +49,15 @@ from app.check.keras.process import EOF, WorkerProcess
 from app.check.keras.sandbox import apply_limits
 from app.check.plan import CheckPlan
 from app.check.reference_side import ReferenceRequest, ReferenceResult
+from app.check.rejudge import (
+    RejudgedCall,
+    calls_for,
+    carried_only,
+    judged_again,
+    to_judge_again,
+    with_judged_again,
+    with_outputs_noted,
+)
 from app.check.streaming import REFERENCE_ENDED, WINDOW_BYTES
 from app.check.warm_reference import WarmReference
 from app.errors import Busy
@@ -124,6 +135,7 @@ class _Sides:
     notes: list[str]
     blocked: _Blocked | None = None
     arrivals: Arrivals | None = None
+    deadline: float = 0.0  # the check's time is up (time.monotonic())
 
 
 def run_check(
@@ -156,6 +168,8 @@ def run_check(
             raise InvalidResult(arrivals.invalid)
         add_expected(check.folder.export, theirs.outputs)
         comparison = compare(check.plan.compared, ours, theirs, check.tolerance, arrivals.done)
+        comparison = judge_again(check, references, comparison, arrivals, sides.deadline)
+        comparison = with_outputs_noted(comparison)
         timeline.mark("compared")
         batchnorm = _with_keras(reference.batchnorm, theirs, arrivals, check.mode)
     except InvalidResult:
@@ -165,7 +179,7 @@ def run_check(
     status = "passed" if comparison.passed else "failed"
     return CheckReport(
         status=status,
-        message=_verdict(status, comparison.first_divergence, check.tolerance),
+        message=_verdict(status, comparison),
         mode=check.mode,
         keras_call=keras.keras_call,
         inputs=check.inputs,
@@ -180,6 +194,67 @@ def run_check(
     )
 
 
+def judge_again(
+    check: Check,
+    references: WarmReference,
+    comparison: Comparison,
+    arrivals: Arrivals,
+    deadline: float,
+) -> Comparison:
+    """The layers over the tolerance end to end, judged again on Keras' own inputs
+    (app.check.rejudge); nothing is started when there are none."""
+    names = to_judge_again(comparison)
+    if not names:
+        return comparison
+    keras_files = arrivals.keras_files()
+    folder = check.folder.path
+    calls, unjudged = calls_for(names, check.plan.compared, keras_files, folder)
+    result = _rejudged(check, references, calls, deadline)
+    judged = {}
+    for layer in comparison.layers:
+        if layer.name not in names:
+            continue
+        again = None
+        if layer.name in result.layers:
+            mine = keras_side.mapped(folder, result.layers[layer.name])
+            theirs = keras_side.mapped(folder, keras_files[layer.name])
+            again = compare_layer(layer.name, layer.class_name, mine, theirs, check.tolerance)
+        why_not = unjudged.get(layer.name) or result.unjudged.get(layer.name)
+        if why_not is None and result.status != "ok":
+            why_not = f"Not judged on Keras' own inputs: {result.message}"
+        judged[layer.name] = judged_again(layer, again, why_not, check.tolerance)
+    return with_judged_again(comparison, judged)
+
+
+def _rejudged(
+    check: Check, references: WarmReference, calls: list[RejudgedCall], deadline: float
+) -> ReferenceResult:
+    """Our forward of each of `calls`' layers on Keras' inputs, by a reference process, in
+    the check's time left."""
+    if not calls:
+        return ReferenceResult(status="ok")
+    if deadline <= time.monotonic():
+        return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")
+    check.folder.reference_result.unlink(missing_ok=True)  # the first run's answer: read
+    process = references.take()
+    try:
+        apply_limits(process.pid, job_limits(deadline - time.monotonic(), REFERENCE_MAX_FILE_BYTES))
+        request = ReferenceRequest(
+            folder=str(check.folder.path),
+            model_path=str(check.model_path),
+            kind=check.kind,
+            format=check.format,
+            mode=check.mode,
+            seed=check.seed,
+            rejudge=calls,
+        )
+        process.send((request.model_dump_json() + "\n").encode())
+        _wait_for(process, "done", deadline)
+        return _reference_result(check, process)
+    finally:
+        process.reap()
+
+
 def _run_sides(
     check: Check, pool: WorkerPool, publish: Publish, references: WarmReference
 ) -> _Sides:
@@ -189,7 +264,7 @@ def _run_sides(
     # Our side waits for the comparison only when Keras runs beside it.
     process = _start_reference(check, references, streamed=request is not None)
     try:
-        arrivals = _arrivals(check)
+        arrivals = _arrivals(check, judging=request is not None)
         abandoned = _abandoned(check)
         if _waits_for_reference(check) and not _wait_for(
             process, "prepared", deadline, abandon_if=abandoned
@@ -211,15 +286,31 @@ def _run_sides(
             future.cancel()  # still queued: it never runs; running: the pool kills it
             return _Sides(reference, None, notes)
         keras = _keras_result(future, arrivals)
-        return _Sides(reference, keras, notes, blocked, arrivals)
+        _settle(arrivals, process, deadline)
+        return _Sides(reference, keras, notes, blocked, arrivals, deadline)
     finally:
         process.reap()
 
 
-def _arrivals(check: Check) -> Arrivals:
+def _arrivals(check: Check, judging: bool = False) -> Arrivals:
     return Arrivals(
-        check.folder.path, check.plan.compared, check.tolerance, check.plan.keras3_names
+        check.folder.path,
+        check.plan.compared,
+        check.tolerance,
+        check.plan.keras3_names,
+        judging,
     )
+
+
+def _settle(arrivals: Arrivals, process: WorkerProcess, deadline: float) -> None:
+    """Wait for our side's answers on the layers asked about (app.check.rejudge_side),
+    while it runs and the check has time."""
+    while arrivals.awaiting and process.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        arrivals.take()
+    if arrivals.awaiting:
+        why = "our reference process ended" if process.proc.poll() is not None else "time ran out"
+        arrivals.unanswered(f"Not judged on Keras' own inputs: {why} before it answered.")
 
 
 def _keras_result(future: Future | None, arrivals: Arrivals) -> JobResult | None:
@@ -240,7 +331,11 @@ def _submit(pool: WorkerPool, request: Any, check: Check, publish: Publish) -> F
     """The Keras side's future; a pool that refuses it gives a future already failed."""
     try:
         return pool.submit(
-            request, _relay(check, publish), caps=check.caps, cancelled=_abandoned(check)
+            request,
+            _relay(check, publish),
+            caps=check.caps,
+            cancelled=_abandoned(check),
+            timeout_s=check.timeout_s,
         )
     except Busy as exc:
         refused: Future = Future()
@@ -330,7 +425,7 @@ def _wait_for(
 
 def _reference_result(check: Check, process: WorkerProcess) -> ReferenceResult:
     path = check.folder.reference_result
-    if process.proc.poll() is None:
+    if process.proc.poll() is None and not path.is_file():  # after "done" it judges on
         process.proc.wait(timeout=10)
     if process.kill_reason == "timeout":
         return _reference_error("timeout", f"The check took longer than {check.timeout_s:g} s.")
@@ -472,9 +567,19 @@ def _ended(
     )
 
 
-def _verdict(status: str, first: str | None, tolerance: float) -> str:
+def _verdict(status: str, comparison: Comparison) -> str:
+    tolerance, first = comparison.tolerance, comparison.first_divergence
+    carried = carried_only(comparison)
+    own = (
+        f" ({len(carried)} over it end to end, within it on Keras' own inputs: float32 "
+        "rounding carried from the layers before"
+        + (", the model's output too" if any(o.note for o in comparison.outputs) else "")
+        + ")"
+        if carried
+        else ""
+    )
     if status == "passed":
-        return f"Every layer matches Keras within {tolerance:g} of its output's scale."
+        return f"Every layer matches Keras within {tolerance:g} of its output's scale{own}."
     if first is not None:
         return f"The outputs part from Keras at layer {first} (over {tolerance:g})."
     return f"A model output differs from Keras by more than {tolerance:g} of its scale."

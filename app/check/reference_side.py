@@ -12,6 +12,11 @@ Protocol: one `ReferenceRequest` line on stdin; JSON event lines on stdout:
                             starts at once when it needs no copy)
     {"event": "done"}       reference.json and reference/<i>.npy are written
 
+While Keras runs beside, the process answers the comparison's questions (a layer over the
+tolerance end to end, run on Keras' outputs of its inbound layers: app.check.rejudge_side)
+between its layer calls, and after "done" until the check ends it. A request with `rejudge`
+runs only those layers so, and says "done".
+
 `reference.json` is a `ReferenceResult`: each layer's outputs (every call's tensors, in order)
 and the model's outputs as .npy paths, and the time of the forward; or a code and a sentence
 when something failed. The inputs (`inputs.npz`: x0, x1, ...) are the check's, written before.
@@ -38,6 +43,8 @@ from app.check.folder import CheckFolder
 from app.check.keras import write_arrays
 from app.check.keras.jobs import RESULT_NAME
 from app.check.keras3_files import write_keras3_copy
+from app.check.rejudge import RejudgedCall
+from app.check.rejudge_side import Judge, judged_all
 from app.check.streaming import (
     REFERENCE_GO,
     REFERENCE_LIST,
@@ -52,6 +59,7 @@ from app.formats import LoadedModel, ReadLimits, read_model, read_spec
 from app.schemas import BatchNormModes
 
 ALREADY_REHEARSED = ReadLimits(isolate_hdf5=False)
+JUDGE_POLL_S = 0.05
 
 
 class _Strict(BaseModel):
@@ -70,6 +78,7 @@ class ReferenceRequest(_Strict):
     # comparison (app.check.streaming); None: never wait.
     window_bytes: int | None = None
     tolerance: float | None = None  # the check's, which the exported program states
+    rejudge: list[RejudgedCall] | None = None  # only these layers, on Keras' inputs
 
 
 class ReferenceResult(_Strict):
@@ -80,14 +89,16 @@ class ReferenceResult(_Strict):
     outputs: list[str] = []
     reference_s: float | None = None
     batchnorm: list[BatchNormModes] = []
+    unjudged: dict[str, str] = {}  # a layer `rejudge` could not run, and why
 
 
 def main() -> None:
     request = ReferenceRequest.model_validate_json(sys.stdin.buffer.readline())
     lifeline.hold()  # the check's end (even its process's SIGKILL) ends this one
     folder = CheckFolder(Path(request.folder))
+    judge: Judge | None = None
     try:
-        result = run(request, folder)
+        result, judge = run(request, folder)
     except ExplainerError as exc:
         result = ReferenceResult(status="error", code=exc.code, message=exc.message)
     except Exception:  # a bug of ours: the traceback goes to stderr (the server log only)
@@ -99,11 +110,22 @@ def main() -> None:
         )
     write_result(folder, result)
     _event("done")
+    if judge is not None:  # Keras still runs: its failing layers are judged until the end
+        _serve_until_ended(judge)
 
 
-def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
+def _serve_until_ended(judge: Judge) -> None:
+    """Answer the comparison's questions until the check ends this process (its lifeline)."""
+    while True:
+        judge.serve()
+        time.sleep(JUDGE_POLL_S)
+
+
+def run(request: ReferenceRequest, folder: CheckFolder) -> tuple[ReferenceResult, Judge | None]:
     """Read, prepare inputs (and a spec's weights or a file's Keras 3 copy), say so, run the
-    forward, write outputs."""
+    forward, write outputs; the judge of layers on Keras' inputs when Keras runs beside."""
+    if request.rejudge is not None:
+        return judge_again(request, folder, request.rejudge), None
     if request.keras3_copy:
         write_keras3_copy(Path(request.model_path), request.format, folder.keras3_copy)
     with _load(request) as loaded:
@@ -116,17 +138,36 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> ReferenceResult:
     _event("prepared")
     export_program(folder, graph, weights, inputs, request)
     training = request.mode == "training"
-    writer = _OutputWriter(folder, graph, inputs, request.window_bytes)
+    streamed = request.window_bytes is not None
+    judge = Judge(folder.path, graph, weights, inputs, training) if streamed else None
+    writer = _OutputWriter(folder, graph, inputs, request.window_bytes, judge)
     start = time.perf_counter()
     run_ = run_reference(graph, weights, inputs, training=training, on_call=writer.seen)
     elapsed = time.perf_counter() - start
-    return ReferenceResult(
+    result = ReferenceResult(
         status="ok",
         layers=writer.layers(),
         outputs=[writer.save(t) for t in run_.outputs],
         reference_s=round(elapsed, 4),
         batchnorm=_both_modes(graph, weights, inputs, writer.batchnorm, training),
     )
+    return result, judge
+
+
+def judge_again(
+    request: ReferenceRequest, folder: CheckFolder, calls: list[RejudgedCall]
+) -> ReferenceResult:
+    """Each layer of `calls` on Keras' outputs of its inbound layers (app.check.rejudge_side),
+    in a process started for them alone: the layers left when the check's own reference
+    process had ended."""
+    with _load(request) as loaded:
+        graph = loaded.graph
+        resolve(graph, weights_in_file=request.kind == "file")
+        weights = materialize_weights(graph, request.seed)
+    inputs = read_inputs(folder, len(graph.inputs))
+    judge = Judge(folder.path, graph, weights, inputs, request.mode == "training", stem="end-")
+    layers, unjudged = judged_all(judge, calls)
+    return ReferenceResult(status="ok", layers=layers, unjudged=unjudged)
 
 
 def export_program(folder: CheckFolder, graph, weights, inputs, request: ReferenceRequest) -> None:
@@ -185,10 +226,15 @@ class _OutputWriter:
     the comparison has not taken (app.check.streaming)."""
 
     def __init__(
-        self, folder: CheckFolder, graph, inputs: list[np.ndarray], window: int | None = None
+        self,
+        folder: CheckFolder,
+        graph,
+        inputs: list[np.ndarray],
+        window: int | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.folder = folder
-        self.window = window
+        self.window, self.judge = window, judge
         self.room = Room(folder.path, window or 0)
         self.listed = [
             node.name
@@ -205,6 +251,8 @@ class _OutputWriter:
         folder.reference_outputs.mkdir(exist_ok=True)
 
     def seen(self, node, call: int, outputs: list) -> None:
+        if self.judge is not None:  # between our layer calls: the comparison's questions
+            self.judge.serve()
         self.batchnorm.seen(node, call, outputs)
         if node.name not in self.is_listed:
             return
@@ -227,6 +275,8 @@ class _OutputWriter:
         return path
 
     def _told_to_go_on_or_keras_ended(self) -> bool:
+        if self.judge is not None:  # while we wait for room, too
+            self.judge.serve()
         path = self.folder.path
         return (path / REFERENCE_GO).exists() or (path / RESULT_NAME).exists()
 

@@ -90,6 +90,7 @@ class CheckView:
     first: LayerError | None
     outputs: list[OutputView]
     failed: int
+    carried: int  # passed on Keras' own inputs, over the tolerance end to end
 
     @property
     def status(self) -> str:
@@ -115,6 +116,10 @@ def check_view(check: CheckReport, anchors: dict[str, str]) -> CheckView:
         first=first,
         outputs=[output_view(output) for output in check.outputs],
         failed=sum(layer.verdict == "failed" for layer in check.layers),
+        carried=sum(
+            layer.verdict == "passed" and (layer.max_rel_error or 0.0) > (check.tolerance or 0.0)
+            for layer in check.layers
+        ),
     )
 
 

@@ -115,10 +115,17 @@ def figures(activation: int, largest: int) -> BudgetFigures:
 
 def test_a_side_holds_its_window_or_one_layer_output_never_more_than_all_of_them():
     # 10 layers of 100 bytes a sample: at batch 2, all of them 2,000 bytes a side.
-    assert disk_need(figures(1000, 100), batch=2, window=500).layer_outputs == 2 * 500
-    assert disk_need(figures(1000, 100), batch=2, window=10_000).layer_outputs == 2 * 2000
+    assert disk_need(figures(1000, 100), batch=2, window=500, keep=0).layer_outputs == 2 * 500
+    assert disk_need(figures(1000, 100), 2, window=10_000, keep=0).layer_outputs == 2 * 2000
     # One layer larger than the window goes alone.
-    assert disk_need(figures(1000, 400), batch=2, window=500).layer_outputs == 2 * 800
+    assert disk_need(figures(1000, 400), batch=2, window=500, keep=0).layer_outputs == 2 * 800
+
+
+def test_keras_side_keeps_files_for_the_layers_still_to_be_compared_within_its_room():
+    # Ours 500 (the window); Keras' 500 and 300 kept beside: 1,300.
+    assert disk_need(figures(1000, 100), batch=2, window=500, keep=300).layer_outputs == 1300
+    # Never more than every layer output a side: 500 + min(2,000, 500 + 5,000).
+    assert disk_need(figures(1000, 100), batch=2, window=500, keep=5000).layer_outputs == 2500
 
 
 def test_room_waits_until_the_comparison_takes_a_file(tmp_path):

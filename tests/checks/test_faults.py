@@ -81,6 +81,16 @@ def test_model_past_the_timeout_ends_in_error_timeout(tmp_path, slow_file):
         assert again.json()["id"] != report["id"]
 
 
+def test_a_model_gets_the_time_of_its_forward_beyond_the_floor(tmp_path, slow_file):
+    """The slow model's LSTM(4) over 2,000,000 steps of 1 feature: 4 gates × 4 units ×
+    (1 + 4) = 80 MACs a step, 1.6e8 a sample, 3.2e8 at the seeded batch 2: 3.2 s at the
+    default 1e8 MACs a second, over the 1 s floor (it predicts for ~30 s)."""
+    with make_client(tmp_path, workers=1, spare_workers=0, check_timeout_s=1) as client:
+        check = post_file(client, slow_file, wait="true").json()["check"]
+        assert (check["status"], check["code"]) == ("error", "timeout"), check
+        assert "3.2 s" in check["message"]
+
+
 def test_more_checks_than_the_queue_holds_get_503_busy(tmp_path, slow_file):
     with make_client(
         tmp_path, workers=1, spare_workers=0, max_queued_checks=0, check_timeout_s=60

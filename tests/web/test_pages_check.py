@@ -148,6 +148,44 @@ def test_passed_check_lists_outputs_side_by_side(app_and_report):
     )
 
 
+def test_a_layer_passed_on_keras_own_inputs_shows_both_errors(app_and_report):
+    client, report = app_and_report
+    note = (
+        "On Keras' own inputs this layer is within 3.10e-07; the 1.04e-04 it shows end to end "
+        "is what its inputs carry."
+    )
+    carried = layer("se_expand", "Conv2D", 1.04e-4, "passed").model_copy(update={"note": note})
+    passed = CheckReport(
+        status="passed",
+        message="Every layer matches Keras within 0.0001 of its output's scale (1 over it end "
+        "to end, within it on Keras' own inputs: float32 rounding carried from the layers "
+        "before).",
+        tolerance=TOLERANCE,
+        layers=[layer("dense", "Dense", 1e-7, "passed"), carried],
+        outputs=[
+            CheckOutput(
+                name="se_expand",
+                shape=[1, 2],
+                max_abs_error=2.08e-4,
+                max_rel_error=1.04e-4,
+                note=f"1.04e-04 from Keras' end to end, over the tolerance; its layer "
+                f"se_expand: {note}",
+                reference=[[0.5, 1.0]],
+                keras=[[0.5, 1.0001]],
+            )
+        ],
+    )
+    html = check_section(client, with_check(client, report, "carried", passed))
+    text = readable(html)
+    assert f"1.04e-04 from Keras' end to end, over the tolerance; its layer se_expand: {note}" in (
+        text
+    )
+    assert "The 2 layers compared, 1 over it end to end and within it on Keras' own inputs" in text
+    assert "A layer over the tolerance end to end is judged again on Keras' own inputs" in text
+    assert f"se_expand Conv2D (2, 512) 2.08e-04 1.04e-04 passed {note}" in text
+    assert "First divergent layer" not in text
+
+
 def test_large_outputs_list_the_first_200_values(app_and_report):
     client, report = app_and_report
     values = [[float(i) for i in range(100 * row, 100 * row + 100)] for row in range(3)]
