@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -87,3 +88,19 @@ def best_of(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def add_settings_argument(parser: argparse.ArgumentParser) -> None:
+    """`--set NAME=VALUE`, repeatable: a setting of the server the bench starts (KEX_NAME)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting (KEX_NAME), e.g. check_defer_initializers=false",
+    )
+
+
+def server_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The `--set` settings, for `serving(**settings)`."""
+    return dict(item.split("=", 1) for item in args.set)

@@ -25,7 +25,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import post_file, serving, wait_healthy  # noqa: E402
+from _server import (  # noqa: E402
+    add_settings_argument,
+    post_file,
+    server_settings,
+    serving,
+    wait_healthy,
+)
 
 
 def model_file(name: str, folder: Path) -> Path:
@@ -67,18 +73,12 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path)
     parser.add_argument("--model", default="MobileNetV2")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting (KEX_NAME), e.g. check_defer_initializers=false",
-    )
+    add_settings_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = args.file or model_file(args.model, Path(folder))
         marks_file = Path(folder) / "timeline.jsonl"
-        settings = dict(item.split("=", 1) for item in args.set)
+        settings = server_settings(args)
         with serving(workers=1, timeline_file=str(marks_file), **settings) as (base, _):
             one_request(base, path, marks_file)  # the server's first use
             runs = [one_request(base, path, marks_file) for _ in range(args.repeats)]

@@ -30,7 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _server import post_file, serving, wait_healthy  # noqa: E402
+from _server import (  # noqa: E402
+    add_settings_argument,
+    post_file,
+    server_settings,
+    serving,
+    wait_healthy,
+)
 
 
 def keras_side(path: Path, x: np.ndarray) -> None:
@@ -85,13 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="MobileNetV2")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting (KEX_NAME), e.g. check_defer_initializers=false",
-    )
+    add_settings_argument(parser)
     parser.add_argument("--first-load", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.first_load:
@@ -104,7 +104,7 @@ def main() -> None:
         first_s = min(first_in_fresh_process(path, x_path) for _ in range(args.repeats))
         keras_side(path, x)  # warm-up
         keras_s, keras_cpu_s = timed_keras_side(path, x, args.repeats)
-        settings = dict(item.split("=", 1) for item in args.set)
+        settings = server_settings(args)
         with serving(workers=1, **settings) as (base, _):
             timed_check(base, path)  # warm-up
             ours_s = min(timed_check(base, path) for _ in range(args.repeats))

@@ -239,15 +239,7 @@ def _rejudged(
     process = references.take()
     try:
         apply_limits(process.pid, job_limits(deadline - time.monotonic(), REFERENCE_MAX_FILE_BYTES))
-        request = ReferenceRequest(
-            folder=str(check.folder.path),
-            model_path=str(check.model_path),
-            kind=check.kind,
-            format=check.format,
-            mode=check.mode,
-            seed=check.seed,
-            rejudge=calls,
-        )
+        request = _reference_request(check, rejudge=calls)
         process.send((request.model_dump_json() + "\n").encode())
         _wait_for(process, "done", deadline)
         return _reference_result(check, process)
@@ -381,13 +373,8 @@ def _start_reference(
     caps = check.caps
     max_file = max(REFERENCE_MAX_FILE_BYTES, caps.max_file_size if caps else 0)
     apply_limits(process.pid, job_limits(check.timeout_s, max_file))
-    request = ReferenceRequest(
-        folder=str(check.folder.path),
-        model_path=str(check.model_path),
-        kind=check.kind,
-        format=check.format,
-        mode=check.mode,
-        seed=check.seed,
+    request = _reference_request(
+        check,
         keras3_copy=_needs_keras3_copy(check),
         tolerance=check.tolerance,
         window_bytes=WINDOW_BYTES if streamed else None,
@@ -395,6 +382,20 @@ def _start_reference(
     process.send((request.model_dump_json() + "\n").encode())
     timeline.mark("reference started", process.pid)
     return process
+
+
+def _reference_request(check: Check, **run: Any) -> ReferenceRequest:
+    """What a reference process is asked: this check's model and inputs, and `run` (the
+    forward of a check, or layers to judge again on Keras' inputs)."""
+    return ReferenceRequest(
+        folder=str(check.folder.path),
+        model_path=str(check.model_path),
+        kind=check.kind,
+        format=check.format,
+        mode=check.mode,
+        seed=check.seed,
+        **run,
+    )
 
 
 def _wait_for(
