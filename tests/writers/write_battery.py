@@ -169,6 +169,9 @@ def core(w: Writer):
         ("Activation", ("tanh",), {}, None),
         ("ReLU", (), {"max_value": 2.0, "negative_slope": 0.1, "threshold": 0.2}, None),
         ("LeakyReLU", (), {}, None),
+        # Keras 2 only. The seeded input (x0) holds a positive below theta (0.77) and three
+        # above (0.89 ... 1.39): neither ReLU nor a theta of 0 gives its output
+        ("ThresholdedReLU", (), {"theta": 0.8}, None),
         ("PReLU", (), {}, None),
         ("ELU", (), {"alpha": 0.5}, None),
         ("Softmax", (), {}, None),
