@@ -16,7 +16,6 @@ from app.check.keras import WorkerPool
 from app.check.keras.initial_values import deferred_initializers, load_faithfully
 from app.check.keras.loading import load_model
 from app.check.keras.worker import run_job
-from tests.conftest import CORPUS
 from tests.runtime.jobfiles import existing_file_job, file_job, spec_job
 
 # A float variable's values; a SeedGenerator's state is drawn anew by every load (seed=None)
@@ -179,10 +178,8 @@ CORPUS_FILES = [
 
 
 @pytest.mark.parametrize("name", CORPUS_FILES)
-def test_corpus_files_load_to_the_same_values_and_outputs(tmp_path, name):
-    source = CORPUS / name
-    if not source.exists():
-        pytest.skip("../shared/corpus is absent")
+def test_corpus_files_load_to_the_same_values_and_outputs(tmp_path, corpus, name):
+    source = corpus / name
     job_dir = tmp_path / "job"
     job_dir.mkdir()
     path = job_dir / ("model" + source.suffix.replace(".hdf5", ".h5"))
