@@ -130,7 +130,7 @@ class _Here:
         filename: str | None,
         report_id: str,
         unknown_dims: Sizes,
-        wanted: bool = True,
+        with_read: bool = True,
         brief: bool = False,
     ) -> None:
         self.loaded, self.report_id, self.unknown_dims = loaded, report_id, unknown_dims
@@ -147,7 +147,7 @@ class _Here:
         # Counted before the model read is sent: the check's timeout follows its MACs.
         self.costs = _costs(loaded.graph, unknown_dims)
         self.read = None
-        if wanted:
+        if with_read:
             macs = total_macs(loaded.graph, self.costs) if self.costs else 0
             self.read = model_read(loaded.graph, loaded.format, loaded.refusals, macs)
 
@@ -171,10 +171,10 @@ class _InChild:
     process a hostile file took over would send what does not validate), once each. The
     model read, when asked for, is waited for at once: the child sends it first."""
 
-    def __init__(self, child: isolation.Child, wanted: bool = True) -> None:
+    def __init__(self, child: isolation.Child, with_read: bool = True) -> None:
         self.child = child
         self.read: ModelRead | None = (
-            _from_child(ModelRead.model_validate_json, child.early()) if wanted else None
+            _from_child(ModelRead.model_validate_json, child.early()) if with_read else None
         )
 
     def report(self) -> Report:
