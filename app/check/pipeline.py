@@ -571,14 +571,13 @@ def _ended(
 def _verdict(status: str, comparison: Comparison) -> str:
     tolerance, first = comparison.tolerance, comparison.first_divergence
     carried = carried_only(comparison)
-    own = (
-        f" ({len(carried)} over it end to end, within it on Keras' own inputs: float32 "
-        "rounding carried from the layers before"
-        + (", the model's output too" if any(o.note for o in comparison.outputs) else "")
-        + ")"
-        if carried
-        else ""
-    )
+    own = ""
+    if carried:
+        output = ", the model's output too" if any(o.note for o in comparison.outputs) else ""
+        own = (
+            f" ({len(carried)} over it end to end, within it on Keras' own inputs: float32 "
+            f"rounding carried from the layers before{output})"
+        )
     if status == "passed":
         return f"Every layer matches Keras within {tolerance:g} of its output's scale{own}."
     if first is not None:
