@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_for_all
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 STORED_WAIT_S = 600.0  # a finished check waits this long at most for its report to be stored
 RETRY_AFTER_S = 15
+STOP_WAIT_S = 30.0  # how long a stopping server waits for its checks' processes to be killed
 
 
 class Checks(Protocol):
@@ -153,7 +155,20 @@ class CheckRunner:
             return len(self._active)
 
     def stop(self) -> None:
+        """End every check still queued or running: its report says the service stopped
+        (`pool-stopped`), its processes are killed, and its thread is waited for (at most
+        STOP_WAIT_S), so nothing writes under `work_dir` once the server has stopped."""
+        with self._lock:
+            running = [(self._checks[id_], future) for id_, future in self._active.items()]
         self._threads.shutdown(wait=False, cancel_futures=True)
+        for check, future in running:
+            if not check.abandoned:
+                check.abandon()
+                if check.stored.is_set():
+                    self.store.set_check(check.report_id, stopped())
+            if future.cancelled():  # it never ran, so nothing else removes its folder
+                shutil.rmtree(check.folder.path, ignore_errors=True)
+        wait_for_all([future for _, future in running], timeout=STOP_WAIT_S)
         self.references.stop()
 
     def _keep_export(self, check: Check) -> None:
@@ -202,6 +217,14 @@ def cancelled() -> CheckReport:
         status="not_run",
         code="cancelled",
         message="The check was cancelled on request; send the model again to run it.",
+    )
+
+
+def stopped() -> CheckReport:
+    return CheckReport(
+        status="error",
+        code="pool-stopped",
+        message="The service stopped before the check finished; send the model again to run it.",
     )
 
 

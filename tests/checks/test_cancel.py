@@ -26,3 +26,18 @@ def test_a_running_check_is_cancelled_and_stays_cancelled(tmp_path):
         assert (check["status"], check["code"]) == ("not_run", "cancelled")
         again = client.post(f"/api/v1/reports/{report_id}/check/cancel")
         assert again.status_code == 409 and again.json()["code"] == "check-ended"
+
+
+def test_a_server_that_stops_ends_its_checks_and_leaves_nothing_behind(tmp_path):
+    """Stopped while a check is queued or running (a pool of its own: its worker is killed):
+    the check's folder is gone once the app has stopped, so nothing of ours writes into the
+    data folder afterwards, and the stored report says the service stopped, not `running`."""
+    spec = json.loads(seed_model().to_json())
+    with make_client(tmp_path, workers=1, spare_workers=0) as client:
+        report_id = client.post("/api/v1/reports", json={"spec": spec}).json()["id"]
+        checks_dir = client.app.state.work_dir / "checks"
+        assert list(checks_dir.iterdir())  # the check is under way
+    assert list(checks_dir.iterdir()) == []
+    with make_client(tmp_path) as client:
+        check = client.get(f"/api/v1/reports/{report_id}/check").json()
+    assert (check["status"], check["code"]) == ("error", "pool-stopped")
