@@ -11,12 +11,13 @@ layer by layer and weight by weight. Its exit codes are its own:
 `inspect FILE --yours mine.npz [--inputs x.npy]` diagnoses your own forward's numbers
 (app.diagnoses, as `POST /api/v1/reports/{id}/diagnoses` does).
 
-`inspect` goes through the same `Reports` as the API (no second implementation: app.reports),
-with a store in a temporary folder, and prints the report as tables or, with `--json`,
-exactly the API's JSON. `--check` starts one Keras worker for the manual-vs-predict check
-and shows its progress on stderr. `export` runs the check the same way and writes the files
-`GET /api/v1/reports/{id}/forward` zips (app.export): model_forward.py, weights.npz, the
-check's inputs, Keras' outputs, README.txt.
+`inspect FILE` prints the report as tables, made and rendered in the reading process from the
+same code as the API's (app.terminal_text). `--json`, `--check`, `--yours` and `--weights` go
+through the same `Reports` as the API (no second implementation: app.reports), with a store
+in a temporary folder; `--json` prints exactly the API's JSON. `--check` starts one Keras
+worker for the manual-vs-predict check and shows its progress on stderr. `export` runs the
+check the same way and writes the files `GET /api/v1/reports/{id}/forward` zips
+(app.export): model_forward.py, weights.npz, the check's inputs, Keras' outputs, README.txt.
 
 Exit codes:
     0  explained (and, with --check, the check passed)
@@ -41,13 +42,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import isolation
 from app.errors import ExplainerError
-from app.reports import Options, Reports, Submission, parse_unknown_dims, read_limits
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
-from app.schemas import CheckReport, Report
-from app.store import SqliteReportStore
+
+# Each command imports what it uses: `inspect`'s tables (app.terminal_text) need no store,
+# no report kept by id (app.reports) and no check machinery.
+if TYPE_CHECKING:
+    from app.reports import Reports
+    from app.schemas import CheckReport, Report
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
 DIFF_EXITS = {"identical": 0, "weights-differ": 1, "architecture-differs": 2}
@@ -55,7 +60,6 @@ DIFF_USAGE = 4
 POLL_S = 0.2
 LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
 BAR_WIDTH = 30
-NOT_HASHED = ""  # a report's source.sha256 where the terminal report needs none
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +230,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if not args.check and args.yours is None:  # one thread until the report is made:
         # its reading process is then a fork of this one
         isolation.fork_directly()
+    tables = not (args.json or args.check or args.yours is not None)
+    if tables and args.weights is None:
+        return _print_tables(args)
     # What is imported now lives as long as the command: left out of every garbage
     # collection the report's objects cause (ResNet50: 28 ms of CPU → 6).
     gc.freeze()
@@ -238,8 +245,7 @@ def _inspect(args: argparse.Namespace) -> int:
             weights=args.weights,
             keras_call=args.keras_call,
             unknown_dims=args.unknown_dims,
-            terminal=not (args.json or args.check or args.yours is not None),
-            code=args.code,
+            brief=tables and not args.code,
         )
         diagnosis = None if args.yours is None else diagnose(report, args)
     except ExplainerError as exc:
@@ -259,6 +265,31 @@ def _inspect(args: argparse.Namespace) -> int:
     if diagnosis is not None and diagnosis.verdict != "matches-keras":
         return EXIT_CHECK_FAILED
     return exit_code(report.check, args.check)
+
+
+def _print_tables(args: argparse.Namespace) -> int:
+    """`inspect FILE` as tables: made and rendered in the reading process (app.terminal_text)."""
+    if "numpy" not in sys.modules:  # the tables take no matrix product: OpenBLAS's worker
+        # thread, started as NumPy is imported, would only spin (25 ms of CPU on another core)
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from app.terminal_text import terminal_text
+
+    gc.freeze()  # see _inspect
+    try:
+        sizes = _unknown_dims(args.unknown_dims)
+        print(terminal_text(args.file, _settings_limits(), sizes, code=args.code))
+    except ExplainerError as exc:
+        print(f"keras-explainer: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _unknown_dims(text: str | None) -> tuple[tuple[str, int], ...]:
+    if not text:
+        return ()
+    from app.reports import parse_unknown_dims
+
+    return parse_unknown_dims(text)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -355,29 +386,26 @@ def explain(
     data_dir: Path | None = None,
     keras_call: str | None = None,
     unknown_dims: str | None = None,
-    terminal: bool = False,
-    code: bool = False,
+    brief: bool = False,
 ) -> Report:
     """The report the API would give for this file (and a spec's weights file), through the
     same code path; in `data_dir` (what the check keeps: its exported program), else in a
-    folder removed on return. `terminal`: only what the terminal report prints is made (it
-    prints no digest: `source.sha256` is empty, the file's SHA-256 not taken, ResNet50's
-    103 MB took 77 ms of CPU; and the report is brief, app.analysis.report, unless `code`
-    is asked for)."""
+    folder removed on return. `brief`: without what only a page or the JSON shows (the
+    tables of a spec and its weights, app.analysis.report)."""
+    from app.reports import Options, Reports, Submission, parse_unknown_dims
+    from app.store import SqliteReportStore
+
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kex-cli-") as folder:
             return explain(
                 path, check, inputs, mode, weights, Path(folder), keras_call, unknown_dims,
-                terminal, code,
+                brief,
             )  # fmt: skip
     sizes = parse_unknown_dims(unknown_dims)
-    brief = terminal and not code
     options = Options(
         check=check, mode=mode, keras_call=keras_call, unknown_dims=sizes, brief=brief
     )
     submission = Submission(model_path=path, filename=path.name, inputs_path=inputs, owned=False)
-    if terminal and weights is None:
-        submission.digest = (NOT_HASHED, path.stat().st_size)
     if weights is not None:  # the model file the pair makes is written beside the copy
         submission.weights_path = Path(shutil.copy(weights, data_dir / "weights"))
     if not check:
@@ -387,10 +415,12 @@ def explain(
     return _explain_with_check(data_dir, submission, options)
 
 
-def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
+def _explain_with_check(folder: Path, submission, options) -> Report:
     from app.check.runner import CheckRunner
     from app.config import Settings
     from app.main import check_settings, make_pool
+    from app.reports import Reports, read_limits
+    from app.store import SqliteReportStore
 
     settings = Settings(data_dir=folder, workers=1, spare_workers=0)
     pool = make_pool(settings)
@@ -418,6 +448,7 @@ def _settings_limits() -> ReadLimits:
     if not any(name.upper().startswith("KEX_") for name in os.environ):
         return DEFAULT_LIMITS
     from app.config import Settings
+    from app.reports import read_limits
 
     return read_limits(Settings())
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from app.diagnosis.schemas import Diagnosis, TensorError
 from app.display import human_bytes, keras_call, number, shape
 from app.schemas import (
     BatchNormReport,
@@ -15,6 +15,9 @@ from app.schemas import (
     Totals,
     WeightFinding,
 )
+
+if TYPE_CHECKING:  # a diagnosis is rendered only for `inspect --yours`, which imports it
+    from app.diagnosis.schemas import Diagnosis, TensorError
 
 LAYER_COLUMNS = ("Layer (class)", "Output shape", "Params", "Trainable", "Formula", "MACs", "FLOPs")
 

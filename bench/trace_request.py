@@ -102,7 +102,7 @@ DEFAULT_FILE = CORPUS / "leyuzak_mnist_cnn_bn.keras"
 # The parts of `app`, higher first: a module imports and calls only its own layer's modules
 # and lower ones (a call up is a climb). The libraries are the lowest layer.
 LAYERS = [
-    ("cli", "main", "web", "terminal"),
+    ("cli", "main", "web", "terminal", "terminal_text"),
     ("reports", "diagnoses", "compare", "warm_up"),
     ("explain", "pairs", "diagnosis"),
     ("queue",),

@@ -7,8 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+import app.terminal_text as terminal_text_module
+from app import isolation
 from app.check import warm_reference
 from app.cli import (
     EXIT_NOT_CHECKED,
@@ -20,9 +25,11 @@ from app.cli import (
     main,
 )
 from app.config import Settings
+from app.errors import UnreadableFile
 from app.reports import read_limits
 from app.safety.limits import DEFAULT_LIMITS
 from app.terminal import render
+from app.terminal_text import printable, terminal_text
 from tests.support.api import make_client
 from tests.support.files import saved
 from tests.support.models import seed_model, small_model
@@ -57,16 +64,27 @@ def test_inspect_prints_each_layer_by_hand_and_the_code_only_when_asked(tmp_path
     assert "# activations.apply_activation\ndef apply_activation(" in out
 
 
-def test_inspect_terminal_report_is_the_full_reports_rendering_without_its_unprinted_parts(
-    corpus,
-):
-    """`inspect` makes only what its tables print (cli.explain `terminal`): the same text as
-    the full report's, which --json gives, with a BatchNormalization model's channel values,
-    the reference's code and the file's digest left out."""
+def test_inspect_tables_are_the_api_reports_rendering(corpus, capsys):
+    """`inspect FILE` makes its tables in the reading process (app.terminal_text): the same
+    text as the API's full report rendered, which --json gives, with and without --code."""
     path = corpus / "hls4ml_keras_3layer_batch_norm.h5"
     full = explain(path)
-    brief = explain(path, terminal=True)
-    assert render(brief) == render(full)
+    assert full.check.message == "Not asked for (check=false)."
+    assert terminal_text(path, DEFAULT_LIMITS) == render(full)
+    assert terminal_text(path, DEFAULT_LIMITS, code=True) == render(full, code=True)
+    assert main(["inspect", str(path)]) == EXIT_OK
+    assert capsys.readouterr().out == render(full) + "\n"
+
+
+def test_inspect_tables_come_from_a_brief_report(corpus, monkeypatch):
+    """What the tables do not print is not made: no BatchNormalization channel's values, no
+    reference code, no digest of the file (read here, in this process, to see the report)."""
+    path = corpus / "hls4ml_keras_3layer_batch_norm.h5"
+    rendered = []
+    monkeypatch.setattr(terminal_text_module, "render", lambda r, code: rendered.append(r) or "")
+    terminal_text(path, replace(DEFAULT_LIMITS, isolate_hdf5=False))
+    (brief,) = rendered
+    full = explain(path)
     assert full.batchnorm and full.batchnorm[0].channel_values.listed > 0
     assert [bn.channel_values.listed for bn in brief.batchnorm] == [0] * len(brief.batchnorm)
     assert {bn.channel_values.truncated for bn in brief.batchnorm} == {True}
@@ -75,11 +93,32 @@ def test_inspect_terminal_report_is_the_full_reports_rendering_without_its_unpri
     assert not any(layer.forward.code or layer.forward.helpers for layer in _forwards(brief))
     assert full.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert brief.source.sha256 == "" and brief.source.size == full.source.size
-    assert render(explain(path, terminal=True, code=True), code=True) == render(full, code=True)
+
+
+def test_inspect_tables_of_a_spec_and_its_weights_are_the_api_reports_rendering(corpus, capsys):
+    """A spec with its weights file is made into one model file by `Reports` (app.pairs), as
+    the API does; its tables are the full report's rendering there too."""
+    spec = corpus / "wild" / "keras2" / "k2_3_1_cropping_avgpool_bn_model.json"
+    weights = spec.with_name("k2_3_1_cropping_avgpool_bn_weights.h5")
+    assert main(["inspect", str(spec), "--weights", str(weights)]) == EXIT_OK
+    assert capsys.readouterr().out == render(explain(spec, weights=weights)) + "\n"
 
 
 def _forwards(report):
     return [layer for layer in report.layers if layer.forward is not None]
+
+
+def test_inspect_tables_replace_what_a_terminal_would_act_on():
+    """A layer name is the file's to choose: escape sequences and other controls are not
+    printed as they are (the line feed is kept)."""
+    assert printable("conv\x1b[2J\x07\r\tx\x7f\x9b\nok ·") == "conv?[2J???x??\nok ·"
+
+
+def test_inspect_tables_refuse_a_reading_process_answer_without_text(corpus, monkeypatch):
+    path = corpus / "hls4ml_keras_3layer_batch_norm.h5"
+    monkeypatch.setattr(isolation, "run_task", lambda *args, **kwargs: {"text": ["x"]})
+    with pytest.raises(UnreadableFile):
+        terminal_text(path, DEFAULT_LIMITS)
 
 
 def test_inspect_json_is_exactly_the_api_json(tmp_path, capsys):
@@ -146,6 +185,10 @@ def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
 # client. (pydantic is imported: the report is pydantic's, as the API's is.)
 NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "keras")
 NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "httpx", "httpx2")
+# Nor, for its tables (made in the reading process, app.terminal_text), a store, a report kept
+# by id, the check's admission, a diagnosis.
+NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission")
+NOT_FOR_TABLES += ("app.diagnosis", "concurrent.futures")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
@@ -156,7 +199,7 @@ if __name__ == "__main__":
 """
 
 
-def test_inspect_imports_no_web_stack_and_no_keras(tmp_path):
+def test_inspect_imports_no_web_stack_no_keras_and_no_store(tmp_path):
     """`inspect` without --check starts fast: it imports only what the terminal report uses
     (a fresh interpreter, so nothing else imported them first)."""
     path = saved(small_model(), tmp_path / "m.keras")
@@ -174,6 +217,7 @@ def test_inspect_imports_no_web_stack_and_no_keras(tmp_path):
     assert answer["code"] == EXIT_OK
     imported = {name.split(".")[0] for name in answer["modules"]}
     assert imported & set(NOT_FOR_INSPECT) == set()
+    assert set(answer["modules"]) & set(NOT_FOR_TABLES) == set()
 
 
 def test_inspect_without_kex_settings_reads_with_the_settings_defaults(monkeypatch):

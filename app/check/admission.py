@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import TypeAdapter
 
 from app.check.budgets import DEFAULT_BUDGETS, BudgetFigures, BudgetLimits, check_figures
+from app.check.codes import not_asked
 from app.check.disk import (
     DEFAULT_MAX_DISK_BYTES,
     budgeted_need,
@@ -107,7 +108,7 @@ class Admission:
         the check is asked for. `read` is None only when it is not (app.reports)."""
         if read is None:  # made only for a check asked for (app.reports)
             assert not request.asked
-            return DecidedCheck(_not_asked())
+            return DecidedCheck(not_asked())
         refusal = self._refusal(read, request)
         if refusal is not None:
             return DecidedCheck(refusal)
@@ -132,7 +133,7 @@ class Admission:
 
     def _refusal(self, read: ModelRead, request: CheckRequest) -> CheckReport | None:
         if not request.asked:
-            return _not_asked()
+            return not_asked()
         if self.runner is None:
             return CheckReport(
                 status="not_run",
@@ -285,7 +286,3 @@ def _queued(check: Check) -> CheckReport:
         tolerance=check.tolerance,
         inputs=check.inputs,
     )
-
-
-def _not_asked() -> CheckReport:
-    return CheckReport(status="not_run", message="Not asked for (check=false).")

@@ -1,6 +1,9 @@
 """Every `code` a check can end with, besides the safety scan's refusal codes
 (app.safety.refusals.REFUSAL_CODES): why it did not pass or did not run. They are stable.
+A check not asked for has no code: `not_asked()` is its report.
 """
+
+from app.schemas import CheckReport
 
 CHECK_CODES: dict[str, str] = {
     "no-workers": "not_run: the service runs no Keras workers (KEX_WORKERS=0).",
@@ -39,3 +42,9 @@ CHECK_CODES: dict[str, str] = {
     "failed after it started is stopped whole, publishing nothing).",
     "check-failed": "error: the check failed on our side (a bug of ours; logged).",
 }
+
+
+def not_asked() -> CheckReport:
+    """The check of a report that did not ask for one (check=false; `inspect` without
+    --check)."""
+    return CheckReport(status="not_run", message="Not asked for (check=false).")
