@@ -51,7 +51,7 @@ from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 # Each command imports what it uses: `inspect`'s tables (app.terminal_text) need no store,
 # no report kept by id (app.reports) and no check machinery.
 if TYPE_CHECKING:
-    from app.reports import Reports
+    from app.reports import Options, Reports, Submission
     from app.schemas import CheckReport, Report
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
@@ -415,7 +415,7 @@ def explain(
     return _explain_with_check(data_dir, submission, options)
 
 
-def _explain_with_check(folder: Path, submission, options) -> Report:
+def _explain_with_check(folder: Path, submission: Submission, options: Options) -> Report:
     from app.check.runner import CheckRunner
     from app.config import Settings
     from app.main import check_settings, make_pool

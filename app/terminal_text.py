@@ -1,6 +1,6 @@
 """`keras-explainer inspect`'s tables of a model file, made where the file is read.
 
-Without --json, --check or --yours, `inspect` prints text only. Its report is made as the
+Without --json, --check, --yours or --weights, `inspect` prints text only. Its report is made as the
 API's (app.explain: the same reading, the same `build_report`, brief unless the code is
 asked for) in the reading process (app.isolation: the throwaway process every HDF5 file is
 read in, with its limits), and rendered there (app.terminal). Only the text crosses to the
@@ -32,7 +32,10 @@ CONTROLS = dict.fromkeys((*range(0, 10), *range(11, 32), *range(127, 160)), "?")
 
 
 def terminal_text(
-    path: Path, limits: ReadLimits, unknown_dims: Mapping[str, int] | None = None, code=False
+    path: Path,
+    limits: ReadLimits,
+    unknown_dims: Mapping[str, int] | None = None,
+    code: bool = False,
 ) -> str:
     """The terminal report of the model file at `path`; `code` adds the reference's code."""
     sizes = dict(unknown_dims or {})

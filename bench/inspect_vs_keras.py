@@ -72,7 +72,7 @@ def main() -> None:
         f"speed-up                        : {keras_wall / ours_wall:6.1f}x wall, "
         f"{keras_cpu / ours_cpu:6.1f}x CPU  (target >= 10x)"
     )
-    print(f"import app.cli, its tables'     : {import_s * 1e3:6.0f} ms (fresh process)")
+    print(f"import for the tables (fresh)   : {import_s * 1e3:6.0f} ms")
 
 
 def timed(command: list[str]) -> tuple[float, float]:

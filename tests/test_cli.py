@@ -187,8 +187,7 @@ NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "k
 NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "httpx", "httpx2")
 # Nor, for its tables (made in the reading process, app.terminal_text), a store, a report kept
 # by id, the check's admission, a diagnosis.
-NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission")
-NOT_FOR_TABLES += ("app.diagnosis", "concurrent.futures")
+NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission", "app.diagnosis")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
