@@ -36,7 +36,6 @@ from app.schemas import WeightFinding, WeightStats
 
 FILTER_ROLES = ("kernel", "pointwise_kernel")  # whose output channels are filters
 SCAN_THREADS = 2  # this service's machines have two cores
-
 CHANNELS_LISTED = 4096
 BN_CLASSES = names_of("BatchNormalization")
 RELU_CLASSES = names_of("ReLU")
