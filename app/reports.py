@@ -149,15 +149,16 @@ class Reports:
         mark("reading")
         # The model read serves a check, and the program written when none runs (which a
         # store without an exports folder, `inspect`'s, does not keep): made only for them.
+        # A check starts from it, before the report; the program is written after the
+        # report is stored, so without a check it is made last (app.explain, `read_last`).
         with_read = options.check or self.exports_dir is not None
         explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
         with explained as ex:
             mark("reporting")
             timeline.mark("model read")
-            read = ex.read
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
-            check = self.admission.start(ex.read, report_id, request)
+            check = self.admission.start(ex.read if options.check else None, report_id, request)
             timeline.mark("check started")
             try:
                 report = ex.report().model_copy(update={"check": check.report})
@@ -165,6 +166,7 @@ class Reports:
                 if accept is not None:
                     accept(report)
                 self._keep_upload(report, submission)
+                read = ex.read  # made last without a check: while the report was validated
                 self.store.add(report, key, job=check.job)
                 timeline.mark("report stored")
             except BaseException:
@@ -222,7 +224,10 @@ class Reports:
         if submission.model_path is None:
             return explaining_spec(submission.spec, report_id=report_id, unknown_dims=sizes)
         path, name, brief = submission.model_path, submission.filename, options.brief
-        return explaining(path, name, digest, self.limits, report_id, sizes, with_read, brief)
+        read_last = not options.check
+        return explaining(
+            path, name, digest, self.limits, report_id, sizes, with_read, brief, read_last
+        )
 
     def get(self, report_id: str) -> Report:
         report = self.store.get(report_id)

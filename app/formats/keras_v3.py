@@ -9,14 +9,17 @@ dataset below a leaf layer's group is attached to that layer, named relative to 
 
 from __future__ import annotations
 
+from typing import Any
+
 import h5py
 
 from app.errors import MalformedModel
 from app.formats.config import graph_from_config
-from app.formats.hdf5 import child_group, hard_children, stored_weight
+from app.formats.hdf5 import hard_children, stored_weight
 from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
+from app.safety.hdf5_scan import Walked
 from app.safety.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
 from app.safety.scanned import FileBytes, ScannedArchive
 
@@ -27,7 +30,7 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
     lazily): the model takes over the scan's `resources`."""
     try:
         graph = graph_from_config(scanned.config.model)
-        attach_v3_weights(graph, scanned.weights, scanned.image)
+        attach_v3_weights(graph, scanned.weights, scanned.image, scanned.walked)
     except ARCHIVE_ERRORS as exc:
         raise MalformedModel(DAMAGED_ARCHIVE) from exc
     return LoadedModel(
@@ -40,14 +43,18 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
 
 
 def attach_v3_weights(
-    graph: ModelGraph, weights: h5py.File | None, image: FileBytes | None = None
+    graph: ModelGraph,
+    weights: h5py.File | None,
+    image: FileBytes | None = None,
+    walked: Walked | None = None,
 ) -> None:
     """Give every leaf layer of `graph` (nested ones included) its `stored` list; `image`:
-    the weights file's bytes, which contiguous weights are read from (`app.formats.direct`)."""
+    the weights file's bytes, which contiguous weights are read from (`app.formats.direct`);
+    `walked`: the groups' members as the scan opened them."""
     clear_stored(graph)
     for placed in place_layers(graph, weights):
         group = placed.group
-        placed.node.stored = datasets_below(group, image=image) if group is not None else []
+        placed.node.stored = [] if group is None else datasets_below(group, "", image, walked)
 
 
 def clear_stored(graph: ModelGraph) -> None:
@@ -60,25 +67,38 @@ def clear_stored(graph: ModelGraph) -> None:
 
 
 def datasets_below(
-    group: h5py.Group, prefix: str = "", image: FileBytes | None = None
+    group: h5py.Group,
+    prefix: str = "",
+    image: FileBytes | None = None,
+    walked: Walked | None = None,
 ) -> list[StoredWeight]:
     """Every dataset below `group` in saving_lib's visiting order: the object's own `vars`
     by index, then its children by attribute name (private `_x` ones last)."""
     found: list[StoredWeight] = []
-    names = hard_children(group)
-    own = child_group(group, "vars") if "vars" in names else None
-    if own is not None:
-        for index in sorted(hard_children(own), key=_index_key):
-            item = own[index]
+    members = _members(group, walked)
+    own = members.get("vars")
+    if isinstance(own, h5py.Group):
+        own_members = _members(own, walked)
+        for index in sorted(own_members, key=_index_key):
+            item = own_members[index]
             if isinstance(item, h5py.Dataset):
                 found.append(stored_weight(item, f"{prefix}vars/{index}", image))
-    for name in sorted((n for n in names if n != "vars"), key=_attribute_key):
-        item = group[name]
+    for name in sorted((n for n in members if n != "vars"), key=_attribute_key):
+        item = members[name]
         if isinstance(item, h5py.Group):
-            found.extend(datasets_below(item, f"{prefix}{name}/", image))
+            found.extend(datasets_below(item, f"{prefix}{name}/", image, walked))
         elif isinstance(item, h5py.Dataset):
             found.append(stored_weight(item, f"{prefix}{name}", image))
     return found
+
+
+def _members(group: h5py.Group, walked: Walked | None) -> dict[str, Any]:
+    """`group`'s members by name: as the scan opened them, when it walked this group by this
+    path; else asked of h5py (hard links only)."""
+    known = walked.members(group) if walked is not None else None
+    if known is None:
+        known = [(name, group[name]) for name in hard_children(group)]
+    return dict(known)
 
 
 def _index_key(name: str) -> tuple[int, int | str]:

@@ -31,7 +31,7 @@ from app.safety.archive import (
     open_checked,
     read_json_member,
 )
-from app.safety.hdf5_scan import scan_hdf5
+from app.safety.hdf5_scan import Walked, scan_hdf5
 from app.safety.limits import ReadLimits
 from app.safety.member import StoredMember
 from app.safety.safe_json import load_json
@@ -57,8 +57,8 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> Scann
             if stored is not None:
                 _settle(stored)  # done with the file before the caller closes it
             raise
-        weights, image = _open_weights(archive, resources, limits, stored)
-    return ScannedArchive(config, version, weights, resources, image)
+        weights, image, walked = _open_weights(archive, resources, limits, stored)
+    return ScannedArchive(config, version, weights, resources, image, walked)
 
 
 def _stored_weights(archive: zipfile.ZipFile) -> StoredMember | None:
@@ -112,10 +112,10 @@ def _member_json(archive: zipfile.ZipFile, name: str, limits: ReadLimits) -> Any
 
 def _open_weights(
     archive: zipfile.ZipFile, resources: ExitStack, limits: ReadLimits, stored: StoredMember | None
-) -> tuple[h5py.File, FileBytes]:
-    """model.weights.h5, walked before use, and where its bytes are: read in place when
-    stored uncompressed (as Keras writes it), else decompressed under the caps into an
-    anonymous temporary file."""
+) -> tuple[h5py.File, FileBytes, Walked]:
+    """model.weights.h5, walked before use, where its bytes are, and what the walk opened:
+    read in place when stored uncompressed (as Keras writes it), else decompressed under
+    the caps into an anonymous temporary file."""
     if not _has(archive, WEIGHTS_H5):
         if _has(archive, WEIGHTS_NPZ):
             raise UnsupportedFormat(
@@ -132,8 +132,7 @@ def _open_weights(
         copy_member(archive, info, fileobj, limits)
         image = FileBytes(fileobj, 0, os.fstat(fileobj.fileno()).st_size)
     weights = resources.enter_context(h5py.File(fileobj, "r"))
-    scan_hdf5(weights, limits)
-    return weights, image
+    return weights, image, scan_hdf5(weights, limits)
 
 
 def _text(value: Any) -> str | None:

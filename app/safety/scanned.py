@@ -23,6 +23,7 @@ import h5py
 
 from app.errors import InvalidSpec, MalformedModel
 from app.safety.config_scan import scan_model_config
+from app.safety.hdf5_scan import Walked
 from app.safety.model_config import ModelConfig, check_model_config
 from app.safety.refusals import Refusal
 
@@ -59,6 +60,7 @@ class ScannedArchive:
     weights: h5py.File
     resources: ExitStack
     image: FileBytes | None = None  # the weights file's bytes, for direct reads
+    walked: Walked | None = None  # what the scan opened of it, for the reader
 
 
 @dataclass(frozen=True)

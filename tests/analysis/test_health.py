@@ -198,3 +198,23 @@ def test_an_initializer_config_that_is_not_an_object_is_read_as_none():
         "random_uniform",
         {},
     )
+
+
+def test_weight_scans_on_threads_give_each_weight_its_own_pass_in_model_order(tmp_path):
+    """Shared among threads, each weight's scan is still that weight's one pass (statistics
+    checked against NumPy's own over the values Keras holds), listed in model order."""
+    model = trained(convnet(), steps=2)
+    model.save(tmp_path / "m.keras")
+    with read_model(tmp_path / "m.keras") as loaded:
+        resolve(loaded.graph, weights_in_file=True)
+        scans = weight_scans(loaded.graph)
+        stored = [w for _, n in loaded.graph.walk() for w in n.weights if w.values is not None]
+    assert list(scans) == [id(w) for w in stored]
+    assert [w.name for w in stored] == [v.path.rsplit("/", 1)[-1] for v in model.weights]
+    for weight, values in zip(stored, model.get_weights(), strict=True):
+        stats = scans[id(weight)].stats
+        assert stats.min == float(values.min()) and stats.max == float(values.max())
+        assert stats.mean == pytest.approx(float(values.astype(np.float64).mean()), abs=1e-12)
+        assert stats.std == pytest.approx(float(values.astype(np.float64).std()), rel=1e-6)
+    conv = scans[id(stored[0])]
+    assert conv.channel_keys is not None and conv.channel_keys.shape == (16,)

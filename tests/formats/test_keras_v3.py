@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from app.errors import MalformedModel, UnsupportedFormat
-from app.formats import ReadLimits, read_model
+from app.formats import ReadLimits, keras_v3, read_model
 from app.formats.direct import DirectArray
+from app.safety.hdf5_scan import Walked
 from tests.support.kerascompare import assert_weights_match_keras, resolved, weights_in_order
 from tests.support.kerasref import keras
 from tests.support.models import BUILDERS, build, layers, randomize_weights
@@ -26,6 +27,27 @@ def test_read_keras_v3_matches_keras_weights(name, tmp_path):
     model.save(tmp_path / "model.keras")
     with read_model(tmp_path / "model.keras") as loaded:
         assert loaded.format == "keras_v3"
+        assert_weights_match_keras(resolved(loaded), model, values=True)
+
+
+def test_read_keras_v3_takes_each_group_the_scan_walked_from_it(tmp_path, monkeypatch):
+    """The reader lists no group's members of h5py again: the scan's walk gave them."""
+    asked = []
+    monkeypatch.setattr(keras_v3, "hard_children", lambda group: asked.append(group.name))
+    model = build("branches_and_shared")
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
+        assert_weights_match_keras(resolved(loaded), model, values=True)
+    assert asked == []
+
+
+def test_read_keras_v3_past_the_objects_the_scan_keeps_asks_h5py(tmp_path, monkeypatch):
+    """Past `Walked.MAX_KEPT` objects kept open, the other groups are listed by h5py, with
+    the same weights found."""
+    monkeypatch.setattr(Walked, "MAX_KEPT", 6)
+    model = build("branches_and_shared")
+    model.save(tmp_path / "model.keras")
+    with read_model(tmp_path / "model.keras") as loaded:
         assert_weights_match_keras(resolved(loaded), model, values=True)
 
 

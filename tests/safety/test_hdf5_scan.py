@@ -29,6 +29,7 @@ from app.errors import (
 )
 from app.explain import read_isolated
 from app.formats import read_model
+from app.safety.hdf5_scan import Walked, scan_hdf5
 from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base, with_member
 
@@ -269,3 +270,21 @@ def test_read_refuses_long_lists_of_names_by_measure(saved, tmp_path):
     assert info.value.details["bytes"] == sum(len(f"layer_{i}") for i in range(2000))
     with read_model(path, ReadLimits(max_attribute_bytes=20_000)) as loaded:
         assert loaded.refusals == []
+
+
+def test_the_scan_keeps_at_most_max_kept_objects_open_for_the_reader(tmp_path):
+    """Each group's members are kept (open) for the reader only while all of them fit under
+    `Walked.MAX_KEPT`: a file of many objects is walked as before, closing them."""
+    path = tmp_path / "many.h5"
+    with h5py.File(path, "w") as h5:
+        for i in range(Walked.MAX_KEPT // 4 + 1):
+            group = h5.create_group(f"g{i}")
+            for j in range(4):
+                group.create_dataset(f"d{j}", data=np.zeros(2, np.float32))
+    with h5py.File(path, "r") as h5:
+        walked = scan_hdf5(h5)
+        assert walked.kept <= Walked.MAX_KEPT
+        assert walked.members(h5) is not None  # the root's members: the first groups kept
+        kept = [f"g{i}" for i in range(Walked.MAX_KEPT // 4 + 1) if walked.members(h5[f"g{i}"])]
+        assert 0 < len(kept) < Walked.MAX_KEPT // 4 + 1
+        assert [name for name, _ in walked.members(h5[kept[0]])] == ["d0", "d1", "d2", "d3"]

@@ -16,7 +16,13 @@ from app.explain import explain_file, explaining, read_isolated
 from app.isolation import _judge
 from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base
-from tests.support.hostile_tasks import sends_the_model_read_twice, spins, waits
+from tests.support.hostile_tasks import (
+    answers_in_the_usual_order,
+    sends_the_model_read_twice,
+    spins,
+    tells_its_garbage_collector,
+    waits,
+)
 
 HEAP_COLLECTION = b"GCOL"
 HEAP_HEADER = 16  # signature, version, reserved, collection size
@@ -115,6 +121,37 @@ def test_explain_in_a_child_hands_over_the_model_read_first(saved):
     assert seen == [explain_file(saved.h5_path).read]
     assert seen[0].format == "legacy_h5" and seen[0].inputs
     assert report.source.format == "legacy_h5"
+
+
+def test_explain_in_a_child_with_read_last_hands_over_the_report_first(saved):
+    """Without a check the report comes first (an early answer: the first thing the child
+    sends) and the model read after it: both as in the usual order."""
+    usual = explain_file(saved.h5_path)
+    with explaining(saved.h5_path, read_last=True) as ex:
+        report = ex.report()
+        read = ex.read
+    assert read == usual.read and read.format == "legacy_h5" and read.inputs
+    exclude = {"id", "created_at"}
+    assert report.model_dump(exclude=exclude) == usual.report.model_dump(exclude=exclude)
+
+
+def test_a_child_answering_in_the_usual_order_when_the_report_is_wanted_first_is_refused(
+    saved, monkeypatch
+):
+    """The report is validated as a report: a model read in its place (a child a hostile
+    file took over, sending what it likes) is refused, not taken for a report."""
+    monkeypatch.setattr(explain, "explain_task", answers_in_the_usual_order)
+    with pytest.raises(UnreadableFile):
+        with explaining(saved.h5_path, read_last=True) as ex:
+            ex.report()
+
+
+def test_the_child_runs_without_garbage_collections_its_inheritance_frozen(tmp_path):
+    path = tmp_path / "any"
+    path.write_bytes(b"x")
+    answer = isolation.run_task(tells_its_garbage_collector, path, ReadLimits())
+    assert answer["enabled"] is False
+    assert answer["frozen"] > 1000  # the fork server's modules
 
 
 def test_what_the_caller_raises_after_the_model_read_ends_the_child_and_is_raised(saved):

@@ -5,6 +5,7 @@ A child imports this module to run them: it imports no Keras (the child's memory
 
 from __future__ import annotations
 
+import gc
 import time
 
 from app import isolation
@@ -23,6 +24,12 @@ def sends_the_model_read_twice(path, limits, early, **arguments):
 
 
 @isolation.task
+def answers_in_the_usual_order(path, limits, early, read_last, **arguments):
+    """The explanation, its model read first even when the report is asked for first."""
+    return explain_task(path, limits, early, read_last=False, **arguments)
+
+
+@isolation.task
 def waits(path, limits, early, seconds: float):
     """A child that waits its turn (as on a busy machine): the clock passes, its processor
     time does not."""
@@ -37,3 +44,9 @@ def spins(path, limits, early, seconds: float):
     while time.monotonic() < end:
         pass
     return {"spun": seconds}
+
+
+@isolation.task
+def tells_its_garbage_collector(path, limits, early):
+    """Not hostile: what the child's garbage collector does (on, and how much is frozen)."""
+    return {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
