@@ -110,7 +110,7 @@ class Room:
         is held: one layer larger than the window goes alone), or once `go_on()`. What is
         held is looked at on disk only when all that was added would not leave room: a
         file per layer looked for again at every layer cost ResNet50's reference side
-        0.5 s of CPU (15,000 stats) for a window it never filled."""
+        about 0.5 s of CPU (15,000 stats) for a window it never filled."""
         if sum(self.pending.values()) + size <= self.window:
             return
         waiting = False
