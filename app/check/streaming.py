@@ -99,12 +99,20 @@ class Room:
         self.pending[path] = size
 
     def held(self) -> int:
-        self.pending = {p: s for p, s in self.pending.items() if (self.folder / p).exists()}
+        folder = str(self.folder)
+        self.pending = {
+            p: s for p, s in self.pending.items() if os.path.exists(os.path.join(folder, p))
+        }
         return sum(self.pending.values())
 
     def wait(self, size: int, go_on: Callable[[], bool], on_wait: Callable[[bool], None]) -> None:
         """Return once `size` more bytes fit in the window beside what is held (or nothing
-        is held: one layer larger than the window goes alone), or once `go_on()`."""
+        is held: one layer larger than the window goes alone), or once `go_on()`. What is
+        held is looked at on disk only when all that was added would not leave room: a
+        file per layer looked for again at every layer cost ResNet50's reference side
+        about 0.5 s of CPU (15,000 stats) for a window it never filled."""
+        if sum(self.pending.values()) + size <= self.window:
+            return
         waiting = False
         try:
             while True:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ import pytest
 import app.check.disk
 import app.check.keras_side
 import app.check.pipeline
+import app.check.streaming
 from app.check.arrivals import STUCK_POLLS, Arrivals
 from app.check.budgets import BudgetFigures
 from app.check.compare import ComparedModel
@@ -146,6 +148,25 @@ def test_room_waits_until_the_comparison_takes_a_file(tmp_path):
     assert waits == [True, False]
     room.add("b.npy", 100)  # never written: nothing held
     assert room.held() == 0
+
+
+def test_room_looks_on_disk_only_when_what_was_added_would_not_fit(tmp_path, monkeypatch):
+    room = Room(tmp_path, window=150)
+    looked: list[str] = []
+    real_exists = app.check.streaming.os.path.exists
+
+    def exists(path):
+        looked.append(path)
+        return real_exists(path)
+
+    monkeypatch.setattr(app.check.streaming.os.path, "exists", exists)
+    for name in ("a.npy", "b.npy"):  # never written: both taken already
+        room.add(name, 50)
+    room.wait(50, lambda: False, lambda on: None)  # 50 + 50 + 50 fit in 150
+    assert looked == []
+    room.wait(51, lambda: False, lambda on: None)  # 151 would not: both looked for, gone
+    assert sorted(Path(p).name for p in looked) == ["a.npy", "b.npy"]
+    assert room.pending == {}
 
 
 def test_room_stops_waiting_when_told_to_go_on(tmp_path):
