@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from app.check.keras import load_output
+from app.check.keras.jobs import JobFailed
 from app.check.keras.running import run
 from app.check.keras.worker import run_job
 from app.check.streaming import KERAS_LIST
@@ -133,3 +134,17 @@ def test_a_job_lists_every_output_once_with_its_complete_file(tmp_path, keras_ca
         np.testing.assert_allclose(
             load_output(tmp_path, path), keras.ops.convert_to_numpy(value), RTOL, ATOL
         )
+
+
+def test_a_failure_to_write_an_output_is_told_as_such():
+    """Keras' call turns an exception it does not know into a RuntimeError of its text: the
+    write's own failure (its code) is what the job says."""
+    probe = every_layer(conv_bn_marker_dense([]))
+
+    def arrived(k: int, array: np.ndarray) -> None:
+        raise JobFailed("write-failed", "The worker could not write the outputs.")
+
+    x = np.ones((1, 5, 5, 3), "float32")
+    with pytest.raises(JobFailed) as failed:
+        run(keras, probe, probe, [x], "inference", "call", arrived)
+    assert failed.value.result.code == "write-failed"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,31 +63,43 @@ def run(
     (training mode: a call with ``training=True``, dropout already off). With `arrived`
     (a call only), each output is handed to it as a NumPy array as soon as the call has
     computed it (`streamed`), and is None in the list returned."""
-    handed: set[int] = set()
+    stream = Stream()
     try:
         if keras_call == "predict":
             outputs = probe.predict(inputs, batch_size=len(inputs[0]), verbose=0)
         elif arrived is None:
             outputs = probe(inputs, training=mode == "training")
         else:
-            with streamed(keras, probe, arrived) as handed:
+            with streamed(keras, probe, arrived, stream):
                 outputs = probe(inputs, training=mode == "training")
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-        return [None if k in handed else as_numpy(keras, o) for k, o in enumerate(outputs)]
+        return [None if k in stream.handed else as_numpy(keras, o) for k, o in enumerate(outputs)]
     except JobFailed:
         raise
     except Exception as exc:
+        if stream.failed is not None:  # Keras rewraps what its call raised: ours, as raised
+            raise stream.failed from None
         raise explain_cpu_limit(exc, layer_facts(keras, model)) or JobFailed(
             "keras-predict-failed", "Keras could not run the model on these inputs.", exc
         ) from exc
 
 
+@dataclass
+class Stream:
+    """What `streamed` handed on: the outputs' positions (an output no layer computes, such
+    as an Input, is not handed), and the JobFailed `arrived` raised, if it did."""
+
+    handed: set[int] = field(default_factory=set)
+    failed: JobFailed | None = None
+
+
 @contextmanager
-def streamed(keras: Any, probe: Any, arrived: Arrived) -> Iterator[set[int]]:
+def streamed(keras: Any, probe: Any, arrived: Arrived, stream: Stream) -> Iterator[None]:
     """Within: a call of the functional `probe` hands each of its outputs k to
     ``arrived(k, array)`` once the layer computing it has run, not when the whole call
-    returns, so its file can be written and compared while the layers after it run. Yields
-    the positions handed (an output no layer computes, such as an Input, is not).
+    returns, so its file can be written and compared while the layers after it run; `stream`
+    notes what was handed, and a JobFailed `arrived` raised (Keras' call turns an exception
+    it does not know into a RuntimeError of its own text).
 
     Keras runs a functional model node by node (``Function._run_through_graph``), asking
     ``_get_operation_for_node(node)`` for each node's operation: the probe's answer here is
@@ -96,21 +109,27 @@ def streamed(keras: Any, probe: Any, arrived: Arrived) -> Iterator[set[int]]:
     wanted: dict[int, list[int]] = {}
     for k, tensor in enumerate(probe.outputs):
         wanted.setdefault(id(tensor), []).append(k)
-    handed: set[int] = set()
 
     def ran(node: Any, outputs: Any) -> None:
         for tensor, value in zip(node.outputs, keras.tree.flatten(outputs), strict=False):
             for k in wanted.get(id(tensor), ()):
-                if k not in handed:
-                    handed.add(k)
-                    arrived(k, as_numpy(keras, value))
+                if k not in stream.handed:
+                    stream.handed.add(k)
+                    hand(k, as_numpy(keras, value))
+
+    def hand(k: int, array: np.ndarray) -> None:
+        try:
+            arrived(k, array)
+        except JobFailed as failed:
+            stream.failed = failed
+            raise
 
     own = probe._get_operation_for_node
     object.__setattr__(  # past Keras' attribute tracking: a method, not model state
         probe, "_get_operation_for_node", lambda node: _Reporting(own(node), node, ran)
     )
     try:
-        yield handed
+        yield
     finally:
         object.__delattr__(probe, "_get_operation_for_node")
 
