@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+import app.check.keras.outputs as outputs_module
 from app.check.keras import load_output
 from app.check.keras.jobs import JobFailed
 from app.check.keras.running import run
@@ -148,3 +149,28 @@ def test_a_failure_to_write_an_output_is_told_as_such():
     with pytest.raises(JobFailed) as failed:
         run(keras, probe, probe, [x], "inference", "call", arrived)
     assert failed.value.result.code == "write-failed"
+
+
+def test_a_file_taken_by_the_comparison_as_soon_as_it_is_listed_is_no_failure(
+    tmp_path, monkeypatch
+):
+    """The comparison may take (and delete) a layer's file the moment it is listed, while
+    Keras still runs: the worker reads nothing of it after listing it."""
+    model = randomize_weights(
+        keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2)])
+    )
+    job = file_job(tmp_path, model, [np.ones((2, 4), "float32")])
+    job = job.model_copy(update={"keras_call": "call"})
+    listing = outputs_module.append_line
+    taken: list[str] = []
+
+    def list_and_take(path, entry):
+        listing(path, entry)
+        if entry["path"] != "outputs/1.npy":  # the model's output is never taken
+            (tmp_path / entry["path"]).unlink()
+            taken.append(entry["path"])
+
+    monkeypatch.setattr(outputs_module, "append_line", list_and_take)
+    result = run_job(keras, job, lambda stage, done, total: None)
+    assert result.status == "ok", result
+    assert taken == ["outputs/0.npy"]

@@ -145,13 +145,15 @@ def run_groups(
 
 def _list(job_dir: Path, room: Room, path: str, shape: list[int], kept: bool) -> None:
     """The tensor's file is complete: listed for the comparison, and held in the window
-    until it is taken (a model output never is)."""
+    until it is taken (a model output never is). Its size is read before it is listed: once
+    listed, the comparison may take and delete it at any moment."""
     try:
+        size = (job_dir / path).stat().st_size
         append_line(job_dir / KERAS_LIST, {"path": path, "shape": shape})
     except OSError as exc:
         raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
     if not kept:
-        room.add(path, (job_dir / path).stat().st_size)
+        room.add(path, size)
 
 
 def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
