@@ -5,7 +5,7 @@
 One `predict` over every layer's output (as the worker's probe model), at batch 2 on seeded
 inputs; then, side by side, the outputs made NumPy arrays as the worker did before issue 12
 (`np.asarray(keras.ops.convert_to_numpy(o))`, which copies each array: `np.array`) and as it
-does now (`app.check.keras.worker.as_numpy`: a NumPy array is taken as it is). Printed: the
+does now (`app.check.keras.running.as_numpy`: a NumPy array is taken as it is). Printed: the
 time of each (best of `--repeats`) and the memory each allocates at its peak (tracemalloc,
 which NumPy reports to), against the outputs' own size.
 """
@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from app.check.keras.worker import as_numpy  # noqa: E402
+from app.check.keras.running import as_numpy  # noqa: E402
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ compares a layer as soon as both sides have listed it, then deletes its files. A
 has written WINDOW_BYTES the comparison has not taken yet waits before writing more:
 
     outputs/written.jsonl     the Keras worker: {"path": "outputs/<i>.npy", "shape": [...]}
-                              per tensor, after its group is written (app.check.keras.outputs);
+                              per tensor, once its file is written: as the eager call
+                              computes it, or after its group (app.check.keras.outputs);
                               outputs/layers.json, written before the first group, names each
                               layer's tensors and the model's outputs
     reference/written.jsonl   our side: {"layer": name, "paths": [...]} once every call of

@@ -113,9 +113,9 @@ def test_an_eager_run_holding_more_than_allowed_goes_sample_by_sample(tmp_path, 
     runs: list[int] = []
     counted = outputs_module.run
 
-    def run(keras_, model_, probe, inputs, mode, keras_call):
+    def run(keras_, model_, probe, inputs, mode, keras_call, arrived=None):
         runs.append(len(inputs[0]))
-        return counted(keras_, model_, probe, inputs, mode, keras_call)
+        return counted(keras_, model_, probe, inputs, mode, keras_call, arrived)
 
     monkeypatch.setattr(outputs_module, "run", run)
     got = run_job(keras, sliced, _no_progress)

@@ -102,9 +102,11 @@ def run_groups(
     """Each group of `grouped` (the tensors, and their positions in groups): a model over
     them, run as `keras_call` (whole, or slice by slice), written, dropped before the next
     group, and listed for the comparison (app.check.streaming), which deletes the files it
-    has compared but those of `kept` (the model's outputs). With a window
+    has compared but those of `kept` (the model's outputs). A group called whole is written
+    and listed output by output as the call computes them (app.check.keras.running.streamed),
+    so the comparison takes the first layers while Keras runs the last. With a window
     (JobRequest.window_bytes), a group waits until it fits beside the files not taken yet.
-    Returns each tensor's path, its shape, and the seconds Keras ran."""
+    Returns each tensor's path, its shape, and the seconds Keras ran (writing aside)."""
     tensors, groups = grouped
     paths: list[str] = [""] * len(tensors)
     shapes: dict[int, list[int]] = {}
@@ -124,31 +126,34 @@ def run_groups(
         rows = rows_per_run(
             size, batch, request.group_bytes, request.mode, held, request.held_bytes
         )
-        files = _Outputs(Path(request.job_dir), group, batch, sliced=rows < batch)
+        files = _Outputs(job_dir, group, batch, sliced=rows < batch, listing=(room, kept))
+        arrived = files.arrived if rows == batch and keras_call == "call" else None
         for first in range(0, batch, rows):
             part = [x[first : first + rows] for x in inputs]
             start = time.perf_counter()
-            arrays = run(keras, model, probe, part, request.mode, keras_call)
+            arrays = run(keras, model, probe, part, request.mode, keras_call, arrived)
             keras_s += time.perf_counter() - start
             files.append(arrays)
             del arrays
-        paths_of, shapes_of = files.written()
+        keras_s -= files.streaming_s
         for i in group:
-            paths[i], shapes[i] = paths_of[i], shapes_of[i]
-            _list(job_dir, room, paths[i], shapes[i], kept=i in kept)
+            paths[i], shapes[i] = output_path(i), files.shapes[i]
+        files.list_rest()
     report("predicting", len(groups), len(groups))
     return paths, shapes, keras_s
 
 
 def _list(job_dir: Path, room: Room, path: str, shape: list[int], kept: bool) -> None:
     """The tensor's file is complete: listed for the comparison, and held in the window
-    until it is taken (a model output never is)."""
+    until it is taken (a model output never is). Its size is read before it is listed: once
+    listed, the comparison may take and delete it at any moment."""
     try:
+        size = (job_dir / path).stat().st_size
         append_line(job_dir / KERAS_LIST, {"path": path, "shape": shape})
     except OSError as exc:
         raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
     if not kept:
-        room.add(path, (job_dir / path).stat().st_size)
+        room.add(path, size)
 
 
 def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
@@ -161,24 +166,52 @@ def _probe_model(keras: Any, model: Any, tensors: list) -> Any:
 
 
 class _Outputs:
-    """A group's `outputs/<i>.npy` files (never pickled): each written with a header for the
-    whole batch at its first slice, each later slice appended. A file is open only while a
-    slice is written: a group can hold hundreds of layers (DenseNet169: 597), more than the
-    worker's open-file limit."""
+    """A group's `outputs/<i>.npy` files (never pickled), each listed for the comparison once
+    complete: written whole as the call hands it (`arrived`), or with a header for the whole
+    batch at its first slice and each later slice appended (`append`), listed once the group
+    has run (`list_rest`). A file is open only while it is written: a group can hold hundreds
+    of layers (DenseNet169: 597), more than the worker's open-file limit."""
 
-    def __init__(self, job_dir: Path, group: list[int], batch: int, sliced: bool) -> None:
+    def __init__(
+        self,
+        job_dir: Path,
+        group: list[int],
+        batch: int,
+        sliced: bool,
+        listing: tuple[Room, frozenset[int]],
+    ) -> None:
         self.job_dir, self.group, self.batch, self.sliced = job_dir, group, batch, sliced
+        self.room, self.kept = listing
         self.shapes: dict[int, list[int]] = {}
+        self.listed: set[int] = set()
+        self.streaming_s = 0.0  # spent writing and listing inside the call
 
-    def append(self, arrays: list[np.ndarray]) -> None:
+    def arrived(self, k: int, array: np.ndarray) -> None:
+        """The group's k-th output, complete: written and listed at once."""
+        start = time.perf_counter()
+        self._write(self.group[k], array)
+        self._list(self.group[k])
+        self.streaming_s += time.perf_counter() - start
+
+    def append(self, arrays: list[np.ndarray | None]) -> None:
+        """One run's outputs (None: handed to `arrived` already)."""
+        for i, array in zip(self.group, arrays, strict=True):
+            if array is not None:
+                self._write(i, array)
+
+    def list_rest(self) -> None:
+        for i in self.group:
+            if i not in self.listed:
+                self._list(i)
+
+    def _write(self, i: int, array: np.ndarray) -> None:
         try:
             (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
-            for i, array in zip(self.group, arrays, strict=True):
-                mode = "ab" if i in self.shapes else "wb"
-                with (self.job_dir / output_path(i)).open(mode) as out:
-                    if i not in self.shapes:
-                        self.shapes[i] = self._header(out, array)
-                    np.ascontiguousarray(array).tofile(out)
+            mode = "ab" if i in self.shapes else "wb"
+            with (self.job_dir / output_path(i)).open(mode) as out:
+                if i not in self.shapes:
+                    self.shapes[i] = self._header(out, array)
+                np.ascontiguousarray(array).tofile(out)
         except OSError as exc:
             raise JobFailed("write-failed", "The worker could not write the outputs.", exc) from exc
 
@@ -188,8 +221,9 @@ class _Outputs:
         npy_format.write_array_header_2_0(out, {**header, "shape": tuple(shape)})
         return shape
 
-    def written(self) -> tuple[dict[int, str], dict[int, list[int]]]:
-        return {i: output_path(i) for i in self.group}, self.shapes
+    def _list(self, i: int) -> None:
+        self.listed.add(i)
+        _list(self.job_dir, self.room, output_path(i), self.shapes[i], kept=i in self.kept)
 
 
 def output_path(index: int) -> str:

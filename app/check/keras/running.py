@@ -7,11 +7,16 @@ or ``probe.predict(x, batch_size=len(x))`` (``keras_call="predict"``), which fir
 check (MobileNetV2 over every layer: 2.4 s against 0.4 s). The numbers are the same
 (bench/keras_call.py; README, "Which call Keras runs"). Unless the request names one, the
 worker makes the faster for the model (`faster_call`). Training mode always calls the model
-(``training=True``): `predict` has no training mode.
+(``training=True``): `predict` has no training mode. A call hands each layer's output on as
+soon as the layer has run (`streamed`), so its file is written and compared while the layers
+after it run, instead of every file at the call's end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +24,8 @@ import numpy as np
 from app.check.keras.cpu_limits import LayerFacts, explain_cpu_limit, facts_of
 from app.check.keras.jobs import JobFailed
 from app.schemas import KerasCall
+
+Arrived = Callable[[int, np.ndarray], None]  # (the output's position, its values)
 
 
 def call_made(keras: Any, model: Any, keras_call: KerasCall | None, mode: str) -> KerasCall:
@@ -44,23 +51,101 @@ def faster_call(keras: Any, model: Any) -> KerasCall:
 
 
 def run(
-    keras: Any, model: Any, probe: Any, inputs: list, mode: str, keras_call: KerasCall
-) -> list[np.ndarray]:
+    keras: Any,
+    model: Any,
+    probe: Any,
+    inputs: list,
+    mode: str,
+    keras_call: KerasCall,
+    arrived: Arrived | None = None,
+) -> list[np.ndarray | None]:
     """`probe`'s outputs on `inputs` as NumPy arrays, run as `keras_call` (call_made) says
-    (training mode: a call with ``training=True``, dropout already off)."""
+    (training mode: a call with ``training=True``, dropout already off). With `arrived`
+    (a call only), each output is handed to it as a NumPy array as soon as the call has
+    computed it (`streamed`), and is None in the list returned."""
+    stream = Stream()
     try:
         if keras_call == "predict":
             outputs = probe.predict(inputs, batch_size=len(inputs[0]), verbose=0)
-        else:
+        elif arrived is None:
             outputs = probe(inputs, training=mode == "training")
+        else:
+            with streamed(keras, probe, arrived, stream):
+                outputs = probe(inputs, training=mode == "training")
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-        return [as_numpy(keras, o) for o in outputs]
+        return [None if k in stream.handed else as_numpy(keras, o) for k, o in enumerate(outputs)]
     except JobFailed:
         raise
     except Exception as exc:
+        if stream.failed is not None:  # Keras rewraps what its call raised: ours, as raised
+            raise stream.failed from None
         raise explain_cpu_limit(exc, layer_facts(keras, model)) or JobFailed(
             "keras-predict-failed", "Keras could not run the model on these inputs.", exc
         ) from exc
+
+
+@dataclass
+class Stream:
+    """What `streamed` handed on: the outputs' positions (an output no layer computes, such
+    as an Input, is not handed), and the JobFailed `arrived` raised, if it did."""
+
+    handed: set[int] = field(default_factory=set)
+    failed: JobFailed | None = None
+
+
+@contextmanager
+def streamed(keras: Any, probe: Any, arrived: Arrived, stream: Stream) -> Iterator[None]:
+    """Within: a call of the functional `probe` hands each of its outputs k to
+    ``arrived(k, array)`` once the layer computing it has run, not when the whole call
+    returns, so its file can be written and compared while the layers after it run; `stream`
+    notes what was handed, and a JobFailed `arrived` raised (Keras' call turns an exception
+    it does not know into a RuntimeError of its own text).
+
+    Keras runs a functional model node by node (``Function._run_through_graph``), asking
+    ``_get_operation_for_node(node)`` for each node's operation: the probe's answer here is
+    the operation itself, wrapped to report the node's outputs after it returns. The
+    operations, their order and their arguments are Keras' own, so the values are the
+    call's."""
+    wanted: dict[int, list[int]] = {}
+    for k, tensor in enumerate(probe.outputs):
+        wanted.setdefault(id(tensor), []).append(k)
+
+    def ran(node: Any, outputs: Any) -> None:
+        for tensor, value in zip(node.outputs, keras.tree.flatten(outputs), strict=False):
+            for k in wanted.get(id(tensor), ()):
+                if k not in stream.handed:
+                    stream.handed.add(k)
+                    hand(k, as_numpy(keras, value))
+
+    def hand(k: int, array: np.ndarray) -> None:
+        try:
+            arrived(k, array)
+        except JobFailed as failed:
+            stream.failed = failed
+            raise
+
+    own = probe._get_operation_for_node
+    object.__setattr__(  # past Keras' attribute tracking: a method, not model state
+        probe, "_get_operation_for_node", lambda node: _Reporting(own(node), node, ran)
+    )
+    try:
+        yield
+    finally:
+        object.__delattr__(probe, "_get_operation_for_node")
+
+
+class _Reporting:
+    """A node's operation that reports the node's outputs once it has run. Keras passes
+    ``training`` to an operation whose ``_call_context_args`` name it: the operation's own."""
+
+    def __init__(self, operation: Any, node: Any, ran: Callable[[Any, Any], None]) -> None:
+        self.operation, self.node, self.ran = operation, node, ran
+        self._call_context_args = getattr(operation, "_call_context_args", {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outputs = self.operation(*args, **kwargs)
+        self.ran(self.node, outputs)
+        return outputs
 
 
 def as_numpy(keras: Any, output: Any) -> np.ndarray:
