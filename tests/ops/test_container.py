@@ -76,6 +76,7 @@ def run_smoke(command: list[str]) -> tuple[int, str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=smoke_environment(),
     )
     try:
         log, _ = proc.communicate(timeout=SMOKE_TIMEOUT_S)
@@ -84,6 +85,15 @@ def run_smoke(command: list[str]) -> tuple[int, str]:
         log, _ = proc.communicate(timeout=60)
         pytest.fail(f"container-smoke took over {SMOKE_TIMEOUT_S} s:\n{log[-4000:]}")
     return proc.returncode, log
+
+
+def smoke_environment() -> dict[str, str]:
+    """This environment with the system folders on PATH: podman's network plugin runs
+    `iptables`, which lives in /usr/sbin, missing from the PATH of a shell started clean
+    (`env -i PATH=/usr/local/bin:/usr/bin:/bin`), where the build then fails."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    added = [path for path in ("/usr/local/sbin", "/usr/sbin", "/sbin") if path not in folders]
+    return {**os.environ, "PATH": os.pathsep.join([*folders, *added])}
 
 
 def healthcheck_argv() -> list[str]:
