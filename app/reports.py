@@ -154,14 +154,17 @@ class Reports:
         with_read = options.check or self.exports_dir is not None
         explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
         with explained as ex:
-            mark("reporting")
-            timeline.mark("model read")
+            if options.check:  # the model read has come: the report is made beside the check
+                mark("reporting")
+                timeline.mark("model read")
             request = submission.check_request(options)
             # Decided, and started when it runs: Keras loads the model while the report is made.
             check = self.admission.start(ex.read if options.check else None, report_id, request)
             timeline.mark("check started")
             try:
                 report = ex.report().model_copy(update={"check": check.report})
+                if not options.check:  # the reading process read the model and made the
+                    mark("reporting")  # report in one go: only now is the reading over
                 timeline.mark("report made")
                 if accept is not None:
                     accept(report)
