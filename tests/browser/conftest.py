@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.browser import Tab, open_tab, post_report
 from tests.support.files import saved
-from tests.support.live import serving
+from tests.support.live import Server, serving
 from tests.support.models import seed_model
 from tests.support.pages import fresh
 
@@ -59,10 +59,16 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
+def served(tmp_path_factory) -> Iterator[Server]:
     """`keras-explainer serve` with one Keras worker, so checks really run."""
     with serving(tmp_path_factory.mktemp("browser-data"), workers=1) as live:
-        yield live.base
+        yield live
+
+
+@pytest.fixture(scope="session")
+def server(served) -> str:
+    """The served pages' address."""
+    return served.base
 
 
 @pytest.fixture

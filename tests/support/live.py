@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -86,3 +87,26 @@ def memory_kb(pid: int, field: str = "VmRSS") -> int:
 def reset_peak(pid: int) -> None:
     """Start VmHWM again from the current RSS (Linux 4.0+; writing 5 to clear_refs)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def fork_server(pid: int) -> int:
+    """The pid of the fork server that the server `pid` starts its reading processes from."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # ended while listed
+        if parent == pid and b"multiprocessing.forkserver" in command:
+            return int(stat.parent.name)
+    raise LookupError(f"no fork server under {pid}")
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """The process `pid` stopped (SIGSTOP) for the length of the block, then let go on."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
