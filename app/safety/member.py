@@ -8,7 +8,7 @@ member's offset: no copy, no decompression, bounded to the member's size. Its CR
 checked once, in one pass, before the window is handed out: Keras refuses an archive whose
 member does not match its checksum, and so do we. The check runs on a thread of its own
 (`StoredMember`), while the caller scans the archive's config: zlib lets go of Python's lock
-while it sums, so the two share the time (ResNet50: 47 ms of CRC-32 beside 70 of config scan).
+while it sums, so the two share the time (ResNet50: 33 ms of CRC-32 beside ~20 of config scan).
 """
 
 from __future__ import annotations
