@@ -269,9 +269,11 @@ def _not_finite_findings(values: dict[str, np.ndarray]) -> list[Finding]:
     if all(_constant(values[role]) for role in ROLES):  # a spec's: JSON numbers are finite
         return []
     bad = {role: np.flatnonzero(~np.isfinite(values[role])) for role in ROLES}
-    channels = np.unique(np.concatenate(list(bad.values())))
-    if not channels.size:
+    if not any(found.size for found in bad.values()):
+        # Nearly every layer: no `np.unique`, whose first call imports numpy.ma (9 ms of
+        # a reading process's CPU, ResNet50's 53 layers 1 ms more).
         return []
+    channels = np.unique(np.concatenate(list(bad.values())))
     which = ", ".join(f"{role} {found.size}" for role, found in bad.items() if found.size)
     return [
         Finding(

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import h5py
 import numpy as np
 from h5py import h5d
 
+from app.safety.hdf5_scan import DatasetFacts
 from app.safety.scanned import FileBytes
 
 DIRECT_KINDS = frozenset("fiu")  # bool is stored as an HDF5 enum: read through h5py
@@ -73,22 +73,6 @@ def read_into(raw: FileBytes, start: int, out: np.ndarray) -> None:
     target = memoryview(out.reshape(-1).view(np.uint8))
     if os.preadv(raw.fh.fileno(), [target], raw.offset + start) != wanted:
         raise OSError("the file is shorter than the HDF5 image it held")
-
-
-@dataclass(frozen=True)
-class DatasetFacts:
-    """What the readers ask of a dataset, each asked of h5py once."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    plist: Any  # its creation property list
-    layout: int
-
-    @classmethod
-    def of(cls, dataset: h5py.Dataset) -> DatasetFacts:
-        plist = dataset.id.get_create_plist()
-        shape = tuple(int(d) for d in dataset.id.shape or ())
-        return cls(shape, dataset.id.dtype, plist, plist.get_layout())
 
 
 def direct_values(

@@ -16,9 +16,10 @@ import numpy as np
 from h5py import h5a, h5d, h5l
 
 from app.errors import MalformedModel
-from app.formats.direct import DatasetFacts, direct_values
+from app.formats.direct import direct_values
 from app.graph import StoredWeight
 from app.safety.hdf5_attrs import decode
+from app.safety.hdf5_scan import DatasetFacts
 from app.safety.scanned import FileBytes
 
 NUMERIC_KINDS = frozenset("fiub")  # float, signed int, unsigned int, bool
@@ -63,12 +64,18 @@ def _check_hard(link: Any, path: str) -> None:
         )
 
 
-def stored_weight(dataset: h5py.Dataset, name: str, image: FileBytes | None = None) -> StoredWeight:
+def stored_weight(
+    dataset: h5py.Dataset,
+    name: str,
+    image: FileBytes | None = None,
+    facts: DatasetFacts | None = None,
+) -> StoredWeight:
     """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages.
     Its values are read straight from `image` (the file's bytes) when the dataset is
-    contiguous (`app.formats.direct`), else through h5py. Its facts are asked of h5py once
-    each (its properties ask again at every use)."""
-    facts = DatasetFacts.of(dataset)
+    contiguous (`app.formats.direct`), else through h5py. Its facts are the scan's when it
+    kept them (`facts`), else asked of h5py once each (its properties ask again at every
+    use)."""
+    facts = facts or DatasetFacts.of(dataset)
     if facts.layout == h5d.VIRTUAL or facts.plist.get_external_count() > 0:
         raise MalformedModel(
             f"The weight {dataset.name!r} keeps its values outside the file; such files are "

@@ -19,7 +19,7 @@ from app.formats.hdf5 import hard_children, stored_weight
 from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
-from app.safety.hdf5_scan import Walked
+from app.safety.hdf5_scan import DatasetFacts, Walked
 from app.safety.keras_v3 import ARCHIVE_ERRORS, DAMAGED_ARCHIVE
 from app.safety.scanned import FileBytes, ScannedArchive
 
@@ -82,13 +82,14 @@ def datasets_below(
         for index in sorted(own_members, key=_index_key):
             item = own_members[index]
             if isinstance(item, h5py.Dataset):
-                found.append(stored_weight(item, f"{prefix}vars/{index}", image))
+                name = f"{prefix}vars/{index}"
+                found.append(stored_weight(item, name, image, _facts(walked, item)))
     for name in sorted((n for n in members if n != "vars"), key=_attribute_key):
         item = members[name]
         if isinstance(item, h5py.Group):
             found.extend(datasets_below(item, f"{prefix}{name}/", image, walked))
         elif isinstance(item, h5py.Dataset):
-            found.append(stored_weight(item, f"{prefix}{name}", image))
+            found.append(stored_weight(item, f"{prefix}{name}", image, _facts(walked, item)))
     return found
 
 
@@ -99,6 +100,11 @@ def _members(group: h5py.Group, walked: Walked | None) -> dict[str, Any]:
     if known is None:
         known = [(name, group[name]) for name in hard_children(group)]
     return dict(known)
+
+
+def _facts(walked: Walked | None, dataset: h5py.Dataset) -> DatasetFacts | None:
+    """What the scan asked of `dataset`, when it kept it."""
+    return walked.facts.get(id(dataset)) if walked is not None else None
 
 
 def _index_key(name: str) -> tuple[int, int | str]:

@@ -8,13 +8,12 @@ member's offset: no copy, no decompression, bounded to the member's size. Its CR
 checked once, in one pass, before the window is handed out: Keras refuses an archive whose
 member does not match its checksum, and so do we. The check runs on a thread of its own
 (`StoredMember`), while the caller scans the archive's config: zlib lets go of Python's lock
-while it sums, so the two share the time (ResNet50: 47 ms of CRC-32 beside 70 of config scan).
+while it sums, so the two share the time (ResNet50: 33 ms of CRC-32 beside ~20 of config scan).
 """
 
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import struct
 import threading
@@ -26,7 +25,7 @@ from app.errors import MalformedModel
 
 LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 LOCAL_SIGNATURE = b"PK\x03\x04"
-CRC_WINDOW = 64 << 20  # bytes mapped at a time: the address space stays bounded
+CRC_CHUNK = 1 << 20  # bytes summed at a time, from one buffer read into again
 
 
 class MemberWindow(io.RawIOBase):
@@ -56,11 +55,16 @@ class MemberWindow(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
-        wanted = min(len(buffer), max(0, self._size - self._pos))
-        data = os.pread(self._fd, wanted, self._offset + self._pos) if wanted else b""
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+        """Read straight into `buffer` (`os.preadv`: no bytes object made and copied again;
+        libhdf5 makes ~1,900 reads walking ResNet50's weights file)."""
+        with memoryview(buffer) as view:
+            wanted = min(view.nbytes, max(0, self._size - self._pos))
+            if not wanted:
+                return 0
+            with view.cast("B")[:wanted] as target:
+                got = os.preadv(self._fd, [target], self._offset + self._pos)
+        self._pos += got
+        return got
 
 
 class StoredMember:
@@ -115,17 +119,19 @@ def member_offset(fh: BinaryIO, info: zipfile.ZipInfo) -> int:
 
 def check_crc(fh: BinaryIO, offset: int, info: zipfile.ZipInfo) -> None:
     """The member's bytes against the CRC-32 the archive records for them (the caller made
-    sure the file holds them all). They are mapped, a window at a time, not read: zlib
-    reads the page cache in place, without a copy (ResNet50's 98 MB: 51 ms of CPU against
-    74 read in 4 MiB chunks)."""
+    sure the file holds them all). They are read a `CRC_CHUNK` at a time into one buffer
+    that stays in the CPU's cache, where zlib sums them (ResNet50's 98 MB: 33 ms of CPU
+    against 44 for the same bytes mapped and summed in place, whose every page zlib met
+    the first time in memory)."""
     crc, position, end = 0, offset, offset + info.file_size
-    while position < end:
-        start = position - position % mmap.ALLOCATIONGRANULARITY
-        length = min(CRC_WINDOW, end - start)
-        with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=start) as window:
-            with memoryview(window) as view:
-                crc = zlib.crc32(view[position - start :], crc)
-        position = start + length
+    with memoryview(bytearray(CRC_CHUNK)) as buffer:
+        while position < end:
+            with buffer[: min(CRC_CHUNK, end - position)] as chunk:
+                got = os.preadv(fh.fileno(), [chunk], position)
+                if not got:
+                    raise MalformedModel(f"The .keras archive's {info.filename} is cut short.")
+                crc = zlib.crc32(chunk[:got], crc)
+            position += got
     if crc != info.CRC:
         raise checksum_mismatch(info.filename)
 

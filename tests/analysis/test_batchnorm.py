@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -157,3 +159,19 @@ def test_a_spec_of_fifty_million_channels_is_explained_without_allocating_them()
     )
     assert bn.channel_stats["scale"].std == 0.0
     assert [f.code for f in bn.findings] == ["initial-values"]
+
+
+def test_finite_channels_are_judged_without_importing_numpy_ma():
+    """A reading process is fresh for every file: `np.unique` imports numpy.ma on its first
+    call (9 ms of CPU), so it is called only for a layer that holds NaN or ±Inf. In a fresh
+    interpreter, as a reading process is."""
+    code = (
+        "import sys, numpy as np; from app.analysis.batchnorm import ROLES, _not_finite_findings\n"
+        "finite = {role: np.arange(4, dtype=np.float32) for role in ROLES}\n"
+        "assert _not_finite_findings(finite) == []\n"
+        "print('numpy.ma' in sys.modules)\n"
+        "bad = dict(finite, gamma=np.array([1, np.nan, 1, np.inf], dtype=np.float32))\n"
+        "print([f.channels for f in _not_finite_findings(bad)])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["False", "[[1, 3]]"]

@@ -29,9 +29,10 @@ from app.errors import (
 )
 from app.explain import read_isolated
 from app.formats import read_model
-from app.safety.hdf5_scan import Walked, scan_hdf5
+from app.safety.hdf5_scan import DatasetFacts, Walked, scan_hdf5
 from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base, with_member
+from tests.support.kerasref import keras
 
 CONTAINERS = ("legacy_h5", "keras_v3")
 
@@ -288,3 +289,19 @@ def test_the_scan_keeps_at_most_max_kept_objects_open_for_the_reader(tmp_path):
         kept = [f"g{i}" for i in range(Walked.MAX_KEPT // 4 + 1) if walked.members(h5[f"g{i}"])]
         assert 0 < len(kept) < Walked.MAX_KEPT // 4 + 1
         assert [name for name, _ in walked.members(h5[kept[0]])] == ["d0", "d1", "d2", "d3"]
+
+
+def test_the_reader_takes_the_facts_the_scan_asked_of_each_dataset_it_kept(tmp_path, monkeypatch):
+    """The `.keras` reader asks h5py nothing again of a dataset the scan checked and kept
+    (its creation property list, shape, dtype and layout: `DatasetFacts`)."""
+    path = tmp_path / "m.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
+
+    def asked_again(cls, dataset):
+        raise AssertionError(f"{dataset.name} asked of h5py again")
+
+    monkeypatch.setattr(DatasetFacts, "of", classmethod(asked_again))
+    with read_model(path) as loaded:
+        stored = [s for node in loaded.graph.layers for s in node.stored or []]
+        assert [(s.shape, s.dtype) for s in stored] == [((3, 2), "float32"), ((2,), "float32")]
+        assert np.asarray(stored[1].values).shape == (2,)
