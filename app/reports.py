@@ -268,11 +268,15 @@ class Reports:
 
         return exported_zip(self.get(report_id), self.exports_dir)
 
-    def wait(self, report_id: str, timeout_s: float) -> Report:
-        """The report once its check has ended, or as it stands after `timeout_s`."""
-        if self.checks is not None:
-            self.checks.wait(report_id, timeout_s)
-        return self.get(report_id)
+    def wait(self, report: Report, timeout_s: float) -> Report:
+        """`report` once its check has ended, or as it stands after `timeout_s`. A check
+        that ended within that time gives its final report, which replaces the one
+        `report` holds: the body is the same as the store's, so it is not read again (on
+        MobileNetV2, 1.4 MB of JSON parsed and validated)."""
+        ended = None if self.checks is None else self.checks.wait(report.id, timeout_s)
+        if ended is None:
+            return self.get(report.id)
+        return report.model_copy(update={"check": ended})
 
     def forget(self, report_id: str) -> None:
         """Remove a report this request stored and then refused (a diagnosis's numbers that

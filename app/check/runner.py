@@ -56,7 +56,10 @@ class Checks(Protocol):
         """Run `check`, or give back the job that runs it once stored with its report."""
         ...
 
-    def wait(self, report_id: str, timeout_s: float) -> None: ...
+    def wait(self, report_id: str, timeout_s: float) -> CheckReport | None:
+        """Block until the check of `report_id` ends, or `timeout_s` passes; its final
+        report as stored when it ended within that time, else None (read the store)."""
+        ...
 
     def cancel(self, report_id: str) -> bool:
         """End the check of `report_id` as cancelled; False when none is queued or running."""
@@ -129,15 +132,19 @@ class CheckRunner:
             self._checks[check.report_id] = check
         future.add_done_callback(lambda _: self._forget(check.report_id))
 
-    def wait(self, report_id: str, timeout_s: float) -> None:
-        """Block until the check of `report_id` ends, or `timeout_s` passes."""
+    def wait(self, report_id: str, timeout_s: float) -> CheckReport | None:
+        """Block until the check of `report_id` ends, or `timeout_s` passes. The final
+        report it published, when it ran on this process and was neither cancelled nor
+        stopped: the waiting request answers from it without reading the store again."""
         with self._lock:
-            future = self._active.get(report_id)
-        if future is not None:
-            try:
-                future.result(timeout=timeout_s)
-            except FutureTimeout:
-                pass
+            future, check = self._active.get(report_id), self._checks.get(report_id)
+        if future is None or check is None:
+            return None
+        try:
+            published = future.result(timeout=timeout_s)
+        except FutureTimeout:
+            return None
+        return None if check.abandoned else published
 
     def cancel(self, report_id: str) -> bool:
         """The check stops publishing (its Keras run ends on its own, within its timeout,
@@ -189,7 +196,9 @@ class CheckRunner:
             self._active.pop(report_id, None)
             self._checks.pop(report_id, None)
 
-    def _run(self, check: Check) -> CheckReport:
+    def _run(self, check: Check) -> CheckReport | None:
+        """Run the check and publish its end; what it published (None: nothing, the check
+        was abandoned or its report never stored)."""
         publisher = _Publisher(self.store, check)
         try:
             report = run_check(check, self.pool, publisher.progress, self.references)
@@ -204,12 +213,12 @@ class CheckRunner:
         finally:
             self._keep_export(check)
             shutil.rmtree(check.folder.path, ignore_errors=True)
-        publisher.final(report)
+        published = publisher.final(report)
         timeline.mark("check published")
         # The next check's reference process; not on this thread, whose end is what a
         # caller waiting for this check waits for.
         threading.Thread(target=self.references.refill, daemon=True).start()
-        return report
+        return report if published else None
 
 
 def cancelled() -> CheckReport:
@@ -260,9 +269,13 @@ class _Publisher:
             self._last, self._stage = now, stage
             self.store.set_check(self.report_id, report)
 
-    def final(self, report: CheckReport) -> None:
+    def final(self, report: CheckReport) -> bool:
+        """Write the final report; True when written (the report stored, the check not
+        abandoned)."""
         stored = self.check.stored.wait(STORED_WAIT_S)
         with self._lock:
             self._done = True
-            if stored and not self.check.abandoned:
-                self.store.set_check(self.report_id, report)
+            if not stored or self.check.abandoned:
+                return False
+            self.store.set_check(self.report_id, report)
+            return True

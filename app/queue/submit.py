@@ -22,6 +22,7 @@ from app.check.pipeline import Check
 from app.check.runner import busy, cancelled
 from app.queue.tasks import QUEUE, defer_check
 from app.queue.ticket import write_ticket
+from app.schemas import CheckReport
 from app.store.contract import Job
 from app.store.postgres import CHECK_CHANNEL, PostgresReportStore
 
@@ -58,9 +59,10 @@ class QueuedChecks:
         name = check.folder.path.name
         return lambda connection: defer_check(self.queue, connection, check.report_id, name)
 
-    def wait(self, report_id: str, timeout_s: float) -> None:
+    def wait(self, report_id: str, timeout_s: float) -> CheckReport | None:
         """Until the check ends (read at every NOTIFY of this report, and every POLL_S in
-        case a notification was missed), or `timeout_s` passes."""
+        case a notification was missed), or `timeout_s` passes; the ended check as
+        stored, else None."""
         deadline = time.monotonic() + timeout_s
         with psycopg.connect(self.store.url, autocommit=True) as listener:
             listener.execute(f"LISTEN {CHECK_CHANNEL}")
@@ -68,7 +70,7 @@ class QueuedChecks:
                 check = self.store.get_check(report_id)
                 left = deadline - time.monotonic()
                 if check is None or check.status in ENDED or left <= 0:
-                    return
+                    return check if check is not None and check.status in ENDED else None
                 for _ in listener.notifies(timeout=min(POLL_S, left), stop_after=1):
                     pass
 

@@ -183,7 +183,7 @@ async def _create(
     if options.wait and report.check.status in ("queued", "running"):
         mark("check")
         timeout = request.app.state.settings.wait_timeout_s
-        report = await run_in_threadpool(reports.wait, report.id, timeout)
+        report = await run_in_threadpool(reports.wait, report, timeout)
     diagnosis = None
     if ask is not None:
         diagnosis = await run_in_threadpool(
