@@ -112,6 +112,8 @@ class Check:
     # nothing until `stored` is set, and nothing at all once `abandoned` (no report came).
     stored: threading.Event = field(default_factory=threading.Event)
     abandoned: bool = False
+    ended: bool = False  # its final report is written: nothing may take its place
+    _ending: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def model_path(self) -> Path:
@@ -123,6 +125,25 @@ class Check:
     def abandon(self) -> None:
         self.abandoned = True
         self.stored.set()
+
+    def end(self, write_final: Callable[[], None]) -> bool:
+        """`write_final()` unless the check is abandoned; whether it was written. A cancel
+        (`abandon_unless_ended`) comes wholly before or wholly after it."""
+        with self._ending:
+            if self.abandoned:
+                return False
+            write_final()
+            self.ended = True
+            return True
+
+    def abandon_unless_ended(self) -> bool:
+        """Abandon the check unless its final report is written or it is abandoned already;
+        whether it was abandoned now."""
+        with self._ending:
+            if self.ended or self.abandoned:
+                return False
+            self.abandon()
+            return True
 
 
 @dataclass(frozen=True)

@@ -151,9 +151,8 @@ class CheckRunner:
         and is dropped) and its report says cancelled."""
         with self._lock:
             check = self._checks.get(report_id)
-        if check is None or check.abandoned:
-            return False
-        check.abandon()
+        if check is None or not check.abandon_unless_ended():
+            return False  # none, or it has ended: its final report stays
         self.store.set_check(report_id, cancelled())
         return True
 
@@ -169,10 +168,8 @@ class CheckRunner:
             running = [(self._checks[id_], future) for id_, future in self._active.items()]
         self._threads.shutdown(wait=False, cancel_futures=True)
         for check, future in running:
-            if not check.abandoned:
-                check.abandon()
-                if check.stored.is_set():
-                    self.store.set_check(check.report_id, stopped())
+            if check.abandon_unless_ended():  # one that has ended keeps its final report
+                self.store.set_check(check.report_id, stopped())
             if future.cancelled():  # it never ran, so nothing else removes its folder
                 shutil.rmtree(check.folder.path, ignore_errors=True)
         wait_for_all([future for _, future in running], timeout=STOP_WAIT_S)
@@ -275,7 +272,6 @@ class _Publisher:
         stored = self.check.stored.wait(STORED_WAIT_S)
         with self._lock:
             self._done = True
-            if not stored or self.check.abandoned:
+            if not stored:
                 return False
-            self.store.set_check(self.report_id, report)
-            return True
+            return self.check.end(lambda: self.store.set_check(self.report_id, report))

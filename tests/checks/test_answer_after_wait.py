@@ -7,19 +7,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
-
-from app.check import runner as runner_module
-from app.check.folder import CheckFolder
-from app.check.runner import CheckRunner
 from app.reports import Options, Reports, Submission
 from app.schemas import CheckReport
 from app.store import SqliteReportStore
-from tests.checks.test_publisher import job
 from tests.support.api import post
 from tests.support.models import SEED_INPUT, seed_spec
-
-PASSED = CheckReport(status="passed", message="Every layer matches Keras.", tolerance=1e-4)
+from tests.support.runner import PASSED, runner_job
 
 
 class CountingStore(SqliteReportStore):
@@ -67,28 +60,10 @@ def test_wait_reads_the_store_when_no_check_ended_here(tmp_path):
     assert answer.check == PASSED
 
 
-@pytest.fixture
-def runner(tmp_path, monkeypatch):
-    """The server's runner, whose checks end at once with PASSED."""
-    monkeypatch.setattr(runner_module, "run_check", lambda *args: PASSED)
-    store = SqliteReportStore(tmp_path / "reports.db")
-    checks = CheckRunner(None, store, tmp_path / "checks", max_active=1)  # type: ignore[arg-type]
-    monkeypatch.setattr(checks.references, "refill", lambda: None)  # no process to start
-    yield checks
-    checks.stop()
-
-
-def runner_job(tmp_path: Path, runner: CheckRunner):
-    the_job = job()
-    the_job.folder = CheckFolder(tmp_path / "check")
-    the_job.folder.path.mkdir()
-    return the_job
-
-
 def test_runner_wait_gives_the_final_check_it_published(tmp_path, runner):
     """Stored (and so published) only once `wait` has begun: a check that has ended
     before is no longer the runner's, and `wait` gives None for it."""
-    the_job = runner_job(tmp_path, runner)
+    the_job = runner_job(tmp_path)
     runner.start(the_job)
     threading.Timer(0.3, the_job.mark_stored).start()
     assert runner.wait(the_job.report_id, 10) == PASSED
@@ -97,7 +72,7 @@ def test_runner_wait_gives_the_final_check_it_published(tmp_path, runner):
 
 def test_runner_wait_gives_nothing_for_an_abandoned_check(tmp_path, runner):
     """Nothing was published (the store says what `cancel` wrote): the store is read."""
-    the_job = runner_job(tmp_path, runner)
+    the_job = runner_job(tmp_path)
     runner.start(the_job)
     the_job.abandon()
     assert runner.wait(the_job.report_id, 10) is None
