@@ -117,7 +117,7 @@ LAYERS = [
     ("hand",),
     ("reference", "costs"),
     ("store", "retention"),
-    ("graph", "schemas", "errors", "config", "display", "app", "timeline"),
+    ("graph", "schemas", "errors", "config", "display", "app", "timeline", "ast_guard"),
 ]
 LIBRARIES = frozenset(
     {
@@ -128,6 +128,7 @@ LIBRARIES = frozenset(
         "display",
         "app",
         "timeline",
+        "ast_guard",
         "safety.allowlist",
         "formats.hdf5",
         "formats.direct",

@@ -18,6 +18,7 @@ from typing import IO
 
 import numpy as np
 
+from app.ast_guard import AST_LOCK, read_npy_header
 from app.errors import InvalidRequest
 
 MAX_ARRAY_VALUES = 16 << 20  # one model input (the same cap `caller_inputs` applies)
@@ -80,13 +81,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
 def _header(fh: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype an array's header declares; nothing of its data is read."""
     try:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh, MAX_HEADER_BYTES)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh, MAX_HEADER_BYTES)
-        else:  # 3.0 exists only for structured dtypes with non-ASCII field names
-            raise ValueError(f"npy format {version}")
+        shape, _, dtype = read_npy_header(fh, MAX_HEADER_BYTES)
     except (ValueError, OSError, EOFError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
         raise InvalidRequest(NOT_ARRAYS) from exc
     return shape, dtype
@@ -113,6 +108,7 @@ def _allowed(header: tuple[tuple[int, ...], np.dtype], what: str) -> int:
 def _read(fh: IO[bytes]) -> np.ndarray:
     """The array, reading just the bytes its (already checked) header declares."""
     try:
-        return np.lib.format.read_array(fh, allow_pickle=False)
+        with AST_LOCK:  # it reads the header again (app.ast_guard)
+            return np.lib.format.read_array(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InvalidRequest(NOT_ARRAYS) from exc

@@ -46,6 +46,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from app.ast_guard import AST_LOCK
 from app.errors import UnsupportedModel
 from app.reference.forwards import FORWARDS
 
@@ -254,7 +255,8 @@ class _ModuleIndex:
 def _module_index(module_name: str) -> _ModuleIndex:
     module = sys.modules[module_name]
     source = inspect.getsource(module)
-    tree = ast.parse(source)
+    with AST_LOCK:  # one thread at a time (app.ast_guard)
+        tree = ast.parse(source)
     nodes: dict[str, ast.stmt] = {}
     imports: dict[str, tuple[str | None, str, str | None]] = {}
     for node in tree.body:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import numpy.lib.format as npy_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.ast_guard import read_npy_header
 from app.schemas import KerasCall
 
 RESULT_NAME = "result.json"
@@ -49,11 +49,6 @@ HELD_BYTES = 4 << 30
 # What a .npy file may hold besides its array: its header (numpy pads it to 64 bytes; a
 # version 2 header may be longer). Allowed on top of a file's cap, never counted in a total.
 NPY_HEADER_ALLOWANCE = 1 << 16
-
-_HEADER_READERS = {
-    (1, 0): npy_format.read_array_header_1_0,
-    (2, 0): npy_format.read_array_header_2_0,
-}
 
 ResultStatus = Literal["ok", "error", "timeout"]
 Stage = Literal["loading", "building", "predicting", "writing"]
@@ -234,7 +229,8 @@ def load_output(job_dir: str | Path, relpath: str, mmap: bool = False) -> np.nda
     file instead of reading it, so a large output costs no memory until it is read."""
     path = _inside(Path(job_dir).resolve(), relpath)
     assert path is not None
-    return _mapped(path) if mmap else np.load(path, allow_pickle=False)
+    mapped = _mapped(path)
+    return mapped if mmap else np.array(mapped)  # read: a copy, its file free to go
 
 
 def _mapped(path: Path) -> np.ndarray:
@@ -242,10 +238,7 @@ def _mapped(path: Path) -> np.ndarray:
     `np.load(mmap_mode="r")` gives, in half the time: a check maps hundreds of files)."""
     with path.open("rb") as handle:
         try:
-            reader = _HEADER_READERS.get(npy_format.read_magic(handle))
-            if reader is None:
-                raise ValueError("unsupported .npy version")
-            shape, fortran_order, dtype = reader(handle)
+            shape, fortran_order, dtype = read_npy_header(handle)
         except ValueError as exc:
             raise InvalidResult(f"{path.name} is not a readable .npy file") from exc
         if dtype.hasobject:
@@ -322,10 +315,7 @@ def _npy_shape(path: Path) -> tuple[tuple[int, ...], int]:
     (they would need pickle)."""
     try:
         with path.open("rb") as handle:
-            reader = _HEADER_READERS.get(npy_format.read_magic(handle))
-            if reader is None:
-                raise ValueError("unsupported .npy version")
-            shape, _, dtype = reader(handle)
+            shape, _, dtype = read_npy_header(handle)
             offset = handle.tell()
     except FileNotFoundError:
         raise  # deleted since it was found: the caller knows whether it may be
