@@ -137,14 +137,13 @@ class CheckRunner:
         report it published, when it ran on this process and was neither cancelled nor
         stopped: the waiting request answers from it without reading the store again."""
         with self._lock:
-            future, check = self._active.get(report_id), self._checks.get(report_id)
-        if future is None or check is None:
+            future = self._active.get(report_id)
+        if future is None:
             return None
         try:
-            published = future.result(timeout=timeout_s)
+            return future.result(timeout=timeout_s)  # `_run`: None unless it published
         except FutureTimeout:
             return None
-        return None if check.abandoned else published
 
     def cancel(self, report_id: str) -> bool:
         """The check stops publishing (its Keras run ends on its own, within its timeout,
