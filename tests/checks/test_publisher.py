@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from app.check import runner
-from app.check.compare import ComparedModel
-from app.check.folder import CheckFolder
-from app.check.pipeline import Check
-from app.check.plan import CheckPlan
 from app.check.runner import _Publisher
 from app.schemas import CheckProgress, CheckReport
+from tests.support.runner import job
 
 
 class RecordingStore:
@@ -20,20 +16,6 @@ class RecordingStore:
 
     def set_check(self, report_id: str, check: CheckReport) -> None:
         self.written.append((report_id, check.status))
-
-
-def job() -> Check:
-    return Check(
-        report_id="r1",
-        folder=CheckFolder(Path("/nonexistent")),
-        kind="file",
-        format="keras_v3",
-        plan=CheckPlan(inputs=[], compared=ComparedModel(layers=[], outputs=[])),
-        mode="inference",
-        seed=0,
-        tolerance=1e-4,
-        timeout_s=60,
-    )
 
 
 def running(stage: str) -> CheckReport:
