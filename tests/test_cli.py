@@ -219,6 +219,29 @@ def test_inspect_imports_no_web_stack_no_keras_and_no_store(tmp_path):
     assert set(answer["modules"]) & set(NOT_FOR_TABLES) == set()
 
 
+MODULES_AFTER_IMPORT = (
+    "import json, sys, app.cli, app.formats; print(json.dumps(sorted(sys.modules)))"
+)
+
+
+def test_the_command_module_and_the_readers_load_without_pydantic():
+    """`app.cli` (its parser, the reading process's plumbing) and the safety scan and readers
+    load without pydantic: the tables' imports, the report's schemas first, all happen in
+    `_print_tables`, with the collector paused (a fresh interpreter, so nothing else imported
+    pydantic first)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MODULES_AFTER_IMPORT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert "app" in modules and "h5py" in modules  # the readers were imported
+    assert "pydantic" not in modules and "pydantic_core" not in modules
+
+
 def test_inspect_without_kex_settings_reads_with_the_settings_defaults(monkeypatch):
     """`inspect` skips reading Settings when no KEX_ variable is set: then the caps it uses
     must be those Settings' defaults give."""

@@ -7,7 +7,7 @@ Codes are stable and kebab-case, like error codes, and never collide with them.
 
 from __future__ import annotations
 
-from pydantic.dataclasses import dataclass
+from dataclasses import dataclass
 
 REFUSAL_CODES: dict[str, str] = {
     "lambda-layer": "A Lambda layer: Python code (bytecode or a function reference) in the file.",
@@ -32,6 +32,11 @@ class Refusal:
     `path` is the chain of layer names from the top model down to the layer concerned (empty
     for the model itself), as in the report's layer paths; `class_name` is the class of the
     object refused; `reason` is a sentence for a person.
+
+    A plain dataclass: the scan makes them from values it has checked, and the scan (with
+    every command that imports it) needs no pydantic; a model that holds refusals
+    (app.check.model_read's `ModelRead`) validates them where they cross from the reading
+    process, `__post_init__` included.
     """
 
     code: str
