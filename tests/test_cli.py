@@ -114,6 +114,15 @@ def test_inspect_tables_replace_what_a_terminal_would_act_on():
     assert printable("conv\x1b[2J\x07\r\tx\x7f\x9b\nok ·") == "conv?[2J???x??\nok ·"
 
 
+def test_inspect_tables_replace_exactly_c0_but_the_line_feed_del_and_c1():
+    """Every code point, one by one: C0 (U+0000–U+001F) but U+000A, DEL (U+007F) and C1
+    (U+0080–U+009F) become `?`; every other character, surrogates included, is kept."""
+    replaced = {*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)}
+    text = "".join(map(chr, range(0x110000)))
+    expected = "".join("?" if code in replaced else chr(code) for code in range(0x110000))
+    assert printable(text) == expected
+
+
 def test_inspect_tables_refuse_a_reading_process_answer_without_text(corpus, monkeypatch):
     path = corpus / "hls4ml_keras_3layer_batch_norm.h5"
     monkeypatch.setattr(isolation, "run_task", lambda *args, **kwargs: {"text": ["x"]})
