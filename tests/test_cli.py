@@ -251,6 +251,46 @@ def test_the_command_module_and_the_readers_load_without_pydantic():
     assert "pydantic" not in modules and "pydantic_core" not in modules
 
 
+# `python -m app.cli ARGS` with an exit handler of its own, to see whether the interpreter's
+# exit ran.
+COMMAND_LINE_WATCHED = """
+import atexit, runpy, sys
+atexit.register(lambda: print("torn down", file=sys.stderr))
+runpy.run_module("app.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def _python_m_app_cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "command_line.py"
+    script.write_text(COMMAND_LINE_WATCHED)
+    # Not unbuffered: on a pipe the text waits in stdout's buffer, which leaving must flush.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, str(script), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def test_inspect_tables_leave_the_process_at_once_with_all_their_text(tmp_path):
+    """The program ends as soon as the tables are printed, without the interpreter's
+    teardown (no exit handler runs), and the whole text is out, flushed."""
+    path = saved(small_model(), tmp_path / "m.keras")
+    done = _python_m_app_cli(tmp_path, "inspect", str(path))
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "torn down" not in done.stderr
+    assert done.stdout == terminal_text(path, DEFAULT_LIMITS) + "\n"
+
+
+def test_inspect_that_prints_no_tables_ends_as_usual(tmp_path):
+    done = _python_m_app_cli(tmp_path, "inspect", str(tmp_path / "missing.keras"))
+    assert done.returncode == EXIT_USAGE
+    assert "no such file" in done.stderr and "torn down" in done.stderr
+
+
 def test_inspect_without_kex_settings_reads_with_the_settings_defaults(monkeypatch):
     """`inspect` skips reading Settings when no KEX_ variable is set: then the caps it uses
     must be those Settings' defaults give."""
