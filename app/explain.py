@@ -30,19 +30,24 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app import isolation
 from app.analysis.costs import ModelCosts, model_costs, total_macs
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
 from app.analysis.stats import value_blocks
-from app.check.model_read import ModelRead, model_read
 from app.errors import InvalidRequest, UnreadableFile
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
 from app.graph import ModelGraph
 from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source, new_report_id
+
+# The model read's module (the check's plan and budgets, ~8 ms of imports) is imported where
+# a model read is made or received: `inspect`'s tables ask for none. The server has it
+# imported already (app.reports), and the fork server's warm-up makes one (app.warm_up).
+if TYPE_CHECKING:
+    from app.check.model_read import ModelRead
 
 Sizes = Mapping[str, int]  # an input's name ("*": every input) → its unknown dimensions' size
 
@@ -157,6 +162,8 @@ class _Here:
         self.read = self.model_read() if with_read else None
 
     def model_read(self) -> ModelRead:
+        from app.check.model_read import model_read
+
         graph = self.loaded.graph
         macs = total_macs(graph, self.costs) if self.costs else 0
         return model_read(graph, self.loaded.format, self.loaded.refusals, macs)
@@ -187,17 +194,23 @@ class _InChild:
         self.child, self.read_last = child, with_read and read_last
         self._read: ModelRead | None = None
         if with_read and not read_last:
-            self._read = _from_child(ModelRead.model_validate_json, child.early())
+            self._read = _read_from_child(child.early())
 
     @property
     def read(self) -> ModelRead | None:
         if self.read_last and self._read is None:
-            self._read = _from_child(ModelRead.model_validate_json, self.child.result())
+            self._read = _read_from_child(self.child.result())
         return self._read
 
     def report(self) -> Report:
         answer = self.child.early() if self.read_last else self.child.result()
         return _from_child(Report.model_validate_json, answer)
+
+
+def _read_from_child(answer: isolation.Answer) -> ModelRead:
+    from app.check.model_read import ModelRead
+
+    return _from_child(ModelRead.model_validate_json, answer)
 
 
 @contextmanager

@@ -195,8 +195,9 @@ def test_inspect_check_of_an_unknown_class_exits_4(corpus, capsys):
 NOT_FOR_INSPECT = ("fastapi", "starlette", "uvicorn", "jinja2", "tensorflow", "keras")
 NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "httpx", "httpx2")
 # Nor, for its tables (made in the reading process, app.terminal_text), a store, a report kept
-# by id, the check's admission, a diagnosis.
+# by id, the check's admission, a diagnosis, the model read (the check's plan and budgets).
 NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission", "app.diagnosis")
+NOT_FOR_TABLES += ("app.check.model_read", "app.check.plan", "app.check.budgets")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
