@@ -43,7 +43,7 @@ from app.graph import ModelGraph
 from app.safety.limits import DEFAULT_LIMITS
 from app.schemas import Report, Source, new_report_id
 
-# The model read's module (the check's plan and budgets, ~8 ms of imports) is imported where
+# The model read's module (the check's plan and budgets, 8–14 ms of imports) is imported where
 # a model read is made or received: `inspect`'s tables ask for none. The server has it
 # imported already (app.reports), and the fork server's warm-up makes one (app.warm_up).
 if TYPE_CHECKING:
