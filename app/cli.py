@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from app.schemas import CheckReport, Report
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_CHECKED = 0, 1, 2, 3, 4
+EXIT_READER_GONE = 128 + 13  # what a shell reports for a program SIGPIPE ended (`| head`)
 DIFF_EXITS = {"identical": 0, "weights-differ": 1, "architecture-differs": 2}
 DIFF_USAGE = 4
 POLL_S = 0.2
@@ -80,8 +81,17 @@ def main(argv: list[str] | None = None, *, leave_at_once: bool = False) -> int:
 
 
 def command_line() -> None:
-    """`keras-explainer` as a program: the console script and `python -m app.cli`."""
-    raise SystemExit(main(leave_at_once=True))
+    """`keras-explainer` as a program: the console script and `python -m app.cli`.
+
+    When what reads the output goes away (`keras-explainer inspect m.keras | head`), the
+    program ends quietly, as `cat` would, instead of with a traceback: the rest of the output
+    goes nowhere (Python's own advice, "Note on SIGPIPE" in the `signal` module's docs)."""
+    try:
+        code = main(leave_at_once=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_READER_GONE
+    raise SystemExit(code)
 
 
 def _parser() -> argparse.ArgumentParser:

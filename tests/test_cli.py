@@ -286,6 +286,25 @@ def test_inspect_tables_leave_the_process_at_once_with_all_their_text(tmp_path):
     assert done.stdout == terminal_text(path, DEFAULT_LIMITS) + "\n"
 
 
+def test_inspect_piped_into_a_reader_that_has_gone_ends_quietly(tmp_path):
+    """`keras-explainer inspect m.keras | head -1`: the reader has gone when the tables are
+    written; the program ends with what a shell reports for SIGPIPE (128 + 13), without a
+    traceback."""
+    path = saved(small_model(), tmp_path / "m.keras")
+    script = tmp_path / "command_line.py"
+    script.write_text(COMMAND_LINE_WATCHED)
+    with subprocess.Popen(
+        [sys.executable, str(script), "inspect", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    ) as command:
+        command.stdout.close()  # gone before the file is read: the tables' write finds no reader
+        stderr = command.stderr.read().decode()
+        assert command.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr, stderr
+
+
 def test_inspect_that_prints_no_tables_ends_as_usual(tmp_path):
     done = _python_m_app_cli(tmp_path, "inspect", str(tmp_path / "missing.keras"))
     assert done.returncode == EXIT_USAGE
