@@ -332,13 +332,15 @@ def _settle(arrivals: Arrivals, process: WorkerProcess, deadline: float) -> None
 
 
 def _keras_result(future: Future | None, arrivals: Arrivals) -> JobResult | None:
-    """Keras' answer, its layers compared as they come meanwhile."""
+    """Keras' answer, its layers compared as they come meanwhile; taken once more after it
+    came, so its listing (outputs/layers.json) is read even when it was written after the
+    last take: the layers judged again at the end find Keras' files by it."""
     if future is None:
         return None
     while not future.done():
         arrivals.take()
         try:
-            return future.result(timeout=TAKE_EVERY_S)
+            future.result(timeout=TAKE_EVERY_S)
         except FutureTimeout:
             continue
     arrivals.take()
