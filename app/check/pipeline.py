@@ -192,10 +192,11 @@ def run_check(
     try:
         if arrivals.invalid is not None:
             raise InvalidResult(arrivals.invalid)
-        add_expected(check.folder.export, theirs.outputs)
         comparison = compare(check.plan.compared, ours, theirs, check.tolerance, arrivals.done)
         comparison = judge_again(check, references, comparison, arrivals, sides.deadline)
         comparison = with_outputs_noted(comparison)
+        notes = [output.note for output in comparison.outputs]  # the program says them too
+        add_expected(check.folder.export, theirs.outputs, notes)
         timeline.mark("compared")
         batchnorm = _with_keras(reference.batchnorm, theirs, arrivals, check.mode)
     except InvalidResult:

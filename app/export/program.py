@@ -427,7 +427,9 @@ above `CONFIG` is keras-explainer's reference forward (app/reference/), copied a
     python model_forward.py x.npy        # your own inputs (.npz: x0, x1, ... for several)
 
 It prints the model's outputs and, when expected.npz (what Keras' predict returned for the
-check's inputs) is beside it and no inputs were given, the largest difference from Keras.
+check's inputs) is beside it and no inputs were given, the largest difference from Keras;
+it exits 1 over the check's tolerance, except for an output the check passed on Keras' own
+inputs (expected.npz keeps the check's note on it: the network amplifies float32 rounding).
 Needs only NumPy. Weights: weights.npz, keyed `layer_name/role`.
 """
 
@@ -462,6 +464,19 @@ def load_inputs(path):
     return [np.load(path, allow_pickle=False)]
 
 
+def passed_on_keras_inputs(name, note):
+    """An output over the tolerance end to end that the check passed (`note`: the check's
+    words, kept in expected.npz): our forward of the output's layer, fed Keras' own outputs
+    of its inbound layers, is within the tolerance of Keras' output, so the difference end to
+    end is float32 rounding the network carries and amplifies from layer to layer."""
+    return (
+        f"{{name}}: over the check's tolerance {{TOLERANCE:g}} end to end, and passed by the "
+        f"check, which found its layer within the tolerance on Keras' own inputs: {{note}}\\n"
+        "This network amplifies float32 rounding by itself: the difference end to end is "
+        "rounding grown from layer to layer, not a different computation."
+    )
+
+
 def main(argv):
     import sys
     from pathlib import Path
@@ -481,13 +496,18 @@ def main(argv):
         return 0
     with np.load(expected, allow_pickle=False) as npz:
         keras = [npz[f"y{{i}}"] for i in range(len(outputs))]
+        noted = [f"note{{i}}" in npz.files for i in range(len(outputs))]  # the check's notes
+        notes = [str(npz[f"note{{i}}"]) if noted[i] else None for i in range(len(outputs))]
     worst = 0.0
-    for ours, theirs in zip(outputs, keras):
+    for name, ours, theirs, note in zip(OUTPUT_NAMES, outputs, keras, notes):
         difference = float(np.max(np.abs(ours.astype(np.float64) - theirs), initial=0.0))
         scale = max(float(np.max(np.abs(theirs.astype(np.float64)), initial=0.0)), 1e-6)
-        worst = max(worst, difference / scale)
         print(f"largest difference from Keras' output: {{difference:.3g}}", end=" ")
         print(f"(relative to its largest value: {{difference / scale:.3g}})")
+        if TOLERANCE is not None and difference / scale > TOLERANCE and note is not None:
+            print(passed_on_keras_inputs(name, note))
+        else:
+            worst = max(worst, difference / scale)
     if TOLERANCE is not None and worst > TOLERANCE:
         print(f"over the check's tolerance {{TOLERANCE:g}}", file=sys.stderr)
         return 1
