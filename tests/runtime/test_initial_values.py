@@ -66,14 +66,25 @@ def both_ways(request):
     return plain, deferred
 
 
-def test_a_variable_made_while_deferred_starts_as_zeros_and_is_counted_until_assigned():
+def test_a_variable_made_while_deferred_reads_as_its_initializer_and_is_counted_until_assigned():
     with deferred_initializers(keras) as unassigned:
         assigned = keras.Variable(keras.initializers.Constant(3.0), shape=(2,))
         left = keras.Variable(keras.initializers.Constant(4.0), shape=(3,))
-        assert np.asarray(left).tolist() == [0.0, 0.0, 0.0]
+        assert np.asarray(left).tolist() == [4.0, 4.0, 4.0]  # read before any assignment
         assigned.assign([1.0, 2.0])
+        assigned.assign([5.0, 6.0])  # its second assignment: into the variable the first made
     assert unassigned == [left]
-    assert np.asarray(assigned).tolist() == [1.0, 2.0]
+    assert np.asarray(assigned).tolist() == [5.0, 6.0]
+    assert assigned.dtype == "float32"
+
+
+def test_a_variable_made_while_deferred_gets_its_tensorflow_variable_from_its_assignment():
+    with deferred_initializers(keras):
+        variable = keras.Variable(keras.initializers.Constant(3.0), shape=(2,), name="v")
+        assert variable._value is None  # no TensorFlow variable, so no zeros made and assigned
+        variable.assign([1.0, 2.0])
+    assert np.asarray(variable.value.read_value()).tolist() == [1.0, 2.0]
+    assert variable.value.name.startswith("v")
 
 
 def test_keras_initializes_as_before_once_the_load_is_over():

@@ -120,3 +120,27 @@ def test_run_job_refuses_wrong_input_shape(private_tmp):
 
     assert (result.status, result.code) == ("error", "invalid-inputs")
     assert result.message == "Input x0 has shape (2, 3); the model expects (None, 2)."
+
+
+def test_a_load_after_keep_attr_skipsets_lists_no_skipset_again(private_tmp, monkeypatch):
+    from keras.src.backend.common import global_state
+
+    from app.check.keras.loading import keep_attr_skipsets
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    request = file_job(private_tmp / "job", model, [SEED_INPUT])
+    keep_attr_skipsets(keras)
+    listed = []
+    set_attribute = global_state.set_global_attribute
+
+    def recording(name, value, *args, **kwargs):
+        if name.startswith("saving_attr_skip"):
+            listed.append(name)
+        return set_attribute(name, value, *args, **kwargs)
+
+    monkeypatch.setattr(global_state, "set_global_attribute", recording)
+    loaded = load_model(keras, request, [])
+
+    assert listed == []  # Keras' loader computed each set again on every layer before
+    for mine, theirs in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)

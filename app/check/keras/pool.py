@@ -285,10 +285,13 @@ class WorkerPool:
         with self._lock:
             self._thread(worker.reap)  # a big process takes tens of ms to exit: not waited for
             self._busy.pop(worker.pid, None)
+        # The answer first: the next worker's start (a process forked, then TensorFlow
+        # imported) is not what the check that waits for this answer should wait behind.
+        job.future.set_result(result)
+        with self._lock:
             if not self._stopped:
                 self._spawn_locked()
                 self._dispatch_locked()
-        job.future.set_result(result)
 
 
 def run_on_worker(worker: WorkerProcess, job: _Job) -> JobResult:

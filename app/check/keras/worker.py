@@ -46,7 +46,7 @@ from app.check.keras.jobs import (
     Timing,
     as_line,
 )
-from app.check.keras.loading import load_model, read_inputs
+from app.check.keras.loading import keep_attr_skipsets, load_model, read_inputs
 from app.check.keras.outputs import output_groups, output_path, run_groups
 from app.check.keras.running import call_made, make_training_deterministic
 from app.check.streaming import KERAS_LAYERS
@@ -96,7 +96,10 @@ def warm_up(keras: Any) -> None:
     Then `main` freezes the garbage collector's view of what the process holds (TensorFlow
     and Keras imported: about 290,000 objects): else the job's first full collection walks
     them all, 0.23 s of MobileNetV2's load in a fresh worker (of 1.49 s CPU), which the
-    job's objects alone take a few ms to walk."""
+    job's objects alone take a few ms to walk.
+
+    Last, Keras' loader is given the attribute sets it would otherwise list again for every
+    layer a job loads (app.check.keras.loading.keep_attr_skipsets)."""
     model = keras.Sequential(
         [
             keras.Input((8, 8, 3)),
@@ -110,6 +113,7 @@ def warm_up(keras: Any) -> None:
     x = np.zeros((2, 8, 8, 3), "float32")
     probe(x, training=False)  # both calls a job may make
     probe.predict(x, batch_size=2, verbose=0)
+    keep_attr_skipsets(keras)
 
 
 def _claim_stdout() -> Any:
