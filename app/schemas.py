@@ -310,7 +310,11 @@ class CheckOutput(Schema):
 
 
 class CheckTiming(Schema):
-    reference_s: float = Field(description="Our NumPy forward, every layer kept.")
+    reference_s: float = Field(
+        description="Our NumPy forward, every layer's outputs written; the time it spent "
+        "waiting for the comparison to take them, or answering its questions (layers run "
+        "again on Keras' inputs), left out."
+    )
     keras_load_s: float
     keras_predict_s: float = Field(description="predict over every layer's output.")
     total_s: float = Field(description="From queued to done, waiting included.")

@@ -29,6 +29,8 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -143,7 +145,7 @@ def run(request: ReferenceRequest, folder: CheckFolder) -> tuple[ReferenceResult
     writer = _OutputWriter(folder, graph, inputs, request.window_bytes, judge)
     start = time.perf_counter()
     run_ = run_reference(graph, weights, inputs, training=training, on_call=writer.seen)
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - start - writer.aside_s  # the forward's own time
     result = ReferenceResult(
         status="ok",
         layers=writer.layers(),
@@ -223,7 +225,9 @@ class _OutputWriter:
     every layer's outputs (EfficientNetB7 at 600 × 600, batch 2: 7.8 GiB of them), and the
     BN layers' first values on the way. A layer is listed for the comparison once all its
     calls are written; with a window, a call waits until its outputs fit beside the files
-    the comparison has not taken (app.check.streaming)."""
+    the comparison has not taken (app.check.streaming). `aside_s`: the time spent between
+    calls on what is not the forward (waiting for room, answering the comparison's
+    questions), which the check's `timing.reference_s` leaves out."""
 
     def __init__(
         self,
@@ -248,18 +252,21 @@ class _OutputWriter:
             self.calls[node.name] = self.calls.get(node.name, 0) + 1
         self.batchnorm = BatchNormSamples(graph, inputs)
         self.count = 0
+        self.aside_s = 0.0
         folder.reference_outputs.mkdir(exist_ok=True)
 
     def seen(self, node, call: int, outputs: list) -> None:
         if self.judge is not None:  # between our layer calls: the comparison's questions
-            self.judge.serve()
+            with self._aside():
+                self.judge.serve()
         self.batchnorm.seen(node, call, outputs)
         if node.name not in self.is_listed:
             return
         if self.window:
             size = sum(np.asarray(t).nbytes for t in outputs)
             waiting = marker(self.folder.path, REFERENCE_WAITING)
-            self.room.wait(size, self._told_to_go_on_or_keras_ended, waiting)
+            with self._aside():
+                self.room.wait(size, self._told_to_go_on_or_keras_ended, waiting)
         calls = self.written.setdefault(node.name, {})
         calls[call] = [self.save(t, held=True) for t in outputs]
         if len(calls) == self.calls.get(node.name, 0):
@@ -273,6 +280,14 @@ class _OutputWriter:
         if held:
             self.room.add(path, (self.folder.path / path).stat().st_size)
         return path
+
+    @contextmanager
+    def _aside(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.aside_s += time.perf_counter() - start
 
     def _told_to_go_on_or_keras_ended(self) -> bool:
         if self.judge is not None:  # while we wait for room, too
