@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.check.pipeline import Check
+from app.check.check import Check
 from app.check.runner import CheckRunner
 from app.reports import Reports
 from app.safety.limits import DEFAULT_LIMITS

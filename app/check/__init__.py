@@ -28,7 +28,12 @@
     admission.py        whether a check runs, and its start: DecidedCheck, CheckSettings
     folder.py           CheckFolder: a check's working folder and its file names
     runner.py           CheckRunner: threads, places, progress and results into the store
+    check.py            Check: what one check is given, and where it stands
     pipeline.py         one Check: the reference side, the Keras side, the comparison
+    reference_process.py  our side's process as the pipeline drives it: started, asked, its
+                        answer read
+    endings.py          the CheckReport of a check running, or ending without a comparison;
+                        the verdict's sentence
     reference_side.py   our side, in a process of its own; warm_reference.py keeps one ready
     keras_side.py       the job a Keras worker is given, and its answer turned into arrays
     keras3_copy.py      Keras 2 config keys Keras 3 refuses, removed where they hold their default

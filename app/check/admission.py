@@ -38,11 +38,11 @@ from app.safety.refusals import Refusal
 from app.schemas import CheckInputs, CheckProgress, CheckReport, KerasCall
 from app.store.contract import Job
 
-# The pipeline, the runner and the worker pool are imported where a check starts: a report
-# without one (`keras-explainer inspect`, check=false) never loads them.
+# The check, its pipeline, the runner and the worker pool are imported where a check starts:
+# a report without one (`keras-explainer inspect`, check=false) never loads them.
 if TYPE_CHECKING:
+    from app.check.check import Check
     from app.check.keras import OutputCaps
-    from app.check.pipeline import Check
     from app.check.runner import Checks
 
 Mode = Literal["inference", "training"]
@@ -155,7 +155,7 @@ class Admission:
         request: CheckRequest,
         inputs: CheckInputs | None,
     ) -> Check:
-        from app.check.pipeline import Check
+        from app.check.check import Check
 
         # An uploaded .json file is a spec, like the `spec` field.
         kind = "file" if request.model_path is not None and read.format != "spec_json" else "spec"

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Protocol
 
 from app import timeline
+from app.check.check import Check
 from app.check.folder import CheckFolder
 from app.check.keras import PoolBusy, WorkerPool
-from app.check.pipeline import Check, run_check
+from app.check.pipeline import run_check
 from app.check.warm_reference import WarmReference
 from app.export.bundle import export_folder
 from app.schemas import CheckReport

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 from procrastinate import App
 
+from app.check.check import Check
 from app.check.folder import CheckFolder
-from app.check.pipeline import Check
 from app.check.runner import busy, cancelled
 from app.queue.tasks import QUEUE, defer_check
 from app.queue.ticket import write_ticket

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from app.check.check import Check
 from app.check.folder import CheckFolder, Kind
 from app.check.keras.jobs import OutputCaps
-from app.check.pipeline import Check
 from app.check.plan import CheckPlan
 from app.schemas import CheckInputs, KerasCall
 

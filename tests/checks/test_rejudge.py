@@ -26,10 +26,11 @@ import pytest
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.check.arrivals import Arrivals
+from app.check.check import Check
 from app.check.compare import Comparison, compare, compared_model
 from app.check.folder import CheckFolder
 from app.check.keras_side import mapped_side
-from app.check.pipeline import Check, judge_again
+from app.check.pipeline import judge_again
 from app.check.plan import CheckPlan
 from app.check.rejudge import KerasKeep, judged_again, with_outputs_noted
 from app.check.rejudge_side import Judge

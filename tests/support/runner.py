@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.check.check import Check
 from app.check.compare import ComparedModel
 from app.check.folder import CheckFolder
-from app.check.pipeline import Check
 from app.check.plan import CheckPlan
 from app.schemas import CheckReport
 
