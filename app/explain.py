@@ -20,6 +20,10 @@ A caller that starts no check wants the report first (`read_last=True`): the chi
 sends the report as soon as it has it and makes the model read after, while the caller
 validates the report (ResNet50's model read, ~34 ms of CPU, beside the validation's ~30 ms
 instead of before the report); `ex.read` is then asked for after `ex.report()`.
+
+In a reading process, every weight's statistics are begun in a sibling process once the
+model is resolved (`isolation.beside`, app.analysis.shared_scans), on the other core, while
+this one makes the rest of the report.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,6 +41,7 @@ from app import isolation
 from app.analysis.costs import ModelCosts, model_costs, total_macs
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
+from app.analysis.shared_scans import SharedScans
 from app.analysis.stats import value_blocks
 from app.errors import InvalidRequest, UnreadableFile
 from app.formats import LoadedModel, ReadLimits, read_model, read_spec, sniff_path
@@ -157,9 +163,16 @@ class _Here:
             filename=filename,
         )
         resolve(loaded.graph, weights_in_file=loaded.format != "spec_json")
-        # Counted before the model read is sent: the check's timeout follows its MACs.
-        self.costs = _costs(loaded.graph, unknown_dims)
-        self.read = self.model_read() if with_read else None
+        # In a reading process the weights' scans begin in a sibling now, and go on while
+        # the rest is made.
+        self.shared, self.sibling = _shared_scans(loaded.graph)
+        try:
+            # Counted before the model read is sent: the check's timeout follows its MACs.
+            self.costs = _costs(loaded.graph, unknown_dims)
+            self.read = self.model_read() if with_read else None
+        except BaseException:
+            self.end()
+            raise
 
     def model_read(self) -> ModelRead:
         from app.check.model_read import model_read
@@ -170,9 +183,26 @@ class _Here:
 
     def report(self) -> Report:
         graph, sizes = self.loaded.graph, self.unknown_dims
+        scans = None
+        if self.shared is not None:
+            scans = partial(self.shared.result, self.sibling.answers if self.sibling else None)
         return build_report(
-            graph, self.source, self.report_id, sizes, brief=self.brief, costs=self.costs
+            graph, self.source, self.report_id, sizes, self.brief, self.costs, scans
         )
+
+    def end(self) -> None:
+        """Let go of the sibling scanning weights, if there is one."""
+        if self.sibling is not None:
+            self.sibling.end()
+
+
+def _shared_scans(graph: ModelGraph) -> tuple[SharedScans | None, isolation.Beside | None]:
+    """In a reading process, every weight's scan shared with a sibling begun now
+    (app.analysis.shared_scans); (None, None) elsewhere: `weight_scans`' threads."""
+    if not isolation.can_fork_beside():
+        return None, None
+    shared = SharedScans(graph)
+    return shared, isolation.beside(shared.sibling_work) if shared.tokens is not None else None
 
 
 def _costs(graph: ModelGraph, unknown_dims: Sizes) -> ModelCosts | None:
@@ -224,9 +254,17 @@ def _explaining_here(
     with_read: bool = True,
     brief: bool = False,
 ) -> Iterator[_Here]:
+    """In a reading process (the only one `isolation.beside` forks), every weight's scan
+    is begun in a sibling: the explanation's (`explain_task`) and `inspect`'s tables'
+    (app.terminal_text)."""
     with read_model(path, limits) as loaded:
         sha256, size = digest
-        yield _Here(loaded, sha256, size, filename, report_id, unknown_dims, with_read, brief)
+        args = (filename, report_id, unknown_dims, with_read, brief)
+        here = _Here(loaded, sha256, size, *args)
+        try:
+            yield here
+        finally:
+            here.end()
 
 
 def _from_child(read: Callable[[Any], Any], data: Any) -> Any:

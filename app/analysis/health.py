@@ -51,7 +51,8 @@ def weight_scans(graph: ModelGraph) -> Scans:
     its time in reads and NumPy loops, which let go of Python's lock, so on two free cores
     ResNet50's 25.6 million values take about 0.6 of the clock they take on one (best of 7
     under a load of 6: 219 ms against 331), for ~4% more CPU. Each weight is scanned whole
-    by one thread, so its figures are those of one pass, bit for bit."""
+    by one thread, so its figures are those of one pass, bit for bit. A reading process
+    shares them with a sibling process instead (app.analysis.shared_scans)."""
     stored = [
         (node, weight)
         for _, node in graph.walk()

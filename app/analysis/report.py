@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from app.analysis.batchnorm import CHANNELS_LISTED, batchnorm_reports
 from app.analysis.breakdown import layer_reports, totals
 from app.analysis.costs import ModelCosts, model_costs
 from app.analysis.forward import reference_code
-from app.analysis.health import health_findings, weight_scans
+from app.analysis.health import Scans, health_findings, weight_scans
 from app.analysis.writer_semantics import writer_semantics
 from app.graph import ModelGraph, TensorRef, shape_json, variable_dtype
 from app.schemas import (
@@ -30,16 +30,22 @@ def build_report(
     unknown_dims: Mapping[str, int] | None = None,
     brief: bool = False,
     costs: ModelCosts | None = None,
+    scans: Callable[[], Scans] | None = None,
 ) -> Report:
     """`unknown_dims`: the size costs count each input's unknown dimensions at (by input
     name, or "*" for every input), when not the default; `costs`: `model_costs` at those
     sizes, when the caller has them already. `brief`: without what only a page or the JSON
     shows, not the terminal's tables (`inspect` without --json or --code): no
     BatchNormalization channel's values listed, no reference code (ResNet50: 1.0 of its
-    1.7 MB of JSON; ~60 ms of CPU made, sent, validated and stored)."""
+    1.7 MB of JSON; ~60 ms of CPU made, sent, validated and stored). `scans`: gives every
+    stored weight's scan (`weight_scans` when not given), asked for only once what does not
+    need them is made: a sibling process may be scanning meanwhile
+    (app.analysis.shared_scans)."""
     costs = costs or model_costs(graph, unknown_dims)
-    scans = weight_scans(graph)
-    layers = layer_reports(graph, costs=costs, scans=scans, code=not brief)
+    batchnorm = batchnorm_reports(graph, 0 if brief else CHANNELS_LISTED)
+    found = warnings(graph) + writer_semantics(graph, source.keras_version)
+    weights = scans() if scans is not None else weight_scans(graph)
+    layers = layer_reports(graph, costs=costs, scans=weights, code=not brief)
     return Report(
         id=report_id,
         created_at=datetime.now(UTC),
@@ -47,11 +53,9 @@ def build_report(
         model=model_info(graph),
         totals=totals(graph, costs),
         layers=layers,
-        batchnorm=batchnorm_reports(graph, 0 if brief else CHANNELS_LISTED),
-        warnings=warnings(graph)
-        + writer_semantics(graph, source.keras_version)
-        + not_finite(layers),
-        findings=health_findings(graph, scans),
+        batchnorm=batchnorm,
+        warnings=found + not_finite(layers),
+        findings=health_findings(graph, weights),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
         reference_code={} if brief else reference_code(layers),
     )

@@ -59,6 +59,19 @@ def weight_scan(values: Any, channel_axis: int | None = None) -> WeightScan:
     return WeightScan(sums.stats(), keys.keys if keys is not None else None)
 
 
+def channel_key_count(shape: tuple[int, ...], dtype: np.dtype, channel_axis: int | None) -> int:
+    """How many channel keys `weight_scan` gives a weight of `shape` and `dtype`: one per
+    channel, or -1 for None (not asked for, not a float array, or slices that cut across
+    channels)."""
+    keys = _ChannelKeys.for_shape(shape, channel_axis)
+    if keys is None or math.prod(shape) == 0:
+        return -1
+    if dtype.kind != "f" or dtype.itemsize not in BIT_VIEWS:
+        return -1
+    first = next(value_blocks(shape), ())
+    return -1 if len(first) > keys.axis else keys.channels
+
+
 class _ChannelKeys:
     """Per-channel sums of bit patterns, slice by slice (integer sums: exact in any order)."""
 

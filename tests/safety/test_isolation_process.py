@@ -4,9 +4,13 @@ and the process that asked keeps answering."""
 from __future__ import annotations
 
 import inspect
+import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,9 @@ from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base
 from tests.support.hostile_tasks import (
     answers_in_the_usual_order,
+    asks_beside,
+    explains_counting_siblings,
+    leaves_a_sibling_behind,
     sends_the_model_read_twice,
     spins,
     tells_its_garbage_collector,
@@ -206,3 +213,66 @@ def test_the_clock_cap_says_its_own_figure(tmp_path):
     with pytest.raises(UnreadableFile, match="within 2 seconds") as info:
         isolation.run_task(waits, path, limits, seconds=30)
     assert info.value.details == {"timeout_s": 2}
+
+
+def test_a_sibling_is_forked_only_from_a_reading_process():
+    assert not isolation.can_fork_beside()  # this process serves, it reads nothing
+    assert isolation.beside(lambda: b"") is None
+
+
+def test_a_sibling_answers_from_its_own_process_under_the_reading_process_walls(tmp_path):
+    path = tmp_path / "any"
+    path.write_bytes(b"x")
+    answer = isolation.run_task(asks_beside, path, ReadLimits())
+    sibling = answer["sibling"]
+    assert sibling["parent"] == answer["me"] and sibling["pid"] != answer["me"]
+    assert sibling["memory"] == answer["memory"] == ReadLimits().isolation_memory_bytes
+    assert sibling["answers_open"] is False  # it cannot speak for the reading process
+
+
+def test_a_sibling_whose_work_fails_gives_no_answer(tmp_path):
+    path = tmp_path / "any"
+    path.write_bytes(b"x")
+    assert isolation.run_task(asks_beside, path, ReadLimits(), fails=True)["sibling"] is None
+
+
+def test_a_sibling_ends_with_its_reading_process(tmp_path):
+    path = tmp_path / "any"
+    path.write_bytes(b"x")
+    pid = isolation.run_task(leaves_a_sibling_behind, path, ReadLimits())["sibling"]
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid)
+
+
+def test_an_explanation_in_a_reading_process_scans_weights_in_a_sibling(saved):
+    arguments = {"filename": None, "digest": ["0" * 64, 1], "report_id": "r", "with_read": False}
+    answer = isolation.run_task(
+        explains_counting_siblings, saved.h5_path, ReadLimits(), unknown_dims={}, **arguments
+    )
+    assert answer == {"siblings": [True]}
+
+
+def test_inspects_tables_in_a_reading_process_scan_weights_in_a_sibling(saved):
+    """`inspect` explains the file inside its reading process (app.terminal_text)."""
+    answer = isolation.run_task(explains_counting_siblings, saved.h5_path, ReadLimits(), here=True)
+    assert answer == {"siblings": [True]}
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, ended and not yet waited for, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_the_processor_time_counts_the_children_waited_for():
+    """A reading process is charged for its sibling's time once it has waited for it."""
+    before, own = isolation.cpu_seconds(os.getpid()), time.process_time()
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    charged = isolation.cpu_seconds(os.getpid()) - before
+    assert charged - (time.process_time() - own) >= 0.4

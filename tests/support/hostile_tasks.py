@@ -6,10 +6,13 @@ A child imports this module to run them: it imports no Keras (the child's memory
 from __future__ import annotations
 
 import gc
+import json
+import os
+import resource
 import time
 
 from app import isolation
-from app.explain import explain_task
+from app.explain import explain_file, explain_task
 
 
 @isolation.task
@@ -50,3 +53,73 @@ def spins(path, limits, early, seconds: float):
 def tells_its_garbage_collector(path, limits, early):
     """Not hostile: what the child's garbage collector does (on, and how much is frozen)."""
     return {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+
+
+@isolation.task
+def asks_beside(path, limits, early, fails: bool = False):
+    """Not hostile: what a sibling (`isolation.beside`) says of itself, as its answer: its
+    process, its parent, its memory limit, whether the reading process's answer pipe is
+    open in it; with `fails`, its work raises."""
+    fd = isolation._answers_fd
+
+    def work() -> bytes:
+        if fails:
+            raise RuntimeError("the work failed")
+        facts = {
+            "pid": os.getpid(),
+            "parent": os.getppid(),
+            "memory": resource.getrlimit(resource.RLIMIT_AS)[0],
+            "answers_open": _is_open(fd),
+        }
+        return json.dumps(facts).encode()
+
+    sibling = isolation.beside(work)
+    try:
+        answer = b"".join(iter(lambda: os.read(sibling.answers, 1 << 16), b""))
+    finally:
+        sibling.end()
+    facts = json.loads(answer) if answer else None
+    return {"sibling": facts, "me": os.getpid(), "memory": limits.isolation_memory_bytes}
+
+
+@isolation.task
+def leaves_a_sibling_behind(path, limits, early):
+    """A reading process that ends while its sibling still works (sleeps): the sibling's
+    pid."""
+
+    def sleeps() -> bytes:
+        time.sleep(60)
+        return b""
+
+    return {"sibling": isolation.beside(sleeps).pid}
+
+
+@isolation.task
+def explains_counting_siblings(path, limits, early, here: bool = False, **arguments):
+    """Not hostile: the explanation (`here`: as `inspect`'s tables ask for it in the
+    reading process, app.terminal_text), and the siblings it started."""
+    started = []
+    beside = isolation.beside
+
+    def counting(work):
+        sibling = beside(work)
+        started.append(sibling is not None)
+        return sibling
+
+    isolation.beside = counting
+    try:
+        if here:
+            explain_file(path, limits=limits, with_read=False, digest=("", 1))
+        else:
+            explain_task(path, limits, early, **arguments)
+    finally:
+        isolation.beside = beside
+    return {"siblings": started}
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
