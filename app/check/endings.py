@@ -56,13 +56,13 @@ def keras_failed(
 
 
 def blocked(
-    check: Check, blocked: Blocked, reference: ReferenceResult, notes: list[str]
+    check: Check, why: Blocked, reference: ReferenceResult, notes: list[str]
 ) -> CheckReport:
-    """Keras was not asked; our reference's outputs are shown when it ran."""
+    """Keras was not asked (`why`); our reference's outputs are shown when it ran."""
     if reference.status != "ok":
         status = "unsupported" if reference.code in REFERENCE_UNSUPPORTED else "error"
         return ended(check, status, reference.code, reference.message, notes=notes)
-    report = ended(check, "unsupported", blocked.code, blocked.message, notes=notes)
+    report = ended(check, "unsupported", why.code, why.message, notes=notes)
     report.inputs = check.inputs
     outputs = check.plan.compared.outputs
     report.outputs = keras_side.reference_outputs(check.folder.path, reference.outputs, outputs)
