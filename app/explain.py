@@ -22,7 +22,7 @@ validates the report (ResNet50's model read, ~34 ms of CPU, beside the validatio
 instead of before the report); `ex.read` is then asked for after `ex.report()`.
 
 In a reading process, every weight's statistics are begun in a sibling process once the
-model is resolved (`isolation.beside`, app.analysis.shared_scans), on the other core, while
+model is resolved (`siblings.beside`, app.analysis.shared_scans), on the other core, while
 this one makes the rest of the report.
 """
 
@@ -37,7 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app import isolation
+from app import isolation, siblings
 from app.analysis.costs import ModelCosts, model_costs, total_macs
 from app.analysis.report import build_report
 from app.analysis.resolve import resolve
@@ -196,13 +196,13 @@ class _Here:
             self.sibling.end()
 
 
-def _shared_scans(graph: ModelGraph) -> tuple[SharedScans | None, isolation.Beside | None]:
+def _shared_scans(graph: ModelGraph) -> tuple[SharedScans | None, siblings.Beside | None]:
     """In a reading process, every weight's scan shared with a sibling begun now
     (app.analysis.shared_scans); (None, None) elsewhere: `weight_scans`' threads."""
-    if not isolation.can_fork_beside():
+    if not siblings.can_fork_beside():
         return None, None
     shared = SharedScans(graph)
-    return shared, isolation.beside(shared.sibling_work) if shared.tokens is not None else None
+    return shared, siblings.beside(shared.sibling_work) if shared.tokens is not None else None
 
 
 def _costs(graph: ModelGraph, unknown_dims: Sizes) -> ModelCosts | None:
@@ -254,7 +254,7 @@ def _explaining_here(
     with_read: bool = True,
     brief: bool = False,
 ) -> Iterator[_Here]:
-    """In a reading process (the only one `isolation.beside` forks), every weight's scan
+    """In a reading process (the only one `siblings.beside` forks), every weight's scan
     is begun in a sibling: the explanation's (`explain_task`) and `inspect`'s tables'
     (app.terminal_text)."""
     with read_model(path, limits) as loaded:

@@ -44,10 +44,10 @@ check: one thread, no TensorFlow) calls `fork_directly()`: its children are then
 it, which saves starting the fork server's interpreter and importing the readers there again
 (most of the command's time on a small file).
 
-Inside a reading process, `beside(work)` runs `work` in a sibling: a fork of that process,
-on the other core, under the same walls (it inherits the memory limit, and dies with its
-parent), whose answer is bytes the caller checks like any other (the report's weight
-statistics: app.analysis.shared_scans).
+Inside a reading process, `beside(work)` (app.siblings) runs `work` in a sibling: a fork
+of that process, on the other core, under the same walls (it inherits the memory limit, and
+dies with its parent), whose answer is bytes the caller checks like any other (the report's
+weight statistics: app.analysis.shared_scans; a `.keras` archive's CRC-32: app.safety.member).
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import resource
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +66,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app import siblings
 from app.errors import ExplainerError, MalformedModel, UnreadableFile, all_error_classes
 from app.safety.limits import ReadLimits
 
@@ -84,7 +83,6 @@ _tasks: list[Task] = []
 _warm_ups: list[str] = []  # modules the fork server imports last (`warm_up_with`)
 _context: Any = None
 _direct = False
-_answers_fd: int | None = None  # in a reading process: where its answers go (`_child_main`)
 
 
 def task(function: Task) -> Task:
@@ -243,9 +241,8 @@ def _children_context() -> Any:
 
 
 def _forkable() -> bool:
-    """One Python thread, and no TensorFlow: its native thread pools, which Python does not
-    count, may hold a lock at the moment of the fork, which the child would wait on forever."""
-    return threading.active_count() == 1 and "tensorflow" not in sys.modules
+    """app.siblings.forkable: one Python thread, and no TensorFlow."""
+    return siblings.forkable()
 
 
 def _fork_server() -> Any:
@@ -316,11 +313,10 @@ def _child_main(function: Task, path: str, limits: ReadLimits, arguments: dict, 
     cycle to collect, and its collections cost 19 ms of its ~490 of CPU for nothing (70
     collections took 40 ms before anything was frozen). A task that made cycles would only
     keep them until the process ends, under the same memory limit."""
-    global _answers_fd
     gc.freeze()
     gc.disable()
     _limit_memory(limits.isolation_memory_bytes)
-    _answers_fd = sender.fileno()
+    siblings.answers_fd = sender.fileno()  # this is a reading process
 
     def early(result: Answer) -> None:
         _send(sender, {"outcome": "early", "result": result})
@@ -363,76 +359,3 @@ def _error_class(code: str) -> type[ExplainerError]:
 def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
-
-
-class Beside:
-    """A sibling's work, seen from the reading process that forked it: `answers`, the pipe
-    it answers on (read to its end: the sibling has ended or closed it), and `end()`."""
-
-    def __init__(self, pid: int, answers: int) -> None:
-        self.pid, self.answers = pid, answers
-        self._status: int | None = None
-
-    def end(self) -> None:
-        """Kill the sibling if it still runs, and let go of it."""
-        if self._status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._reap()
-        if self.answers >= 0:
-            os.close(self.answers)
-            self.answers = -1
-
-    def _reap(self) -> None:
-        if self._status is None:
-            self._status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-
-
-def can_fork_beside() -> bool:
-    """Whether `beside` would fork: in a reading process that may be forked (`_forkable`)."""
-    return _answers_fd is not None and _forkable()
-
-
-def beside(work: Callable[[], bytes]) -> Beside | None:
-    """Run `work` in a sibling forked from this reading process; None (nothing started)
-    outside a reading process, or where it may not be forked (`_forkable`: a thread
-    running). The sibling inherits the memory limit, closes the reading process's answer
-    pipe (it never speaks for it), ends when its parent does (PR_SET_PDEATHSIG), and
-    leaves by `os._exit`: nothing of its parent's runs again at its exit."""
-    if not can_fork_beside():
-        return None
-    parent = os.getpid()
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the sibling's coverage is not collected
-        os.close(reader)
-        _sibling_main(work, writer, parent)
-    os.close(writer)
-    return Beside(pid, reader)
-
-
-def _sibling_main(work: Callable[[], bytes], writer: int, parent: int) -> None:
-    code = 1
-    try:
-        os.close(_answers_fd)  # type: ignore[arg-type]
-        _die_with_parent(parent)
-        answer = memoryview(work())
-        while answer:
-            answer = answer[os.write(writer, answer) :]
-        code = 0
-    finally:
-        os._exit(code)
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL when the parent ends; at once if it already has."""
-    import ctypes  # here: only a sibling needs it (~2 ms of every command's imports)
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
-        os._exit(1)

@@ -114,6 +114,7 @@ LAYERS = [
     ("formats",),
     ("safety",),
     ("layers",),
+    ("siblings",),
     ("hand",),
     ("reference", "costs"),
     ("store", "retention"),

@@ -5,7 +5,7 @@ The statistics are the largest part of a report (ResNet50: ~100 ms of CPU of ~19
 nothing but a weight's bytes, read straight from the file (`app.formats.direct`). Shared
 among two threads, they gained little of the clock (ResNet50: 82 ms against 99 on one
 thread, for 122 of CPU): the threads take turns at Python's lock with each other and with
-the rest of the report. A sibling process (the caller's `fork`: app.isolation.beside) takes
+the rest of the report. A sibling process (the caller's `fork`: app.siblings.beside) takes
 no turns: it scans while this process makes the rest of the report, then this process
 scans what is left, and joins the sibling's figures when the report needs them.
 
@@ -62,7 +62,7 @@ Stored = list[tuple[LayerNode, WeightRef]]
 
 class SharedScans:
     """The scans of a graph's stored weights: `tokens` (None: none to share) for a sibling
-    whose work is `sibling_work`, forked by the caller (app.isolation.beside), and
+    whose work is `sibling_work`, forked by the caller (app.siblings.beside), and
     `result(answers)` here, given the pipe the sibling answers on (None: no sibling)."""
 
     def __init__(self, graph: ModelGraph) -> None:

@@ -49,7 +49,7 @@ def scan_keras_v3(path: Path, resources: ExitStack, limits: ReadLimits) -> Scann
     walked weights file."""
     with translated(ARCHIVE_ERRORS, DAMAGED_ARCHIVE):
         archive = _open_archive(path, resources, limits)
-        stored = _stored_weights(archive)  # its CRC-32 checked while the config is scanned
+        stored = _stored_weights(archive)  # its CRC-32 summed while the rest is scanned
         try:
             config = file_config(_member_json(archive, CONFIG_MEMBER, limits))
             version = _writer_version(archive, limits)
@@ -124,15 +124,20 @@ def _open_weights(
             )
         raise MalformedModel(f"The .keras archive has no {WEIGHTS_H5}.")
     info = archive.getinfo(WEIGHTS_H5)
-    if stored is not None:
-        window = resources.enter_context(stored.window())
+    if stored is not None:  # walked while its CRC-32 is summed in a sibling process
+        window = resources.enter_context(stored.walking_window())
         fileobj, image = window, FileBytes(archive.fp, window.offset, info.file_size)
     else:
         fileobj = resources.enter_context(tempfile.TemporaryFile(prefix=TEMP_PREFIX))
         copy_member(archive, info, fileobj, limits)
         image = FileBytes(fileobj, 0, os.fstat(fileobj.fileno()).st_size)
-    weights = resources.enter_context(h5py.File(fileobj, "r"))
-    return weights, image, scan_hdf5(weights, limits)
+    try:
+        weights = resources.enter_context(h5py.File(fileobj, "r"))
+        walked = scan_hdf5(weights, limits)
+    finally:  # on failure, a checksum that does not match is the error raised
+        if stored is not None:
+            stored.wait()
+    return weights, image, walked
 
 
 def _text(value: Any) -> str | None:

@@ -4,12 +4,15 @@ duplicates, encryption, compression methods, and decompression bombs, declared o
 from __future__ import annotations
 
 import io
+import os
+import select
 import struct
 import warnings
 import zipfile
 
 import pytest
 
+from app import siblings
 from app.errors import (
     DecompressionBomb,
     DuplicateMember,
@@ -20,6 +23,7 @@ from app.errors import (
     UnsafeMemberName,
 )
 from app.formats import read_model
+from app.safety import keras_v3, member
 from app.safety.archive import copy_member
 from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base
@@ -228,3 +232,64 @@ def test_read_keras_v3_refuses_a_member_that_does_not_match_its_crc(members, tmp
         read_model(tmp_path / "b.keras", limits=DIRECT)
     assert info.value.code == "malformed-model"
     assert "checksum" in info.value.message or "CRC" in info.value.message
+
+
+def test_read_keras_v3_refuses_a_weight_value_that_does_not_match_its_crc(members, tmp_path):
+    """A byte changed where the walk does not look (the weights file's last byte: a value):
+    the walk passes while the CRC-32 is summed beside it, and the checksum refuses the file."""
+    data = write_zip(tmp_path / "a.keras", members).read_bytes()
+    size = len(dict(members)["model.weights.h5"])
+    (tmp_path / "b.keras").write_bytes(edited_member(data, "model.weights.h5", size - 1))
+    with pytest.raises(MalformedModel) as info:
+        read_model(tmp_path / "b.keras", limits=DIRECT)
+    assert "checksum" in info.value.message
+
+
+@pytest.fixture
+def reading_process(monkeypatch):
+    """This process as a reading process, which `siblings.beside` forks siblings from (its
+    answer pipe: one nobody reads), though TensorFlow is imported here (the sibling, which
+    only sums bytes, never touches it)."""
+    reader, writer = os.pipe()
+    monkeypatch.setattr(siblings, "answers_fd", writer)
+    monkeypatch.setattr(siblings, "forkable", lambda: True)
+    yield
+    os.close(reader), os.close(writer)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_reading_process_walks_the_weights_file_while_a_sibling_sums_its_crc(
+    members, tmp_path, monkeypatch, reading_process, edited
+):
+    """In a reading process the CRC-32 is summed in a sibling process (on the other core, not
+    at Python's lock), and the HDF5 walk does not wait for it: here the sibling cannot sum
+    before the walk has begun (after 10 s it answers a wrong sum). A value changed (the
+    weights file's last byte) is refused by the sibling's sum. On the old code, a thread
+    summed the bytes before the walk began (no `member_crc`: the test fails at once)."""
+    data = write_zip(tmp_path / "a.keras", members).read_bytes()
+    if edited:
+        size = len(dict(members)["model.weights.h5"])
+        data = edited_member(data, "model.weights.h5", size - 1)
+    (tmp_path / "b.keras").write_bytes(data)
+    gate, opened = os.pipe()
+    real_crc, real_walk = member.member_crc, keras_v3.scan_hdf5
+
+    def member_crc(*args):  # in the sibling
+        walked = select.select([gate], [], [], 10)[0]
+        return real_crc(*args) if walked else 0
+
+    def scan_hdf5(*args):
+        os.write(opened, b"w")
+        return real_walk(*args)
+
+    monkeypatch.setattr(member, "member_crc", member_crc)
+    monkeypatch.setattr(keras_v3, "scan_hdf5", scan_hdf5)
+    try:
+        if edited:
+            with pytest.raises(MalformedModel, match="checksum"):
+                read_model(tmp_path / "b.keras", limits=DIRECT)
+        else:
+            with read_model(tmp_path / "b.keras", limits=DIRECT) as loaded:
+                assert loaded.refusals == []
+    finally:
+        os.close(gate), os.close(opened)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app import explain, isolation
+from app import explain, isolation, siblings
 from app.errors import MalformedModel, OversizedAttribute, UnreadableFile
 from app.explain import explain_file, explaining, read_isolated
 from app.isolation import _judge
@@ -216,8 +216,8 @@ def test_the_clock_cap_says_its_own_figure(tmp_path):
 
 
 def test_a_sibling_is_forked_only_from_a_reading_process():
-    assert not isolation.can_fork_beside()  # this process serves, it reads nothing
-    assert isolation.beside(lambda: b"") is None
+    assert not siblings.can_fork_beside()  # this process serves, it reads nothing
+    assert siblings.beside(lambda: b"") is None
 
 
 def test_a_sibling_answers_from_its_own_process_under_the_reading_process_walls(tmp_path):

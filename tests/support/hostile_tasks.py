@@ -11,7 +11,7 @@ import os
 import resource
 import time
 
-from app import isolation
+from app import isolation, siblings
 from app.explain import explain_file, explain_task
 
 
@@ -57,10 +57,10 @@ def tells_its_garbage_collector(path, limits, early):
 
 @isolation.task
 def asks_beside(path, limits, early, fails: bool = False):
-    """Not hostile: what a sibling (`isolation.beside`) says of itself, as its answer: its
+    """Not hostile: what a sibling (`siblings.beside`) says of itself, as its answer: its
     process, its parent, its memory limit, whether the reading process's answer pipe is
     open in it; with `fails`, its work raises."""
-    fd = isolation._answers_fd
+    fd = siblings.answers_fd
 
     def work() -> bytes:
         if fails:
@@ -73,7 +73,7 @@ def asks_beside(path, limits, early, fails: bool = False):
         }
         return json.dumps(facts).encode()
 
-    sibling = isolation.beside(work)
+    sibling = siblings.beside(work)
     try:
         answer = b"".join(iter(lambda: os.read(sibling.answers, 1 << 16), b""))
     finally:
@@ -91,7 +91,7 @@ def leaves_a_sibling_behind(path, limits, early):
         time.sleep(60)
         return b""
 
-    return {"sibling": isolation.beside(sleeps).pid}
+    return {"sibling": siblings.beside(sleeps).pid}
 
 
 @isolation.task
@@ -99,21 +99,21 @@ def explains_counting_siblings(path, limits, early, here: bool = False, **argume
     """Not hostile: the explanation (`here`: as `inspect`'s tables ask for it in the
     reading process, app.terminal_text), and the siblings it started."""
     started = []
-    beside = isolation.beside
+    beside = siblings.beside
 
     def counting(work):
         sibling = beside(work)
         started.append(sibling is not None)
         return sibling
 
-    isolation.beside = counting
+    siblings.beside = counting
     try:
         if here:
             explain_file(path, limits=limits, with_read=False, digest=("", 1))
         else:
             explain_task(path, limits, early, **arguments)
     finally:
-        isolation.beside = beside
+        siblings.beside = beside
     return {"siblings": started}
 
 
