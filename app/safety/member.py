@@ -6,12 +6,12 @@ checking its CRC as it goes), which made reading ResNet50's weights take seconds
 member is a plain byte range of the archive, so this window reads it with `os.pread` at the
 member's offset: no copy, no decompression, bounded to the member's size. Its CRC-32 is
 checked once, in one pass, before the scan passes: Keras refuses an archive whose member
-does not match its checksum, and so do we. The check runs on a thread of its own
-(`StoredMember`), while the caller scans the archive's config and walks the member's HDF5
-(`window_while_checked`): zlib lets go of Python's lock while it sums, so on two cores they
-share the time (ResNet50: 33 ms of CRC-32 beside ~20 of config scan and ~50 of walk). The
-checksum is no safety check (a hostile file carries a right one): the walk is as wary of
-the bytes before it is known as after.
+does not match its checksum, and so do we. In a reading process the sum is taken in a
+sibling process (`StoredMember`, app.siblings) while the caller scans the archive's config
+and walks the member's HDF5 (`walking_window`), on the other core (ResNet50: 33 ms of CRC-32
+beside ~20 of config scan and ~50 of walk); elsewhere on a thread, which the walk waits for
+(the two took turns at Python's lock). The checksum is no safety check (a hostile file
+carries a right one): the walk is as wary of the bytes before it is known as after.
 """
 
 from __future__ import annotations
