@@ -18,6 +18,8 @@ import json
 import logging
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -33,6 +35,7 @@ from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
 from app.schemas import CheckReport, KerasCall, Report, new_report_id
 from app.store import ReportStore
+from app.store.contract import ReportJson, report_json
 
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
     from app.check.runner import Checks
@@ -45,6 +48,10 @@ if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
 
 logger = logging.getLogger(__name__)
+
+# The JSON of the last reports made, kept for their answer (`Reports.answer_json`): a request
+# whose answer is not this JSON (a page's redirect, a diagnosis) leaves its own behind.
+KEPT_DUMPS = 4
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,8 @@ class Reports:
         self.limits = limits  # the reading process's caps
         # Programs of reports whose check does not run, written one at a time off the request.
         self._exports = ThreadPoolExecutor(1, thread_name_prefix="export")
+        self._dumps: OrderedDict[str, ReportJson] = OrderedDict()
+        self._dumps_lock = threading.Lock()
 
     def create(
         self,
@@ -172,7 +181,9 @@ class Reports:
                 if accept is not None:
                     accept(report)
                 self._keep_upload(report, submission)
-                self.store.add(report, key, job=check.job)
+                dumped = report_json(report)  # once, for the store and the answer
+                self.store.add(report, key, job=check.job, dumped=dumped)
+                self._keep_dump(report.id, dumped)
                 timeline.mark("report stored")
             except BaseException:
                 check.abandon()  # it ends on its own, publishing nothing
@@ -239,6 +250,22 @@ class Reports:
             record_export(folder, ExportRecord(status="failed", code="export-failed"))
         finally:
             model.unlink(missing_ok=True)
+
+    def answer_json(self, report: Report) -> bytes:
+        """The report's JSON, as `report.model_dump_json()` writes it: for a report just made
+        here, from the JSON its store was given, with the check it holds now (a report's body
+        never changes; its check does)."""
+        with self._dumps_lock:
+            dumped = self._dumps.pop(report.id, None)
+        if dumped is None or type(report) is not Report:  # a subclass writes more fields
+            return report.model_dump_json().encode()
+        return dumped.with_check(report.check)
+
+    def _keep_dump(self, report_id: str, dumped: ReportJson) -> None:
+        with self._dumps_lock:
+            self._dumps[report_id] = dumped
+            while len(self._dumps) > KEPT_DUMPS:
+                self._dumps.popitem(last=False)
 
     def wait_for_exports(self) -> None:
         """Until every program queued so far is written (the tests, the CLI)."""
