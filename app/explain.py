@@ -19,7 +19,10 @@ when `limits.isolate_hdf5` is off, are explained here.
 A caller that starts no check wants the report first (`read_last=True`): the child then
 sends the report as soon as it has it and makes the model read after, while the caller
 validates the report (ResNet50's model read, ~34 ms of CPU, beside the validation's ~30 ms
-instead of before the report); `ex.read` is then asked for after `ex.report()`.
+instead of before the report); `ex.read` is then asked for after `ex.report()`. A caller that
+wants the model read only after it has answered (app.reports: the program written when no
+check runs) takes the reading process's end with `ex.outlive()`: leaving the `with` then
+leaves the process running, and the caller calls what `outlive` gave once it has `ex.read`.
 
 In a reading process, every weight's statistics are begun in a sibling process once the
 model is resolved (`siblings.beside`, app.analysis.shared_scans), on the other core, while
@@ -31,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -60,11 +63,13 @@ Sizes = Mapping[str, int]  # an input's name ("*": every input) → its unknown 
 
 class Explaining(Protocol):
     """An explanation under way: the model read (`read`; None when not asked for), then
-    `report()`."""
+    `report()`; `outlive()` for a caller that takes `read` after the `with`."""
 
     read: ModelRead | None
 
     def report(self) -> Report: ...
+
+    def outlive(self) -> Callable[[], None]: ...
 
 
 @dataclass
@@ -109,8 +114,9 @@ def explaining(
         "brief": brief,
         "read_last": read_last,
     }
-    with isolation.started(explain_task, path, limits, **arguments) as child:
-        yield _InChild(child, with_read, read_last)
+    started = isolation.started(explain_task, path, limits, **arguments)
+    with ExitStack() as ending:
+        yield _InChild(ending.enter_context(started), with_read, read_last, ending)
 
 
 @contextmanager
@@ -190,6 +196,10 @@ class _Here:
             graph, self.source, self.report_id, sizes, self.brief, self.costs, scans
         )
 
+    def outlive(self) -> Callable[[], None]:
+        """Nothing outlives the `with`: the model read is made already, in this process."""
+        return lambda: None
+
     def end(self) -> None:
         """Let go of the sibling scanning weights, if there is one."""
         if self.sibling is not None:
@@ -220,8 +230,15 @@ class _InChild:
     `read_last` the child sends the report first, and the model read when `read` is asked
     for, after `report()`."""
 
-    def __init__(self, child: isolation.Child, with_read: bool = True, read_last: bool = False):
+    def __init__(
+        self,
+        child: isolation.Child,
+        with_read: bool = True,
+        read_last: bool = False,
+        ending: ExitStack | None = None,
+    ):
         self.child, self.read_last = child, with_read and read_last
+        self._ending = ending or ExitStack()
         self._read: ModelRead | None = None
         if with_read and not read_last:
             self._read = _read_from_child(child.early())
@@ -235,6 +252,11 @@ class _InChild:
     def report(self) -> Report:
         answer = self.child.early() if self.read_last else self.child.result()
         return _from_child(Report.model_validate_json, answer)
+
+    def outlive(self) -> Callable[[], None]:
+        """The reading process's end, taken from the `with`: it runs on after it (making the
+        model read last), until the caller calls what this returns."""
+        return self._ending.pop_all().close
 
 
 def _read_from_child(answer: isolation.Answer) -> ModelRead:

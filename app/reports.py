@@ -7,7 +7,7 @@ bottom: explain (app.explain) → decide and start the check (app.check.admissio
 answer. The breakdown is complete at once; the check, when asked for and possible, starts as
 soon as the model is read, while the report is still being made, and runs on its own
 (app.check), updating the stored report as it goes. A model file whose check does not run
-(check=false, no workers) gets its exported program before the answer, from the weights the
+(check=false, no workers) gets its exported program after the answer, from the weights the
 file stores (app.export.unchecked); a check writes its own.
 """
 
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -26,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__, timeline
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
-from app.check.model_read import ModelRead
-from app.errors import CheckEnded, InvalidRequest, ReportNotFound
+from app.errors import CheckEnded, ExplainerError, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
 from app.schemas import CheckReport, KerasCall, Report, new_report_id
 from app.store import ReportStore
+from app.store.contract import ReportJson, report_json
 
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
     from app.check.runner import Checks
@@ -43,6 +46,12 @@ if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `
 # (the program writer's modules) was a sixth of its imports' CPU time.
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
+
+logger = logging.getLogger(__name__)
+
+# The JSON of the last reports made, kept for their answer (`Reports.answer_json`): a request
+# whose answer is not this JSON (a page's redirect, a diagnosis) leaves its own behind.
+KEPT_DUMPS = 4
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ class Reports:
         self.limits = limits  # the reading process's caps
         # Programs of reports whose check does not run, written one at a time off the request.
         self._exports = ThreadPoolExecutor(1, thread_name_prefix="export")
+        self._dumps: OrderedDict[str, ReportJson] = OrderedDict()
+        self._dumps_lock = threading.Lock()
 
     def create(
         self,
@@ -149,8 +160,9 @@ class Reports:
         mark("reading")
         # The model read serves a check, and the program written when none runs (which a
         # store without an exports folder, `inspect`'s, does not keep): made only for them.
-        # A check starts from it, before the report; the program is written after the
-        # report is stored, so without a check it is made last (app.explain, `read_last`).
+        # A check starts from it, before the report. Without a check it is made last
+        # (app.explain, `read_last`) and waited for by the program's job, after the answer:
+        # the reading process then outlives the `with`, and the job ends it.
         with_read = options.check or self.exports_dir is not None
         explained = self._explaining(submission, digest, report_id, sizes, with_read, options)
         with explained as ex:
@@ -169,47 +181,91 @@ class Reports:
                 if accept is not None:
                     accept(report)
                 self._keep_upload(report, submission)
-                read = ex.read  # made last without a check: while the report was validated
-                self.store.add(report, key, job=check.job)
+                dumped = report_json(report)  # once, for the store and the answer
+                self.store.add(report, key, job=check.job, dumped=dumped)
+                self._keep_dump(report.id, dumped)
                 timeline.mark("report stored")
             except BaseException:
                 check.abandon()  # it ends on its own, publishing nothing
                 raise
-        check.mark_stored()
-        if check.report.status == "not_run" and read is not None:  # no check writes its
-            self._export_unchecked(report, submission, read)  # program: written now
+            check.mark_stored()
+            if check.report.status == "not_run" and with_read:  # no check writes its program
+                if self._keeps_program(report, submission):
+                    self._export_unchecked(report, submission, ex, ex.outlive())
         return report, True
 
-    def _export_unchecked(self, report: Report, submission: Submission, read: ModelRead) -> None:
+    def _keeps_program(self, report: Report, submission: Submission) -> bool:
+        """Whether a report whose check does not run gets its program here: a model file
+        with weights, on a service that keeps programs. A spec without weights has none: its
+        program is the check's (seeded weights), and the route says to ask for the check."""
+        return (
+            self.exports_dir is not None
+            and submission.model_path is not None
+            and report.source.format != "spec_json"
+        )
+
+    def _export_unchecked(
+        self, report: Report, submission: Submission, ex: Explaining, end: Callable[[], None]
+    ) -> None:
         """The program of a model file whose check does not run, from the weights the file
         stores, on the inputs the check would draw (app.export.unchecked): written after the
         report is answered, one at a time, from a link to the upload (the request folder goes
-        with the request); until then the route says it is being written. A spec without
-        weights has none: its program is the check's (seeded weights), and the route says to
-        ask for the check."""
-        if self.exports_dir is None or submission.model_path is None:
-            return
-        if report.source.format == "spec_json":
-            return
-        from app.check.inputs import make_inputs
+        with the request); until then the route says it is being written. `end` ends the
+        explanation (its reading process), once the job has its model read."""
         from app.export.bundle import ExportRecord, export_folder, record_export
         from app.export.unchecked import UNCHECKED_MODEL
 
-        folder = export_folder(self.exports_dir, report.id)
-        record_export(folder, ExportRecord(status="writing"))
-        model = folder / UNCHECKED_MODEL
-        _link_or_copy(submission.model_path, model)
-        inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
-        refusals, unsaved = read.refusals, read.plan.unsaved_weights
-        self._exports.submit(self._write_unchecked, folder, model, inputs, refusals, unsaved)
+        try:
+            assert self.exports_dir is not None and submission.model_path is not None
+            folder = export_folder(self.exports_dir, report.id)
+            record_export(folder, ExportRecord(status="writing"))
+            model = folder / UNCHECKED_MODEL
+            _link_or_copy(submission.model_path, model)
+            self._exports.submit(self._write_unchecked, folder, model, ex, end)
+        except BaseException:
+            end()
+            raise
 
-    def _write_unchecked(self, folder: Path, model: Path, *arguments: Any) -> None:
+    def _write_unchecked(self, folder: Path, model: Path, ex: Explaining, end: Callable[[], None]):
+        """The job: the model read (made last by the reading process, which then ends), the
+        check's inputs drawn from it, the program. A reading process that dies or hangs
+        before its model read leaves the report as answered, and the program failed."""
+        from app.check.inputs import make_inputs
+        from app.export.bundle import ExportRecord, record_export
         from app.export.unchecked import write_unchecked
 
         try:
-            write_unchecked(folder, model, self.limits, *arguments)
+            try:
+                read = ex.read
+            finally:
+                end()
+            assert read is not None
+            inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
+            unsaved = read.plan.unsaved_weights
+            write_unchecked(folder, model, self.limits, inputs, read.refusals, unsaved)
+        except ExplainerError as exc:
+            record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
+        except Exception:  # a bug of ours: logged; the report stands
+            logger.exception("writing the program of report folder %s failed", folder)
+            record_export(folder, ExportRecord(status="failed", code="export-failed"))
         finally:
             model.unlink(missing_ok=True)
+
+    def answer_json(self, report: Report) -> bytes:
+        """The report's JSON, as `report.model_dump_json()` writes it: for a report just made
+        here, from the JSON its store was given, with the check it holds now (a report's body
+        never changes; its check does)."""
+        with self._dumps_lock:
+            dumped = self._dumps.pop(report.id, None)
+        if dumped is None or type(report) is not Report:  # a subclass writes more fields
+            return report.model_dump_json().encode()
+        return dumped.with_check(report.check)
+
+    def _keep_dump(self, report_id: str, dumped: ReportJson) -> None:
+        with self._dumps_lock:
+            self._dumps[report_id] = dumped
+            while len(self._dumps) > KEPT_DUMPS:
+                self._dumps.popitem(last=False)
 
     def wait_for_exports(self) -> None:
         """Until every program queued so far is written (the tests, the CLI)."""

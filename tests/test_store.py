@@ -13,6 +13,7 @@ import pytest
 from app.explain import explain_spec
 from app.schemas import CheckReport
 from app.store import ReportStore, SqliteReportStore, open_store
+from app.store.contract import report_json
 from app.web.examples import SPEC_EXAMPLE
 
 Opener = Callable[[], ReportStore]
@@ -135,3 +136,13 @@ def test_remove_deletes_one_report_and_its_drawing(open_new):
     assert store.get_drawing(removed.id, "1") is None
     assert store.get(kept.id) == kept
     store.remove("absent")  # nothing to delete is no error
+
+
+def test_a_report_written_once_gives_the_body_and_the_answer_as_pydantic_writes_them():
+    made = report()
+    checked = made.model_copy(update={"check": CheckReport(status="passed", message="ok")})
+    dumped = report_json(made)
+    assert dumped.without_check() == made.model_dump_json(exclude={"check"}).encode()
+    assert dumped.with_check(made.check) == made.model_dump_json().encode()
+    assert dumped.with_check(checked.check) == checked.model_dump_json().encode()
+    assert made.reference_code  # the field written after the check is there to splice

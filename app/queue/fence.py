@@ -9,7 +9,7 @@ import logging
 import threading
 
 from app.schemas import CheckReport, Report
-from app.store.contract import Job
+from app.store.contract import Job, ReportJson
 from app.store.postgres import PostgresReportStore
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,13 @@ class FencedStore:
     def find(self, content_key: str) -> Report | None:
         return self.store.find(content_key)
 
-    def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
+    def add(
+        self,
+        report: Report,
+        content_key: str | None = None,
+        job: Job | None = None,
+        dumped: ReportJson | None = None,
+    ) -> None:
         raise TypeError("a queue worker never adds reports")
 
     def remove(self, report_id: str) -> None:

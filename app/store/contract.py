@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.schemas import CheckReport, Report
@@ -19,7 +20,11 @@ class ReportStore(Protocol):
     """What the service needs from a store; any backend that does this will do."""
 
     def add(
-        self, report: Report, content_key: str | None = None, job: Job | None = None
+        self,
+        report: Report,
+        content_key: str | None = None,
+        job: Job | None = None,
+        dumped: ReportJson | None = None,
     ) -> None: ...
 
     def get(self, report_id: str) -> Report | None: ...
@@ -41,8 +46,40 @@ class ReportStore(Protocol):
     def close(self) -> None: ...
 
 
-def report_body(report: Report) -> bytes:
-    """The stored body: the report without its check (the check changes; the body never)."""
+# The report's fields written after its check, in pydantic's order (`reference_code`).
+_FIELDS = list(Report.model_fields)
+_AFTER_CHECK = set(_FIELDS[_FIELDS.index("check") + 1 :])
+
+
+@dataclass(frozen=True)
+class ReportJson:
+    """A report's JSON written once, around its check: the fields before it (`head`, the
+    object without its closing brace) and after it (`tail`, with its leading comma). The
+    stored body (`without_check`) and the answer (`with_check`) are made from them, byte for
+    byte what pydantic writes for each: one dump of the report where there were two
+    (ResNet50's 1.7 MB: ~5 ms each)."""
+
+    head: bytes
+    tail: bytes
+
+    def without_check(self) -> bytes:
+        return self.head + self.tail + b"}"
+
+    def with_check(self, check: CheckReport) -> bytes:
+        return self.head + b',"check":' + check.model_dump_json().encode() + self.tail + b"}"
+
+
+def report_json(report: Report) -> ReportJson:
+    head = report.model_dump_json(exclude={"check", *_AFTER_CHECK}).encode()
+    tail = report.model_dump_json(include=_AFTER_CHECK).encode() if _AFTER_CHECK else b"{}"
+    return ReportJson(head[:-1], b"," + tail[1:-1] if len(tail) > 2 else b"")
+
+
+def report_body(report: Report, dumped: ReportJson | None = None) -> bytes:
+    """The stored body: the report without its check (the check changes; the body never);
+    from `dumped` when the caller has written it already."""
+    if dumped is not None:
+        return zlib.compress(dumped.without_check())
     return zlib.compress(report.model_dump_json(exclude={"check"}).encode())
 
 

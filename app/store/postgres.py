@@ -13,7 +13,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from app.schemas import CheckReport, Report
-from app.store.contract import Job, prune_table, report_body, report_from_row
+from app.store.contract import Job, ReportJson, prune_table, report_body, report_from_row
 
 POOL_MIN, POOL_MAX = 1, 8
 # NOTIFY channel of check updates, payload the report id: a replica waiting on a check that a
@@ -46,10 +46,16 @@ class PostgresReportStore:
     def close(self) -> None:
         self.pool.close()
 
-    def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
+    def add(
+        self,
+        report: Report,
+        content_key: str | None = None,
+        job: Job | None = None,
+        dumped: ReportJson | None = None,
+    ) -> None:
         """The report, and `job` (a queued check's) on the same connection: one transaction,
         so there is never a report whose check was lost, nor a check without its report."""
-        body = report_body(report)
+        body = report_body(report, dumped)
         check = report.check.model_dump_json()
         with self.pool.connection() as db:
             db.execute(

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from app.schemas import CheckReport, Report
-from app.store.contract import Job, prune_table, report_body, report_from_row
+from app.store.contract import Job, ReportJson, prune_table, report_body, report_from_row
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -63,10 +63,16 @@ class SqliteReportStore:
         self.file = SqliteFile(path, SCHEMA)
         self.path = self.file.path
 
-    def add(self, report: Report, content_key: str | None = None, job: Job | None = None) -> None:
+    def add(
+        self,
+        report: Report,
+        content_key: str | None = None,
+        job: Job | None = None,
+        dumped: ReportJson | None = None,
+    ) -> None:
         if job is not None:
             raise ValueError("queued checks need the PostgreSQL store (KEX_STORE_URL)")
-        body = report_body(report)
+        body = report_body(report, dumped)
         with self._connect() as db:
             check = report.check.model_dump_json()
             db.execute(

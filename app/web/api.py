@@ -163,7 +163,8 @@ async def create_report(
         return RedirectResponse(f"/reports/{report.id}", status_code=303)
     if diagnosis is not None:
         report = ReportWithDiagnosis(**report.__dict__, diagnosis=diagnosis)
-    body = await run_in_threadpool(report.model_dump_json)  # a large report: off the loop
+    # A large report, off the loop; one made now is written from the JSON it was stored as.
+    body = await run_in_threadpool(reports.answer_json, report)
     status = 201 if created else 200
     timeline.mark("answer made")
     return json_text(body, status_code=status, headers={"Location": location})
@@ -338,7 +339,7 @@ def json_response(body: BaseModel, status_code: int = 200, headers=None) -> Resp
     return json_text(body.model_dump_json(), status_code, headers)
 
 
-def json_text(text: str, status_code: int = 200, headers=None) -> Response:
+def json_text(text: str | bytes, status_code: int = 200, headers=None) -> Response:
     return Response(text, status_code=status_code, headers=headers, media_type="application/json")
 
 

@@ -108,3 +108,26 @@ def test_a_program_still_being_written_is_not_ready(client, conv_bn):
     (folder / "export.json").write_text(written)
     assert client.get(f"/api/v1/reports/{report['id']}/forward").status_code == 200
     assert not (folder / ".model").exists()  # the upload's link is gone once written
+
+
+def test_a_reading_process_dying_after_the_report_fails_the_program_not_the_report(
+    client, conv_bn, monkeypatch
+):
+    """Without a check the answer does not wait for the model read (made after the report,
+    for the program only): a reading process killed once it has sent the report leaves the
+    report answered and stored, and its program failed. (The old code waited for the model
+    read before storing the report, and answered the crash: 400.)"""
+    from app import explain
+    from tests.support.hostile_tasks import dies_after_the_report
+
+    monkeypatch.setattr(explain, "explain_task", dies_after_the_report)
+    response = post_file(client, conv_bn[1], params={**UNCHECKED, "recompute": "true"})
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["check"]["status"] == "not_run" and report["layers"]
+    assert client.get(f"/api/v1/reports/{report['id']}").json() == report
+    forward = forward_zip(client, report["id"])
+    assert forward.status_code == 409, forward.text
+    body = forward.json()
+    assert body["code"] == "export-unavailable"
+    assert body["details"]["reason_code"] == "unreadable-file"

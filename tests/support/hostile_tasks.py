@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import resource
+import signal
 import time
 
 from app import isolation, siblings
@@ -30,6 +31,18 @@ def sends_the_model_read_twice(path, limits, early, **arguments):
 def answers_in_the_usual_order(path, limits, early, read_last, **arguments):
     """The explanation, its model read first even when the report is asked for first."""
     return explain_task(path, limits, early, read_last=False, **arguments)
+
+
+@isolation.task
+def dies_after_the_report(path, limits, early, **arguments):
+    """The explanation asked for without a check (its report first), killed once it has sent
+    the report: the model read made last never comes."""
+
+    def then_dies(answer):
+        early(answer)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return explain_task(path, limits, then_dies, **arguments)
 
 
 @isolation.task

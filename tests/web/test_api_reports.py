@@ -171,6 +171,18 @@ def test_get_report_returns_the_same_report(client):
     assert response.json() == created.json()
 
 
+@pytest.mark.parametrize("check", ["true", "false"])
+def test_the_answer_is_byte_for_byte_what_a_later_get_answers(client, tmp_path, check):
+    """The answer is written from the JSON the store was given, the check put back in its
+    place (app.store.contract.ReportJson): the same bytes as the report read back."""
+    path = saved(small_model(), tmp_path / "small.keras")
+    created = post_file(client, path, check=check, recompute="true")
+    assert created.status_code == 201
+    again = client.get(created.headers["location"])
+    assert again.status_code == 200
+    assert created.content == again.content
+
+
 def test_get_report_negotiates_html_and_json_on_both_urls(client):
     report_id = post_spec(client, seed_model().to_json()).json()["id"]
     api_page = client.get(f"/api/v1/reports/{report_id}", headers={"accept": "text/html"})
