@@ -21,7 +21,8 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +39,7 @@ from app.store import ReportStore
 from app.store.contract import ReportJson, report_json
 
 if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `inspect`)
+    from app.check.model_read import ModelRead
     from app.check.runner import Checks
     from app.config import Settings
 
@@ -52,6 +54,7 @@ logger = logging.getLogger(__name__)
 # The JSON of the last reports made, kept for their answer (`Reports.answer_json`): a request
 # whose answer is not this JSON (a page's redirect, a diagnosis) leaves its own behind.
 KEPT_DUMPS = 4
+READS_AT_ONCE = 4  # model reads taken at once for the programs written after the answer
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,11 @@ class Reports:
         self.limits = limits  # the reading process's caps
         # Programs of reports whose check does not run, written one at a time off the request.
         self._exports = ThreadPoolExecutor(1, thread_name_prefix="export")
+        # Their model reads, taken as they come, several at once: a reading process that has
+        # answered ends within milliseconds of its answer, whatever programs are queued.
+        self._reads = ThreadPoolExecutor(READS_AT_ONCE, thread_name_prefix="model-read")
+        self._pending_reads: set[Future] = set()
+        self._pending_lock = threading.Lock()
         self._dumps: OrderedDict[str, ReportJson] = OrderedDict()
         self._dumps_lock = threading.Lock()
 
@@ -221,18 +229,23 @@ class Reports:
             record_export(folder, ExportRecord(status="writing"))
             model = folder / UNCHECKED_MODEL
             _link_or_copy(submission.model_path, model)
-            self._exports.submit(self._write_unchecked, folder, model, ex, end)
+            taking = self._reads.submit(self._take_read, folder, model, ex, end)
         except BaseException:
             end()
             raise
+        with self._pending_lock:
+            self._pending_reads.add(taking)
+        taking.add_done_callback(self._taken)
 
-    def _write_unchecked(self, folder: Path, model: Path, ex: Explaining, end: Callable[[], None]):
-        """The job: the model read (made last by the reading process, which then ends), the
-        check's inputs drawn from it, the program. A reading process that dies or hangs
-        before its model read leaves the report as answered, and the program failed."""
-        from app.check.inputs import make_inputs
+    def _taken(self, taking: Future) -> None:
+        with self._pending_lock:
+            self._pending_reads.discard(taking)
+
+    def _take_read(self, folder: Path, model: Path, ex: Explaining, end: Callable[[], None]):
+        """The model read, made last by the reading process, which then ends; the program
+        is queued with it. A reading process that dies or hangs before its model read leaves
+        the report as answered, and the program failed."""
         from app.export.bundle import ExportRecord, record_export
-        from app.export.unchecked import write_unchecked
 
         try:
             try:
@@ -240,6 +253,24 @@ class Reports:
             finally:
                 end()
             assert read is not None
+        except ExplainerError as exc:
+            record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
+            model.unlink(missing_ok=True)
+            return
+        except Exception:  # a bug of ours: logged; the report stands
+            logger.exception("taking the model read of report folder %s failed", folder)
+            record_export(folder, ExportRecord(status="failed", code="export-failed"))
+            model.unlink(missing_ok=True)
+            return
+        self._exports.submit(self._write_unchecked, folder, model, read)
+
+    def _write_unchecked(self, folder: Path, model: Path, read: ModelRead) -> None:
+        """The job: the check's inputs drawn from the model read, and the program."""
+        from app.check.inputs import make_inputs
+        from app.export.bundle import ExportRecord, record_export
+        from app.export.unchecked import write_unchecked
+
+        try:
             inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
             unsaved = read.plan.unsaved_weights
             write_unchecked(folder, model, self.limits, inputs, read.refusals, unsaved)
@@ -269,6 +300,9 @@ class Reports:
 
     def wait_for_exports(self) -> None:
         """Until every program queued so far is written (the tests, the CLI)."""
+        with self._pending_lock:
+            taking = list(self._pending_reads)
+        wait_all(taking)  # each queues its program before it is done
         self._exports.submit(lambda: None).result()
 
     def _explaining(

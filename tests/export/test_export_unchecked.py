@@ -131,3 +131,40 @@ def test_a_reading_process_dying_after_the_report_fails_the_program_not_the_repo
     body = forward.json()
     assert body["code"] == "export-unavailable"
     assert body["details"]["reason_code"] == "unreadable-file"
+
+
+def test_a_reading_process_ends_after_its_answer_whatever_programs_are_queued(
+    client, conv_bn, monkeypatch
+):
+    """The model read that the program needs is taken as soon as it comes, not when the
+    program's turn comes: with the program writer held by another program, the reading
+    process is still ended (its end called) at once; the program follows once the writer is
+    free."""
+    import threading
+
+    from app import explain
+
+    ended = threading.Event()
+    outlive = explain._InChild.outlive
+
+    def recorded(self):
+        end = outlive(self)
+
+        def ending():
+            end()
+            ended.set()
+
+        return ending
+
+    monkeypatch.setattr(explain._InChild, "outlive", recorded)
+    reports = client.app.state.reports
+    free = threading.Event()
+    reports._exports.submit(free.wait)  # another program being written
+    try:
+        response = post_file(client, conv_bn[1], params={**UNCHECKED, "recompute": "true"})
+        assert response.status_code == 201, response.text
+        assert ended.wait(timeout=30), "the reading process waited for the program writer"
+    finally:
+        free.set()
+    reports.wait_for_exports()
+    assert forward_zip(client, response.json()["id"]).status_code == 200
