@@ -229,20 +229,15 @@ def start_fork_server() -> None:
 
 def fork_directly() -> None:
     """Fork children from this process from now on, while it is one that may be forked
-    (`_forkable`); the fork server otherwise."""
+    (`siblings.forkable`); the fork server otherwise."""
     global _direct
     _direct = True
 
 
 def _children_context() -> Any:
-    if _direct and _forkable():
+    if _direct and siblings.forkable():
         return multiprocessing.get_context("fork")
     return _fork_server()
-
-
-def _forkable() -> bool:
-    """app.siblings.forkable: one Python thread, and no TensorFlow."""
-    return siblings.forkable()
 
 
 def _fork_server() -> Any:

@@ -53,12 +53,7 @@ def weight_scans(graph: ModelGraph) -> Scans:
     under a load of 6: 219 ms against 331), for ~4% more CPU. Each weight is scanned whole
     by one thread, so its figures are those of one pass, bit for bit. A reading process
     shares them with a sibling process instead (app.analysis.shared_scans)."""
-    stored = [
-        (node, weight)
-        for _, node in graph.walk()
-        for weight in node.weights
-        if weight.values is not None
-    ]
+    stored = stored_weights(graph)
     largest_first = sorted(stored, key=lambda pair: -math.prod(pair[1].values.shape))
     with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="weight-scan") as pool:
         scans = {
@@ -66,6 +61,16 @@ def weight_scans(graph: ModelGraph) -> Scans:
             for node, weight in largest_first
         }
         return {id(weight): scans[id(weight)].result() for _, weight in stored}
+
+
+def stored_weights(graph: ModelGraph) -> list[tuple[LayerNode, WeightRef]]:
+    """Every weight with stored values, with its layer, in model order."""
+    return [
+        (node, weight)
+        for _, node in graph.walk()
+        for weight in node.weights
+        if weight.values is not None
+    ]
 
 
 def channel_axis(node: LayerNode, weight: WeightRef) -> int | None:

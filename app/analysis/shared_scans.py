@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from app.analysis.health import Scans, channel_axis, weight_scans
+from app.analysis.health import Scans, channel_axis, stored_weights, weight_scans
 from app.analysis.stats import WeightScan, channel_key_count, weight_scan
 from app.formats.direct import DirectArray
 from app.graph import LayerNode, ModelGraph, WeightRef
@@ -124,16 +124,6 @@ def _most_bytes(stored: Stored, direct: set[int]) -> int:
     weight it could take."""
     keys = sum(max(0, _expected_keys(*stored[i])) for i in direct)
     return COUNT.size + len(direct) * RECORD.itemsize + keys * 8
-
-
-def stored_weights(graph: ModelGraph) -> Stored:
-    """Every weight with stored values, with its layer, in model order."""
-    return [
-        (node, weight)
-        for _, node in graph.walk()
-        for weight in node.weights
-        if weight.values is not None
-    ]
 
 
 def direct_weights(stored: Stored) -> list[int]:
