@@ -198,6 +198,9 @@ NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "
 # by id, the check's admission, a diagnosis, the model read (the check's plan and budgets).
 NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission", "app.diagnosis")
 NOT_FOR_TABLES += ("app.check.model_read", "app.check.plan", "app.check.budgets")
+# Nor NumPy's random module: the tables draw nothing (a constant bias's start is made without
+# a generator: app.analysis.initializers.Seeded).
+NOT_FOR_TABLES += ("numpy.random",)
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
