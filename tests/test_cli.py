@@ -201,6 +201,9 @@ NOT_FOR_TABLES += ("app.check.model_read", "app.check.plan", "app.check.budgets"
 # Nor NumPy's random module: the tables draw nothing (a constant bias's start is made without
 # a generator: app.analysis.initializers.Seeded).
 NOT_FOR_TABLES += ("numpy.random",)
+# Nor a fork server (the reading process is forked from the command itself) or a thread pool
+# (the reading process shares its weights' scans with a sibling process).
+NOT_FOR_TABLES += ("multiprocessing.forkserver", "concurrent.futures")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
