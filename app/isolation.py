@@ -55,7 +55,6 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import resource
 import sys
@@ -223,6 +222,8 @@ def _next_answer(receiver: Any, ready: Callable[[], bool], decode: bool = True) 
 def start_fork_server() -> None:
     """Start the fork server now (the server's startup calls this), so that the first upload
     does not wait for it to import its libraries."""
+    import multiprocessing.forkserver  # here: a command forking directly never starts one
+
     _fork_server()
     multiprocessing.forkserver.ensure_running()
 

@@ -41,11 +41,12 @@ PR_SET_CHILD_SUBREAPER = 36
 # files when it installs them): with PYTHONDONTWRITEBYTECODE set, as on this project's
 # machines, ours was compiled from source at every run (0.2 s of CPU) and Keras' was not.
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-# As the command imports them: the collector paused, one OpenBLAS thread (app.cli's
-# `_print_tables`).
+# As the command imports them: the collector paused, one OpenBLAS thread, pydantic's plugins
+# off (app.cli's `_print_tables`).
 IMPORT_CLI = (
     "import gc, os, time; t = time.perf_counter(); import app.cli; gc.disable(); "
-    "os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); import app.terminal_text; "
+    "os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
+    "os.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__'); import app.terminal_text; "
     "print(time.perf_counter() - t)"
 )
 

@@ -198,6 +198,12 @@ NOT_FOR_INSPECT += ("pydantic_settings", "dotenv", "procrastinate", "psycopg", "
 # by id, the check's admission, a diagnosis, the model read (the check's plan and budgets).
 NOT_FOR_TABLES = ("sqlite3", "app.store", "app.reports", "app.check.admission", "app.diagnosis")
 NOT_FOR_TABLES += ("app.check.model_read", "app.check.plan", "app.check.budgets")
+# Nor NumPy's random module: the tables draw nothing (a constant bias's start is made without
+# a generator: app.analysis.initializers.Seeded).
+NOT_FOR_TABLES += ("numpy.random",)
+# Nor a fork server (the reading process is forked from the command itself) or a thread pool
+# (the reading process shares its weights' scans with a sibling process).
+NOT_FOR_TABLES += ("multiprocessing.forkserver", "concurrent.futures")
 MODULES_AFTER_INSPECT = """
 import contextlib, io, json, sys
 from app.cli import main
@@ -250,6 +256,36 @@ def test_the_command_module_and_the_readers_load_without_pydantic():
     modules = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert "app" in modules and "h5py" in modules  # the readers were imported
     assert "pydantic" not in modules and "pydantic_core" not in modules
+
+
+ENTRY_POINTS_READ = """
+import contextlib, importlib.metadata, io, json, sys
+read, look_up = [], importlib.metadata.entry_points
+importlib.metadata.entry_points = lambda **kw: read.append(kw) or look_up(**kw)
+from app.cli import main
+if __name__ == "__main__":
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["inspect", sys.argv[1]])
+    print(json.dumps({"code": code, "read": read}))
+"""
+
+
+def test_inspect_tables_look_up_no_pydantic_plugin(tmp_path):
+    """The tables' command turns pydantic's plugins off (a one-shot command has no use for
+    them): its first model class reads no installed distribution's entry points (a fresh
+    interpreter, so no model class was made before)."""
+    path = saved(small_model(), tmp_path / "m.keras")
+    script = tmp_path / "entry_points_read.py"
+    script.write_text(ENTRY_POINTS_READ)
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"code": EXIT_OK, "read": []}
 
 
 # `python -m app.cli ARGS` with an exit handler of its own, to see whether the interpreter's

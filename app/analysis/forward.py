@@ -109,7 +109,7 @@ def constant_initial(node: LayerNode, w: WeightRef) -> np.ndarray | None:
     """The initial value of a weight whose initializer draws nothing at random (two seeds
     give the same values); None for a random one, whose values the report does not know."""
     try:
-        first, second = (initial_value(node, w, np.random.default_rng(s)) for s in (0, 1))
+        first, second = (initial_value(node, w, s) for s in (0, 1))
     except (TypeError, ValueError, KeyError, AttributeError, IndexError):
         return None  # an initializer config no rule expected: its values are not listed
     return first if np.array_equal(first, second) else None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -53,6 +52,10 @@ def weight_scans(graph: ModelGraph) -> Scans:
     under a load of 6: 219 ms against 331), for ~4% more CPU. Each weight is scanned whole
     by one thread, so its figures are those of one pass, bit for bit. A reading process
     shares them with a sibling process instead (app.analysis.shared_scans)."""
+    # Here: a reading process shares the scans with a sibling instead (the tables' command
+    # then imports no thread pool, ~1.5 ms).
+    from concurrent.futures import ThreadPoolExecutor
+
     stored = stored_weights(graph)
     largest_first = sorted(stored, key=lambda pair: -math.prod(pair[1].values.shape))
     with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="weight-scan") as pool:

@@ -24,7 +24,9 @@ from app.graph import LayerNode, WeightRef
 from app.layers.recurrent import LAYER_OF_CELL, to_snake_case
 from app.layers.registry import traits_of
 
-Draw = Callable[[np.random.Generator, tuple[int, ...], dict[str, Any]], np.ndarray]
+# The generator's type by name: `np.random` itself is imported only where a draw is random
+# (~10 ms of every command's imports, for the tables' constant biases that draw nothing).
+Draw = Callable[["np.random.Generator", tuple[int, ...], dict[str, Any]], np.ndarray]
 
 # The config key that holds each role's initializer, and Keras' default for it.
 CONFIG_KEYS = {
@@ -170,14 +172,31 @@ def draw(spec: Any, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
     return DRAWS.get(name, DRAWS["glorot_uniform"])(rng, tuple(shape), cfg)
 
 
-def initial_value(node: LayerNode, ref: WeightRef, rng: np.random.Generator) -> np.ndarray:
-    """The initial value of one weight of `node`, in the weight's dtype."""
+def initial_value(node: LayerNode, ref: WeightRef, rng: np.random.Generator | int) -> np.ndarray:
+    """The initial value of one weight of `node`, in the weight's dtype. `rng` is a generator,
+    or the seed of one that is made at the first random draw (`Seeded`)."""
+    rng = Seeded(rng) if isinstance(rng, int) else rng
     config = owner_config(node.config, ref.name.split("/"))
     values = _special(node, config, ref, rng)
     if values is None:
         key, default = CONFIG_KEYS.get(ref.role, ("", "glorot_uniform"))
         values = draw(config.get(key, default), ref.shape, rng)
     return np.asarray(values).astype(ref.dtype)
+
+
+class Seeded:
+    """`np.random.default_rng(seed)`, made at its first draw: a constant initializer (the
+    zeros of a bias, whose start the untrained-weights finding compares with the file's)
+    draws nothing, and NumPy's random module (~10 ms to import) is then never loaded."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._made: np.random.Generator | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = np.random.default_rng(self.seed)
+        return getattr(self._made, name)
 
 
 def _special(node: LayerNode, config: dict, ref: WeightRef, rng) -> np.ndarray | None:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from app.analysis.initializers import Seeded, initial_value
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
 from app.formats import read_spec
@@ -100,3 +101,27 @@ def test_materialize_weights_is_seeded():
             assert not np.array_equal(a, c), path
         else:
             np.testing.assert_array_equal(a, c, err_msg=path)
+
+
+def test_a_seed_draws_what_numpys_generator_of_that_seed_draws():
+    """`initial_value(node, w, seed)` makes its generator at the first random draw
+    (`Seeded`): the values are those of `np.random.default_rng(seed)` passed in, for a
+    truncated normal (redraws), a uniform, an orthogonal draw (QR) and a constant."""
+    keras.backend.clear_session()
+    with read_spec(random_model().to_json()) as loaded:
+        resolve(loaded.graph, weights_in_file=False)
+        weights = [(node, w) for node in loaded.graph.layers for w in node.weights]
+        assert len(weights) == 7
+        for node, w in weights:
+            by_seed = initial_value(node, w, 5)
+            by_generator = initial_value(node, w, np.random.default_rng(5))
+            np.testing.assert_array_equal(by_seed, by_generator, err_msg=w.name)
+
+
+def test_a_seeded_generator_is_made_at_its_first_draw_only():
+    seeded = Seeded(7)
+    assert seeded._made is None
+    draws = [seeded.normal(size=3), seeded.uniform(-1, 1, 4)]
+    numpys = np.random.default_rng(7)
+    np.testing.assert_array_equal(draws[0], numpys.normal(size=3))
+    np.testing.assert_array_equal(draws[1], numpys.uniform(-1, 1, 4))
