@@ -90,7 +90,7 @@ def direct_values(
         return None
     nbytes = math.prod(shape) * dtype.itemsize
     offset = dataset.id.get_offset()
-    if offset is None or nbytes == 0 or dataset.id.get_storage_size() != nbytes:
+    if offset is None or nbytes == 0 or facts.stored != nbytes:
         return None  # never written (its fill value), or empty
     if offset < 0 or offset + nbytes > raw.size:
         return None  # not inside the image: h5py says what is wrong

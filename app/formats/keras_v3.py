@@ -9,13 +9,14 @@ dataset below a leaf layer's group is attached to that layer, named relative to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import h5py
 
 from app.errors import MalformedModel
 from app.formats.config import graph_from_config
-from app.formats.hdf5 import hard_children, stored_weight
+from app.formats.hdf5 import hard_children, stored_weight, walked_members
 from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
@@ -52,7 +53,7 @@ def attach_v3_weights(
     the weights file's bytes, which contiguous weights are read from (`app.formats.direct`);
     `walked`: the groups' members as the scan opened them."""
     clear_stored(graph)
-    for placed in place_layers(graph, weights):
+    for placed in place_layers(graph, weights, walked):
         group = placed.group
         placed.node.stored = [] if group is None else datasets_below(group, "", image, walked)
 
@@ -93,13 +94,13 @@ def datasets_below(
     return found
 
 
-def _members(group: h5py.Group, walked: Walked | None) -> dict[str, Any]:
+def _members(group: h5py.Group, walked: Walked | None) -> Mapping[str, Any]:
     """`group`'s members by name: as the scan opened them, when it walked this group by this
     path; else asked of h5py (hard links only)."""
-    known = walked.members(group) if walked is not None else None
+    known = walked_members(group, walked)
     if known is None:
-        known = [(name, group[name]) for name in hard_children(group)]
-    return dict(known)
+        known = {name: group[name] for name in hard_children(group)}
+    return known
 
 
 def _facts(walked: Walked | None, dataset: h5py.Dataset) -> DatasetFacts | None:

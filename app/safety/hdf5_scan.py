@@ -66,19 +66,19 @@ def scan_hdf5(h5: h5py.File, limits: ReadLimits = DEFAULT_LIMITS) -> Walked:
     opened, for a reader to use (`Walked`)."""
     scan = _Walk(h5, limits)
     scan.visit_attributes(h5)
-    pending = [h5]
+    pending = [(h5.name, h5)]
     while pending:
-        pending.extend(scan.members(pending.pop()))
+        pending.extend(scan.members(*pending.pop()))
     return scan.walked
 
 
 class Walked:
-    """The members of each group the scan walked, as it opened them: (name, h5py object) in
-    the file's order, under the path the scan reached the group by. A reader asks here
-    before asking h5py again (`members`): walking ResNet50's weights file a second time took
-    the `.keras` reader 82 ms of CPU instead of 36. A group not here (one the scan did not
-    walk by that path: a hard link's second name; or one past `MAX_KEPT` objects) is asked
-    of h5py then.
+    """The members of each group the scan walked, as it opened them (`groups`: the group's
+    path → name → h5py object, in the file's order), under the path the scan reached the
+    group by. A reader looks there before asking h5py again (`app.formats.hdf5.members`):
+    walking ResNet50's weights file a second time took the `.keras` reader 82 ms of CPU
+    instead of 36. A group not there (one the scan did not walk by that path: a hard link's
+    second name; or one past `MAX_KEPT` objects) is asked of h5py then.
 
     An open object costs ~12 KB (libhdf5's and h5py's, measured on 20,000 small datasets),
     so at most `MAX_KEPT` are kept (~50 MB; ResNet50 has 357): a file near the scan's cap
@@ -87,26 +87,23 @@ class Walked:
     MAX_KEPT = 4096
 
     def __init__(self) -> None:
-        self._members: dict[str, list[tuple[str, Any]]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}  # read, never changed, by the readers
         # What the scan asked of each dataset it kept, by the dataset's id() (kept alive
         # here: no other object takes it), for the reader to ask h5py nothing again
         # (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
         self.facts: dict[int, DatasetFacts] = {}
         self.kept = 0
 
-    def members(self, group: h5py.Group) -> list[tuple[str, Any]] | None:
-        return self._members.get(group.name)
-
     def room(self) -> int:
         """How many more objects may be kept."""
         return self.MAX_KEPT - self.kept
 
     def record(
-        self, group: h5py.Group, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
+        self, path: str, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
     ) -> None:
-        """`group`'s members, all of them (the caller kept at most `room()`), and the facts of
-        those that are datasets."""
-        self._members[group.name] = members
+        """The members of the group at `path`, all of them (the caller kept at most
+        `room()`), and the facts of those that are datasets."""
+        self.groups[path] = dict(members)
         self.facts.update(facts)
         self.kept += len(members)
 
@@ -119,17 +116,18 @@ class _Walk:
         self.walked = Walked()
         self.readonly = h5.mode == "r"
 
-    def members(self, group: h5py.Group) -> list[h5py.Group]:
-        """Check every member of `group`; the subgroups not seen before, to walk next. Its
-        members are kept for the reader (`Walked`) while there is room for all of them."""
+    def members(self, path: str, group: h5py.Group) -> list[tuple[str, h5py.Group]]:
+        """Check every member of `group` (reached by `path`); the subgroups not seen before,
+        with their paths, to walk next. Its members are kept for the reader (`Walked`)
+        while there is room for all of them."""
         groups = []
-        links = group.id.links
         opened: list[tuple[str, Any]] | None = [] if self.walked.room() > 0 else None
         facts: dict[int, DatasetFacts] = {}
-        for name in group:
+        parent = path.rstrip("/")
+        for encoded, link_type in self.links(group):
             self.count()
-            encoded = name.encode()
-            if links.get_info(encoded).type != h5l.TYPE_HARD:
+            name = _text_name(group, encoded)
+            if link_type != h5l.TYPE_HARD:
                 _check_hard(group, name)  # refused, with the link's kind
             item = _member(group, name, encoded, self.readonly)
             if opened is not None:
@@ -141,12 +139,28 @@ class _Walk:
             self.visited.add((info.fileno, info.addr))
             self.visit_attributes(item, info.num_attrs)
             if isinstance(item, h5py.Group):
-                groups.append(item)
+                groups.append((f"{parent}/{name}", item))
             else:
-                facts[id(item)] = _check_dataset(item, self.limits)
+                where = f"{parent}/{name}"
+                facts[id(item)] = _check_dataset(item, self.limits, where, info.num_attrs)
         if opened is not None:
-            self.walked.record(group, opened, facts)
+            self.walked.record(path, opened, facts)
         return groups
+
+    def links(self, group: h5py.Group) -> list[tuple[bytes, int]]:
+        """Each member's name and link type, in the file's (name) order, from one pass over
+        the group's links (h5py's iteration asks libhdf5 for each name by its index, then
+        the walk asked each link's type by its name: ResNet50's 676 members, ~6 ms); at most
+        one more than the walk may still count, which `count()` refuses."""
+        found: list[tuple[bytes, int]] = []
+        room = self.limits.max_hdf5_objects - self.objects
+
+        def take(name: bytes, info: Any) -> bool:
+            found.append((name, info.type))
+            return len(found) > room  # True stops the iteration
+
+        group.id.links.iterate(take, info=True)
+        return found
 
     def count(self) -> None:
         self.objects += 1
@@ -219,6 +233,19 @@ def _oversized(obj: Any, declared: int, points: int) -> OversizedAttribute:
     )
 
 
+def _text_name(group: h5py.Group, encoded: bytes) -> str:
+    """A member's name as text. HDF5 names are bytes; Keras writes UTF-8, which is how h5py
+    reads them (h5py hands back the bytes of any other name, which the scan then could not
+    look up by)."""
+    try:
+        return encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedModel(
+            f"The file names an object in {_where(group)} with bytes that are not UTF-8 text; "
+            "Keras names are text."
+        ) from None
+
+
 def _member(group: h5py.Group, name: str, encoded: bytes, readonly: bool) -> Any:
     """`group[name]`, as h5py opens it, but for the `File` object h5py makes for every
     dataset it opens, to ask the file's mode (the walk knows it): ResNet50's 320 datasets,
@@ -246,39 +273,50 @@ def _check_hard(group: h5py.Group, name: str) -> None:
 @dataclass(frozen=True)
 class DatasetFacts:
     """What the scan and the readers ask of a dataset, each asked of h5py once (h5py's
-    `dataset.dtype` and `.shape` build theirs again at every use)."""
+    `dataset.dtype` and `.shape` build theirs again at every use): also its path (h5py's
+    `.name` asks libhdf5), the bytes it stores and how many attributes it carries."""
 
     shape: tuple[int, ...]
     dtype: np.dtype
     plist: Any  # its creation property list
     layout: int
+    path: str
+    stored: int  # bytes allocated in the file (`get_storage_size`)
+    attributes: int
 
     @classmethod
     def of(cls, dataset: h5py.Dataset) -> DatasetFacts:
         plist = dataset.id.get_create_plist()
         shape = tuple(int(d) for d in dataset.id.shape or ())
-        return cls(shape, dataset.id.dtype, plist, plist.get_layout())
+        stored, attributes = dataset.id.get_storage_size(), h5o.get_info(dataset.id).num_attrs
+        return cls(
+            shape, dataset.id.dtype, plist, plist.get_layout(), dataset.name, stored, attributes
+        )
 
 
-def _check_dataset(dataset: Any, limits: ReadLimits) -> DatasetFacts:
+def _check_dataset(dataset: Any, limits: ReadLimits, path: str, attributes: int) -> DatasetFacts:
+    """`dataset`'s storage, filters, type and sizes checked; what was asked of it on the
+    way (it is at `path`, and carries `attributes`)."""
     if not isinstance(dataset, h5py.Dataset):
         raise UnsupportedDataType(
             f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
         )
     plist = dataset.id.get_create_plist()
+    layout = plist.get_layout()
     dtype = dataset.id.dtype  # asked once: h5py's `dataset.dtype` builds it at every use
-    _check_storage(dataset, plist)
+    _check_storage(dataset, plist, layout)
     _check_filters(dataset, plist)
     _check_dtype(dataset, dtype)
     shape = tuple(int(d) for d in dataset.id.shape or ())  # asked where it always was
-    facts = DatasetFacts(shape, dtype, plist, plist.get_layout())
+    stored = dataset.id.get_storage_size()
+    facts = DatasetFacts(shape, dtype, plist, layout, path, stored, attributes)
     _check_declared_size(dataset, facts, limits)
-    _check_chunk_size(dataset, dtype, plist, limits)
+    _check_chunk_size(dataset, facts, limits)
     return facts
 
 
-def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
-    if plist.get_layout() == h5d.VIRTUAL or plist.get_external_count() > 0:
+def _check_storage(dataset: h5py.Dataset, plist: Any, layout: int) -> None:
+    if layout == h5d.VIRTUAL or plist.get_external_count() > 0:
         raise ExternalStorage(
             f"The weight {_where(dataset)} keeps its values outside the file (external or "
             "virtual storage); such files are refused.",
@@ -318,7 +356,7 @@ def _says_bfloat16(dataset: h5py.Dataset) -> bool:
 def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: ReadLimits) -> None:
     shape = facts.shape
     declared = math.prod(shape) * facts.dtype.itemsize
-    stored = dataset.id.get_storage_size()
+    stored = facts.stored
     over_ratio = (
         declared > limits.expansion_floor_bytes and declared > limits.max_dataset_expansion * stored
     )
@@ -330,11 +368,10 @@ def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: Rea
         )
 
 
-def _check_chunk_size(
-    dataset: h5py.Dataset, dtype: np.dtype, plist: Any, limits: ReadLimits
-) -> None:
+def _check_chunk_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: ReadLimits) -> None:
     """A filtered chunk's inflated size, from the chunk shape alone (metadata)."""
-    if plist.get_layout() != h5d.CHUNKED or plist.get_nfilters() == 0:
+    plist, dtype = facts.plist, facts.dtype
+    if facts.layout != h5d.CHUNKED or plist.get_nfilters() == 0:
         return
     chunk_bytes = math.prod(plist.get_chunk()) * dtype.itemsize
     if chunk_bytes > limits.max_chunk_bytes:
