@@ -9,9 +9,11 @@ file (`app.formats.direct`), or else the h5py Dataset.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import h5py
+import numpy as np
 from h5py import h5a, h5d, h5l
 
 from app.errors import MalformedModel
@@ -49,8 +51,9 @@ def child_group(group: h5py.Group, path: str, walked: Walked | None = None) -> h
 
 def walked_members(group: h5py.Group, walked: Walked | None) -> dict[str, Any] | None:
     """`group`'s members by name, in the file's order (not to be changed), as the scan
-    opened them, when it walked `group` by this path and kept them; else None."""
-    return walked.groups.get(group.name) if walked is not None else None
+    opened them, when `group` is the object the scan walked and it kept them; else None."""
+    kept = walked.groups.get(id(group)) if walked is not None else None
+    return kept[1] if kept is not None and kept[0] is group else None
 
 
 def hard_children(group: h5py.Group) -> list[str]:
@@ -106,6 +109,12 @@ def _dtype_name(dataset: h5py.Dataset, facts: DatasetFacts) -> str:
     dtype = facts.dtype
     if dtype.kind not in NUMERIC_KINDS:
         raise MalformedModel(f"The weight {dataset.name!r} does not hold numbers.")
+    return _name_of(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_of(dtype: np.dtype) -> str:
+    """NumPy's name for `dtype` (`float32`), which NumPy works out in Python at each ask."""
     return dtype.name
 
 

@@ -73,12 +73,14 @@ def scan_hdf5(h5: h5py.File, limits: ReadLimits = DEFAULT_LIMITS) -> Walked:
 
 
 class Walked:
-    """The members of each group the scan walked, as it opened them (`groups`: the group's
-    path → name → h5py object, in the file's order), under the path the scan reached the
-    group by. A reader looks there before asking h5py again (`app.formats.hdf5.members`):
-    walking ResNet50's weights file a second time took the `.keras` reader 82 ms of CPU
-    instead of 36. A group not there (one the scan did not walk by that path: a hard link's
-    second name; or one past `MAX_KEPT` objects) is asked of h5py then.
+    """The members of each group the scan walked, as it opened them (`groups`: by the id()
+    of the group's h5py object as the scan opened it, that object and its members, name →
+    h5py object in the file's order). A reader holding that object looks there before
+    asking h5py again (`app.formats.hdf5.walked_members`; by object, not by path: h5py's
+    `.name` asks libhdf5 each time): walking ResNet50's weights file a second time took the
+    `.keras` reader 82 ms of CPU instead of 36. A group not there (one the scan did not walk
+    as that object: a hard link's second name; or one past `MAX_KEPT` objects) is asked of
+    h5py then.
 
     An open object costs ~12 KB (libhdf5's and h5py's, measured on 20,000 small datasets),
     so at most `MAX_KEPT` are kept (~50 MB; ResNet50 has 357): a file near the scan's cap
@@ -87,7 +89,7 @@ class Walked:
     MAX_KEPT = 4096
 
     def __init__(self) -> None:
-        self.groups: dict[str, dict[str, Any]] = {}  # read, never changed, by the readers
+        self.groups: dict[int, tuple[Any, dict[str, Any]]] = {}  # read, never changed
         # What the scan asked of each dataset it kept, by the dataset's id() (kept alive
         # here: no other object takes it), for the reader to ask h5py nothing again
         # (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
@@ -99,11 +101,11 @@ class Walked:
         return self.MAX_KEPT - self.kept
 
     def record(
-        self, path: str, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
+        self, group: Any, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
     ) -> None:
-        """The members of the group at `path`, all of them (the caller kept at most
-        `room()`), and the facts of those that are datasets."""
-        self.groups[path] = dict(members)
+        """`group`'s members, all of them (the caller kept at most `room()`), and the facts
+        of those that are datasets."""
+        self.groups[id(group)] = (group, dict(members))
         self.facts.update(facts)
         self.kept += len(members)
 
@@ -144,7 +146,7 @@ class _Walk:
                 where = f"{parent}/{name}"
                 facts[id(item)] = _check_dataset(item, self.limits, where, info.num_attrs)
         if opened is not None:
-            self.walked.record(path, opened, facts)
+            self.walked.record(group, opened, facts)
         return groups
 
     def links(self, group: h5py.Group) -> list[tuple[bytes, int]]:
