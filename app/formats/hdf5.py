@@ -88,7 +88,7 @@ def stored_weight(
     kept them (`facts`), else asked of h5py once each (its properties ask again at every
     use)."""
     facts = facts or DatasetFacts.of(dataset)
-    if facts.layout == h5d.VIRTUAL or facts.plist.get_external_count() > 0:
+    if facts.layout == h5d.VIRTUAL or facts.external > 0:
         raise MalformedModel(
             f"The weight {dataset.name!r} keeps its values outside the file; such files are "
             "refused."
