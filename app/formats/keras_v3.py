@@ -40,6 +40,7 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
         keras_version=scanned.keras_version,
         refusals=scanned.config.refusals,
         _resources=scanned.resources,
+        _opened=scanned.walked,  # let go with the file, not here (~4.5 ms for ResNet50)
     )
 
 
