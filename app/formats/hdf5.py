@@ -76,39 +76,48 @@ def _check_hard(link: Any, path: str) -> None:
         )
 
 
+def is_dataset(item: Any) -> bool:
+    """A dataset, as h5py opens it or as the scan keeps it (its low-level id)."""
+    return isinstance(item, h5py.Dataset | h5d.DatasetID)
+
+
+def as_dataset(item: h5py.Dataset | h5d.DatasetID) -> h5py.Dataset:
+    """h5py's Dataset of a dataset, made here when the scan kept only its id."""
+    return item if isinstance(item, h5py.Dataset) else h5py.Dataset(item, readonly=True)
+
+
 def stored_weight(
-    dataset: h5py.Dataset,
+    dataset: h5py.Dataset | h5d.DatasetID,
     name: str,
     image: FileBytes | None = None,
     facts: DatasetFacts | None = None,
 ) -> StoredWeight:
     """A lazily read weight: `name` as the writer recorded it, the dataset's path for messages.
     Its values are read straight from `image` (the file's bytes) when the dataset is
-    contiguous (`app.formats.direct`), else through h5py. Its facts are the scan's when it
-    kept them (`facts`), else asked of h5py once each (its properties ask again at every
-    use)."""
-    facts = facts or DatasetFacts.of(dataset)
+    contiguous (`app.formats.direct`), else through h5py (whose Dataset is made only then).
+    Its facts are the scan's when it kept them (`facts`), else asked of h5py once each (its
+    properties ask again at every use)."""
+    facts = facts or DatasetFacts.of(as_dataset(dataset))
     if facts.layout == h5d.VIRTUAL or facts.external > 0:
         raise MalformedModel(
-            f"The weight {dataset.name!r} keeps its values outside the file; such files are "
-            "refused."
+            f"The weight {facts.path!r} keeps its values outside the file; such files are refused."
         )
     direct = direct_values(dataset, image, facts)
     return StoredWeight(
         name=name,
         shape=facts.shape,
         dtype=_dtype_name(dataset, facts),
-        values=dataset if direct is None else direct,
+        values=as_dataset(dataset) if direct is None else direct,
         path=facts.path.lstrip("/"),
     )
 
 
-def _dtype_name(dataset: h5py.Dataset, facts: DatasetFacts) -> str:
+def _dtype_name(dataset: h5py.Dataset | h5d.DatasetID, facts: DatasetFacts) -> str:
     if _says_bfloat16(dataset, facts):
         return "bfloat16"  # Keras stores bfloat16 as 2-byte opaque data with this attribute
     dtype = facts.dtype
     if dtype.kind not in NUMERIC_KINDS:
-        raise MalformedModel(f"The weight {dataset.name!r} does not hold numbers.")
+        raise MalformedModel(f"The weight {facts.path!r} does not hold numbers.")
     return _name_of(dtype)
 
 
@@ -118,9 +127,9 @@ def _name_of(dtype: np.dtype) -> str:
     return dtype.name
 
 
-def _says_bfloat16(dataset: h5py.Dataset, facts: DatasetFacts) -> bool:
+def _says_bfloat16(dataset: h5py.Dataset | h5d.DatasetID, facts: DatasetFacts) -> bool:
     """Whether the dataset carries Keras' `dtype` attribute saying bfloat16 (asked only of a
     dataset with attributes: Keras writes none on the others)."""
-    if not facts.attributes or not h5a.exists(dataset.id, b"dtype"):
+    if not facts.attributes or not h5a.exists(as_dataset(dataset).id, b"dtype"):
         return False
-    return decode(dataset.attrs["dtype"]) == "bfloat16"
+    return decode(as_dataset(dataset).attrs["dtype"]) == "bfloat16"

@@ -16,7 +16,7 @@ import h5py
 
 from app.errors import MalformedModel
 from app.formats.config import graph_from_config
-from app.formats.hdf5 import hard_children, stored_weight, walked_members
+from app.formats.hdf5 import hard_children, is_dataset, stored_weight, walked_members
 from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
@@ -83,14 +83,14 @@ def datasets_below(
         own_members = _members(own, walked)
         for index in sorted(own_members, key=_index_key):
             item = own_members[index]
-            if isinstance(item, h5py.Dataset):
+            if is_dataset(item):
                 name = f"{prefix}vars/{index}"
                 found.append(stored_weight(item, name, image, _facts(walked, item)))
     for name in sorted((n for n in members if n != "vars"), key=_attribute_key):
         item = members[name]
         if isinstance(item, h5py.Group):
             found.extend(datasets_below(item, f"{prefix}{name}/", image, walked))
-        elif isinstance(item, h5py.Dataset):
+        elif is_dataset(item):
             found.append(stored_weight(item, f"{prefix}{name}", image, _facts(walked, item)))
     return found
 

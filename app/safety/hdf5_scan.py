@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import h5py
 import numpy as np
@@ -116,7 +116,6 @@ class _Walk:
         self.visited = {_address(h5)}
         self.objects = 0
         self.walked = Walked()
-        self.readonly = h5.mode == "r"
 
     def members(self, path: str, group: h5py.Group) -> list[tuple[str, h5py.Group]]:
         """Check every member of `group` (reached by `path`); the subgroups not seen before,
@@ -132,22 +131,22 @@ class _Walk:
             name = _text_name(group, encoded)
             if link_type != h5l.TYPE_HARD:
                 _check_hard(group, name)  # refused, with the link's kind
-            item = _member(group, name, encoded, self.readonly)
+            item = _member(group, name, encoded)
             if opened is not None:
                 opened.append((name, item))
                 opened = opened if len(opened) <= room else None
-            info = h5o.get_info(item.id)  # one look: its address and its attribute count
+            checked = _Named(item, f"{parent}/{name}") if _is_dataset_id(item) else item
+            info = h5o.get_info(checked.id)  # one look: its address and its attribute count
             address = (info.fileno, info.addr)
             if address in self.visited:
                 continue
             self.visited.add(address)
             if info.num_attrs:
-                self.visit_attributes(item, info.num_attrs)
+                self.visit_attributes(checked, info.num_attrs)
             if isinstance(item, h5py.Group):
-                groups.append((f"{parent}/{name}", item))
+                groups.append((checked.name, item))
             else:
-                where = f"{parent}/{name}"
-                facts[id(item)] = _check_dataset(item, self.limits, where, info.num_attrs)
+                facts[id(item)] = _check_dataset(checked, self.limits, info.num_attrs)
         if opened is not None:
             self.walked.record(group, opened, facts)
         return groups
@@ -251,16 +250,29 @@ def _text_name(group: h5py.Group, encoded: bytes) -> str:
         ) from None
 
 
-def _member(group: h5py.Group, name: str, encoded: bytes, readonly: bool) -> Any:
-    """`group[name]`, as h5py opens it, but for the `File` object h5py makes for every
-    dataset it opens, to ask the file's mode (the walk knows it): ResNet50's 320 datasets,
-    ~5 ms of the walk's CPU."""
+def _member(group: h5py.Group, name: str, encoded: bytes) -> Any:
+    """`group[name]` as the walk keeps it: a group as h5py opens it; a dataset as its
+    low-level id (h5py's Dataset, which a reader makes when it needs one, costs ~6 µs to
+    make, a transfer property list among it: ResNet50's 320 datasets, ~2 ms of the walk);
+    anything else as h5py opens it."""
     oid = h5o.open(group.id, encoded, lapl=group._lapl)  # typed by its kind, as h5py does
     if isinstance(oid, h5g.GroupID):
         return h5py.Group(oid)
-    if isinstance(oid, h5d.DatasetID):
-        return h5py.Dataset(oid, readonly=readonly)
+    if _is_dataset_id(oid):
+        return oid
     return group[name]  # a committed data type, or what h5py refuses, as h5py has it
+
+
+def _is_dataset_id(item: Any) -> bool:
+    return isinstance(item, h5d.DatasetID)
+
+
+class _Named(NamedTuple):
+    """A dataset's low-level id with the path the walk reached it by: what the checks ask
+    of a dataset (`.id`, and `.name` for their messages)."""
+
+    id: Any
+    name: str
 
 
 def _check_hard(group: h5py.Group, name: str) -> None:
@@ -297,10 +309,10 @@ class DatasetFacts:
         return cls(shape, dataset.id.dtype, layout, external, dataset.name, stored, attributes)
 
 
-def _check_dataset(dataset: Any, limits: ReadLimits, path: str, attributes: int) -> DatasetFacts:
+def _check_dataset(dataset: Any, limits: ReadLimits, attributes: int) -> DatasetFacts:
     """`dataset`'s storage, filters, type and sizes checked; what was asked of it on the
-    way (it is at `path`, and carries `attributes`)."""
-    if not isinstance(dataset, h5py.Dataset):
+    way (it carries `attributes`)."""
+    if not isinstance(dataset, _Named):
         raise UnsupportedDataType(
             f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
         )
@@ -314,13 +326,13 @@ def _check_dataset(dataset: Any, limits: ReadLimits, path: str, attributes: int)
     stored = dataset.id.get_storage_size()
     # no external files (refused above); the property list is let go: kept with each
     # dataset for the reader, which asks only for these, it held ~1 KB more per dataset
-    facts = DatasetFacts(shape, dtype, layout, 0, path, stored, attributes)
+    facts = DatasetFacts(shape, dtype, layout, 0, dataset.name, stored, attributes)
     _check_declared_size(dataset, facts, limits)
     _check_chunk_size(dataset, facts, plist, limits)
     return facts
 
 
-def _check_storage(dataset: h5py.Dataset, plist: Any, layout: int) -> None:
+def _check_storage(dataset: _Named, plist: Any, layout: int) -> None:
     if layout == h5d.VIRTUAL or plist.get_external_count() > 0:
         raise ExternalStorage(
             f"The weight {_where(dataset)} keeps its values outside the file (external or "
@@ -329,7 +341,7 @@ def _check_storage(dataset: h5py.Dataset, plist: Any, layout: int) -> None:
         )
 
 
-def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
+def _check_filters(dataset: _Named, plist: Any) -> None:
     for index in range(plist.get_nfilters()):
         code = plist.get_filter(index)[0]
         if code not in KNOWN_FILTERS:
@@ -340,7 +352,7 @@ def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
             )
 
 
-def _check_dtype(dataset: h5py.Dataset, dtype: np.dtype) -> None:
+def _check_dtype(dataset: _Named, dtype: np.dtype) -> None:
     if dtype.kind in NUMERIC_KINDS and dtype.fields is None:
         return
     if dtype.kind == "V" and dtype.itemsize == BFLOAT16_BYTES and _says_bfloat16(dataset):
@@ -351,14 +363,14 @@ def _check_dtype(dataset: h5py.Dataset, dtype: np.dtype) -> None:
     )
 
 
-def _says_bfloat16(dataset: h5py.Dataset) -> bool:
-    marker = dataset.attrs.get("dtype")
+def _says_bfloat16(dataset: _Named) -> bool:
+    marker = h5py.Dataset(dataset.id, readonly=True).attrs.get("dtype")
     if isinstance(marker, bytes):
         marker = marker.decode("utf-8", "replace")
     return marker == "bfloat16"
 
 
-def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: ReadLimits) -> None:
+def _check_declared_size(dataset: _Named, facts: DatasetFacts, limits: ReadLimits) -> None:
     shape = facts.shape
     declared = math.prod(shape) * facts.dtype.itemsize
     stored = facts.stored
@@ -373,9 +385,7 @@ def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: Rea
         )
 
 
-def _check_chunk_size(
-    dataset: h5py.Dataset, facts: DatasetFacts, plist: Any, limits: ReadLimits
-) -> None:
+def _check_chunk_size(dataset: _Named, facts: DatasetFacts, plist: Any, limits: ReadLimits) -> None:
     """A filtered chunk's inflated size, from the chunk shape alone (metadata)."""
     if facts.layout != h5d.CHUNKED or plist.get_nfilters() == 0:
         return
