@@ -75,12 +75,12 @@ def scan_hdf5(h5: h5py.File, limits: ReadLimits = DEFAULT_LIMITS) -> Walked:
 class Walked:
     """The members of each group the scan walked, as it opened them (`groups`: by the id()
     of the group's h5py object as the scan opened it, that object and its members, name →
-    h5py object in the file's order). A reader holding that object looks there before
-    asking h5py again (`app.formats.hdf5.walked_members`; by object, not by path: h5py's
-    `.name` asks libhdf5 each time): walking ResNet50's weights file a second time took the
-    `.keras` reader 82 ms of CPU instead of 36. A group not there (one the scan did not walk
-    as that object: a hard link's second name; or one past `MAX_KEPT` objects) is asked of
-    h5py then.
+    h5py Group or a dataset's low-level id (`_member`), in the file's order). A reader
+    holding that object looks there before asking h5py again
+    (`app.formats.hdf5.walked_members`; by object, not by path: h5py's `.name` asks libhdf5
+    each time): walking ResNet50's weights file a second time took the `.keras` reader 82 ms
+    of CPU instead of 36. A group not there (one the scan did not walk as that object: a
+    hard link's second name; or one past `MAX_KEPT` objects) is asked of h5py then.
 
     An open object costs ~12 KB (libhdf5's and h5py's, measured on 20,000 small datasets),
     so at most `MAX_KEPT` are kept (~50 MB; ResNet50 has 357): a file near the scan's cap
@@ -90,9 +90,9 @@ class Walked:
 
     def __init__(self) -> None:
         self.groups: dict[int, tuple[Any, dict[str, Any]]] = {}  # read, never changed
-        # What the scan asked of each dataset it kept, by the dataset's id() (kept alive
-        # here: no other object takes it), for the reader to ask h5py nothing again
-        # (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
+        # What the scan asked of each dataset it kept, by the id() of its low-level id
+        # (kept alive here: no other object takes it), for the reader to ask h5py nothing
+        # again (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
         self.facts: dict[int, DatasetFacts] = {}
         self.kept = 0
 
