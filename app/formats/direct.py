@@ -76,10 +76,11 @@ def read_into(raw: FileBytes, start: int, out: np.ndarray) -> None:
 
 
 def direct_values(
-    dataset: h5py.Dataset, raw: FileBytes | None, facts: DatasetFacts | None = None
+    dataset: h5py.Dataset | h5d.DatasetID, raw: FileBytes | None, facts: DatasetFacts | None = None
 ) -> DirectArray | None:
     """The dataset's values read directly from `raw` (its file's image), or None when they
-    must be read through h5py. `facts`: the dataset's, when the caller has them."""
+    must be read through h5py. `dataset`: as h5py opens it, or its low-level id as the scan
+    keeps it (then with its `facts`, which the caller has otherwise when it can)."""
     if raw is None:
         return None
     facts = facts or DatasetFacts.of(dataset)
@@ -89,8 +90,8 @@ def direct_values(
     if facts.layout != h5d.CONTIGUOUS:
         return None
     nbytes = math.prod(shape) * dtype.itemsize
-    offset = dataset.id.get_offset()
-    if offset is None or nbytes == 0 or dataset.id.get_storage_size() != nbytes:
+    offset = (dataset if isinstance(dataset, h5d.DatasetID) else dataset.id).get_offset()
+    if offset is None or nbytes == 0 or facts.stored != nbytes:
         return None  # never written (its fill value), or empty
     if offset < 0 or offset + nbytes > raw.size:
         return None  # not inside the image: h5py says what is wrong

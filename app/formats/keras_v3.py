@@ -9,13 +9,14 @@ dataset below a leaf layer's group is attached to that layer, named relative to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import h5py
 
 from app.errors import MalformedModel
 from app.formats.config import graph_from_config
-from app.formats.hdf5 import hard_children, stored_weight
+from app.formats.hdf5 import hard_children, is_dataset, stored_weight, walked_members
 from app.formats.loaded import LoadedModel
 from app.formats.v3_layout import place_layers
 from app.graph import ModelGraph, StoredWeight
@@ -39,6 +40,7 @@ def read_keras_v3(scanned: ScannedArchive) -> LoadedModel:
         keras_version=scanned.keras_version,
         refusals=scanned.config.refusals,
         _resources=scanned.resources,
+        _opened=scanned.walked,  # let go with the file, not here (~4.5 ms for ResNet50)
     )
 
 
@@ -52,7 +54,7 @@ def attach_v3_weights(
     the weights file's bytes, which contiguous weights are read from (`app.formats.direct`);
     `walked`: the groups' members as the scan opened them."""
     clear_stored(graph)
-    for placed in place_layers(graph, weights):
+    for placed in place_layers(graph, weights, walked):
         group = placed.group
         placed.node.stored = [] if group is None else datasets_below(group, "", image, walked)
 
@@ -81,25 +83,25 @@ def datasets_below(
         own_members = _members(own, walked)
         for index in sorted(own_members, key=_index_key):
             item = own_members[index]
-            if isinstance(item, h5py.Dataset):
+            if is_dataset(item):
                 name = f"{prefix}vars/{index}"
                 found.append(stored_weight(item, name, image, _facts(walked, item)))
     for name in sorted((n for n in members if n != "vars"), key=_attribute_key):
         item = members[name]
         if isinstance(item, h5py.Group):
             found.extend(datasets_below(item, f"{prefix}{name}/", image, walked))
-        elif isinstance(item, h5py.Dataset):
+        elif is_dataset(item):
             found.append(stored_weight(item, f"{prefix}{name}", image, _facts(walked, item)))
     return found
 
 
-def _members(group: h5py.Group, walked: Walked | None) -> dict[str, Any]:
+def _members(group: h5py.Group, walked: Walked | None) -> Mapping[str, Any]:
     """`group`'s members by name: as the scan opened them, when it walked this group by this
     path; else asked of h5py (hard links only)."""
-    known = walked.members(group) if walked is not None else None
+    known = walked_members(group, walked)
     if known is None:
-        known = [(name, group[name]) for name in hard_children(group)]
-    return dict(known)
+        known = {name: group[name] for name in hard_children(group)}
+    return known
 
 
 def _facts(walked: Walked | None, dataset: h5py.Dataset) -> DatasetFacts | None:

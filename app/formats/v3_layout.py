@@ -22,6 +22,7 @@ misses some as soon as the two differ.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import h5py
 
 from app.formats.hdf5 import child_group, hard_children
 from app.graph import LayerNode, ModelGraph
+from app.safety.hdf5_scan import Walked
 
 LAYERS = "layers"
 TF_KERAS_LAYERS = "_layer_checkpoint_dependencies"  # tf.keras 2.12-2.13's container
@@ -76,15 +78,18 @@ class FlatLayers:
 Container = h5py.Group | FlatLayers
 
 
-def place_layers(graph: ModelGraph, weights: h5py.File | None) -> list[Placement]:
+def place_layers(
+    graph: ModelGraph, weights: h5py.File | None, walked: Walked | None = None
+) -> list[Placement]:
     """Every leaf layer of `graph` (nested ones included) with its group in `weights`, under
-    the numbering that finds the most groups (Keras 3's when they tie)."""
+    the numbering that finds the most groups (Keras 3's when they tie); `walked`: the
+    groups' members as the scan opened them, asked before h5py (`child_group`)."""
     top = subclass_group(weights) if graph.subclass is not None else weights
     prefix = f"{top.name.strip('/')}/" if top is not None and top is not weights else ""
-    layers = layers_group(top)
+    layers = layers_group(top, walked)
     best: list[Placement] = []
     for doubled in (False, True) if _is_tf_keras(layers) else (False,):
-        found = list(_place(graph, layers, doubled, {}, f"{prefix}{LAYERS}"))
+        found = list(_place(graph, layers, doubled, {}, f"{prefix}{LAYERS}", walked))
         if not best or _found(found) > _found(best):
             best = found
     return best
@@ -133,6 +138,7 @@ def _place(
     doubled: bool,
     seen: dict[int, bool],
     path: str,
+    walked: Walked | None = None,
 ) -> Iterator[Placement]:
     """The placements below one container, in order: a layer's number depends on the layers
     before it (in tf.keras 2.12-2.13, on whether they hold weights). `seen`: the layers
@@ -145,11 +151,12 @@ def _place(
         keras3_base = to_snake_case(python_class_name(keras3_class))
         key, keras3_key = _numbered(base, written), _numbered(keras3_base, keras3)
         if id(node) not in seen:
-            group = _layer_group(layers, key)
+            group = _layer_group(layers, key, walked)
             seen[id(node)] = False
             if node.inner is not None:
                 inner_path = f"{path}/{keras3_key}/{LAYERS}"
-                yield from _place(node.inner, layers_group(group), doubled, seen, inner_path)
+                inner = layers_group(group, walked)
+                yield from _place(node.inner, inner, doubled, seen, inner_path, walked)
                 seen[id(node)] = any(seen[id(n)] for n in node.inner.keras_layers())
             else:
                 yield Placement(node, group, f"{path}/{keras3_key}")
@@ -188,14 +195,14 @@ def subclass_group(weights: h5py.File | None) -> h5py.Group | None:
     return found[0] if len(found) == 1 else None
 
 
-def layers_group(group: h5py.Group | None) -> Container | None:
+def layers_group(group: h5py.Group | None, walked: Walked | None = None) -> Container | None:
     """The container of a model's layers below `group`: `layers`, tf.keras 2.12-2.13's
     `_layer_checkpoint_dependencies`, or its backslash-named groups."""
     if group is None:
         return None
-    found = child_group(group, LAYERS)
+    found = child_group(group, LAYERS, walked)
     if found is None:
-        found = child_group(group, TF_KERAS_LAYERS)
+        found = child_group(group, TF_KERAS_LAYERS, walked)
     return found if found is not None else flat_layers(group)
 
 
@@ -211,10 +218,12 @@ def flat_layers(group: h5py.Group) -> FlatLayers | None:
     return FlatLayers(found) if found else None
 
 
-def _layer_group(layers: Container | None, key: str) -> h5py.Group | None:
+def _layer_group(
+    layers: Container | None, key: str, walked: Walked | None = None
+) -> h5py.Group | None:
     if isinstance(layers, FlatLayers):
         return layers.get(key)
-    return child_group(layers, key) if layers is not None else None
+    return child_group(layers, key, walked) if layers is not None else None
 
 
 def python_class_name(class_name: str) -> str:
@@ -224,8 +233,10 @@ def python_class_name(class_name: str) -> str:
     return ALIASES.get(class_name, class_name)
 
 
+@functools.lru_cache(maxsize=256)
 def to_snake_case(name: str) -> str:
-    """keras.src.utils.naming.to_snake_case: `BatchNormalization` → `batch_normalization`."""
+    """keras.src.utils.naming.to_snake_case: `BatchNormalization` → `batch_normalization`.
+    Kept for the few class names of a file (ResNet50 asked it 354 times of 8 names)."""
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

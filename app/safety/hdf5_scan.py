@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import h5py
 import numpy as np
-from h5py import h5a, h5d, h5i, h5l, h5o, h5t, h5z
+from h5py import h5a, h5d, h5g, h5l, h5o, h5t, h5z
 
 from app.errors import (
     DecompressionBomb,
@@ -66,19 +66,21 @@ def scan_hdf5(h5: h5py.File, limits: ReadLimits = DEFAULT_LIMITS) -> Walked:
     opened, for a reader to use (`Walked`)."""
     scan = _Walk(h5, limits)
     scan.visit_attributes(h5)
-    pending = [h5]
+    pending = [(h5.name, h5)]
     while pending:
-        pending.extend(scan.members(pending.pop()))
+        pending.extend(scan.members(*pending.pop()))
     return scan.walked
 
 
 class Walked:
-    """The members of each group the scan walked, as it opened them: (name, h5py object) in
-    the file's order, under the path the scan reached the group by. A reader asks here
-    before asking h5py again (`members`): walking ResNet50's weights file a second time took
-    the `.keras` reader 82 ms of CPU instead of 36. A group not here (one the scan did not
-    walk by that path: a hard link's second name; or one past `MAX_KEPT` objects) is asked
-    of h5py then.
+    """The members of each group the scan walked, as it opened them (`groups`: by the id()
+    of the group's h5py object as the scan opened it, that object and its members, name →
+    h5py Group or a dataset's low-level id (`_member`), in the file's order). A reader
+    holding that object looks there before asking h5py again
+    (`app.formats.hdf5.walked_members`; by object, not by path: h5py's `.name` asks libhdf5
+    each time): walking ResNet50's weights file a second time took the `.keras` reader 82 ms
+    of CPU instead of 36. A group not there (one the scan did not walk as that object: a
+    hard link's second name; or one past `MAX_KEPT` objects) is asked of h5py then.
 
     An open object costs ~12 KB (libhdf5's and h5py's, measured on 20,000 small datasets),
     so at most `MAX_KEPT` are kept (~50 MB; ResNet50 has 357): a file near the scan's cap
@@ -87,26 +89,23 @@ class Walked:
     MAX_KEPT = 4096
 
     def __init__(self) -> None:
-        self._members: dict[str, list[tuple[str, Any]]] = {}
-        # What the scan asked of each dataset it kept, by the dataset's id() (kept alive
-        # here: no other object takes it), for the reader to ask h5py nothing again
-        # (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
+        self.groups: dict[int, tuple[Any, dict[str, Any]]] = {}  # read, never changed
+        # What the scan asked of each dataset it kept, by the id() of its low-level id
+        # (kept alive here: no other object takes it), for the reader to ask h5py nothing
+        # again (ResNet50's 320 datasets: ~4 ms of the reader's CPU).
         self.facts: dict[int, DatasetFacts] = {}
         self.kept = 0
-
-    def members(self, group: h5py.Group) -> list[tuple[str, Any]] | None:
-        return self._members.get(group.name)
 
     def room(self) -> int:
         """How many more objects may be kept."""
         return self.MAX_KEPT - self.kept
 
     def record(
-        self, group: h5py.Group, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
+        self, group: Any, members: list[tuple[str, Any]], facts: dict[int, DatasetFacts]
     ) -> None:
-        """`group`'s members, all of them (the caller kept at most `room()`), and the facts of
-        those that are datasets."""
-        self._members[group.name] = members
+        """`group`'s members, all of them (the caller kept at most `room()`), and the facts
+        of those that are datasets."""
+        self.groups[id(group)] = (group, dict(members))
         self.facts.update(facts)
         self.kept += len(members)
 
@@ -117,36 +116,55 @@ class _Walk:
         self.visited = {_address(h5)}
         self.objects = 0
         self.walked = Walked()
-        self.readonly = h5.mode == "r"
 
-    def members(self, group: h5py.Group) -> list[h5py.Group]:
-        """Check every member of `group`; the subgroups not seen before, to walk next. Its
-        members are kept for the reader (`Walked`) while there is room for all of them."""
+    def members(self, path: str, group: h5py.Group) -> list[tuple[str, h5py.Group]]:
+        """Check every member of `group` (reached by `path`); the subgroups not seen before,
+        with their paths, to walk next. Its members are kept for the reader (`Walked`)
+        while there is room for all of them."""
         groups = []
-        links = group.id.links
-        opened: list[tuple[str, Any]] | None = [] if self.walked.room() > 0 else None
+        room = self.walked.room()
+        opened: list[tuple[str, Any]] | None = [] if room > 0 else None
         facts: dict[int, DatasetFacts] = {}
-        for name in group:
+        parent = path.rstrip("/")
+        for encoded, link_type in self.links(group):
             self.count()
-            encoded = name.encode()
-            if links.get_info(encoded).type != h5l.TYPE_HARD:
+            name = _text_name(group, encoded)
+            if link_type != h5l.TYPE_HARD:
                 _check_hard(group, name)  # refused, with the link's kind
-            item = _member(group, name, encoded, self.readonly)
+            item = _member(group, name, encoded)
             if opened is not None:
                 opened.append((name, item))
-                opened = opened if len(opened) <= self.walked.room() else None
-            info = h5o.get_info(item.id)  # one look: its address and its attribute count
-            if (info.fileno, info.addr) in self.visited:
+                opened = opened if len(opened) <= room else None
+            checked = _Named(item, f"{parent}/{name}") if _is_dataset_id(item) else item
+            info = h5o.get_info(checked.id)  # one look: its address and its attribute count
+            address = (info.fileno, info.addr)
+            if address in self.visited:
                 continue
-            self.visited.add((info.fileno, info.addr))
-            self.visit_attributes(item, info.num_attrs)
+            self.visited.add(address)
+            if info.num_attrs:
+                self.visit_attributes(checked, info.num_attrs)
             if isinstance(item, h5py.Group):
-                groups.append(item)
+                groups.append((checked.name, item))
             else:
-                facts[id(item)] = _check_dataset(item, self.limits)
+                facts[id(item)] = _check_dataset(checked, self.limits, info.num_attrs)
         if opened is not None:
             self.walked.record(group, opened, facts)
         return groups
+
+    def links(self, group: h5py.Group) -> list[tuple[bytes, int]]:
+        """Each member's name and link type, in the file's (name) order, from one pass over
+        the group's links (h5py's iteration asks libhdf5 for each name by its index, then
+        the walk asked each link's type by its name: ResNet50's 676 members, ~6 ms); at most
+        one more than the walk may still count, which `count()` refuses."""
+        found: list[tuple[bytes, int]] = []
+        room = self.limits.max_hdf5_objects - self.objects
+
+        def take(name: bytes, info: Any) -> bool:
+            found.append((name, info.type))
+            return len(found) > room  # True stops the iteration
+
+        group.id.links.iterate(take, info=True)
+        return found
 
     def count(self) -> None:
         self.objects += 1
@@ -219,17 +237,42 @@ def _oversized(obj: Any, declared: int, points: int) -> OversizedAttribute:
     )
 
 
-def _member(group: h5py.Group, name: str, encoded: bytes, readonly: bool) -> Any:
-    """`group[name]`, as h5py opens it, but for the `File` object h5py makes for every
-    dataset it opens, to ask the file's mode (the walk knows it): ResNet50's 320 datasets,
-    ~5 ms of the walk's CPU."""
-    oid = h5o.open(group.id, encoded, lapl=group._lapl)
-    kind = h5i.get_type(oid)
-    if kind == h5i.GROUP:
+def _text_name(group: h5py.Group, encoded: bytes) -> str:
+    """A member's name as text. HDF5 names are bytes; Keras writes UTF-8, which is how h5py
+    reads them (h5py hands back the bytes of any other name, which the scan then could not
+    look up by)."""
+    try:
+        return encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedModel(
+            f"The file names an object in {_where(group)} with bytes that are not UTF-8 text; "
+            "Keras names are text."
+        ) from None
+
+
+def _member(group: h5py.Group, name: str, encoded: bytes) -> Any:
+    """`group[name]` as the walk keeps it: a group as h5py opens it; a dataset as its
+    low-level id (h5py's Dataset, which a reader makes when it needs one, costs ~6 µs to
+    make, a transfer property list among it: ResNet50's 320 datasets, ~2 ms of the walk);
+    anything else as h5py opens it."""
+    oid = h5o.open(group.id, encoded, lapl=group._lapl)  # typed by its kind, as h5py does
+    if isinstance(oid, h5g.GroupID):
         return h5py.Group(oid)
-    if kind == h5i.DATASET:
-        return h5py.Dataset(oid, readonly=readonly)
+    if _is_dataset_id(oid):
+        return oid
     return group[name]  # a committed data type, or what h5py refuses, as h5py has it
+
+
+def _is_dataset_id(item: Any) -> bool:
+    return isinstance(item, h5d.DatasetID)
+
+
+class _Named(NamedTuple):
+    """A dataset's low-level id with the path the walk reached it by: what the checks ask
+    of a dataset (`.id`, and `.name` for their messages)."""
+
+    id: Any
+    name: str
 
 
 def _check_hard(group: h5py.Group, name: str) -> None:
@@ -246,39 +289,51 @@ def _check_hard(group: h5py.Group, name: str) -> None:
 @dataclass(frozen=True)
 class DatasetFacts:
     """What the scan and the readers ask of a dataset, each asked of h5py once (h5py's
-    `dataset.dtype` and `.shape` build theirs again at every use)."""
+    `dataset.dtype` and `.shape` build theirs again at every use): also its path (h5py's
+    `.name` asks libhdf5), the bytes it stores and how many attributes it carries."""
 
     shape: tuple[int, ...]
     dtype: np.dtype
-    plist: Any  # its creation property list
     layout: int
+    external: int  # raw-data files outside the file (the scan refused any)
+    path: str
+    stored: int  # bytes allocated in the file (`get_storage_size`)
+    attributes: int
 
     @classmethod
     def of(cls, dataset: h5py.Dataset) -> DatasetFacts:
         plist = dataset.id.get_create_plist()
         shape = tuple(int(d) for d in dataset.id.shape or ())
-        return cls(shape, dataset.id.dtype, plist, plist.get_layout())
+        stored, attributes = dataset.id.get_storage_size(), h5o.get_info(dataset.id).num_attrs
+        layout, external = plist.get_layout(), plist.get_external_count()
+        return cls(shape, dataset.id.dtype, layout, external, dataset.name, stored, attributes)
 
 
-def _check_dataset(dataset: Any, limits: ReadLimits) -> DatasetFacts:
-    if not isinstance(dataset, h5py.Dataset):
+def _check_dataset(dataset: Any, limits: ReadLimits, attributes: int) -> DatasetFacts:
+    """`dataset`'s storage, filters, type and sizes checked; what was asked of it on the
+    way (it carries `attributes`)."""
+    if not isinstance(dataset, _Named):
         raise UnsupportedDataType(
             f"The file holds {_where(dataset)}, which is neither a group nor a dataset."
         )
     plist = dataset.id.get_create_plist()
+    layout = plist.get_layout()
     dtype = dataset.id.dtype  # asked once: h5py's `dataset.dtype` builds it at every use
-    _check_storage(dataset, plist)
+    _check_storage(dataset, plist, layout)
     _check_filters(dataset, plist)
     _check_dtype(dataset, dtype)
     shape = tuple(int(d) for d in dataset.id.shape or ())  # asked where it always was
-    facts = DatasetFacts(shape, dtype, plist, plist.get_layout())
+    stored = dataset.id.get_storage_size()
+    # no external files (refused above); the property list is let go: kept with each
+    # dataset for the reader, which asks only for these, it held ~1 KB more per dataset
+    facts = DatasetFacts(shape, dtype, layout, 0, dataset.name, stored, attributes)
     _check_declared_size(dataset, facts, limits)
-    _check_chunk_size(dataset, dtype, plist, limits)
+    _check_chunk_size(dataset, facts, plist, limits)
     return facts
 
 
-def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
-    if plist.get_layout() == h5d.VIRTUAL or plist.get_external_count() > 0:
+def _check_storage(dataset: _Named, plist: Any, layout: int) -> None:
+    if layout == h5d.VIRTUAL or plist.get_external_count() > 0:
         raise ExternalStorage(
             f"The weight {_where(dataset)} keeps its values outside the file (external or "
             "virtual storage); such files are refused.",
@@ -286,7 +341,7 @@ def _check_storage(dataset: h5py.Dataset, plist: Any) -> None:
         )
 
 
-def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
+def _check_filters(dataset: _Named, plist: Any) -> None:
     for index in range(plist.get_nfilters()):
         code = plist.get_filter(index)[0]
         if code not in KNOWN_FILTERS:
@@ -297,7 +352,7 @@ def _check_filters(dataset: h5py.Dataset, plist: Any) -> None:
             )
 
 
-def _check_dtype(dataset: h5py.Dataset, dtype: np.dtype) -> None:
+def _check_dtype(dataset: _Named, dtype: np.dtype) -> None:
     if dtype.kind in NUMERIC_KINDS and dtype.fields is None:
         return
     if dtype.kind == "V" and dtype.itemsize == BFLOAT16_BYTES and _says_bfloat16(dataset):
@@ -308,17 +363,17 @@ def _check_dtype(dataset: h5py.Dataset, dtype: np.dtype) -> None:
     )
 
 
-def _says_bfloat16(dataset: h5py.Dataset) -> bool:
-    marker = dataset.attrs.get("dtype")
+def _says_bfloat16(dataset: _Named) -> bool:
+    marker = h5py.Dataset(dataset.id, readonly=True).attrs.get("dtype")
     if isinstance(marker, bytes):
         marker = marker.decode("utf-8", "replace")
     return marker == "bfloat16"
 
 
-def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: ReadLimits) -> None:
+def _check_declared_size(dataset: _Named, facts: DatasetFacts, limits: ReadLimits) -> None:
     shape = facts.shape
     declared = math.prod(shape) * facts.dtype.itemsize
-    stored = dataset.id.get_storage_size()
+    stored = facts.stored
     over_ratio = (
         declared > limits.expansion_floor_bytes and declared > limits.max_dataset_expansion * stored
     )
@@ -330,13 +385,11 @@ def _check_declared_size(dataset: h5py.Dataset, facts: DatasetFacts, limits: Rea
         )
 
 
-def _check_chunk_size(
-    dataset: h5py.Dataset, dtype: np.dtype, plist: Any, limits: ReadLimits
-) -> None:
+def _check_chunk_size(dataset: _Named, facts: DatasetFacts, plist: Any, limits: ReadLimits) -> None:
     """A filtered chunk's inflated size, from the chunk shape alone (metadata)."""
-    if plist.get_layout() != h5d.CHUNKED or plist.get_nfilters() == 0:
+    if facts.layout != h5d.CHUNKED or plist.get_nfilters() == 0:
         return
-    chunk_bytes = math.prod(plist.get_chunk()) * dtype.itemsize
+    chunk_bytes = math.prod(plist.get_chunk()) * facts.dtype.itemsize
     if chunk_bytes > limits.max_chunk_bytes:
         raise DecompressionBomb(
             f"The weight {_where(dataset)} is stored in compressed chunks of {chunk_bytes:,} "

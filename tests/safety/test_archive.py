@@ -22,6 +22,7 @@ from app.errors import (
     UnexpectedMember,
     UnsafeMemberName,
 )
+from app.formats import loaded as loaded_models
 from app.formats import read_model
 from app.safety import keras_v3, member
 from app.safety.archive import copy_member
@@ -253,7 +254,10 @@ def reading_process(monkeypatch):
     reader, writer = os.pipe()
     monkeypatch.setattr(siblings, "answers_fd", writer)
     monkeypatch.setattr(siblings, "forkable", lambda: True)
+    monkeypatch.setattr(loaded_models, "LEFT_TO_EXIT", [])  # a reading process's exit's
     yield
+    for resources, _ in loaded_models.LEFT_TO_EXIT:
+        resources.close()
     os.close(reader), os.close(writer)
 
 

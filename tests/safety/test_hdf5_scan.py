@@ -20,6 +20,7 @@ from h5py import h5d, h5p, h5s, h5t, h5z
 from app.errors import (
     DecompressionBomb,
     ExternalStorage,
+    MalformedModel,
     OversizedAttribute,
     ShapeBomb,
     UnknownFilter,
@@ -29,6 +30,7 @@ from app.errors import (
 )
 from app.explain import read_isolated
 from app.formats import read_model
+from app.formats.hdf5 import walked_members
 from app.safety.hdf5_scan import DatasetFacts, Walked, scan_hdf5
 from app.safety.limits import ReadLimits
 from tests.support.hostile import save_base, with_member
@@ -131,6 +133,12 @@ def chunk_bomb(h5, group, folder):
     )
 
 
+def undecodable_name(h5, group, folder):
+    """A member named by bytes that are not UTF-8, for which h5py hands back the bytes (the
+    walk failed on them with an AttributeError, a 500)."""
+    group.create_group(b"evil\xff")
+
+
 def long_name_in_list(h5, group, folder):
     group.attrs["weight_names"] = ["x" * 2000, "y"]
 
@@ -150,6 +158,7 @@ CHANGES = {
     "shape-bomb-by-ratio": (shape_bomb_by_ratio, ShapeBomb),
     "long-name-in-list": (long_name_in_list, OversizedAttribute),
     "chunk-bomb": (chunk_bomb, DecompressionBomb),
+    "undecodable-name": (undecodable_name, MalformedModel),
 }
 
 
@@ -285,10 +294,12 @@ def test_the_scan_keeps_at_most_max_kept_objects_open_for_the_reader(tmp_path):
     with h5py.File(path, "r") as h5:
         walked = scan_hdf5(h5)
         assert walked.kept <= Walked.MAX_KEPT
-        assert walked.members(h5) is not None  # the root's members: the first groups kept
-        kept = [f"g{i}" for i in range(Walked.MAX_KEPT // 4 + 1) if walked.members(h5[f"g{i}"])]
+        root = walked_members(h5, walked)  # the root's members: the first groups kept
+        assert root is not None
+        kept = [name for name, group in root.items() if walked_members(group, walked)]
         assert 0 < len(kept) < Walked.MAX_KEPT // 4 + 1
-        assert [name for name, _ in walked.members(h5[kept[0]])] == ["d0", "d1", "d2", "d3"]
+        assert list(walked_members(root[kept[0]], walked)) == ["d0", "d1", "d2", "d3"]
+        assert walked_members(h5[kept[0]], walked) is None  # another object: asked of h5py
 
 
 def test_the_reader_takes_the_facts_the_scan_asked_of_each_dataset_it_kept(tmp_path, monkeypatch):
