@@ -59,6 +59,34 @@ def weight_scan(values: Any, channel_axis: int | None = None) -> WeightScan:
     return WeightScan(sums.stats(), keys.keys if keys is not None else None)
 
 
+def row_stats(rows: np.ndarray) -> list[WeightStats] | None:
+    """`weight_stats` of each row of a 2-D array, bit for bit, from one NumPy reduction over
+    all the rows for each figure: the BatchNormalization analysis takes six per layer, of a
+    few hundred values each (ResNet50: 318, ~20 µs each apart, mostly calls). Each row's
+    sums are its own pairwise sums, as one row apart gets them. None when the rows are
+    longer than one widened piece, or a row holds NaN or ±Inf: `weight_stats` then takes
+    each row."""
+    if rows.ndim != 2 or not 0 < rows.shape[1] <= min(WIDE_PIECE, STATS_CHUNK):
+        return None
+    lows, highs = np.minimum.reduce(rows, axis=1), np.maximum.reduce(rows, axis=1)
+    if not (np.isfinite(lows).all() and np.isfinite(highs).all()):
+        return None
+    zeros = np.count_nonzero(rows == 0, axis=1).tolist()
+    wide = rows.astype(np.float64)
+    totals = np.add.reduce(wide, axis=1).tolist()
+    squares = np.add.reduce(np.square(wide, out=wide), axis=1).tolist()
+    found = []
+    for low, high, total, square, zero in zip(
+        lows.tolist(), highs.tolist(), totals, squares, zeros, strict=True
+    ):
+        sums = _Sums()
+        sums.lo, sums.hi, sums.zeros = low, high, zero
+        sums.total, sums.squares = 0.0 + (0.0 + total), 0.0 + (0.0 + square)  # as `add` sums
+        sums.finite = sums.count = rows.shape[1]
+        found.append(sums.stats())
+    return found
+
+
 def channel_key_count(shape: tuple[int, ...], dtype: np.dtype, channel_axis: int | None) -> int:
     """How many channel keys `weight_scan` gives a weight of `shape` and `dtype`: one per
     channel, or -1 for None (not asked for, not a float array, or slices that cut across
@@ -105,6 +133,9 @@ def value_blocks(shape: tuple[int, ...], per_block: int = STATS_CHUNK) -> Iterat
     larger (a (1, 300_000_000) kernel is never read, or converted to float64, whole)."""
     if not shape:
         yield ()
+        return
+    if 0 < math.prod(shape) <= per_block:  # nearly every weight: one block, no np.ndindex
+        yield (slice(0, max(1, per_block // max(1, math.prod(shape[1:])))),)
         return
     axis = next(a for a in range(len(shape)) if math.prod(shape[a + 1 :]) <= per_block)
     step = max(1, per_block // max(1, math.prod(shape[axis + 1 :])))
