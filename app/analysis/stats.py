@@ -52,7 +52,7 @@ def weight_scan(values: Any, channel_axis: int | None = None) -> WeightScan:
     sums = _Sums()
     keys = _ChannelKeys.for_shape(shape, channel_axis)
     for block in value_blocks(shape):
-        chunk = np.asarray(values[block])
+        chunk = _block_values(values, block)
         if keys is not None:
             keys = keys.add(chunk, block)
         sums.add(chunk.reshape(-1))
@@ -85,6 +85,20 @@ def row_stats(rows: np.ndarray) -> list[WeightStats] | None:
         sums.finite = sums.count = rows.shape[1]
         found.append(sums.stats())
     return found
+
+
+def _block_values(values: Any, block: tuple) -> np.ndarray:
+    """A block's values. A weight read straight from the file (`DirectArray.read_block`) is
+    read into this thread's one buffer, as large as any block of its dtype: the block's
+    scan is done with it before the next block is read."""
+    read_block = getattr(values, "read_block", None)
+    if read_block is None:
+        return np.asarray(values[block])
+    size = STATS_CHUNK * values.dtype.itemsize
+    buffer = getattr(_scratch, "blocks", None)
+    if buffer is None or buffer.nbytes < size:
+        buffer = _scratch.blocks = np.empty(size, dtype=np.uint8)
+    return read_block(block, buffer)
 
 
 def channel_key_count(shape: tuple[int, ...], dtype: np.dtype, channel_axis: int | None) -> int:
@@ -153,7 +167,7 @@ def zero_count(chunk: np.ndarray) -> int:
     return int(np.count_nonzero(chunk == 0))
 
 
-_scratch = threading.local()  # each thread's float64 buffer for `wide_sums`
+_scratch = threading.local()  # each thread's buffers (`wide_sums`, `_block_values`)
 
 
 def wide_sums(values: np.ndarray) -> tuple[float, float]:
