@@ -10,6 +10,7 @@ Nothing here knows a file format or imports Keras.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -145,6 +146,10 @@ class ModelGraph:
     # A spec's own `compile_config`, which Keras would compile from when it reads the spec
     # (`model_from_json`): the check's Keras 3 copy leaves it out (app.check.keras3_copy).
     compile_settings: bool = False
+    # `keras_layers()`' Functional order, with what it was worked out from (`_order_source`).
+    _order: tuple[tuple, list[LayerNode]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def layer(self, name: str) -> LayerNode:
         for node in self.layers:
@@ -161,7 +166,17 @@ class ModelGraph:
         """
         if self.class_name == "Sequential":
             return [node for node in self.layers if not node.implicit]
-        return [node for node in _map_graph_order(self) if not node.is_operation]
+        source = self._order_source()
+        if self._order is None or not _same_source(self._order[0], source):
+            self._order = source, [node for node in _map_graph_order(self) if not node.is_operation]
+        return list(self._order[1])
+
+    def _order_source(self) -> tuple:
+        """What the Functional order is worked out from, as far as a reader ever changes it:
+        the layers (a reader builds each node's calls before the graph: app.formats.config),
+        the inputs and the outputs. A report walks its graph ~15 times (ResNet50: 0.34 ms of
+        CPU each, ~5 ms in all); this costs ~5 µs."""
+        return (tuple(self.layers), tuple(self.inputs), tuple(self.outputs))
 
     def walk(self) -> Iterator[tuple[tuple[str, ...], LayerNode]]:
         """Every layer, nested ones included, in `keras_layers()` order, with its parents."""
@@ -171,6 +186,14 @@ class ModelGraph:
         """Every weight, nested models' included, in `walk()` order (a resolved graph's)."""
         for _, node in self.walk():
             yield from node.weights
+
+
+def _same_source(kept: tuple, now: tuple) -> bool:
+    """The same layer objects (not equal ones: a dataclass compares every field), inputs and
+    outputs."""
+    (kept_layers, *kept_ends), (layers, *ends) = kept, now
+    same_layers = len(kept_layers) == len(layers) and all(map(operator.is_, kept_layers, layers))
+    return same_layers and kept_ends == ends
 
 
 def _walk(

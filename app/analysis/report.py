@@ -40,25 +40,40 @@ def build_report(
     1.7 MB of JSON; ~60 ms of CPU made, sent, validated and stored). `scans`: gives every
     stored weight's scan (`weight_scans` when not given), asked for only once what does not
     need them is made: a sibling process may be scanning meanwhile
-    (app.analysis.shared_scans)."""
+    (app.analysis.shared_scans): the layers' reports are made before, without the
+    statistics, which are put in once they come (`_add_weight_stats`)."""
     costs = costs or model_costs(graph, unknown_dims)
     batchnorm = batchnorm_reports(graph, 0 if brief else CHANNELS_LISTED)
     found = warnings(graph) + writer_semantics(graph, source.keras_version)
+    layers = layer_reports(graph, with_stats=False, costs=costs, code=not brief)
+    counted, model = totals(graph, costs), model_info(graph)
+    code = {} if brief else reference_code(layers)
     weights = scans() if scans is not None else weight_scans(graph)
-    layers = layer_reports(graph, costs=costs, scans=weights, code=not brief)
+    _add_weight_stats(layers, graph, weights)
     return Report(
         id=report_id,
         created_at=datetime.now(UTC),
         source=source,
-        model=model_info(graph),
-        totals=totals(graph, costs),
+        model=model,
+        totals=counted,
         layers=layers,
         batchnorm=batchnorm,
         warnings=found + not_finite(layers),
         findings=health_findings(graph, weights),
         check=CheckReport(status="not_run", message="The manual-vs-predict check is not run yet."),
-        reference_code={} if brief else reference_code(layers),
+        reference_code=code,
     )
+
+
+def _add_weight_stats(reports: list[LayerReport], graph: ModelGraph, scans: Scans) -> None:
+    """Each stored weight's statistics into `reports`: `graph`'s `layer_reports`, made
+    without them (`with_stats=False`) while a sibling process was scanning the weights
+    (`build_report`). The same reports as made with them, field for field."""
+    for report, (_, node) in zip(reports, graph.walk(), strict=True):
+        if node.inner is None:
+            for weight_report, weight in zip(report.weights, node.weights, strict=True):
+                scan = scans.get(id(weight))
+                weight_report.stats = scan.stats if scan is not None else None
 
 
 def model_info(graph: ModelGraph) -> ModelInfo:

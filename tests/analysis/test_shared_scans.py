@@ -8,17 +8,21 @@ process makes one (tests/safety/test_isolation_process.py)."""
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import h5py
 import numpy as np
 import pytest
 
+from app.analysis.breakdown import layer_reports
 from app.analysis.health import channel_axis, weight_scans
+from app.analysis.report import build_report
 from app.analysis.resolve import resolve
 from app.analysis.shared_scans import RECORD, SharedScans, decoded, encoded
 from app.analysis.stats import channel_key_count, weight_scan
 from app.formats import read_model
 from app.formats.direct import DirectArray
+from app.schemas import Source
 from tests.formats.test_legacy_h5 import write_keras2_h5
 from tests.support.kerasref import keras
 from tests.support.models import build
@@ -223,3 +227,15 @@ def test_weights_read_through_h5py_are_scanned_here_never_by_the_sibling(tmp_pat
         same(shared.result(sent(answer)), weight_scans(loaded.graph))
         answered = decoded(answer, weights, taken={})
         assert set(answered) == set(range(1, len(weights)))
+
+
+def test_a_report_whose_scans_come_last_has_each_weights_statistics(graph):
+    """build_report makes the layers' reports while the sibling scans, and puts the
+    statistics in when they come: the layers are those made with the scans at hand."""
+    shared = SharedScans(graph)
+    source = Source(
+        format="keras_v3", sha256="", size=1, keras_version=None, backend=None, filename=None
+    )
+    report = build_report(graph, source, "r", scans=partial(shared.result, answers(shared)))
+    assert report.layers == layer_reports(graph, scans=weight_scans(graph))
+    assert any(w.stats is not None for layer in report.layers for w in layer.weights)

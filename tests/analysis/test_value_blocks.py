@@ -5,8 +5,9 @@ that row at a time (reading it whole, as float64, took 2.4 GB for a 300-million-
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from app.analysis.stats import value_blocks, weight_stats
+from app.analysis.stats import WIDE_PIECE, row_stats, value_blocks, weight_stats
 
 
 class Recorded:
@@ -53,3 +54,26 @@ def test_weight_stats_read_a_wide_row_in_blocks(monkeypatch):
     stats = weight_stats(values)
     assert max(values.reads) == 1000 and sum(values.reads) == 5000
     assert (stats.min, stats.max, stats.mean) == (1.0, 5000.0, 2500.5)
+
+
+@pytest.mark.parametrize("channels", [1, 7, 64, 2048, 5000])
+def test_row_stats_are_each_rows_weight_stats_bit_for_bit(channels):
+    rng = np.random.default_rng(channels)
+    rows = rng.standard_normal((6, channels)).astype(np.float32) * np.float32(1e3)
+    rows[1, ::3], rows[2, ::5], rows[3], rows[4] = 0.0, -0.0, 0.25, -0.0
+    found = row_stats(rows)
+    assert found is not None
+    # As JSON: -0.0 and 0.0 are equal numbers, not equal figures in a report.
+    assert [s.model_dump_json() for s in found] == [
+        weight_stats(row).model_dump_json() for row in rows
+    ]
+
+
+def test_row_stats_leave_rows_holding_nan_or_inf_to_weight_stats():
+    rows = np.ones((2, 4), dtype=np.float32)
+    rows[1, 2] = np.inf
+    assert row_stats(rows) is None
+
+
+def test_row_stats_leave_rows_longer_than_a_widened_piece_to_weight_stats():
+    assert row_stats(np.ones((2, WIDE_PIECE + 1), dtype=np.float32)) is None

@@ -146,3 +146,23 @@ def test_a_dataset_outside_the_image_is_not_read_directly(tmp_path):
         short = FileBytes(image.fh, 0, offset + 3999)  # one byte short of the values
         assert direct_values(h5["w"], short) is None
         assert direct_values(h5["w"], image) is not None
+
+
+def test_a_block_is_read_into_the_buffer_given(tmp_path):
+    """The statistics read block after block into one buffer (`read_block`): the block's
+    values, a view of the buffer's bytes; a key that is not one run, or a block that does
+    not fit, is read as `direct[key]`."""
+    values = np.arange(60, dtype=">f4").reshape(3, 4, 5)
+    with h5py.File(tmp_path / "w.h5", "w") as h5:
+        h5["w"] = values
+    image = _image(tmp_path / "w.h5")
+    buffer = np.zeros(64, dtype=np.uint8)
+    with image.fh, h5py.File(tmp_path / "w.h5", "r") as h5:
+        direct = direct_values(h5["w"], image)
+        block = direct.read_block((1, slice(0, 3)), buffer)
+        np.testing.assert_array_equal(block, values[1, 0:3])
+        assert block.dtype == values.dtype and np.shares_memory(block, buffer)
+        for key in [(slice(None, None, 2),), (slice(0, 2),)]:  # not one run; 160 bytes
+            other = direct.read_block(key, buffer)
+            np.testing.assert_array_equal(other, values[key])
+            assert not np.shares_memory(other, buffer)

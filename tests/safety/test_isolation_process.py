@@ -25,6 +25,7 @@ from tests.support.hostile_tasks import (
     asks_beside,
     explains_counting_siblings,
     leaves_a_sibling_behind,
+    reads_a_siblings_answer_before_it_ends,
     sends_the_model_read_twice,
     spins,
     tells_its_garbage_collector,
@@ -234,6 +235,16 @@ def test_a_sibling_whose_work_fails_gives_no_answer(tmp_path):
     path = tmp_path / "any"
     path.write_bytes(b"x")
     assert isolation.run_task(asks_beside, path, ReadLimits(), fails=True)["sibling"] is None
+
+
+def test_a_siblings_answer_ends_before_the_sibling_does(tmp_path):
+    """The answer's end is sent, not left to the sibling's exit: the kernel closes a
+    process's files only after letting go of its memory, which the reading process
+    would wait for."""
+    path = tmp_path / "any"
+    path.write_bytes(b"x")
+    answer = isolation.run_task(reads_a_siblings_answer_before_it_ends, path, ReadLimits())
+    assert answer == {"answer": "answer"}
 
 
 def test_a_sibling_ends_with_its_reading_process(tmp_path):

@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import resource
+import select
 import signal
 import time
 
@@ -93,6 +94,37 @@ def asks_beside(path, limits, early, fails: bool = False):
         sibling.end()
     facts = json.loads(answer) if answer else None
     return {"sibling": facts, "me": os.getpid(), "memory": limits.isolation_memory_bytes}
+
+
+@isolation.task
+def reads_a_siblings_answer_before_it_ends(path, limits, early):
+    """Not hostile: a sibling's answer read to its end while the sibling has not ended (its
+    exit held until the answer's end is seen, or 5 s): the answer, or None when its end
+    came only with the sibling's."""
+    release, held = os.pipe()
+    real_exit = os._exit
+
+    def held_exit(code: int) -> None:  # inherited by the sibling: it waits to be let go
+        os.read(release, 1)
+        real_exit(code)
+
+    os._exit = held_exit
+    try:
+        sibling = siblings.beside(lambda: b"answer")
+    finally:
+        os._exit = real_exit
+    parts, ended = [], False
+    try:
+        while select.select([sibling.answers], [], [], 5)[0]:
+            part = os.read(sibling.answers, 1 << 16)
+            if not part:
+                ended = True
+                break
+            parts.append(part)
+    finally:
+        os.close(held)
+        sibling.end()
+    return {"answer": b"".join(parts).decode() if ended else None}
 
 
 @isolation.task
