@@ -217,18 +217,7 @@ if __name__ == "__main__":
 def test_inspect_imports_no_web_stack_no_keras_and_no_store(tmp_path):
     """`inspect` without --check starts fast: it imports only what the terminal report uses
     (a fresh interpreter, so nothing else imported them first)."""
-    path = saved(small_model(), tmp_path / "m.keras")
-    script = tmp_path / "inspect_modules.py"
-    script.write_text(MODULES_AFTER_INSPECT)
-    done = subprocess.run(
-        [sys.executable, str(script), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout.splitlines()[-1])
+    answer = _inspect_in_a_fresh_interpreter(MODULES_AFTER_INSPECT, tmp_path)
     assert answer["code"] == EXIT_OK
     imported = {name.split(".")[0] for name in answer["modules"]}
     assert imported & set(NOT_FOR_INSPECT) == set()
@@ -274,18 +263,24 @@ def test_inspect_tables_look_up_no_pydantic_plugin(tmp_path):
     """The tables' command turns pydantic's plugins off (a one-shot command has no use for
     them): its first model class reads no installed distribution's entry points (a fresh
     interpreter, so no model class was made before)."""
+    answer = _inspect_in_a_fresh_interpreter(ENTRY_POINTS_READ, tmp_path)
+    assert answer == {"code": EXIT_OK, "read": []}
+
+
+def _inspect_in_a_fresh_interpreter(script: str, tmp_path: Path) -> dict:
+    """What `script` (which runs `inspect` on the file given it) prints last, as JSON, run on
+    a small model in a fresh interpreter."""
     path = saved(small_model(), tmp_path / "m.keras")
-    script = tmp_path / "entry_points_read.py"
-    script.write_text(ENTRY_POINTS_READ)
+    (tmp_path / "script.py").write_text(script)
     done = subprocess.run(
-        [sys.executable, str(script), str(path)],
+        [sys.executable, str(tmp_path / "script.py"), str(path)],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == {"code": EXIT_OK, "read": []}
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 # `python -m app.cli ARGS` with an exit handler of its own, to see whether the interpreter's
