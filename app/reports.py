@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import threading
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__, timeline
 from app.check.admission import Admission, CheckRequest, CheckSettings, Mode
-from app.errors import CheckEnded, ExplainerError, InvalidRequest, ReportNotFound
+from app.errors import CheckEnded, InvalidRequest, ReportNotFound
 from app.explain import Explaining, explaining, explaining_spec, file_digest
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.sniff import sniff_path
@@ -48,8 +47,6 @@ if TYPE_CHECKING:  # the runner is the caller's, made where checks run (not by `
 # (the program writer's modules) was a sixth of its imports' CPU time.
 
 __all__ = ["CheckSettings", "Mode", "Options", "Reports", "Submission"]
-
-logger = logging.getLogger(__name__)
 
 # The JSON of the last reports made, kept for their answer (`Reports.answer_json`): a request
 # whose answer is not this JSON (a page's redirect, a diagnosis) leaves its own behind.
@@ -245,21 +242,16 @@ class Reports:
         """The model read, made last by the reading process, which then ends; the program
         is queued with it. A reading process that dies or hangs before its model read leaves
         the report as answered, and the program failed."""
-        from app.export.bundle import ExportRecord, record_export
+        from app.export.bundle import failures_recorded
 
-        try:
+        read = None
+        with failures_recorded(folder, f"taking the model read of report folder {folder}"):
             try:
                 read = ex.read
             finally:
                 end()
             assert read is not None
-        except ExplainerError as exc:
-            record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
-            model.unlink(missing_ok=True)
-            return
-        except Exception:  # a bug of ours: logged; the report stands
-            logger.exception("taking the model read of report folder %s failed", folder)
-            record_export(folder, ExportRecord(status="failed", code="export-failed"))
+        if read is None:  # the program's failure is recorded
             model.unlink(missing_ok=True)
             return
         self._exports.submit(self._write_unchecked, folder, model, read)
@@ -267,18 +259,14 @@ class Reports:
     def _write_unchecked(self, folder: Path, model: Path, read: ModelRead) -> None:
         """The job: the check's inputs drawn from the model read, and the program."""
         from app.check.inputs import make_inputs
-        from app.export.bundle import ExportRecord, record_export
+        from app.export.bundle import failures_recorded
         from app.export.unchecked import write_unchecked
 
         try:
-            inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
-            unsaved = read.plan.unsaved_weights
-            write_unchecked(folder, model, self.limits, inputs, read.refusals, unsaved)
-        except ExplainerError as exc:
-            record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
-        except Exception:  # a bug of ours: logged; the report stands
-            logger.exception("writing the program of report folder %s failed", folder)
-            record_export(folder, ExportRecord(status="failed", code="export-failed"))
+            with failures_recorded(folder, f"writing the program of report folder {folder}"):
+                inputs, _ = make_inputs(read.plan.inputs, self.admission.settings.seed)
+                unsaved = read.plan.unsaved_weights
+                write_unchecked(folder, model, self.limits, inputs, read.refusals, unsaved)
         finally:
             model.unlink(missing_ok=True)
 

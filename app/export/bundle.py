@@ -20,7 +20,8 @@ import io
 import logging
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -129,6 +130,20 @@ def record_writing(folder: Path, write: Callable[[], None]) -> None:
         record_export(folder, ExportRecord(status="failed", code="export-failed"))
     else:
         record_export(folder, ExportRecord(status="written"))
+
+
+@contextmanager
+def failures_recorded(folder: Path, doing: str) -> Iterator[None]:
+    """Record what keeps the program in `folder` from being written as `failed`, never
+    raised: an error of ours with its code and sentence (the reading process hung, ran out
+    of memory or crashed), any other (a bug of ours) logged as `doing` failed."""
+    try:
+        yield
+    except ExplainerError as exc:
+        record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
+    except Exception:  # a bug of ours: logged; what the caller does goes on
+        logger.exception("%s failed", doing)
+        record_export(folder, ExportRecord(status="failed", code="export-failed"))
 
 
 def read_record(folder: Path) -> ExportRecord | None:

@@ -17,7 +17,6 @@ check would be (`export-refused`); a file that did not save some of its weights.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,9 +25,9 @@ import numpy as np
 from app import isolation
 from app.analysis.reference import materialize_weights
 from app.analysis.resolve import resolve
-from app.errors import ExplainerError
 from app.export.bundle import (
     ExportRecord,
+    failures_recorded,
     record_export,
     record_writing,
     refuse_over_cap,
@@ -38,7 +37,6 @@ from app.formats import ReadLimits, read_model
 from app.graph import ModelGraph
 from app.safety.refusals import Refusal
 
-logger = logging.getLogger(__name__)
 # The upload, linked into the program's folder while the program is written from it.
 UNCHECKED_MODEL = ".model"
 
@@ -59,16 +57,11 @@ def write_unchecked(
         record_export(folder, refused)
         return
     arrays = [np.asarray(x) for x in inputs]
-    try:
+    with failures_recorded(folder, f"writing the program of {path}"):
         if limits.isolate_hdf5:
             isolation.run_task(unchecked_task, path, limits, folder=str(folder), inputs=arrays)
         else:  # limits that read files in this process (isolate_hdf5 off: a trusted caller)
             write_here(folder, path, limits, arrays)
-    except ExplainerError as exc:  # the reading process hung, ran out of memory or crashed
-        record_export(folder, ExportRecord(status="failed", code=exc.code, message=exc.message))
-    except Exception:  # a bug of ours: logged; the report stands
-        logger.exception("writing the program of %s failed", path)
-        record_export(folder, ExportRecord(status="failed", code="export-failed"))
 
 
 @isolation.task
