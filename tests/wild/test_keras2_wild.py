@@ -256,6 +256,15 @@ TORCH_ZIP = _zip(
 TORCH_PICKLE = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03."
 # ModelProto: ir_version 7 (08 07), producer_name "pytorch" (12 07 ...), graph (3a ...).
 ONNX = b"\x08\x07\x12\x07pytorch\x1a\x031.9:\x02\x0a\x00B\x04\n\x00\x10\x0b"
+# ir_version 1 opens as a SavedModel does (08 01 12); its field 2 is text, producer_name.
+ONNX_IR_1 = b"\x08\x01\x12\x07tf2onnx\x1a\x061.16.1:\x02\x0a\x00"
+# The head of the saved_model.pb TensorFlow 2.21 wrote for `model.export()`: schema version 1
+# (08 01), a MetaGraphDef of 21,849 bytes (12 d9 aa 01), its meta_info_def (0a d6 0e), whose
+# stripped_op_list (12 a6 0e) starts with the OpDef of AssignVariableOp.
+SAVED_MODEL_PB = (
+    b"\x08\x01\x12\xd9\xaa\x01\x0a\xd6\x0e\x12\xa6\x0e\x0a\x5e\x0a\x10AssignVariableOp"
+    + b"\x12\x0c\x0a\x08resource\x18\x14"
+)
 # A FlatBuffer: root table offset (4 bytes), then the file identifier TFL3.
 TFLITE = b"\x1c\x00\x00\x00TFL3" + b"\x00" * 56
 SAVED_MODEL_ZIP = _zip(
@@ -270,8 +279,10 @@ FOREIGN = {  # upload name, bytes, words the sentence must hold
     "pytorch-zip-named-keras": ("model.keras", TORCH_ZIP, "PyTorch"),
     "pytorch-pickle": ("model.pt", TORCH_PICKLE, "PyTorch"),
     "onnx": ("model.onnx", ONNX, "ONNX"),
+    "onnx-ir-version-1": ("model.onnx", ONNX_IR_1, "ONNX"),
     "tflite": ("model.tflite", TFLITE, "TensorFlow Lite"),
     "saved-model-zip": ("saved_model.zip", SAVED_MODEL_ZIP, "SavedModel"),
+    "saved-model-pb": ("saved_model.pb", SAVED_MODEL_PB, "SavedModel's saved_model.pb"),
 }
 
 
@@ -292,6 +303,8 @@ def test_upload_other_framework_file_is_415_naming_it(no_check_client, kind):
     assert body["code"] == "unsupported-format"
     assert words in body["message"]
     assert "not a Keras model" in body["message"]
+    saved_model = "SavedModel" in words
+    assert ("tf_keras.models.load_model('folder')" in body["message"]) == saved_model
 
 
 # A spec and the weights-only file saved beside it (`save_weights`), as users keep them: read
