@@ -146,6 +146,9 @@ class ModelGraph:
     # A spec's own `compile_config`, which Keras would compile from when it reads the spec
     # (`model_from_json`): the check's Keras 3 copy leaves it out (app.check.keras3_copy).
     compile_settings: bool = False
+    # What a spec's config came out of (a TensorFlow.js Layers model.json), in a sentence the
+    # report's warnings open with (app.safety.spec_wrappers).
+    wrapper: str | None = None
     # `keras_layers()`' Functional order, with what it was worked out from (`_order_source`).
     _order: tuple[tuple, list[LayerNode]] | None = field(
         default=None, init=False, repr=False, compare=False

@@ -32,6 +32,7 @@ from app.safety.limits import ReadLimits
 from app.safety.safe_json import load_json
 from app.safety.scanned import translated
 from app.safety.sniff import sniff_path
+from app.safety.spec_wrappers import model_config_of
 
 COMBINED_NAME = "model-with-weights"
 WEIGHTS_NOT_HDF5 = "The weights file is not HDF5: give the file model.save_weights() wrote."
@@ -112,6 +113,7 @@ def _spec_object(text: str, limits: ReadLimits) -> dict[str, Any]:
     spec = load_json(text, what="The spec", syntax_error=InvalidSpec, limits=limits)
     if isinstance(spec, str):  # to_json()'s string, sent as a JSON string
         spec = load_json(spec, what="The spec", syntax_error=InvalidSpec, limits=limits)
+    spec = model_config_of(spec)
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise InvalidSpec("The spec is not the JSON of a Keras model.")
     return spec

@@ -101,7 +101,7 @@ def _input_info(graph: ModelGraph, ref: TensorRef) -> InputInfo:
 
 def warnings(graph: ModelGraph) -> list[str]:
     unknown = sorted({n.class_name for _, n in graph.walk() if not n.known})
-    found = []
+    found = [graph.wrapper] if graph.wrapper else []
     if unknown:
         found.append(
             f"Unknown layer classes ({', '.join(unknown)}): their stored weights are listed as "

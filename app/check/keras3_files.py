@@ -30,6 +30,7 @@ from app.formats.v3_layout import (
 from app.graph import ModelGraph
 from app.safety.hdf5_attrs import text_attr
 from app.safety.safe_json import load_json
+from app.safety.spec_wrappers import model_config_of
 
 CONFIG_MEMBER = "config.json"
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -123,6 +124,7 @@ def read_model_config(path: Path, fmt: str) -> Any:
             text = archive.read(CONFIG_MEMBER)
     elif fmt == "spec_json":
         text = path.read_bytes()
+        return model_config_of(load_json(text, what="The spec", syntax_error=MalformedModel))
     else:
         with h5py.File(path, "r") as h5:
             text = text_attr(h5, "model_config") or "null"

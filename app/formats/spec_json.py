@@ -18,6 +18,7 @@ def read_spec_json(scanned: ScannedSpec) -> LoadedModel:
     settings of its own (the check's Keras 3 copy leaves them out)."""
     graph = graph_from_config(scanned.config.model)
     graph.compile_settings = scanned.compile_settings
+    graph.wrapper = scanned.wrapper
     return LoadedModel(
         graph=graph,
         format="spec_json",

@@ -104,6 +104,7 @@ class ScannedSpec:
     keras_version: str | None = None
     backend: str | None = None
     compile_settings: bool = False  # a `compile_config` of its own (to_json() of a compiled model)
+    wrapper: str | None = None  # what the config came out of (a TensorFlow.js model.json)
 
 
 Scanned = ScannedArchive | ScannedHdf5 | ScannedSpec

@@ -13,20 +13,22 @@ from app.errors import InvalidSpec, JsonTooLarge
 from app.safety.limits import DEFAULT_LIMITS, ReadLimits
 from app.safety.safe_json import check_parsed, load_json
 from app.safety.scanned import ScannedSpec, scan_config
+from app.safety.spec_wrappers import MAX_STRING_LAYERS, unwrap_spec
 
-MAX_STRING_LAYERS = 3  # a spec string inside a JSON string, at most this deep
 SPEC = "The spec"
 
 
 def scan_spec(spec: Any, limits: ReadLimits = DEFAULT_LIMITS) -> ScannedSpec:
     """A spec given as a dict or a JSON string. Hand over the text when there is one:
     duplicate keys can only be seen there."""
-    obj = _decode_spec(spec, limits)
+    found = unwrap_spec(_decode_spec(spec, limits))
+    model = found.model
     return ScannedSpec(
-        scan_config(obj),
-        _text(obj.get("keras_version")),
-        _text(obj.get("backend")),
-        compile_settings=bool(obj.get("compile_config")),
+        scan_config(model),
+        found.keras_version,
+        found.backend,
+        compile_settings=isinstance(model, dict) and bool(model.get("compile_config")),
+        wrapper=found.wrapper,
     )
 
 
@@ -66,7 +68,3 @@ def _decode_spec(spec: Any, limits: ReadLimits) -> dict[str, Any]:
             '(`{"class_name": "Sequential", "config": ...}`).'
         )
     return spec
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

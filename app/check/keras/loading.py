@@ -20,6 +20,7 @@ import numpy as np
 
 from app.check.keras.initial_values import load_faithfully
 from app.check.keras.jobs import JobFailed, JobRequest
+from app.safety.spec_wrappers import model_config_of
 
 
 def load_model(keras: Any, request: JobRequest, notes: list[str]) -> Any:
@@ -76,15 +77,16 @@ def _load(keras: Any, request: JobRequest) -> Any:
 
 
 def model_from_text(keras: Any, text: str) -> Any:
-    """A model from its config JSON. Keras 3's `model_from_json` needs the `module` keys Keras 3
-    writes; a Keras 2 `to_json()` (or a hand-written config) has none, and goes through the
-    reader Keras 3 itself uses for legacy HDF5 configs."""
-    config = json.loads(text)
+    """A model from its config JSON, unwrapped as the safety scan read it (a string of JSON
+    decoded, a TensorFlow.js model.json's topology). Keras 3's `model_from_json` needs the
+    `module` keys Keras 3 writes; a Keras 2 `to_json()` (or a hand-written config) has none,
+    and goes through the reader Keras 3 itself uses for legacy HDF5 configs."""
+    config = model_config_of(json.loads(text))
     if isinstance(config, dict) and "module" not in config:
         from keras.src.legacy.saving import saving_utils
 
         return saving_utils.model_from_config(config)
-    return keras.models.model_from_json(text)
+    return keras.models.model_from_json(json.dumps(config))
 
 
 def _loadable_path(path: Path) -> Path:
