@@ -32,10 +32,19 @@ import numpy as np
 
 from app.analysis.initializers import initial_value
 from app.errors import InvalidRequest, UnsupportedModel
-from app.graph import LayerNode, ModelGraph, TensorRef, WeightRef, topological_calls, variable_dtype
+from app.graph import (
+    LayerNode,
+    ModelGraph,
+    TensorRef,
+    WeightRef,
+    compute_dtype,
+    topological_calls,
+    variable_dtype,
+)
 from app.layers.registry import output_masks, traits_of
 from app.reference import forwards
 from app.reference.forwards import Mask
+from app.reference.precision import autocast, half_compute_dtype, rounded
 
 Key = tuple[str, int, int]  # (layer, call, tensor index): one tensor of the graph
 
@@ -266,6 +275,14 @@ def _run_call(
     # Keras fills `mask` in only for a call with one tensor argument, unless it is passed.
     layer_masks = keyword_masks or (None if states else masks)
     weights = layer_weights(node, run.weights)
+    computes_in = compute_dtype(node.config)
+    half = half_compute_dtype(computes_in)
+    if half is not None:  # Keras' casts around a layer computing in float16 or bfloat16
+        args, states = [rounded(x, half) for x in args], [rounded(x, half) for x in states]
+        if not traits_of(node.class_name).float32_variables:
+            weights = {name: rounded(w, half) for name, w in weights.items()}
+    elif not (node.is_operation or traits_of(node.class_name).op_layer):  # layers autocast
+        args, states = autocast(args, computes_in), autocast(states, computes_in)
     if node.name in run.replaced:
         output = run.replaced[node.name](node.config, weights, [*args, *states], run.training)
     else:
@@ -273,6 +290,8 @@ def _run_call(
             node.class_name, node.config, weights, [*args, *states], run.training, layer_masks
         )
     outs = forwards.as_outputs(output)
+    if half is not None:
+        outs = [rounded(out, half) for out in outs]
     previous = keyword_masks or masks  # what Keras' compute_mask receives
     return outs, output_masks(node.class_name, node.config, args, previous, outs)
 
@@ -316,7 +335,10 @@ def standardize_input(node: LayerNode, x: np.ndarray) -> np.ndarray:
         x = x[..., 0]
     elif shape is not None and x.ndim == len(shape) - 1 and shape[-1] == 1:
         x = x[..., None]
-    return x.astype(variable_dtype(node.config), copy=False)
+    dtype = variable_dtype(node.config)
+    if half_compute_dtype(dtype) is not None:  # a float16 or bfloat16 Input, as float32
+        return rounded(x.astype(np.float32, copy=False), dtype)
+    return x.astype(dtype, copy=False)
 
 
 def _operation_outputs(graph: ModelGraph, record: Record) -> dict[str, list[list[np.ndarray]]]:

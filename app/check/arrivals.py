@@ -154,7 +154,8 @@ class Arrivals:
         theirs_paths = self.keras_layers[name]
         mine = [load_output(self.folder, p, mmap=True) for p in self.ours[name]]
         theirs = [load_output(self.folder, p, mmap=True) for p in theirs_paths]
-        verdict = compare_layer(name, self.classes[name], mine, theirs, self.tolerance)
+        half = self.compared.precision.get(name)
+        verdict = compare_layer(name, self.classes[name], mine, theirs, self.tolerance, half)
         self.done[name] = verdict
         if self.classes[name] in BN_CLASSES and theirs and np.ndim(theirs[0]) >= 2:
             first = theirs[0]
@@ -177,7 +178,7 @@ class Arrivals:
         files = self.keras_files(needed)
         calls, unjudged = calls_for([name], self.compared, files, self.folder)
         if unjudged:
-            self.done[name] = judged_again(verdict, None, unjudged[name], self.tolerance)
+            self.done[name] = judged_again(verdict, None, unjudged[name], self._held_to(name))
             self.keep.judged(name)
             return
         (self.folder / ASKED).parent.mkdir(exist_ok=True)
@@ -196,20 +197,24 @@ class Arrivals:
         paths = answer.get("paths")
         if not isinstance(paths, list):
             why = str(answer.get("why") or "Not judged on Keras' own inputs.")
-            return judged_again(verdict, None, why, self.tolerance)
+            return judged_again(verdict, None, why, self._held_to(verdict.name))
         mine = [load_output(self.folder, str(p), mmap=True) for p in paths]
         keras = self.keras_files([verdict.name])[verdict.name]
         theirs = [load_output(self.folder, p, mmap=True) for p in keras]
-        again = compare_layer(verdict.name, verdict.class_name, mine, theirs, self.tolerance)
+        half = self.compared.precision.get(verdict.name)
+        again = compare_layer(verdict.name, verdict.class_name, mine, theirs, self.tolerance, half)
         del mine, theirs
         for path in paths:
             self._delete(str(path))
-        return judged_again(verdict, again, None, self.tolerance)
+        return judged_again(verdict, again, None, self._held_to(verdict.name))
+
+    def _held_to(self, name: str) -> float:
+        return self.compared.held_to(name, self.tolerance)
 
     def unanswered(self, why: str) -> None:
         """The layers asked for and never answered keep their end-to-end verdict, and say why."""
         for name, verdict in self.awaiting.items():
-            self.done[name] = judged_again(verdict, None, why, self.tolerance)
+            self.done[name] = judged_again(verdict, None, why, self._held_to(name))
         self.awaiting.clear()
 
     def keras_files(self, names: list[str] | None = None) -> dict[str, list[str]]:

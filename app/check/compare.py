@@ -11,23 +11,32 @@ zero. Positions where both sides are NaN agree; NaN on one side only is an infin
 Differences are measured in float64 on purpose: the measurement must not round them away.
 A layer passes when max_rel_error ≤ tolerance; the first layer in execution order that does
 not is the first divergence.
+
+A layer whose dtype policy computes in float16 or bfloat16 (`mixed_float16`, ...) is held to
+its dtype's precision instead (HALF_PRECISION_TOLERANCE, with a note saying so): Keras rounds
+its output to 11 or 8 significant bits, and one step of rounding, where the two sides add in
+another order, is already 4.9e-4 or 3.9e-3 of the largest value (app.reference.precision).
 """
 
 from __future__ import annotations
 
 import mmap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from app.graph import ModelGraph
+from app.graph import ModelGraph, compute_dtype
+from app.reference.precision import half_compute_dtype
 from app.schemas import CheckLayer, CheckOutput
 
 SCALE_FLOOR = 1e-6
 CHUNK = 1 << 16  # values compared at a time
 LISTED_VALUES = 4096
+# Four steps of the dtype's rounding at the top of a layer's output (2**-10 is float16's
+# step between 1 and 2, 2**-7 bfloat16's): a layer computing in it is held to this.
+HALF_PRECISION_TOLERANCE = {"float16": 4 * 2.0**-10, "bfloat16": 4 * 2.0**-7}
 
 
 class ComparedModel(BaseModel):
@@ -42,14 +51,27 @@ class ComparedModel(BaseModel):
     layers: list[tuple[str, str]]
     outputs: list[str]
     inbound: dict[str, list[str]] = {}
+    # The layers computing in float16 or bfloat16, by name: held to that dtype's precision.
+    precision: dict[str, str] = {}
+
+    def held_to(self, name: str, tolerance: float) -> float:
+        """The tolerance layer `name` is held to (`held_to`)."""
+        return held_to(tolerance, self.precision.get(name))
+
+
+def held_to(tolerance: float, precision: str | None) -> float:
+    """The check's tolerance, or a half-precision dtype's when a layer computes in it."""
+    return tolerance if precision is None else max(tolerance, HALF_PRECISION_TOLERANCE[precision])
 
 
 def compared_model(graph: ModelGraph) -> ComparedModel:
     nodes = [node for node in graph.keras_layers() if node.class_name != "InputLayer"]
+    halves = {node.name: half_compute_dtype(compute_dtype(node.config)) for node in nodes}
     return ComparedModel(
         layers=[(node.name, node.class_name) for node in nodes],
         outputs=[ref.layer for ref in graph.outputs],
         inbound={node.name: _inbound(graph, node) for node in nodes},
+        precision={name: half for name, half in halves.items() if half is not None},
     )
 
 
@@ -75,6 +97,11 @@ class Comparison:
     outputs: list[CheckOutput]
     first_divergence: str | None
     tolerance: float
+    precision: Mapping[str, str] = field(default_factory=dict)  # ComparedModel.precision
+
+    def held_to(self, name: str) -> float:
+        """The tolerance layer (or output layer) `name` is held to."""
+        return held_to(self.tolerance, self.precision.get(name))
 
     @property
     def passed(self) -> bool:
@@ -84,7 +111,7 @@ class Comparison:
         tolerance end to end."""
         passed = {layer.name for layer in self.layers if layer.verdict == "passed"}
         return self.first_divergence is None and all(
-            o.max_rel_error <= self.tolerance or o.name in passed for o in self.outputs
+            o.max_rel_error <= self.held_to(o.name) or o.name in passed for o in self.outputs
         )
 
 
@@ -101,7 +128,14 @@ def compare(
     layers = [
         done[name]
         if name in done
-        else _compare_layer(name, class_name, ours.layers, keras.layers, tolerance)
+        else compare_layer(
+            name,
+            class_name,
+            ours.layers.get(name),
+            keras.layers.get(name),
+            tolerance,
+            model.precision.get(name),
+        )
         for name, class_name in model.layers
     ]
     first = next((layer.name for layer in layers if layer.verdict == "failed"), None)
@@ -109,7 +143,7 @@ def compare(
         _compare_output(name, a, b)
         for name, a, b in zip(model.outputs, ours.outputs, keras.outputs, strict=True)
     ]
-    return Comparison(layers, outputs, first, tolerance)
+    return Comparison(layers, outputs, first, tolerance, model.precision)
 
 
 def errors(ours: np.ndarray, keras: np.ndarray) -> tuple[float, float]:
@@ -177,24 +211,16 @@ def _nonfinite_chunk_errors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]
     return float(diff.max()), float(finite.max()) if finite.size else 0.0
 
 
-def _compare_layer(
-    name: str,
-    class_name: str,
-    ours: Mapping[str, list[np.ndarray]],
-    keras: Mapping[str, list[np.ndarray]],
-    tolerance: float,
-) -> CheckLayer:
-    return compare_layer(name, class_name, ours.get(name), keras.get(name), tolerance)
-
-
 def compare_layer(
     name: str,
     class_name: str,
     mine: Sequence[np.ndarray] | None,
     theirs: Sequence[np.ndarray] | None,
     tolerance: float,
+    precision: str | None = None,
 ) -> CheckLayer:
-    """One layer: every call's tensors, ours against Keras'."""
+    """One layer: every call's tensors, ours against Keras'; `precision`, the half-precision
+    dtype the layer computes in, if any (`ComparedModel.precision`)."""
     shapes = [list(t.shape) for t in (theirs or mine or [])]
     if mine is None or theirs is None:
         side = "Keras" if theirs is None else "the reference forward"
@@ -202,13 +228,27 @@ def compare_layer(
     if [t.shape for t in mine] != [t.shape for t in theirs]:
         return _shape_mismatch(name, class_name, mine, theirs)
     abs_error, rel_error = _worst(mine, theirs)
+    limit = held_to(tolerance, precision)
+    passed = rel_error <= limit
     return CheckLayer(
         name=name,
         class_name=class_name,
         output_shape=shapes,
         max_abs_error=abs_error,
         max_rel_error=rel_error,
-        verdict="passed" if rel_error <= tolerance else "failed",
+        verdict="passed" if passed else "failed",
+        # A failed layer carries no note: it is judged again (app.check.rejudge), which says
+        # what it found, against the same limit.
+        note=half_precision_note(precision, limit, tolerance) if precision and passed else None,
+    )
+
+
+def half_precision_note(precision: str, limit: float, tolerance: float) -> str:
+    bits = {"float16": 11, "bfloat16": 8}[precision]
+    return (
+        f"Computes in {precision} (its dtype policy), whose values keep {bits} significant "
+        f"bits: held to {limit:.2e} of its output's scale, four steps of {precision}'s "
+        f"rounding, where a float32 layer is held to {tolerance:g}."
     )
 
 

@@ -5,11 +5,12 @@ and the verdict's sentence and timing of one that compared (app.check.pipeline).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from app.check import keras_side
 from app.check.check import Check
-from app.check.compare import Comparison
+from app.check.compare import HALF_PRECISION_TOLERANCE, Comparison
 from app.check.keras import JobResult
 from app.check.reference_side import ReferenceResult
 from app.check.rejudge import carried_only
@@ -84,14 +85,30 @@ def verdict(status: str, comparison: Comparison) -> str:
     if carried:
         output = ", the model's output too" if any(o.note for o in comparison.outputs) else ""
         own = (
-            f" ({len(carried)} over it end to end, within it on Keras' own inputs: float32 "
-            f"rounding carried from the layers before{output})"
+            f" ({len(carried)} over it end to end, within it on Keras' own inputs: "
+            f"{'' if comparison.precision else 'float32 '}rounding carried from the layers "
+            f"before{output})"
         )
     if status == "passed":
+        halves = _half_precision(comparison)
+        if halves:
+            return f"Every layer matches Keras: {halves}, the others within {tolerance:g}{own}."
         return f"Every layer matches Keras within {tolerance:g} of its output's scale{own}."
     if first is not None:
-        return f"The outputs part from Keras at layer {first} (over {tolerance:g})."
+        return f"The outputs part from Keras at layer {first} (over {comparison.held_to(first):g})."
     return f"A model output differs from Keras by more than {tolerance:g} of its scale."
+
+
+def _half_precision(comparison: Comparison) -> str:
+    """`the 5 layers computing in float16 within 3.91e-03 of their output's scale (its
+    precision)`, or nothing."""
+    counts = Counter(comparison.precision.values())
+    return "; ".join(
+        f"the {n} {'layer' if n == 1 else 'layers'} computing in {dtype} within "
+        f"{HALF_PRECISION_TOLERANCE[dtype]:.2e} of {'its' if n == 1 else 'their'} output's "
+        f"scale ({dtype}'s precision)"
+        for dtype, n in sorted(counts.items())
+    )
 
 
 def timing(check: Check, reference: ReferenceResult, keras: JobResult) -> CheckTiming:

@@ -46,6 +46,10 @@ that changes nothing the model computes:
 - a layer or model name with `/` (tf.keras ports: `layer1/conv/bn`), which Keras 3 refuses:
   written with `_`, and Keras' outputs are read back under the file's names
   (app.check.keras3_names);
+- a layer's mixed-precision policy as tf.keras 2.4+ and tf_keras write it (`{"class_name":
+  "Policy", "config": {"name": "mixed_float16"}}`), which Keras 3's legacy reader hands on
+  as a plain dict (`'str' object has no attribute 'quantization_mode'`): the policy's name,
+  which Keras 3 reads as the same policy;
 - compile settings (`compile_config`: optimizer, loss, metrics) where Keras would act on them
   although the worker loads with `compile=False`: on a nested model (Keras' deserializer
   compiles any object that carries them) and on a spec's own model (`model_from_json`
@@ -62,6 +66,7 @@ nested models' calls: app.check.keras3_numbering.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from app.analysis.batchnorm import BN_CLASSES
@@ -73,7 +78,7 @@ from app.graph import ModelGraph
 from app.layers.fields import numpy_scalar
 from app.layers.operations import operation_name
 from app.layers.registry import REGISTRY, STRUCTURE, UNUSED_BY_KERAS2
-from app.safety.allowlist import KERAS2_CONTAINER_MODULES
+from app.safety.allowlist import KERAS2_CONTAINER_MODULES, KERAS2_DTYPE_POLICIES
 
 __all__ = ["Blocker", "Removal", "Renamed", "Rewrite", "model_changes", "sanitize"]
 
@@ -109,6 +114,7 @@ def sanitize(model_config: Any, *, spec: bool = False) -> tuple[Any, list[Remova
         _numpy_scalars(entry, removed)
         _strip(entry, removed, blockers)
         _strip_initializer_dtypes(entry, removed)
+        _keras2_dtype_policy(entry, removed)
         _sync_batchnorm(entry, removed)
         _thresholded_relu(entry, removed)
         _operation_module(entry, removed)
@@ -238,6 +244,19 @@ def _strip_initializer_dtypes(entry: dict, changes: list[Removal]) -> None:
             dtype = inner.pop("dtype")
             name = str(config.get("name", "?"))
             changes.append(Removal(name, entry["class_name"], f"{key}.dtype", dtype))
+
+
+def _keras2_dtype_policy(entry: dict, changes: list[Removal]) -> None:
+    """tf.keras' `Policy` object for a layer's dtype: its name (`mixed_float16`)."""
+    config = entry["config"]
+    policy = config.get("dtype")
+    if not (isinstance(policy, dict) and policy.get("class_name") in KERAS2_DTYPE_POLICIES):
+        return
+    name = (policy.get("config") or {}).get("name")
+    if isinstance(name, str):
+        config["dtype"] = name
+        layer = str(config.get("name", "?"))
+        changes.append(Rewrite(layer, entry["class_name"], "dtype", f"given as {json.dumps(name)}"))
 
 
 def _name_module(entry: dict, changes: list[Removal]) -> None:

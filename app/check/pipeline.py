@@ -152,7 +152,8 @@ def judge_again(
         return comparison
     keras_files = arrivals.keras_files()
     folder = check.folder.path
-    calls, unjudged = calls_for(names, check.plan.compared, keras_files, folder)
+    compared = check.plan.compared
+    calls, unjudged = calls_for(names, compared, keras_files, folder)
     result = reference_process.rejudged(check, references, calls, deadline)
     judged = {}
     for layer in comparison.layers:
@@ -162,11 +163,13 @@ def judge_again(
         if layer.name in result.layers:
             mine = keras_side.mapped(folder, result.layers[layer.name])
             theirs = keras_side.mapped(folder, keras_files[layer.name])
-            again = compare_layer(layer.name, layer.class_name, mine, theirs, check.tolerance)
+            half = compared.precision.get(layer.name)
+            again = compare_layer(layer.name, layer.class_name, mine, theirs, check.tolerance, half)
         why_not = unjudged.get(layer.name) or result.unjudged.get(layer.name)
         if why_not is None and result.status != "ok":
             why_not = f"Not judged on Keras' own inputs: {result.message}"
-        judged[layer.name] = judged_again(layer, again, why_not, check.tolerance)
+        held_to = compared.held_to(layer.name, check.tolerance)
+        judged[layer.name] = judged_again(layer, again, why_not, held_to)
     return with_judged_again(comparison, judged)
 
 

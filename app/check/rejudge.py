@@ -53,6 +53,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -220,7 +221,7 @@ def with_judged_again(comparison: Comparison, judged: Mapping[str, CheckLayer]) 
     layer failing so."""
     layers = [judged.get(layer.name, layer) for layer in comparison.layers]
     first = next((layer.name for layer in layers if layer.verdict == "failed"), None)
-    return Comparison(layers, comparison.outputs, first, comparison.tolerance)
+    return replace(comparison, layers=layers, first_divergence=first)
 
 
 def carried_only(comparison: Comparison) -> list[str]:
@@ -230,7 +231,7 @@ def carried_only(comparison: Comparison) -> list[str]:
         for layer in comparison.layers
         if layer.verdict == "passed"
         and layer.max_rel_error is not None
-        and layer.max_rel_error > comparison.tolerance
+        and layer.max_rel_error > comparison.held_to(layer.name)
     ]
 
 
@@ -241,11 +242,11 @@ def with_outputs_noted(comparison: Comparison) -> Comparison:
     notes = {layer.name: layer.note for layer in comparison.layers if layer.name in carried}
     outputs = [
         output.model_copy(update={"note": _output_note(output, notes[output.name])})
-        if output.name in notes and (output.max_rel_error or 0.0) > comparison.tolerance
+        if output.name in notes and (output.max_rel_error or 0.0) > comparison.held_to(output.name)
         else output
         for output in comparison.outputs
     ]
-    return Comparison(comparison.layers, outputs, comparison.first_divergence, comparison.tolerance)
+    return replace(comparison, outputs=outputs)
 
 
 def _output_note(output: CheckOutput, layer_note: str | None) -> str:

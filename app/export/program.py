@@ -32,11 +32,12 @@ from typing import Any
 
 from app.analysis.reference import schedule
 from app.errors import UnsupportedModel
-from app.graph import LayerNode, ModelGraph, TensorRef, variable_dtype
+from app.graph import LayerNode, ModelGraph, TensorRef, compute_dtype, variable_dtype
 from app.layers.registry import lookup, traits_of
 from app.reference.activations import ACTIVATIONS
 from app.reference.forwards import FORWARDS, MASK_CONSUMERS
 from app.reference.masking import drops_mask, first_input_mask
+from app.reference.precision import half_compute_dtype, rounded
 from app.reference.source import Assembly, definition_text, definitions, forward_binding
 
 
@@ -57,7 +58,14 @@ def program_text(graph: ModelGraph, tolerance: float | None, title: str) -> str:
     classes = _classes(nodes)
     callables = _callables(classes)
     wrapped = any(_wrapped(n, c) for n in nodes if _forward_needed(n) for c in range(len(n.calls)))
-    objects = [*callables.objects, *([_AS_OUTPUTS] if wrapped else [])]
+    halves = any(_half(node) for node in nodes) or any(
+        half_compute_dtype(variable_dtype(graph.layer(r.layer).config)) for r in graph.inputs
+    )
+    objects = [
+        *callables.objects,
+        *([_AS_OUTPUTS] if wrapped else []),
+        *([rounded] if halves else []),  # Keras' casts around a half-precision layer
+    ]
     assembly = definitions(objects)
     activations = _activations(assembly, nodes)
     if activations:  # `get_activation` reads ACTIVATIONS: this model's entries are copied too
@@ -277,7 +285,11 @@ class _Writer:
         for i, ref in enumerate(graph.inputs):
             var = self._variable(ref.layer, local_names)
             dtype = variable_dtype(graph.layer(ref.layer).config)
-            lines.append(f"{var} = np.asarray(inputs[{i}]).astype({dtype!r}, copy=False)")
+            given = f"np.asarray(inputs[{i}])"
+            if half_compute_dtype(dtype):  # a float16 or bfloat16 Input, as float32
+                lines.append(f"{var} = rounded({given}.astype('float32'), {dtype!r})")
+            else:
+                lines.append(f"{var} = {given}.astype({dtype!r}, copy=False)")
             tensors[_key(ref)] = var
             masks[_key(ref)] = f"masks[{i}]" if self.masked and not top else "None"
         for node, call in schedule(graph):
@@ -338,13 +350,20 @@ class _Writer:
         if node.class_name in MASK_CONSUMERS and any(m != "None" for m in arg_masks):
             if not states:
                 mask_arg = f", masks=[{', '.join(arg_masks)}]"
-        call_text = (
-            f"{fn}(CONFIG[{node.name!r}], layer_weights(weights, {node.name!r}), [{args}], "
-            f"False{mask_arg})"
-        )
+        half = _half(node)
+        weights_text = f"layer_weights(weights, {node.name!r})"
+        if half:  # Keras casts the inputs, and the variables it autocasts, to the dtype
+            args = ", ".join(f"rounded({a}, {half!r})" for a in _arguments(args))
+            if not traits_of(node.class_name).float32_variables:
+                weights_text = f"{{k: rounded(w, {half!r}) for k, w in {weights_text}.items()}}"
+        call_text = f"{fn}(CONFIG[{node.name!r}], {weights_text}, [{args}], False{mask_arg})"
         if _wrapped(node, call):
             call_text = f"as_outputs({call_text})[0]"
         lines = [f"{var} = {call_text}"]
+        if half:  # and rounds its outputs to it
+            rounding = f"rounded({var}, {half!r})"
+            many = f"[rounded(t, {half!r}) for t in {var}]"
+            lines.append(f"{var} = {many if count > 1 else rounding}")
         rule = self.callables.rule_of.get(node.class_name)
         if self.masked and rule is not None:
             outs = var if count > 1 else f"[{var}]"
@@ -381,6 +400,16 @@ class _Writer:
             self.nested_names[node.name] = name
             self.nested.append(self.graph_function(name, node.inner, top=False))
         return self.nested_names[node.name]
+
+
+def _half(node: LayerNode) -> str | None:
+    """`float16` or `bfloat16` when the layer computes in it (not a nested model, whose own
+    layers say)."""
+    return None if node.inner is not None else half_compute_dtype(compute_dtype(node.config))
+
+
+def _arguments(args: str) -> list[str]:
+    return [a for a in args.split(", ") if a]
 
 
 def _extras(node: LayerNode, call: int) -> list[TensorRef]:

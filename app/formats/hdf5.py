@@ -17,6 +17,7 @@ import numpy as np
 from h5py import h5a, h5d, h5l
 
 from app.errors import MalformedModel
+from app.formats.bfloat16 import Bfloat16Values
 from app.formats.direct import direct_values
 from app.graph import StoredWeight
 from app.safety.hdf5_attrs import decode
@@ -103,11 +104,13 @@ def stored_weight(
             f"The weight {facts.path!r} keeps its values outside the file; such files are refused."
         )
     direct = direct_values(dataset, image, facts)
+    dtype = _dtype_name(dataset, facts)
+    values = as_dataset(dataset) if direct is None else direct
     return StoredWeight(
         name=name,
         shape=facts.shape,
-        dtype=_dtype_name(dataset, facts),
-        values=as_dataset(dataset) if direct is None else direct,
+        dtype=dtype,
+        values=Bfloat16Values(values) if dtype == "bfloat16" else values,
         path=facts.path.lstrip("/"),
     )
 

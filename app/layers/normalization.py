@@ -22,6 +22,8 @@ from app.layers.registry import (
 
 FAMILY = "normalization"
 PASSES_MASK = Traits(passes_mask=True)
+# BatchNormalization, LayerNormalization, GroupNormalization: `autocast=False` variables.
+NOT_AUTOCAST = Traits(passes_mask=True, float32_variables=True)
 
 
 def normalized_axes(config: Config, rank: int) -> list[int]:
@@ -54,7 +56,7 @@ register(
         "training: the same with the batch's mean and variance."
     ),
     weights=batchnorm_weights,
-    traits=PASSES_MASK,
+    traits=NOT_AUTOCAST,
     fields={"mode": INTEGER},  # Keras 1: 0 feature-wise, 2 batch statistics at inference
     aliases=("SyncBatchNormalization",),
     # tf.keras 2.14+ writes SyncBatchNormalization where it kept it, `keras.layers.experimental`
@@ -112,7 +114,7 @@ register(
         "`axis` of each sample (rms_scaling: x · gamma / √(variance + epsilon), no beta)."
     ),
     weights=layernorm_weights,
-    traits=PASSES_MASK,
+    traits=NOT_AUTOCAST,
 )(checked_same_shape)
 
 
@@ -149,7 +151,7 @@ register(
         "sample over each of `groups` channel groups along `axis` and all other axes."
     ),
     weights=groupnorm_weights,
-    traits=PASSES_MASK,
+    traits=NOT_AUTOCAST,
 )(checked_same_shape)
 
 

@@ -102,6 +102,9 @@ class Traits:
         constants in place); the safety scan refuses a function the reference does not run.
     channel_axis: the axis of its `kernel` that runs over its output channels (filters):
         -1, or -2 for a transposed convolution's `(*kernel_size, filters, in)`.
+    float32_variables: its variables are made with `autocast=False` (Keras' normalization
+        layers): under a float16 or bfloat16 policy it computes from them as they are, where
+        other layers' variables are cast to the compute dtype (app.reference.precision).
     """
 
     recurrent: bool = False
@@ -114,6 +117,7 @@ class Traits:
     records_mask: bool = False
     op_layer: bool = False
     channel_axis: int = -1
+    float32_variables: bool = False
 
 
 # A `keras2_defaults` value for a key whose value, whatever it is, changes nothing Keras 3

@@ -31,6 +31,12 @@ INITIALIZERS = frozenset(
 REGULARIZERS = frozenset({"L1", "L1L2", "L2", "OrthogonalRegularizer"})
 CONSTRAINTS = frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"})
 DTYPE_POLICIES = frozenset({"DTypePolicy", "FloatDTypePolicy"})
+# tf.keras 2.4+ and tf_keras wrote a layer's mixed-precision policy as a `Policy` object
+# (module `keras.mixed_precision` from tf_keras 2.13 on, none before). Keras 3 reads neither
+# as a policy (its deserializer hands back the string "Policy"), so it is never given one:
+# the check's Keras 3 copy writes the policy's name instead (app.check.keras3_copy).
+KERAS2_DTYPE_POLICIES = frozenset({"Policy"})
+KERAS2_POLICY_MODULES = (None, "keras.mixed_precision")
 # The other names Keras 3.15 knows each class by (its `ALL_OBJECTS_DICT`): Keras 3.0-3.5
 # wrote `OrthogonalInitializer` where later versions write `Orthogonal`, Keras 1 and 2 wrote
 # `normal`, `l1l2`, `max_norm`.
@@ -128,7 +134,10 @@ def layer_module_expected(module: object, class_name: str) -> bool:
 
 
 def object_known(module: str | None, class_name: str) -> bool:
-    """An initializer, regularizer, constraint or dtype policy Keras itself provides."""
+    """An initializer, regularizer, constraint or dtype policy Keras itself provides (a
+    Keras 2 `Policy` too, which the check never hands to Keras as written)."""
+    if class_name in KERAS2_DTYPE_POLICIES and module in KERAS2_POLICY_MODULES:
+        return True
     if module is None:
         return class_name in LEGACY_OBJECTS
     if (module, class_name) in OBJECT_PAIRS:

@@ -500,6 +500,23 @@ def slash_nested(w: Writer):
     return w.keras.Model(x, L.Dense(2, name="head/dense")(inner(h)), name="slash/nested")
 
 
+@model("mixed_precision")
+def mixed_precision(w: Writer):
+    """Layers whose dtype policy computes in float16 or bfloat16, as the mixed-precision guide
+    builds them (a float32 softmax last): tf.keras writes each policy as a `Policy` object,
+    Keras 3 as a `DTypePolicy`; float32 variables, half-precision arithmetic."""
+    L = w.layers
+    x = w.input((6, 6, 3), name="image")
+    h = L.Conv2D(4, 3, padding="same", dtype="mixed_float16")(x)
+    h = L.BatchNormalization(dtype="mixed_float16")(h)
+    h = L.ReLU(dtype="mixed_float16")(h)
+    h = L.DepthwiseConv2D(3, padding="same", dtype="mixed_bfloat16")(h)
+    h = L.GlobalAveragePooling2D(dtype="mixed_bfloat16")(h)
+    h = L.Dense(5, dtype="mixed_float16")(h)
+    y = L.Activation("softmax", dtype="float32")(h)
+    return w.keras.Model(x, y, name="mixed_precision")
+
+
 @model("keras_ops", keras3_only=True)
 def keras_ops(w: Writer):
     """keras.ops calls in a functional model: what Keras 3 saves as operations."""

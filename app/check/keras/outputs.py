@@ -205,6 +205,7 @@ class _Outputs:
                 self._list(i)
 
     def _write(self, i: int, array: np.ndarray) -> None:
+        array = _numpy_dtype(array)
         try:
             (self.job_dir / OUTPUTS_DIR).mkdir(exist_ok=True)
             mode = "ab" if i in self.shapes else "wb"
@@ -224,6 +225,13 @@ class _Outputs:
     def _list(self, i: int) -> None:
         self.listed.add(i)
         _list(self.job_dir, self.room, output_path(i), self.shapes[i], kept=i in self.kept)
+
+
+def _numpy_dtype(array: np.ndarray) -> np.ndarray:
+    """`array` in a dtype NumPy itself reads back: a bfloat16 or float8 output (ml_dtypes'
+    types, which a .npy header names only as opaque bytes, `|V2`) as float32, which holds
+    each of their values exactly (mixed_bfloat16 layers output bfloat16)."""
+    return array.astype(np.float32) if array.dtype.kind == "V" else array
 
 
 def output_path(index: int) -> str:
