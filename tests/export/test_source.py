@@ -18,7 +18,7 @@ from app.export import bundle, program
 from app.export.program import program_text
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
-from app.reference import op_layers, operations, source
+from app.reference import math_operations, op_layers, operations, source
 from app.reference.forwards import FORWARDS
 from app.reference.source import definitions
 
@@ -34,19 +34,24 @@ SEED_SPEC = {
 }
 
 
-def every_class_function(excluded_module) -> list:
-    """Every registry class's forward and mask rule, but those of `excluded_module`: the op
+# Either side of a model: Keras 3's operations, or tf.keras 2's op layers.
+EXCLUSIONS = [(op_layers,), (operations, math_operations)]
+
+
+def every_class_function(excluded_modules) -> list:
+    """Every registry class's forward and mask rule, but those of `excluded_modules`: the op
     layers of tf.keras 2 and Keras 3's operations never meet in one model, and define the
     same helper names."""
+    excluded = {module.__name__ for module in excluded_modules}
     found: dict[int, object] = {}
     for entry in REGISTRY.values():
         for fn in (entry.forward, entry.mask_rule):
-            if fn is not None and fn.__module__ != excluded_module.__name__:
+            if fn is not None and fn.__module__ not in excluded:
                 found.setdefault(id(fn), fn)
     return [fn for fn in found.values() if "<locals>" not in fn.__qualname__]
 
 
-@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("excluded", EXCLUSIONS, ids=lambda ms: ms[0].__name__)
 def test_every_copied_definition_is_the_reference_text(excluded):
     assembly = definitions(every_class_function(excluded))
     for definition in assembly.definitions:
@@ -63,7 +68,7 @@ def test_a_forward_in_the_program_is_inspect_getsource_without_its_registration(
     assert expected in program
 
 
-@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("excluded", EXCLUSIONS, ids=lambda ms: ms[0].__name__)
 def test_every_class_function_assembles_into_a_module_importing_numpy_and_stdlib(excluded):
     text = (
         "from __future__ import annotations\n" + definitions(every_class_function(excluded)).text()
