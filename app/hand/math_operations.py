@@ -98,14 +98,13 @@ def statistic(facts: Facts) -> Hand:
     keep = "keepdims" if facts.get("keepdims", False) else None
     order = facts.get("ord")
     if name == "Norm":
-        formula = f"y = ‖x‖ of order {'2 (vector) or fro (matrix)' if order is None else order}"
         return Hand(
             settings=line(
                 f"ord {order}" if order is not None else None,
                 f"axis {axis_text(axis)}" if axis is not None else None,
                 keep,
             ),
-            formula=f"{formula} over {over}",
+            formula=f"y = {_norm_formula(order, facts)} over {over}",
         )
     return Hand(
         settings=line(f"axis {axis_text(axis)}" if axis is not None else None, keep),
@@ -122,3 +121,14 @@ def cumsum(facts: Facts) -> Hand:
         formula="y[i] = x[0] + x[1] + … + x[i]"
         + (f" along axis {axis}" if axis is not None else ", x flattened"),
     )
+
+
+def _norm_formula(order, facts: Facts) -> str:
+    """A vector norm over one axis, a matrix norm over two (`axis` None: every axis)."""
+    axis = facts.get("axis")
+    rank = len(facts.input_shape) if axis is None and facts.input_shapes else None
+    count = rank if axis is None else (1 if isinstance(axis, int) else len(axis))
+    kind = "matrix" if count == 2 else "vector"
+    if order is None:
+        return "√Σ x² (" + ("Frobenius" if kind == "matrix" else "order 2") + ")"
+    return f"the {kind} norm of order {order}"
