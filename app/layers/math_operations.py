@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from app.graph import Shape
-from app.layers.fields import BOOL, NUMBER, TEXT, Field, optional
+from app.layers.fields import BOOL, NUMBER, TEXT, VOCABULARY, Field, optional
 from app.layers.operations import (
     broadcast,
     elementwise_output,
@@ -44,6 +44,9 @@ def _order(value: Any) -> Any:
 
 
 NORM_ORDER = Field('a number, "fro" or "nuc"', _order)  # `ops.norm`'s `ord`
+# Every key ops.Norm writes besides its name (`axis` and `keepdims` in their common meaning),
+# so that its legacy `.h5` config is told from a layer's by its keys alone.
+NORM_FIELDS = {"ord": optional(NORM_ORDER), "axis": VOCABULARY["axis"], "keepdims": BOOL}
 
 
 def _register(name: str, summary: str, fields: dict[str, Field] | None = None):
@@ -153,7 +156,7 @@ for _name in STATISTICS:
     _register(
         _name,
         _STATISTIC_SUMMARIES[_name],
-        {"ord": optional(NORM_ORDER)} if _name == "Norm" else None,
+        NORM_FIELDS if _name == "Norm" else None,
     )(reduction_output)
 
 
