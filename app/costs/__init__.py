@@ -10,6 +10,7 @@ from app.costs import (  # noqa: F401  (importing a family registers its rules)
     convolution,
     core,
     elementwise,
+    math_operations,
     recurrent,
 )
 from app.costs.rules import COSTS, UNKNOWN_DIM, Cost, CostFn, cost

@@ -13,6 +13,7 @@ from app.hand import (  # noqa: F401  (importing a family registers its rules)
     convlstm,
     convolution,
     core,
+    math_operations,
     merging,
     normalization,
     op_layers,

@@ -6,6 +6,7 @@ from app.layers import (  # noqa: F401
     convlstm,
     convolution,
     core,
+    math_operations,
     merging,
     normalization,
     op_layers,

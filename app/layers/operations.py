@@ -18,7 +18,7 @@ from typing import Any
 
 from app.graph import Shape
 from app.layers.registry import PLAIN, Config, Traits, lookup, register
-from app.reference.operations import BINARY, OPS_PREFIX, REDUCTIONS, UNARY
+from app.reference.operations import ARRAY_MARKERS, BINARY, OPS_PREFIX, REDUCTIONS, UNARY
 
 FAMILY = "operations"
 OPERATION_MODULE = "keras.src.ops."
@@ -28,16 +28,22 @@ NUMPY_MODULE = "keras.src.ops.numpy"
 
 
 def operation_module(name: str) -> str:
-    """The module Keras writes for the operation `ops.<name>`."""
+    """The module Keras writes for the operation `ops.<name>`: its entry's when registered
+    (keras.src.ops.nn, math, linalg: `app.layers.math_operations`), else numpy's."""
     bare = name.removeprefix(OPS_PREFIX)
-    return MODULES.get(bare, NUMPY_MODULE)
+    entry = lookup(OPS_PREFIX + bare)
+    return entry.modules[0] if entry is not None else MODULES.get(bare, NUMPY_MODULE)
 
 
 def operation_name(class_name: str, module: Any, config: Any) -> str | None:
     """`ops.<Class>` when a config entry records a Keras operation, else None."""
     if isinstance(module, str):
         return OPS_PREFIX + class_name if module.startswith(OPERATION_MODULE) else None
-    legacy = isinstance(config, dict) and not {"trainable", "dtype"} & set(config)
+    # A layer's config always holds `trainable` and a `dtype` policy; an operation's holds
+    # neither, but for its own `dtype` argument, null by default (`ops.cumsum`).
+    legacy = isinstance(config, dict) and not {"trainable", "dtype"} & {
+        key for key, value in config.items() if value is not None or key != "dtype"
+    }
     known = lookup(OPS_PREFIX + class_name) is not None
     return OPS_PREFIX + class_name if legacy and known else None
 
@@ -56,6 +62,10 @@ def _is_tensor(arg: Any) -> bool:
 
 
 def _constant_shape(value: Any) -> Shape:
+    """A constant's shape: a number's (), a list's, or a recorded array's (`__tensor__`)."""
+    if isinstance(value, dict) and value.get("class_name") in ARRAY_MARKERS:
+        inner = value.get("config")
+        value = inner.get("value") if isinstance(inner, dict) else None
     shape: list[int] = []
     while isinstance(value, list):
         shape.append(len(value))

@@ -16,6 +16,7 @@ from app.reference import (  # noqa: F401  (importing a family registers its for
     convolution,
     core,
     masking,
+    math_operations,
     merging,
     normalization,
     op_layers,

@@ -90,7 +90,8 @@ def test_every_forward_names_a_keras_layer_class():
     keras2_only |= {name for name, entry in REGISTRY.items() if entry.traits.op_layer}
     assert keras2_only >= {"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"}
     modules = (keras.layers, convnext, inception_resnet_v2, grouped_query_attention)
-    operations = (keras.src.ops.numpy, keras.src.ops.core)
+    ops = keras.src.ops
+    operations = (ops.numpy, ops.core, ops.nn, ops.math, ops.linalg)
     for name in set(FORWARDS) - keras2_only:
         if name.startswith("ops."):
             assert any(hasattr(module, name[4:]) for module in operations), name

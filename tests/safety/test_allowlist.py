@@ -38,7 +38,7 @@ from app.safety.refusals import REFUSAL_CODES, Refusal
 from tests.support.kerasref import keras
 
 KEBAB = r"^[a-z]+(-[a-z]+)*$"
-OPERATION_MODULES = ["keras.src.ops.numpy", "keras.src.ops.nn"]
+OPERATION_MODULES = [f"keras.src.ops.{name}" for name in ("numpy", "nn", "math", "linalg")]
 
 
 def resolve(module, name, obj_type="class"):

@@ -28,6 +28,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from app.layers import fields as f
+from app.layers.math_operations import NORM_ORDER
 from app.layers.registry import allowlist, fields_of
 
 WRITER_FILES = Path(__file__).resolve().parents[1] / "writers" / "files"
@@ -100,6 +101,7 @@ _VALID: dict[f.Field, st.SearchStrategy] = {
     f.DTYPE: st.sampled_from(["float32", "float16", "mixed_float16", "bfloat16", None]),
     f.PADDING: st.sampled_from(["valid", "same"]),
     f.DATA_FORMAT: st.sampled_from(["channels_last", "channels_first", None]),
+    NORM_ORDER: st.one_of(st.sampled_from(["fro", "nuc"]), st.integers(-2, 3)),
 }
 
 
