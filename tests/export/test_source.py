@@ -18,7 +18,7 @@ from app.export import bundle, program
 from app.export.program import program_text
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
-from app.reference import op_layers, operations, source
+from app.reference import array_operations, op_layers, operations, source
 from app.reference.forwards import FORWARDS
 from app.reference.source import definitions
 
@@ -34,21 +34,25 @@ SEED_SPEC = {
 }
 
 
-def every_class_function(excluded_module) -> list:
-    """Every registry class's forward and mask rule, but those of `excluded_module`: the op
-    layers of tf.keras 2 and Keras 3's operations never meet in one model, and define the
-    same helper names."""
+# The op layers of tf.keras 2 and Keras 3's operations never meet in one model, and define
+# the same helper names: each program is assembled without one of them.
+EXCLUDED = {"op_layers": [op_layers], "operations": [operations, array_operations]}
+
+
+def every_class_function(excluded_modules) -> list:
+    """Every registry class's forward and mask rule, but those of `excluded_modules`."""
+    excluded = {module.__name__ for module in excluded_modules}
     found: dict[int, object] = {}
     for entry in REGISTRY.values():
         for fn in (entry.forward, entry.mask_rule):
-            if fn is not None and fn.__module__ != excluded_module.__name__:
+            if fn is not None and fn.__module__ not in excluded:
                 found.setdefault(id(fn), fn)
     return [fn for fn in found.values() if "<locals>" not in fn.__qualname__]
 
 
-@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("excluded", sorted(EXCLUDED))
 def test_every_copied_definition_is_the_reference_text(excluded):
-    assembly = definitions(every_class_function(excluded))
+    assembly = definitions(every_class_function(EXCLUDED[excluded]))
     for definition in assembly.definitions:
         source = inspect.getsource(sys.modules[definition.module])
         assert definition.text in source, (definition.module, definition.name)
@@ -63,11 +67,10 @@ def test_a_forward_in_the_program_is_inspect_getsource_without_its_registration(
     assert expected in program
 
 
-@pytest.mark.parametrize("excluded", [op_layers, operations], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("excluded", sorted(EXCLUDED))
 def test_every_class_function_assembles_into_a_module_importing_numpy_and_stdlib(excluded):
-    text = (
-        "from __future__ import annotations\n" + definitions(every_class_function(excluded)).text()
-    )
+    assembly = definitions(every_class_function(EXCLUDED[excluded]))
+    text = "from __future__ import annotations\n" + assembly.text()
     imported = set()
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):
