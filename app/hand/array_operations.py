@@ -131,3 +131,13 @@ def take(facts: Facts) -> Hand:
         formula=f"y = take(x, {shown}, axis={axis})",
         conventions=("A negative index counts from the end of the axis.",),
     )
+
+
+@hand(OPS_PREFIX + "Split")
+def split(facts: Facts) -> Hand:
+    cut, axis = facts.get("indices_or_sections"), facts.get("axis", 0)
+    return Hand(
+        settings=line(f"indices_or_sections {cut}", f"axis {axis}"),
+        formula=f"y₁, …, yₙ = split(x, {cut}, axis={axis})",
+        conventions=("An int cuts equal pieces; a list gives the indices the pieces start at.",),
+    )

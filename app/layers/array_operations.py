@@ -33,6 +33,7 @@ FIELDS: dict[str, dict[str, Field]] = {
     "Tile": {"repeats": AMOUNTS},
     "Repeat": {"repeats": AMOUNTS, "axis": optional(AXES)},
     "Pad": {"pad_width": PADDING_AMOUNTS, "mode": TEXT},  # the forward reads the mode
+    "Split": {"indices_or_sections": AMOUNTS, "axis": AXES},
 }
 
 
@@ -218,3 +219,19 @@ def _indices_shape(arg: Any, input_shapes: list) -> Shape:
     if isinstance(arg, dict) and arg.get("class_name") in ARRAY_MARKERS:
         arg = (arg.get("config") or {}).get("value")
     return tuple(np.shape(arg))
+
+
+@_entry("Split", "x cut along `axis` into several outputs (no weights).")
+def split_output(config: Config, input_shapes: list) -> list[Shape]:
+    """Keras' `_compute_split_output_spec`: equal pieces, or the spans between indices."""
+    shape = operand_shapes(config, input_shapes)[0]
+    axis = _axes(config.get("axis", 0), len(shape))[0]
+    cut, length = config["indices_or_sections"], shape[axis]
+    if isinstance(cut, int):
+        if length is not None and length % cut:
+            raise ValueError(f"a size of {length} is not cut into {cut} equal pieces")
+        sizes = [None if length is None else length // cut] * cut
+    else:
+        bounds = [0, *cut, length]
+        sizes = [None if b is None else b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(*shape[:axis], size, *shape[axis + 1 :]) for size in sizes]

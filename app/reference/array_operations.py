@@ -21,7 +21,7 @@ from app.reference.operations import OPS_PREFIX, operands
 
 ARRAY_OPERATIONS = (
     "GetItem", "Reshape", "Transpose", "ExpandDims", "Squeeze", "Concatenate", "Stack", "Tile",
-    "Repeat", "Pad", "Flip", "Take",
+    "Repeat", "Pad", "Flip", "Take", "Split",
 )  # fmt: skip
 PAD_MODES = ("constant", "reflect", "symmetric")  # tf.pad's modes, as Keras names them
 
@@ -165,3 +165,14 @@ def take_operation(config: Config, weights: Weights, inputs: list[np.ndarray], t
     if indices.size and not -length <= int(indices.min()) <= int(indices.max()) < length:
         raise UnsupportedModel(f"Take's indices are out of range for a size of {length}.")
     return np.take(x, indices, axis=axis)
+
+
+@forward(OPS_PREFIX + "Split")
+def split_operation(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """y₁, …, yₙ = x cut along `axis` (default 0): into `indices_or_sections` equal pieces
+    (tf.split refuses an uneven cut), or at the listed indices."""
+    x = tensors_in_place(config, inputs)[0]
+    cut, axis = config["indices_or_sections"], config.get("axis", 0)
+    if isinstance(cut, int) and x.shape[axis] % cut:
+        raise UnsupportedModel(f"Split cannot cut a size of {x.shape[axis]} into {cut} pieces.")
+    return list(np.split(x, cut, axis=axis))

@@ -21,6 +21,7 @@ layers = keras.layers
 OPERATIONS = {
     "ops.GetItem", "ops.Reshape", "ops.Transpose", "ops.ExpandDims", "ops.Squeeze",
     "ops.Concatenate", "ops.Stack", "ops.Tile", "ops.Repeat", "ops.Pad", "ops.Flip", "ops.Take",
+    "ops.Split",
 }  # fmt: skip
 
 
@@ -38,7 +39,9 @@ def array_operations_model():
         ops.pad(picked, ((0, 0), (0, 0), (1, 0), (0, 1)), constant_values=0.5), 2, axis=1
     )
     squeezed = ops.squeeze(ops.expand_dims(grown, 2), 2)  # (N, 4, 4, 4)
-    return randomize_weights(keras.Model(x, layers.Dense(2, name="head")(squeezed)))
+    top, rest = ops.split(squeezed, [1], axis=1)  # (N, 1, 4, 4), (N, 3, 4, 4)
+    rolled = ops.concatenate([rest, top], axis=1)  # (N, 4, 4, 4)
+    return randomize_weights(keras.Model(x, layers.Dense(2, name="head")(rolled)))
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,14 @@ ops = keras.ops
 
 
 def keras_op_shapes(model) -> dict[str, tuple]:
-    """Every operation's output shape as Keras built it (the operations not layers)."""
-    return {
-        op.name: tuple(op._inbound_nodes[0].output_tensors[0].shape)
-        for op in model.operations
-        if not isinstance(op, keras.layers.Layer)
-    }
+    """Every operation's output shape as Keras built it (the operations not layers): a list
+    of shapes for an operation with several outputs (Split)."""
+    found = {}
+    for op in model.operations:
+        if not isinstance(op, keras.layers.Layer):
+            shapes = [tuple(t.shape) for t in op._inbound_nodes[0].output_tensors]
+            found[op.name] = shapes if len(shapes) > 1 else shapes[0]
+    return found
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -65,4 +65,8 @@ CASES = {
     "take-negative": ((None, 3, 4), lambda x: ops.take(x, [-1, 0, 0], axis=2)),
     "take-2d": ((None, 3, 4), lambda x: ops.take(x, [[0, 1], [2, 0]], axis=1)),
     "take-one": ((None, 3, 4), lambda x: ops.take(x, 1, axis=-1)),
+    # Split: several outputs
+    "split": ((None, 3, 4), lambda x: ops.split(x, 2, axis=-1)),
+    "split-indices": ((None, 5, 4), lambda x: ops.split(x, [1, 3], axis=1)),
+    "split-unknown": ((None, None, 4), lambda x: ops.split(x, [2], axis=1)),
 }
