@@ -6,6 +6,7 @@ forwards; a rule imports `app.layers` only inside its body (the layers import th
 """
 
 from app.costs import (  # noqa: F401  (importing a family registers its rules)
+    array_operations,
     attention,
     convolution,
     core,

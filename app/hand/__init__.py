@@ -9,6 +9,7 @@ here imports `app.layers`; nothing here reads weights' values.
 
 from app.hand import (  # noqa: F401  (importing a family registers its rules)
     activations,
+    array_operations,
     attention,
     convlstm,
     convolution,

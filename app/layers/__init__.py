@@ -2,6 +2,7 @@
 
 from app.layers import (  # noqa: F401
     activations,
+    array_operations,
     attention,
     convlstm,
     convolution,

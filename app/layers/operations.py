@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.graph import Shape
-from app.layers.registry import PLAIN, Config, Traits, lookup, register
+from app.layers.fields import field_of
+from app.layers.registry import PLAIN, Config, LayerType, Traits, lookup, register
 from app.reference.operations import ARRAY_MARKERS, BINARY, OPS_PREFIX, REDUCTIONS, UNARY
 
 FAMILY = "operations"
@@ -44,8 +45,23 @@ def operation_name(class_name: str, module: Any, config: Any) -> str | None:
     legacy = isinstance(config, dict) and not {"trainable", "dtype"} & {
         key for key, value in config.items() if value is not None or key != "dtype"
     }
-    known = lookup(OPS_PREFIX + class_name) is not None
-    return OPS_PREFIX + class_name if legacy and known else None
+    entry = lookup(OPS_PREFIX + class_name)
+    return OPS_PREFIX + class_name if legacy and entry and _wrote(entry, config) else None
+
+
+def _wrote(entry: LayerType, config: dict) -> bool:
+    """Whether the operation, not a layer of its name, wrote a legacy config. An operation
+    that declares its keys (ops.Reshape's `newshape`) writes no other, so a Reshape layer's
+    hand-written config without `dtype` (`target_shape`) stays a layer; and a config the
+    layer of that name could have written too (Concatenate's `axis`) is that layer, as Keras'
+    own `.h5` loader reads it (both compute the same)."""
+    keys = set(config) - {"name"}
+    if not entry.fields:
+        return True
+    if not keys <= set(entry.fields):
+        return False
+    layer = lookup(entry.class_name.removeprefix(OPS_PREFIX))
+    return layer is None or any(field_of(key, layer.fields) is None for key in keys)
 
 
 def operand_shapes(config: Config, input_shapes: list) -> list[Shape]:

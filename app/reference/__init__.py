@@ -11,6 +11,7 @@ resizing), `masking` (mask rules). Nothing here imports Keras, TensorFlow or JAX
 
 from app.reference import (  # noqa: F401  (importing a family registers its forwards)
     activations,
+    array_operations,
     attention,
     convlstm,
     convolution,

@@ -15,6 +15,7 @@ is the reader's business (`app.formats.config`): here only what is written is ch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -423,10 +424,20 @@ def _checked_build_shape(
 def _operation_call(inbound: list[Any]) -> OperationCall:
     call = inbound[0] if inbound and isinstance(inbound[0], dict) else {}
     counter = iter(range(1 << 20))
-    template = [
-        {"tensor": next(counter)} if _keras3_refs(arg) else arg for arg in call.get("args", [])
-    ]
+    template = [_in_place(arg, counter) for arg in call.get("args", [])]
     return OperationCall(template, _plain_kwargs(call.get("kwargs")))
+
+
+def _in_place(tree: Any, counter: Iterator[int]) -> Any:
+    """An argument with each tensor, at any depth (`ops.concatenate([a, b])` takes a list),
+    as `{"tensor": i}`, counted in the order `_keras3_refs` meets them."""
+    if isinstance(tree, dict):
+        if tree.get("class_name") == "__keras_tensor__":
+            return {"tensor": next(counter)}
+        return {key: _in_place(value, counter) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_in_place(value, counter) for value in tree]
+    return tree
 
 
 def _keras2_nodes(inbound: Any) -> bool:

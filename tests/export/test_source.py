@@ -18,7 +18,7 @@ from app.export import bundle, program
 from app.export.program import program_text
 from app.formats import read_spec
 from app.layers.registry import REGISTRY
-from app.reference import math_operations, op_layers, operations, source
+from app.reference import array_operations, math_operations, op_layers, operations, source
 from app.reference.forwards import FORWARDS
 from app.reference.source import definitions
 
@@ -36,7 +36,10 @@ SEED_SPEC = {
 
 # The op layers of tf.keras 2 and Keras 3's operations never meet in one model, and define
 # the same helper names: each program is assembled without one of them.
-EXCLUDED = {"op_layers": [op_layers], "operations": [operations, math_operations]}
+EXCLUDED = {
+    "op_layers": [op_layers],
+    "operations": [operations, array_operations, math_operations],
+}
 
 
 def every_class_function(excluded_modules) -> list:
