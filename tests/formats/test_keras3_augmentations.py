@@ -1,0 +1,72 @@
+"""A Keras 3.15 `.keras` file holding Keras 3's augmentation layers (RandomGrayscale,
+RandomHue, MixUp, ...), one of them recorded with `training=True`: explained (no weights,
+shapes kept), and checked against Keras' predict, where every one is the identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.api import post_file
+from tests.support.kerasref import keras
+
+# Dense(3 → 4): 3·4 + 4 = 16 parameters; the augmentation layers have none.
+AUGMENTATIONS = ["RandomGrayscale", "RandomHue", "RandomSharpness", "MixUp", "RandAugment"]
+
+
+def _model():
+    layers = keras.layers
+    inputs = keras.Input((6, 7, 3), name="image")
+    x = layers.RandomGrayscale(factor=1.0, name="grayscale")(inputs)
+    x = layers.RandomHue(factor=0.5, value_range=(0, 1), name="hue")(x, training=True)
+    x = layers.RandomSharpness(factor=0.5, value_range=(0, 1), name="sharpness")(x)
+    x = layers.MixUp(alpha=0.4, name="mix_up")(x)
+    x = layers.RandAugment(value_range=(0, 1), name="rand_augment")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, layers.Dense(4, name="dense")(x))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    path = tmp_path_factory.mktemp("augment") / "augmentations.keras"
+    _model().save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, warm_pool):
+    with warm_pool.client(tmp_path_factory.mktemp("augment-api")) as client:
+        yield client
+
+
+def test_keras3_augmentations_are_explained(client, saved):
+    response = post_file(client, saved, params={"check": "false"})
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["totals"]["params"] == 16
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    for name in ("grayscale", "hue", "sharpness", "mix_up", "rand_augment"):
+        assert layers[name]["weights"] == []
+        assert layers[name]["output_shape"] == [None, 6, 7, 3]
+
+
+def test_keras3_augmentations_check_passes(client, saved):
+    """Before: 422 unknown-layers naming the five classes."""
+    response = post_file(client, saved)
+    assert response.status_code == 201, response.json()
+    check = response.json()["check"]
+    assert check["status"] == "passed", check
+    assert {layer["verdict"] for layer in check["layers"]} == {"passed"}
+
+
+def test_auto_contrast_stays_unknown(client):
+    """Allowed inside AugMix and RandAugment only: in a config it transforms at inference,
+    which nothing here computes, so the spec is refused naming it. (Keras 3.15 cannot put
+    Equalization in a functional model: 'part of a cycle'.)"""
+    inputs = keras.Input((6, 7, 3))
+    outputs = keras.layers.AutoContrast(value_range=(0, 1))(inputs)
+    spec = keras.Model(inputs, outputs).to_json()
+    files = {"file": ("model.json", spec.encode())}
+    response = client.post("/api/v1/reports", files=files, params={"check": "false"})
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "unknown-layers"
+    assert "AutoContrast" in response.json()["message"]
