@@ -1,6 +1,8 @@
-"""A Keras 3.15 `.keras` file holding Keras 3's augmentation layers (RandomGrayscale,
-RandomHue, MixUp, ...), one of them recorded with `training=True`: explained (no weights,
-shapes kept), and checked against Keras' predict, where every one is the identity."""
+"""A Keras 3.15 `.keras` file holding layers only Keras 3 has: augmentation layers
+(RandomGrayscale, RandomHue, MixUp, ...), one of them recorded with `training=True`, and
+SpectralNormalization around a Conv2D and a Dense: explained (counts by hand), and checked
+against Keras' predict (the augmentations are the identity there, the wrapped layers run
+with their kernels as stored)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ import pytest
 from tests.support.api import post_file
 from tests.support.kerasref import keras
 
-# Dense(3 → 4): 3·4 + 4 = 16 parameters; the augmentation layers have none.
-AUGMENTATIONS = ["RandomGrayscale", "RandomHue", "RandomSharpness", "MixUp", "RandAugment"]
+# The augmentation layers have no weights. SpectralNormalization(Conv2D(3 → 4, 3×3)):
+# 3·3·3·4 + 4 = 112 trainable, vector_u (1, 4) non-trainable; SpectralNormalization(Dense(4
+# → 4)): 4·4 + 4 = 20 trainable, vector_u 4 non-trainable. Total 140, non-trainable 8 (the
+# kernel a .keras file stores twice counts once).
+TOTALS = {"params": 140, "trainable": 132, "non_trainable": 8}
 
 
 def _model():
@@ -21,8 +26,10 @@ def _model():
     x = layers.RandomSharpness(factor=0.5, value_range=(0, 1), name="sharpness")(x)
     x = layers.MixUp(alpha=0.4, name="mix_up")(x)
     x = layers.RandAugment(value_range=(0, 1), name="rand_augment")(x)
+    x = layers.SpectralNormalization(layers.Conv2D(4, 3, name="conv"), name="sn_conv")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(inputs, layers.Dense(4, name="dense")(x))
+    outputs = layers.SpectralNormalization(layers.Dense(4, name="dense"), name="sn_dense")(x)
+    return keras.Model(inputs, outputs)
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +45,31 @@ def client(tmp_path_factory, warm_pool):
         yield client
 
 
-def test_keras3_augmentations_are_explained(client, saved):
+def test_keras3_layers_are_explained(client, saved):
     response = post_file(client, saved, params={"check": "false"})
     assert response.status_code == 201, response.json()
     report = response.json()
-    assert report["totals"]["params"] == 16
+    assert {k: report["totals"][k] for k in TOTALS} == TOTALS
     layers = {layer["name"]: layer for layer in report["layers"]}
     for name in ("grayscale", "hue", "sharpness", "mix_up", "rand_augment"):
         assert layers[name]["weights"] == []
         assert layers[name]["output_shape"] == [None, 6, 7, 3]
+    assert [(w["name"], w["shape"], w["trainable"]) for w in layers["sn_dense"]["weights"]] == [
+        ("dense/kernel", [4, 4], True),
+        ("vector_u", [1, 4], False),
+        ("dense/bias", [4], True),
+    ]
+    assert layers["sn_conv"]["output_shape"] == [None, 4, 5, 4]
 
 
-def test_keras3_augmentations_check_passes(client, saved):
-    """Before: 422 unknown-layers naming the five classes."""
+def test_keras_counts_the_same(saved):
+    model = keras.saving.load_model(saved)
+    assert model.count_params() == TOTALS["params"]
+    assert sum(w.numpy().size for w in model.non_trainable_weights) == TOTALS["non_trainable"]
+
+
+def test_keras3_layers_check_passes(client, saved):
+    """Before: 422 unknown-layers naming the six classes."""
     response = post_file(client, saved)
     assert response.status_code == 201, response.json()
     check = response.json()["check"]
