@@ -10,6 +10,7 @@ here imports `app.layers`; nothing here reads weights' values.
 from app.hand import (  # noqa: F401  (importing a family registers its rules)
     activations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

@@ -3,6 +3,7 @@
 from app.layers import (  # noqa: F401
     activations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

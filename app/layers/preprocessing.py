@@ -12,7 +12,7 @@ height × width (Keras 2 and 3.0-3.7 cropped at inference: app/analysis/writer_s
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.fields import NUMBERS, optional
+from app.layers.fields import NUMBER, NUMBERS, optional
 from app.layers.registry import (
     UNUSED_BY_KERAS2,
     Config,
@@ -161,11 +161,21 @@ KERAS3_AUGMENTATIONS = {
     "RandAugment": "transformed by num_ops augmentations chosen at random",
 }
 
+# Keys the shared vocabulary reads otherwise (`scale` as BatchNormalization's flag):
+# RandomErasing's `scale` is an area range and its `fill_value` null for noise; the warps'
+# `scale` is a number (RandomElasticTransform writes a range).
+KERAS3_FIELDS = {
+    "RandomErasing": {"scale": NUMBERS, "fill_value": optional(NUMBER)},
+    "RandomPerspective": {"scale": NUMBERS},
+    "RandomElasticTransform": {"scale": NUMBERS},
+}
+
 for _name, _what in KERAS3_AUGMENTATIONS.items():
     register(
         _name,
         family=FAMILY,
         summary=f"Inference: output = inputs; training: each image {_what}.",
+        fields=KERAS3_FIELDS.get(_name),
     )(same_shape)
 
 for _name, _what in AUGMENTATIONS.items():

@@ -102,6 +102,8 @@ class Traits:
         constants in place); the safety scan refuses a function the reference does not run.
     channel_axis: the axis of its `kernel` that runs over its output channels (filters):
         -1, or -2 for a transposed convolution's `(*kernel_size, filters, in)`.
+    reads_vocabulary: its `vocabulary` may be a path, which Keras would open: the safety scan
+        refuses a string there (StringLookup, IntegerLookup, TextVectorization).
     stored_twice: `.keras` keys that hold a second copy of a weight stored at another key
         too (SpectralNormalization tracks its layer's kernel as its own variable: `vars/0`
         repeats `layer/vars/0`); the copy is not a weight of its own, and the keys skip it.
@@ -117,6 +119,7 @@ class Traits:
     records_mask: bool = False
     op_layer: bool = False
     channel_axis: int = -1
+    reads_vocabulary: bool = False
     stored_twice: tuple[str, ...] = ()
 
 

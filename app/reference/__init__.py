@@ -12,6 +12,7 @@ resizing), `masking` (mask rules). Nothing here imports Keras, TensorFlow or JAX
 from app.reference import (  # noqa: F401  (importing a family registers its forwards)
     activations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

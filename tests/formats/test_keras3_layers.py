@@ -89,3 +89,63 @@ def test_auto_contrast_stays_unknown(client):
     assert response.status_code == 422, response.json()
     assert response.json()["code"] == "unknown-layers"
     assert "AutoContrast" in response.json()["message"]
+
+
+def _save(model, tmp_path_factory, name: str):
+    path = tmp_path_factory.mktemp("categorical") / name
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def categorical(tmp_path_factory):
+    """Hashing (with a mask value) into CategoryEncoding's counts, into a Dense: 5·2 + 2."""
+    inputs = keras.Input((4,), dtype="int64", name="ids")
+    x = keras.layers.Hashing(num_bins=5, mask_value=0, name="hashing")(inputs)
+    x = keras.layers.CategoryEncoding(5, output_mode="count", name="counts")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="dense")(x))
+    return _save(model, tmp_path_factory, "categorical.keras")
+
+
+@pytest.fixture(scope="module")
+def string_lookup(tmp_path_factory):
+    """StringLookup (4 = 3 words and an OOV index) into an Embedding(4, 2): 8 parameters."""
+    inputs = keras.Input((3,), dtype="string", name="words")
+    x = keras.layers.StringLookup(vocabulary=["a", "b", "c"], name="lookup")(inputs)
+    model = keras.Model(inputs, keras.layers.Embedding(4, 2, name="embedding")(x))
+    return _save(model, tmp_path_factory, "string_lookup.keras")
+
+
+def test_hashing_and_category_encoding_check_passes(client, categorical):
+    """Before: 422 unknown-layers naming Hashing and CategoryEncoding."""
+    response = post_file(client, categorical)
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["totals"]["params"] == 12
+    assert report["check"]["status"] == "passed", report["check"]
+
+
+def test_string_lookup_is_explained_and_its_check_unsupported(client, string_lookup):
+    """Before: 422 unknown-layers; with the class known, the seeding failed (check-failed)."""
+    response = post_file(client, string_lookup)
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["totals"]["params"] == 8
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    assert layers["lookup"]["output_shape"] == [None, 3]
+    check = report["check"]
+    assert check["status"] == "unsupported", check
+    assert check["code"] == "string-inputs"
+    assert check["message"].startswith("The model's input words takes strings")
+
+
+def test_integer_lookup_check_is_unsupported_naming_it(client, tmp_path_factory):
+    inputs = keras.Input((3,), dtype="int64", name="ids")
+    x = keras.layers.IntegerLookup(vocabulary=[3, 5, 7], name="lookup")(inputs)
+    model = keras.Model(inputs, keras.layers.Embedding(4, 2, name="embedding")(x))
+    response = post_file(client, _save(model, tmp_path_factory, "integer_lookup.keras"))
+    assert response.status_code == 201, response.json()
+    check = response.json()["check"]
+    assert check["status"] == "unsupported", check
+    assert check["code"] == "unsupported-model"
+    assert "IntegerLookup looks its inputs up in a vocabulary" in check["message"]
