@@ -22,7 +22,7 @@ from app.graph import (
     variable_dtype,
 )
 from app.layers.recurrent import RNN_CELLS
-from app.layers.registry import NON_TRAINABLE_ROLES, WeightSpec, lookup
+from app.layers.registry import NON_TRAINABLE_ROLES, WeightSpec, lookup, traits_of
 
 GENERIC_ROLE = "weight"
 WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")  # where configs nest other layers
@@ -308,7 +308,8 @@ def _generic(stored: StoredWeight, trainable: bool, node: LayerNode) -> WeightRe
 
 def bind(node: LayerNode, specs: list[WeightSpec], trainable: bool) -> list[WeightRef]:
     """Match a layer's stored weights to the registry's specs, by key then by name."""
-    stored = list(node.stored or [])
+    copies = traits_of(node.class_name).stored_twice
+    stored = [s for s in node.stored or [] if s.name not in copies]
     if len(stored) != len(specs):
         raise WeightMismatch(
             f"Layer {node.name!r} ({node.class_name}) stores {len(stored)} weight arrays where "
@@ -317,7 +318,7 @@ def bind(node: LayerNode, specs: list[WeightSpec], trainable: bool) -> list[Weig
         )
     remaining = list(stored)
     bound = []
-    for spec, key in zip(specs, _v3_keys(specs), strict=True):
+    for spec, key in zip(specs, _v3_keys(specs, copies), strict=True):
         match = _pick(spec, key, remaining)
         remaining.remove(match)
         if tuple(match.shape) != tuple(spec.shape):
@@ -345,13 +346,17 @@ def bind(node: LayerNode, specs: list[WeightSpec], trainable: bool) -> list[Weig
     return bound
 
 
-def _v3_keys(specs: list[WeightSpec]) -> list[str]:
+def _v3_keys(specs: list[WeightSpec], copies: tuple[str, ...] = ()) -> list[str]:
+    """Each spec's `.keras` key, `<owner>/vars/<i>`, passing over the keys of `copies`."""
     counts: dict[str, int] = {}
     keys = []
     for spec in specs:
-        i = counts.get(spec.owner, 0)
-        counts[spec.owner] = i + 1
-        keys.append(f"{spec.owner}/vars/{i}" if spec.owner else f"vars/{i}")
+        key = ""
+        while not key or key in copies:
+            i = counts.get(spec.owner, 0)
+            counts[spec.owner] = i + 1
+            key = f"{spec.owner}/vars/{i}" if spec.owner else f"vars/{i}"
+        keys.append(key)
     return keys
 
 

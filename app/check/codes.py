@@ -17,6 +17,8 @@ CHECK_CODES: dict[str, str] = {
     "are shown without a comparison.",
     "weights-not-saved": "unsupported: the file lists layers whose weights it did not save "
     "(an incomplete weights section); the model is explained from its config, not run.",
+    "string-inputs": "unsupported: an input of the model takes strings (StringLookup, "
+    "TextVectorization), which the check cannot draw at random; the model is not run.",
     "keras-not-functional": "unsupported: the model has no layer graph (subclassed).",
     "keras-build-failed": "unsupported: Keras cannot build a model over every layer's output.",
     "unsupported-model": "unsupported: our reference has no forward for a class, or a call.",

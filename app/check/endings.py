@@ -130,6 +130,15 @@ def unsaved_sentence(layers: list[str]) -> str:
     )
 
 
+def text_inputs_sentence(inputs: list[str]) -> str:
+    """Why a model whose inputs take strings is not run, naming those inputs."""
+    return (
+        f"The model's input {', '.join(inputs)} takes strings (text for a StringLookup or "
+        "TextVectorization), which the check cannot draw at random and our reference does "
+        "not look up, so the model is not run. Its layers are explained from its config."
+    )
+
+
 def op_layers_sentence(op_layers: list[str]) -> str:
     """Why a model with tf.keras op layers is not checked against Keras, naming them."""
     return (

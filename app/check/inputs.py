@@ -47,6 +47,15 @@ class PlannedInput(BaseModel):
     vocabulary: int | None
 
 
+# Keras' names for an Input of text (`keras.Input(dtype="string")`, tf.keras' tf.string)
+TEXT_DTYPES = frozenset({"string", "str"})
+
+
+def text_inputs(planned: Sequence[PlannedInput]) -> list[str]:
+    """The inputs that take strings: no seed draws them, and no caller array fits them."""
+    return [entry.name for entry in planned if entry.dtype in TEXT_DTYPES]
+
+
 def planned_inputs(graph: ModelGraph) -> list[PlannedInput]:
     """Every model input of `graph`, in order, as `make_inputs` needs it."""
     planned = []

@@ -32,7 +32,7 @@ from app.check.arrivals import Arrivals
 from app.check.batchnorm_modes import sample
 from app.check.check import Check
 from app.check.compare import Comparison, Side, compare, compare_layer
-from app.check.inputs import make_inputs
+from app.check.inputs import make_inputs, text_inputs
 from app.check.keras import (
     InvalidResult,
     JobResult,
@@ -88,6 +88,9 @@ def run_check(
     if check.plan.unsaved_weights:  # no values to run: neither side is started
         message = endings.unsaved_sentence(check.plan.unsaved_weights)
         return endings.ended(check, "unsupported", "weights-not-saved", message, notes=[])
+    if text_inputs(check.plan.inputs):  # nothing to run it on
+        message = endings.text_inputs_sentence(text_inputs(check.plan.inputs))
+        return endings.ended(check, "unsupported", "string-inputs", message, notes=[])
     if check.inputs is None:  # seeded: made here, so that a file's Keras side starts at once
         arrays, check.inputs = make_inputs(check.plan.inputs, check.seed)
         write_arrays(check.folder.inputs, "x", arrays)

@@ -139,6 +139,9 @@ for _rank in (1, 2, 3):
 
 cost("Rescaling", "Normalization")(elementwise("scale and offset", per_element=2))
 cost("Resizing")(elementwise("interpolation (1 per output)"))
+cost("CategoryEncoding")(elementwise("comparisons (1 per output)"))
+cost("Hashing")(elementwise("hashing or encoding (1 per output)"))
+cost("StringLookup", "IntegerLookup", "TextVectorization")(elementwise("lookups (1 per output)"))
 cost(
     "CenterCrop",
     "RandomCrop",
@@ -148,6 +151,24 @@ cost(
     "RandomTranslation",
     "RandomContrast",
     "RandomBrightness",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomPosterization",
+    "RandomInvert",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "RandomPerspective",
+    "RandomElasticTransform",
+    "Solarization",
+    "MixUp",
+    "CutMix",
+    "AugMix",
+    "RandAugment",
 )(free)  # the identity at inference; CenterCrop copies
 cost(
     "Dropout",

@@ -97,3 +97,9 @@ def time_distributed(config, inputs, outputs) -> Cost:
     x, out = inputs[0], outputs[0]
     step = inner_cost(config["layer"], [(1, *x[2:])], [(1, *out[2:])])
     return step.times(x[1], "steps")
+
+
+@cost("SpectralNormalization")
+def spectral_normalization(config, inputs, outputs) -> Cost:
+    """The wrapped layer's (at inference the kernel is used as stored)."""
+    return inner_cost(config["layer"], inputs, outputs)

@@ -11,6 +11,7 @@ from app.hand import (  # noqa: F401  (importing a family registers its rules)
     activations,
     array_operations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

@@ -1,4 +1,5 @@
-"""Wrappers by hand: Bidirectional and TimeDistributed, around the hand of the layer they wrap."""
+"""Wrappers by hand: Bidirectional, TimeDistributed and SpectralNormalization, around the hand
+of the layer they wrap."""
 
 from __future__ import annotations
 
@@ -70,4 +71,25 @@ def time_distributed(facts: Facts) -> Hand:
         formula=f"y[:, t] = {wrapped}(x[:, t]) for every timestep t, with the same weights"
         + (f"; {wrapped}: {step.formula}" if step else ""),
         conventions=step.conventions if step else (),
+    )
+
+
+@hand("SpectralNormalization")
+def spectral_normalization(facts: Facts) -> Hand:
+    entry = facts.get("layer", {})
+    wrapped = str(entry.get("class_name", "?"))
+    shape = facts.input_shape
+    inner = inner_hand(facts, entry, tuple(shape) if shape else None)
+    return Hand(
+        settings=line(
+            f"layer {wrapped}",
+            f"power_iterations {facts.get('power_iterations', 1)}",
+            inner.settings if inner else None,
+        ),
+        formula=f"y = {wrapped}(x)" + (f"; {wrapped}: {inner.formula}" if inner else ""),
+        conventions=(
+            "At inference the kernel is used as stored; training divides it by its largest "
+            "singular value first (power iteration on vector_u), and stores both.",
+            *(inner.conventions if inner else ()),
+        ),
     )

@@ -4,6 +4,7 @@ from app.layers import (  # noqa: F401
     activations,
     array_operations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

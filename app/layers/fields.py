@@ -234,6 +234,10 @@ def _dtype_policy(value: Any) -> Any:
 # Objects written inside a layer config ---------------------------------------------------
 
 
+def _number_or_text(value: Any) -> Any:
+    return value if isinstance(value, str) else _number(value)
+
+
 def _object(value: Any) -> Any:
     """A serialized Keras object (activation, initializer, ...): a name, or a dict with a
     string `class_name` and an object, a name (a function reference: `{"class_name":
@@ -291,6 +295,7 @@ FRACTION = number(0, 1, "a number from 0 to 1")
 NUMBERS = Field("a finite number or a list of them", _numbers)
 BOOL = Field("true or false", _boolean)
 TEXT = Field("a string", _text)
+NUMBER_OR_TEXT = Field("a finite number or a string", _number_or_text)
 SIZES = Field("a positive integer or a list of them", _sizes(1))
 AMOUNTS = Field("a non-negative integer or a list of them", _sizes(0))
 PADDING_AMOUNTS = Field("a non-negative integer, a list of them, or a list of pairs", _amounts)

@@ -1,9 +1,7 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
 UnitNormalization, RMSNormalization, and ConvNeXt's LayerScale.
 
-SpectralNormalization is deliberately absent: it tracks the wrapped layer's kernel as its own
-variable too, so a `.keras` file stores that kernel twice (`vars/0` and `layer/vars/0`), which
-one list of weight specs cannot describe.
+SpectralNormalization, a wrapper, is with the wrappers (app/layers/wrappers.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop, and the image
-augmentation layers RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomContrast, RandomBrightness, RandomCrop.
+augmentation layers: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+RandomContrast, RandomBrightness, RandomCrop (Keras 2 and 3), and Keras 3's RandomGrayscale,
+RandomHue, RandomSaturation, ... MixUp, CutMix, AugMix, RandAugment (KERAS3_AUGMENTATIONS).
 
 Only Normalization can have weights. The augmentation layers keep a `seed_generator` state
 variable that is neither in `layer.weights` nor stored in a `.keras` file; at inference they
@@ -11,13 +12,14 @@ height × width (Keras 2 and 3.0-3.7 cropped at inference: app/analysis/writer_s
 from __future__ import annotations
 
 from app.graph import Shape
-from app.layers.fields import NUMBERS, optional
+from app.layers.fields import NUMBER, NUMBERS, optional
 from app.layers.registry import (
     UNUSED_BY_KERAS2,
     Config,
     Traits,
     WeightSpec,
     register,
+    register_structure,
     same_shape,
     single,
 )
@@ -135,6 +137,47 @@ AUGMENTATIONS = {
     "RandomBrightness": "with x + d, d random within factor · value_range",
 }
 
+# Keras 3 only (3.8 and later): every one's `transform_images` returns the images untouched
+# unless `training` (AutoContrast, Equalization and ContrastLimitedAdaptiveHistogramEqualization
+# transform at inference too: they are not here).
+KERAS3_AUGMENTATIONS = {
+    "RandomGrayscale": "turned grey (kept at its channel count) with probability factor",
+    "RandomHue": "with its hue shifted by a random amount within factor",
+    "RandomSaturation": "with its saturation scaled by a random amount within factor",
+    "RandomSharpness": "sharpened or blurred by a random amount within factor",
+    "RandomShear": "sheared by random x_factor and y_factor",
+    "RandomColorDegeneration": "blended with its grey version by a random amount within factor",
+    "RandomColorJitter": "with random brightness, contrast, saturation and hue",
+    "RandomPosterization": "with its colours cut to a random number of bits within factor",
+    "RandomInvert": "inverted within value_range with probability factor",
+    "RandomErasing": "with random rectangles filled with fill_value or noise",
+    "RandomGaussianBlur": "blurred by a Gaussian of random sigma within sigma",
+    "RandomPerspective": "warped by a random perspective transform within scale",
+    "RandomElasticTransform": "warped by a random smooth displacement field",
+    "Solarization": "with the values above a random threshold inverted",
+    "MixUp": "blended with another image of the batch (weights from a Beta(alpha, alpha) draw)",
+    "CutMix": "with a random patch pasted from another image of the batch",
+    "AugMix": "mixed with chains of random augmentations of itself",
+    "RandAugment": "transformed by num_ops augmentations chosen at random",
+}
+
+# Keys the shared vocabulary reads otherwise (`scale` as BatchNormalization's flag):
+# RandomErasing's `scale` is an area range and its `fill_value` null for noise; the warps'
+# `scale` is a number (RandomElasticTransform writes a range).
+KERAS3_FIELDS = {
+    "RandomErasing": {"scale": NUMBERS, "fill_value": optional(NUMBER)},
+    "RandomPerspective": {"scale": NUMBERS},
+    "RandomElasticTransform": {"scale": NUMBERS},
+}
+
+for _name, _what in KERAS3_AUGMENTATIONS.items():
+    register(
+        _name,
+        family=FAMILY,
+        summary=f"Inference: output = inputs; training: each image {_what}.",
+        fields=KERAS3_FIELDS.get(_name),
+    )(same_shape)
+
 for _name, _what in AUGMENTATIONS.items():
     register(
         _name,
@@ -142,3 +185,8 @@ for _name, _what in AUGMENTATIONS.items():
         summary=f"Inference: output = inputs; training: each image {_what}.",
         traits=RANDOM_ROTATION if _name == "RandomRotation" else RANDOM,
     )(same_shape)
+
+# AugMix and RandAugment build these two among the augmentations they draw from (never in a
+# config, run in training only); in a model's own config they stay unknown: both transform
+# images at inference too, and nothing here computes them.
+register_structure("AutoContrast", "Equalization")

@@ -105,6 +105,11 @@ class Traits:
     float32_variables: its variables are made with `autocast=False` (Keras' normalization
         layers): under a float16 or bfloat16 policy it computes from them as they are, where
         other layers' variables are cast to the compute dtype (app.reference.precision).
+    reads_vocabulary: its `vocabulary` may be a path, which Keras would open: the safety scan
+        refuses a string there (StringLookup, IntegerLookup, TextVectorization).
+    stored_twice: `.keras` keys that hold a second copy of a weight stored at another key
+        too (SpectralNormalization tracks its layer's kernel as its own variable: `vars/0`
+        repeats `layer/vars/0`); the copy is not a weight of its own, and the keys skip it.
     """
 
     recurrent: bool = False
@@ -118,6 +123,8 @@ class Traits:
     op_layer: bool = False
     channel_axis: int = -1
     float32_variables: bool = False
+    reads_vocabulary: bool = False
+    stored_twice: tuple[str, ...] = ()
 
 
 # A `keras2_defaults` value for a key whose value, whatever it is, changes nothing Keras 3

@@ -1,7 +1,9 @@
-"""Wrappers: Bidirectional and TimeDistributed, whose weights are the wrapped layer's.
+"""Wrappers: Bidirectional, TimeDistributed and SpectralNormalization, whose weights are the
+wrapped layer's (SpectralNormalization adds its `vector_u`).
 
 Keras 3 keeps the wrapped layer in `forward_layer`/`backward_layer` (Bidirectional) or
-`layer` (TimeDistributed); its weights are named after it (`forward_lstm/lstm_cell/kernel`).
+`layer` (TimeDistributed, SpectralNormalization); its weights are named after it
+(`forward_lstm/lstm_cell/kernel`).
 """
 
 from __future__ import annotations
@@ -109,3 +111,43 @@ def time_distributed_output(config: Config, input_shapes: list) -> ShapeTree:
     if not isinstance(child, tuple):
         raise ValueError("TimeDistributed wraps a layer with more than one output")
     return (child[0], sequences(input_shapes)[1], *child[1:])
+
+
+def _normalized_weight(specs: list[WeightSpec]) -> WeightSpec:
+    """The weight SpectralNormalization normalizes: the layer's `kernel`, else `embeddings`."""
+    for role in ("kernel", "embeddings"):
+        for spec in specs:
+            if spec.name == role:
+                return spec
+    raise ValueError("SpectralNormalization wraps a layer with neither kernel nor embeddings")
+
+
+def spectral_normalization_weights(config: Config, input_shapes: list) -> list[WeightSpec]:
+    """In Keras' `layer.weights` order: the layer's kernel (or embeddings), `vector_u`
+    (1, kernel's last dimension: non-trainable), then the layer's other weights.
+
+    The kernel is first because SpectralNormalization tracks it as its own variable (so a
+    `.keras` file stores it at `vars/0` too, before `vector_u` at `vars/1`: `stored_twice`).
+    """
+    entry, inner = _inner_entry(config["layer"])
+    specs = entry.weights(inner, input_shapes)
+    kernel = _normalized_weight(specs)
+    rest = [s for s in specs if s is not kernel]
+    name = _inner_name(config["layer"])
+    vector_u = WeightSpec("vector_u", "vector_u", (1, kernel.shape[-1]), trainable=False)
+    return [*nest([kernel], name, "layer"), vector_u, *nest(rest, name, "layer")]
+
+
+@register(
+    "SpectralNormalization",
+    family="normalization",  # as Keras groups it (keras.src.layers.normalization)
+    summary=(
+        "Inference: output = layer(inputs), the layer's kernel as stored; training: the "
+        "kernel is first divided by its largest singular value (power iteration on vector_u)."
+    ),
+    weights=spectral_normalization_weights,
+    traits=Traits(wrapper=True, stored_twice=("vars/0",)),
+)
+def spectral_normalization_output(config: Config, input_shapes: list) -> ShapeTree:
+    entry, inner = _inner_entry(config["layer"])
+    return entry.output_shape(inner, input_shapes)

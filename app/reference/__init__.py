@@ -13,6 +13,7 @@ from app.reference import (  # noqa: F401  (importing a family registers its for
     activations,
     array_operations,
     attention,
+    categorical,
     convlstm,
     convolution,
     core,

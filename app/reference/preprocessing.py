@@ -202,12 +202,32 @@ AUGMENTATIONS = {  # class -> (what Keras draws at random in training mode, cast
     "RandomContrast": ("a contrast factor", False),
     "RandomBrightness": ("a brightness delta", False),
     "RandomCrop": ("a crop box", False),
+    # Keras 3 only (3.8 and later)
+    "RandomGrayscale": ("which images turn grey", False),
+    "RandomHue": ("a hue shift", False),
+    "RandomSaturation": ("a saturation factor", False),
+    "RandomSharpness": ("a sharpness factor", True),
+    "RandomShear": ("a shear", True),
+    "RandomColorDegeneration": ("a blend factor", False),
+    "RandomColorJitter": ("brightness, contrast, saturation and hue", False),
+    "RandomPosterization": ("a number of bits", False),
+    "RandomInvert": ("which images are inverted", False),
+    "RandomErasing": ("rectangles to erase", True),
+    "RandomGaussianBlur": ("a blur", True),
+    "RandomPerspective": ("a perspective transform", True),
+    "RandomElasticTransform": ("a displacement field", True),
+    "Solarization": ("a threshold", True),
+    "MixUp": ("which images are blended", False),
+    "CutMix": ("patches to paste", True),
+    "AugMix": ("chains of augmentations", True),
+    "RandAugment": ("augmentations", True),
 }
 
 
 def augmentation(class_name: str):
-    """The forward of an image augmentation layer: output = x at inference (RandomFlip,
-    RandomRotation, RandomZoom and RandomTranslation cast it to their compute dtype).
+    """The forward of an image augmentation layer: output = x at inference (those marked
+    `casts` above, RandomFlip for one, hand it on in their compute dtype, as Keras 3.15 does:
+    tests/reference/test_resizing.py holds each class's dtype on uint8 images to Keras').
 
     In training mode Keras draws a fresh random transformation per call, which a reference
     cannot reproduce, so it refuses. RandomCrop is the identity at inference too in Keras 3

@@ -1,9 +1,11 @@
-"""Wrappers: Bidirectional and TimeDistributed, around any layer that has a forward.
+"""Wrappers: Bidirectional, TimeDistributed and SpectralNormalization, around any layer that
+has a forward.
 
-Both call the wrapped layer's own forward (`run_layer`) with the wrapped layer's weights,
+Each calls the wrapped layer's own forward (`run_layer`) with the wrapped layer's weights,
 found by name: `forward_<name>/…` and `backward_<name>/…` for Bidirectional, `<name>/…` for
-TimeDistributed, as Keras names the variables (`keras/src/layers/rnn/bidirectional.py`,
-`time_distributed.py`).
+TimeDistributed and SpectralNormalization, as Keras names the variables
+(`keras/src/layers/rnn/bidirectional.py`, `time_distributed.py`,
+`keras/src/layers/normalization/spectral_normalization.py`).
 """
 
 from __future__ import annotations
@@ -154,3 +156,25 @@ def _time_step(entry: dict, weights: Weights, x_t: np.ndarray, training: bool, m
             {"class_name": entry["class_name"]},
         )
     return out
+
+
+@forward("SpectralNormalization")
+def spectral_normalization(config: Config, weights: Weights, inputs: list[np.ndarray], training):
+    """SpectralNormalization at inference: y = layer(x) with the kernel as stored, cast to
+    x's dtype. Shapes: those of the wrapped layer.
+
+    In training mode Keras first replaces the kernel by W / σ(W), σ estimated by power
+    iteration from `vector_u`, and assigns both: that changes the model's state, which a
+    check of one call does not reproduce, so it refuses.
+    """
+    entry = config["layer"]
+    if training:
+        raise UnsupportedModel(
+            "SpectralNormalization normalizes and reassigns its layer's kernel in training "
+            "mode, which the reference does not reproduce; run the check in inference mode.",
+            {"class_name": "SpectralNormalization", "mode": "training"},
+        )
+    x = single(inputs)
+    own = sublayer_weights(weights, layer_name(entry)) or dict(weights)
+    out = run_layer(entry["class_name"], entry.get("config") or {}, own, [x], training)
+    return out.astype(x.dtype, copy=False)

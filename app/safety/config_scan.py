@@ -57,7 +57,6 @@ FOREIGN_CODE_LAYERS = {
     "JaxLayer": "calls JAX functions named in its config",
     "FlaxLayer": "runs a Flax module named in its config",
 }
-LOOKUP_LAYERS = frozenset({"StringLookup", "IntegerLookup", "TextVectorization"})
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(//|[\\/])")
 WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 ABSOLUTE_PREFIXES = ("/", "\\", "~/", "~\\")
@@ -315,7 +314,7 @@ def _code_in_layer(entry: dict, class_name: str) -> tuple[str, str] | None:
         return "lambda-layer", f"A Lambda layer runs Python code stored in the file ({how})."
     if class_name in FOREIGN_CODE_LAYERS:
         return "code-layer", f"A {class_name} {FOREIGN_CODE_LAYERS[class_name]}."
-    if class_name in LOOKUP_LAYERS and isinstance(config.get("vocabulary"), str):
+    if traits_of(class_name).reads_vocabulary and isinstance(config.get("vocabulary"), str):
         return "file-vocabulary", f"This {class_name} reads its vocabulary from a file or URL."
     return None
 

@@ -67,7 +67,12 @@ def test_code_bearing_upload_is_explained_and_its_check_refused(
     text = inject(saved.config(fmt), layer_path[-1], make(tmp_path))
     response = submit(client, saved, fmt, text, tmp_path)
     if response.status_code == 422:  # a spec naming a class the registry lacks: no weights
-        assert (fmt, response.json()["code"]) == ("spec_json", "unknown-layers")
+        refused = (fmt, response.json()["code"])
+        if construct == "file-vocabulary":  # a legacy .h5 keeps the Dense's arrays under the
+            # name of a StringLookup, which has no weights: they are refused before any scan
+            assert refused == ("legacy_h5", "weight-mismatch")
+        else:
+            assert refused == ("spec_json", "unknown-layers")
         assert not (tmp_path / CANARY).exists()
         return
     assert response.status_code == 201, response.text

@@ -165,11 +165,6 @@ def test_rmsnorm_weight_is_scale_by_hand():
     assert facts["weights"] == [("scale", (8,), True)]
 
 
-def test_spectral_normalization_is_not_registered():
-    # Keras stores the wrapped kernel twice (own `vars/0` and `layer/vars/0`).
-    assert lookup("SpectralNormalization") is None
-
-
 STORED_MODELS = {  # every weighted class of these families, in a `.keras` file
     "normalizations": lambda L: functional(
         [(None, 4, 4, 6)],

@@ -127,12 +127,50 @@ def test_augmentation_layers_are_identity_shaped_without_weights(class_name, con
     assert_matches_keras(class_name, config, [shape])
 
 
+KERAS3_AUGMENTATION_CASES = [
+    ("RandomGrayscale", {"factor": 0.5}),
+    ("RandomHue", {"factor": 0.5, "value_range": (0, 255)}),
+    ("RandomSaturation", {"factor": 0.5}),
+    ("RandomSharpness", {"factor": 0.5}),
+    ("RandomShear", {"x_factor": 0.3}),
+    ("RandomColorDegeneration", {"factor": 0.5}),
+    ("RandomColorJitter", {"brightness_factor": 0.2, "hue_factor": 0.3}),
+    ("RandomPosterization", {"factor": (1, 4)}),
+    ("RandomInvert", {}),
+    ("RandomErasing", {}),
+    ("RandomGaussianBlur", {}),
+    ("RandomPerspective", {}),
+    ("RandomElasticTransform", {}),
+    ("Solarization", {"addition_factor": 0.3}),
+    ("MixUp", {}),
+    ("CutMix", {}),
+    ("AugMix", {}),
+    ("RandAugment", {}),
+]
+
+
+@pytest.mark.parametrize(("class_name", "config"), KERAS3_AUGMENTATION_CASES)
+@pytest.mark.parametrize("shape", [(None, 8, 8, 3), (2, 5, 7, 3)])
+def test_keras3_augmentation_layers_are_identity_shaped_without_weights(class_name, config, shape):
+    assert_matches_keras(class_name, config, [shape])
+
+
+@pytest.mark.parametrize(
+    ("class_name", "config"), [c for c in KERAS3_AUGMENTATION_CASES if c[0] != "Solarization"]
+)
+def test_keras3_augmentation_layers_channels_first_match_keras(class_name, config):
+    # Solarization takes no data_format: it works on any layout
+    assert_matches_keras(class_name, {**config, "data_format": "channels_first"}, [(2, 3, 5, 7)])
+
+
 @pytest.mark.parametrize(
     ("class_name", "config"),
     [
         ("RandomFlip", {}),
         ("RandomRotation", {"factor": 0.1}),
         ("RandomCrop", {"height": 2, "width": 2}),
+        ("RandomGrayscale", {}),
+        ("MixUp", {}),
     ],
 )
 def test_augmentation_seed_state_is_not_a_weight(class_name, config):

@@ -22,7 +22,7 @@ ARGUMENTS = {
     "stddev": 0.1, "head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1,
     "init_values": 0.1, "projection_dim": 2, "num_heads": 2, "key_dim": 2, "dims": (1,),
     "factor": 0.1, "height_factor": 0.1, "width_factor": 0.1, "n": 2, "scale": 1.0,
-    "target_shape": (1,), "drop_path_rate": 0.1,
+    "target_shape": (1,), "drop_path_rate": 0.1, "num_tokens": 3, "num_bins": 3,
 }  # fmt: skip
 
 
@@ -41,6 +41,8 @@ def instance(name: str):
     args = {k: v for k, v in ARGUMENTS.items() if k in params}
     if name == "Embedding":
         args["mask_zero"] = True  # it supports masking exactly when it makes a mask
+    if name == "RandomPosterization":
+        args["factor"] = 2  # bits, from 1 to 8
     if "layer" in params:
         args["layer"] = L.LSTM(2) if name == "Bidirectional" else L.Dense(2)
     if "cell" in params:

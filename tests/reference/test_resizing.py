@@ -53,6 +53,25 @@ AUGMENTATIONS = [
     ("RandomContrast", {"factor": 0.5}),
     ("RandomBrightness", {"factor": 0.3}),
     ("RandomCrop", {"height": 4, "width": 5}),
+    # Keras 3 only: at inference each is the identity, some in their compute dtype
+    ("RandomGrayscale", {"factor": 1.0}),
+    ("RandomHue", {"factor": 0.5, "value_range": (0, 255)}),
+    ("RandomSaturation", {"factor": 0.7, "value_range": (0, 255)}),
+    ("RandomSharpness", {"factor": 0.5, "value_range": (0, 255)}),
+    ("RandomShear", {"x_factor": 0.3, "y_factor": 0.2}),
+    ("RandomColorDegeneration", {"factor": 0.5}),
+    ("RandomColorJitter", {"value_range": (0, 255), "brightness_factor": 0.2, "hue_factor": 0.3}),
+    ("RandomPosterization", {"factor": (1, 4)}),
+    ("RandomInvert", {"factor": 1.0}),
+    ("RandomErasing", {"factor": 1.0}),
+    ("RandomGaussianBlur", {"factor": 1.0}),
+    ("RandomPerspective", {"factor": 1.0}),
+    ("RandomElasticTransform", {"factor": 1.0}),
+    ("Solarization", {"addition_factor": 0.3, "threshold_factor": 0.5}),
+    ("MixUp", {"alpha": 0.4}),
+    ("CutMix", {"factor": 1.0}),
+    ("AugMix", {"value_range": (0, 255)}),
+    ("RandAugment", {"value_range": (0, 255), "num_ops": 3}),
 ]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from app.errors import UnsupportedModel
 from app.reference import run_layer
-from tests.reference.harness import random_inputs
+from tests.reference.harness import assert_layer_matches_keras, random_inputs
 from tests.reference.recurrent_harness import assert_sequence_layer_matches_keras, entry
 
 X = random_inputs([(3, 5, 4)])[0]
@@ -89,3 +89,29 @@ def test_time_distributed_of_bidirectional_matches_keras():
     x = random_inputs([(2, 3, 4, 5)])[0]
     inner = entry("Bidirectional", layer=entry("GRU", units=2))
     assert_sequence_layer_matches_keras("TimeDistributed", {"layer": inner}, x)
+
+
+SPECTRAL = [
+    ({"layer": entry("Dense", units=4)}, (3, 5)),
+    ({"layer": entry("Dense", units=3, activation="relu"), "power_iterations": 2}, (2, 4, 5)),
+    ({"layer": entry("Conv2D", filters=3, kernel_size=2)}, (2, 5, 6, 2)),
+    ({"layer": entry("Embedding", input_dim=7, output_dim=3)}, None),
+]
+
+
+@pytest.mark.parametrize(("config", "shape"), SPECTRAL, ids=[str(i) for i in range(len(SPECTRAL))])
+def test_spectral_normalization_at_inference_matches_keras(config, shape):
+    """Keras runs the wrapped layer with its kernel as stored (randomized here, vector_u too)."""
+    if shape is None:
+        x = [np.random.default_rng(2).integers(0, 7, size=(2, 5)).astype(np.int32)]
+    else:
+        x = random_inputs([shape])
+    assert_layer_matches_keras("SpectralNormalization", config, x)
+
+
+def test_spectral_normalization_in_training_is_refused():
+    config = {"layer": entry("Dense", units=2)}
+    weights = {"kernel": np.ones((3, 2), np.float32), "bias": np.zeros(2, np.float32)}
+    with pytest.raises(UnsupportedModel) as caught:
+        run_layer("SpectralNormalization", config, weights, random_inputs([(1, 3)]), training=True)
+    assert caught.value.details == {"class_name": "SpectralNormalization", "mode": "training"}

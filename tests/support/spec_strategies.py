@@ -72,6 +72,7 @@ _VALID: dict[f.Field, st.SearchStrategy] = {
     f.NUMBERS: st.floats(min_value=-10, max_value=10),
     f.BOOL: st.booleans(),
     f.TEXT: st.text(alphabet="abcxyz_", min_size=1, max_size=8),
+    f.NUMBER_OR_TEXT: st.one_of(st.integers(-3, 3), st.sampled_from(["", "a"])),
     f.SIZES: _sizes(1),
     f.AMOUNTS: _sizes(0),
     f.PADDING_AMOUNTS: _sizes(0),
