@@ -500,6 +500,27 @@ def slash_nested(w: Writer):
     return w.keras.Model(x, L.Dense(2, name="head/dense")(inner(h)), name="slash/nested")
 
 
+@model("keras_ops", keras3_only=True)
+def keras_ops(w: Writer):
+    """keras.ops calls in a functional model: what Keras 3 saves as operations."""
+    ops, L = w.keras.ops, w.layers
+    x, y = w.input((4,), name="x"), w.input((4,), name="y")
+    h = L.Dense(4)(x)
+    a = h + y
+    b = ops.multiply(h, y)
+    c = ops.mean(b, axis=-1, keepdims=True)
+    d = ops.sum(a, axis=-1, keepdims=True)
+    e = ops.exp(ops.negative(ops.abs(a)))
+    f = ops.sqrt(ops.square(b) + 1.0)
+    g = ops.maximum(a, b) - ops.minimum(a, b)
+    k = ops.power(ops.abs(h), 2.0) / (ops.max(ops.abs(h), axis=-1, keepdims=True) + 1.0)
+    return w.keras.Model([x, y], [c, d, e, f, g, k], name="keras_ops")
+
+
+# Models added on 2026-12-05, last: a model builds its layers with Keras' name counters
+# running, so one added before the others would rename theirs in every file.
+
+
 @model("mixed_precision")
 def mixed_precision(w: Writer):
     """Layers whose dtype policy computes in float16 or bfloat16, as the mixed-precision guide
@@ -517,21 +538,105 @@ def mixed_precision(w: Writer):
     return w.keras.Model(x, y, name="mixed_precision")
 
 
-@model("keras_ops", keras3_only=True)
-def keras_ops(w: Writer):
-    """keras.ops calls in a functional model: what Keras 3 saves as operations."""
+@model("keras_ops_math", keras3_only=True)
+def keras_ops_math(w: Writer):
+    """The math and nn operations of keras.ops a functional model records (those a writer
+    lacks are left out and named in writer.json)."""
     ops, L = w.keras.ops, w.layers
-    x, y = w.input((4,), name="x"), w.input((4,), name="y")
+    x = w.input((3, 4), name="x")
     h = L.Dense(4)(x)
-    a = h + y
-    b = ops.multiply(h, y)
-    c = ops.mean(b, axis=-1, keepdims=True)
-    d = ops.sum(a, axis=-1, keepdims=True)
-    e = ops.exp(ops.negative(ops.abs(a)))
-    f = ops.sqrt(ops.square(b) + 1.0)
-    g = ops.maximum(a, b) - ops.minimum(a, b)
-    k = ops.power(ops.abs(h), 2.0) / (ops.max(ops.abs(h), axis=-1, keepdims=True) + 1.0)
-    return w.keras.Model([x, y], [c, d, e, f, g, k], name="keras_ops")
+    calls = [
+        ("sigmoid", lambda: ops.sigmoid(h)),
+        ("relu", lambda: ops.relu(h)),
+        ("softmax", lambda: ops.softmax(h, axis=1)),
+        ("tanh", lambda: ops.tanh(h)),
+        ("gelu", lambda: ops.gelu(h)),
+        ("gelu_exact", lambda: ops.gelu(h, approximate=False)),
+        ("silu", lambda: ops.silu(h)),
+        ("erf", lambda: ops.erf(h)),
+        ("rsqrt", lambda: ops.rsqrt(ops.abs(h) + 1.0)),
+        ("log1p", lambda: ops.log1p(ops.abs(h))),
+        ("sin", lambda: ops.sin(h)),
+        ("cos", lambda: ops.cos(h)),
+        ("clip", lambda: ops.clip(h, -0.5, 0.5)),
+        ("where", lambda: ops.where(h > 0, h, 0.1 * h)),
+        ("matmul", lambda: ops.matmul(h, ops.ones((4, 2)))),
+        ("einsum", lambda: ops.einsum("bij,bkj->bik", h, x)),
+        ("var", lambda: ops.var(h, axis=-1)),
+        ("std", lambda: ops.std(h, axis=1, keepdims=True)),
+        ("argmax", lambda: ops.argmax(h, axis=-1)),
+        ("cumsum", lambda: ops.cumsum(h, axis=1)),
+        ("norm", lambda: ops.norm(h, axis=-1)),
+    ]
+    outputs = []
+    for name, call in calls:
+        try:
+            outputs.append(call())
+        except Exception as exc:  # an operation this writer lacks, or records otherwise
+            w.skipped[f"ops.{name}"] = f"{type(exc).__name__}: {exc}"[:300]
+    return w.keras.Model(x, outputs, name="keras_ops_math")
+
+
+@model("keras_ops_arrays", keras3_only=True)
+def keras_ops_arrays(w: Writer):
+    """The array operations of keras.ops a functional model records: `x[...]`, reshape,
+    transpose, concatenate and the like (those a writer lacks are named in writer.json)."""
+    ops, L = w.keras.ops, w.layers
+    x = w.input((3, 4), name="x")
+    h = L.Dense(4)(x)
+    calls = [
+        ("getitem", lambda: h[:, 1:, ::2]),
+        ("getitem_int", lambda: h[:, 0]),
+        ("getitem_none", lambda: h[:, None, -1]),
+        ("reshape", lambda: ops.reshape(h, (-1, 12))),
+        ("transpose", lambda: ops.transpose(h, (0, 2, 1))),
+        ("expand_dims", lambda: ops.expand_dims(h, 1)),
+        ("squeeze", lambda: ops.squeeze(ops.expand_dims(h, 1), 1)),
+        ("concatenate", lambda: ops.concatenate([h, x], axis=-1)),
+        ("stack", lambda: ops.stack([h, x], axis=1)),
+        ("tile", lambda: ops.tile(h, (1, 2, 1))),
+        ("repeat", lambda: ops.repeat(h, 2, axis=1)),
+        ("pad", lambda: ops.pad(h, ((0, 0), (1, 1), (0, 0)))),
+        ("flip", lambda: ops.flip(h, axis=1)),
+        ("take", lambda: ops.take(h, [0, 2], axis=1)),
+        ("split", lambda: ops.split(h, 2, axis=-1)[1]),
+    ]
+    outputs = []
+    for name, call in calls:
+        try:
+            outputs.append(call())
+        except Exception as exc:  # an operation this writer lacks, or records otherwise
+            w.skipped[f"ops.{name}"] = f"{type(exc).__name__}: {exc}"[:300]
+    return w.keras.Model(x, outputs, name="keras_ops_arrays")
+
+
+@model("augmentation", keras3_only=True)
+def augmentation(w: Writer):
+    """Keras 3's image augmentation layers (the identity under predict), each writer's own,
+    and SpectralNormalization; apart from `preprocessing`, whose files stay as they were."""
+    x = w.input((8, 8, 3), name="image")
+    units = [
+        ("RandomGrayscale", (), {"factor": 0.5}, None),
+        ("RandomHue", (0.2, (0, 255)), {}, None),
+        ("RandomSaturation", (0.2,), {}, None),
+        ("RandomSharpness", (0.2,), {}, None),
+        ("RandomShear", (0.2,), {}, None),
+        ("RandomColorDegeneration", (0.2,), {}, None),
+        ("RandomColorJitter", (), {"brightness_factor": 0.1}, None),
+        ("RandomPosterization", (4,), {}, None),
+        ("RandomInvert", (), {}, None),
+        ("RandomErasing", (), {}, None),
+        ("RandomGaussianBlur", (), {}, None),
+        ("RandomPerspective", (), {}, None),
+        ("RandomElasticTransform", (), {}, None),
+        ("Solarization", (), {}, None),
+    ]
+    model = fan_out(w, x, units, "augmentation")
+    conv = w.layer("Conv2D", 2, 3)
+    wrapped = w.layer("SpectralNormalization", conv) if conv is not None else None
+    if wrapped is None:
+        return model
+    return w.keras.Model(x, [*model.outputs, wrapped(x)], name="augmentation")
 
 
 # Writing ----------------------------------------------------------------------------------
