@@ -196,7 +196,7 @@ def _keras1_keys(entry: dict, changes: list[Removal]) -> None:
     """A Keras 1 layer config (`output_dim`, `nb_filter`, `border_mode`, `Convolution2D`) in
     Keras 2's keys and class names (app.formats.keras1), which Keras 3's legacy reader takes."""
     config = entry["config"]
-    if not is_keras1(config):
+    if not is_keras1(entry["class_name"], config):
         return
     entry["config"] = keras2_config(entry["class_name"], config)
     name = str(config.get("name", "?"))

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.errors import UnmappedKeras1Keys
-from app.formats.keras1 import KERAS1_UNREAD, keras2_config, unmapped_keys
+from app.formats.keras1 import KERAS1_UNREAD, is_keras1, keras2_class, keras2_config, unmapped_keys
 from app.graph import LayerNode, ModelGraph, TensorRef
 from app.layers.fields import UNIVERSAL, field_of, numpy_scalar
 from app.layers.registry import fields_of, lookup
 from app.safety.model_config import LayerEntry, ModelConfig, check_model_config
+
+WRAPPED = ("layer", "backward_layer")  # the config keys a wrapper holds its layers under
 
 
 def parse_model(obj: Any) -> ModelGraph:
@@ -35,8 +37,14 @@ def graph_from_config(model: ModelConfig) -> ModelGraph:
     return graph
 
 
-def _graph(model: ModelConfig) -> ModelGraph:
-    graph = _sequential(model) if model.class_name == "Sequential" else _functional(model)
+def _graph(model: ModelConfig, keras1: bool | None = None) -> ModelGraph:
+    """`keras1`: whether any layer of the file's model, at any depth, is written in Keras 1's
+    keys (found once, for the outermost model)."""
+    keras1 = written_by_keras1(model) if keras1 is None else keras1
+    if model.class_name == "Sequential":
+        graph = _sequential(model, keras1)
+    else:
+        graph = _functional(model, keras1)
     graph.subclass = model.subclass
     graph.module = model.module
     return graph
@@ -45,9 +53,10 @@ def _graph(model: ModelConfig) -> ModelGraph:
 def refuse_unmapped_keras1(graph: ModelGraph) -> None:
     """One 422 naming every layer's Keras 1 keys without a Keras 2 counterpart."""
     found = [
-        ("/".join((*parents, node.name)), node.class_name, key)
+        ("/".join(path), class_name, key)
         for parents, node in graph.walk()
-        for key in unmapped_keys(node.class_name, node.config)
+        for path, class_name, config in _node_and_wrapped((*parents, node.name), node)
+        for key in unmapped_keys(class_name, config)
     ]
     if not found:
         return
@@ -64,16 +73,50 @@ def refuse_unmapped_keras1(graph: ModelGraph) -> None:
     )
 
 
-def _sequential(model: ModelConfig) -> ModelGraph:
+def _node_and_wrapped(path: tuple[str, ...], node: LayerNode):
+    """(path, class name, config) of a layer and of the layers its config wraps."""
+    yield path, node.class_name, node.config
+    for key in WRAPPED:
+        layer = node.config.get(key)
+        if _is_entry(layer):
+            name = layer["config"].get("name") or key
+            yield (*path, str(name)), layer["class_name"], layer["config"]
+
+
+def written_by_keras1(model: ModelConfig) -> bool:
+    """Whether a layer of `model`, a wrapped one or one of a nested model, has a key only
+    Keras 1 wrote: the model is then Keras 1's, and each of its layers' keys is read or
+    refused (`_keep_unread`), not only those of the layers that show it."""
+    entries = [*model.layers, *([model.input_layer] if model.input_layer else [])]
+    for entry in entries:
+        if _known_keras1(entry.class_name, entry.config):
+            return True
+        if entry.inner is not None and written_by_keras1(entry.inner):
+            return True
+        if "layer" in entry.config and any(  # a wrapper's
+            _is_entry(w) and _known_keras1(w["class_name"], w["config"])
+            for w in map(entry.config.get, WRAPPED)
+        ):
+            return True
+    return False
+
+
+def _known_keras1(class_name: str, config: dict[str, Any]) -> bool:
+    """A Keras 1 config of a class we know: a custom class's own `init` or `output_dim` says
+    nothing of who wrote the model."""
+    return is_keras1(class_name, config) and lookup(keras2_class(class_name)) is not None
+
+
+def _sequential(model: ModelConfig, keras1: bool) -> ModelGraph:
     if model.input_layer is not None:
-        first = _node(model.input_layer)
+        first = _node(model.input_layer, keras1)
     else:
         first = _implicit_input(model)
     first.implicit = True
     nodes = [first]
     previous = first.name
     for entry in model.layers:
-        node = _node(entry)
+        node = _node(entry, keras1)
         node.calls, node.call_kwargs, node.call_extras = [[TensorRef(previous)]], [{}], [[]]
         nodes.append(node)
         previous = node.name
@@ -94,10 +137,10 @@ def _implicit_input(model: ModelConfig) -> LayerNode:
     return LayerNode(name=name, class_name="InputLayer", config=config)
 
 
-def _functional(model: ModelConfig) -> ModelGraph:
+def _functional(model: ModelConfig, keras1: bool) -> ModelGraph:
     nodes = []
     for entry in model.layers:
-        node = _node(entry)
+        node = _node(entry, keras1)
         for call in entry.calls:
             node.calls.append(list(call.inputs))
             node.call_kwargs.append(dict(call.kwargs))
@@ -119,16 +162,17 @@ def _functional(model: ModelConfig) -> ModelGraph:
     )
 
 
-def _node(entry: LayerEntry) -> LayerNode:
+def _node(entry: LayerEntry, keras1: bool) -> LayerNode:
+    class_name, config = _keras2_layer(entry.class_name, entry.config, keras1)
     node = LayerNode(
         name=entry.name,
-        class_name=entry.operation or entry.class_name,
-        config=_numpy_scalars(_keras2_config(entry.class_name, entry.config)),
+        class_name=entry.operation or class_name,
+        config=_numpy_scalars(_wrapped_in_keras2(config, keras1)),
         module=entry.module,
         registered_name=entry.registered_name,
     )
     if entry.inner is not None:
-        node.inner = _graph(entry.inner)
+        node.inner = _graph(entry.inner, keras1)
     elif entry.class_name == "InputLayer":
         node.config = {**entry.config, "batch_shape": entry.batch_shape}
     elif entry.batch_shape is None and entry.build_input_shape is not None:
@@ -136,13 +180,49 @@ def _node(entry: LayerEntry) -> LayerNode:
     return node
 
 
-def _keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """`config` in Keras 2's keys (app.formats.keras1). A Keras 1 config's keys that no list
-    of ours maps and that its class does not read either (`field_of`) are kept aside under
-    `_keras1_unread`, for `refuse_unmapped_keras1` to name: Keras 2 itself refused keys it did
-    not know, and Keras 3 would answer in its own words."""
+def _keras2_layer(
+    class_name: str, config: dict[str, Any], keras1: bool
+) -> tuple[str, dict[str, Any]]:
+    """A layer's class name and config in Keras 2's words (app.formats.keras1): a Keras 1
+    config's class by the name Keras 2 gave it (`Deconvolution2D` is `Conv2DTranspose`), as
+    the check's Keras 3 copy names it."""
     out = keras2_config(class_name, config)
-    if out is config or lookup(class_name) is None:  # not Keras 1, or a class we do not know
+    if out is not config:
+        class_name = keras2_class(class_name)
+    if out is config and not keras1:
+        return class_name, out
+    return class_name, _keep_unread(class_name, config, out)
+
+
+def _wrapped_in_keras2(config: dict[str, Any], keras1: bool) -> dict[str, Any]:
+    """A wrapper's config (Bidirectional, TimeDistributed) whose wrapped layers are read in
+    Keras 2's words as every other layer is: Keras 1 wrote them in its own keys."""
+    if not keras1 or not any(_is_entry(config.get(key)) for key in WRAPPED):
+        return config
+    out = dict(config)
+    for key in WRAPPED:
+        if _is_entry(layer := config.get(key)):
+            inner_class, inner = _keras2_layer(layer["class_name"], layer["config"], keras1)
+            out[key] = {**layer, "class_name": inner_class, "config": inner}
+    return out
+
+
+def _is_entry(layer: Any) -> bool:
+    return (
+        isinstance(layer, dict)
+        and isinstance(layer.get("class_name"), str)
+        and isinstance(layer.get("config"), dict)
+    )
+
+
+def _keep_unread(class_name: str, config: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """`out` (`config` in Keras 2's keys), with the keys of a Keras 1 model's layer that no
+    list of ours maps and that its class does not read either (`field_of`) kept aside under
+    `_keras1_unread`, for `refuse_unmapped_keras1` to name: Keras 2 itself refused keys it did
+    not know, and Keras 3 would answer in its own words. Every layer of a Keras 1 model is
+    read so, not only those with a Keras 1 key: UpSampling1D's `length`, unmapped, would
+    otherwise have left the layer at its default `size` and the count silently wrong."""
+    if lookup(class_name) is None:  # a class we do not know: refused by its name
         return out
     declared = fields_of(class_name)
     unread = [k for k in out if k in config and not _read_as_written(k, declared)]

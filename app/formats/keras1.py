@@ -10,6 +10,10 @@
     dropout_W → dropout            dropout_U → recurrent_dropout
     beta_init/gamma_init → beta_/gamma_initializer               atrous_rate → dilation_rate
     filter_length → kernel_size, subsample_length → strides (Convolution1D)
+    pool_length → pool_size, stride → strides (MaxPooling1D, AveragePooling1D)
+    length → size (UpSampling1D)
+    Deconvolution2D: output_shape dropped (Keras 2 dropped it: the shape follows from the
+        input, the kernel, the strides and the padding)
     Embedding: init, W_regularizer, W_constraint → embeddings_...; dropout dropped (Keras 2
         dropped it: it drops whole words in training only)
     PReLU: init → alpha_initializer            GaussianNoise: sigma → stddev
@@ -30,6 +34,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from app.layers.registry import lookup
+from app.safety.allowlist import KERAS1_CLASSES
 
 # Keras 1 weight names (`conv1_W`, `bn0_running_mean`), without the layer's name, in Keras 2's.
 KERAS1_WEIGHT_ROLES = {
@@ -61,6 +68,7 @@ RENAMED = {
     "beta_init": "beta_initializer",
     "gamma_init": "gamma_initializer",
     "atrous_rate": "dilation_rate",
+    "pool_length": "pool_size",
 }
 BY_CLASS = {  # where Keras 2 gave a Keras 1 key another name for one class
     "Embedding": {
@@ -70,6 +78,9 @@ BY_CLASS = {  # where Keras 2 gave a Keras 1 key another name for one class
     },
     "PReLU": {"init": "alpha_initializer"},
     "GaussianNoise": {"sigma": "stddev"},
+    "MaxPooling1D": {"stride": "strides"},
+    "AveragePooling1D": {"stride": "strides"},
+    "UpSampling1D": {"length": "size"},
 }
 FORGET_BIAS = {"one": True, "zero": False}
 IMPLEMENTATIONS = {"cpu": 1, "mem": 1, "gpu": 2}
@@ -77,29 +88,29 @@ KERNEL_SIZE = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 DATA_FORMATS = {"tf": "channels_last", "th": "channels_first", "default": "channels_last"}
 KERAS1_UNREAD = "_keras1_unread"  # a node config's Keras 1 keys no list maps (formats.config)
 DROPPED = ("input_dtype",)  # Keras 1's dtype of the InputLayer it made; `dtype` says it
-# `output_dim` is Keras 2's too (Embedding's): it marks no Keras 1 config by itself.
+DROPPED_BY_CLASS = {"Deconvolution2D": ("output_shape",)}  # Keras 2 dropped it too
+# `output_dim` is Keras 2's too (Embedding's): it marks a Keras 1 config only on the classes
+# `is_keras1` names. No Keras 2 or 3 layer writes `stride` or `length`.
 KERAS1_KEYS = frozenset(
     {*RENAMED, *KERNEL_SIZE, "dim_ordering", "p", *DROPPED, "sigma", "forget_bias_init"}
-    | {"consume_less"}
+    | {"consume_less", "stride", "length"}
 ) - {"output_dim"}
-CLASSES = {  # Keras 1 class names Keras 3 no longer exports
-    "Convolution1D": "Conv1D",
-    "Convolution2D": "Conv2D",
-    "Convolution3D": "Conv3D",
-    "AtrousConvolution2D": "Conv2D",
-    "Deconvolution2D": "Conv2DTranspose",
-}
 
 
-def is_keras1(config: dict[str, Any]) -> bool:
+def is_keras1(class_name: str, config: dict[str, Any]) -> bool:
     """Whether `config` holds a key only Keras 1 wrote (one set operation: asking each of
-    the 32 keys of the config took ResNet50's 177 layers ~0.5 ms)."""
-    return not KERAS1_KEYS.isdisjoint(config)
+    the 32 keys of the config took ResNet50's 177 layers ~0.5 ms), or `output_dim` on a
+    registered class other than Embedding, the one Keras 2 and 3 layer that names a setting
+    so (a wrapped `LSTM(output_dim=...)` may show nothing else; a custom class may name its
+    own setting so)."""
+    if not KERAS1_KEYS.isdisjoint(config):
+        return True
+    return "output_dim" in config and class_name != "Embedding" and lookup(class_name) is not None
 
 
 def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     """`config` in Keras 2's keys (a new dict; the given one is left as it is)."""
-    if not is_keras1(config):
+    if not is_keras1(class_name, config):
         return config
     out = {_renamed(class_name, key): value for key, value in config.items()}
     sizes = [out.pop(key) for key in KERNEL_SIZE if key in out]
@@ -111,7 +122,7 @@ def keras2_config(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
         out["data_format"] = DATA_FORMATS.get(key, "channels_last")
     if "p" in out and class_name.endswith("Dropout"):
         out["rate"] = out.pop("p")
-    for key in DROPPED:
+    for key in (*DROPPED, *DROPPED_BY_CLASS.get(class_name, ())):
         out.pop(key, None)
     if "input_dim" in out and out["input_dim"] is None:  # Keras 1 wrote it unset
         del out["input_dim"]
@@ -150,4 +161,5 @@ def _renamed(class_name: str, key: str) -> str:
 
 
 def keras2_class(class_name: str) -> str:
-    return CLASSES.get(class_name, class_name)
+    """The class Keras 2 gave a Keras 1 class (`Deconvolution2D`: `Conv2DTranspose`)."""
+    return KERAS1_CLASSES.get(class_name, class_name)

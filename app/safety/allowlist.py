@@ -104,13 +104,26 @@ ACTIVATIONS = frozenset(
 ACTIVATION_FUNCTION_MODULES = frozenset({"builtins", "keras.activations"})
 
 
+# Keras 1 class names Keras 2 renamed, by the class each became: the reader reads them so
+# (app.formats.keras1) and the check's Keras 3 copy writes them so.
+KERAS1_CLASSES = {
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D",
+    "AtrousConvolution1D": "Conv1D",
+    "AtrousConvolution2D": "Conv2D",
+    "Deconvolution2D": "Conv2DTranspose",
+}
+
+
 def layer_class_known(class_name: str, *, cell: bool = False) -> bool:
-    """A class the explainer knows: the registry's, InputLayer, or an RNN cell at `cell`."""
+    """A class the explainer knows: the registry's (by its Keras 2 name, for a Keras 1 class
+    Keras 2 renamed), InputLayer, or an RNN cell at `cell`."""
     if class_name == "InputLayer" or class_name in CONTAINER_CLASSES:
         return True
     if cell and class_name in RNN_CELLS:
         return True
-    return lookup(class_name) is not None
+    return lookup(KERAS1_CLASSES.get(class_name, class_name)) is not None
 
 
 def layer_modules(class_name: str) -> frozenset[str]:
