@@ -538,6 +538,18 @@ def mixed_precision(w: Writer):
     return w.keras.Model(x, y, name="mixed_precision")
 
 
+def operations(w: Writer, calls) -> list:
+    """The outputs of each (name, call) this writer makes; one it lacks, or records
+    otherwise, is left out and named in writer.json."""
+    outputs = []
+    for name, call in calls:
+        try:
+            outputs.append(call())
+        except Exception as exc:
+            w.skipped[f"ops.{name}"] = f"{type(exc).__name__}: {exc}"[:300]
+    return outputs
+
+
 @model("keras_ops_math", keras3_only=True)
 def keras_ops_math(w: Writer):
     """The math and nn operations of keras.ops a functional model records (those a writer
@@ -568,13 +580,7 @@ def keras_ops_math(w: Writer):
         ("cumsum", lambda: ops.cumsum(h, axis=1)),
         ("norm", lambda: ops.norm(h, axis=-1)),
     ]
-    outputs = []
-    for name, call in calls:
-        try:
-            outputs.append(call())
-        except Exception as exc:  # an operation this writer lacks, or records otherwise
-            w.skipped[f"ops.{name}"] = f"{type(exc).__name__}: {exc}"[:300]
-    return w.keras.Model(x, outputs, name="keras_ops_math")
+    return w.keras.Model(x, operations(w, calls), name="keras_ops_math")
 
 
 @model("keras_ops_arrays", keras3_only=True)
@@ -601,13 +607,7 @@ def keras_ops_arrays(w: Writer):
         ("take", lambda: ops.take(h, [0, 2], axis=1)),
         ("split", lambda: ops.split(h, 2, axis=-1)[1]),
     ]
-    outputs = []
-    for name, call in calls:
-        try:
-            outputs.append(call())
-        except Exception as exc:  # an operation this writer lacks, or records otherwise
-            w.skipped[f"ops.{name}"] = f"{type(exc).__name__}: {exc}"[:300]
-    return w.keras.Model(x, outputs, name="keras_ops_arrays")
+    return w.keras.Model(x, operations(w, calls), name="keras_ops_arrays")
 
 
 @model("augmentation", keras3_only=True)
