@@ -9,6 +9,7 @@ and reshapes, crops, padding, Concatenate and the random augmentations move data
 from __future__ import annotations
 
 from app.costs.rules import Cost, cost, dims, elementwise, free, size
+from app.reference.preprocessing import AUGMENTATIONS
 
 # Activations: one FLOP per element whatever the function (the README's convention).
 cost("ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "ThresholdedReLU")(elementwise("activation"))
@@ -142,34 +143,7 @@ cost("Resizing")(elementwise("interpolation (1 per output)"))
 cost("CategoryEncoding")(elementwise("comparisons (1 per output)"))
 cost("Hashing")(elementwise("hashing or encoding (1 per output)"))
 cost("StringLookup", "IntegerLookup", "TextVectorization")(elementwise("lookups (1 per output)"))
-cost(
-    "CenterCrop",
-    "RandomCrop",
-    "RandomFlip",
-    "RandomRotation",
-    "RandomZoom",
-    "RandomTranslation",
-    "RandomContrast",
-    "RandomBrightness",
-    "RandomGrayscale",
-    "RandomHue",
-    "RandomSaturation",
-    "RandomSharpness",
-    "RandomShear",
-    "RandomColorDegeneration",
-    "RandomColorJitter",
-    "RandomPosterization",
-    "RandomInvert",
-    "RandomErasing",
-    "RandomGaussianBlur",
-    "RandomPerspective",
-    "RandomElasticTransform",
-    "Solarization",
-    "MixUp",
-    "CutMix",
-    "AugMix",
-    "RandAugment",
-)(free)  # the identity at inference; CenterCrop copies
+cost("CenterCrop", *AUGMENTATIONS)(free)  # the identity at inference; CenterCrop copies
 cost(
     "Dropout",
     "GaussianDropout",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.hand.rules import Facts, Hand, axis_text, hand, number
 from app.hand.rules import settings as line
+from app.reference.preprocessing import AUGMENTATIONS
 
 
 def value(v: object) -> str:
@@ -62,33 +63,7 @@ def center_crop(facts: Facts) -> Hand:
     )
 
 
-@hand(
-    "RandomFlip",
-    "RandomRotation",
-    "RandomZoom",
-    "RandomTranslation",
-    "RandomContrast",
-    "RandomBrightness",
-    "RandomCrop",
-    "RandomGrayscale",
-    "RandomHue",
-    "RandomSaturation",
-    "RandomSharpness",
-    "RandomShear",
-    "RandomColorDegeneration",
-    "RandomColorJitter",
-    "RandomPosterization",
-    "RandomInvert",
-    "RandomErasing",
-    "RandomGaussianBlur",
-    "RandomPerspective",
-    "RandomElasticTransform",
-    "Solarization",
-    "MixUp",
-    "CutMix",
-    "AugMix",
-    "RandAugment",
-)
+@hand(*AUGMENTATIONS)  # the forward's table of augmentation layers
 def augmentation(facts: Facts) -> Hand:
     return Hand(
         settings=line(),
