@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.layers.registry import lookup
+from tests.support.kerascompare import registry_facts
 from tests.support.kerasref import layer_facts
-
-
-def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:
-    entry = lookup(class_name)
-    assert entry is not None, class_name
-    return {
-        "weights": [(s.name, s.shape, s.trainable) for s in entry.weights(config, input_shapes)],
-        "output_shape": entry.output_shape(config, input_shapes),
-    }
-
 
 ACTIVATION_NAMES = [
     "relu", "sigmoid", "softmax", "tanh", "linear", "gelu", "swish", "silu", "elu", "selu",

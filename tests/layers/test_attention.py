@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.layers.registry import lookup
+from tests.support.kerascompare import registry_facts
 from tests.support.kerasref import keras, layer_facts, weight_path
-
-
-def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:
-    entry = lookup(class_name)
-    assert entry is not None, class_name
-    specs = entry.weights(config, input_shapes)
-    return {
-        "weights": [(s.name, tuple(s.shape), s.trainable) for s in specs],
-        "output_shape": entry.output_shape(config, input_shapes),
-    }
 
 
 def called_facts(class_name: str, config: dict, input_shapes: list) -> dict:

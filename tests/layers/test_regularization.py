@@ -9,17 +9,8 @@ import h5py
 import pytest
 
 from app.layers.registry import lookup
+from tests.support.kerascompare import registry_facts
 from tests.support.kerasref import keras, layer_facts
-
-
-def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:
-    entry = lookup(class_name)
-    assert entry is not None, class_name
-    return {
-        "weights": [(s.name, s.shape, s.trainable) for s in entry.weights(config, input_shapes)],
-        "output_shape": entry.output_shape(config, input_shapes),
-    }
-
 
 CASES = [
     ("Dropout", {"rate": 0.5}, [(None, 5)]),

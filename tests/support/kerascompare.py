@@ -7,6 +7,7 @@ import numpy as np
 from app.analysis.resolve import resolve
 from app.formats import LoadedModel
 from app.graph import ModelGraph, WeightRef
+from app.layers.registry import lookup
 
 
 def resolved(loaded: LoadedModel) -> ModelGraph:
@@ -55,3 +56,15 @@ def assert_weights_match_keras(graph: ModelGraph, model, *, values: bool) -> Non
             np.testing.assert_array_equal(np.asarray(weight.values[()]), reference)
     else:
         assert all(w.values is None for w in weights)
+
+
+def registry_facts(class_name: str, config: dict, input_shapes: list) -> dict:
+    """What the registry entry of `class_name` says of a layer, in `kerasref.layer_facts`' form:
+    {"weights": [(name, shape, trainable), ...] in creation order, "output_shape": ...}."""
+    entry = lookup(class_name)
+    assert entry is not None, class_name
+    specs = entry.weights(config, input_shapes)
+    return {
+        "weights": [(s.name, tuple(s.shape), s.trainable) for s in specs],
+        "output_shape": entry.output_shape(config, input_shapes),
+    }
