@@ -37,6 +37,7 @@ LISTED_VALUES = 4096
 # Four steps of the dtype's rounding at the top of a layer's output (2**-10 is float16's
 # step between 1 and 2, 2**-7 bfloat16's): a layer computing in it is held to this.
 HALF_PRECISION_TOLERANCE = {"float16": 4 * 2.0**-10, "bfloat16": 4 * 2.0**-7}
+SIGNIFICANT_BITS = {"float16": 11, "bfloat16": 8}  # the leading 1 included
 
 
 class ComparedModel(BaseModel):
@@ -244,9 +245,9 @@ def compare_layer(
 
 
 def half_precision_note(precision: str, limit: float, tolerance: float) -> str:
-    bits = {"float16": 11, "bfloat16": 8}[precision]
     return (
-        f"Computes in {precision} (its dtype policy), whose values keep {bits} significant "
+        f"Computes in {precision} (its dtype policy), whose values keep "
+        f"{SIGNIFICANT_BITS[precision]} significant "
         f"bits: held to {limit:.2e} of its output's scale, four steps of {precision}'s "
         f"rounding, where a float32 layer is held to {tolerance:g}."
     )

@@ -343,8 +343,7 @@ class _Writer:
         # Tensors passed by keyword are initial states (`_refuse_unwritable` let no other
         # kind through); with them Keras hands the layer no mask, as `_run_call` does.
         states = [tensors[_key(r)] for r in _extras(node, call)]
-        if states:
-            args = ", ".join([*(tensors[_key(r)] for r in refs), *states])
+        operands = [*(tensors[_key(r)] for r in refs), *states]
         fn = self.callables.forward_of[node.class_name]
         mask_arg = ""
         if node.class_name in MASK_CONSUMERS and any(m != "None" for m in arg_masks):
@@ -353,9 +352,10 @@ class _Writer:
         half = _half(node)
         weights_text = f"layer_weights(weights, {node.name!r})"
         if half:  # Keras casts the inputs, and the variables it autocasts, to the dtype
-            args = ", ".join(f"rounded({a}, {half!r})" for a in _arguments(args))
+            operands = [f"rounded({operand}, {half!r})" for operand in operands]
             if not traits_of(node.class_name).float32_variables:
                 weights_text = f"{{k: rounded(w, {half!r}) for k, w in {weights_text}.items()}}"
+        args = ", ".join(operands)
         call_text = f"{fn}(CONFIG[{node.name!r}], {weights_text}, [{args}], False{mask_arg})"
         if _wrapped(node, call):
             call_text = f"as_outputs({call_text})[0]"
@@ -406,10 +406,6 @@ def _half(node: LayerNode) -> str | None:
     """`float16` or `bfloat16` when the layer computes in it (not a nested model, whose own
     layers say)."""
     return None if node.inner is not None else half_compute_dtype(compute_dtype(node.config))
-
-
-def _arguments(args: str) -> list[str]:
-    return [a for a in args.split(", ") if a]
 
 
 def _extras(node: LayerNode, call: int) -> list[TensorRef]:
